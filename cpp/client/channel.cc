@@ -1,0 +1,274 @@
+#include "client/channel.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+namespace flare {
+
+namespace {
+
+constexpr int kDeferredFlushMs = 2;
+
+std::string Errno(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<Channel>> Channel::Connect(const std::string& path, int timeout_ms) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) {
+    return absl::InvalidArgumentError("socket path too long: " + path);
+  }
+  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::string last_error;
+  while (true) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return absl::InternalError(Errno("socket"));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+      int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+      if (wake < 0) {
+        close(fd);
+        return absl::InternalError(Errno("eventfd"));
+      }
+      return std::shared_ptr<Channel>(new Channel(fd, wake));
+    }
+    last_error = Errno("connect");
+    close(fd);
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return absl::UnavailableError("cannot reach the raylet at " + path + " (" + last_error + ")");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+Channel::~Channel() {
+  close(fd_);
+  close(wake_fd_);
+}
+
+absl::StatusOr<rpc::Message> Channel::Handshake(const rpc::Message& request, int* fd,
+                                                int timeout_ms) {
+  std::string frame;
+  AppendFrame(request, &frame);
+  size_t sent = 0;
+  while (sent < frame.size()) {
+    ssize_t n = send(fd_, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(Errno("send to the raylet"));
+    }
+    sent += static_cast<size_t>(n);
+  }
+  *fd = -1;
+  rpc::Message reply;
+  absl::Status status;
+  while (true) {
+    pollfd p{fd_, POLLIN, 0};
+    int ready = poll(&p, 1, timeout_ms);
+    if (ready == 0) return absl::DeadlineExceededError("the raylet did not answer the handshake");
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(Errno("poll"));
+    }
+    char buffer[4096];
+    msghdr header{};
+    iovec iov{buffer, sizeof(buffer)};
+    header.msg_iov = &iov;
+    header.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    header.msg_control = control;
+    header.msg_controllen = sizeof(control);
+    ssize_t n = recvmsg(fd_, &header, MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(Errno("recvmsg"));
+    }
+    if (n == 0) return absl::UnavailableError("the raylet closed the connection during the handshake");
+    for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        std::memcpy(fd, CMSG_DATA(c), sizeof(int));
+      }
+    }
+    decoder_.Append(buffer, static_cast<size_t>(n));
+    if (decoder_.Next(&reply, &status)) break;
+    if (!status.ok()) return status;
+  }
+  // From here on the I/O thread reads without blocking.
+  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  return reply;
+}
+
+void Channel::AppendDeferredLocked(std::string* out) {
+  if (!has_deferred_) return;
+  if (deferred_refs_.ref_update().add_size() + deferred_refs_.ref_update().remove_size() > 0) {
+    AppendFrame(deferred_refs_, out);
+  }
+  if (deferred_pins_.release_pins().object_ids_size() > 0) AppendFrame(deferred_pins_, out);
+  deferred_refs_.Clear();
+  deferred_pins_.Clear();
+  has_deferred_ = false;
+}
+
+absl::Status Channel::WriteLocked(std::string&& bytes) {
+  if (closed_.load()) return absl::UnavailableError("the connection to the raylet is closed");
+  if (!backlog_.empty()) {
+    backlog_.append(bytes);
+    Wake();
+    return absl::OkStatus();
+  }
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      closed_.store(true);
+      Wake();
+      return absl::UnavailableError(Errno("the raylet connection failed: send"));
+    }
+    sent += static_cast<size_t>(n);
+  }
+  if (sent < bytes.size()) {
+    backlog_.assign(bytes, sent, std::string::npos);
+    Wake();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Channel::Send(const rpc::Message& message) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  std::string bytes;
+  AppendDeferredLocked(&bytes);
+  AppendFrame(message, &bytes);
+  return WriteLocked(std::move(bytes));
+}
+
+void Channel::DeferRefAdd(const ObjectId& id) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  deferred_refs_.mutable_ref_update()->add_add(id.Data(), ObjectId::kSize);
+  if (!has_deferred_) {
+    has_deferred_ = true;
+    Wake();
+  }
+}
+
+void Channel::DeferRefRemove(const ObjectId& id) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  deferred_refs_.mutable_ref_update()->add_remove(id.Data(), ObjectId::kSize);
+  if (!has_deferred_) {
+    has_deferred_ = true;
+    Wake();
+  }
+}
+
+void Channel::DeferPinRelease(const ObjectId& id) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  deferred_pins_.mutable_release_pins()->add_object_ids(id.Data(), ObjectId::kSize);
+  if (!has_deferred_) {
+    has_deferred_ = true;
+    Wake();
+  }
+}
+
+void Channel::FlushDeferred() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (!has_deferred_) return;
+  std::string bytes;
+  AppendDeferredLocked(&bytes);
+  (void)WriteLocked(std::move(bytes));
+}
+
+void Channel::Wake() {
+  uint64_t one = 1;
+  ssize_t ignored = write(wake_fd_, &one, sizeof(one));
+  (void)ignored;
+}
+
+void Channel::Shutdown() {
+  shutdown_.store(true);
+  Wake();
+}
+
+bool Channel::Poll(std::vector<rpc::Message>* out, std::string* error) {
+  while (true) {
+    if (shutdown_.load()) {
+      *error = "client shut down";
+      return false;
+    }
+    if (closed_.load()) {
+      *error = "the connection to the raylet was lost";
+      return false;
+    }
+    bool want_write;
+    bool deferred;
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      want_write = !backlog_.empty();
+      deferred = has_deferred_;
+    }
+    pollfd fds[2] = {{fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
+                     {wake_fd_, POLLIN, 0}};
+    int ready = poll(fds, 2, deferred ? kDeferredFlushMs : 1000);
+    if (ready < 0 && errno != EINTR) {
+      *error = Errno("poll");
+      return false;
+    }
+    if (fds[1].revents & POLLIN) {
+      uint64_t drained;
+      ssize_t ignored = read(wake_fd_, &drained, sizeof(drained));
+      (void)ignored;
+    }
+    if (ready == 0 && deferred) FlushDeferred();
+    if (fds[0].revents & POLLOUT) {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      std::string pending = std::move(backlog_);
+      backlog_.clear();
+      (void)WriteLocked(std::move(pending));
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      char buffer[64 * 1024];
+      while (true) {
+        ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
+        if (n > 0) {
+          decoder_.Append(buffer, static_cast<size_t>(n));
+          if (static_cast<size_t>(n) < sizeof(buffer)) break;
+          continue;
+        }
+        if (n == 0) {
+          closed_.store(true);
+          *error = "the raylet closed the connection (it exited or was killed)";
+          break;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        closed_.store(true);
+        *error = Errno("the connection to the raylet failed: recv");
+        break;
+      }
+      rpc::Message message;
+      absl::Status status;
+      while (decoder_.Next(&message, &status)) {
+        out->push_back(std::move(message));
+        message.Clear();
+      }
+      if (!status.ok()) {
+        closed_.store(true);
+        *error = std::string(status.message());
+      }
+      if (!out->empty()) return true;
+      if (closed_.load()) return false;
+    }
+  }
+}
+
+}  // namespace flare

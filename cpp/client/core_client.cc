@@ -1,0 +1,525 @@
+#include "client/core_client.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "client/channel.h"
+
+namespace flare {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How often a blocked caller wakes to run its interruption check.
+constexpr auto kInterruptSlice = std::chrono::milliseconds(50);
+
+absl::Status Dead(const std::string& reason) {
+  return absl::UnavailableError("the raylet is gone: " + reason);
+}
+
+}  // namespace
+
+Pin::~Pin() {
+  if (auto channel = channel_.lock()) channel->DeferPinRelease(id_);
+}
+
+absl::StatusOr<std::unique_ptr<CoreClient>> CoreClient::Connect(const ClientOptions& options) {
+  auto channel = Channel::Connect(options.socket_path, options.connect_timeout_ms);
+  if (!channel.ok()) return channel.status();
+  rpc::Message request;
+  auto* reg = request.mutable_register_client();
+  reg->set_kind(options.kind);
+  reg->set_pid(getpid());
+  reg->set_worker_id(options.worker_id.Binary());
+  reg->set_log_to_driver(options.log_to_driver);
+  reg->set_job_config(options.job_config);
+  int fd = -1;
+  auto reply = (*channel)->Handshake(request, &fd, options.connect_timeout_ms);
+  if (!reply.ok()) return reply.status();
+  const auto& body = reply->register_reply();
+  if (!body.error().empty()) {
+    if (fd >= 0) close(fd);
+    return absl::FailedPreconditionError("the raylet refused to register this process: " + body.error());
+  }
+  if (fd < 0) return absl::InternalError("the raylet did not send the object store's memory");
+  auto arena = Arena::Map(fd, body.arena_size());
+  if (!arena.ok()) return arena.status();
+  std::unique_ptr<CoreClient> client(
+      new CoreClient(std::move(*channel), std::shared_ptr<Arena>(std::move(*arena))));
+  client->kind_ = options.kind;
+  client->node_id_ = NodeId::FromBinary(body.node_id());
+  client->job_id_ = JobId::FromBinary(body.job_id());
+  client->session_dir_ = body.session_dir();
+  client->io_thread_ = std::thread([c = client.get()] { c->IoLoop(); });
+  return client;
+}
+
+CoreClient::CoreClient(std::shared_ptr<Channel> channel, std::shared_ptr<Arena> arena)
+    : channel_(std::move(channel)), arena_(std::move(arena)) {
+  std::random_device random;
+  for (auto& b : id_prefix_) b = static_cast<uint8_t>(random());
+}
+
+CoreClient::~CoreClient() {
+  channel_->FlushDeferred();
+  channel_->Shutdown();
+  if (io_thread_.joinable()) io_thread_.join();
+}
+
+bool CoreClient::alive() const { return !channel_->closed(); }
+
+TaskId CoreClient::NewTaskId() {
+  TaskId id;
+  std::memcpy(id.MutableData(), job_id_.Data(), JobId::kSize);
+  std::memcpy(id.MutableData() + JobId::kSize, id_prefix_.data(), id_prefix_.size());
+  const uint32_t counter = next_task_counter_.fetch_add(1);
+  std::memcpy(id.MutableData() + JobId::kSize + id_prefix_.size(), &counter, sizeof(counter));
+  return id;
+}
+
+ObjectId CoreClient::NewPutId() { return ObjectIdFor(NewTaskId(), kPutIndexBit | 1); }
+
+// ---- I/O thread ------------------------------------------------------------
+
+void CoreClient::IoLoop() {
+  std::vector<rpc::Message> messages;
+  std::string error;
+  while (channel_->Poll(&messages, &error)) {
+    for (auto& message : messages) Dispatch(message);
+    messages.clear();
+  }
+  for (auto& message : messages) Dispatch(message);
+  MarkDead(error);
+}
+
+void CoreClient::MarkDead(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  death_reason_ = reason;
+  cv_.notify_all();
+}
+
+std::string CoreClient::death_reason() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return death_reason_;
+}
+
+void CoreClient::Dispatch(rpc::Message& message) {
+  switch (message.body_case()) {
+    case rpc::Message::kObjectReady:
+      OnObjectReady(message.object_ready());
+      return;
+    case rpc::Message::kExecuteTask: {
+      std::lock_guard<std::mutex> lock(mu_);
+      tasks_.push_back(std::move(*message.mutable_execute_task()));
+      cv_.notify_all();
+      return;
+    }
+    case rpc::Message::kCancelTask: {
+      CancelHandler handler;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        handler = cancel_handler_;
+      }
+      if (handler) handler(TaskId::FromBinary(message.cancel_task().task_id()), message.cancel_task().force());
+      return;
+    }
+    case rpc::Message::kLogLines: {
+      std::lock_guard<std::mutex> lock(mu_);
+      logs_.push_back(std::move(*message.mutable_log_lines()));
+      cv_.notify_all();
+      return;
+    }
+    default: {
+      uint64_t request_id = 0;
+      switch (message.body_case()) {
+        case rpc::Message::kCreateReply: request_id = message.create_reply().request_id(); break;
+        case rpc::Message::kKvReply: request_id = message.kv_reply().request_id(); break;
+        case rpc::Message::kClusterInfoReply: request_id = message.cluster_info_reply().request_id(); break;
+        case rpc::Message::kStoreStatsReply: request_id = message.store_stats_reply().request_id(); break;
+        default: return;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = replies_.find(request_id);
+      if (it == replies_.end()) return;  // the caller gave up
+      it->second = std::move(message);
+      cv_.notify_all();
+    }
+  }
+}
+
+ObjectValue CoreClient::MakeValue(const rpc::ObjectData& data) {
+  ObjectValue value;
+  value.id = ObjectId::FromBinary(data.object_id());
+  value.error = data.error();
+  value.error_message = data.error_message();
+  if (data.in_store()) {
+    value.pin = std::make_shared<Pin>(channel_, arena_, value.id);
+    value.data = arena_->base() + data.offset();
+    value.size = data.size();
+  } else {
+    auto bytes = std::make_shared<const std::string>(data.inline_data());
+    value.data = reinterpret_cast<const uint8_t*>(bytes->data());
+    value.size = bytes->size();
+    value.inline_data = std::move(bytes);
+  }
+  return value;
+}
+
+void CoreClient::OnObjectReady(const rpc::ObjectData& data) {
+  ObjectValue value = MakeValue(data);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(value.id);
+  // Nobody here refers to it any more: dropping the value releases the pin.
+  if (it == objects_.end()) return;
+  it->second.value = std::move(value);
+  cv_.notify_all();
+}
+
+// ---- sending ---------------------------------------------------------------
+
+absl::Status CoreClient::Send(const rpc::Message& message) {
+  absl::Status status = channel_->Send(message);
+  if (!status.ok()) return Dead(death_reason().empty() ? std::string(status.message()) : death_reason());
+  return status;
+}
+
+absl::StatusOr<rpc::Message> CoreClient::Call(rpc::Message request, uint64_t request_id, int timeout_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    replies_[request_id];
+  }
+  absl::Status sent = Send(request);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!sent.ok()) {
+    replies_.erase(request_id);
+    return sent;
+  }
+  absl::Status waited = WaitLocked(lock, timeout_ms, nullptr, [&] {
+    return replies_[request_id].has_value();
+  });
+  std::optional<rpc::Message> reply = std::move(replies_[request_id]);
+  replies_.erase(request_id);
+  if (reply) return std::move(*reply);
+  if (!waited.ok()) return waited;
+  return absl::InternalError("no reply");
+}
+
+absl::Status CoreClient::WaitLocked(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
+                                    const InterruptCheck& interrupted,
+                                    const std::function<bool()>& done) {
+  const auto deadline = timeout_ms < 0 ? Clock::time_point::max()
+                                       : Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!done()) {
+    if (!death_reason_.empty()) return Dead(death_reason_);
+    const auto now = Clock::now();
+    if (now >= deadline) return absl::DeadlineExceededError("timed out");
+    auto wake = now + kInterruptSlice;
+    if (deadline < wake) wake = deadline;
+    cv_.wait_until(lock, wake);
+    if (interrupted && !done()) {
+      lock.unlock();
+      const bool stop = interrupted();
+      lock.lock();
+      if (stop) return absl::CancelledError("interrupted");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CoreClient::SubmitTask(rpc::TaskSpec spec) {
+  const TaskId task_id = TaskId::FromBinary(spec.task_id());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint32_t i = 1; i <= spec.num_returns(); ++i) {
+      objects_[ObjectIdFor(task_id, i)].refs++;
+    }
+  }
+  rpc::Message message;
+  *message.mutable_submit_task()->mutable_spec() = std::move(spec);
+  return Send(message);
+}
+
+absl::Status CoreClient::Cancel(const TaskId& task, bool force, bool recursive) {
+  rpc::Message message;
+  auto* cancel = message.mutable_cancel_task();
+  cancel->set_task_id(task.Binary());
+  cancel->set_force(force);
+  cancel->set_recursive(recursive);
+  return Send(message);
+}
+
+absl::Status CoreClient::PutInline(const ObjectId& id, std::string data,
+                                   const std::vector<ObjectId>& contained) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    objects_[id].refs++;
+  }
+  rpc::Message message;
+  auto* put = message.mutable_put_inline();
+  put->mutable_data()->set_object_id(id.Data(), ObjectId::kSize);
+  put->mutable_data()->set_inline_data(std::move(data));
+  for (const auto& inner : contained) put->add_contained_refs(inner.Data(), ObjectId::kSize);
+  return Send(message);
+}
+
+absl::StatusOr<uint8_t*> CoreClient::Create(const ObjectId& id, uint64_t size, int timeout_ms) {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  auto* create = message.mutable_create_object();
+  create->set_request_id(request_id);
+  create->set_object_id(id.Data(), ObjectId::kSize);
+  create->set_size(size);
+  auto reply = Call(std::move(message), request_id, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  const auto& body = reply->create_reply();
+  if (body.error() != rpc::ERROR_NONE) return absl::ResourceExhaustedError(body.error_message());
+  if (size > arena_->size() || body.offset() > arena_->size() - size) {
+    return absl::InternalError("the raylet returned a span outside the arena");
+  }
+  return arena_->base() + body.offset();
+}
+
+absl::Status CoreClient::Seal(const ObjectId& id, const std::vector<ObjectId>& contained) {
+  rpc::Message message;
+  auto* seal = message.mutable_seal_object();
+  seal->set_object_id(id.Data(), ObjectId::kSize);
+  for (const auto& inner : contained) seal->add_contained_refs(inner.Data(), ObjectId::kSize);
+  {
+    // A put's creator holds its first reference (see ObjectTable::Create).
+    std::lock_guard<std::mutex> lock(mu_);
+    if ((reinterpret_cast<const uint8_t*>(id.Data())[TaskId::kSize + 3] & 0x80) != 0) {
+      objects_[id].refs++;
+    }
+  }
+  return Send(message);
+}
+
+void CoreClient::Abort(const ObjectId& id) {
+  rpc::Message message;
+  message.mutable_abort_object()->set_object_id(id.Data(), ObjectId::kSize);
+  (void)Send(message);
+}
+
+// ---- reading objects -------------------------------------------------------
+
+void CoreClient::SubscribeLocked(const std::vector<ObjectId>& ids, rpc::Message* subscribe) {
+  for (const ObjectId& id : ids) {
+    LocalObject& local = objects_[id];
+    if (local.subscribed) continue;
+    local.subscribed = true;
+    subscribe->mutable_subscribe()->add_object_ids(id.Data(), ObjectId::kSize);
+  }
+}
+
+void CoreClient::SetBlocked(bool blocked) {
+  if (kind_ != rpc::WORKER) return;
+  rpc::Message message;
+  message.mutable_worker_blocked()->set_blocked(blocked);
+  (void)Send(message);
+}
+
+absl::StatusOr<std::vector<ObjectValue>> CoreClient::Get(const std::vector<ObjectId>& ids,
+                                                         int64_t timeout_ms,
+                                                         const InterruptCheck& interrupted) {
+  rpc::Message subscribe;
+  auto all_ready = [&] {
+    for (const ObjectId& id : ids) {
+      auto it = objects_.find(id);
+      if (it == objects_.end() || !it->second.value) return false;
+    }
+    return true;
+  };
+  std::unique_lock<std::mutex> lock(mu_);
+  SubscribeLocked(ids, &subscribe);
+  bool blocked = false;
+  absl::Status status;
+  if (!all_ready()) {
+    lock.unlock();
+    if (subscribe.has_subscribe()) status = Send(subscribe);
+    if (status.ok() && kind_ == rpc::WORKER) {
+      SetBlocked(true);
+      blocked = true;
+    }
+    lock.lock();
+    if (status.ok()) status = WaitLocked(lock, timeout_ms, interrupted, all_ready);
+  } else if (subscribe.has_subscribe()) {
+    lock.unlock();
+    status = Send(subscribe);
+    lock.lock();
+  }
+  std::vector<ObjectValue> values;
+  if (status.ok()) {
+    values.reserve(ids.size());
+    for (const ObjectId& id : ids) values.push_back(*objects_[id].value);
+  }
+  lock.unlock();
+  if (blocked) SetBlocked(false);
+  if (!status.ok()) return status;
+  return values;
+}
+
+absl::StatusOr<std::vector<bool>> CoreClient::Wait(const std::vector<ObjectId>& ids,
+                                                   size_t num_returns, int64_t timeout_ms,
+                                                   const InterruptCheck& interrupted) {
+  rpc::Message subscribe;
+  auto count_ready = [&] {
+    size_t ready = 0;
+    for (const ObjectId& id : ids) {
+      auto it = objects_.find(id);
+      if (it != objects_.end() && it->second.value) ready++;
+    }
+    return ready;
+  };
+  std::unique_lock<std::mutex> lock(mu_);
+  SubscribeLocked(ids, &subscribe);
+  absl::Status status;
+  bool blocked = false;
+  if (subscribe.has_subscribe()) {
+    lock.unlock();
+    status = Send(subscribe);
+    lock.lock();
+  }
+  if (status.ok() && count_ready() < num_returns && timeout_ms != 0) {
+    if (kind_ == rpc::WORKER) {
+      lock.unlock();
+      SetBlocked(true);
+      blocked = true;
+      lock.lock();
+    }
+    status = WaitLocked(lock, timeout_ms, interrupted, [&] { return count_ready() >= num_returns; });
+    if (absl::IsDeadlineExceeded(status)) status = absl::OkStatus();
+  }
+  std::vector<bool> ready;
+  ready.reserve(ids.size());
+  for (const ObjectId& id : ids) {
+    auto it = objects_.find(id);
+    ready.push_back(it != objects_.end() && it->second.value.has_value());
+  }
+  lock.unlock();
+  if (blocked) SetBlocked(false);
+  if (!status.ok()) return status;
+  return ready;
+}
+
+// ---- references ------------------------------------------------------------
+
+void CoreClient::AddRef(const ObjectId& id) {
+  bool first;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    first = objects_[id].refs++ == 0;
+  }
+  if (first) channel_->DeferRefAdd(id);
+}
+
+void CoreClient::RemoveRef(const ObjectId& id) {
+  std::optional<ObjectValue> dropped;  // released outside the lock
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = objects_.find(id);
+    if (it == objects_.end()) return;
+    if (--it->second.refs > 0) return;
+    dropped = std::move(it->second.value);
+    objects_.erase(it);
+  }
+  channel_->DeferRefRemove(id);
+}
+
+size_t CoreClient::NumLocalRefs() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t count = 0;
+  for (const auto& [id, local] : objects_) count += local.refs > 0 ? 1 : 0;
+  return count;
+}
+
+// ---- GCS and node queries --------------------------------------------------
+
+absl::Status CoreClient::KvPut(const std::string& key, const std::string& value, bool overwrite) {
+  rpc::Message message;
+  auto* put = message.mutable_kv_put();
+  put->set_key(key);
+  put->set_value(value);
+  put->set_overwrite(overwrite);
+  return Send(message);
+}
+
+absl::StatusOr<std::optional<std::string>> CoreClient::KvGet(const std::string& key, int timeout_ms) {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  message.mutable_kv_get()->set_request_id(request_id);
+  message.mutable_kv_get()->set_key(key);
+  auto reply = Call(std::move(message), request_id, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  if (!reply->kv_reply().found()) return std::optional<std::string>();
+  return std::optional<std::string>(reply->kv_reply().value());
+}
+
+absl::StatusOr<rpc::ClusterInfoReply> CoreClient::ClusterInfo(int timeout_ms) {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  message.mutable_cluster_info_request()->set_request_id(request_id);
+  auto reply = Call(std::move(message), request_id, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  return reply->cluster_info_reply();
+}
+
+absl::StatusOr<rpc::StoreStatsReply> CoreClient::StoreStats(int timeout_ms) {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  message.mutable_store_stats_request()->set_request_id(request_id);
+  auto reply = Call(std::move(message), request_id, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  return reply->store_stats_reply();
+}
+
+// ---- worker side -----------------------------------------------------------
+
+absl::StatusOr<std::optional<rpc::ExecuteTask>> CoreClient::NextTask(
+    int64_t timeout_ms, const InterruptCheck& interrupted) {
+  std::unique_lock<std::mutex> lock(mu_);
+  absl::Status status = WaitLocked(lock, timeout_ms, interrupted, [&] { return !tasks_.empty(); });
+  if (!tasks_.empty()) {
+    rpc::ExecuteTask task = std::move(tasks_.front());
+    tasks_.pop_front();
+    return std::optional<rpc::ExecuteTask>(std::move(task));
+  }
+  if (absl::IsDeadlineExceeded(status)) return std::optional<rpc::ExecuteTask>();
+  return status;
+}
+
+absl::Status CoreClient::TaskDone(rpc::TaskDone done) {
+  rpc::Message message;
+  *message.mutable_task_done() = std::move(done);
+  return Send(message);
+}
+
+void CoreClient::SetCancelHandler(CancelHandler handler) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancel_handler_ = std::move(handler);
+}
+
+absl::Status CoreClient::SendLogLines(const JobId& job, const std::string& prefix, bool is_stderr,
+                                      std::vector<std::string> lines) {
+  rpc::Message message;
+  auto* logs = message.mutable_log_lines();
+  logs->set_job_id(job.Binary());
+  logs->set_prefix(prefix);
+  logs->set_is_stderr(is_stderr);
+  for (auto& line : lines) logs->add_lines(std::move(line));
+  return Send(message);
+}
+
+std::vector<rpc::LogLines> CoreClient::NextLogs(int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  (void)WaitLocked(lock, timeout_ms, nullptr, [&] { return !logs_.empty(); });
+  std::vector<rpc::LogLines> out(std::make_move_iterator(logs_.begin()),
+                                 std::make_move_iterator(logs_.end()));
+  logs_.clear();
+  return out;
+}
+
+}  // namespace flare

@@ -1,0 +1,186 @@
+// CoreClient: a driver's or worker's connection to its node's raylet.
+//
+// One I/O thread per client reads the socket and completes what callers wait
+// for; callers (Python threads, with the GIL released by the binding) send
+// directly under a mutex and block on condition variables. Every blocking
+// call has a deadline, an interruption hook (Ctrl-C) and fails fast with
+// Unavailable once the raylet is gone.
+//
+// Thread-safe.
+#ifndef FLARE_CLIENT_CORE_CLIENT_H_
+#define FLARE_CLIENT_CORE_CLIENT_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "common/framing.h"
+#include "common/ids.h"
+#include "flare.pb.h"
+#include "object_store/arena.h"
+
+namespace flare {
+
+class Channel;
+
+// Keeps a sealed object's bytes mapped and pinned at the raylet while any
+// reader holds it; the destructor tells the raylet it may free them.
+class Pin {
+ public:
+  Pin(std::weak_ptr<Channel> channel, std::shared_ptr<Arena> arena, ObjectId id)
+      : channel_(std::move(channel)), arena_(std::move(arena)), id_(id) {}
+  ~Pin();
+  Pin(const Pin&) = delete;
+  Pin& operator=(const Pin&) = delete;
+
+ private:
+  std::weak_ptr<Channel> channel_;
+  std::shared_ptr<Arena> arena_;  // the mapping outlives every reader
+  ObjectId id_;
+};
+
+// One object as a reader sees it: an error, inline bytes or a pinned span of
+// the arena.
+struct ObjectValue {
+  ObjectId id;
+  rpc::ErrorCode error = rpc::ERROR_NONE;
+  std::string error_message;
+  std::shared_ptr<const std::string> inline_data;  // set unless in the arena
+  const uint8_t* data = nullptr;
+  uint64_t size = 0;
+  std::shared_ptr<Pin> pin;  // set when data points into the arena
+};
+
+struct ClientOptions {
+  std::string socket_path;
+  rpc::ClientKind kind = rpc::DRIVER;
+  WorkerId worker_id;
+  bool log_to_driver = true;
+  std::string job_config;
+  int connect_timeout_ms = 10000;
+};
+
+// Returns true when the caller should stop waiting (e.g. Ctrl-C is pending).
+using InterruptCheck = std::function<bool()>;
+using CancelHandler = std::function<void(const TaskId&, bool force)>;
+
+class CoreClient {
+ public:
+  static absl::StatusOr<std::unique_ptr<CoreClient>> Connect(const ClientOptions& options);
+  ~CoreClient();
+  CoreClient(const CoreClient&) = delete;
+  CoreClient& operator=(const CoreClient&) = delete;
+
+  const JobId& job_id() const { return job_id_; }
+  const NodeId& node_id() const { return node_id_; }
+  const std::string& session_dir() const { return session_dir_; }
+  bool alive() const;
+  std::string death_reason() const;
+
+  TaskId NewTaskId();
+  ObjectId NewPutId();
+
+  // Submits a task. The caller holds one reference to each return object.
+  absl::Status SubmitTask(rpc::TaskSpec spec);
+  absl::Status Cancel(const TaskId& task, bool force, bool recursive);
+
+  // Stores a small object; the caller holds one reference to it.
+  absl::Status PutInline(const ObjectId& id, std::string data, const std::vector<ObjectId>& contained);
+  // Reserves `size` bytes of the arena for `id` and returns where to write.
+  // A new id is a put and the caller holds a reference; a task return is not.
+  absl::StatusOr<uint8_t*> Create(const ObjectId& id, uint64_t size, int timeout_ms);
+  absl::Status Seal(const ObjectId& id, const std::vector<ObjectId>& contained);
+  void Abort(const ObjectId& id);
+
+  // Waits until every object is ready. DeadlineExceeded on timeout
+  // (timeout_ms < 0: none), Cancelled when `interrupted` said so.
+  absl::StatusOr<std::vector<ObjectValue>> Get(const std::vector<ObjectId>& ids, int64_t timeout_ms,
+                                               const InterruptCheck& interrupted);
+  // Waits until `num_returns` of `ids` are ready or the timeout passes;
+  // returns which are ready.
+  absl::StatusOr<std::vector<bool>> Wait(const std::vector<ObjectId>& ids, size_t num_returns,
+                                         int64_t timeout_ms, const InterruptCheck& interrupted);
+
+  void AddRef(const ObjectId& id);
+  void RemoveRef(const ObjectId& id);
+  // Local references held by this process (for tests and leak checks).
+  size_t NumLocalRefs() const;
+
+  absl::Status KvPut(const std::string& key, const std::string& value, bool overwrite);
+  absl::StatusOr<std::optional<std::string>> KvGet(const std::string& key, int timeout_ms);
+  absl::StatusOr<rpc::ClusterInfoReply> ClusterInfo(int timeout_ms);
+  absl::StatusOr<rpc::StoreStatsReply> StoreStats(int timeout_ms);
+
+  // Worker side: the next task to run; nullopt on timeout.
+  absl::StatusOr<std::optional<rpc::ExecuteTask>> NextTask(int64_t timeout_ms,
+                                                           const InterruptCheck& interrupted);
+  absl::Status TaskDone(rpc::TaskDone done);
+  // Turns ObjectData received with a task into values (pinning arena spans).
+  ObjectValue MakeValue(const rpc::ObjectData& data);
+  void SetCancelHandler(CancelHandler handler);
+  absl::Status SendLogLines(const JobId& job, const std::string& prefix, bool is_stderr,
+                            std::vector<std::string> lines);
+
+  // Driver side: worker output for this job; empty on timeout.
+  std::vector<rpc::LogLines> NextLogs(int64_t timeout_ms);
+
+ private:
+  struct LocalObject {
+    int64_t refs = 0;
+    bool subscribed = false;
+    std::optional<ObjectValue> value;
+  };
+
+  CoreClient(std::shared_ptr<Channel> channel, std::shared_ptr<Arena> arena);
+  void IoLoop();
+  void Dispatch(rpc::Message& message);
+  void OnObjectReady(const rpc::ObjectData& data);
+  void MarkDead(const std::string& reason);
+  // Sends `message` now, preceded by any queued reference updates.
+  absl::Status Send(const rpc::Message& message);
+  // Sends a request and waits for the reply with the same request id.
+  absl::StatusOr<rpc::Message> Call(rpc::Message request, uint64_t request_id, int timeout_ms);
+  uint64_t NextRequestId() { return next_request_id_.fetch_add(1); }
+  // REQUIRES: mu_ held. Subscribes to ids not yet asked for.
+  void SubscribeLocked(const std::vector<ObjectId>& ids, rpc::Message* subscribe);
+  absl::Status WaitLocked(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
+                          const InterruptCheck& interrupted, const std::function<bool()>& done);
+  void SetBlocked(bool blocked);
+
+  std::shared_ptr<Channel> channel_;
+  std::shared_ptr<Arena> arena_;
+  JobId job_id_;
+  NodeId node_id_;
+  std::string session_dir_;
+  rpc::ClientKind kind_ = rpc::DRIVER;
+
+  // Task and put ids: job (4) + per-process prefix (8) + counter (4).
+  std::array<uint8_t, 8> id_prefix_;
+  std::atomic<uint32_t> next_task_counter_{1};
+  std::atomic<uint64_t> next_request_id_{1};
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  absl::flat_hash_map<ObjectId, LocalObject, IdHash> objects_;
+  absl::flat_hash_map<uint64_t, std::optional<rpc::Message>> replies_;
+  std::deque<rpc::ExecuteTask> tasks_;
+  std::deque<rpc::LogLines> logs_;
+  CancelHandler cancel_handler_;
+  std::string death_reason_;  // set once the connection is lost
+
+  std::thread io_thread_;
+};
+
+}  // namespace flare
+
+#endif  // FLARE_CLIENT_CORE_CLIENT_H_

@@ -1,0 +1,257 @@
+#include "object_store/object_table.h"
+
+#include <utility>
+
+namespace flare {
+
+ObjectTable::ObjectTable(uint64_t arena_capacity) : allocator_(arena_capacity) {}
+
+void ObjectTable::AddPending(ClientId holder, const ObjectId& id) {
+  auto [it, inserted] = objects_.try_emplace(id);
+  if (inserted) {
+    it->second.refs++;
+    it->second.holders[holder]++;
+  }
+}
+
+void ObjectTable::AddRef(ClientId holder, const ObjectId& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;  // already gone: nothing to keep alive
+  it->second.refs++;
+  it->second.holders[holder]++;
+}
+
+void ObjectTable::RemoveRef(ClientId holder, const ObjectId& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  auto held = it->second.holders.find(holder);
+  if (held == it->second.holders.end()) return;
+  if (--held->second == 0) it->second.holders.erase(held);
+  it->second.refs--;
+  MaybeFree(id);
+}
+
+absl::StatusOr<uint64_t> ObjectTable::Create(ClientId creator, const ObjectId& id,
+                                             uint64_t size) {
+  auto [it, inserted] = objects_.try_emplace(id);
+  ObjectEntry& entry = it->second;
+  // A new object is a put: its creator holds the first reference. An
+  // existing pending one is a task return, held by the task's caller.
+  if (entry.state != ObjectState::kPending) {
+    return absl::AlreadyExistsError("object " + id.Hex() + " already exists");
+  }
+  auto offset = allocator_.Allocate(size);
+  if (!offset) {
+    if (inserted) objects_.erase(it);
+    return absl::ResourceExhaustedError(
+        "object store is full: cannot allocate " + std::to_string(size) +
+        " bytes (capacity " + std::to_string(allocator_.capacity()) +
+        ", in use " + std::to_string(allocator_.used()) + ")");
+  }
+  entry.state = ObjectState::kCreating;
+  entry.in_store = true;
+  entry.offset = *offset;
+  entry.size = size;
+  entry.creator = creator;
+  if (inserted) {
+    entry.refs++;
+    entry.holders[creator]++;
+  }
+  return *offset;
+}
+
+absl::StatusOr<std::vector<ClientId>> ObjectTable::Seal(
+    const ObjectId& id, std::vector<ObjectId> contained) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || it->second.state != ObjectState::kCreating) {
+    return absl::FailedPreconditionError("seal of object " + id.Hex() +
+                                         " that is not being created");
+  }
+  for (const ObjectId& inner : contained) {
+    auto found = objects_.find(inner);
+    if (found != objects_.end()) found->second.refs++;
+  }
+  it->second.contained = std::move(contained);
+  auto waiting = MarkReady(it->second, id);
+  MaybeFree(id);
+  return waiting;
+}
+
+void ObjectTable::Abort(const ObjectId& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || it->second.state != ObjectState::kCreating) return;
+  allocator_.Free(it->second.offset);
+  it->second.in_store = false;
+  it->second.state = ObjectState::kPending;
+  MaybeFree(id);
+}
+
+std::vector<ClientId> ObjectTable::PutInline(ClientId holder, const ObjectId& id,
+                                             std::string data,
+                                             std::vector<ObjectId> contained) {
+  auto [it, inserted] = objects_.try_emplace(id);
+  ObjectEntry& entry = it->second;
+  if (entry.state != ObjectState::kPending) return {};
+  if (inserted && holder != kTaskArgHolder) {
+    entry.refs++;
+    entry.holders[holder]++;
+  }
+  for (const ObjectId& inner : contained) {
+    auto found = objects_.find(inner);
+    if (found != objects_.end()) found->second.refs++;
+  }
+  entry.contained = std::move(contained);
+  entry.inline_data = std::move(data);
+  num_inline_++;
+  auto waiting = MarkReady(entry, id);
+  MaybeFree(id);
+  return waiting;
+}
+
+std::vector<ClientId> ObjectTable::SetError(const ObjectId& id, rpc::ErrorCode code,
+                                            std::string message, std::string payload) {
+  auto& entry = objects_[id];
+  if (entry.state == ObjectState::kReady) return {};
+  if (entry.state == ObjectState::kCreating) {
+    allocator_.Free(entry.offset);
+    entry.in_store = false;
+  }
+  entry.error = code;
+  entry.error_message = std::move(message);
+  entry.inline_data = std::move(payload);
+  auto waiting = MarkReady(entry, id);
+  MaybeFree(id);
+  return waiting;
+}
+
+std::vector<ClientId> ObjectTable::MarkReady(ObjectEntry& entry, const ObjectId& id) {
+  (void)id;
+  entry.state = ObjectState::kReady;
+  return std::exchange(entry.subscribers, {});
+}
+
+bool ObjectTable::Subscribe(ClientId client, const ObjectId& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return true;  // DescribeAndPin reports it lost
+  if (it->second.state == ObjectState::kReady) return true;
+  it->second.subscribers.push_back(client);
+  return false;
+}
+
+void ObjectTable::DescribeAndPin(ClientId client, const ObjectId& id,
+                                 rpc::ObjectData* out) {
+  out->set_object_id(id.Data(), ObjectId::kSize);
+  auto it = objects_.find(id);
+  if (it == objects_.end()) {
+    out->set_error(rpc::OBJECT_LOST);
+    out->set_error_message("object " + id.Hex() +
+                           " was freed or never existed on this node");
+    return;
+  }
+  ObjectEntry& entry = it->second;
+  if (entry.error != rpc::ERROR_NONE) {
+    out->set_error(entry.error);
+    out->set_error_message(entry.error_message);
+    if (!entry.inline_data.empty()) out->set_inline_data(entry.inline_data);
+    return;
+  }
+  if (entry.in_store) {
+    out->set_in_store(true);
+    out->set_offset(entry.offset);
+    out->set_size(entry.size);
+    entry.pins[client]++;
+  } else {
+    out->set_inline_data(entry.inline_data);
+  }
+}
+
+void ObjectTable::Unpin(ClientId client, const ObjectId& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  auto pinned = it->second.pins.find(client);
+  if (pinned == it->second.pins.end()) return;
+  if (--pinned->second == 0) it->second.pins.erase(pinned);
+  MaybeFree(id);
+}
+
+void ObjectTable::DropClient(ClientId client) {
+  std::vector<ObjectId> touched;
+  for (auto& [id, entry] : objects_) {
+    bool changed = false;
+    if (auto held = entry.holders.find(client); held != entry.holders.end()) {
+      entry.refs -= held->second;
+      entry.holders.erase(held);
+      changed = true;
+    }
+    if (entry.pins.erase(client) > 0) changed = true;
+    if (entry.state == ObjectState::kCreating && entry.creator == client) {
+      allocator_.Free(entry.offset);
+      entry.in_store = false;
+      entry.state = ObjectState::kPending;
+      changed = true;
+    }
+    auto& subs = entry.subscribers;
+    for (size_t i = 0; i < subs.size();) {
+      if (subs[i] == client) {
+        subs[i] = subs.back();
+        subs.pop_back();
+      } else {
+        ++i;
+      }
+    }
+    if (changed) touched.push_back(id);
+  }
+  for (const ObjectId& id : touched) MaybeFree(id);
+}
+
+bool ObjectTable::IsReady(const ObjectId& id) const {
+  auto it = objects_.find(id);
+  return it != objects_.end() && it->second.state == ObjectState::kReady;
+}
+
+bool ObjectTable::IsError(const ObjectId& id) const {
+  auto it = objects_.find(id);
+  return it != objects_.end() && it->second.error != rpc::ERROR_NONE;
+}
+
+const ObjectEntry* ObjectTable::Find(const ObjectId& id) const {
+  auto it = objects_.find(id);
+  return it == objects_.end() ? nullptr : &it->second;
+}
+
+void ObjectTable::MaybeFree(const ObjectId& id) {
+  // Iterative, because freeing an object releases the objects it contains.
+  std::vector<ObjectId> work{id};
+  while (!work.empty()) {
+    ObjectId current = work.back();
+    work.pop_back();
+    auto it = objects_.find(current);
+    if (it == objects_.end()) continue;
+    ObjectEntry& entry = it->second;
+    if (entry.refs > 0 || !entry.pins.empty() || entry.state != ObjectState::kReady ||
+        !entry.subscribers.empty()) {
+      continue;
+    }
+    if (entry.in_store) allocator_.Free(entry.offset);
+    if (!entry.in_store && entry.error == rpc::ERROR_NONE) num_inline_--;
+    std::vector<ObjectId> contained = std::move(entry.contained);
+    objects_.erase(it);
+    for (const ObjectId& inner : contained) {
+      auto found = objects_.find(inner);
+      if (found == objects_.end()) continue;
+      found->second.refs--;
+      work.push_back(inner);
+    }
+  }
+}
+
+StoreStats ObjectTable::Stats() const {
+  StoreStats stats;
+  stats.capacity = allocator_.capacity();
+  stats.used = allocator_.used();
+  stats.num_objects = objects_.size();
+  stats.num_inline = num_inline_;
+  return stats;
+}
+
+}  // namespace flare

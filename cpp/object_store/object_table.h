@@ -1,0 +1,124 @@
+// The raylet's table of objects it owns: their state, where their bytes are,
+// who refers to them and who waits for them. Pure bookkeeping with no I/O:
+// calls return what the caller must send. The arena's memory is allocated
+// and returned here.
+//
+// Lifetime: an object lives while any of these count it:
+//   - a client process holding ObjectRefs (per-client counts, dropped when
+//     the client disconnects),
+//   - a pending task that takes it as an argument (top-level or nested),
+//   - a stored object that contains a ref to it,
+//   - a client that has its bytes mapped (a pin),
+//   - it is still pending (its task has not finished).
+// When none does, its memory is returned to the arena at once.
+//
+// Thread-compatible: the raylet's event loop is its only user.
+#ifndef FLARE_OBJECT_STORE_OBJECT_TABLE_H_
+#define FLARE_OBJECT_STORE_OBJECT_TABLE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "common/ids.h"
+#include "flare.pb.h"
+#include "object_store/allocator.h"
+
+namespace flare {
+
+using ClientId = uint64_t;
+// The holder that stands for "arguments of pending tasks".
+constexpr ClientId kTaskArgHolder = 0;
+
+enum class ObjectState { kPending, kCreating, kReady };
+
+struct ObjectEntry {
+  ObjectState state = ObjectState::kPending;
+  std::string inline_data;
+  bool in_store = false;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  rpc::ErrorCode error = rpc::ERROR_NONE;
+  std::string error_message;
+
+  int64_t refs = 0;  // sum of holders plus references from containing objects
+  absl::flat_hash_map<ClientId, int64_t> holders;
+  absl::flat_hash_map<ClientId, int64_t> pins;
+  std::vector<ObjectId> contained;
+  std::vector<ClientId> subscribers;
+  ClientId creator = 0;
+};
+
+struct StoreStats {
+  uint64_t capacity = 0;
+  uint64_t used = 0;
+  uint64_t num_objects = 0;
+  uint64_t num_inline = 0;
+};
+
+class ObjectTable {
+ public:
+  explicit ObjectTable(uint64_t arena_capacity);
+
+  // Registers an object that a submitted task will produce; its caller
+  // `holder` holds the first reference.
+  void AddPending(ClientId holder, const ObjectId& id);
+
+  void AddRef(ClientId holder, const ObjectId& id);
+  void RemoveRef(ClientId holder, const ObjectId& id);
+
+  // Reserves `size` bytes of the arena for `id`, written by `creator`. A new
+  // id is a put and `creator` holds its first reference; a pending one is a
+  // task return.
+  absl::StatusOr<uint64_t> Create(ClientId creator, const ObjectId& id,
+                                  uint64_t size);
+  // Makes a created object immutable and ready. Returns the clients waiting
+  // for it; the caller sends each the object's data (see Describe/Pin).
+  absl::StatusOr<std::vector<ClientId>> Seal(const ObjectId& id,
+                                             std::vector<ObjectId> contained);
+  // Drops a created, unsealed object (its writer failed or vanished).
+  void Abort(const ObjectId& id);
+  // Stores a small object. As with Create, a new id is a put held by
+  // `holder`.
+  std::vector<ClientId> PutInline(ClientId holder, const ObjectId& id,
+                                  std::string data, std::vector<ObjectId> contained);
+  // Makes `id` ready with an error; `payload` carries the pickled exception
+  // of a TASK_ERROR.
+  std::vector<ClientId> SetError(const ObjectId& id, rpc::ErrorCode code,
+                                 std::string message, std::string payload = "");
+
+  // True when `id` is ready now. Otherwise records `client` as a subscriber
+  // to be returned by Seal/PutInline/SetError. Unknown ids become ready with
+  // OBJECT_LOST so that no caller waits forever.
+  bool Subscribe(ClientId client, const ObjectId& id);
+
+  // Fills `out` with the ready object's location; pins in-store objects for
+  // `client` (released by Unpin).
+  void DescribeAndPin(ClientId client, const ObjectId& id, rpc::ObjectData* out);
+  void Unpin(ClientId client, const ObjectId& id);
+
+  // Forgets every reference, pin and subscription of a departed client, and
+  // aborts objects it was still writing.
+  void DropClient(ClientId client);
+
+  bool Contains(const ObjectId& id) const { return objects_.contains(id); }
+  bool IsReady(const ObjectId& id) const;
+  bool IsError(const ObjectId& id) const;
+  const ObjectEntry* Find(const ObjectId& id) const;
+  StoreStats Stats() const;
+
+ private:
+  void DecrementRef(const ObjectId& id, int64_t count);
+  void MaybeFree(const ObjectId& id);
+  std::vector<ClientId> MarkReady(ObjectEntry& entry, const ObjectId& id);
+
+  Allocator allocator_;
+  absl::flat_hash_map<ObjectId, ObjectEntry, IdHash> objects_;
+  uint64_t num_inline_ = 0;
+};
+
+}  // namespace flare
+
+#endif  // FLARE_OBJECT_STORE_OBJECT_TABLE_H_

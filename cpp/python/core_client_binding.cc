@@ -1,0 +1,311 @@
+// Binding of CoreClient: type conversion and GIL release only.
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "client/core_client.h"
+#include "python/object_buffer.h"
+#include "python/status.h"
+
+namespace flare::python {
+
+namespace py = pybind11;
+
+namespace {
+
+std::vector<ObjectId> ToIds(const std::vector<py::bytes>& ids) {
+  std::vector<ObjectId> out;
+  out.reserve(ids.size());
+  for (const auto& id : ids) {
+    char* data;
+    py::ssize_t size;
+    PyBytes_AsStringAndSize(id.ptr(), &data, &size);
+    out.push_back(ObjectId::FromBinary(std::string_view(data, static_cast<size_t>(size))));
+  }
+  return out;
+}
+
+ObjectId ToId(const py::bytes& id) {
+  char* data;
+  py::ssize_t size;
+  PyBytes_AsStringAndSize(id.ptr(), &data, &size);
+  return ObjectId::FromBinary(std::string_view(data, static_cast<size_t>(size)));
+}
+
+py::bytes AsBytes(const std::string& s) { return py::bytes(s); }
+
+// (error_code, error_message, ObjectBuffer)
+py::tuple ToPython(ObjectValue value) {
+  const int code = static_cast<int>(value.error);
+  std::string message = value.error_message;
+  return py::make_tuple(code, std::move(message), ObjectBuffer{std::move(value)});
+}
+
+// Runs on the calling thread without the GIL; takes it only to see whether
+// Ctrl-C (or another signal handler) wants the wait to end.
+bool PythonInterrupted() {
+  py::gil_scoped_acquire gil;
+  return PyErr_CheckSignals() != 0;
+}
+
+}  // namespace
+
+void RegisterCoreClient(py::module_& m) {
+  m.def("object_id_for", [](const py::bytes& task_id, uint32_t index) {
+    return AsBytes(ObjectIdFor(TaskId::FromBinary(std::string(task_id)), index).Binary());
+  });
+
+  py::class_<CoreClient>(m, "CoreClient")
+      .def_static(
+          "connect",
+          [](const std::string& socket_path, const std::string& kind, const std::string& worker_id_hex,
+             bool log_to_driver, const py::bytes& job_config, int timeout_ms) {
+            ClientOptions options;
+            options.socket_path = socket_path;
+            options.kind = kind == "worker" ? rpc::WORKER : rpc::DRIVER;
+            std::string binary;
+            for (size_t i = 0; i + 1 < worker_id_hex.size(); i += 2) {
+              binary.push_back(static_cast<char>(std::stoi(worker_id_hex.substr(i, 2), nullptr, 16)));
+            }
+            options.worker_id = WorkerId::FromBinary(binary);
+            options.log_to_driver = log_to_driver;
+            options.job_config = std::string(job_config);
+            options.connect_timeout_ms = timeout_ms;
+            absl::StatusOr<std::unique_ptr<CoreClient>> client;
+            {
+              py::gil_scoped_release release;
+              client = CoreClient::Connect(options);
+            }
+            return ValueOrThrow(std::move(client));
+          },
+          py::arg("socket_path"), py::arg("kind"), py::arg("worker_id_hex") = "",
+          py::arg("log_to_driver") = true, py::arg("job_config") = py::bytes(),
+          py::arg("timeout_ms") = 10000)
+      .def_property_readonly("job_id", [](const CoreClient& c) { return AsBytes(c.job_id().Binary()); })
+      .def_property_readonly("node_id", [](const CoreClient& c) { return AsBytes(c.node_id().Binary()); })
+      .def_property_readonly("session_dir", &CoreClient::session_dir)
+      .def_property_readonly("alive", &CoreClient::alive)
+      .def_property_readonly("death_reason", &CoreClient::death_reason)
+      .def("new_task_id", [](CoreClient& c) { return AsBytes(c.NewTaskId().Binary()); })
+      .def("new_put_id", [](CoreClient& c) { return AsBytes(c.NewPutId().Binary()); })
+      .def(
+          "submit_task",
+          [](CoreClient& c, const py::bytes& task_id, const std::string& function_key,
+             const std::string& function_name, const py::object& args, const py::object& args_object_id,
+             const std::vector<py::bytes>& dependencies, const std::vector<py::bytes>& nested_refs,
+             uint32_t num_returns, const std::map<std::string, double>& resources, int max_retries,
+             const py::bytes& parent_task_id, const py::bytes& retry_exceptions) {
+            rpc::TaskSpec spec;
+            spec.set_task_id(std::string(task_id));
+            spec.set_job_id(c.job_id().Binary());
+            spec.set_function_key(function_key);
+            spec.set_function_name(function_name);
+            if (!args.is_none()) spec.set_args(std::string(py::bytes(args)));
+            if (!args_object_id.is_none()) spec.set_args_object_id(std::string(py::bytes(args_object_id)));
+            for (const auto& dep : dependencies) spec.add_dependencies(std::string(dep));
+            for (const auto& nested : nested_refs) spec.add_nested_refs(std::string(nested));
+            spec.set_num_returns(num_returns);
+            for (const auto& [name, amount] : resources) {
+              (*spec.mutable_resources()->mutable_amounts())[name] = amount;
+            }
+            spec.set_max_retries(max_retries);
+            spec.set_parent_task_id(std::string(parent_task_id));
+            spec.set_retry_exceptions(std::string(retry_exceptions));
+            ThrowIfError(c.SubmitTask(std::move(spec)));
+          })
+      .def("cancel",
+           [](CoreClient& c, const py::bytes& task_id, bool force, bool recursive) {
+             ThrowIfError(c.Cancel(TaskId::FromBinary(std::string(task_id)), force, recursive));
+           })
+      .def("put_inline",
+           [](CoreClient& c, const py::bytes& id, const py::bytes& data, const std::vector<py::bytes>& contained) {
+             ThrowIfError(c.PutInline(ToId(id), std::string(data), ToIds(contained)));
+           })
+      .def("create",
+           [](CoreClient& c, const py::bytes& id, uint64_t size, int timeout_ms) {
+             const ObjectId object = ToId(id);
+             absl::StatusOr<uint8_t*> data;
+             {
+               py::gil_scoped_release release;
+               data = c.Create(object, size, timeout_ms);
+             }
+             uint8_t* base = ValueOrThrow(std::move(data));
+             return py::memoryview::from_memory(base, static_cast<py::ssize_t>(size), /*readonly=*/false);
+           })
+      .def("seal",
+           [](CoreClient& c, const py::bytes& id, const std::vector<py::bytes>& contained) {
+             ThrowIfError(c.Seal(ToId(id), ToIds(contained)));
+           })
+      .def("abort", [](CoreClient& c, const py::bytes& id) { c.Abort(ToId(id)); })
+      .def("get",
+           [](CoreClient& c, const std::vector<py::bytes>& ids, int64_t timeout_ms) {
+             const std::vector<ObjectId> objects = ToIds(ids);
+             absl::StatusOr<std::vector<ObjectValue>> values;
+             {
+               py::gil_scoped_release release;
+               values = c.Get(objects, timeout_ms, PythonInterrupted);
+             }
+             std::vector<ObjectValue> ready = ValueOrThrow(std::move(values));
+             py::list out(ready.size());
+             for (size_t i = 0; i < ready.size(); ++i) out[i] = ToPython(std::move(ready[i]));
+             return out;
+           })
+      .def("wait",
+           [](CoreClient& c, const std::vector<py::bytes>& ids, size_t num_returns, int64_t timeout_ms) {
+             const std::vector<ObjectId> objects = ToIds(ids);
+             absl::StatusOr<std::vector<bool>> ready;
+             {
+               py::gil_scoped_release release;
+               ready = c.Wait(objects, num_returns, timeout_ms, PythonInterrupted);
+             }
+             return ValueOrThrow(std::move(ready));
+           })
+      .def("add_ref", [](CoreClient& c, const py::bytes& id) { c.AddRef(ToId(id)); })
+      .def("remove_ref", [](CoreClient& c, const py::bytes& id) { c.RemoveRef(ToId(id)); })
+      .def("num_local_refs", &CoreClient::NumLocalRefs)
+      .def("kv_put",
+           [](CoreClient& c, const std::string& key, const py::bytes& value, bool overwrite) {
+             ThrowIfError(c.KvPut(key, std::string(value), overwrite));
+           })
+      .def("kv_get",
+           [](CoreClient& c, const std::string& key, int timeout_ms) -> py::object {
+             absl::StatusOr<std::optional<std::string>> value;
+             {
+               py::gil_scoped_release release;
+               value = c.KvGet(key, timeout_ms);
+             }
+             auto found = ValueOrThrow(std::move(value));
+             if (!found) return py::none();
+             return py::bytes(*found);
+           })
+      .def("cluster_info",
+           [](CoreClient& c, int timeout_ms) {
+             absl::StatusOr<rpc::ClusterInfoReply> reply;
+             {
+               py::gil_scoped_release release;
+               reply = c.ClusterInfo(timeout_ms);
+             }
+             rpc::ClusterInfoReply info = ValueOrThrow(std::move(reply));
+             py::list nodes;
+             for (const auto& node : info.nodes()) {
+               py::dict entry;
+               entry["node_id"] = py::bytes(node.node_id());
+               entry["address"] = node.address();
+               entry["alive"] = node.alive();
+               entry["session_dir"] = node.session_dir();
+               std::map<std::string, double> total(node.total().amounts().begin(), node.total().amounts().end());
+               std::map<std::string, double> available(node.available().amounts().begin(),
+                                                       node.available().amounts().end());
+               entry["total"] = total;
+               entry["available"] = available;
+               nodes.append(entry);
+             }
+             return nodes;
+           })
+      .def("store_stats",
+           [](CoreClient& c, int timeout_ms) {
+             absl::StatusOr<rpc::StoreStatsReply> reply;
+             {
+               py::gil_scoped_release release;
+               reply = c.StoreStats(timeout_ms);
+             }
+             rpc::StoreStatsReply stats = ValueOrThrow(std::move(reply));
+             py::dict out;
+             out["capacity"] = stats.capacity();
+             out["used"] = stats.used();
+             out["num_objects"] = stats.num_objects();
+             out["num_inline_objects"] = stats.num_inline_objects();
+             out["num_tasks"] = stats.num_tasks();
+             return out;
+           })
+      .def("next_task",
+           [](CoreClient& c, int64_t timeout_ms) -> py::object {
+             absl::StatusOr<std::optional<rpc::ExecuteTask>> next;
+             {
+               py::gil_scoped_release release;
+               next = c.NextTask(timeout_ms, PythonInterrupted);
+             }
+             auto task = ValueOrThrow(std::move(next));
+             if (!task) return py::none();
+             const rpc::TaskSpec& spec = task->spec();
+             py::list resolved;
+             for (const auto& data : task->resolved()) resolved.append(ToPython(c.MakeValue(data)));
+             py::object args = py::none();
+             if (task->has_args_data()) {
+               args = ToPython(c.MakeValue(task->args_data()));
+             } else {
+               args = py::bytes(spec.args());
+             }
+             return py::make_tuple(py::bytes(spec.task_id()), py::bytes(spec.job_id()), spec.function_key(),
+                                   spec.function_name(), args, resolved, spec.num_returns(), spec.attempt(),
+                                   spec.max_retries(), py::bytes(spec.retry_exceptions()));
+           })
+      .def("task_done",
+           [](CoreClient& c, const py::bytes& task_id, const py::list& returns, bool application_error,
+              bool retryable) {
+             // returns: [(object_id, kind, payload, contained)] where kind is
+             // "inline" (payload: bytes), "store" (already written and to be
+             // sealed; payload: size) or an error code int (payload:
+             // (message, pickled bytes)).
+             rpc::TaskDone done;
+             done.set_task_id(std::string(task_id));
+             done.set_application_error(application_error);
+             done.set_retryable(retryable);
+             for (const auto& item : returns) {
+               py::tuple entry = item.cast<py::tuple>();
+               auto* ret = done.add_returns();
+               auto* data = ret->mutable_data();
+               data->set_object_id(std::string(entry[0].cast<py::bytes>()));
+               py::object kind = entry[1];
+               if (py::isinstance<py::int_>(kind)) {
+                 data->set_error(static_cast<rpc::ErrorCode>(kind.cast<int>()));
+                 py::tuple payload = entry[2].cast<py::tuple>();
+                 data->set_error_message(payload[0].cast<std::string>());
+                 data->set_inline_data(std::string(payload[1].cast<py::bytes>()));
+               } else if (kind.cast<std::string>() == "store") {
+                 data->set_in_store(true);
+                 data->set_size(entry[2].cast<uint64_t>());
+               } else {
+                 data->set_inline_data(std::string(entry[2].cast<py::bytes>()));
+               }
+               for (const auto& inner : entry[3].cast<py::list>()) {
+                 ret->add_contained_refs(std::string(inner.cast<py::bytes>()));
+               }
+             }
+             ThrowIfError(c.TaskDone(std::move(done)));
+           })
+      .def("set_cancel_handler",
+           [](CoreClient& c, py::function handler) {
+             auto shared = std::make_shared<py::function>(std::move(handler));
+             c.SetCancelHandler([shared](const TaskId& task, bool force) {
+               py::gil_scoped_acquire gil;
+               try {
+                 (*shared)(py::bytes(task.Binary()), force);
+               } catch (py::error_already_set& e) {
+                 e.discard_as_unraisable("flare cancel handler");
+               }
+             });
+           })
+      .def("clear_cancel_handler", [](CoreClient& c) { c.SetCancelHandler(nullptr); })
+      .def("send_log_lines",
+           [](CoreClient& c, const py::bytes& job_id, const std::string& prefix, bool is_stderr,
+              std::vector<std::string> lines) {
+             ThrowIfError(c.SendLogLines(JobId::FromBinary(std::string(job_id)), prefix, is_stderr, std::move(lines)));
+           })
+      .def("next_logs", [](CoreClient& c, int64_t timeout_ms) {
+        std::vector<rpc::LogLines> logs;
+        {
+          py::gil_scoped_release release;
+          logs = c.NextLogs(timeout_ms);
+        }
+        py::list out;
+        for (const auto& batch : logs) {
+          py::list lines;
+          for (const auto& line : batch.lines()) lines.append(py::str(line));
+          out.append(py::make_tuple(batch.prefix(), batch.is_stderr(), lines));
+        }
+        return out;
+      });
+}
+
+}  // namespace flare::python

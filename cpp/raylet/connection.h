@@ -1,0 +1,72 @@
+// One client (driver or worker) connected to the raylet over the local Unix
+// socket. Reads frames and hands each message to its Handler; Send() queues a
+// frame, and every frame queued while the event loop is busy goes out in a
+// single write.
+//
+// Owned by shared_ptr (the pending read/write handlers keep it alive); only
+// the raylet's event loop thread may call it.
+#ifndef FLARE_RAYLET_CONNECTION_H_
+#define FLARE_RAYLET_CONNECTION_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include <boost/asio.hpp>
+
+#include "common/framing.h"
+#include "common/ids.h"
+#include "flare.pb.h"
+#include "object_store/object_table.h"
+
+namespace flare {
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Socket = boost::asio::local::stream_protocol::socket;
+
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    virtual void OnMessage(Connection& connection, rpc::Message& message) = 0;
+    virtual void OnClosed(Connection& connection) = 0;
+  };
+
+  Connection(Socket socket, ClientId id, Handler& handler);
+
+  void Start();
+  void Send(const rpc::Message& message);
+  // Writes `message` with `fd` attached (SCM_RIGHTS), synchronously.
+  // REQUIRES: nothing else has been sent on this connection yet.
+  bool SendWithFd(const rpc::Message& message, int fd);
+  void Close();
+
+  ClientId id() const { return id_; }
+  bool closed() const { return closed_; }
+
+  // What the client said when it registered.
+  rpc::ClientKind kind = rpc::CLIENT_KIND_UNSPECIFIED;
+  pid_t pid = 0;
+  JobId job_id;
+  bool log_to_driver = false;
+
+ private:
+  void ReadSome();
+  void Flush();
+
+  Socket socket_;
+  ClientId id_;
+  Handler& handler_;
+  FrameDecoder decoder_;
+  std::array<char, 64 * 1024> read_buffer_;
+  std::string pending_;
+  std::string inflight_;
+  bool writing_ = false;
+  bool flush_posted_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace flare
+
+#endif  // FLARE_RAYLET_CONNECTION_H_

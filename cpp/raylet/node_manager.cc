@@ -1,0 +1,592 @@
+#include "raylet/node_manager.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <iostream>
+
+namespace flare {
+
+namespace {
+
+std::string ExitCause(int status) {
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    const char* name = strsignal(sig);
+    return "was killed by signal " + std::to_string(sig) + " (" + (name ? name : "?") + ")";
+  }
+  return "stopped";
+}
+
+std::vector<ObjectId> ToObjectIds(const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  std::vector<ObjectId> out;
+  out.reserve(ids.size());
+  for (const auto& id : ids) out.push_back(ObjectId::FromBinary(id));
+  return out;
+}
+
+}  // namespace
+
+ResourceSet NodeManager::HeldResources(const TaskRecord& record) {
+  if (!record.cpu_released) return record.demand;
+  ResourceSet rest = record.demand;
+  rest.Subtract(record.demand.Only("CPU"));
+  return rest;
+}
+
+const ObjectEntry* NodeManager::FailedDependency(const rpc::TaskSpec& spec) const {
+  auto failed = [&](const std::string& binary) -> const ObjectEntry* {
+    const ObjectEntry* entry = objects_.Find(ObjectId::FromBinary(binary));
+    if (entry != nullptr && entry->state == ObjectState::kReady && entry->error != rpc::ERROR_NONE) {
+      return entry;
+    }
+    return nullptr;
+  };
+  for (const auto& dep : spec.dependencies()) {
+    if (const ObjectEntry* entry = failed(dep)) return entry;
+  }
+  if (!spec.args_object_id().empty()) return failed(spec.args_object_id());
+  return nullptr;
+}
+
+NodeManager::NodeManager(boost::asio::io_context& io, NodeOptions options,
+                         std::unique_ptr<Arena> arena, std::unique_ptr<WorkerLauncher> launcher,
+                         std::function<void()> request_stop)
+    : io_(io),
+      options_(std::move(options)),
+      arena_(std::move(arena)),
+      launcher_(std::move(launcher)),
+      request_stop_(std::move(request_stop)),
+      node_id_(NodeId::FromRandom()),
+      objects_(arena_->size()),
+      scheduler_(options_.resources),
+      pool_(*launcher_, static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))),
+            options_.max_workers > 0
+                ? options_.max_workers
+                : static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))) * 4 + 32),
+      driver_watch_(io) {
+  rpc::NodeInfo self;
+  self.set_node_id(node_id_.Binary());
+  self.set_address(options_.socket_path);
+  self.set_alive(true);
+  self.set_session_dir(options_.session_dir);
+  options_.resources.ToProto(self.mutable_total());
+  nodes_.Upsert(self);
+}
+
+absl::Status NodeManager::Start() {
+  if (options_.driver_pid > 0) CheckDriverAlive();
+  return pool_.Prestart();
+}
+
+void NodeManager::CheckDriverAlive() {
+  if (kill(options_.driver_pid, 0) != 0 && errno == ESRCH) {
+    std::cerr << "flare-raylet: driver " << options_.driver_pid << " is gone; stopping\n";
+    request_stop_();
+    return;
+  }
+  driver_watch_.expires_after(std::chrono::milliseconds(250));
+  driver_watch_.async_wait([this](const boost::system::error_code& error) {
+    if (!error) CheckDriverAlive();
+  });
+}
+
+void NodeManager::Accept(Connection::Socket socket) {
+  const ClientId id = next_client_id_++;
+  auto connection = std::make_shared<Connection>(std::move(socket), id, *this);
+  connections_[id] = connection;
+  connection->Start();
+}
+
+Connection* NodeManager::FindConnection(ClientId client) {
+  auto it = connections_.find(client);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
+  switch (message.body_case()) {
+    case rpc::Message::kRegisterClient:
+      HandleRegister(connection, message.register_client());
+      break;
+    case rpc::Message::kSubmitTask:
+      HandleSubmit(connection, *message.mutable_submit_task()->mutable_spec());
+      break;
+    case rpc::Message::kTaskDone:
+      HandleTaskDone(connection, *message.mutable_task_done());
+      break;
+    case rpc::Message::kPutInline: {
+      auto& put = *message.mutable_put_inline();
+      const ObjectId id = ObjectId::FromBinary(put.data().object_id());
+      auto waiting = objects_.PutInline(connection.id(), id,
+                                        std::move(*put.mutable_data()->mutable_inline_data()),
+                                        ToObjectIds(put.contained_refs()));
+      ObjectReady(id, waiting);
+      break;
+    }
+    case rpc::Message::kCreateObject:
+      HandleCreate(connection, message.create_object());
+      break;
+    case rpc::Message::kSealObject: {
+      const auto& seal = message.seal_object();
+      const ObjectId id = ObjectId::FromBinary(seal.object_id());
+      auto waiting = objects_.Seal(id, ToObjectIds(seal.contained_refs()));
+      if (waiting.ok()) ObjectReady(id, *waiting);
+      break;
+    }
+    case rpc::Message::kAbortObject:
+      objects_.Abort(ObjectId::FromBinary(message.abort_object().object_id()));
+      break;
+    case rpc::Message::kSubscribe:
+      HandleSubscribe(connection, message.subscribe());
+      break;
+    case rpc::Message::kRefUpdate: {
+      const auto& update = message.ref_update();
+      for (const auto& id : update.add()) objects_.AddRef(connection.id(), ObjectId::FromBinary(id));
+      for (const auto& id : update.remove()) {
+        objects_.RemoveRef(connection.id(), ObjectId::FromBinary(id));
+      }
+      break;
+    }
+    case rpc::Message::kReleasePins:
+      for (const auto& id : message.release_pins().object_ids()) {
+        objects_.Unpin(connection.id(), ObjectId::FromBinary(id));
+      }
+      break;
+    case rpc::Message::kKvPut: {
+      auto& put = *message.mutable_kv_put();
+      kv_.Put(put.key(), std::move(*put.mutable_value()), put.overwrite());
+      break;
+    }
+    case rpc::Message::kKvGet: {
+      rpc::Message reply;
+      auto* kv = reply.mutable_kv_reply();
+      kv->set_request_id(message.kv_get().request_id());
+      if (auto value = kv_.Get(message.kv_get().key())) {
+        kv->set_found(true);
+        kv->set_value(*value);
+      }
+      connection.Send(reply);
+      break;
+    }
+    case rpc::Message::kWorkerBlocked:
+      HandleBlocked(connection, message.worker_blocked().blocked());
+      break;
+    case rpc::Message::kCancelTask:
+      HandleCancel(message.cancel_task());
+      break;
+    case rpc::Message::kClusterInfoRequest:
+      HandleClusterInfo(connection, message.cluster_info_request().request_id());
+      break;
+    case rpc::Message::kStoreStatsRequest:
+      HandleStoreStats(connection, message.store_stats_request().request_id());
+      break;
+    case rpc::Message::kLogLines:
+      HandleLogLines(message);
+      break;
+    default:
+      std::cerr << "flare-raylet: unexpected message " << message.body_case() << " from client "
+                << connection.id() << "\n";
+  }
+}
+
+void NodeManager::HandleRegister(Connection& connection, const rpc::RegisterClient& request) {
+  connection.kind = request.kind();
+  connection.pid = request.pid();
+  connection.log_to_driver = request.log_to_driver();
+  rpc::Message reply;
+  auto* body = reply.mutable_register_reply();
+  body->set_node_id(node_id_.Binary());
+  body->set_arena_size(arena_->size());
+  body->set_session_dir(options_.session_dir);
+  if (request.kind() == rpc::DRIVER) {
+    const uint32_t job = next_job_++;
+    JobId job_id;
+    for (int i = 0; i < 4; ++i) job_id.MutableData()[i] = static_cast<uint8_t>(job >> (24 - 8 * i));
+    connection.job_id = job_id;
+    body->set_job_id(job_id.Binary());
+    kv_.Put("job:" + job_id.Hex(), request.job_config(), true);
+  } else if (request.kind() == rpc::WORKER) {
+    if (!pool_.OnRegistered(WorkerId::FromBinary(request.worker_id()), connection.id())) {
+      body->set_error("unknown worker id");
+    }
+  } else {
+    body->set_error("unknown client kind");
+  }
+  if (!connection.SendWithFd(reply, arena_->fd())) {
+    connection.Close();
+    return;
+  }
+  if (request.kind() == rpc::WORKER) {
+    startup_failures_ = 0;
+    TryDispatch();
+  }
+}
+
+void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
+  const TaskId task_id = TaskId::FromBinary(spec.task_id());
+  auto [it, inserted] = tasks_.try_emplace(task_id);
+  if (!inserted) return;  // duplicate submission
+  TaskRecord& record = it->second;
+  record.owner = connection.id();
+  record.demand = ResourceSet::FromProto(spec.resources());
+  record.retries_left = spec.max_retries();
+  for (uint32_t i = 1; i <= spec.num_returns(); ++i) {
+    objects_.AddPending(connection.id(), ObjectIdFor(task_id, i));
+  }
+  std::vector<ObjectId> unready;
+  auto hold = [&](const std::string& binary, bool dependency) {
+    const ObjectId id = ObjectId::FromBinary(binary);
+    objects_.AddRef(kTaskArgHolder, id);
+    record.arg_refs.push_back(id);
+    if (dependency && objects_.Contains(id) && !objects_.IsReady(id)) unready.push_back(id);
+  };
+  for (const auto& dep : spec.dependencies()) hold(dep, true);
+  for (const auto& nested : spec.nested_refs()) hold(nested, false);
+  if (!spec.args_object_id().empty()) hold(spec.args_object_id(), true);
+  record.spec = std::move(spec);
+
+  if (workers_broken_) {
+    FailTask(record, rpc::WORKER_CRASHED, workers_broken_reason_);
+    FinishTask(task_id);
+    return;
+  }
+  if (scheduler_.Add(task_id, record.demand, unready) == Scheduler::AddResult::kInfeasible) {
+    FailTask(record, rpc::INFEASIBLE,
+             "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
+                 " but no node has that much: the cluster has " +
+                 scheduler_.total().DebugString());
+    FinishTask(task_id);
+    return;
+  }
+  TryDispatch();
+}
+
+void NodeManager::TryDispatch() {
+  while (pool_.num_idle() > 0 && scheduler_.num_dispatchable() > 0) {
+    std::vector<TaskId> ready = scheduler_.Dispatch(pool_.num_idle());
+    if (ready.empty()) break;
+    for (const TaskId& task_id : ready) {
+      auto it = tasks_.find(task_id);
+      if (it == tasks_.end()) continue;
+      TaskRecord& record = it->second;
+      // A failed argument fails the task without running it.
+      const ObjectEntry* failed = FailedDependency(record.spec);
+      if (failed != nullptr) {
+        scheduler_.Release(record.demand);
+        FailTask(record, failed->error, failed->error_message, failed->inline_data);
+        FinishTask(task_id);
+        continue;
+      }
+      auto worker = pool_.PopIdle(task_id);
+      if (!worker) {
+        // Lost the race with a worker disconnect: put it back.
+        scheduler_.Release(record.demand);
+        scheduler_.Add(task_id, record.demand, {});
+        continue;
+      }
+      Dispatch(task_id, record, *worker);
+    }
+  }
+  if (!workers_broken_ && pool_.num_idle() == 0) pool_.Grow(scheduler_.NumFittingNow());
+}
+
+void NodeManager::Dispatch(const TaskId& task_id, TaskRecord& record, ClientId worker) {
+  Connection* connection = FindConnection(worker);
+  record.running = true;
+  record.worker = worker;
+  if (const WorkerInfo* info = pool_.Find(worker)) record.worker_pid = info->pid;
+  running_by_worker_[worker] = task_id;
+  rpc::Message message;
+  auto* execute = message.mutable_execute_task();
+  *execute->mutable_spec() = record.spec;
+  for (const auto& dep : record.spec.dependencies()) {
+    objects_.DescribeAndPin(worker, ObjectId::FromBinary(dep), execute->add_resolved());
+  }
+  if (!record.spec.args_object_id().empty()) {
+    objects_.DescribeAndPin(worker, ObjectId::FromBinary(record.spec.args_object_id()),
+                            execute->mutable_args_data());
+  }
+  if (connection != nullptr) connection->Send(message);
+}
+
+void NodeManager::HandleTaskDone(Connection& connection, rpc::TaskDone& done) {
+  const TaskId task_id = TaskId::FromBinary(done.task_id());
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || it->second.worker != connection.id()) return;
+  TaskRecord& record = it->second;
+  running_by_worker_.erase(connection.id());
+  pool_.OnTaskFinished(connection.id());
+  scheduler_.Release(HeldResources(record));
+  record.running = false;
+  record.cpu_released = false;
+
+  if (done.retryable() && record.retries_left != 0 && !record.cancelled) {
+    if (record.retries_left > 0) record.retries_left--;
+    record.spec.set_attempt(record.spec.attempt() + 1);
+    Enqueue(task_id, record);
+    TryDispatch();
+    return;
+  }
+  for (auto& ret : *done.mutable_returns()) {
+    auto* data = ret.mutable_data();
+    const ObjectId id = ObjectId::FromBinary(data->object_id());
+    std::vector<ClientId> waiting;
+    if (data->error() != rpc::ERROR_NONE) {
+      waiting = objects_.SetError(id, data->error(), data->error_message(),
+                                  std::move(*data->mutable_inline_data()));
+    } else if (data->in_store()) {
+      auto sealed = objects_.Seal(id, ToObjectIds(ret.contained_refs()));
+      if (!sealed.ok()) continue;
+      waiting = std::move(*sealed);
+    } else {
+      waiting = objects_.PutInline(kTaskArgHolder, id, std::move(*data->mutable_inline_data()),
+                                   ToObjectIds(ret.contained_refs()));
+    }
+    ObjectReady(id, waiting);
+  }
+  FinishTask(task_id);
+  TryDispatch();
+}
+
+void NodeManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
+  record.running = false;
+  record.worker = 0;
+  std::vector<ObjectId> unready;
+  for (const auto& dep : record.spec.dependencies()) {
+    const ObjectId id = ObjectId::FromBinary(dep);
+    if (objects_.Contains(id) && !objects_.IsReady(id)) unready.push_back(id);
+  }
+  scheduler_.Add(task_id, record.demand, unready);
+}
+
+void NodeManager::FailTask(TaskRecord& record, rpc::ErrorCode code, const std::string& message,
+                           const std::string& payload) {
+  const TaskId task_id = TaskId::FromBinary(record.spec.task_id());
+  for (uint32_t i = 1; i <= record.spec.num_returns(); ++i) {
+    const ObjectId id = ObjectIdFor(task_id, i);
+    ObjectReady(id, objects_.SetError(id, code, message, payload));
+  }
+}
+
+void NodeManager::ReleaseTaskArgs(TaskRecord& record) {
+  for (const ObjectId& id : record.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);
+  record.arg_refs.clear();
+}
+
+void NodeManager::FinishTask(const TaskId& task_id) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  ReleaseTaskArgs(it->second);
+  tasks_.erase(it);
+}
+
+void NodeManager::ObjectReady(const ObjectId& id, const std::vector<ClientId>& waiting) {
+  for (ClientId client : waiting) SendObject(client, id);
+  scheduler_.OnObjectReady(id);
+}
+
+void NodeManager::SendObject(ClientId client, const ObjectId& id) {
+  Connection* connection = FindConnection(client);
+  if (connection == nullptr) return;
+  rpc::Message message;
+  objects_.DescribeAndPin(client, id, message.mutable_object_ready());
+  connection->Send(message);
+}
+
+void NodeManager::HandleCreate(Connection& connection, const rpc::CreateObject& request) {
+  rpc::Message reply;
+  auto* body = reply.mutable_create_reply();
+  body->set_request_id(request.request_id());
+  auto offset = objects_.Create(connection.id(), ObjectId::FromBinary(request.object_id()),
+                                request.size());
+  if (offset.ok()) {
+    body->set_offset(*offset);
+  } else {
+    body->set_error(rpc::OBJECT_STORE_FULL);
+    body->set_error_message(std::string(offset.status().message()));
+  }
+  connection.Send(reply);
+}
+
+void NodeManager::HandleSubscribe(Connection& connection, const rpc::Subscribe& request) {
+  for (const auto& binary : request.object_ids()) {
+    const ObjectId id = ObjectId::FromBinary(binary);
+    if (objects_.Subscribe(connection.id(), id)) SendObject(connection.id(), id);
+  }
+}
+
+void NodeManager::HandleBlocked(Connection& connection, bool blocked) {
+  auto running = running_by_worker_.find(connection.id());
+  if (running == running_by_worker_.end()) return;
+  auto it = tasks_.find(running->second);
+  if (it == tasks_.end()) return;
+  TaskRecord& record = it->second;
+  pool_.SetBlocked(connection.id(), blocked);
+  const ResourceSet cpu = record.demand.Only("CPU");
+  if (blocked && !record.cpu_released) {
+    record.cpu_released = true;
+    scheduler_.Release(cpu);
+    TryDispatch();
+  } else if (!blocked && record.cpu_released) {
+    record.cpu_released = false;
+    scheduler_.Acquire(cpu);
+  }
+}
+
+void NodeManager::HandleCancel(const rpc::CancelTask& request) {
+  const TaskId task_id = TaskId::FromBinary(request.task_id());
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;  // finished: nothing to do
+  TaskRecord& record = it->second;
+  record.cancelled = true;
+  if (!record.running) {
+    scheduler_.Remove(task_id);
+    FailTask(record, rpc::TASK_CANCELLED, "task " + record.spec.function_name() + " was cancelled");
+    FinishTask(task_id);
+    return;
+  }
+  if (request.force() && record.worker_pid > 0) {
+    kill(record.worker_pid, SIGKILL);
+  } else if (Connection* worker = FindConnection(record.worker)) {
+    rpc::Message message;
+    *message.mutable_cancel_task() = request;
+    worker->Send(message);
+  }
+}
+
+void NodeManager::HandleClusterInfo(Connection& connection, uint64_t request_id) {
+  rpc::Message reply;
+  auto* body = reply.mutable_cluster_info_reply();
+  body->set_request_id(request_id);
+  for (rpc::NodeInfo node : nodes_.All()) {
+    if (NodeId::FromBinary(node.node_id()) == node_id_) {
+      node.clear_available();
+      ResourceSet available = scheduler_.available();
+      // Oversubscription while blocked workers resume shows as zero.
+      ResourceSet shown;
+      for (const auto& [name, amount] : available.ToMap()) shown.Set(name, std::max(0.0, amount));
+      shown.ToProto(node.mutable_available());
+    }
+    *body->add_nodes() = node;
+  }
+  connection.Send(reply);
+}
+
+void NodeManager::HandleStoreStats(Connection& connection, uint64_t request_id) {
+  rpc::Message reply;
+  auto* body = reply.mutable_store_stats_reply();
+  body->set_request_id(request_id);
+  const StoreStats stats = objects_.Stats();
+  body->set_capacity(stats.capacity);
+  body->set_used(stats.used);
+  body->set_num_objects(stats.num_objects);
+  body->set_num_inline_objects(stats.num_inline);
+  body->set_num_tasks(tasks_.size());
+  connection.Send(reply);
+}
+
+void NodeManager::HandleLogLines(rpc::Message& message) {
+  const JobId job = JobId::FromBinary(message.log_lines().job_id());
+  for (auto& [id, connection] : connections_) {
+    if (connection->kind == rpc::DRIVER && connection->log_to_driver && connection->job_id == job) {
+      connection->Send(message);
+    }
+  }
+}
+
+void NodeManager::OnClosed(Connection& connection) {
+  const ClientId client = connection.id();
+  std::shared_ptr<Connection> keep = connections_[client];
+  connections_.erase(client);
+  objects_.DropClient(client);
+  if (connection.kind == rpc::WORKER) {
+    pool_.OnDisconnected(client);
+    // The process normally exits right after; make sure it does.
+    const pid_t pid = connection.pid;
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::seconds(2));
+    timer->async_wait([pid, timer, this](const boost::system::error_code& error) {
+      if (error) return;
+      for (pid_t alive : pool_.Pids()) {
+        if (alive == pid) kill(pid, SIGKILL);
+      }
+    });
+  } else if (connection.kind == rpc::DRIVER) {
+    // Drop the departed driver's queued tasks; running ones finish and
+    // their results, held by nobody, are freed.
+    std::vector<TaskId> queued;
+    for (auto& [task_id, record] : tasks_) {
+      if (record.owner == client && !record.running) queued.push_back(task_id);
+    }
+    for (const TaskId& task_id : queued) {
+      scheduler_.Remove(task_id);
+      FinishTask(task_id);
+    }
+    if (options_.driver_pid != 0 && connection.pid == options_.driver_pid) {
+      std::cerr << "flare-raylet: driver " << connection.pid << " disconnected; stopping\n";
+      request_stop_();
+    }
+  }
+}
+
+void NodeManager::OnChildExited(pid_t pid, int status) {
+  auto info = pool_.OnProcessExited(pid);
+  if (!info) return;
+  const std::string cause = ExitCause(status);
+  if (info->state == WorkerState::kStarting) {
+    if (++startup_failures_ >= 3) {
+      workers_broken_ = true;
+      workers_broken_reason_ = "worker processes fail to start (the last one " + cause +
+                               "); see the worker logs in " + options_.session_dir + "/logs";
+      std::cerr << "flare-raylet: " << workers_broken_reason_ << "\n";
+      std::vector<TaskId> queued;
+      for (auto& [task_id, record] : tasks_) {
+        if (!record.running) queued.push_back(task_id);
+      }
+      for (const TaskId& task_id : queued) {
+        scheduler_.Remove(task_id);
+        FailTask(tasks_[task_id], rpc::WORKER_CRASHED, workers_broken_reason_);
+        FinishTask(task_id);
+      }
+      return;
+    }
+  }
+  OnWorkerLost(*info, cause);
+  TryDispatch();
+}
+
+void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause) {
+  running_by_worker_.erase(info.client);
+  if (!info.task) return;
+  auto it = tasks_.find(*info.task);
+  if (it == tasks_.end()) return;
+  TaskRecord& record = it->second;
+  if (!record.running) return;
+  scheduler_.Release(HeldResources(record));
+  record.running = false;
+  record.cpu_released = false;
+  if (record.cancelled) {
+    FailTask(record, rpc::TASK_CANCELLED,
+             "task " + record.spec.function_name() + " was cancelled (its worker was killed)");
+    FinishTask(*info.task);
+    return;
+  }
+  if (record.retries_left != 0) {
+    if (record.retries_left > 0) record.retries_left--;
+    std::cerr << "flare-raylet: worker pid " << info.pid << " " << cause << " while running "
+              << record.spec.function_name() << "; retrying\n";
+    record.spec.set_attempt(record.spec.attempt() + 1);
+    Enqueue(*info.task, record);
+    return;
+  }
+  FailTask(record, rpc::WORKER_CRASHED,
+           "the worker (pid " + std::to_string(info.pid) + ") running task " +
+               record.spec.function_name() + " " + cause + " and the task has no retries left");
+  FinishTask(*info.task);
+}
+
+void NodeManager::SignalWorkers(int signal) {
+  for (pid_t pid : pool_.Pids()) kill(pid, signal);
+}
+
+}  // namespace flare

@@ -1,0 +1,134 @@
+// The raylet's message handling: it owns the node's state machines (object
+// table, scheduler, worker pool, GCS tables) and performs the actions they
+// decide on the client connections. Every method runs on the event loop.
+#ifndef FLARE_RAYLET_NODE_MANAGER_H_
+#define FLARE_RAYLET_NODE_MANAGER_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/ids.h"
+#include "flare.pb.h"
+#include "gcs/kv_store.h"
+#include "gcs/node_table.h"
+#include "object_store/arena.h"
+#include "object_store/object_table.h"
+#include "raylet/connection.h"
+#include "raylet/resources.h"
+#include "raylet/scheduler.h"
+#include "raylet/worker_pool.h"
+
+namespace flare {
+
+struct NodeOptions {
+  ResourceSet resources;
+  uint64_t object_store_memory = 0;
+  std::string session_dir;
+  std::string socket_path;
+  bool head = true;
+  size_t max_workers = 0;  // 0: derived from the CPU count
+  pid_t driver_pid = 0;    // exit when this driver goes (0: run until stopped)
+};
+
+class NodeManager : public Connection::Handler {
+ public:
+  NodeManager(boost::asio::io_context& io, NodeOptions options, std::unique_ptr<Arena> arena,
+              std::unique_ptr<WorkerLauncher> launcher, std::function<void()> request_stop);
+
+  // Prestarts the worker pool.
+  absl::Status Start();
+  void Accept(Connection::Socket socket);
+  // A child process exited with `status` (from waitpid).
+  void OnChildExited(pid_t pid, int status);
+  // Sends `signal` to every worker process.
+  void SignalWorkers(int signal);
+
+  void OnMessage(Connection& connection, rpc::Message& message) override;
+  void OnClosed(Connection& connection) override;
+
+  const NodeId& node_id() const { return node_id_; }
+
+ private:
+  struct TaskRecord {
+    rpc::TaskSpec spec;
+    ClientId owner = 0;
+    ResourceSet demand;
+    std::vector<ObjectId> arg_refs;  // counted under kTaskArgHolder
+    bool running = false;
+    ClientId worker = 0;
+    pid_t worker_pid = 0;
+    bool cpu_released = false;  // its worker is blocked in get/wait
+    bool cancelled = false;
+    int retries_left = 0;
+  };
+
+  // What a running task holds: its demand, less the CPU while its worker is
+  // blocked in get/wait.
+  static ResourceSet HeldResources(const TaskRecord& record);
+  // A top-level argument of `spec` that holds an error, if any.
+  const ObjectEntry* FailedDependency(const rpc::TaskSpec& spec) const;
+
+  void HandleRegister(Connection& connection, const rpc::RegisterClient& request);
+  void HandleSubmit(Connection& connection, rpc::TaskSpec& spec);
+  void HandleTaskDone(Connection& connection, rpc::TaskDone& done);
+  void HandleCreate(Connection& connection, const rpc::CreateObject& request);
+  void HandleSubscribe(Connection& connection, const rpc::Subscribe& request);
+  void HandleBlocked(Connection& connection, bool blocked);
+  void HandleCancel(const rpc::CancelTask& request);
+  void HandleClusterInfo(Connection& connection, uint64_t request_id);
+  void HandleStoreStats(Connection& connection, uint64_t request_id);
+  void HandleLogLines(rpc::Message& message);
+
+  // Sends a ready object to the clients that waited for it and wakes tasks
+  // that depended on it.
+  void ObjectReady(const ObjectId& id, const std::vector<ClientId>& waiting);
+  void SendObject(ClientId client, const ObjectId& id);
+  // Stores `code` as the value of each of the task's returns.
+  void FailTask(TaskRecord& record, rpc::ErrorCode code, const std::string& message,
+                const std::string& payload = "");
+  void ReleaseTaskArgs(TaskRecord& record);
+  void FinishTask(const TaskId& task_id);
+  // Queues the task again after its worker died. False when out of retries.
+  bool Retry(TaskRecord& record);
+  void Enqueue(const TaskId& task_id, TaskRecord& record);
+  void TryDispatch();
+  void Dispatch(const TaskId& task_id, TaskRecord& record, ClientId worker);
+  void OnWorkerLost(const WorkerInfo& info, const std::string& cause);
+  void CheckDriverAlive();
+
+  Connection* FindConnection(ClientId client);
+
+  boost::asio::io_context& io_;
+  NodeOptions options_;
+  std::unique_ptr<Arena> arena_;
+  std::unique_ptr<WorkerLauncher> launcher_;
+  std::function<void()> request_stop_;
+  NodeId node_id_;
+
+  ObjectTable objects_;
+  Scheduler scheduler_;
+  WorkerPool pool_;
+  KvStore kv_;
+  NodeTable nodes_;
+
+  absl::flat_hash_map<ClientId, std::shared_ptr<Connection>> connections_;
+  absl::flat_hash_map<TaskId, TaskRecord, IdHash> tasks_;
+  absl::flat_hash_map<ClientId, TaskId> running_by_worker_;
+  ClientId next_client_id_ = 1;
+  uint32_t next_job_ = 1;
+  int startup_failures_ = 0;
+  bool workers_broken_ = false;
+  std::string workers_broken_reason_;
+  boost::asio::steady_timer driver_watch_;
+};
+
+}  // namespace flare
+
+#endif  // FLARE_RAYLET_NODE_MANAGER_H_

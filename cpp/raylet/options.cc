@@ -1,0 +1,138 @@
+#include "raylet/options.h"
+
+#include <cctype>
+#include <cstdlib>
+
+namespace flare {
+
+std::string UsageText() {
+  return R"(usage: flare-raylet [flags]
+
+The flare node daemon: scheduler, worker pool and shared-memory object store
+for one node (and, with --head, the cluster's GCS).
+
+flags:
+  --head                       run the GCS in this process (the first node)
+  --num-cpus N                 CPUs to schedule (default: the machine's count)
+  --num-gpus N                 GPUs to schedule (default: 0)
+  --resources JSON             custom resources, e.g. '{"accel": 2}'
+  --object-store-memory BYTES  shared-memory arena size (default: 30% of RAM)
+  --session-dir DIR            where the socket, logs and state go (required)
+  --socket PATH                the local IPC socket (default: DIR/raylet.sock)
+  --python PATH                interpreter for worker processes (default: python3)
+  --driver-pid PID             stop when this driver process exits
+  --help                       print this text
+)";
+}
+
+absl::StatusOr<std::map<std::string, double>> ParseResourceJson(const std::string& json) {
+  std::map<std::string, double> out;
+  size_t i = 0;
+  auto skip = [&] {
+    while (i < json.size() && std::isspace(static_cast<unsigned char>(json[i]))) ++i;
+  };
+  auto error = [&](const std::string& what) {
+    return absl::InvalidArgumentError("--resources: " + what + " at offset " +
+                                      std::to_string(i) + " in " + json);
+  };
+  skip();
+  if (i >= json.size() || json[i] != '{') return error("expected '{'");
+  ++i;
+  skip();
+  if (i < json.size() && json[i] == '}') return out;
+  while (true) {
+    skip();
+    if (i >= json.size() || json[i] != '"') return error("expected a quoted name");
+    const size_t end = json.find('"', i + 1);
+    if (end == std::string::npos) return error("unterminated name");
+    std::string name = json.substr(i + 1, end - i - 1);
+    i = end + 1;
+    skip();
+    if (i >= json.size() || json[i] != ':') return error("expected ':'");
+    ++i;
+    skip();
+    const char* start = json.c_str() + i;
+    char* stop = nullptr;
+    const double value = std::strtod(start, &stop);
+    if (stop == start) return error("expected a number");
+    if (value < 0) return error("negative amount for " + name);
+    i += static_cast<size_t>(stop - start);
+    out[name] = value;
+    skip();
+    if (i < json.size() && json[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < json.size() && json[i] == '}') return out;
+    return error("expected ',' or '}'");
+  }
+}
+
+absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args) {
+  RayletFlags flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    auto value = [&]() -> absl::StatusOr<std::string> {
+      if (i + 1 >= args.size()) return absl::InvalidArgumentError(arg + " needs a value");
+      return args[++i];
+    };
+    auto number = [&]() -> absl::StatusOr<double> {
+      auto text = value();
+      if (!text.ok()) return text.status();
+      char* end = nullptr;
+      const double parsed = std::strtod(text->c_str(), &end);
+      if (end == text->c_str() || *end != '\0' || parsed < 0) {
+        return absl::InvalidArgumentError(arg + " needs a non-negative number, got '" + *text + "'");
+      }
+      return parsed;
+    };
+    if (arg == "--head") {
+      flags.head = true;
+    } else if (arg == "--help" || arg == "-h") {
+      flags.help = true;
+    } else if (arg == "--num-cpus") {
+      auto n = number();
+      if (!n.ok()) return n.status();
+      flags.num_cpus = *n;
+    } else if (arg == "--num-gpus") {
+      auto n = number();
+      if (!n.ok()) return n.status();
+      flags.num_gpus = *n;
+    } else if (arg == "--object-store-memory") {
+      auto n = number();
+      if (!n.ok()) return n.status();
+      flags.object_store_memory = static_cast<uint64_t>(*n);
+    } else if (arg == "--driver-pid") {
+      auto n = number();
+      if (!n.ok()) return n.status();
+      flags.driver_pid = static_cast<pid_t>(*n);
+    } else if (arg == "--resources") {
+      auto text = value();
+      if (!text.ok()) return text.status();
+      auto parsed = ParseResourceJson(*text);
+      if (!parsed.ok()) return parsed.status();
+      flags.resources = *parsed;
+    } else if (arg == "--session-dir") {
+      auto text = value();
+      if (!text.ok()) return text.status();
+      flags.session_dir = *text;
+    } else if (arg == "--socket") {
+      auto text = value();
+      if (!text.ok()) return text.status();
+      flags.socket_path = *text;
+    } else if (arg == "--python") {
+      auto text = value();
+      if (!text.ok()) return text.status();
+      flags.python = *text;
+    } else {
+      return absl::InvalidArgumentError("unknown flag '" + arg + "' (see --help)");
+    }
+  }
+  if (!flags.help && flags.session_dir.empty()) {
+    return absl::InvalidArgumentError("--session-dir is required (see --help)");
+  }
+  if (flags.socket_path.empty()) flags.socket_path = flags.session_dir + "/raylet.sock";
+  return flags;
+}
+
+}  // namespace flare

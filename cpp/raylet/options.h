@@ -1,0 +1,36 @@
+// Command-line options of flare-raylet, parsed once at start-up.
+#ifndef FLARE_RAYLET_OPTIONS_H_
+#define FLARE_RAYLET_OPTIONS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace flare {
+
+struct RayletFlags {
+  bool head = false;
+  double num_cpus = -1;  // -1: the machine's CPU count
+  double num_gpus = 0;
+  std::map<std::string, double> resources;
+  uint64_t object_store_memory = 0;  // 0: 30% of physical memory
+  std::string session_dir;
+  std::string socket_path;  // default: <session_dir>/raylet.sock
+  std::string python = "python3";
+  pid_t driver_pid = 0;
+  bool help = false;
+};
+
+absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args);
+// Parses a flat JSON object of names to numbers: {"CPU": 2, "accel": 0.5}.
+absl::StatusOr<std::map<std::string, double>> ParseResourceJson(const std::string& json);
+std::string UsageText();
+
+}  // namespace flare
+
+#endif  // FLARE_RAYLET_OPTIONS_H_

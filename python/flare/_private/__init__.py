@@ -1,0 +1,1 @@
+"""flare's internals: not a public API."""

@@ -1,0 +1,54 @@
+"""The process's connection to the runtime: one Session while initialized."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional, Set
+
+
+class TaskContext(threading.local):
+    """What the current thread is running (workers) or nil ids (drivers)."""
+
+    task_id: bytes = b""
+    function_name: str = ""
+    job_id: bytes = b""
+
+
+class Session:
+    """A connected driver or worker.
+
+    ``core`` is the flare._core.CoreClient; ``generation`` tells ObjectRefs
+    made under an earlier session (before shutdown/init) from current ones.
+    """
+
+    def __init__(self, core: Any, mode: str, generation: int,
+                 node: Optional[Any] = None) -> None:
+        self.core = core
+        self.mode = mode
+        self.generation = generation
+        self.node = node  # the raylet this driver started, if any
+        self.job_id: bytes = core.job_id
+        self.node_id: bytes = core.node_id
+        self.exported_functions: Set[str] = set()
+        self.context = TaskContext()
+        self.log_thread: Optional[threading.Thread] = None
+        self.stopping = threading.Event()
+
+
+session: Optional[Session] = None
+_generation = 0
+lock = threading.RLock()
+
+
+def next_generation() -> int:
+    global _generation
+    _generation += 1
+    return _generation
+
+
+def require_session() -> Session:
+    current = session
+    if current is None:
+        from flare.exceptions import FlareError
+        raise FlareError("flare is not initialized: call flare.init() first")
+    return current

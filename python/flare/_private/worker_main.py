@@ -1,0 +1,232 @@
+"""The worker process: runs tasks the raylet sends it, one at a time.
+
+Started by the raylet's worker pool as ``python -m flare._private.worker_main``
+with FLARE_RAYLET_SOCKET and FLARE_WORKER_ID in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import threading
+import traceback
+from typing import Any, Callable, Dict, List, Optional
+
+import cloudpickle
+
+
+class _LogStream:
+    """Replaces sys.stdout/stderr: lines go to the worker's log file and, with
+    the running task's prefix, to the driver that submitted the task."""
+
+    def __init__(self, original: Any, is_stderr: bool, runner: "TaskRunner") -> None:
+        self._original = original
+        self._is_stderr = is_stderr
+        self._runner = runner
+        self._partial = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self._original.write(text)
+        with self._lock:
+            self._partial += text
+            if "\n" not in self._partial:
+                return len(text)
+            *lines, self._partial = self._partial.split("\n")
+        self._runner.forward_lines(lines, self._is_stderr)
+        return len(text)
+
+    def flush(self) -> None:
+        self._original.flush()
+        with self._lock:
+            pending, self._partial = self._partial, ""
+        if pending:
+            self._runner.forward_lines([pending], self._is_stderr)
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._original.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._original, "encoding", "utf-8")
+
+    def writable(self) -> bool:
+        return True
+
+
+class TaskRunner:
+    """Runs ExecuteTask messages on the main thread."""
+
+    def __init__(self, core: Any, session: Any) -> None:
+        self.core = core
+        self.session = session
+        self.functions: Dict[str, Callable] = {}
+        self.jobs_seen: set = set()
+        self.pid = os.getpid()
+
+    # -- output ------------------------------------------------------------
+    def forward_lines(self, lines: List[str], is_stderr: bool) -> None:
+        context = self.session.context
+        job_id = context.job_id
+        if not job_id or not lines:
+            return
+        prefix = f"({context.function_name} pid={self.pid})"
+        try:
+            self.core.send_log_lines(job_id, prefix, is_stderr, lines)
+        except Exception:  # noqa: BLE001 - the raylet is going away
+            pass
+
+    # -- execution -----------------------------------------------------------
+    def function(self, key: str) -> Callable:
+        function = self.functions.get(key)
+        if function is None:
+            pickled = self.core.kv_get(key, 30000)
+            if pickled is None:
+                raise RuntimeError(f"function {key} was not exported to the GCS")
+            function = cloudpickle.loads(pickled)
+            self.functions[key] = function
+        return function
+
+    def enter_job(self, job_id: bytes) -> None:
+        if job_id in self.jobs_seen:
+            return
+        self.jobs_seen.add(job_id)
+        config = self.core.kv_get("job:" + job_id.hex(), 30000)
+        if config:
+            info = pickle.loads(config)
+            for path in reversed(info.get("sys_path", [])):
+                if path not in sys.path:
+                    sys.path.insert(0, path)
+
+    def run(self, task: tuple) -> None:
+        from flare import api
+        from flare._private import serialization
+        from flare.remote_function import core_object_id, resolve_args
+
+        (task_id, job_id, function_key, function_name, args_data, resolved, num_returns,
+         attempt, max_retries, retry_policy) = task
+        context = self.session.context
+        context.task_id = task_id
+        context.job_id = job_id
+        context.function_name = function_name
+        returns: List[tuple] = []
+        application_error = False
+        retryable = False
+        try:
+            self.enter_job(job_id)
+            function = self.function(function_key)
+            payload = serialization.deserialize(args_data if not isinstance(args_data, tuple)
+                                                else args_data[2])
+            values = [api.value_or_raise(code, message, buffer)
+                      for code, message, buffer in resolved]
+            args, kwargs = resolve_args(payload, values)
+            del payload, values
+            result = function(*args, **kwargs)
+            del args, kwargs
+            if num_returns == 0:
+                outputs: List[Any] = []
+            elif num_returns == 1:
+                outputs = [result]
+            else:
+                try:
+                    outputs = list(result)
+                except TypeError:
+                    raise ValueError(f"{function_name} has num_returns={num_returns} but returned "
+                                     f"a {type(result).__name__}, not a sequence") from None
+                if len(outputs) != num_returns:
+                    raise ValueError(f"{function_name} has num_returns={num_returns} but returned "
+                                     f"{len(outputs)} values")
+            del result
+            for index, value in enumerate(outputs, start=1):
+                object_id = core_object_id(task_id, index)
+                kind, payload_out, refs = api.store_value(self.core, object_id, value,
+                                                          is_put=False)
+                returns.append((object_id, kind, payload_out, refs))
+        except BaseException as error:  # noqa: BLE001 - everything goes back to the caller
+            application_error = True
+            retryable = self._should_retry(error, retry_policy)
+            returns = self._error_returns(task_id, num_returns, function_name, error)
+        finally:
+            context.function_name = function_name  # keep the prefix for late output
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        context.task_id = b""
+        self.core.task_done(task_id, returns, application_error, retryable)
+
+    @staticmethod
+    def _should_retry(error: BaseException, policy: bytes) -> bool:
+        if not policy:
+            return False
+        try:
+            allowed = pickle.loads(policy)
+        except Exception:  # noqa: BLE001
+            return False
+        if allowed is True:
+            return isinstance(error, Exception)
+        return isinstance(error, tuple(allowed))
+
+    def _error_returns(self, task_id: bytes, num_returns: int, function_name: str,
+                       error: BaseException) -> List[tuple]:
+        from flare import api
+        from flare.exceptions import TaskError
+        from flare.remote_function import core_object_id
+
+        formatted = "".join(traceback.format_exception(type(error), error,
+                                                       error.__traceback__))
+        cause: Optional[BaseException] = error
+        try:
+            cloudpickle.dumps(error)
+        except Exception:  # noqa: BLE001 - keep the message, drop the object
+            cause = None
+        task_error = TaskError(function_name, formatted, cause, self.pid, repr(error))
+        try:
+            payload = cloudpickle.dumps(task_error)
+        except Exception:  # noqa: BLE001
+            payload = cloudpickle.dumps(TaskError(function_name, formatted, None, self.pid,
+                                                  repr(error)))
+        data = b"\x00" + payload
+        return [(core_object_id(task_id, index), api.TASK_ERROR, (repr(error), data), [])
+                for index in range(1, num_returns + 1)]
+
+
+def main() -> None:
+    from flare import _core
+    from flare._private import state
+
+    socket_path = os.environ["FLARE_RAYLET_SOCKET"]
+    worker_id = os.environ["FLARE_WORKER_ID"]
+    try:
+        core = _core.CoreClient.connect(socket_path, "worker", worker_id, False, b"", 10000)
+    except Exception as error:  # noqa: BLE001
+        print(f"flare worker: cannot connect to the raylet: {error}", file=sys.stderr)
+        sys.exit(1)
+    session = state.Session(core, "worker", state.next_generation())
+    state.session = session
+    runner = TaskRunner(core, session)
+    sys.stdout = _LogStream(sys.stdout, False, runner)
+    sys.stderr = _LogStream(sys.stderr, True, runner)
+    while True:
+        try:
+            task = core.next_task(1000)
+        except KeyboardInterrupt:
+            continue
+        except ConnectionError:
+            break  # the raylet is gone
+        if task is not None:
+            runner.run(task)
+            del task
+    # Exit without running interpreter teardown against a dead connection.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

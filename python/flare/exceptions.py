@@ -1,0 +1,127 @@
+"""Exceptions raised by flare, with the names Ray users know as aliases.
+
+A task's exception is re-raised at ``get`` as an instance of both
+:class:`TaskError` (alias ``RayTaskError``) and the original exception class,
+so ``except ValueError`` keeps working around ``flare.get``.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Type
+
+
+class FlareError(Exception):
+    """Base class of every error flare raises."""
+
+
+class TaskError(FlareError):
+    """A remote task raised. Carries the remote traceback and the cause."""
+
+    def __init__(self, function_name: str, traceback_str: str,
+                 cause: Optional[BaseException] = None, pid: int = 0,
+                 cause_repr: str = "") -> None:
+        self.function_name = function_name
+        self.traceback_str = traceback_str
+        self.cause = cause
+        self.pid = pid
+        self.cause_repr = cause_repr or repr(cause)
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        header = f"{self.function_name}() (pid={self.pid})"
+        return f"{header}\n{self.traceback_str.rstrip()}"
+
+    def __str__(self) -> str:
+        return self._message()
+
+    def __reduce__(self):
+        return (TaskError, (self.function_name, self.traceback_str, self.cause,
+                            self.pid, self.cause_repr))
+
+    def as_instanceof_cause(self) -> "TaskError":
+        """Returns this error as an instance of TaskError and the cause's class."""
+        cause_class = type(self.cause) if self.cause is not None else None
+        if cause_class is None or issubclass(cause_class, TaskError) or \
+                not issubclass(cause_class, Exception):
+            return self
+        dual = _dual_class(cause_class)
+        if dual is None:
+            return self
+        error = dual.__new__(dual)
+        error.__dict__.update(self.__dict__)
+        error.args = self.cause.args if self.cause is not None else ()
+        return error
+
+
+_DUAL_CLASSES: Dict[type, Optional[type]] = {}
+
+
+def _dual_class(cause_class: Type[BaseException]) -> Optional[type]:
+    if cause_class in _DUAL_CLASSES:
+        return _DUAL_CLASSES[cause_class]
+    try:
+        dual: Optional[type] = type(
+            f"TaskError({cause_class.__name__})", (TaskError, cause_class),
+            {"__str__": TaskError.__str__, "__reduce__": TaskError.__reduce__,
+             "__init__": TaskError.__init__,
+             "__module__": __name__})
+    except TypeError:  # e.g. a cause class with an incompatible layout
+        dual = None
+    _DUAL_CLASSES[cause_class] = dual
+    return dual
+
+
+class GetTimeoutError(FlareError, TimeoutError):
+    """``get`` did not finish before its timeout."""
+
+
+class TaskCancelledError(FlareError):
+    """The task was cancelled before it produced its result."""
+
+    def __init__(self, message: str = "the task was cancelled") -> None:
+        super().__init__(message)
+
+
+class WorkerCrashedError(FlareError):
+    """The worker process running the task died, and no retries were left."""
+
+
+class ObjectStoreFullError(FlareError, MemoryError):
+    """The object does not fit in the node's shared-memory object store."""
+
+
+class ObjectLostError(FlareError):
+    """The object's last copy is gone and it cannot be rebuilt."""
+
+
+class TaskUnschedulableError(FlareError):
+    """No node of the cluster can ever satisfy the task's resource request."""
+
+
+class RayletDiedError(FlareError, ConnectionError):
+    """The node's raylet is gone: the runtime cannot serve this call."""
+
+
+class ActorDiedError(FlareError):
+    """The actor's process died, or its constructor failed."""
+
+
+class ActorUnavailableError(FlareError):
+    """The actor is temporarily unreachable."""
+
+
+class TaskTimeoutError(TaskCancelledError, TimeoutError):
+    """The task ran longer than its ``timeout_s`` and was cancelled."""
+
+
+# Ray's names.
+RayError = FlareError
+RayTaskError = TaskError
+RayActorError = ActorDiedError
+RaySystemError = FlareError
+NodeDiedError = RayletDiedError
+OutOfMemoryError = ObjectStoreFullError
+
+__all__ = [name for name, value in list(globals().items())
+           if isinstance(value, type) and issubclass(value, BaseException)]
+

@@ -1,0 +1,63 @@
+"""ObjectRef: a future for a value in the object store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flare._private import serialization
+from flare._private import state
+
+
+class ObjectRef:
+    """A reference to an object that exists, or will, in the object store.
+
+    Hashable and picklable: a ref passed to a task, returned from one or
+    stored inside another object keeps the object alive for as long as it
+    is referenced anywhere.
+    """
+
+    __slots__ = ("_id", "_generation", "__weakref__")
+
+    def __init__(self, binary: bytes, _owned: bool = False) -> None:
+        self._id = binary
+        session = state.session
+        self._generation = session.generation if session is not None else -1
+        if session is not None and not _owned:
+            session.core.add_ref(binary)
+
+    def __del__(self) -> None:
+        try:
+            session = state.session
+            if session is not None and session.generation == self._generation:
+                session.core.remove_ref(self._id)
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    def binary(self) -> bytes:
+        return self._id
+
+    def hex(self) -> str:
+        return self._id.hex()
+
+    def task_id(self) -> bytes:
+        return self._id[:16]
+
+    def __hash__(self) -> int:
+        return hash(self._id)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, ObjectRef) and other._id == self._id
+
+    def __ne__(self, other: Any) -> bool:
+        return not self.__eq__(other)
+
+    def __repr__(self) -> str:
+        return f"ObjectRef({self._id.hex()})"
+
+    def __reduce__(self):
+        serialization.record_contained_ref(self._id)
+        return (_rebuild_ref, (self._id,))
+
+
+def _rebuild_ref(binary: bytes) -> ObjectRef:
+    return ObjectRef(binary)

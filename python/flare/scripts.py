@@ -1,0 +1,139 @@
+"""The ``flare`` command: start, stop and inspect long-lived nodes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from typing import List, Optional
+
+from flare._private import node as node_module
+
+
+def _start(args: argparse.Namespace) -> int:
+    if not args.head:
+        print("flare start: only --head is supported (one node); joining a head over the "
+              "network is not available yet", file=sys.stderr)
+        return 2
+    existing = node_module.read_cluster_file()
+    if existing and _alive(existing.get("pid", 0)):
+        print(f"flare start: a head node is already running (pid {existing['pid']}); "
+              "run 'flare stop' first", file=sys.stderr)
+        return 1
+    resources = json.loads(args.resources) if args.resources else None
+    raylet = node_module.start_raylet(num_cpus=args.num_cpus, num_gpus=args.num_gpus,
+                                      resources=resources,
+                                      object_store_memory=args.object_store_memory,
+                                      driver_pid=None)
+    deadline = time.monotonic() + 15
+    while not os.path.exists(raylet.socket_path):
+        if not raylet.alive() or time.monotonic() > deadline:
+            print(f"flare start: the raylet did not start:\n{raylet.log_tail()}", file=sys.stderr)
+            raylet.stop()
+            return 1
+        time.sleep(0.02)
+    node_module.write_cluster_file(raylet.socket_path, raylet.pid, raylet.session_dir)
+    print(f"flare head node started (pid {raylet.pid})")
+    print(f"  session dir: {raylet.session_dir}")
+    print("  connect with: flare.init(address='auto')")
+    print("  stop with:    flare stop")
+    if args.block:
+        try:
+            raylet.process.wait()
+        except KeyboardInterrupt:
+            raylet.stop()
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop(args: argparse.Namespace) -> int:
+    info = node_module.read_cluster_file()
+    if info is None:
+        print("flare stop: no flare node is running")
+        return 0
+    pid = int(info.get("pid", 0))
+    if _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while _alive(pid) and time.monotonic() < deadline:
+            _reap(pid)
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    try:
+        node_module.CLUSTER_FILE.unlink()
+    except OSError:
+        pass
+    print(f"flare stop: stopped the node (pid {pid})")
+    return 0
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _status(args: argparse.Namespace) -> int:
+    import flare
+    info = node_module.read_cluster_file()
+    if info is None or not _alive(int(info.get("pid", 0))):
+        print("flare status: no flare node is running (start one with 'flare start --head')")
+        return 1
+    flare.init(address="auto", log_to_driver=False)
+    try:
+        nodes = flare.nodes()
+        total = flare.cluster_resources()
+        available = flare.available_resources()
+        stats = flare.object_store_stats()
+    finally:
+        flare.shutdown()
+    print(f"nodes: {len(nodes)} alive")
+    for node in nodes:
+        print(f"  {node['NodeID'][:12]}  session {node['SessionDir']}")
+    print("resources (available / total):")
+    for name in sorted(total):
+        if name == "object_store_memory":
+            continue
+        print(f"  {name}: {available.get(name, 0):g} / {total[name]:g}")
+    print(f"object store: {stats['used'] / 2**20:.1f} MiB used of "
+          f"{stats['capacity'] / 2**20:.1f} MiB, {stats['num_objects']} objects")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="flare", description="Manage flare nodes.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("start", help="start a node that outlives this shell")
+    start.add_argument("--head", action="store_true", help="start the head node (with the GCS)")
+    start.add_argument("--num-cpus", type=float, default=None)
+    start.add_argument("--num-gpus", type=float, default=None)
+    start.add_argument("--resources", default=None, help="JSON, e.g. '{\"accel\": 2}'")
+    start.add_argument("--object-store-memory", type=int, default=None)
+    start.add_argument("--block", action="store_true", help="stay in the foreground")
+    start.set_defaults(handler=_start)
+    stop = commands.add_parser("stop", help="stop the node started by 'flare start'")
+    stop.set_defaults(handler=_stop)
+    status = commands.add_parser("status", help="show nodes, resources and the object store")
+    status.set_defaults(handler=_status)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
