@@ -140,6 +140,7 @@ void CoreClient::Dispatch(rpc::Message& message) {
         case rpc::Message::kKvReply: request_id = message.kv_reply().request_id(); break;
         case rpc::Message::kClusterInfoReply: request_id = message.cluster_info_reply().request_id(); break;
         case rpc::Message::kStoreStatsReply: request_id = message.store_stats_reply().request_id(); break;
+        case rpc::Message::kPong: request_id = message.pong().request_id(); break;
         default: return;
       }
       std::lock_guard<std::mutex> lock(mu_);
@@ -335,22 +336,25 @@ absl::StatusOr<std::vector<ObjectValue>> CoreClient::Get(const std::vector<Objec
   };
   std::unique_lock<std::mutex> lock(mu_);
   SubscribeLocked(ids, &subscribe);
-  bool blocked = false;
+  const bool ready_now = all_ready();
+  lock.unlock();
   absl::Status status;
-  if (!all_ready()) {
+  if (subscribe.has_subscribe()) status = Send(subscribe);
+  bool blocked = false;
+  if (status.ok() && !ready_now) {
+    // With a deadline, first learn what is ready right now, so that a short
+    // timeout never fails an object that already exists.
+    if (timeout_ms >= 0 && subscribe.has_subscribe()) status = Barrier();
+    lock.lock();
+    const bool ready_after_barrier = all_ready();
     lock.unlock();
-    if (subscribe.has_subscribe()) status = Send(subscribe);
-    if (status.ok() && kind_ == rpc::WORKER) {
-      SetBlocked(true);
+    if (status.ok() && !ready_after_barrier && kind_ == rpc::WORKER) {
+      SetBlocked(true);  // give the CPU back while waiting
       blocked = true;
     }
-    lock.lock();
-    if (status.ok()) status = WaitLocked(lock, timeout_ms, interrupted, all_ready);
-  } else if (subscribe.has_subscribe()) {
-    lock.unlock();
-    status = Send(subscribe);
-    lock.lock();
   }
+  lock.lock();
+  if (status.ok()) status = WaitLocked(lock, timeout_ms, interrupted, all_ready);
   std::vector<ObjectValue> values;
   if (status.ok()) {
     values.reserve(ids.size());
@@ -381,6 +385,7 @@ absl::StatusOr<std::vector<bool>> CoreClient::Wait(const std::vector<ObjectId>& 
   if (subscribe.has_subscribe()) {
     lock.unlock();
     status = Send(subscribe);
+    if (status.ok() && timeout_ms >= 0) status = Barrier();
     lock.lock();
   }
   if (status.ok() && count_ready() < num_returns && timeout_ms != 0) {
@@ -456,6 +461,13 @@ absl::StatusOr<std::optional<std::string>> CoreClient::KvGet(const std::string& 
   if (!reply.ok()) return reply.status();
   if (!reply->kv_reply().found()) return std::optional<std::string>();
   return std::optional<std::string>(reply->kv_reply().value());
+}
+
+absl::Status CoreClient::Barrier() {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  message.mutable_ping()->set_request_id(request_id);
+  return Call(std::move(message), request_id, 30000).status();
 }
 
 absl::StatusOr<rpc::ClusterInfoReply> CoreClient::ClusterInfo(int timeout_ms) {

@@ -156,6 +156,8 @@ class CoreClient {
   absl::Status WaitLocked(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
                           const InterruptCheck& interrupted, const std::function<bool()>& done);
   void SetBlocked(bool blocked);
+  // Returns once the raylet has handled everything sent before.
+  absl::Status Barrier();
 
   std::shared_ptr<Channel> channel_;
   std::shared_ptr<Arena> arena_;

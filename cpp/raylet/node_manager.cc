@@ -184,6 +184,12 @@ void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
     case rpc::Message::kLogLines:
       HandleLogLines(message);
       break;
+    case rpc::Message::kPing: {
+      rpc::Message reply;
+      reply.mutable_pong()->set_request_id(message.ping().request_id());
+      connection.Send(reply);
+      break;
+    }
     default:
       std::cerr << "flare-raylet: unexpected message " << message.body_case() << " from client "
                 << connection.id() << "\n";

@@ -61,7 +61,7 @@ def _dual_class(cause_class: Type[BaseException]) -> Optional[type]:
         return _DUAL_CLASSES[cause_class]
     try:
         dual: Optional[type] = type(
-            f"TaskError({cause_class.__name__})", (TaskError, cause_class),
+            f"TaskError({cause_class.__name__})", (cause_class, TaskError),
             {"__str__": TaskError.__str__, "__reduce__": TaskError.__reduce__,
              "__init__": TaskError.__init__,
              "__module__": __name__})
@@ -71,7 +71,7 @@ def _dual_class(cause_class: Type[BaseException]) -> Optional[type]:
     return dual
 
 
-class GetTimeoutError(FlareError, TimeoutError):
+class GetTimeoutError(TimeoutError, FlareError):
     """``get`` did not finish before its timeout."""
 
 
@@ -86,7 +86,7 @@ class WorkerCrashedError(FlareError):
     """The worker process running the task died, and no retries were left."""
 
 
-class ObjectStoreFullError(FlareError, MemoryError):
+class ObjectStoreFullError(MemoryError, FlareError):
     """The object does not fit in the node's shared-memory object store."""
 
 
@@ -98,7 +98,7 @@ class TaskUnschedulableError(FlareError):
     """No node of the cluster can ever satisfy the task's resource request."""
 
 
-class RayletDiedError(FlareError, ConnectionError):
+class RayletDiedError(ConnectionError, FlareError):
     """The node's raylet is gone: the runtime cannot serve this call."""
 
 
@@ -110,7 +110,7 @@ class ActorUnavailableError(FlareError):
     """The actor is temporarily unreachable."""
 
 
-class TaskTimeoutError(TaskCancelledError, TimeoutError):
+class TaskTimeoutError(TimeoutError, TaskCancelledError):
     """The task ran longer than its ``timeout_s`` and was cancelled."""
 
 

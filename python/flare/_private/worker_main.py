@@ -180,8 +180,11 @@ class TaskRunner:
         from flare.exceptions import TaskError
         from flare.remote_function import core_object_id
 
-        formatted = "".join(traceback.format_exception(type(error), error,
-                                                       error.__traceback__))
+        # Drop this runner's own frame: the user's code is what matters.
+        trace = error.__traceback__
+        if trace is not None and trace.tb_frame.f_code is TaskRunner.run.__code__:
+            trace = trace.tb_next
+        formatted = "".join(traceback.format_exception(type(error), error, trace))
         cause: Optional[BaseException] = error
         try:
             cloudpickle.dumps(error)

@@ -1,0 +1,199 @@
+"""The runtime as a whole: start-up, logs, shutdown, the CLI and dead raylets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import flare
+from flare import exceptions
+
+from conftest import raylet_pids
+
+PYTHON = sys.executable
+
+
+def run_script(code: str, timeout: float = 60, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([PYTHON, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_worker_output_reaches_the_driver_with_a_prefix():
+    result = run_script("""
+        import flare
+        flare.init(num_cpus=1)
+        @flare.remote
+        def shout(x):
+            print("hello", x)
+            return x
+        flare.get(shout.remote(7))
+        flare.shutdown()
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "(shout pid=" in result.stdout
+    assert "hello 7" in result.stdout
+
+
+def test_log_to_driver_false_mutes_worker_output():
+    result = run_script("""
+        import flare
+        flare.init(num_cpus=1, log_to_driver=False)
+        @flare.remote
+        def shout():
+            print("should not appear")
+        flare.get(shout.remote())
+        flare.shutdown()
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "should not appear" not in result.stdout
+
+
+def test_shutdown_stops_the_raylet_and_its_workers(fresh_flare):
+    before = raylet_pids()
+    info = fresh_flare()
+    session_dir = info["session_dir"]
+    started = raylet_pids() - before
+    assert len(started) == 1
+    flare.shutdown()
+    assert not (raylet_pids() & started)
+    assert not os.path.exists(os.path.join(session_dir, "raylet.sock"))
+
+
+def test_init_then_shutdown_then_init_again_works(fresh_flare):
+    fresh_flare()
+    ref = flare.put(1)
+    flare.shutdown()
+    del ref  # a ref from the previous session is harmless
+    fresh_flare()
+    assert flare.get(flare.put(2)) == 2
+
+
+def test_killed_driver_takes_its_raylet_and_workers_down():
+    before = raylet_pids()
+    process = subprocess.Popen([PYTHON, "-c", textwrap.dedent("""
+        import time, flare
+        flare.init(num_cpus=2)
+        print("ready", flush=True)
+        time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        started = raylet_pids() - before
+        assert started
+        workers = set()
+        for pid in started:
+            out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+            workers |= {int(w) for w in out.stdout.split()}
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and (raylet_pids() & started or _alive(workers)):
+            time.sleep(0.1)
+        assert not raylet_pids() & started, "the raylet outlived its driver"
+        assert not _alive(workers), "workers outlived their raylet"
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _alive(pids) -> bool:
+    alive = False
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat") as stat:
+                alive = alive or stat.read().split()[2] != "Z"
+        except (ProcessLookupError, FileNotFoundError):
+            continue
+    return alive
+
+
+def test_raylet_killed_under_a_driver_gives_a_clear_error_quickly(fresh_flare):
+    fresh_flare()
+    from flare._private import state
+    raylet = state.session.node
+
+    @flare.remote
+    def slow():
+        time.sleep(30)
+
+    ref = slow.remote()
+    os.kill(raylet.pid, signal.SIGKILL)
+    start = time.monotonic()
+    with pytest.raises(exceptions.RayletDiedError):
+        flare.get(ref)
+    assert time.monotonic() - start < 5
+    with pytest.raises(exceptions.RayletDiedError):
+        flare.put(1)
+
+
+def test_cli_start_status_stop_and_join_with_auto(tmp_path):
+    env = dict(os.environ)
+    flare_cli = [PYTHON, "-m", "flare.scripts"]
+    start = subprocess.run(flare_cli + ["start", "--head", "--num-cpus", "2"], capture_output=True,
+                           text=True, timeout=30, env=env)
+    assert start.returncode == 0, start.stderr
+    try:
+        status = subprocess.run(flare_cli + ["status"], capture_output=True, text=True,
+                                timeout=30, env=env)
+        assert status.returncode == 0, status.stderr
+        assert "CPU: 2 / 2" in status.stdout
+        # Two drivers on the same head; the first leaving does not disturb the second.
+        first = run_script("""
+            import flare
+            flare.init(address="auto")
+            @flare.remote
+            def f(x):
+                return x + 1
+            assert flare.get(f.remote(1)) == 2
+            flare.shutdown()
+            print("first ok")
+        """)
+        assert first.returncode == 0, first.stderr
+        second = run_script("""
+            import flare
+            flare.init(address="auto")
+            @flare.remote
+            def f(x):
+                return x * 3
+            assert flare.get([f.remote(i) for i in range(10)]) == [i * 3 for i in range(10)]
+            print(flare.cluster_resources()["CPU"])
+        """)
+        assert second.returncode == 0, second.stderr
+        assert "2.0" in second.stdout
+    finally:
+        stop = subprocess.run(flare_cli + ["stop"], capture_output=True, text=True, timeout=30,
+                              env=env)
+    assert stop.returncode == 0, stop.stderr
+    assert "stopped" in stop.stdout
+
+
+def test_init_address_auto_without_a_node_is_a_clear_error(tmp_path):
+    from flare._private import node
+    if node.read_cluster_file():
+        pytest.skip("a flare node is running")
+    result = run_script("""
+        import flare
+        try:
+            flare.init(address="auto")
+        except ConnectionError as error:
+            print("error:", error)
+    """)
+    assert "flare start --head" in result.stdout
+
+
+def test_raylet_help_documents_every_flag():
+    from flare._private.node import raylet_binary
+    result = subprocess.run([raylet_binary(), "--help"], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 0
+    for flag in ("--head", "--num-cpus", "--num-gpus", "--resources", "--object-store-memory",
+                 "--session-dir"):
+        assert flag in result.stdout
+    bad = subprocess.run([raylet_binary(), "--bogus"], capture_output=True, text=True, timeout=10)
+    assert bad.returncode != 0 and "--bogus" in bad.stderr
