@@ -224,3 +224,14 @@ def test_retry_exceptions_retries_matching_errors(flare_2cpu, tmp_path):
 
     marker.mkdir()
     assert flare.get(flaky.remote(str(marker))) == 2
+
+
+def test_short_tasks_are_not_stuck_behind_a_long_one(flare_2cpu):
+    long_ref = sleep_for.remote(3.0)
+    start = time.monotonic()
+    shorts = [sleep_for.remote(0.05) for _ in range(12)]
+    flare.get(shorts, timeout=30)
+    elapsed = time.monotonic() - start
+    # One CPU is taken by the long task; the other runs the 12 short ones.
+    assert elapsed < 2.0, f"short tasks waited behind a long task ({elapsed:.2f} s)"
+    flare.get(long_ref)

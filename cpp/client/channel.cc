@@ -16,7 +16,10 @@ namespace flare {
 
 namespace {
 
-constexpr int kDeferredFlushMs = 2;
+// Deferred updates ride on the next message; when none comes, the I/O thread
+// sends them within this many milliseconds (waking it for each one would
+// cost a context switch per dropped ObjectRef).
+constexpr int kDeferredFlushMs = 5;
 
 std::string Errno(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
@@ -108,8 +111,15 @@ absl::StatusOr<rpc::Message> Channel::Handshake(const rpc::Message& request, int
   return reply;
 }
 
+namespace {
+// Deferred frames past this size are written at once.
+constexpr size_t kMaxDeferredBytes = 256 * 1024;
+}  // namespace
+
 void Channel::AppendDeferredLocked(std::string* out) {
   if (!has_deferred_) return;
+  out->append(deferred_frames_);
+  deferred_frames_.clear();
   if (deferred_refs_.ref_update().add_size() + deferred_refs_.ref_update().remove_size() > 0) {
     AppendFrame(deferred_refs_, out);
   }
@@ -117,6 +127,22 @@ void Channel::AppendDeferredLocked(std::string* out) {
   deferred_refs_.Clear();
   deferred_pins_.Clear();
   has_deferred_ = false;
+}
+
+absl::Status Channel::SendDeferred(const rpc::Message& message) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (closed_.load()) return absl::UnavailableError("the connection to the raylet is closed");
+  // Keep order: reference updates made before this message go before it.
+  if (deferred_refs_.ref_update().add_size() + deferred_refs_.ref_update().remove_size() > 0) {
+    AppendFrame(deferred_refs_, &deferred_frames_);
+    deferred_refs_.Clear();
+  }
+  AppendFrame(message, &deferred_frames_);
+  has_deferred_ = true;
+  if (deferred_frames_.size() < kMaxDeferredBytes) return absl::OkStatus();
+  std::string bytes;
+  AppendDeferredLocked(&bytes);
+  return WriteLocked(std::move(bytes));
 }
 
 absl::Status Channel::WriteLocked(std::string&& bytes) {
@@ -156,28 +182,19 @@ absl::Status Channel::Send(const rpc::Message& message) {
 void Channel::DeferRefAdd(const ObjectId& id) {
   std::lock_guard<std::mutex> lock(write_mu_);
   deferred_refs_.mutable_ref_update()->add_add(id.Data(), ObjectId::kSize);
-  if (!has_deferred_) {
-    has_deferred_ = true;
-    Wake();
-  }
+  has_deferred_ = true;
 }
 
 void Channel::DeferRefRemove(const ObjectId& id) {
   std::lock_guard<std::mutex> lock(write_mu_);
   deferred_refs_.mutable_ref_update()->add_remove(id.Data(), ObjectId::kSize);
-  if (!has_deferred_) {
-    has_deferred_ = true;
-    Wake();
-  }
+  has_deferred_ = true;
 }
 
 void Channel::DeferPinRelease(const ObjectId& id) {
   std::lock_guard<std::mutex> lock(write_mu_);
   deferred_pins_.mutable_release_pins()->add_object_ids(id.Data(), ObjectId::kSize);
-  if (!has_deferred_) {
-    has_deferred_ = true;
-    Wake();
-  }
+  has_deferred_ = true;
 }
 
 void Channel::FlushDeferred() {
@@ -218,7 +235,8 @@ bool Channel::Poll(std::vector<rpc::Message>* out, std::string* error) {
     }
     pollfd fds[2] = {{fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
                      {wake_fd_, POLLIN, 0}};
-    int ready = poll(fds, 2, deferred ? kDeferredFlushMs : 1000);
+    (void)deferred;
+    int ready = poll(fds, 2, kDeferredFlushMs);
     if (ready < 0 && errno != EINTR) {
       *error = Errno("poll");
       return false;
@@ -228,7 +246,7 @@ bool Channel::Poll(std::vector<rpc::Message>* out, std::string* error) {
       ssize_t ignored = read(wake_fd_, &drained, sizeof(drained));
       (void)ignored;
     }
-    if (ready == 0 && deferred) FlushDeferred();
+    if (ready == 0) FlushDeferred();
     if (fds[0].revents & POLLOUT) {
       std::lock_guard<std::mutex> lock(write_mu_);
       std::string pending = std::move(backlog_);

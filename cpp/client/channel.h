@@ -1,10 +1,11 @@
 // The client end of the local socket: framed, batched writes from any
 // thread and framed reads by the client's I/O thread.
 //
-// Reference-count updates and pin releases are deferred: they queue up and
+// Task submissions, reference-count updates and pin releases are deferred:
+// they queue up in order and
 // go out in front of the next message (so the raylet always sees a process's
-// references before anything that depends on them), or after a few
-// milliseconds at the latest.
+// references before anything that depends on them), or within a few
+// milliseconds when the I/O thread's poll times out.
 //
 // Thread-safe.
 #ifndef FLARE_CLIENT_CHANNEL_H_
@@ -34,6 +35,10 @@ class Channel {
   absl::StatusOr<rpc::Message> Handshake(const rpc::Message& request, int* fd, int timeout_ms);
 
   absl::Status Send(const rpc::Message& message);
+  // Queues `message` behind everything deferred so far; it goes out with the
+  // next Send or flush. Used for task submissions, so that a burst of
+  // .remote() calls costs one write.
+  absl::Status SendDeferred(const rpc::Message& message);
   void DeferRefAdd(const ObjectId& id);
   void DeferRefRemove(const ObjectId& id);
   void DeferPinRelease(const ObjectId& id);
@@ -60,6 +65,7 @@ class Channel {
 
   std::mutex write_mu_;
   std::string backlog_;  // bytes the socket did not take yet
+  std::string deferred_frames_;  // whole frames waiting for the next write
   rpc::Message deferred_refs_;   // a RefUpdate
   rpc::Message deferred_pins_;   // a ReleasePins
   bool has_deferred_ = false;

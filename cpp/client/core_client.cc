@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -91,6 +92,8 @@ void CoreClient::IoLoop() {
   while (channel_->Poll(&messages, &error)) {
     for (auto& message : messages) Dispatch(message);
     messages.clear();
+    // One wake-up per batch of messages, not one per message.
+    cv_.notify_all();
   }
   for (auto& message : messages) Dispatch(message);
   MarkDead(error);
@@ -113,24 +116,36 @@ void CoreClient::Dispatch(rpc::Message& message) {
       OnObjectReady(message.object_ready());
       return;
     case rpc::Message::kExecuteTask: {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
+      if (blocked_) {
+        // Blocked in get/wait: this task could be what we wait for. Hand it
+        // back so another worker runs it.
+        lock.unlock();
+        rpc::Message back;
+        back.mutable_tasks_returned()->add_task_ids(message.execute_task().spec().task_id());
+        (void)Send(back);
+        return;
+      }
       tasks_.push_back(std::move(*message.mutable_execute_task()));
-      cv_.notify_all();
       return;
     }
+    case rpc::Message::kReturnTasks:
+      ReturnQueuedTasks();
+      return;
     case rpc::Message::kCancelTask: {
+      const TaskId task = TaskId::FromBinary(message.cancel_task().task_id());
+      if (CancelQueuedTask(task)) return;
       CancelHandler handler;
       {
         std::lock_guard<std::mutex> lock(mu_);
         handler = cancel_handler_;
       }
-      if (handler) handler(TaskId::FromBinary(message.cancel_task().task_id()), message.cancel_task().force());
+      if (handler) handler(task, message.cancel_task().force());
       return;
     }
     case rpc::Message::kLogLines: {
       std::lock_guard<std::mutex> lock(mu_);
       logs_.push_back(std::move(*message.mutable_log_lines()));
-      cv_.notify_all();
       return;
     }
     default: {
@@ -147,7 +162,6 @@ void CoreClient::Dispatch(rpc::Message& message) {
       auto it = replies_.find(request_id);
       if (it == replies_.end()) return;  // the caller gave up
       it->second = std::move(message);
-      cv_.notify_all();
     }
   }
 }
@@ -177,7 +191,6 @@ void CoreClient::OnObjectReady(const rpc::ObjectData& data) {
   // Nobody here refers to it any more: dropping the value releases the pin.
   if (it == objects_.end()) return;
   it->second.value = std::move(value);
-  cv_.notify_all();
 }
 
 // ---- sending ---------------------------------------------------------------
@@ -236,12 +249,16 @@ absl::Status CoreClient::SubmitTask(rpc::TaskSpec spec) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (uint32_t i = 1; i <= spec.num_returns(); ++i) {
-      objects_[ObjectIdFor(task_id, i)].refs++;
+      LocalObject& local = objects_[ObjectIdFor(task_id, i)];
+      local.refs++;
+      local.subscribed = true;  // the raylet pushes results to their caller
     }
   }
   rpc::Message message;
   *message.mutable_submit_task()->mutable_spec() = std::move(spec);
-  return Send(message);
+  absl::Status status = channel_->SendDeferred(message);
+  if (!status.ok()) return Dead(death_reason().empty() ? std::string(status.message()) : death_reason());
+  return status;
 }
 
 absl::Status CoreClient::Cancel(const TaskId& task, bool force, bool recursive) {
@@ -318,18 +335,60 @@ void CoreClient::SubscribeLocked(const std::vector<ObjectId>& ids, rpc::Message*
 
 void CoreClient::SetBlocked(bool blocked) {
   if (kind_ != rpc::WORKER) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    blocked_ = blocked;
+  }
+  // Tasks queued here could be the very ones this get waits for.
+  if (blocked) ReturnQueuedTasks();
   rpc::Message message;
   message.mutable_worker_blocked()->set_blocked(blocked);
   (void)Send(message);
+}
+
+void CoreClient::ReturnQueuedTasks() {
+  rpc::Message message;
+  auto* returned = message.mutable_tasks_returned();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& task : tasks_) returned->add_task_ids(task.spec().task_id());
+    tasks_.clear();
+  }
+  (void)Send(message);  // also answers a ReturnTasks request with none
+}
+
+bool CoreClient::CancelQueuedTask(const TaskId& task) {
+  rpc::Message message;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = std::find_if(tasks_.begin(), tasks_.end(), [&](const rpc::ExecuteTask& queued) {
+      return queued.spec().task_id() == task.Binary();
+    });
+    if (it == tasks_.end()) return false;
+    auto* done = message.mutable_task_done();
+    done->set_task_id(task.Binary());
+    for (uint32_t i = 1; i <= it->spec().num_returns(); ++i) {
+      auto* data = done->add_returns()->mutable_data();
+      data->set_object_id(ObjectIdFor(task, i).Binary());
+      data->set_error(rpc::TASK_CANCELLED);
+      data->set_error_message("task " + it->spec().function_name() + " was cancelled");
+    }
+    tasks_.erase(it);
+  }
+  (void)Send(message);
+  return true;
 }
 
 absl::StatusOr<std::vector<ObjectValue>> CoreClient::Get(const std::vector<ObjectId>& ids,
                                                          int64_t timeout_ms,
                                                          const InterruptCheck& interrupted) {
   rpc::Message subscribe;
+  // Values never become unready while the caller holds their refs, so the
+  // scan resumes where it stopped: O(n) over the whole wait, not per wake.
+  size_t cursor = 0;
   auto all_ready = [&] {
-    for (const ObjectId& id : ids) {
-      auto it = objects_.find(id);
+    for (; cursor < ids.size(); ++cursor) {
+      auto it = objects_.find(ids[cursor]);
       if (it == objects_.end() || !it->second.value) return false;
     }
     return true;
@@ -353,6 +412,7 @@ absl::StatusOr<std::vector<ObjectValue>> CoreClient::Get(const std::vector<Objec
       blocked = true;
     }
   }
+  channel_->FlushDeferred();  // submissions this get may wait for
   lock.lock();
   if (status.ok()) status = WaitLocked(lock, timeout_ms, interrupted, all_ready);
   std::vector<ObjectValue> values;
@@ -389,6 +449,9 @@ absl::StatusOr<std::vector<bool>> CoreClient::Wait(const std::vector<ObjectId>& 
     lock.lock();
   }
   if (status.ok() && count_ready() < num_returns && timeout_ms != 0) {
+    lock.unlock();
+    channel_->FlushDeferred();
+    lock.lock();
     if (kind_ == rpc::WORKER) {
       lock.unlock();
       SetBlocked(true);

@@ -156,6 +156,11 @@ class CoreClient {
   absl::Status WaitLocked(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
                           const InterruptCheck& interrupted, const std::function<bool()>& done);
   void SetBlocked(bool blocked);
+  // Worker side: hands every queued, unstarted task back to the raylet.
+  void ReturnQueuedTasks();
+  // Worker side: answers a cancel of a task still queued here. False when
+  // it is not queued (it runs, or already ran).
+  bool CancelQueuedTask(const TaskId& task);
   // Returns once the raylet has handled everything sent before.
   absl::Status Barrier();
 
@@ -179,6 +184,7 @@ class CoreClient {
   std::deque<rpc::LogLines> logs_;
   CancelHandler cancel_handler_;
   std::string death_reason_;  // set once the connection is lost
+  bool blocked_ = false;      // worker: the running task waits in get/wait
 
   std::thread io_thread_;
 };

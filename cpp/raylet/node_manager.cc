@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <iostream>
 
 namespace flare {
@@ -28,10 +29,10 @@ std::vector<ObjectId> ToObjectIds(const google::protobuf::RepeatedPtrField<std::
 
 }  // namespace
 
-ResourceSet NodeManager::HeldResources(const TaskRecord& record) {
-  if (!record.cpu_released) return record.demand;
-  ResourceSet rest = record.demand;
-  rest.Subtract(record.demand.Only("CPU"));
+ResourceSet NodeManager::HeldResources(const Lease& lease) {
+  if (!lease.cpu_released) return lease.demand;
+  ResourceSet rest = lease.demand;
+  rest.Subtract(lease.demand.Only("CPU"));
   return rest;
 }
 
@@ -184,6 +185,9 @@ void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
     case rpc::Message::kLogLines:
       HandleLogLines(message);
       break;
+    case rpc::Message::kTasksReturned:
+      HandleTasksReturned(connection, message.tasks_returned());
+      break;
     case rpc::Message::kPing: {
       rpc::Message reply;
       reply.mutable_pong()->set_request_id(message.ping().request_id());
@@ -238,7 +242,10 @@ void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
   record.demand = ResourceSet::FromProto(spec.resources());
   record.retries_left = spec.max_retries();
   for (uint32_t i = 1; i <= spec.num_returns(); ++i) {
-    objects_.AddPending(connection.id(), ObjectIdFor(task_id, i));
+    const ObjectId id = ObjectIdFor(task_id, i);
+    objects_.AddPending(connection.id(), id);
+    // The caller gets its results pushed as soon as they exist.
+    objects_.Subscribe(connection.id(), id);
   }
   std::vector<ObjectId> unready;
   auto hold = [&](const std::string& binary, bool dependency) {
@@ -269,40 +276,63 @@ void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
 }
 
 void NodeManager::TryDispatch() {
+  // New leases: ready tasks whose demand fits go to idle workers.
   while (pool_.num_idle() > 0 && scheduler_.num_dispatchable() > 0) {
     std::vector<TaskId> ready = scheduler_.Dispatch(pool_.num_idle());
     if (ready.empty()) break;
     for (const TaskId& task_id : ready) {
       auto it = tasks_.find(task_id);
       if (it == tasks_.end()) continue;
-      TaskRecord& record = it->second;
-      // A failed argument fails the task without running it.
-      const ObjectEntry* failed = FailedDependency(record.spec);
-      if (failed != nullptr) {
-        scheduler_.Release(record.demand);
-        FailTask(record, failed->error, failed->error_message, failed->inline_data);
-        FinishTask(task_id);
-        continue;
-      }
       auto worker = pool_.PopIdle(task_id);
-      if (!worker) {
-        // Lost the race with a worker disconnect: put it back.
-        scheduler_.Release(record.demand);
-        scheduler_.Add(task_id, record.demand, {});
+      if (!worker) {  // cannot happen: at most num_idle were taken
+        scheduler_.Release(it->second.demand);
+        Enqueue(task_id, it->second);
         continue;
       }
-      Dispatch(task_id, record, *worker);
+      Lease& lease = leases_[*worker];
+      lease.demand = it->second.demand;
+      lease.shape = lease.demand.ShapeKey();
+      Assign(task_id, *worker);
+    }
+  }
+  // Tasks that wait only because the node's resources are taken queue
+  // behind running tasks of the same shape (which hold those resources), so
+  // short tasks run back to back. Tasks that fit now get a worker of their
+  // own instead (the pool grows), and a worker that goes idle pulls queued
+  // tasks back (MaybeRebalance): a long task never holds others hostage.
+  if (scheduler_.num_dispatchable() > 0) {
+    for (auto& [worker, lease] : leases_) {
+      if (lease.cpu_released || lease.return_requested || lease.tasks.empty() ||
+          lease.tasks.size() >= kPipelineDepth || lease.demand.Empty() ||
+          lease.demand.IsSubsetOf(scheduler_.available())) {
+        continue;
+      }
+      for (const TaskId& task_id :
+           scheduler_.TakeQueued(lease.shape, kPipelineDepth - lease.tasks.size())) {
+        Assign(task_id, worker);
+      }
+      if (scheduler_.num_dispatchable() == 0) break;
     }
   }
   if (!workers_broken_ && pool_.num_idle() == 0) pool_.Grow(scheduler_.NumFittingNow());
 }
 
-void NodeManager::Dispatch(const TaskId& task_id, TaskRecord& record, ClientId worker) {
-  Connection* connection = FindConnection(worker);
+void NodeManager::Assign(const TaskId& task_id, ClientId worker) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  TaskRecord& record = it->second;
+  Lease& lease = leases_[worker];
+  lease.tasks.push_back(task_id);
   record.running = true;
   record.worker = worker;
   if (const WorkerInfo* info = pool_.Find(worker)) record.worker_pid = info->pid;
-  running_by_worker_[worker] = task_id;
+  // A failed argument fails the task without running it.
+  if (const ObjectEntry* failed = FailedDependency(record.spec)) {
+    FailTask(record, failed->error, failed->error_message, failed->inline_data);
+    FinishTask(task_id);
+    RemoveFromLease(worker, task_id);
+    return;
+  }
   rpc::Message message;
   auto* execute = message.mutable_execute_task();
   *execute->mutable_spec() = record.spec;
@@ -313,7 +343,44 @@ void NodeManager::Dispatch(const TaskId& task_id, TaskRecord& record, ClientId w
     objects_.DescribeAndPin(worker, ObjectId::FromBinary(record.spec.args_object_id()),
                             execute->mutable_args_data());
   }
-  if (connection != nullptr) connection->Send(message);
+  if (Connection* connection = FindConnection(worker)) connection->Send(message);
+}
+
+void NodeManager::RemoveFromLease(ClientId worker, const TaskId& task_id) {
+  auto it = leases_.find(worker);
+  if (it == leases_.end()) return;
+  Lease& lease = it->second;
+  auto found = std::find(lease.tasks.begin(), lease.tasks.end(), task_id);
+  if (found != lease.tasks.end()) lease.tasks.erase(found);
+  if (!lease.tasks.empty()) return;
+  scheduler_.Release(HeldResources(lease));
+  leases_.erase(it);
+  pool_.OnTaskFinished(worker);
+}
+
+void NodeManager::HandleTasksReturned(Connection& connection, const rpc::TasksReturned& returned) {
+  auto lease = leases_.find(connection.id());
+  if (lease != leases_.end()) lease->second.return_requested = false;
+  for (const auto& binary : returned.task_ids()) {
+    const TaskId task_id = TaskId::FromBinary(binary);
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end() || it->second.worker != connection.id()) continue;
+    RemoveFromLease(connection.id(), task_id);
+    Enqueue(task_id, it->second);
+  }
+  TryDispatch();
+}
+
+void NodeManager::MaybeRebalance() {
+  if (scheduler_.num_dispatchable() > 0 || pool_.num_idle() == 0) return;
+  for (auto& [worker, lease] : leases_) {
+    if (lease.tasks.size() > 1 && !lease.return_requested) {
+      lease.return_requested = true;
+      rpc::Message message;
+      message.mutable_return_tasks();
+      if (Connection* connection = FindConnection(worker)) connection->Send(message);
+    }
+  }
 }
 
 void NodeManager::HandleTaskDone(Connection& connection, rpc::TaskDone& done) {
@@ -321,11 +388,8 @@ void NodeManager::HandleTaskDone(Connection& connection, rpc::TaskDone& done) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end() || it->second.worker != connection.id()) return;
   TaskRecord& record = it->second;
-  running_by_worker_.erase(connection.id());
-  pool_.OnTaskFinished(connection.id());
-  scheduler_.Release(HeldResources(record));
+  RemoveFromLease(connection.id(), task_id);
   record.running = false;
-  record.cpu_released = false;
 
   if (done.retryable() && record.retries_left != 0 && !record.cancelled) {
     if (record.retries_left > 0) record.retries_left--;
@@ -353,6 +417,7 @@ void NodeManager::HandleTaskDone(Connection& connection, rpc::TaskDone& done) {
   }
   FinishTask(task_id);
   TryDispatch();
+  MaybeRebalance();
 }
 
 void NodeManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
@@ -423,19 +488,17 @@ void NodeManager::HandleSubscribe(Connection& connection, const rpc::Subscribe& 
 }
 
 void NodeManager::HandleBlocked(Connection& connection, bool blocked) {
-  auto running = running_by_worker_.find(connection.id());
-  if (running == running_by_worker_.end()) return;
-  auto it = tasks_.find(running->second);
-  if (it == tasks_.end()) return;
-  TaskRecord& record = it->second;
+  auto it = leases_.find(connection.id());
+  if (it == leases_.end()) return;
+  Lease& lease = it->second;
   pool_.SetBlocked(connection.id(), blocked);
-  const ResourceSet cpu = record.demand.Only("CPU");
-  if (blocked && !record.cpu_released) {
-    record.cpu_released = true;
+  const ResourceSet cpu = lease.demand.Only("CPU");
+  if (blocked && !lease.cpu_released) {
+    lease.cpu_released = true;
     scheduler_.Release(cpu);
     TryDispatch();
-  } else if (!blocked && record.cpu_released) {
-    record.cpu_released = false;
+  } else if (!blocked && lease.cpu_released) {
+    lease.cpu_released = false;
     scheduler_.Acquire(cpu);
   }
 }
@@ -452,7 +515,10 @@ void NodeManager::HandleCancel(const rpc::CancelTask& request) {
     FinishTask(task_id);
     return;
   }
-  if (request.force() && record.worker_pid > 0) {
+  auto lease = leases_.find(record.worker);
+  const bool started = lease != leases_.end() && !lease->second.tasks.empty() &&
+                       lease->second.tasks.front() == task_id;
+  if (request.force() && started && record.worker_pid > 0) {
     kill(record.worker_pid, SIGKILL);
   } else if (Connection* worker = FindConnection(record.worker)) {
     rpc::Message message;
@@ -562,19 +628,26 @@ void NodeManager::OnChildExited(pid_t pid, int status) {
 }
 
 void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause) {
-  running_by_worker_.erase(info.client);
-  if (!info.task) return;
-  auto it = tasks_.find(*info.task);
+  auto lease_it = leases_.find(info.client);
+  if (info.client == 0 || lease_it == leases_.end()) return;
+  Lease lease = std::move(lease_it->second);
+  leases_.erase(lease_it);
+  scheduler_.Release(HeldResources(lease));
+  // Tasks queued behind the running one never started: they simply go back.
+  for (size_t i = 1; i < lease.tasks.size(); ++i) {
+    auto it = tasks_.find(lease.tasks[i]);
+    if (it != tasks_.end()) Enqueue(lease.tasks[i], it->second);
+  }
+  if (lease.tasks.empty()) return;
+  const TaskId task_id = lease.tasks.front();
+  auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
   TaskRecord& record = it->second;
-  if (!record.running) return;
-  scheduler_.Release(HeldResources(record));
   record.running = false;
-  record.cpu_released = false;
   if (record.cancelled) {
     FailTask(record, rpc::TASK_CANCELLED,
              "task " + record.spec.function_name() + " was cancelled (its worker was killed)");
-    FinishTask(*info.task);
+    FinishTask(task_id);
     return;
   }
   if (record.retries_left != 0) {
@@ -582,13 +655,13 @@ void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause)
     std::cerr << "flare-raylet: worker pid " << info.pid << " " << cause << " while running "
               << record.spec.function_name() << "; retrying\n";
     record.spec.set_attempt(record.spec.attempt() + 1);
-    Enqueue(*info.task, record);
+    Enqueue(task_id, record);
     return;
   }
   FailTask(record, rpc::WORKER_CRASHED,
            "the worker (pid " + std::to_string(info.pid) + ") running task " +
                record.spec.function_name() + " " + cause + " and the task has no retries left");
-  FinishTask(*info.task);
+  FinishTask(task_id);
 }
 
 void NodeManager::SignalWorkers(int signal) {

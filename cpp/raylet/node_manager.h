@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -61,17 +62,37 @@ class NodeManager : public Connection::Handler {
     ClientId owner = 0;
     ResourceSet demand;
     std::vector<ObjectId> arg_refs;  // counted under kTaskArgHolder
-    bool running = false;
+    bool running = false;  // sent to a worker (running, or queued there)
     ClientId worker = 0;
     pid_t worker_pid = 0;
-    bool cpu_released = false;  // its worker is blocked in get/wait
     bool cancelled = false;
     int retries_left = 0;
   };
 
-  // What a running task holds: its demand, less the CPU while its worker is
-  // blocked in get/wait.
-  static ResourceSet HeldResources(const TaskRecord& record);
+  // A busy worker: the resources it holds and the tasks sent to it, the
+  // running one first and, when tasks of the same demand shape are waiting,
+  // a few more queued behind it so it never idles between short tasks.
+  struct Lease {
+    ResourceSet demand;
+    std::string shape;
+    std::deque<TaskId> tasks;
+    bool cpu_released = false;     // blocked in get/wait: its CPU is lent out
+    bool return_requested = false;  // asked to hand back unstarted tasks
+  };
+  static constexpr size_t kPipelineDepth = 4;
+
+  // What a lease holds: its demand, less the CPU while its worker is blocked
+  // in get/wait.
+  static ResourceSet HeldResources(const Lease& lease);
+  // Removes `task_id` from its worker's lease; ends the lease (returning its
+  // resources and the worker to the pool) when nothing is left on it.
+  void RemoveFromLease(ClientId worker, const TaskId& task_id);
+  // Sends a task to `worker`, failing it instead when an argument failed.
+  void Assign(const TaskId& task_id, ClientId worker);
+  void HandleTasksReturned(Connection& connection, const rpc::TasksReturned& returned);
+  // Asks a worker with unstarted queued tasks to hand them back, so that an
+  // idle worker can take them.
+  void MaybeRebalance();
   // A top-level argument of `spec` that holds an error, if any.
   const ObjectEntry* FailedDependency(const rpc::TaskSpec& spec) const;
 
@@ -99,7 +120,7 @@ class NodeManager : public Connection::Handler {
   bool Retry(TaskRecord& record);
   void Enqueue(const TaskId& task_id, TaskRecord& record);
   void TryDispatch();
-  void Dispatch(const TaskId& task_id, TaskRecord& record, ClientId worker);
+
   void OnWorkerLost(const WorkerInfo& info, const std::string& cause);
   void CheckDriverAlive();
 
@@ -120,7 +141,7 @@ class NodeManager : public Connection::Handler {
 
   absl::flat_hash_map<ClientId, std::shared_ptr<Connection>> connections_;
   absl::flat_hash_map<TaskId, TaskRecord, IdHash> tasks_;
-  absl::flat_hash_map<ClientId, TaskId> running_by_worker_;
+  absl::flat_hash_map<ClientId, Lease> leases_;
   ClientId next_client_id_ = 1;
   uint32_t next_job_ = 1;
   int startup_failures_ = 0;

@@ -56,6 +56,22 @@ std::vector<TaskId> Scheduler::Dispatch(size_t max_tasks) {
   return out;
 }
 
+std::vector<TaskId> Scheduler::TakeQueued(const std::string& shape, size_t max_tasks) {
+  std::vector<TaskId> out;
+  auto it = ready_.find(shape);
+  if (it == ready_.end()) return out;
+  auto& tasks = it->second.tasks;
+  while (out.size() < max_tasks && !tasks.empty()) {
+    const TaskId task = tasks.front();
+    tasks.pop_front();
+    if (removed_.erase(task) > 0) continue;
+    tasks_.erase(task);
+    num_dispatchable_--;
+    out.push_back(task);
+  }
+  return out;
+}
+
 bool Scheduler::Remove(const TaskId& task) {
   auto it = tasks_.find(task);
   if (it == tasks_.end()) return false;

@@ -40,6 +40,11 @@ class Scheduler {
   // submission order per shape, and acquires their resources.
   std::vector<TaskId> Dispatch(size_t max_tasks);
 
+  // Takes up to `max_tasks` dispatchable tasks of demand shape `shape`
+  // WITHOUT acquiring resources: for queueing behind a running task of the
+  // same shape that already holds them.
+  std::vector<TaskId> TakeQueued(const std::string& shape, size_t max_tasks);
+
   // Removes a task that has not been dispatched. False if it is not queued.
   bool Remove(const TaskId& task);
 

@@ -1,0 +1,141 @@
+// Specification of flare-raylet's command line and its --resources JSON.
+#include "raylet/options.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace flare {
+namespace {
+
+using Amounts = std::map<std::string, double>;
+
+TEST(ParseResourceJsonTest, AcceptsAFlatObjectOfNumbers) {
+  auto parsed = ParseResourceJson(R"({"a": 1, "b": 0.5})");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, (Amounts{{"a", 1}, {"b", 0.5}}));
+}
+
+TEST(ParseResourceJsonTest, AcceptsEmptyObjectsAndLooseWhitespace) {
+  EXPECT_EQ(*ParseResourceJson("{}"), Amounts{});
+  EXPECT_EQ(*ParseResourceJson(" { } "), Amounts{});
+  EXPECT_EQ(*ParseResourceJson("{\n \"accel\" :2 ,\"x\":1e3}"),
+            (Amounts{{"accel", 2}, {"x", 1000}}));
+}
+
+TEST(ParseResourceJsonTest, RejectsMalformedInputWithAMessage) {
+  for (const char* json : {"", "[]", "{", "{\"a\": 1", "{\"a\" 1}", "{\"a\": }",
+                           "{a: 1}", "{\"a\": 1,}", "{\"a: 1}", "{\"a\": \"1\"}"}) {
+    auto parsed = ParseResourceJson(json);
+    ASSERT_FALSE(parsed.ok()) << "accepted " << json;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(parsed.status().message().find("--resources"), std::string::npos)
+        << parsed.status();
+  }
+}
+
+TEST(ParseResourceJsonTest, RejectsNegativeAmountsNamingTheResource) {
+  auto parsed = ParseResourceJson(R"({"accel": -1})");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("negative amount for accel"), std::string::npos)
+      << parsed.status();
+}
+
+// strtod reads "nan" and "inf", which are not JSON and not amounts.
+TEST(ParseResourceJsonTest, RejectsNonFiniteAmounts) {
+  for (const char* json : {R"({"a": nan})", R"({"a": inf})", R"({"a": infinity})"}) {
+    EXPECT_FALSE(ParseResourceJson(json).ok()) << "accepted " << json;
+  }
+}
+
+TEST(ParseResourceJsonTest, RejectsTextAfterTheObject) {
+  EXPECT_FALSE(ParseResourceJson(R"({"a": 1} {"b": 2})").ok());
+}
+
+TEST(ParseFlagsTest, AcceptsEveryDocumentedFlag) {
+  auto flags = ParseFlags({"--head", "--num-cpus", "4", "--num-gpus", "0.5", "--resources",
+                           R"({"accel": 2})", "--object-store-memory", "1000000",
+                           "--session-dir", "/tmp/s", "--socket", "/tmp/s/r.sock", "--python",
+                           "/usr/bin/python3.11", "--driver-pid", "1234"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_TRUE(flags->head);
+  EXPECT_EQ(flags->num_cpus, 4);
+  EXPECT_EQ(flags->num_gpus, 0.5);
+  EXPECT_EQ(flags->resources, (Amounts{{"accel", 2}}));
+  EXPECT_EQ(flags->object_store_memory, 1000000u);
+  EXPECT_EQ(flags->session_dir, "/tmp/s");
+  EXPECT_EQ(flags->socket_path, "/tmp/s/r.sock");
+  EXPECT_EQ(flags->python, "/usr/bin/python3.11");
+  EXPECT_EQ(flags->driver_pid, 1234);
+  EXPECT_FALSE(flags->help);
+}
+
+TEST(ParseFlagsTest, EveryDocumentedFlagAppearsInTheUsageText) {
+  const std::string usage = UsageText();
+  for (const char* flag : {"--head", "--num-cpus", "--num-gpus", "--resources",
+                           "--object-store-memory", "--session-dir", "--socket", "--python",
+                           "--driver-pid", "--help"}) {
+    EXPECT_NE(usage.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(ParseFlagsTest, DefaultsApplyWhenOnlyTheSessionDirIsGiven) {
+  auto flags = ParseFlags({"--session-dir", "/tmp/s"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_FALSE(flags->head);
+  EXPECT_EQ(flags->num_cpus, -1);
+  EXPECT_EQ(flags->object_store_memory, 0u);
+  EXPECT_EQ(flags->python, "python3");
+  EXPECT_EQ(flags->socket_path, "/tmp/s/raylet.sock");
+}
+
+TEST(ParseFlagsTest, RejectsUnknownFlagsNamingThem) {
+  auto flags = ParseFlags({"--session-dir", "/tmp/s", "--num-cpu", "2"});
+  ASSERT_FALSE(flags.ok());
+  EXPECT_NE(flags.status().message().find("--num-cpu'"), std::string::npos) << flags.status();
+}
+
+TEST(ParseFlagsTest, RequiresTheSessionDir) {
+  auto flags = ParseFlags({"--num-cpus", "2"});
+  ASSERT_FALSE(flags.ok());
+  EXPECT_NE(flags.status().message().find("--session-dir"), std::string::npos)
+      << flags.status();
+}
+
+TEST(ParseFlagsTest, HelpNeedsNoSessionDir) {
+  auto flags = ParseFlags({"--help"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_TRUE(flags->help);
+}
+
+TEST(ParseFlagsTest, RejectsAFlagWithoutItsValue) {
+  auto flags = ParseFlags({"--session-dir"});
+  ASSERT_FALSE(flags.ok());
+  EXPECT_NE(flags.status().message().find("needs a value"), std::string::npos)
+      << flags.status();
+}
+
+TEST(ParseFlagsTest, RejectsNegativeOrNonNumericNumbers) {
+  for (const char* value : {"-1", "two", "2x", ""}) {
+    EXPECT_FALSE(ParseFlags({"--session-dir", "/tmp/s", "--num-cpus", value}).ok())
+        << "accepted --num-cpus '" << value << "'";
+  }
+}
+
+TEST(ParseFlagsTest, RejectsNonFiniteNumbers) {
+  for (const char* value : {"nan", "inf"}) {
+    EXPECT_FALSE(ParseFlags({"--session-dir", "/tmp/s", "--num-cpus", value}).ok())
+        << "accepted --num-cpus " << value;
+  }
+}
+
+TEST(ParseFlagsTest, RejectsABadResourcesJson) {
+  auto flags = ParseFlags({"--session-dir", "/tmp/s", "--resources", "{accel: 1}"});
+  ASSERT_FALSE(flags.ok());
+  EXPECT_NE(flags.status().message().find("--resources"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace flare
