@@ -34,6 +34,19 @@ benchmark::Counter PerMessage(double messages_per_iteration) {
                                 benchmark::Counter::kInvert);
 }
 
+// Baseline: the same message through plain protobuf, no framing.
+void BM_BaselineProtobufRoundTrip(benchmark::State& state) {
+  const rpc::Message message = TypicalSubmit();
+  std::string wire;
+  rpc::Message parsed;
+  for (auto _ : state) {
+    message.SerializeToString(&wire);
+    if (!parsed.ParseFromString(wire)) state.SkipWithError("parse failed");
+    benchmark::DoNotOptimize(parsed);
+  }
+}
+BENCHMARK(BM_BaselineProtobufRoundTrip);
+
 void BM_FrameRoundTripSubmitTask(benchmark::State& state) {
   const rpc::Message message = TypicalSubmit();
   std::string wire;

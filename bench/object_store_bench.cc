@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "object_store/allocator.h"
 #include "object_store/object_table.h"
 
@@ -16,6 +17,19 @@ namespace {
 constexpr ClientId kDriver = 1;
 constexpr ClientId kReader = 2;
 constexpr uint64_t kArena = 1ull << 30;
+
+// Baseline: the least any table must do per object, one hash insert + erase.
+void BM_BaselineHashInsertErase(benchmark::State& state) {
+  absl::flat_hash_map<ObjectId, ObjectEntry, IdHash> map;
+  const TaskId driver_task = TaskId::FromRandom();
+  uint32_t next_put = 0;
+  for (auto _ : state) {
+    const ObjectId id = ObjectIdFor(driver_task, kPutIndexBit | (next_put++ & 0xffffff));
+    map.try_emplace(id);
+    map.erase(id);
+  }
+}
+BENCHMARK(BM_BaselineHashInsertErase);
 
 // put: Create + Seal, then the driver drops its ObjectRef.
 void BM_CreateSealRemoveRef(benchmark::State& state) {

@@ -19,6 +19,18 @@ TaskId TaskNumber(uint64_t n) {
 
 ResourceSet OneCpu() { return ResourceSet::FromMap({{"CPU", 1}}); }
 
+// Baseline: checking and acquiring the demand alone, with no queueing.
+void BM_BaselineFitAcquireRelease(benchmark::State& state) {
+  ResourceSet available = ResourceSet::FromMap({{"CPU", 2}});
+  const ResourceSet demand = OneCpu();
+  for (auto _ : state) {
+    if (!demand.IsSubsetOf(available)) state.SkipWithError("does not fit");
+    available.Subtract(demand);
+    available.Add(demand);
+  }
+}
+BENCHMARK(BM_BaselineFitAcquireRelease);
+
 void BM_AddDispatchReleaseReadyTask(benchmark::State& state) {
   Scheduler scheduler(ResourceSet::FromMap({{"CPU", 2}}));
   const ResourceSet demand = OneCpu();

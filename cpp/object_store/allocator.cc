@@ -11,6 +11,7 @@ Allocator::Allocator(uint64_t capacity)
 }
 
 std::optional<uint64_t> Allocator::Allocate(uint64_t size) {
+  if (size > capacity_) return std::nullopt;  // also keeps the rounding below from wrapping
   const uint64_t rounded =
       std::max<uint64_t>(kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment);
   for (auto it = free_.begin(); it != free_.end(); ++it) {

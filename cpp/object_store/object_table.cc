@@ -54,6 +54,7 @@ absl::StatusOr<uint64_t> ObjectTable::Create(ClientId creator, const ObjectId& i
   entry.size = size;
   entry.creator = creator;
   if (inserted) {
+    entry.is_put = true;
     entry.refs++;
     entry.holders[creator]++;
   }
@@ -80,10 +81,14 @@ absl::StatusOr<std::vector<ClientId>> ObjectTable::Seal(
 void ObjectTable::Abort(const ObjectId& id) {
   auto it = objects_.find(id);
   if (it == objects_.end() || it->second.state != ObjectState::kCreating) return;
-  allocator_.Free(it->second.offset);
-  it->second.in_store = false;
-  it->second.state = ObjectState::kPending;
-  MaybeFree(id);
+  Unwrite(id, it->second);
+}
+
+void ObjectTable::Unwrite(const ObjectId& id, ObjectEntry& entry) {
+  allocator_.Free(entry.offset);
+  entry.in_store = false;
+  entry.state = ObjectState::kPending;
+  if (entry.is_put && entry.subscribers.empty()) objects_.erase(id);
 }
 
 std::vector<ClientId> ObjectTable::PutInline(ClientId holder, const ObjectId& id,
@@ -176,6 +181,7 @@ void ObjectTable::Unpin(ClientId client, const ObjectId& id) {
 
 void ObjectTable::DropClient(ClientId client) {
   std::vector<ObjectId> touched;
+  std::vector<ObjectId> unwritten;  // handled after the scan, which Unwrite may erase from
   for (auto& [id, entry] : objects_) {
     bool changed = false;
     if (auto held = entry.holders.find(client); held != entry.holders.end()) {
@@ -185,9 +191,7 @@ void ObjectTable::DropClient(ClientId client) {
     }
     if (entry.pins.erase(client) > 0) changed = true;
     if (entry.state == ObjectState::kCreating && entry.creator == client) {
-      allocator_.Free(entry.offset);
-      entry.in_store = false;
-      entry.state = ObjectState::kPending;
+      unwritten.push_back(id);
       changed = true;
     }
     auto& subs = entry.subscribers;
@@ -201,6 +205,7 @@ void ObjectTable::DropClient(ClientId client) {
     }
     if (changed) touched.push_back(id);
   }
+  for (const ObjectId& id : unwritten) Unwrite(id, objects_.at(id));
   for (const ObjectId& id : touched) MaybeFree(id);
 }
 

@@ -49,6 +49,7 @@ struct ObjectEntry {
   std::vector<ObjectId> contained;
   std::vector<ClientId> subscribers;
   ClientId creator = 0;
+  bool is_put = false;  // made by Create, not announced by a task submission
 };
 
 struct StoreStats {
@@ -112,6 +113,9 @@ class ObjectTable {
  private:
   void DecrementRef(const ObjectId& id, int64_t count);
   void MaybeFree(const ObjectId& id);
+  // Returns an unsealed object's memory. A put goes entirely (only its
+  // writer knew of it); a task return goes back to pending for a retry.
+  void Unwrite(const ObjectId& id, ObjectEntry& entry);
   std::vector<ClientId> MarkReady(ObjectEntry& entry, const ObjectId& id);
 
   Allocator allocator_;

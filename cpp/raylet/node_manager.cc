@@ -592,6 +592,9 @@ void NodeManager::OnClosed(Connection& connection) {
     }
     for (const TaskId& task_id : queued) {
       scheduler_.Remove(task_id);
+      // Their returns will never be produced: anyone else holding one gets
+      // an error, and unreferenced ones are freed.
+      FailTask(tasks_.at(task_id), rpc::TASK_CANCELLED, "its driver exited", "");
       FinishTask(task_id);
     }
     if (options_.driver_pid != 0 && connection.pid == options_.driver_pid) {

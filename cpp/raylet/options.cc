@@ -1,6 +1,7 @@
 #include "raylet/options.h"
 
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 
 namespace flare {
@@ -35,11 +36,18 @@ absl::StatusOr<std::map<std::string, double>> ParseResourceJson(const std::strin
     return absl::InvalidArgumentError("--resources: " + what + " at offset " +
                                       std::to_string(i) + " in " + json);
   };
+  // At the closing brace: nothing but spaces may follow it.
+  auto close = [&]() -> absl::StatusOr<std::map<std::string, double>> {
+    ++i;
+    skip();
+    if (i != json.size()) return error("unexpected text after '}'");
+    return out;
+  };
   skip();
   if (i >= json.size() || json[i] != '{') return error("expected '{'");
   ++i;
   skip();
-  if (i < json.size() && json[i] == '}') return out;
+  if (i < json.size() && json[i] == '}') return close();
   while (true) {
     skip();
     if (i >= json.size() || json[i] != '"') return error("expected a quoted name");
@@ -54,7 +62,7 @@ absl::StatusOr<std::map<std::string, double>> ParseResourceJson(const std::strin
     const char* start = json.c_str() + i;
     char* stop = nullptr;
     const double value = std::strtod(start, &stop);
-    if (stop == start) return error("expected a number");
+    if (stop == start || !std::isfinite(value)) return error("expected a number");
     if (value < 0) return error("negative amount for " + name);
     i += static_cast<size_t>(stop - start);
     out[name] = value;
@@ -63,7 +71,7 @@ absl::StatusOr<std::map<std::string, double>> ParseResourceJson(const std::strin
       ++i;
       continue;
     }
-    if (i < json.size() && json[i] == '}') return out;
+    if (i < json.size() && json[i] == '}') return close();
     return error("expected ',' or '}'");
   }
 }
@@ -81,7 +89,7 @@ absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args) {
       if (!text.ok()) return text.status();
       char* end = nullptr;
       const double parsed = std::strtod(text->c_str(), &end);
-      if (end == text->c_str() || *end != '\0' || parsed < 0) {
+      if (end == text->c_str() || *end != '\0' || !std::isfinite(parsed) || parsed < 0) {
         return absl::InvalidArgumentError(arg + " needs a non-negative number, got '" + *text + "'");
       }
       return parsed;

@@ -76,9 +76,17 @@ void ResourceSet::ToProto(rpc::ResourceSet* proto) const {
 }
 
 std::string ResourceSet::ShapeKey() const {
-  std::ostringstream key;
-  for (const auto& [name, amount] : ToMap()) key << name << '=' << amount << ';';
-  return key.str();
+  // Exact fixed-point amounts, sorted by name: demands that differ in any
+  // unit (bytes of memory included) never share a queue.
+  std::map<std::string, int64_t> sorted(amounts_.begin(), amounts_.end());
+  std::string key;
+  for (const auto& [name, amount] : sorted) {
+    key += name;
+    key += '=';
+    key += std::to_string(amount);
+    key += ';';
+  }
+  return key;
 }
 
 std::string ResourceSet::DebugString() const {

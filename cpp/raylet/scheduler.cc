@@ -89,7 +89,8 @@ size_t Scheduler::NumFittingNow() const {
     if (queue.tasks.empty() || !queue.demand.IsSubsetOf(available_)) continue;
     // Count how many of this shape fit, up to the queue's length.
     ResourceSet left = available_;
-    for (size_t i = 0; i < queue.tasks.size(); ++i) {
+    for (const TaskId& task : queue.tasks) {
+      if (removed_.contains(task)) continue;
       if (!queue.demand.IsSubsetOf(left)) break;
       left.Subtract(queue.demand);
       count++;
