@@ -121,6 +121,7 @@ void CoreClient::Dispatch(rpc::Message& message) {
         // Blocked in get/wait: this task could be what we wait for. Hand it
         // back so another worker runs it.
         lock.unlock();
+        ReleaseArgPins(message.execute_task());
         rpc::Message back;
         back.mutable_tasks_returned()->add_task_ids(message.execute_task().spec().task_id());
         (void)Send(back);
@@ -351,10 +352,22 @@ void CoreClient::ReturnQueuedTasks() {
   auto* returned = message.mutable_tasks_returned();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& task : tasks_) returned->add_task_ids(task.spec().task_id());
+    for (const auto& task : tasks_) {
+      returned->add_task_ids(task.spec().task_id());
+      ReleaseArgPins(task);
+    }
     tasks_.clear();
   }
   (void)Send(message);  // also answers a ReturnTasks request with none
+}
+
+void CoreClient::ReleaseArgPins(const rpc::ExecuteTask& task) {
+  for (const auto& data : task.resolved()) {
+    if (data.in_store()) channel_->DeferPinRelease(ObjectId::FromBinary(data.object_id()));
+  }
+  if (task.args_data().in_store()) {
+    channel_->DeferPinRelease(ObjectId::FromBinary(task.args_data().object_id()));
+  }
 }
 
 bool CoreClient::CancelQueuedTask(const TaskId& task) {
@@ -373,6 +386,7 @@ bool CoreClient::CancelQueuedTask(const TaskId& task) {
       data->set_error(rpc::TASK_CANCELLED);
       data->set_error_message("task " + it->spec().function_name() + " was cancelled");
     }
+    ReleaseArgPins(*it);
     tasks_.erase(it);
   }
   (void)Send(message);

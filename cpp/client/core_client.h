@@ -158,6 +158,9 @@ class CoreClient {
   void SetBlocked(bool blocked);
   // Worker side: hands every queued, unstarted task back to the raylet.
   void ReturnQueuedTasks();
+  // The raylet pinned a task's in-store arguments for this worker when it
+  // sent the task; one handed back or cancelled unrun releases them here.
+  void ReleaseArgPins(const rpc::ExecuteTask& task);
   // Worker side: answers a cancel of a task still queued here. False when
   // it is not queued (it runs, or already ran).
   bool CancelQueuedTask(const TaskId& task);
