@@ -1,5 +1,6 @@
 #include "client/core_client.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,7 +61,7 @@ absl::StatusOr<std::unique_ptr<CoreClient>> CoreClient::Connect(const ClientOpti
 }
 
 CoreClient::CoreClient(std::shared_ptr<Channel> channel, std::shared_ptr<Arena> arena)
-    : channel_(std::move(channel)), arena_(std::move(arena)) {
+    : channel_(std::move(channel)), arena_(std::move(arena)), main_thread_(pthread_self()) {
   std::random_device random;
   for (auto& b : id_prefix_) b = static_cast<uint8_t>(random());
 }
@@ -136,12 +137,10 @@ void CoreClient::Dispatch(rpc::Message& message) {
     case rpc::Message::kCancelTask: {
       const TaskId task = TaskId::FromBinary(message.cancel_task().task_id());
       if (CancelQueuedTask(task)) return;
-      CancelHandler handler;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        handler = cancel_handler_;
-      }
-      if (handler) handler(task, message.cancel_task().force());
+      std::lock_guard<std::mutex> lock(mu_);
+      if (running_task_ != task) return;  // already done
+      cancel_requested_ = true;
+      pthread_kill(main_thread_, SIGINT);
       return;
     }
     case rpc::Message::kLogLines: {
@@ -574,6 +573,8 @@ absl::StatusOr<std::optional<rpc::ExecuteTask>> CoreClient::NextTask(
   if (!tasks_.empty()) {
     rpc::ExecuteTask task = std::move(tasks_.front());
     tasks_.pop_front();
+    running_task_ = TaskId::FromBinary(task.spec().task_id());
+    cancel_requested_ = false;
     return std::optional<rpc::ExecuteTask>(std::move(task));
   }
   if (absl::IsDeadlineExceeded(status)) return std::optional<rpc::ExecuteTask>();
@@ -581,14 +582,21 @@ absl::StatusOr<std::optional<rpc::ExecuteTask>> CoreClient::NextTask(
 }
 
 absl::Status CoreClient::TaskDone(rpc::TaskDone done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_task_.reset();
+    cancel_requested_ = false;
+  }
   rpc::Message message;
   *message.mutable_task_done() = std::move(done);
   return Send(message);
 }
 
-void CoreClient::SetCancelHandler(CancelHandler handler) {
+bool CoreClient::TakeCancelRequest() {
   std::lock_guard<std::mutex> lock(mu_);
-  cancel_handler_ = std::move(handler);
+  const bool requested = cancel_requested_ && running_task_.has_value();
+  cancel_requested_ = false;
+  return requested;
 }
 
 absl::Status CoreClient::SendLogLines(const JobId& job, const std::string& prefix, bool is_stderr,

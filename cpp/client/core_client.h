@@ -10,6 +10,8 @@
 #ifndef FLARE_CLIENT_CORE_CLIENT_H_
 #define FLARE_CLIENT_CORE_CLIENT_H_
 
+#include <pthread.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -72,7 +74,6 @@ struct ClientOptions {
 
 // Returns true when the caller should stop waiting (e.g. Ctrl-C is pending).
 using InterruptCheck = std::function<bool()>;
-using CancelHandler = std::function<void(const TaskId&, bool force)>;
 
 class CoreClient {
  public:
@@ -127,7 +128,11 @@ class CoreClient {
   absl::Status TaskDone(rpc::TaskDone done);
   // Turns ObjectData received with a task into values (pinning arena spans).
   ObjectValue MakeValue(const rpc::ObjectData& data);
-  void SetCancelHandler(CancelHandler handler);
+  // Worker side: true once, when the raylet asked to cancel the running
+  // task. A cancel also sends SIGINT to the thread that connected (the
+  // worker's main thread), so that a handler can interrupt the task even in
+  // time.sleep or a blocking get.
+  bool TakeCancelRequest();
   absl::Status SendLogLines(const JobId& job, const std::string& prefix, bool is_stderr,
                             std::vector<std::string> lines);
 
@@ -185,7 +190,9 @@ class CoreClient {
   absl::flat_hash_map<uint64_t, std::optional<rpc::Message>> replies_;
   std::deque<rpc::ExecuteTask> tasks_;
   std::deque<rpc::LogLines> logs_;
-  CancelHandler cancel_handler_;
+  std::optional<TaskId> running_task_;  // worker: popped by NextTask, until TaskDone
+  bool cancel_requested_ = false;
+  pthread_t main_thread_;
   std::string death_reason_;  // set once the connection is lost
   bool blocked_ = false;      // worker: the running task waits in get/wait
 

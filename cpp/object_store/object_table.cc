@@ -64,6 +64,11 @@ absl::StatusOr<uint64_t> ObjectTable::Create(ClientId creator, const ObjectId& i
 absl::StatusOr<std::vector<ClientId>> ObjectTable::Seal(
     const ObjectId& id, std::vector<ObjectId> contained) {
   auto it = objects_.find(id);
+  if (it != objects_.end() && it->second.abandoned) {
+    ReleaseAbandoned(id, it->second);
+    return absl::FailedPreconditionError("object " + id.Hex() +
+                                         " failed while it was being written");
+  }
   if (it == objects_.end() || it->second.state != ObjectState::kCreating) {
     return absl::FailedPreconditionError("seal of object " + id.Hex() +
                                          " that is not being created");
@@ -80,8 +85,18 @@ absl::StatusOr<std::vector<ClientId>> ObjectTable::Seal(
 
 void ObjectTable::Abort(const ObjectId& id) {
   auto it = objects_.find(id);
-  if (it == objects_.end() || it->second.state != ObjectState::kCreating) return;
-  Unwrite(id, it->second);
+  if (it == objects_.end()) return;
+  if (it->second.abandoned) {
+    ReleaseAbandoned(id, it->second);
+  } else if (it->second.state == ObjectState::kCreating) {
+    Unwrite(id, it->second);
+  }
+}
+
+void ObjectTable::ReleaseAbandoned(const ObjectId& id, ObjectEntry& entry) {
+  allocator_.Free(entry.offset);
+  entry.abandoned = false;
+  MaybeFree(id);
 }
 
 void ObjectTable::Unwrite(const ObjectId& id, ObjectEntry& entry) {
@@ -118,7 +133,7 @@ std::vector<ClientId> ObjectTable::SetError(const ObjectId& id, rpc::ErrorCode c
   auto& entry = objects_[id];
   if (entry.state == ObjectState::kReady) return {};
   if (entry.state == ObjectState::kCreating) {
-    allocator_.Free(entry.offset);
+    entry.abandoned = true;  // the writer may still be copying into it
     entry.in_store = false;
   }
   entry.error = code;
@@ -190,7 +205,7 @@ void ObjectTable::DropClient(ClientId client) {
       changed = true;
     }
     if (entry.pins.erase(client) > 0) changed = true;
-    if (entry.state == ObjectState::kCreating && entry.creator == client) {
+    if ((entry.state == ObjectState::kCreating || entry.abandoned) && entry.creator == client) {
       unwritten.push_back(id);
       changed = true;
     }
@@ -205,7 +220,7 @@ void ObjectTable::DropClient(ClientId client) {
     }
     if (changed) touched.push_back(id);
   }
-  for (const ObjectId& id : unwritten) Unwrite(id, objects_.at(id));
+  for (const ObjectId& id : unwritten) Abort(id);
   for (const ObjectId& id : touched) MaybeFree(id);
 }
 
@@ -234,7 +249,7 @@ void ObjectTable::MaybeFree(const ObjectId& id) {
     if (it == objects_.end()) continue;
     ObjectEntry& entry = it->second;
     if (entry.refs > 0 || !entry.pins.empty() || entry.state != ObjectState::kReady ||
-        !entry.subscribers.empty()) {
+        !entry.subscribers.empty() || entry.abandoned) {
       continue;
     }
     if (entry.in_store) allocator_.Free(entry.offset);

@@ -50,6 +50,10 @@ struct ObjectEntry {
   std::vector<ClientId> subscribers;
   ClientId creator = 0;
   bool is_put = false;  // made by Create, not announced by a task submission
+  // Failed (e.g. its task was cancelled) while its writer still held the
+  // block at `offset`: the block returns when the writer seals, aborts or
+  // goes away, never under its feet.
+  bool abandoned = false;
 };
 
 struct StoreStats {
@@ -116,6 +120,8 @@ class ObjectTable {
   // Returns an unsealed object's memory. A put goes entirely (only its
   // writer knew of it); a task return goes back to pending for a retry.
   void Unwrite(const ObjectId& id, ObjectEntry& entry);
+  // The writer of an abandoned object is done with its block: free it.
+  void ReleaseAbandoned(const ObjectId& id, ObjectEntry& entry);
   std::vector<ClientId> MarkReady(ObjectEntry& entry, const ObjectId& id);
 
   Allocator allocator_;

@@ -94,7 +94,8 @@ void RegisterCoreClient(py::module_& m) {
              const std::string& function_name, const py::object& args, const py::object& args_object_id,
              const std::vector<py::bytes>& dependencies, const std::vector<py::bytes>& nested_refs,
              uint32_t num_returns, const std::map<std::string, double>& resources, int max_retries,
-             const py::bytes& parent_task_id, const py::bytes& retry_exceptions) {
+             const py::bytes& parent_task_id, const py::bytes& retry_exceptions, double timeout_s,
+             bool retry_on_timeout) {
             rpc::TaskSpec spec;
             spec.set_task_id(std::string(task_id));
             spec.set_job_id(c.job_id().Binary());
@@ -111,6 +112,8 @@ void RegisterCoreClient(py::module_& m) {
             spec.set_max_retries(max_retries);
             spec.set_parent_task_id(std::string(parent_task_id));
             spec.set_retry_exceptions(std::string(retry_exceptions));
+            spec.set_timeout_s(timeout_s);
+            spec.set_retry_on_timeout(retry_on_timeout);
             ThrowIfError(c.SubmitTask(std::move(spec)));
           })
       .def("cancel",
@@ -274,19 +277,7 @@ void RegisterCoreClient(py::module_& m) {
              }
              ThrowIfError(c.TaskDone(std::move(done)));
            })
-      .def("set_cancel_handler",
-           [](CoreClient& c, py::function handler) {
-             auto shared = std::make_shared<py::function>(std::move(handler));
-             c.SetCancelHandler([shared](const TaskId& task, bool force) {
-               py::gil_scoped_acquire gil;
-               try {
-                 (*shared)(py::bytes(task.Binary()), force);
-               } catch (py::error_already_set& e) {
-                 e.discard_as_unraisable("flare cancel handler");
-               }
-             });
-           })
-      .def("clear_cancel_handler", [](CoreClient& c) { c.SetCancelHandler(nullptr); })
+      .def("take_cancel_request", &CoreClient::TakeCancelRequest)
       .def("send_log_lines",
            [](CoreClient& c, const py::bytes& job_id, const std::string& prefix, bool is_stderr,
               std::vector<std::string> lines) {

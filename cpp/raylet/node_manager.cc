@@ -4,11 +4,21 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cmath>
 #include <iostream>
+#include <sstream>
 
 namespace flare {
 
 namespace {
+
+// What the task raised, as the worker described it in its error returns.
+std::string FirstErrorMessage(const rpc::TaskDone& done) {
+  for (const auto& ret : done.returns()) {
+    if (!ret.data().error_message().empty()) return ret.data().error_message();
+  }
+  return "an exception";
+}
 
 std::string ExitCause(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
@@ -344,6 +354,7 @@ void NodeManager::Assign(const TaskId& task_id, ClientId worker) {
                             execute->mutable_args_data());
   }
   if (Connection* connection = FindConnection(worker)) connection->Send(message);
+  StartTimeoutClock(worker);
 }
 
 void NodeManager::RemoveFromLease(ClientId worker, const TaskId& task_id) {
@@ -352,7 +363,10 @@ void NodeManager::RemoveFromLease(ClientId worker, const TaskId& task_id) {
   Lease& lease = it->second;
   auto found = std::find(lease.tasks.begin(), lease.tasks.end(), task_id);
   if (found != lease.tasks.end()) lease.tasks.erase(found);
-  if (!lease.tasks.empty()) return;
+  if (!lease.tasks.empty()) {
+    StartTimeoutClock(worker);
+    return;
+  }
   scheduler_.Release(HeldResources(lease));
   leases_.erase(it);
   pool_.OnTaskFinished(worker);
@@ -393,6 +407,9 @@ void NodeManager::HandleTaskDone(Connection& connection, rpc::TaskDone& done) {
 
   if (done.retryable() && record.retries_left != 0 && !record.cancelled) {
     if (record.retries_left > 0) record.retries_left--;
+    LogToDriver(record, "task " + record.spec.function_name() + " raised " +
+                            FirstErrorMessage(done) + "; retrying (attempt " +
+                            std::to_string(record.spec.attempt() + 2) + ")");
     record.spec.set_attempt(record.spec.attempt() + 1);
     Enqueue(task_id, record);
     TryDispatch();
@@ -423,6 +440,7 @@ void NodeManager::HandleTaskDone(Connection& connection, rpc::TaskDone& done) {
 void NodeManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
   record.running = false;
   record.worker = 0;
+  record.clock_started = false;
   std::vector<ObjectId> unready;
   for (const auto& dep : record.spec.dependencies()) {
     const ObjectId id = ObjectId::FromBinary(dep);
@@ -504,27 +522,119 @@ void NodeManager::HandleBlocked(Connection& connection, bool blocked) {
 }
 
 void NodeManager::HandleCancel(const rpc::CancelTask& request) {
-  const TaskId task_id = TaskId::FromBinary(request.task_id());
+  const TaskId root = TaskId::FromBinary(request.task_id());
+  if (!tasks_.contains(root)) return;  // finished: nothing to do
+  std::vector<TaskId> targets = request.recursive() ? TaskTree(root) : std::vector<TaskId>{root};
+  for (const TaskId& task_id : targets) {
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end()) continue;
+    CancelTask(task_id, request.force(), rpc::TASK_CANCELLED,
+               "task " + it->second.spec.function_name() + " was cancelled");
+  }
+}
+
+std::vector<TaskId> NodeManager::TaskTree(const TaskId& root) const {
+  std::vector<TaskId> tree{root};
+  for (size_t i = 0; i < tree.size(); ++i) {
+    const std::string parent = tree[i].Binary();
+    for (const auto& [task_id, record] : tasks_) {
+      if (record.spec.parent_task_id() == parent) tree.push_back(task_id);
+    }
+  }
+  return tree;
+}
+
+bool NodeManager::IsRunningOn(const TaskId& task_id, ClientId worker) const {
+  auto lease = leases_.find(worker);
+  return lease != leases_.end() && !lease->second.tasks.empty() &&
+         lease->second.tasks.front() == task_id;
+}
+
+void NodeManager::CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode code,
+                             const std::string& message) {
   auto it = tasks_.find(task_id);
-  if (it == tasks_.end()) return;  // finished: nothing to do
+  if (it == tasks_.end() || it->second.cancelled) return;
   TaskRecord& record = it->second;
   record.cancelled = true;
+  FailTask(record, code, message);  // get raises at once, whatever the worker does
   if (!record.running) {
     scheduler_.Remove(task_id);
-    FailTask(record, rpc::TASK_CANCELLED, "task " + record.spec.function_name() + " was cancelled");
     FinishTask(task_id);
     return;
   }
-  auto lease = leases_.find(record.worker);
-  const bool started = lease != leases_.end() && !lease->second.tasks.empty() &&
-                       lease->second.tasks.front() == task_id;
-  if (request.force() && started && record.worker_pid > 0) {
+  const ClientId worker = record.worker;
+  if (force && IsRunningOn(task_id, worker) && record.worker_pid > 0) {
     kill(record.worker_pid, SIGKILL);
-  } else if (Connection* worker = FindConnection(record.worker)) {
-    rpc::Message message;
-    *message.mutable_cancel_task() = request;
-    worker->Send(message);
+    return;
   }
+  // The worker drops it if still queued there, else interrupts it.
+  if (Connection* connection = FindConnection(worker)) {
+    rpc::Message cancel;
+    cancel.mutable_cancel_task()->set_task_id(task_id.Binary());
+    connection->Send(cancel);
+  }
+  After(kCancelGrace, [this, task_id, worker] {
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end() || !IsRunningOn(task_id, worker) || it->second.worker_pid <= 0) return;
+    LogToDriver(it->second, "task " + it->second.spec.function_name() +
+                                " did not stop when cancelled; killing its worker (pid " +
+                                std::to_string(it->second.worker_pid) + ")");
+    kill(it->second.worker_pid, SIGKILL);
+  });
+}
+
+void NodeManager::StartTimeoutClock(ClientId worker) {
+  auto lease = leases_.find(worker);
+  if (lease == leases_.end() || lease->second.tasks.empty()) return;
+  const TaskId task_id = lease->second.tasks.front();
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  TaskRecord& record = it->second;
+  if (record.clock_started || record.spec.timeout_s() <= 0) return;
+  record.clock_started = true;
+  const auto delay = std::chrono::milliseconds(
+      static_cast<int64_t>(std::ceil(record.spec.timeout_s() * 1000.0)));
+  const uint32_t attempt = record.spec.attempt();
+  After(delay, [this, task_id, attempt] { OnTaskTimeout(task_id, attempt); });
+}
+
+void NodeManager::OnTaskTimeout(const TaskId& task_id, uint32_t attempt) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  TaskRecord& record = it->second;
+  if (record.spec.attempt() != attempt || record.cancelled ||
+      !IsRunningOn(task_id, record.worker)) {
+    return;
+  }
+  std::ostringstream limit;
+  limit << record.spec.timeout_s();
+  const std::string what = "task " + record.spec.function_name() + " timed out after " +
+                           limit.str() + " s (timeout_s)";
+  if (record.spec.retry_on_timeout() && record.retries_left != 0 && record.worker_pid > 0) {
+    // Its worker goes; OnWorkerLost runs it again.
+    record.timed_out = true;
+    kill(record.worker_pid, SIGKILL);
+    return;
+  }
+  CancelTask(task_id, false, rpc::TASK_TIMEOUT, what);
+}
+
+void NodeManager::After(std::chrono::milliseconds delay, std::function<void()> action) {
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay);
+  timer->async_wait([timer, action = std::move(action)](const boost::system::error_code& error) {
+    if (!error) action();
+  });
+}
+
+void NodeManager::LogToDriver(const TaskRecord& record, const std::string& line) {
+  std::cerr << "flare-raylet: " << line << "\n";
+  rpc::Message message;
+  auto* logs = message.mutable_log_lines();
+  logs->set_job_id(record.spec.job_id());
+  logs->set_prefix("(raylet)");
+  logs->set_is_stderr(true);
+  logs->add_lines(line);
+  HandleLogLines(message);
 }
 
 void NodeManager::HandleClusterInfo(Connection& connection, uint64_t request_id) {
@@ -584,18 +694,17 @@ void NodeManager::OnClosed(Connection& connection) {
       }
     });
   } else if (connection.kind == rpc::DRIVER) {
-    // Drop the departed driver's queued tasks; running ones finish and
-    // their results, held by nobody, are freed.
-    std::vector<TaskId> queued;
-    for (auto& [task_id, record] : tasks_) {
-      if (record.owner == client && !record.running) queued.push_back(task_id);
+    // The departed driver's tasks, and the tasks they started, are
+    // cancelled; their returns, held by nobody else, are freed.
+    std::vector<TaskId> owned;
+    for (const auto& [task_id, record] : tasks_) {
+      if (record.owner == client) owned.push_back(task_id);
     }
-    for (const TaskId& task_id : queued) {
-      scheduler_.Remove(task_id);
-      // Their returns will never be produced: anyone else holding one gets
-      // an error, and unreferenced ones are freed.
-      FailTask(tasks_.at(task_id), rpc::TASK_CANCELLED, "its driver exited", "");
-      FinishTask(task_id);
+    for (const TaskId& root : owned) {
+      if (!tasks_.contains(root)) continue;
+      for (const TaskId& task_id : TaskTree(root)) {
+        CancelTask(task_id, false, rpc::TASK_CANCELLED, "the driver that submitted it exited");
+      }
     }
     if (options_.driver_pid != 0 && connection.pid == options_.driver_pid) {
       std::cerr << "flare-raylet: driver " << connection.pid << " disconnected; stopping\n";
@@ -655,8 +764,11 @@ void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause)
   }
   if (record.retries_left != 0) {
     if (record.retries_left > 0) record.retries_left--;
-    std::cerr << "flare-raylet: worker pid " << info.pid << " " << cause << " while running "
-              << record.spec.function_name() << "; retrying\n";
+    LogToDriver(record, "task " + record.spec.function_name() +
+                            (record.timed_out ? " timed out" : "") + ": its worker (pid " +
+                            std::to_string(info.pid) + ") " + cause + "; retrying (attempt " +
+                            std::to_string(record.spec.attempt() + 2) + ")");
+    record.timed_out = false;
     record.spec.set_attempt(record.spec.attempt() + 1);
     Enqueue(task_id, record);
     return;

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -66,6 +67,8 @@ class NodeManager : public Connection::Handler {
     ClientId worker = 0;
     pid_t worker_pid = 0;
     bool cancelled = false;
+    bool timed_out = false;      // killed by its timeout_s, to be retried
+    bool clock_started = false;  // timeout_s counts from when it reaches a worker's front
     int retries_left = 0;
   };
 
@@ -80,6 +83,9 @@ class NodeManager : public Connection::Handler {
     bool return_requested = false;  // asked to hand back unstarted tasks
   };
   static constexpr size_t kPipelineDepth = 4;
+  // A cancelled task that has not stopped this long after its interrupt
+  // (stuck in C code, or catching KeyboardInterrupt) loses its worker.
+  static constexpr std::chrono::milliseconds kCancelGrace{2000};
 
   // What a lease holds: its demand, less the CPU while its worker is blocked
   // in get/wait.
@@ -103,6 +109,22 @@ class NodeManager : public Connection::Handler {
   void HandleSubscribe(Connection& connection, const rpc::Subscribe& request);
   void HandleBlocked(Connection& connection, bool blocked);
   void HandleCancel(const rpc::CancelTask& request);
+  // Fails the task's returns with `code` at once and stops it: dropped if
+  // queued, interrupted (then killed after kCancelGrace) or, with `force`,
+  // killed if running. Never retried.
+  void CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode code,
+                  const std::string& message);
+  // `root` and, transitively, every task submitted by it.
+  std::vector<TaskId> TaskTree(const TaskId& root) const;
+  // Starts the timeout_s clock of the task at the front of `worker`'s lease.
+  void StartTimeoutClock(ClientId worker);
+  void OnTaskTimeout(const TaskId& task_id, uint32_t attempt);
+  // True when `task_id` is the one `worker` is running (not queued behind it).
+  bool IsRunningOn(const TaskId& task_id, ClientId worker) const;
+  // Runs `action` on the event loop after `delay`.
+  void After(std::chrono::milliseconds delay, std::function<void()> action);
+  // A line for the drivers of the task's job, as "(raylet) ...".
+  void LogToDriver(const TaskRecord& record, const std::string& line);
   void HandleClusterInfo(Connection& connection, uint64_t request_id);
   void HandleStoreStats(Connection& connection, uint64_t request_id);
   void HandleLogLines(rpc::Message& message);

@@ -25,6 +25,7 @@ TASK_CANCELLED = 3
 INFEASIBLE = 4
 OBJECT_STORE_FULL = 5
 OBJECT_LOST = 6
+TASK_TIMEOUT = 8
 
 
 def _core_module():
@@ -282,6 +283,8 @@ def _system_error(code: int, message: str) -> BaseException:
         return exceptions.WorkerCrashedError(message)
     if code == TASK_CANCELLED:
         return exceptions.TaskCancelledError(message)
+    if code == TASK_TIMEOUT:
+        return exceptions.TaskTimeoutError(message)
     if code == INFEASIBLE:
         return exceptions.TaskUnschedulableError(message)
     if code == OBJECT_STORE_FULL:

@@ -12,7 +12,7 @@ from flare._private import serialization, state
 from flare.object_ref import ObjectRef
 
 _TASK_OPTIONS = {"num_cpus", "num_gpus", "resources", "num_returns", "max_retries",
-                 "retry_exceptions", "name", "memory", "scheduling_strategy",
+                 "retry_exceptions", "name", "timeout_s", "memory", "scheduling_strategy",
                  "enable_task_events", "runtime_env", "accelerator_type", "max_calls",
                  "label_selector"}
 # Accepted for Ray compatibility; they do not change how flare runs a task yet.
@@ -20,7 +20,7 @@ _NO_EFFECT_OPTIONS = {"enable_task_events", "runtime_env", "accelerator_type", "
                       "label_selector", "scheduling_strategy"}
 _DEFAULTS: Dict[str, Any] = {"num_cpus": 1, "num_gpus": 0, "resources": None, "num_returns": 1,
                              "max_retries": 3, "retry_exceptions": False, "name": None,
-                             "memory": None}
+                             "memory": None, "timeout_s": None}
 
 
 def _is_number(value: Any) -> bool:
@@ -66,9 +66,23 @@ def validate_options(options: Dict[str, Any], allowed: set, where: str) -> Dict[
                     inspect.isclass(item) and issubclass(item, BaseException) for item in value):
                 raise TypeError(f"{where}: retry_exceptions must be a bool or a list of "
                                 f"exception classes, got {value!r}")
+    if options.get("timeout_s") is not None:
+        value = options["timeout_s"]
+        if not _is_number(value) or not value > 0 or value == float("inf"):
+            raise ValueError(f"{where}: timeout_s must be a positive number of seconds, "
+                             f"got {value!r}")
     if "name" in options and options["name"] is not None and not isinstance(options["name"], str):
         raise TypeError(f"{where}: name must be a string")
     return options
+
+
+def _retries_timeouts(retry_exceptions: Any) -> bool:
+    """Whether a task that times out is run again: only when retry_exceptions
+    names TaskTimeoutError (or a base class of it, such as TimeoutError)."""
+    if isinstance(retry_exceptions, bool):
+        return False
+    return any(issubclass(exceptions.TaskTimeoutError, cls) and cls not in (BaseException, Exception)
+               for cls in retry_exceptions)
 
 
 def resource_demand(options: Dict[str, Any]) -> Dict[str, float]:
@@ -175,7 +189,8 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
     core.submit_task(task_id, function_key, function_name, args_bytes, args_object_id,
                      dependencies, serialized.contained_refs, num_returns, demand,
                      options["max_retries"], session.context.task_id,
-                     _retry_policy_bytes(retry_exceptions))
+                     _retry_policy_bytes(retry_exceptions), float(options["timeout_s"] or 0),
+                     _retries_timeouts(retry_exceptions))
     if args_object_id is not None:
         core.remove_ref(args_object_id)  # the pending task holds it now
     if num_returns == 0:

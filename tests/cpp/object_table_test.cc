@@ -254,16 +254,40 @@ TEST_F(ObjectTableTest, SetErrorCarriesCodeMessageAndPayload) {
   EXPECT_FALSE(table_.Contains(id));
 }
 
-TEST_F(ObjectTableTest, SetErrorOnAnObjectBeingWrittenReturnsItsMemory) {
+// A task cancelled while its worker writes a return: readers see the error
+// at once, but the block stays the writer's until it is done with it.
+TEST_F(ObjectTableTest, SetErrorOnAnObjectBeingWrittenKeepsTheBlockUntilTheWriterIsDone) {
   const ObjectId id = NewReturnId();
   table_.AddPending(kDriver, id);
   ASSERT_TRUE(table_.Create(kWorker, id, 10000).ok());
-  table_.SetError(id, rpc::WORKER_CRASHED, "died");
-  EXPECT_EQ(table_.Stats().used, 0u);
+  table_.SetError(id, rpc::TASK_CANCELLED, "cancelled");
   rpc::ObjectData data;
   table_.DescribeAndPin(kDriver, id, &data);
-  EXPECT_EQ(data.error(), rpc::WORKER_CRASHED);
+  EXPECT_EQ(data.error(), rpc::TASK_CANCELLED);
   EXPECT_FALSE(data.in_store());
+  EXPECT_GT(table_.Stats().used, 0u) << "freed while the writer may still copy into it";
+  EXPECT_FALSE(table_.Seal(id, {}).ok()) << "a failed object cannot be sealed";
+  EXPECT_EQ(table_.Stats().used, 0u);
+  table_.RemoveRef(kDriver, id);
+  EXPECT_FALSE(table_.Contains(id));
+}
+
+TEST_F(ObjectTableTest, AbandonedBlockReturnsWhenItsWriterAbortsOrGoesAway) {
+  for (bool drop : {false, true}) {
+    const ObjectId id = NewReturnId();
+    table_.AddPending(kDriver, id);
+    ASSERT_TRUE(table_.Create(kWorker, id, 10000).ok());
+    table_.SetError(id, rpc::TASK_CANCELLED, "cancelled");
+    table_.RemoveRef(kDriver, id);
+    EXPECT_TRUE(table_.Contains(id));
+    if (drop) {
+      table_.DropClient(kWorker);
+    } else {
+      table_.Abort(id);
+    }
+    EXPECT_EQ(table_.Stats().used, 0u);
+    EXPECT_FALSE(table_.Contains(id));
+  }
 }
 
 TEST_F(ObjectTableTest, SetErrorDoesNotOverwriteAReadyValue) {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 import threading
 import traceback
@@ -69,6 +70,7 @@ class TaskRunner:
         self.functions: Dict[str, Callable] = {}
         self.jobs_seen: set = set()
         self.pid = os.getpid()
+        self.interruptible = False  # the task's own code runs: a cancel may interrupt it
 
     # -- output ------------------------------------------------------------
     def forward_lines(self, lines: List[str], is_stderr: bool) -> None:
@@ -121,6 +123,9 @@ class TaskRunner:
         try:
             self.enter_job(job_id)
             function = self.function(function_key)
+            self.interruptible = True
+            if self.core.take_cancel_request():  # cancelled before it started
+                raise KeyboardInterrupt
             payload = serialization.deserialize(args_data if not isinstance(args_data, tuple)
                                                 else args_data[2])
             values = [api.value_or_raise(code, message, buffer)
@@ -129,6 +134,7 @@ class TaskRunner:
             del payload, values
             result = function(*args, **kwargs)
             del args, kwargs
+            self.interruptible = False
             if num_returns == 0:
                 outputs: List[Any] = []
             elif num_returns == 1:
@@ -149,10 +155,16 @@ class TaskRunner:
                                                           is_put=False)
                 returns.append((object_id, kind, payload_out, refs))
         except BaseException as error:  # noqa: BLE001 - everything goes back to the caller
+            self.interruptible = False
+            # Returns already written to the arena are dropped with the rest.
+            for object_id, kind, _, _ in returns:
+                if kind == "store":
+                    self.core.abort(object_id)
             application_error = True
             retryable = self._should_retry(error, retry_policy)
             returns = self._error_returns(task_id, num_returns, function_name, error)
         finally:
+            self.interruptible = False
             context.function_name = function_name  # keep the prefix for late output
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -161,6 +173,12 @@ class TaskRunner:
                 pass
         context.task_id = b""
         self.core.task_done(task_id, returns, application_error, retryable)
+
+    def on_sigint(self, signum: int, frame: Any) -> None:
+        """The raylet cancels the running task by signalling this thread: the
+        task sees KeyboardInterrupt, as in Ray, so its finally blocks run."""
+        if self.interruptible and self.core.take_cancel_request():
+            raise KeyboardInterrupt("the task was cancelled")
 
     @staticmethod
     def _should_retry(error: BaseException, policy: bytes) -> bool:
@@ -217,6 +235,7 @@ def main() -> None:
     runner = TaskRunner(core, session)
     sys.stdout = _LogStream(sys.stdout, False, runner)
     sys.stderr = _LogStream(sys.stderr, True, runner)
+    signal.signal(signal.SIGINT, runner.on_sigint)
     while True:
         try:
             task = core.next_task(1000)
