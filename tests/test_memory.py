@@ -6,6 +6,7 @@ import gc
 import time
 
 import numpy as np
+import pytest
 
 import flare
 
@@ -35,8 +36,8 @@ def total(array):
 
 def test_put_and_drop_loop_keeps_the_arena_flat(flare_2cpu):
     baseline = store_used()
-    array = np.ones(50 * 2**20, dtype=np.uint8)
-    for _ in range(30):  # 1.5 GiB through a 512 MiB store
+    array = np.ones(100 * 2**20, dtype=np.uint8)
+    for _ in range(200):  # 20 GiB through a 512 MiB store
         ref = flare.put(array)
         del ref
     assert wait_for(lambda: store_used() == baseline), \
@@ -78,14 +79,30 @@ def test_refs_nested_in_a_stored_object_keep_their_objects_alive(flare_2cpu):
     assert flare.get(restored)[-1] == 199_999
 
 
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def test_many_small_tasks_leave_nothing_behind(flare_2cpu):
+    from flare._private import state
+
     @flare.remote
     def one():
         return 1
 
+    def run(batches):
+        for _ in range(batches):
+            assert sum(flare.get([one.remote() for _ in range(10_000)])) == 10_000
+
+    raylet_pid = state.session.node.pid
     baseline = flare.object_store_stats()
-    for _ in range(5):
-        assert sum(flare.get([one.remote() for _ in range(2000)])) == 2000
+    run(2)  # warm up: pools and tables reach their working size
+    rss_before = rss_kib(raylet_pid)
+    run(8)  # 100,000 tasks in all
     stats = None
 
     def settled():
@@ -95,3 +112,48 @@ def test_many_small_tasks_leave_nothing_behind(flare_2cpu):
                 and stats["num_tasks"] == 0)
 
     assert wait_for(settled), f"left behind: {stats} (baseline {baseline})"
+    assert state.session.core.num_local_refs() == 0
+    grown = rss_kib(raylet_pid) - rss_before
+    assert grown < 16 * 1024, f"the raylet grew by {grown} KiB over 80,000 tasks"
+
+
+@flare.remote
+def put_inside():
+    return [flare.put(np.arange(300_000))]
+
+
+@flare.remote
+def keep_in_a_dict(ref_list):
+    return {"kept": ref_list}
+
+
+def test_refs_returned_inside_results_live_exactly_as_long_as_needed(flare_2cpu):
+    baseline = store_used()
+    outer = put_inside.remote()
+    stored = keep_in_a_dict.remote(outer)  # a task stores the list (and its ref)
+    del outer
+    gc.collect()
+    inner = flare.get(stored)["kept"][0]
+    assert flare.get(inner)[-1] == 299_999
+    del stored
+    gc.collect()
+    time.sleep(0.1)
+    assert flare.get(inner)[-1] == 299_999  # our own ref still holds it
+    del inner
+    gc.collect()
+    assert wait_for(lambda: store_used() == baseline), \
+        f"{store_used() - baseline} bytes still held after every ref was dropped"
+
+
+def test_a_freed_object_raises_object_lost_instead_of_hanging(flare_2cpu):
+    import pickle
+
+    ref = flare.put(np.arange(300_000))
+    pickled = pickle.dumps(ref)  # out of band: does not keep the object alive
+    del ref
+    gc.collect()
+    restored = pickle.loads(pickled)
+    start = time.monotonic()
+    with pytest.raises(flare.exceptions.ObjectLostError):
+        flare.get(restored, timeout=10)
+    assert time.monotonic() - start < 2

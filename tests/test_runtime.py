@@ -79,11 +79,13 @@ def test_killed_driver_takes_its_raylet_and_workers_down():
     process = subprocess.Popen([PYTHON, "-c", textwrap.dedent("""
         import time, flare
         flare.init(num_cpus=2)
-        print("ready", flush=True)
+        print(flare.nodes()[0]["RayletSocketName"], flush=True)
         time.sleep(60)
     """)], stdout=subprocess.PIPE, text=True)
+    shm_before = set(os.listdir("/dev/shm"))
     try:
-        assert process.stdout.readline().strip() == "ready"
+        socket_path = process.stdout.readline().strip()
+        assert os.path.exists(socket_path)
         started = raylet_pids() - before
         assert started
         workers = set()
@@ -97,6 +99,8 @@ def test_killed_driver_takes_its_raylet_and_workers_down():
             time.sleep(0.1)
         assert not raylet_pids() & started, "the raylet outlived its driver"
         assert not _alive(workers), "workers outlived their raylet"
+        assert not os.path.exists(socket_path), "the raylet's socket file was left behind"
+        assert set(os.listdir("/dev/shm")) <= shm_before, "a shared-memory segment was left"
     finally:
         if process.poll() is None:
             process.kill()
