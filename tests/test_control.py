@@ -73,6 +73,52 @@ def test_cancel_running_sleep_raises_at_once_and_runs_finally(flare_2cpu, tmp_pa
     assert flare.get(identity.remote(1), timeout=10) == 1
 
 
+def test_cancel_right_after_remote_is_race_free(flare_2cpu, tmp_path):
+    for i in range(20):
+        ref = sleep_then_mark.remote(600, str(tmp_path / str(i)))
+        flare.cancel(ref)
+        with pytest.raises(exceptions.TaskCancelledError):
+            flare.get(ref, timeout=5)
+    # Every one stopped: both CPUs are free for new work.
+    assert flare.get([identity.remote(i) for i in range(4)], timeout=10) == [0, 1, 2, 3]
+    started = [p for p in os.listdir(tmp_path) if p.endswith(".started")]
+    finished = [p for p in os.listdir(tmp_path) if p.endswith(".finally")]
+    assert wait_for(lambda: len([p for p in os.listdir(tmp_path) if p.endswith(".finally")])
+                    == len(started), 5), (started, finished)
+
+
+def test_cancel_works_when_sigint_is_ignored_as_in_a_background_shell(tmp_path):
+    marker = str(tmp_path / "t")
+    process = run_driver(f"""
+        import os, time, flare
+        flare.init(num_cpus=1)
+
+        @flare.remote
+        def sleeper(marker):
+            open(marker + ".started", "w").close()
+            try:
+                time.sleep(600)
+            finally:
+                open(marker + ".finally", "w").close()
+
+        ref = sleeper.remote({marker!r})
+        while not os.path.exists({marker!r} + ".started"):
+            time.sleep(0.01)
+        flare.cancel(ref)
+        try:
+            flare.get(ref, timeout=10)
+        except flare.exceptions.TaskCancelledError:
+            print("cancelled", flush=True)
+        deadline = time.monotonic() + 5
+        while not os.path.exists({marker!r} + ".finally") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        print("finally ran" if os.path.exists({marker!r} + ".finally") else "still running")
+    """, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert out.split() == ["cancelled", "finally", "ran"], (out, err)
+
+
 def test_cancel_queued_task_never_runs(flare_2cpu, tmp_path):
     blockers = [sleep_then_mark.remote(1.0, str(tmp_path / f"b{i}")) for i in range(2)]
     marker = str(tmp_path / "queued")
