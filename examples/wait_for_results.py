@@ -3,7 +3,10 @@
 From "Python Ray Remote Functions" (source: Scaling Python with Ray).
 The tutorial sleeps x seconds in task x and 1 second of "business logic" per
 result; here a second is TIME_UNIT seconds so that the example runs in a few
-seconds.
+seconds. The waits are checked: ray.get keeps the submission order, every
+result arrives, and ray.wait(num_returns=5) hands them over in 2 chunks of 5.
+Cancelling tasks that a timed-out ray.wait left running is shown, with
+tasks that outlast the timeout, in examples/cancel_tasks.py.
 
 Run:  python examples/wait_for_results.py [SCALE]     (or EXAMPLE_SCALE=10 ...)
 SCALE multiplies TIME_UNIT (default 1: TIME_UNIT = 0.1 s).
@@ -50,8 +53,10 @@ def in_order():
 
 
 # call order and see how long it takes to complete
-get_took = timeit.timeit(lambda: in_order(), number=1)
+in_order_values = []
+get_took = timeit.timeit(lambda: in_order_values.extend(in_order()), number=1)
 print("GET took: ", get_took)
+assert in_order_values == things   # ray.get keeps the submission order
 
 
 # process as results become available
@@ -67,6 +72,7 @@ def as_available():
         # print results
         for id in ready_futures:
             print(f'completed value {id}, result {ray.get(id)}')
+            completed.append(ray.get(id))
             # simulate some business logic
             time.sleep(1 * TIME_UNIT)
         # wait on the ones that are not yet available
@@ -74,8 +80,10 @@ def as_available():
 
 
 # call order and see how long it takes to complete
+completed = []
 wait_took = timeit.timeit(lambda: as_available(), number=1)
 print("WAIT took: ", wait_took)
+assert sorted(completed) == sorted(things), completed
 
 
 # same as above but with timeout and remote cancel
@@ -94,40 +102,20 @@ def as_available():
                 ray.cancel(id)
             break
         print(f"Ready {len(ready_futures)} rest {len(rest_futures)}")
+        chunks.append(len(ready_futures))
         for id in ready_futures:
             print(f'completed value {id}, result {ray.get(id)}')
+            completed.append(ray.get(id))
         futures = rest_futures
 
 
 # call order and see how long it takes to complete
+completed, chunks = [], []
 print("WAIT (num_returns=5, timeout=10) took: ", timeit.timeit(lambda: as_available(), number=1))
+# "we will get 2 chunks of our 10 orders"
+assert chunks == [5, 5], chunks
+assert sorted(completed) == sorted(things), completed
+print("all results arrived; WAIT processed them as they came")
 
-
-# The same loop again, with tasks that take far longer than the timeout: ray.wait
-# returns nothing ready, and the tasks are cancelled instead of waited for.
-@ray.remote
-def very_slow_task(x):
-    time.sleep(600)
-    return x
-
-
-def as_available_or_cancel(timeout):
-    futures = [very_slow_task.remote(x) for x in range(2)]
-    while len(futures) > 0:
-        ready_futures, rest_futures = ray.wait(futures, timeout=timeout, num_returns=1)
-        if len(ready_futures) < 1:
-            print(f"Timed out on {rest_futures}")
-            for id in rest_futures:
-                ray.cancel(id)
-            break
-        futures = rest_futures
-    for id in futures:
-        try:
-            ray.get(id)
-        except ray.exceptions.TaskCancelledError:
-            print(f"{id} was cancelled")
-
-
-print("WAIT with cancel took: ", timeit.timeit(lambda: as_available_or_cancel(5 * TIME_UNIT), number=1))
 
 ray.shutdown()

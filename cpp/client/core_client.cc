@@ -118,7 +118,7 @@ void CoreClient::Dispatch(rpc::Message& message) {
       return;
     case rpc::Message::kExecuteTask: {
       std::unique_lock<std::mutex> lock(mu_);
-      if (blocked_) {
+      if (blocked_ && !actor_) {
         // Blocked in get/wait: this task could be what we wait for. Hand it
         // back so another worker runs it.
         lock.unlock();
@@ -138,7 +138,7 @@ void CoreClient::Dispatch(rpc::Message& message) {
       const TaskId task = TaskId::FromBinary(message.cancel_task().task_id());
       if (CancelQueuedTask(task)) return;
       std::lock_guard<std::mutex> lock(mu_);
-      if (running_task_ != task) return;  // already done
+      if (actor_ || running_task_ != task) return;  // an actor call, or already done
       cancel_requested_ = true;
       pthread_kill(main_thread_, SIGINT);
       return;
@@ -337,6 +337,10 @@ void CoreClient::SetBlocked(bool blocked) {
   if (kind_ != rpc::WORKER) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (actor_) return;  // its calls cannot go elsewhere; it holds no task CPU
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
     blocked_ = blocked;
   }
   // Tasks queued here could be the very ones this get waits for.
@@ -526,6 +530,31 @@ absl::Status CoreClient::KvPut(const std::string& key, const std::string& value,
   put->set_value(value);
   put->set_overwrite(overwrite);
   return Send(message);
+}
+
+absl::StatusOr<bool> CoreClient::KvPutIfAbsent(const std::string& key, const std::string& value,
+                                               int timeout_ms) {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  auto* put = message.mutable_kv_put();
+  put->set_key(key);
+  put->set_value(value);
+  put->set_request_id(request_id);
+  auto reply = Call(std::move(message), request_id, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  return !reply->kv_reply().found();
+}
+
+absl::Status CoreClient::KillActor(const TaskId& actor, bool no_restart) {
+  rpc::Message message;
+  message.mutable_kill_actor()->set_actor_id(actor.Binary());
+  message.mutable_kill_actor()->set_no_restart(no_restart);
+  return Send(message);
+}
+
+void CoreClient::BecomeActor() {
+  std::lock_guard<std::mutex> lock(mu_);
+  actor_ = true;
 }
 
 absl::StatusOr<std::optional<std::string>> CoreClient::KvGet(const std::string& key, int timeout_ms) {

@@ -118,6 +118,14 @@ class CoreClient {
   size_t NumLocalRefs() const;
 
   absl::Status KvPut(const std::string& key, const std::string& value, bool overwrite);
+  // Stores `value` only if `key` is absent; true when it was stored.
+  absl::StatusOr<bool> KvPutIfAbsent(const std::string& key, const std::string& value,
+                                     int timeout_ms);
+  absl::Status KillActor(const TaskId& actor, bool no_restart);
+  // Worker side: this worker now hosts an actor. Its queued calls stay here
+  // while a call blocks in get (they cannot run anywhere else), and cancels
+  // of running calls do not interrupt the thread.
+  void BecomeActor();
   absl::StatusOr<std::optional<std::string>> KvGet(const std::string& key, int timeout_ms);
   absl::StatusOr<rpc::ClusterInfoReply> ClusterInfo(int timeout_ms);
   absl::StatusOr<rpc::StoreStatsReply> StoreStats(int timeout_ms);
@@ -195,6 +203,7 @@ class CoreClient {
   pthread_t main_thread_;
   std::string death_reason_;  // set once the connection is lost
   bool blocked_ = false;      // worker: the running task waits in get/wait
+  bool actor_ = false;        // worker: hosts an actor
 
   std::thread io_thread_;
 };

@@ -256,6 +256,7 @@ void ObjectTable::MaybeFree(const ObjectId& id) {
     if (!entry.in_store && entry.error == rpc::ERROR_NONE) num_inline_--;
     std::vector<ObjectId> contained = std::move(entry.contained);
     objects_.erase(it);
+    if (free_listener_) free_listener_(current);
     for (const ObjectId& inner : contained) {
       auto found = objects_.find(inner);
       if (found == objects_.end()) continue;

@@ -17,6 +17,7 @@
 #define FLARE_OBJECT_STORE_OBJECT_TABLE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,12 @@ struct StoreStats {
 class ObjectTable {
  public:
   explicit ObjectTable(uint64_t arena_capacity);
+
+  // Called with each object id as its entry is freed (e.g. an actor's handle
+  // object: the actor is out of scope). Must not call back into the table.
+  void SetFreeListener(std::function<void(const ObjectId&)> listener) {
+    free_listener_ = std::move(listener);
+  }
 
   // Registers an object that a submitted task will produce; its caller
   // `holder` holds the first reference.
@@ -117,6 +124,7 @@ class ObjectTable {
  private:
   void DecrementRef(const ObjectId& id, int64_t count);
   void MaybeFree(const ObjectId& id);
+  std::function<void(const ObjectId&)> free_listener_;
   // Returns an unsealed object's memory. A put goes entirely (only its
   // writer knew of it); a task return goes back to pending for a retry.
   void Unwrite(const ObjectId& id, ObjectEntry& entry);

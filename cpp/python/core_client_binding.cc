@@ -95,7 +95,8 @@ void RegisterCoreClient(py::module_& m) {
              const std::vector<py::bytes>& dependencies, const std::vector<py::bytes>& nested_refs,
              uint32_t num_returns, const std::map<std::string, double>& resources, int max_retries,
              const py::bytes& parent_task_id, const py::bytes& retry_exceptions, double timeout_s,
-             bool retry_on_timeout) {
+             bool retry_on_timeout, const py::bytes& actor_id, const std::string& method_name,
+             const py::object& actor_options) {
             rpc::TaskSpec spec;
             spec.set_task_id(std::string(task_id));
             spec.set_job_id(c.job_id().Binary());
@@ -114,6 +115,24 @@ void RegisterCoreClient(py::module_& m) {
             spec.set_retry_exceptions(std::string(retry_exceptions));
             spec.set_timeout_s(timeout_s);
             spec.set_retry_on_timeout(retry_on_timeout);
+            spec.set_actor_id(std::string(actor_id));
+            spec.set_method_name(method_name);
+            if (!actor_options.is_none()) {
+              // A creation: {max_concurrency, max_restarts, max_task_retries,
+              // name_key, detached, lifetime_resources, class_name}.
+              py::dict options = actor_options.cast<py::dict>();
+              rpc::ActorOptions* actor = spec.mutable_actor();
+              actor->set_max_concurrency(options["max_concurrency"].cast<uint32_t>());
+              actor->set_max_restarts(options["max_restarts"].cast<int32_t>());
+              actor->set_max_task_retries(options["max_task_retries"].cast<int32_t>());
+              actor->set_name_key(options["name_key"].cast<std::string>());
+              actor->set_detached(options["detached"].cast<bool>());
+              actor->set_class_name(options["class_name"].cast<std::string>());
+              for (const auto& [name, amount] :
+                   options["lifetime_resources"].cast<std::map<std::string, double>>()) {
+                (*actor->mutable_lifetime_resources()->mutable_amounts())[name] = amount;
+              }
+            }
             ThrowIfError(c.SubmitTask(std::move(spec)));
           })
       .def("cancel",
@@ -239,9 +258,17 @@ void RegisterCoreClient(py::module_& m) {
              } else {
                args = py::bytes(spec.args());
              }
+             py::object actor = py::none();
+             if (!spec.actor_id().empty()) {
+               // (actor_id, method_name or None for the constructor, max_concurrency)
+               actor = py::make_tuple(py::bytes(spec.actor_id()),
+                                      spec.has_actor() ? py::object(py::none())
+                                                       : py::object(py::str(spec.method_name())),
+                                      spec.actor().max_concurrency());
+             }
              return py::make_tuple(py::bytes(spec.task_id()), py::bytes(spec.job_id()), spec.function_key(),
                                    spec.function_name(), args, resolved, spec.num_returns(), spec.attempt(),
-                                   spec.max_retries(), py::bytes(spec.retry_exceptions()));
+                                   spec.max_retries(), py::bytes(spec.retry_exceptions()), actor);
            })
       .def("task_done",
            [](CoreClient& c, const py::bytes& task_id, const py::list& returns, bool application_error,
@@ -278,6 +305,20 @@ void RegisterCoreClient(py::module_& m) {
              ThrowIfError(c.TaskDone(std::move(done)));
            })
       .def("take_cancel_request", &CoreClient::TakeCancelRequest)
+      .def("become_actor", &CoreClient::BecomeActor)
+      .def("kill_actor",
+           [](CoreClient& c, const py::bytes& actor_id, bool no_restart) {
+             ThrowIfError(c.KillActor(TaskId::FromBinary(std::string(actor_id)), no_restart));
+           })
+      .def("kv_put_if_absent",
+           [](CoreClient& c, const std::string& key, const py::bytes& value, int timeout_ms) {
+             absl::StatusOr<bool> stored;
+             {
+               py::gil_scoped_release release;
+               stored = c.KvPutIfAbsent(key, std::string(value), timeout_ms);
+             }
+             return ValueOrThrow(std::move(stored));
+           })
       .def("send_log_lines",
            [](CoreClient& c, const py::bytes& job_id, const std::string& prefix, bool is_stderr,
               std::vector<std::string> lines) {

@@ -84,6 +84,14 @@ NodeManager::NodeManager(boost::asio::io_context& io, NodeOptions options,
   self.set_session_dir(options_.session_dir);
   options_.resources.ToProto(self.mutable_total());
   nodes_.Upsert(self);
+  objects_.SetFreeListener([this](const ObjectId& id) {
+    // An actor's handle object (its creation task's return 1) went: the
+    // actor is out of scope. Handled after the current message.
+    if (actors_.empty()) return;
+    const TaskId task = TaskOfObject(id);
+    if (!actors_.contains(task) || ObjectIdFor(task, 1) != id) return;
+    boost::asio::post(io_, [this, task] { OnActorOutOfScope(task); });
+  });
 }
 
 absl::Status NodeManager::Start() {
@@ -166,7 +174,13 @@ void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
       break;
     case rpc::Message::kKvPut: {
       auto& put = *message.mutable_kv_put();
-      kv_.Put(put.key(), std::move(*put.mutable_value()), put.overwrite());
+      const bool stored = kv_.Put(put.key(), std::move(*put.mutable_value()), put.overwrite());
+      if (put.request_id() != 0) {
+        rpc::Message reply;
+        reply.mutable_kv_reply()->set_request_id(put.request_id());
+        reply.mutable_kv_reply()->set_found(!stored);
+        connection.Send(reply);
+      }
       break;
     }
     case rpc::Message::kKvGet: {
@@ -194,6 +208,9 @@ void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
       break;
     case rpc::Message::kLogLines:
       HandleLogLines(message);
+      break;
+    case rpc::Message::kKillActor:
+      HandleKillActor(message.kill_actor());
       break;
     case rpc::Message::kTasksReturned:
       HandleTasksReturned(connection, message.tasks_returned());
@@ -269,12 +286,24 @@ void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
   if (!spec.args_object_id().empty()) hold(spec.args_object_id(), true);
   record.spec = std::move(spec);
 
+  if (!record.spec.actor_id().empty() && !record.spec.has_actor()) {
+    SubmitActorCall(task_id, record);
+    return;
+  }
+  if (record.spec.has_actor()) {
+    ActorRecord& actor = actors_[task_id];
+    actor.creation = record.spec;
+    actor.restarts_left = record.spec.actor().max_restarts();
+    // A detached actor's handle object is held by the raylet until kill.
+    if (record.spec.actor().detached()) objects_.AddRef(kTaskArgHolder, ObjectIdFor(task_id, 1));
+  }
   if (workers_broken_) {
     FailTask(record, rpc::WORKER_CRASHED, workers_broken_reason_);
     FinishTask(task_id);
     return;
   }
-  if (scheduler_.Add(task_id, record.demand, unready) == Scheduler::AddResult::kInfeasible) {
+  if (scheduler_.Add(task_id, record.demand, unready, record.spec.has_actor() ? "actor" : "") ==
+      Scheduler::AddResult::kInfeasible) {
     FailTask(record, rpc::INFEASIBLE,
              "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
                  " but no node has that much: the cluster has " +
@@ -302,6 +331,7 @@ void NodeManager::TryDispatch() {
       Lease& lease = leases_[*worker];
       lease.demand = it->second.demand;
       lease.shape = lease.demand.ShapeKey();
+      lease.actor_creation = it->second.spec.has_actor();
       Assign(task_id, *worker);
     }
   }
@@ -312,7 +342,7 @@ void NodeManager::TryDispatch() {
   // tasks back (MaybeRebalance): a long task never holds others hostage.
   if (scheduler_.num_dispatchable() > 0) {
     for (auto& [worker, lease] : leases_) {
-      if (lease.cpu_released || lease.return_requested || lease.tasks.empty() ||
+      if (lease.actor_creation || lease.cpu_released || lease.return_requested || lease.tasks.empty() ||
           lease.tasks.size() >= kPipelineDepth || lease.demand.Empty() ||
           lease.demand.IsSubsetOf(scheduler_.available())) {
         continue;
@@ -324,15 +354,28 @@ void NodeManager::TryDispatch() {
       if (scheduler_.num_dispatchable() == 0) break;
     }
   }
-  if (!workers_broken_ && pool_.num_idle() == 0) pool_.Grow(scheduler_.NumFittingNow());
+  if (!workers_broken_ && pool_.num_idle() == 0) {
+    const size_t fitting = scheduler_.NumFittingNow();
+    pool_.Grow(fitting);
+    if (fitting > 0 && pool_.at_hard_limit() && pool_.num_starting() == 0 && !warned_worker_limit_) {
+      warned_worker_limit_ = true;
+      std::cerr << "flare-raylet: " << pool_.size()
+                << " worker processes exist, most blocked in get/wait on tasks that have no "
+                   "worker left; no more will be started (nested tasks this deep may not "
+                   "finish)\n";
+    }
+  }
 }
 
 void NodeManager::Assign(const TaskId& task_id, ClientId worker) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
   TaskRecord& record = it->second;
-  Lease& lease = leases_[worker];
-  lease.tasks.push_back(task_id);
+  leases_[worker].tasks.push_back(task_id);
+  if (!SendTask(task_id, record, worker)) RemoveFromLease(worker, task_id);
+}
+
+bool NodeManager::SendTask(const TaskId& task_id, TaskRecord& record, ClientId worker) {
   record.running = true;
   record.worker = worker;
   if (const WorkerInfo* info = pool_.Find(worker)) record.worker_pid = info->pid;
@@ -340,8 +383,7 @@ void NodeManager::Assign(const TaskId& task_id, ClientId worker) {
   if (const ObjectEntry* failed = FailedDependency(record.spec)) {
     FailTask(record, failed->error, failed->error_message, failed->inline_data);
     FinishTask(task_id);
-    RemoveFromLease(worker, task_id);
-    return;
+    return false;
   }
   rpc::Message message;
   auto* execute = message.mutable_execute_task();
@@ -355,6 +397,18 @@ void NodeManager::Assign(const TaskId& task_id, ClientId worker) {
   }
   if (Connection* connection = FindConnection(worker)) connection->Send(message);
   StartTimeoutClock(worker);
+  return true;
+}
+
+bool NodeManager::HasUnreadyArgs(const rpc::TaskSpec& spec, const ObjectTable& objects) {
+  auto unready = [&](const std::string& binary) {
+    const ObjectId id = ObjectId::FromBinary(binary);
+    return objects.Contains(id) && !objects.IsReady(id);
+  };
+  for (const auto& dep : spec.dependencies()) {
+    if (unready(dep)) return true;
+  }
+  return !spec.args_object_id().empty() && unready(spec.args_object_id());
 }
 
 void NodeManager::RemoveFromLease(ClientId worker, const TaskId& task_id) {
@@ -402,6 +456,14 @@ void NodeManager::HandleTaskDone(Connection& connection, rpc::TaskDone& done) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end() || it->second.worker != connection.id()) return;
   TaskRecord& record = it->second;
+  if (record.spec.has_actor()) {
+    HandleActorCreated(connection, task_id, record, done);
+    return;
+  }
+  if (!record.spec.actor_id().empty()) {
+    HandleActorCallDone(task_id, done);
+    return;
+  }
   RemoveFromLease(connection.id(), task_id);
   record.running = false;
 
@@ -415,6 +477,13 @@ void NodeManager::HandleTaskDone(Connection& connection, rpc::TaskDone& done) {
     TryDispatch();
     return;
   }
+  StoreReturns(done);
+  FinishTask(task_id);
+  TryDispatch();
+  MaybeRebalance();
+}
+
+void NodeManager::StoreReturns(rpc::TaskDone& done) {
   for (auto& ret : *done.mutable_returns()) {
     auto* data = ret.mutable_data();
     const ObjectId id = ObjectId::FromBinary(data->object_id());
@@ -432,9 +501,6 @@ void NodeManager::HandleTaskDone(Connection& connection, rpc::TaskDone& done) {
     }
     ObjectReady(id, waiting);
   }
-  FinishTask(task_id);
-  TryDispatch();
-  MaybeRebalance();
 }
 
 void NodeManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
@@ -446,7 +512,7 @@ void NodeManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
     const ObjectId id = ObjectId::FromBinary(dep);
     if (objects_.Contains(id) && !objects_.IsReady(id)) unready.push_back(id);
   }
-  scheduler_.Add(task_id, record.demand, unready);
+  scheduler_.Add(task_id, record.demand, unready, record.spec.has_actor() ? "actor" : "");
 }
 
 void NodeManager::FailTask(TaskRecord& record, rpc::ErrorCode code, const std::string& message,
@@ -466,6 +532,14 @@ void NodeManager::ReleaseTaskArgs(TaskRecord& record) {
 void NodeManager::FinishTask(const TaskId& task_id) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
+  if (it->second.spec.has_actor()) {
+    // Out of the table first: the actor's fate may finish other tasks.
+    TaskRecord record = std::move(it->second);
+    tasks_.erase(it);
+    OnActorCreationFinished(task_id, record);
+    ReleaseTaskArgs(record);
+    return;
+  }
   ReleaseTaskArgs(it->second);
   tasks_.erase(it);
 }
@@ -473,6 +547,11 @@ void NodeManager::FinishTask(const TaskId& task_id) {
 void NodeManager::ObjectReady(const ObjectId& id, const std::vector<ClientId>& waiting) {
   for (ClientId client : waiting) SendObject(client, id);
   scheduler_.OnObjectReady(id);
+  if (!actors_waiting_args_.empty()) {
+    auto actors = std::move(actors_waiting_args_);
+    actors_waiting_args_.clear();
+    for (const TaskId& actor : actors) PumpActor(actor);
+  }
 }
 
 void NodeManager::SendObject(ClientId client, const ObjectId& id) {
@@ -740,6 +819,12 @@ void NodeManager::OnChildExited(pid_t pid, int status) {
 }
 
 void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause) {
+  if (auto actor = actor_by_worker_.find(info.client); actor != actor_by_worker_.end()) {
+    const TaskId actor_id = actor->second;
+    actor_by_worker_.erase(actor);
+    OnActorWorkerLost(actor_id, cause);
+    return;
+  }
   auto lease_it = leases_.find(info.client);
   if (info.client == 0 || lease_it == leases_.end()) return;
   Lease lease = std::move(lease_it->second);

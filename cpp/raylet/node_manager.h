@@ -16,6 +16,7 @@
 #include <boost/asio.hpp>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "common/ids.h"
 #include "flare.pb.h"
 #include "gcs/kv_store.h"
@@ -79,6 +80,7 @@ class NodeManager : public Connection::Handler {
     ResourceSet demand;
     std::string shape;
     std::deque<TaskId> tasks;
+    bool actor_creation = false;   // constructs an actor: nothing queues behind it
     bool cpu_released = false;     // blocked in get/wait: its CPU is lent out
     bool return_requested = false;  // asked to hand back unstarted tasks
   };
@@ -86,6 +88,25 @@ class NodeManager : public Connection::Handler {
   // A cancelled task that has not stopped this long after its interrupt
   // (stuck in C code, or catching KeyboardInterrupt) loses its worker.
   static constexpr std::chrono::milliseconds kCancelGrace{2000};
+
+  // An actor: one dedicated worker running calls in arrival order. Its id is
+  // its creation task's id; the record stays (dead) until its handle object
+  // is freed, so late calls learn why it died.
+  enum class ActorState { kCreating, kAlive, kRestarting, kDead };
+  struct ActorRecord {
+    rpc::TaskSpec creation;          // to construct it again on restart
+    std::vector<ObjectId> arg_refs;  // the constructor's arguments, kept for restarts
+    ActorState state = ActorState::kCreating;
+    ClientId worker = 0;
+    pid_t pid = 0;
+    std::deque<TaskId> queue;        // calls not yet sent to the worker
+    std::vector<TaskId> in_flight;   // sent, not done
+    int restarts_left = 0;
+    bool holds_lifetime = false;     // lifetime resources acquired
+    bool out_of_scope = false;       // no handle left: ends once idle
+    bool no_restart = false;         // killed for good
+    std::string death;               // why it died
+  };
 
   // What a lease holds: its demand, less the CPU while its worker is blocked
   // in get/wait.
@@ -125,6 +146,31 @@ class NodeManager : public Connection::Handler {
   void After(std::chrono::milliseconds delay, std::function<void()> action);
   // A line for the drivers of the task's job, as "(raylet) ...".
   void LogToDriver(const TaskRecord& record, const std::string& line);
+  // Sends the task to `worker`; fails it instead when an argument failed
+  // (false).
+  bool SendTask(const TaskId& task_id, TaskRecord& record, ClientId worker);
+  // Stores what a finished task returned and wakes whoever waits for it.
+  void StoreReturns(rpc::TaskDone& done);
+  static bool HasUnreadyArgs(const rpc::TaskSpec& spec, const ObjectTable& objects);
+
+  // ---- actors (node_manager_actors.cc) ----
+  void SubmitActorCall(const TaskId& task_id, TaskRecord& record);
+  // Sends queued calls whose arguments are ready, in order, to a live actor.
+  void PumpActor(const TaskId& actor_id);
+  void HandleActorCreated(Connection& connection, const TaskId& task_id, TaskRecord& record,
+                          rpc::TaskDone& done);
+  void HandleActorCallDone(const TaskId& task_id, rpc::TaskDone& done);
+  void HandleKillActor(const rpc::KillActor& request);
+  void OnActorWorkerLost(const TaskId& actor_id, const std::string& cause);
+  // Its last handle is gone.
+  void OnActorOutOfScope(const TaskId& actor_id);
+  // Queues the constructor to run (again) on a fresh worker.
+  void ScheduleActorCreation(const TaskId& actor_id, ActorRecord& actor);
+  // Fails every pending call, frees what it holds, drops its name.
+  void MarkActorDead(const TaskId& actor_id, const std::string& reason);
+  void FailActorCall(const TaskId& task_id, const std::string& reason);
+  // A finished creation task that did not bring its actor up.
+  void OnActorCreationFinished(const TaskId& task_id, TaskRecord& record);
   void HandleClusterInfo(Connection& connection, uint64_t request_id);
   void HandleStoreStats(Connection& connection, uint64_t request_id);
   void HandleLogLines(rpc::Message& message);
@@ -164,9 +210,13 @@ class NodeManager : public Connection::Handler {
   absl::flat_hash_map<ClientId, std::shared_ptr<Connection>> connections_;
   absl::flat_hash_map<TaskId, TaskRecord, IdHash> tasks_;
   absl::flat_hash_map<ClientId, Lease> leases_;
+  absl::flat_hash_map<TaskId, ActorRecord, IdHash> actors_;
+  absl::flat_hash_map<ClientId, TaskId> actor_by_worker_;
+  absl::flat_hash_set<TaskId, IdHash> actors_waiting_args_;
   ClientId next_client_id_ = 1;
   uint32_t next_job_ = 1;
   int startup_failures_ = 0;
+  bool warned_worker_limit_ = false;
   bool workers_broken_ = false;
   std::string workers_broken_reason_;
   boost::asio::steady_timer driver_watch_;

@@ -5,11 +5,11 @@ namespace flare {
 Scheduler::Scheduler(ResourceSet total) : total_(total), available_(std::move(total)) {}
 
 Scheduler::AddResult Scheduler::Add(const TaskId& task, const ResourceSet& demand,
-                                    const std::vector<ObjectId>& unready) {
+                                    const std::vector<ObjectId>& unready, const std::string& tag) {
   if (!demand.IsSubsetOf(total_)) return AddResult::kInfeasible;
   Entry& entry = tasks_[task];
   entry.demand = demand;
-  entry.shape = demand.ShapeKey();
+  entry.shape = tag.empty() ? demand.ShapeKey() : demand.ShapeKey() + "#" + tag;
   entry.unresolved = unready.size();
   for (const ObjectId& object : unready) waiting_[object].push_back(task);
   if (entry.unresolved == 0) MakeDispatchable(task, entry);

@@ -30,8 +30,10 @@ class Scheduler {
 
   // Queues `task`, runnable once every object in `unready` is ready.
   // kInfeasible (nothing queued) when the node could never fit `demand`.
+  // Tasks with a `tag` (e.g. actor creations) queue apart from untagged ones
+  // of the same demand, so TakeQueued never mixes them.
   AddResult Add(const TaskId& task, const ResourceSet& demand,
-                const std::vector<ObjectId>& unready);
+                const std::vector<ObjectId>& unready, const std::string& tag = "");
 
   // An object became ready: tasks waiting only on it become dispatchable.
   void OnObjectReady(const ObjectId& object);

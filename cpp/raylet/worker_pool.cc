@@ -55,6 +55,7 @@ void WorkerPool::OnTaskFinished(ClientId client) {
   if (it == by_client_.end()) return;
   WorkerInfo& info = workers_[it->second];
   info.state = WorkerState::kIdle;
+  if (info.blocked && !info.dedicated) num_blocked_--;
   info.blocked = false;
   info.task.reset();
   idle_.push_back(client);
@@ -62,7 +63,11 @@ void WorkerPool::OnTaskFinished(ClientId client) {
 
 void WorkerPool::SetBlocked(ClientId client, bool blocked) {
   auto it = by_client_.find(client);
-  if (it != by_client_.end()) workers_[it->second].blocked = blocked;
+  if (it == by_client_.end()) return;
+  WorkerInfo& info = workers_[it->second];
+  if (info.blocked == blocked) return;
+  info.blocked = blocked;
+  if (!info.dedicated) blocked ? num_blocked_++ : num_blocked_--;
 }
 
 std::optional<WorkerInfo> WorkerPool::Forget(const WorkerId& id) {
@@ -76,6 +81,8 @@ std::optional<WorkerInfo> WorkerPool::Forget(const WorkerId& id) {
     idle_.erase(std::remove(idle_.begin(), idle_.end(), info.client), idle_.end());
   }
   if (info.state == WorkerState::kStarting) num_starting_--;
+  if (info.dedicated) num_dedicated_--;
+  if (info.blocked && !info.dedicated) num_blocked_--;
   return info;
 }
 
@@ -84,6 +91,16 @@ void WorkerPool::OnDisconnected(ClientId client) {
   if (it == by_client_.end()) return;
   idle_.erase(std::remove(idle_.begin(), idle_.end(), client), idle_.end());
   by_client_.erase(it);
+}
+
+void WorkerPool::Dedicate(ClientId client) {
+  auto it = by_client_.find(client);
+  if (it == by_client_.end()) return;
+  WorkerInfo& info = workers_.at(it->second);
+  if (info.dedicated) return;
+  if (info.blocked) num_blocked_--;
+  info.dedicated = true;
+  num_dedicated_++;
 }
 
 std::optional<WorkerInfo> WorkerPool::OnProcessExited(pid_t pid) {
@@ -95,8 +112,9 @@ std::optional<WorkerInfo> WorkerPool::OnProcessExited(pid_t pid) {
 size_t WorkerPool::Grow(size_t dispatchable) {
   size_t started = 0;
   // Keep the prestarted complement after deaths.
-  while (workers_.size() < num_prestart_ && StartOne().ok()) started++;
-  while (dispatchable > idle_.size() + num_starting_ && workers_.size() < max_workers_) {
+  while (num_pooled() < num_prestart_ && StartOne().ok()) started++;
+  while (dispatchable > idle_.size() + num_starting_ && num_runnable() < max_workers_ &&
+         num_pooled() < hard_max_workers()) {
     if (!StartOne().ok()) break;
     started++;
   }

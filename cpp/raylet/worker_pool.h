@@ -5,8 +5,12 @@
 //
 // Policy: keep `num_prestart` workers (one per CPU); start more only when
 // dispatchable tasks outnumber idle and starting workers (that happens when
-// running tasks block in get and give their CPU back); never exceed
-// `max_workers`.
+// running tasks block in get and give their CPU back). At most
+// `max_workers` of them may be runnable (idle, starting or busy and not
+// blocked): a worker blocked in get/wait does not count, or deep nesting
+// (quick sort, recursive fan-out) would deadlock once every worker waits on
+// children that have none left. The hard limit on all pooled processes is
+// kBlockedFactor times that.
 //
 // Thread-compatible: the raylet's event loop is its only user.
 #ifndef FLARE_RAYLET_WORKER_POOL_H_
@@ -41,6 +45,7 @@ struct WorkerInfo {
   ClientId client = 0;  // 0 until it registers
   WorkerState state = WorkerState::kStarting;
   bool blocked = false;
+  bool dedicated = false;  // hosts an actor: not part of the task pool
   std::optional<TaskId> task;
 };
 
@@ -59,6 +64,9 @@ class WorkerPool {
   // The worker finished its task and can take another.
   void OnTaskFinished(ClientId client);
   void SetBlocked(ClientId client, bool blocked);
+  // The busy worker now hosts an actor for good: the pool's prestart and
+  // maximum counts no longer include it.
+  void Dedicate(ClientId client);
 
   // The worker's connection closed: it takes no more tasks. Its record stays
   // until its process exits.
@@ -69,6 +77,9 @@ class WorkerPool {
   // Starts workers so that `dispatchable` tasks find one soon. Returns how
   // many were started.
   size_t Grow(size_t dispatchable);
+
+  // Grow stopped at the hard limit with tasks still waiting for a worker.
+  bool at_hard_limit() const { return num_pooled() >= hard_max_workers(); }
 
   const WorkerInfo* Find(ClientId client) const;
   size_t num_idle() const { return idle_.size(); }
@@ -84,6 +95,13 @@ class WorkerPool {
   size_t num_prestart_;
   size_t max_workers_;
   size_t num_starting_ = 0;
+  size_t num_dedicated_ = 0;
+  size_t num_blocked_ = 0;  // pooled and blocked in get/wait
+  static constexpr size_t kBlockedFactor = 8;
+  // Workers that serve tasks (not hosting an actor).
+  size_t num_pooled() const { return workers_.size() - num_dedicated_; }
+  size_t num_runnable() const { return num_pooled() - num_blocked_; }
+  size_t hard_max_workers() const { return max_workers_ * kBlockedFactor; }
   absl::flat_hash_map<WorkerId, WorkerInfo, IdHash> workers_;
   absl::flat_hash_map<ClientId, WorkerId> by_client_;
   absl::flat_hash_map<pid_t, WorkerId> by_pid_;

@@ -190,7 +190,7 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
                      dependencies, serialized.contained_refs, num_returns, demand,
                      options["max_retries"], session.context.task_id,
                      _retry_policy_bytes(retry_exceptions), float(options["timeout_s"] or 0),
-                     _retries_timeouts(retry_exceptions))
+                     _retries_timeouts(retry_exceptions), b"", "", None)
     if args_object_id is not None:
         core.remove_ref(args_object_id)  # the pending task holds it now
     if num_returns == 0:

@@ -226,5 +226,68 @@ TEST_F(WorkerPoolTest, PidsListsEveryKnownProcess) {
   EXPECT_EQ(pids, (std::vector<pid_t>{PidOf(0), PidOf(1)}));
 }
 
+// Actors keep their worker for life: the pool replaces them in its
+// complement, and they do not count against max_workers.
+TEST_F(WorkerPoolTest, DedicatedWorkersLeaveThePoolsCounts) {
+  ASSERT_TRUE(pool_.Prestart().ok());
+  RegisterAll();
+  for (int i = 0; i < 2; ++i) {
+    auto worker = pool_.PopIdle(TaskId::FromRandom());
+    ASSERT_TRUE(worker.has_value());
+    pool_.Dedicate(*worker);
+  }
+  EXPECT_EQ(pool_.Grow(0), 2u) << "the prestarted complement is restored";
+  RegisterAll();
+  EXPECT_EQ(pool_.Grow(10), 2u) << "max_workers counts only the task workers";
+  EXPECT_EQ(pool_.size(), 6u);
+  auto info = pool_.OnProcessExited(PidOf(0));
+  ASSERT_TRUE(info.has_value());
+  EXPECT_TRUE(info->dedicated);
+  EXPECT_EQ(pool_.Grow(10), 0u) << "an actor's exit frees no task-worker slot";
+}
+
+// Nested tasks blocked in get wait on children that need workers of their
+// own: blocked workers must not use up max_workers, or deep nesting
+// deadlocks. A hard limit (8 x max_workers) still bounds the processes.
+TEST_F(WorkerPoolTest, BlockedWorkersDoNotCountAgainstMaxWorkers) {
+  ASSERT_TRUE(pool_.Prestart().ok());
+  RegisterAll();
+  std::vector<ClientId> busy;
+  for (int round = 0; round < 5; ++round) {
+    while (auto worker = pool_.PopIdle(TaskId::FromRandom())) busy.push_back(*worker);
+    for (ClientId client : busy) pool_.SetBlocked(client, true);
+    pool_.Grow(100);
+    RegisterAll();
+  }
+  EXPECT_GT(pool_.size(), 4u) << "blocked workers kept the pool from growing";
+  while (auto worker = pool_.PopIdle(TaskId::FromRandom())) busy.push_back(*worker);
+  for (ClientId client : busy) pool_.SetBlocked(client, true);
+  for (int round = 0; round < 40; ++round) {
+    pool_.Grow(1000);
+    RegisterAll();
+    while (auto worker = pool_.PopIdle(TaskId::FromRandom())) {
+      pool_.SetBlocked(*worker, true);
+    }
+  }
+  EXPECT_EQ(pool_.size(), 32u) << "the hard limit is 8 x max_workers";
+  EXPECT_TRUE(pool_.at_hard_limit());
+  // Unblocked workers count again: nothing more starts while 4 can run.
+  for (size_t i = 0; i < 4; ++i) pool_.SetBlocked(busy[i], false);
+  EXPECT_EQ(pool_.Grow(1000), 0u);
+}
+
+TEST_F(WorkerPoolTest, AnExitedBlockedWorkerNoLongerCountsAsBlocked) {
+  ASSERT_TRUE(pool_.Prestart().ok());
+  RegisterAll();
+  auto a = pool_.PopIdle(TaskId::FromRandom());
+  auto b = pool_.PopIdle(TaskId::FromRandom());
+  pool_.SetBlocked(*a, true);
+  pool_.SetBlocked(*b, true);
+  ASSERT_TRUE(pool_.OnProcessExited(PidOf(0)).has_value());
+  ASSERT_TRUE(pool_.OnProcessExited(PidOf(1)).has_value());
+  // Two prestarted replacements, then two more up to max_workers = 4.
+  EXPECT_EQ(pool_.Grow(100), 4u);
+}
+
 }  // namespace
 }  // namespace flare

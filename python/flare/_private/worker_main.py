@@ -112,7 +112,7 @@ class TaskRunner:
         from flare.remote_function import core_object_id, resolve_args
 
         (task_id, job_id, function_key, function_name, args_data, resolved, num_returns,
-         attempt, max_retries, retry_policy) = task
+         attempt, max_retries, retry_policy, _actor) = task
         context = self.session.context
         context.task_id = task_id
         context.job_id = job_id
