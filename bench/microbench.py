@@ -36,6 +36,9 @@ workload              what is timed                                     unit
 ``task_sync``         ``ray.get(f.remote())`` in a loop                 trips/s
 ``task_async``        batches of 1000 ``f.remote()``, ``ray.get``       tasks/s
 ``task_objref_args``  as task_async; each task gets an ObjectRef        tasks/s
+``actor_sync``        ``ray.get(a.noop.remote())`` in a loop            calls/s
+``actor_async``       batches of 1000 ``a.noop.remote()``, ``ray.get``  calls/s
+``async_actor_async`` as actor_async, on an actor with ``async def``    calls/s
 ``init_first_task``   ``ray.init()`` + first ``ray.get(f.remote())``    s
                       in a fresh process, median of 3 (import and
                       shutdown excluded; import time is in the JSON)
@@ -144,8 +147,19 @@ def _identity(x: Any) -> Any:
     return x
 
 
+class _Actor:
+    def noop(self) -> None:
+        return None
+
+
+class _AsyncActor:
+    async def noop(self) -> None:
+        return None
+
+
 def _make_remotes(ray: ModuleType) -> Dict[str, Any]:
-    return {"noop": ray.remote(_noop), "identity": ray.remote(_identity)}
+    return {"noop": ray.remote(_noop), "identity": ray.remote(_identity),
+            "actor": ray.remote(_Actor), "async_actor": ray.remote(_AsyncActor)}
 
 
 # --------------------------------------------------------------------------
@@ -261,6 +275,49 @@ def bench_task_objref_args(ctx: Context) -> Result:
     return _median_result(_rate_trials(ctx.n(5, 3), batches * BATCH, body))
 
 
+def _actor_sync(ctx: Context, kind: str) -> Result:
+    ray = ctx.ray
+    actor = ctx.remotes[kind].remote()
+    for _ in range(100):
+        ray.get(actor.noop.remote())
+    ops = ctx.n(1_000, 200)
+
+    def body() -> None:
+        for _ in range(ops):
+            ray.get(actor.noop.remote())
+
+    result = _median_result(_rate_trials(ctx.n(5, 3), ops, body))
+    ray.kill(actor)
+    return result
+
+
+def _actor_async(ctx: Context, kind: str) -> Result:
+    ray = ctx.ray
+    actor = ctx.remotes[kind].remote()
+    batches = ctx.n(3, 1)
+    ray.get([actor.noop.remote() for _ in range(BATCH)])
+
+    def body() -> None:
+        for _ in range(batches):
+            ray.get([actor.noop.remote() for _ in range(BATCH)])
+
+    result = _median_result(_rate_trials(ctx.n(5, 3), batches * BATCH, body))
+    ray.kill(actor)
+    return result
+
+
+def bench_actor_sync(ctx: Context) -> Result:
+    return _actor_sync(ctx, "actor")
+
+
+def bench_actor_async(ctx: Context) -> Result:
+    return _actor_async(ctx, "actor")
+
+
+def bench_async_actor_async(ctx: Context) -> Result:
+    return _actor_async(ctx, "async_actor")
+
+
 def bench_init_first_task(ctx: Context) -> Result:
     """Median of 3 fresh-process ``init`` + first task round trips."""
     totals, inits, imports = [], [], []
@@ -299,6 +356,11 @@ WORKLOADS: Dict[str, Workload] = {
     "task_async": Workload(bench_task_async, "tasks/s", True,
                            target=">=5x", check=_ratio_at_least(5.0)),
     "task_objref_args": Workload(bench_task_objref_args, "tasks/s", True),
+    "actor_sync": Workload(bench_actor_sync, "calls/s", True,
+                           target=">=5x", check=_ratio_at_least(5.0)),
+    "actor_async": Workload(bench_actor_async, "calls/s", True,
+                            target=">=5x", check=_ratio_at_least(5.0)),
+    "async_actor_async": Workload(bench_async_actor_async, "calls/s", True),
     "init_first_task": Workload(bench_init_first_task, "s", False,
                                 needs_runtime=False,
                                 target="<=0.2x time (>=5x)",

@@ -105,6 +105,19 @@ def check_cancel_tasks(out: str) -> None:
     assert "all 2 running tasks were cancelled" in out
 
 
+def check_monte_carlo_pi_progress(out: str) -> None:
+    progress = [int(v) for v in re.findall(r"^Progress: (\d+)%$", out, re.M)]
+    assert progress and progress[-1] == 100, out
+    assert progress == sorted(progress), "progress went backwards"
+    pi = float(re.search(r"Estimated value of π is: ([0-9.]+)", out).group(1))
+    assert abs(pi - math.pi) < 0.01, f"pi estimate {pi} is off by more than 0.01"
+
+
+def check_counter_actor(out: str) -> None:
+    assert "increments: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]" in out
+    assert "counter: 10" in out
+
+
 @dataclass
 class Case:
     script: str
@@ -131,6 +144,10 @@ CASES = [
     Case("task_patterns.py", check_task_patterns),
     Case("object_refs.py", check_object_refs),
     Case("cancel_tasks.py", check_cancel_tasks),
+    # The guide's ProgressActor: tasks report to an actor through its handle.
+    Case("monte_carlo_pi_progress.py", check_monte_carlo_pi_progress,
+         env={"EXAMPLE_SCALE": "0.2"}),
+    Case("counter_actor.py", check_counter_actor),
 ]
 
 _listed = {case.script for case in CASES}

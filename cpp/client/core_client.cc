@@ -138,7 +138,14 @@ void CoreClient::Dispatch(rpc::Message& message) {
       const TaskId task = TaskId::FromBinary(message.cancel_task().task_id());
       if (CancelQueuedTask(task)) return;
       std::lock_guard<std::mutex> lock(mu_);
-      if (actor_ || running_task_ != task) return;  // an actor call, or already done
+      if (actor_) {
+        // A running actor call: the actor's loop decides (async calls are
+        // cancelled, sync ones finish).
+        cancelled_calls_.push_back(task);
+        cv_.notify_all();
+        return;
+      }
+      if (running_task_ != task) return;  // already done
       cancel_requested_ = true;
       pthread_kill(main_thread_, SIGINT);
       return;
@@ -598,7 +605,8 @@ absl::StatusOr<rpc::StoreStatsReply> CoreClient::StoreStats(int timeout_ms) {
 absl::StatusOr<std::optional<rpc::ExecuteTask>> CoreClient::NextTask(
     int64_t timeout_ms, const InterruptCheck& interrupted) {
   std::unique_lock<std::mutex> lock(mu_);
-  absl::Status status = WaitLocked(lock, timeout_ms, interrupted, [&] { return !tasks_.empty(); });
+  absl::Status status = WaitLocked(lock, timeout_ms, interrupted,
+                                   [&] { return !tasks_.empty() || !cancelled_calls_.empty(); });
   if (!tasks_.empty()) {
     rpc::ExecuteTask task = std::move(tasks_.front());
     tasks_.pop_front();
@@ -606,7 +614,8 @@ absl::StatusOr<std::optional<rpc::ExecuteTask>> CoreClient::NextTask(
     cancel_requested_ = false;
     return std::optional<rpc::ExecuteTask>(std::move(task));
   }
-  if (absl::IsDeadlineExceeded(status)) return std::optional<rpc::ExecuteTask>();
+  // Timed out, or woken for a cancelled actor call (TakeCancelledCalls).
+  if (status.ok() || absl::IsDeadlineExceeded(status)) return std::optional<rpc::ExecuteTask>();
   return status;
 }
 
@@ -619,6 +628,13 @@ absl::Status CoreClient::TaskDone(rpc::TaskDone done) {
   rpc::Message message;
   *message.mutable_task_done() = std::move(done);
   return Send(message);
+}
+
+std::vector<TaskId> CoreClient::TakeCancelledCalls() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<TaskId> calls;
+  calls.swap(cancelled_calls_);
+  return calls;
 }
 
 bool CoreClient::TakeCancelRequest() {

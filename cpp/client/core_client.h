@@ -141,6 +141,9 @@ class CoreClient {
   // worker's main thread), so that a handler can interrupt the task even in
   // time.sleep or a blocking get.
   bool TakeCancelRequest();
+  // Actor worker: running calls the raylet asked to cancel since the last
+  // call. NextTask returns early (empty) when there are some.
+  std::vector<TaskId> TakeCancelledCalls();
   absl::Status SendLogLines(const JobId& job, const std::string& prefix, bool is_stderr,
                             std::vector<std::string> lines);
 
@@ -204,6 +207,7 @@ class CoreClient {
   std::string death_reason_;  // set once the connection is lost
   bool blocked_ = false;      // worker: the running task waits in get/wait
   bool actor_ = false;        // worker: hosts an actor
+  std::vector<TaskId> cancelled_calls_;  // actor: running calls asked to stop
 
   std::thread io_thread_;
 };

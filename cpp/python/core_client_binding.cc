@@ -306,6 +306,12 @@ void RegisterCoreClient(py::module_& m) {
            })
       .def("take_cancel_request", &CoreClient::TakeCancelRequest)
       .def("become_actor", &CoreClient::BecomeActor)
+      .def("take_cancelled_calls",
+           [](CoreClient& c) {
+             py::list calls;
+             for (const TaskId& task : c.TakeCancelledCalls()) calls.append(py::bytes(task.Binary()));
+             return calls;
+           })
       .def("kill_actor",
            [](CoreClient& c, const py::bytes& actor_id, bool no_restart) {
              ThrowIfError(c.KillActor(TaskId::FromBinary(std::string(actor_id)), no_restart));

@@ -635,6 +635,18 @@ void NodeManager::CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode c
   if (it == tasks_.end() || it->second.cancelled) return;
   TaskRecord& record = it->second;
   record.cancelled = true;
+  if (record.running && !record.spec.actor_id().empty() && !record.spec.has_actor()) {
+    // An actor call sent to its actor: as in Ray, a sync actor finishes it
+    // (an actor's state must not be torn mid-call), an async actor cancels
+    // its coroutine, and one still queued in the worker is dropped there.
+    // Either way the worker reports how it ended.
+    if (Connection* connection = FindConnection(record.worker)) {
+      rpc::Message cancel;
+      cancel.mutable_cancel_task()->set_task_id(task_id.Binary());
+      connection->Send(cancel);
+    }
+    return;
+  }
   FailTask(record, code, message);  // get raises at once, whatever the worker does
   if (!record.running) {
     scheduler_.Remove(task_id);

@@ -88,7 +88,8 @@ void NodeManager::HandleActorCreated(Connection& connection, const TaskId& task_
       MarkActorDead(task_id, "the actor " + ActorName(record.spec) +
                                  " could not be created: its constructor raised\n" + trace);
     }
-    StoreReturns(done);
+    const ObjectId handle = ObjectIdFor(task_id, 1);
+    if (objects_.Contains(handle) && !objects_.IsReady(handle)) StoreReturns(done);
     FinishTask(task_id);
     if (pid > 0) kill(pid, SIGKILL);
     TryDispatch();
@@ -103,7 +104,9 @@ void NodeManager::HandleActorCreated(Connection& connection, const TaskId& task_
   const ResourceSet lifetime = ResourceSet::FromProto(actor.creation.actor().lifetime_resources());
   scheduler_.Acquire(lifetime);
   actor.holds_lifetime = true;
-  StoreReturns(done);
+  // A restart finds the handle object stored by the first construction.
+  const ObjectId handle = ObjectIdFor(task_id, 1);
+  if (objects_.Contains(handle) && !objects_.IsReady(handle)) StoreReturns(done);
   FinishTask(task_id);
   if (actor.out_of_scope && actor.queue.empty()) {
     OnActorOutOfScope(task_id);

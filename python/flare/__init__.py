@@ -18,6 +18,7 @@ from typing import Any, Callable
 from flare import exceptions
 from flare.api import (available_resources, cancel, cluster_resources, get, get_runtime_context,
                        init, is_initialized, nodes, object_store_stats, put, shutdown, wait)
+from flare.actor import ActorClass, ActorHandle, get_actor, kill, method
 from flare.object_ref import ObjectRef
 from flare.remote_function import RemoteFunction
 
@@ -39,13 +40,13 @@ def remote(*args: Any, **options: Any) -> Any:
 
 def _make_remote(target: Any, options: dict) -> Any:
     if inspect.isclass(target):
-        raise NotImplementedError(f"actors (@remote on class {target.__qualname__}) are not "
-                                  "supported yet")
+        return ActorClass(target, options)
     if not callable(target):
         raise TypeError(f"@remote must decorate a function, got {type(target).__name__}")
     return RemoteFunction(target, options)
 
 
-__all__ = ["ObjectRef", "RemoteFunction", "available_resources", "cancel", "cluster_resources",
-           "exceptions", "get", "get_runtime_context", "init", "is_initialized", "nodes",
+__all__ = ["ActorClass", "ActorHandle", "ObjectRef", "RemoteFunction", "available_resources",
+           "cancel", "cluster_resources", "exceptions", "get", "get_actor",
+           "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes",
            "object_store_stats", "put", "remote", "shutdown", "wait"]

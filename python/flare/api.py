@@ -26,6 +26,7 @@ INFEASIBLE = 4
 OBJECT_STORE_FULL = 5
 OBJECT_LOST = 6
 TASK_TIMEOUT = 8
+ACTOR_DIED = 9
 
 
 def _core_module():
@@ -72,7 +73,13 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
                                  "new node; they cannot be given when joining an existing one "
                                  f"(address={address!r})")
             socket_path = _resolve_address(address)
-        job_config = pickle.dumps({"sys_path": [p for p in sys.path if p], "cwd": os.getcwd()})
+        if namespace is not None and (not isinstance(namespace, str) or not namespace):
+            raise ValueError(f"init(namespace=...) must be a non-empty string, got {namespace!r}")
+        # Without a namespace each job gets an anonymous one, as in Ray: its
+        # named actors are not visible to other jobs.
+        namespace = namespace or "anonymous-" + os.urandom(8).hex()
+        job_config = pickle.dumps({"sys_path": [p for p in sys.path if p], "cwd": os.getcwd(),
+                                   "namespace": namespace})
         try:
             core = _connect(socket_path, raylet, log_to_driver, job_config)
         except BaseException:
@@ -81,6 +88,7 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
             raise
         session = state.Session(core, "driver", state.next_generation(), raylet)
         session.context.job_id = core.job_id
+        session.namespace = namespace
         state.session = session
         if log_to_driver:
             session.log_thread = threading.Thread(target=_print_worker_logs, args=(session,),
@@ -291,6 +299,8 @@ def _system_error(code: int, message: str) -> BaseException:
         return exceptions.ObjectStoreFullError(message)
     if code == OBJECT_LOST:
         return exceptions.ObjectLostError(message)
+    if code == ACTOR_DIED:
+        return exceptions.ActorDiedError(message)
     return exceptions.FlareError(message or f"error code {code}")
 
 
@@ -458,8 +468,26 @@ class RuntimeContext:
     def worker_mode(self) -> str:
         return self._session.mode
 
+    def get_actor_id(self) -> Optional[str]:
+        actor = state.current_actor
+        return actor[0].hex() if actor is not None and self._session.mode == "worker" else None
+
+    @property
+    def actor_id(self) -> Optional[str]:
+        return self.get_actor_id()
+
+    @property
+    def namespace(self) -> str:
+        from flare.actor import current_namespace
+        return current_namespace(self._session)
+
     def get_assigned_resources(self) -> Dict[str, float]:
         return dict(getattr(self._session.context, "resources", {}) or {})
+
+
+def set_current_actor(actor_id: bytes, class_name: str) -> None:
+    """Worker side: this process now hosts the actor ``actor_id``."""
+    state.current_actor = (actor_id, class_name)
 
 
 def get_runtime_context() -> RuntimeContext:

@@ -165,11 +165,15 @@ def export_function(session: state.Session, pickled: bytes, key: str) -> None:
 
 def submit_task(session: state.Session, function_key: str, function_name: str,
                 serialized: serialization.SerializedObject, dependencies: List[bytes],
-                options: Dict[str, Any], demand: Dict[str, float]):
-    """Submits one task and returns its ObjectRef(s) as Ray does."""
+                options: Dict[str, Any], demand: Dict[str, float], *,
+                task_id: Optional[bytes] = None, actor_id: bytes = b"", method_name: str = "",
+                actor_options: Optional[Dict[str, Any]] = None):
+    """Submits one task (or actor creation, or actor call) and returns its
+    ObjectRef(s) as Ray does."""
     from flare import api
     core = session.core
-    task_id = core.new_task_id()
+    if task_id is None:
+        task_id = core.new_task_id()
     num_returns = options["num_returns"]
     args_bytes = None
     args_object_id = None
@@ -190,7 +194,8 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
                      dependencies, serialized.contained_refs, num_returns, demand,
                      options["max_retries"], session.context.task_id,
                      _retry_policy_bytes(retry_exceptions), float(options["timeout_s"] or 0),
-                     _retries_timeouts(retry_exceptions), b"", "", None)
+                     _retries_timeouts(retry_exceptions), actor_id, method_name,
+                     actor_options)
     if args_object_id is not None:
         core.remove_ref(args_object_id)  # the pending task holds it now
     if num_returns == 0:

@@ -33,6 +33,13 @@ class Session:
         self.context = TaskContext()
         self.log_thread: Optional[threading.Thread] = None
         self.stopping = threading.Event()
+        self.namespace = ""  # the driver's: named actors are found in it
+
+
+# Worker processes: the namespace of each job whose tasks they ran.
+job_namespaces: dict = {}
+# Worker processes hosting an actor: (actor_id, class_name).
+current_actor: Optional[tuple] = None
 
 
 session: Optional[Session] = None

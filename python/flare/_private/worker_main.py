@@ -6,13 +6,14 @@ with FLARE_RAYLET_SOCKET and FLARE_WORKER_ID in the environment.
 
 from __future__ import annotations
 
+import inspect
 import os
 import pickle
 import signal
 import sys
 import threading
 import traceback
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import cloudpickle
 
@@ -61,6 +62,11 @@ class _LogStream:
         return True
 
 
+def state_module() -> Any:
+    from flare._private import state
+    return state
+
+
 class TaskRunner:
     """Runs ExecuteTask messages on the main thread."""
 
@@ -71,6 +77,8 @@ class TaskRunner:
         self.jobs_seen: set = set()
         self.pid = os.getpid()
         self.interruptible = False  # the task's own code runs: a cancel may interrupt it
+        self.instance: Any = None  # the actor this process hosts
+        self.actor_executor: Any = None  # runs its calls, unless one at a time on this thread
 
     # -- output ------------------------------------------------------------
     def forward_lines(self, lines: List[str], is_stderr: bool) -> None:
@@ -102,39 +110,70 @@ class TaskRunner:
         config = self.core.kv_get("job:" + job_id.hex(), 30000)
         if config:
             info = pickle.loads(config)
+            state_module().job_namespaces[job_id] = info.get("namespace", "")
             for path in reversed(info.get("sys_path", [])):
                 if path not in sys.path:
                     sys.path.insert(0, path)
 
     def run(self, task: tuple) -> None:
-        from flare import api
-        from flare._private import serialization
-        from flare.remote_function import core_object_id, resolve_args
+        """Runs one task, or hands an actor call to the actor's executor."""
+        actor = task[10]
+        if actor is not None and actor[1] is not None and self.actor_executor is not None:
+            self.actor_executor.submit(task)
+            return
+        self.run_now(task)
 
+    def run_now(self, task: tuple) -> None:
         (task_id, job_id, function_key, function_name, args_data, resolved, num_returns,
-         attempt, max_retries, retry_policy, _actor) = task
+         attempt, max_retries, retry_policy, actor) = task
         context = self.session.context
         context.task_id = task_id
         context.job_id = job_id
         context.function_name = function_name
-        returns: List[tuple] = []
-        application_error = False
-        retryable = False
         try:
-            self.enter_job(job_id)
+            function, args, kwargs = self._begin(task)
+            result = function(*args, **kwargs)
+            del args, kwargs
+            self.interruptible = False
+            self._succeed(task, result)
+        except BaseException as error:  # noqa: BLE001 - everything goes back to the caller
+            self.interruptible = False
+            self._fail(task, error)
+        finally:
+            self.interruptible = False
+            context.function_name = function_name  # keep the prefix for late output
+            context.task_id = b""
+
+    def _begin(self, task: tuple) -> Tuple[Callable, tuple, dict]:
+        """What to call, with the task's arguments."""
+        from flare import api
+        from flare._private import serialization
+        from flare.remote_function import resolve_args
+
+        (task_id, job_id, function_key, function_name, args_data, resolved, num_returns,
+         attempt, max_retries, retry_policy, actor) = task
+        self.enter_job(job_id)
+        if actor is None:
             function = self.function(function_key)
             self.interruptible = True
             if self.core.take_cancel_request():  # cancelled before it started
                 raise KeyboardInterrupt
-            payload = serialization.deserialize(args_data if not isinstance(args_data, tuple)
-                                                else args_data[2])
-            values = [api.value_or_raise(code, message, buffer)
-                      for code, message, buffer in resolved]
-            args, kwargs = resolve_args(payload, values)
-            del payload, values
-            result = function(*args, **kwargs)
-            del args, kwargs
-            self.interruptible = False
+        elif actor[1] is None:
+            function = self._constructor(self.function(function_key), actor)
+        else:
+            function = getattr(self.instance, actor[1])
+        payload = serialization.deserialize(args_data if not isinstance(args_data, tuple)
+                                            else args_data[2])
+        values = [api.value_or_raise(code, message, buffer) for code, message, buffer in resolved]
+        return (function, *resolve_args(payload, values))
+
+    def _succeed(self, task: tuple, result: Any) -> None:
+        from flare import api
+        from flare.remote_function import core_object_id
+
+        task_id, function_name, num_returns = task[0], task[3], task[6]
+        returns: List[tuple] = []
+        try:
             if num_returns == 0:
                 outputs: List[Any] = []
             elif num_returns == 1:
@@ -154,25 +193,67 @@ class TaskRunner:
                 kind, payload_out, refs = api.store_value(self.core, object_id, value,
                                                           is_put=False)
                 returns.append((object_id, kind, payload_out, refs))
-        except BaseException as error:  # noqa: BLE001 - everything goes back to the caller
-            self.interruptible = False
+        except BaseException as error:  # noqa: BLE001
             # Returns already written to the arena are dropped with the rest.
             for object_id, kind, _, _ in returns:
                 if kind == "store":
                     self.core.abort(object_id)
-            application_error = True
-            retryable = self._should_retry(error, retry_policy)
-            returns = self._error_returns(task_id, num_returns, function_name, error)
-        finally:
-            self.interruptible = False
-            context.function_name = function_name  # keep the prefix for late output
+            self._fail(task, error)
+            return
+        self._done(task_id, returns, False, False)
+
+    def _fail(self, task: tuple, error: BaseException) -> None:
+        task_id, function_name, num_returns, retry_policy, actor = (
+            task[0], task[3], task[6], task[9], task[10])
+        if actor is not None and actor[1] is None:
+            # A constructor that raised: the actor is dead, and every call
+            # will say why, with this traceback.
+            self.instance = None
+            self.actor_executor = None
+        retryable = actor is None and self._should_retry(error, retry_policy)
+        self._done(task_id, self._error_returns(task_id, num_returns, function_name, error,
+                                                constructor=actor is not None and actor[1] is None),
+                   True, retryable)
+
+    def _done(self, task_id: bytes, returns: List[tuple], application_error: bool,
+              retryable: bool) -> None:
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
             except Exception:  # noqa: BLE001
                 pass
-        context.task_id = b""
         self.core.task_done(task_id, returns, application_error, retryable)
+
+    # -- actors ------------------------------------------------------------------
+    def _constructor(self, cls: type, actor: tuple) -> Callable:
+        """Creates the instance; from then on this process is the actor."""
+        def construct(*args: Any, **kwargs: Any) -> None:
+            from flare import api
+            self.instance = cls(*args, **kwargs)
+            api.set_current_actor(actor[0], cls.__qualname__)
+            self.core.become_actor()
+            is_async = any(inspect.iscoroutinefunction(getattr(cls, name, None))
+                           for name in dir(cls) if not name.startswith("__"))
+            max_concurrency = actor[2] or 1
+            if is_async:
+                self.actor_executor = AsyncExecutor(self, max_concurrency)
+            elif max_concurrency > 1:
+                self.actor_executor = ThreadExecutor(self, max_concurrency)
+            return None
+        return construct
+
+    def cancel_calls(self, task_ids: List[bytes]) -> None:
+        if self.actor_executor is not None:
+            self.actor_executor.cancel(task_ids)
+
+    def cancelled(self, task: tuple) -> None:
+        from flare import api
+        from flare.remote_function import core_object_id
+
+        task_id, function_name, num_returns = task[0], task[3], task[6]
+        message = f"actor call {function_name} was cancelled"
+        self._done(task_id, [(core_object_id(task_id, index), api.TASK_CANCELLED, (message, b""),
+                              []) for index in range(1, num_returns + 1)], True, False)
 
     def on_sigint(self, signum: int, frame: Any) -> None:
         """The raylet cancels the running task by signalling this thread: the
@@ -193,14 +274,14 @@ class TaskRunner:
         return isinstance(error, tuple(allowed))
 
     def _error_returns(self, task_id: bytes, num_returns: int, function_name: str,
-                       error: BaseException) -> List[tuple]:
+                       error: BaseException, constructor: bool = False) -> List[tuple]:
         from flare import api
         from flare.exceptions import TaskError
         from flare.remote_function import core_object_id
 
         # Drop this runner's own frame: the user's code is what matters.
         trace = error.__traceback__
-        if trace is not None and trace.tb_frame.f_code is TaskRunner.run.__code__:
+        if trace is not None and trace.tb_frame.f_code in _RUNNER_CODES:
             trace = trace.tb_next
         formatted = "".join(traceback.format_exception(type(error), error, trace))
         cause: Optional[BaseException] = error
@@ -215,8 +296,87 @@ class TaskRunner:
             payload = cloudpickle.dumps(TaskError(function_name, formatted, None, self.pid,
                                                   repr(error)))
         data = b"\x00" + payload
-        return [(core_object_id(task_id, index), api.TASK_ERROR, (repr(error), data), [])
+        # A failed constructor's message is what every call of the dead actor
+        # will show: the whole traceback.
+        message = formatted if constructor else repr(error)
+        return [(core_object_id(task_id, index), api.TASK_ERROR, (message, data), [])
                 for index in range(1, num_returns + 1)]
+
+
+class ThreadExecutor:
+    """A threaded actor: up to max_concurrency calls at once on a pool."""
+
+    def __init__(self, runner: TaskRunner, max_concurrency: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+        self._runner = runner
+        self._pool = ThreadPoolExecutor(max_workers=max_concurrency,
+                                        thread_name_prefix="flare-actor")
+
+    def submit(self, task: tuple) -> None:
+        self._pool.submit(self._runner.run_now, task)
+
+    def cancel(self, task_ids: List[bytes]) -> None:
+        """Running calls of a threaded actor finish, as in Ray."""
+
+
+class AsyncExecutor:
+    """An async actor: calls run as coroutines on one event loop (in its own
+    thread), up to max_concurrency at once; awaiting lets others run."""
+
+    def __init__(self, runner: TaskRunner, max_concurrency: int) -> None:
+        import asyncio
+        self._runner = runner
+        self._loop = asyncio.new_event_loop()
+        self._running: Dict[bytes, Any] = {}
+        self._lock = threading.Lock()
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="flare-actor-loop",
+                                        daemon=True)
+        self._thread.start()
+
+    def submit(self, task: tuple) -> None:
+        import asyncio
+        future = asyncio.run_coroutine_threadsafe(self._run(task), self._loop)
+        with self._lock:
+            self._running[task[0]] = future
+        future.add_done_callback(lambda _: self._forget(task[0]))
+
+    def _forget(self, task_id: bytes) -> None:
+        with self._lock:
+            self._running.pop(task_id, None)
+
+    def cancel(self, task_ids: List[bytes]) -> None:
+        with self._lock:
+            futures = [self._running.get(task_id) for task_id in task_ids]
+        for future in futures:
+            if future is not None:
+                future.cancel()  # cancels the coroutine's asyncio task
+
+    async def _run(self, task: tuple) -> None:
+        import asyncio
+        runner = self._runner
+        context = runner.session.context
+        try:
+            async with self._semaphore:
+                context.task_id = task[0]
+                context.job_id = task[1]
+                context.function_name = task[3]
+                function, args, kwargs = runner._begin(task)
+                result = function(*args, **kwargs)
+                del args, kwargs
+                if inspect.isawaitable(result):
+                    result = await result
+        except asyncio.CancelledError:
+            runner.cancelled(task)
+            return
+        except BaseException as error:  # noqa: BLE001
+            runner._fail(task, error)
+            return
+        runner._succeed(task, result)
+
+
+# Frames of the runner itself, left out of tracebacks shown to users.
+_RUNNER_CODES = (TaskRunner.run_now.__code__, AsyncExecutor._run.__code__)
 
 
 def main() -> None:
@@ -246,6 +406,10 @@ def main() -> None:
         if task is not None:
             runner.run(task)
             del task
+        if runner.instance is not None:
+            cancelled = core.take_cancelled_calls()  # always drained: it wakes next_task
+            if cancelled:
+                runner.cancel_calls(cancelled)
     # Exit without running interpreter teardown against a dead connection.
     os._exit(0)
 

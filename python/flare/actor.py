@@ -1,0 +1,351 @@
+"""@flare.remote on classes: ActorClass, ActorHandle, ActorMethod, and the
+actor functions of the API (get_actor, kill, method).
+
+An actor is created by a creation task whose id is the actor's id. Its
+return object (the "handle object") stands for the actor: every ActorHandle
+holds an ObjectRef to it, so the raylet's reference counting tells when no
+handle is left anywhere and the actor can end. Names live in the GCS KV
+under ``actor:<namespace>:<name>``; the raylet deletes the key when the
+actor dies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import pickle
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from flare import exceptions
+from flare._private import serialization, state
+from flare.object_ref import ObjectRef
+from flare.remote_function import (core_object_id, export_function, prepare_args,
+                                   resource_demand, submit_task, validate_options)
+
+_ACTOR_OPTIONS = {"num_cpus", "num_gpus", "resources", "memory", "max_concurrency",
+                  "max_restarts", "max_task_retries", "name", "namespace", "lifetime",
+                  "get_if_exists", "runtime_env", "scheduling_strategy", "concurrency_groups",
+                  "accelerator_type", "label_selector", "enable_task_events",
+                  "max_pending_calls", "_metadata"}
+_METHOD_OPTIONS = {"num_returns", "name", "concurrency_group", "enable_task_events",
+                   "max_task_retries", "retry_exceptions"}
+_DEFAULTS: Dict[str, Any] = {"num_cpus": None, "num_gpus": 0, "resources": None, "memory": None,
+                             "max_concurrency": None, "max_restarts": 0, "max_task_retries": 0,
+                             "name": None, "namespace": None, "lifetime": None,
+                             "get_if_exists": False}
+# How an actor call is submitted: the raylet applies the actor's own
+# max_task_retries; application errors are not retried.
+_CALL_OPTIONS = {"num_returns": 1, "max_retries": 0, "retry_exceptions": False,
+                 "timeout_s": None}
+_ASYNC_DEFAULT_CONCURRENCY = 1000
+
+
+def method(*args: Any, **options: Any) -> Callable:
+    """``@flare.method(num_returns=N)`` on an actor method."""
+    if args:
+        raise TypeError("@method takes only keyword options, e.g. @method(num_returns=2)")
+    validate_options(options, _METHOD_OPTIONS, "@method")
+
+    def decorator(function: Callable) -> Callable:
+        function.__flare_method_options__ = options
+        return function
+    return decorator
+
+
+def _check_actor_options(options: Dict[str, Any], where: str) -> Dict[str, Any]:
+    validate_options({k: v for k, v in options.items() if k in
+                      ("num_cpus", "num_gpus", "resources", "memory", "name")},
+                     _ACTOR_OPTIONS, where)
+    unknown = sorted(set(options) - _ACTOR_OPTIONS)
+    if unknown:
+        raise ValueError(f"{where}: unknown option(s) {', '.join(map(repr, unknown))}; valid "
+                         f"options are {', '.join(sorted(_ACTOR_OPTIONS))}")
+    for key, low in (("max_restarts", -1), ("max_task_retries", -1), ("max_concurrency", 1)):
+        value = options.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < low):
+            raise ValueError(f"{where}: {key} must be an integer >= {low}, got {value!r}")
+    lifetime = options.get("lifetime")
+    if lifetime not in (None, "detached", "non_detached"):
+        raise ValueError(f"{where}: lifetime must be 'detached', 'non_detached' or None, "
+                         f"got {lifetime!r}")
+    namespace = options.get("namespace")
+    if namespace is not None and (not isinstance(namespace, str) or not namespace):
+        raise ValueError(f"{where}: namespace must be a non-empty string, got {namespace!r}")
+    name = options.get("name")
+    if name is not None and not name:
+        raise ValueError(f"{where}: name must be a non-empty string")
+    return options
+
+
+def _methods_of(cls: type) -> Dict[str, int]:
+    """Public and private methods (not dunders) and their num_returns."""
+    methods: Dict[str, int] = {}
+    for name in dir(cls):
+        if name.startswith("__") and name.endswith("__"):
+            continue
+        member = inspect.getattr_static(cls, name, None)
+        if isinstance(member, (staticmethod, classmethod)):
+            member = member.__func__
+        if not (inspect.isfunction(member) or inspect.ismethoddescriptor(member)):
+            continue
+        options = getattr(member, "__flare_method_options__", {})
+        methods[name] = options.get("num_returns", 1)
+    return methods
+
+
+def _is_async_class(cls: type) -> bool:
+    return any(inspect.iscoroutinefunction(getattr(cls, name, None)) or
+               inspect.isasyncgenfunction(getattr(cls, name, None))
+               for name in dir(cls) if not name.startswith("__"))
+
+
+def current_namespace(session: state.Session) -> str:
+    """The namespace of the running job: the driver's, or the job whose task
+    this worker thread runs."""
+    if session.mode == "driver":
+        return session.namespace
+    return state.job_namespaces.get(session.context.job_id, "")
+
+
+def _name_key(namespace: str, name: str) -> str:
+    return f"actor:{namespace}:{name}"
+
+
+class ActorClass:
+    """A class decorated with @flare.remote. ``Cls.remote(...)`` creates an actor."""
+
+    def __init__(self, cls: type, options: Dict[str, Any]) -> None:
+        _check_actor_options(options, f"@remote on class {cls.__qualname__}")
+        self._cls = cls
+        self._name = cls.__qualname__
+        self._options = {**_DEFAULTS, **options}
+        self._methods = _methods_of(cls)
+        self._is_async = _is_async_class(cls)
+        try:
+            self._signature: Optional[inspect.Signature] = inspect.signature(cls.__init__)
+        except (TypeError, ValueError):
+            self._signature = None
+        self._pickled: Optional[bytes] = None
+        self._key = ""
+        self.__doc__ = cls.__doc__
+        self.__name__ = cls.__name__
+        self.__qualname__ = self._name
+        self.__module__ = cls.__module__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"Actors cannot be instantiated directly. Instead of '{self._name}()', "
+                        f"use '{self._name}.remote()'.")
+
+    def __getstate__(self) -> dict:
+        state_dict = self.__dict__.copy()
+        state_dict["_pickled"] = None
+        return state_dict
+
+    def remote(self, *args: Any, **kwargs: Any) -> "ActorHandle":
+        return self._remote(args, kwargs, self._options)
+
+    def options(self, **overrides: Any) -> "_ActorClassOptions":
+        _check_actor_options(overrides, f"{self._name}.options()")
+        return _ActorClassOptions(self, {**self._options, **overrides})
+
+    def _export(self, session: state.Session) -> str:
+        if self._pickled is None:
+            try:
+                self._pickled = serialization.dumps_function(self._cls)
+            except Exception as error:  # noqa: BLE001
+                raise TypeError(f"could not serialize actor class {self._name}: {error}") \
+                    from error
+            self._key = "cls:" + hashlib.sha1(self._pickled).hexdigest()
+        export_function(session, self._pickled, self._key)
+        return self._key
+
+    def _remote(self, args: Tuple[Any, ...], kwargs: Dict[str, Any],
+                options: Dict[str, Any]) -> "ActorHandle":
+        session = state.require_session()
+        core = session.core
+        name = options.get("name")
+        namespace = options.get("namespace") or current_namespace(session)
+        if options.get("get_if_exists") and name is None:
+            raise ValueError(f"{self._name}.options(get_if_exists=True) needs a name")
+        signature = self._signature
+        if signature is not None:
+            try:
+                signature.bind(None, *args, **kwargs)
+            except TypeError as error:
+                raise TypeError(f"{self._name}.remote(): {error}") from None
+        key = self._export(session)
+        serialized, dependencies = prepare_args(self._name, None, args, kwargs)
+        actor_id = core.new_task_id()
+        name_key = ""
+        if name is not None:
+            name_key = _name_key(namespace, name)
+            record = pickle.dumps((actor_id, self._name, self._methods))
+            if not core.kv_put_if_absent(name_key, record, 30000):
+                if options.get("get_if_exists"):
+                    existing = _lookup(session, name, namespace)
+                    if existing is not None:
+                        return existing
+                raise ValueError(f"an actor named {name!r} already exists in namespace "
+                                 f"{namespace!r}; use get_actor({name!r}) to reach it, or "
+                                 "options(get_if_exists=True)")
+        max_concurrency = options.get("max_concurrency") or (
+            _ASYNC_DEFAULT_CONCURRENCY if self._is_async else 1)
+        # Placement needs 1 CPU unless num_cpus says otherwise; while alive
+        # the actor holds only what was asked for explicitly (Ray's rule).
+        explicit = {k: options[k] for k in ("num_cpus", "num_gpus", "resources", "memory")
+                    if options.get(k) is not None}
+        placement = resource_demand({"num_cpus": 1, **explicit})
+        lifetime = resource_demand(explicit)
+        actor_options = {"max_concurrency": max_concurrency,
+                         "max_restarts": options["max_restarts"],
+                         "max_task_retries": options["max_task_retries"],
+                         "name_key": name_key,
+                         "detached": options.get("lifetime") == "detached",
+                         "lifetime_resources": lifetime,
+                         "class_name": self._name}
+        creation = {"num_returns": 1, "max_retries": options["max_restarts"],
+                    "retry_exceptions": False, "timeout_s": None}
+        try:
+            handle_ref = submit_task(session, key, self._name, serialized, dependencies,
+                                     creation, placement, task_id=actor_id, actor_id=actor_id,
+                                     actor_options=actor_options)
+        except ConnectionError as error:
+            from flare.api import _raylet_died
+            raise _raylet_died(error) from None
+        except MemoryError as error:
+            raise exceptions.ObjectStoreFullError(str(error)) from None
+        return ActorHandle(actor_id, self._name, self._methods, handle_ref)
+
+    def __repr__(self) -> str:
+        return f"<flare actor class {self._name}>"
+
+
+class _ActorClassOptions:
+    """``Cls.options(...)``: the class with some options overridden."""
+
+    def __init__(self, actor_class: ActorClass, options: Dict[str, Any]) -> None:
+        self._actor_class = actor_class
+        self._options = options
+
+    def remote(self, *args: Any, **kwargs: Any) -> "ActorHandle":
+        return self._actor_class._remote(args, kwargs, self._options)
+
+
+class ActorHandle:
+    """A handle to an actor: ``handle.method.remote(...)`` calls it.
+
+    Picklable: pass it to tasks and other actors, which then call the same
+    actor. The actor lives while any handle to it exists.
+    """
+
+    def __init__(self, actor_id: bytes, class_name: str, methods: Dict[str, int],
+                 handle_ref: ObjectRef) -> None:
+        self._actor_id = actor_id
+        self._class_name = class_name
+        self._methods = methods
+        self._handle_ref = handle_ref
+
+    def __getattr__(self, name: str) -> "ActorMethod":
+        # Made on each access: a cached method would refer back to the handle
+        # (a cycle), keeping the actor alive until the garbage collector ran.
+        methods = self.__dict__.get("_methods")
+        if methods is None or name not in methods:
+            if name.startswith("__") and name.endswith("__"):
+                raise AttributeError(name)
+            raise AttributeError(f"actor {self._class_name} has no method {name!r}")
+        return ActorMethod(self, name, methods[name])
+
+    def __reduce__(self):
+        return (_rebuild_handle, (self._actor_id, self._class_name, self._methods,
+                                  self._handle_ref))
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, ActorHandle) and other._actor_id == self._actor_id
+
+    def __hash__(self) -> int:
+        return hash(self._actor_id)
+
+    def __repr__(self) -> str:
+        return f"Actor({self._class_name}, {self._actor_id.hex()})"
+
+    def _submit(self, method_name: str, args: Tuple[Any, ...], kwargs: Dict[str, Any],
+                num_returns: int):
+        session = state.require_session()
+        label = f"{self._class_name}.{method_name}"
+        serialized, dependencies = prepare_args(label, None, args, kwargs)
+        options = _CALL_OPTIONS if num_returns == 1 else {**_CALL_OPTIONS,
+                                                          "num_returns": num_returns}
+        try:
+            return submit_task(session, "", label, serialized, dependencies, options, {},
+                               actor_id=self._actor_id, method_name=method_name)
+        except ConnectionError as error:
+            from flare.api import _raylet_died
+            raise _raylet_died(error) from None
+
+
+def _rebuild_handle(actor_id: bytes, class_name: str, methods: Dict[str, int],
+                    handle_ref: ObjectRef) -> ActorHandle:
+    return ActorHandle(actor_id, class_name, methods, handle_ref)
+
+
+class ActorMethod:
+    """``handle.method``: call it with ``.remote(...)``."""
+
+    __slots__ = ("_handle", "_name", "_num_returns")
+
+    def __init__(self, handle: ActorHandle, name: str, num_returns: int) -> None:
+        self._handle = handle
+        self._name = name
+        self._num_returns = num_returns
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"Actor methods cannot be called directly. Instead of running "
+                        f"'handle.{self._name}()', try 'handle.{self._name}.remote()'.")
+
+    def remote(self, *args: Any, **kwargs: Any):
+        return self._handle._submit(self._name, args, kwargs, self._num_returns)
+
+    def options(self, **overrides: Any) -> "ActorMethod":
+        validate_options(overrides, _METHOD_OPTIONS, f"{self._name}.options()")
+        return ActorMethod(self._handle, self._name,
+                           overrides.get("num_returns", self._num_returns))
+
+    def __repr__(self) -> str:
+        return f"<actor method {self._handle._class_name}.{self._name}>"
+
+
+def _lookup(session: state.Session, name: str, namespace: str) -> Optional[ActorHandle]:
+    record = session.core.kv_get(_name_key(namespace, name), 30000)
+    if record is None:
+        return None
+    actor_id, class_name, methods = pickle.loads(record)
+    return ActorHandle(actor_id, class_name, methods, ObjectRef(core_object_id(actor_id, 1)))
+
+
+def get_actor(name: str, namespace: Optional[str] = None) -> ActorHandle:
+    """The handle of the live actor registered as ``name`` (in ``namespace``,
+    by default the job's)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"get_actor() needs a non-empty actor name, got {name!r}")
+    session = state.require_session()
+    namespace = namespace or current_namespace(session)
+    handle = _lookup(session, name, namespace)
+    if handle is None:
+        raise ValueError(f"Failed to look up actor with name {name!r} in namespace "
+                         f"{namespace!r}: no live actor has that name")
+    return handle
+
+
+def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:
+    """Ends the actor at once: pending and later calls raise ActorDiedError.
+    With ``no_restart=False`` an actor with restarts left is restarted."""
+    if not isinstance(actor, ActorHandle):
+        raise TypeError(f"kill() takes an actor handle, got {type(actor).__name__} (to stop "
+                        "a task, use cancel())")
+    session = state.require_session()
+    session.core.kill_actor(actor._actor_id, bool(no_restart))
+
+
+__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "get_actor", "kill", "method",
+           "exceptions"]

@@ -1,0 +1,501 @@
+"""Actors: creation, ordered calls, handles, concurrency, names, lifetime and death."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import pytest
+
+import flare
+from flare.exceptions import (ActorDiedError, GetTimeoutError, RayActorError, TaskCancelledError,
+                              TaskError)
+
+PYTHON = sys.executable
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def runtime():
+    flare.init(num_cpus=4, object_store_memory=256 * 2**20, namespace="test-actors")
+    yield
+    flare.shutdown()
+
+
+def wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie is gone for our purposes (its parent, the raylet, reaps it).
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@flare.remote
+class Counter:
+    def __init__(self, start=0):
+        self.value = start
+
+    def increment(self, by=1):
+        self.value += by
+        return self.value
+
+    def get(self):
+        return self.value
+
+    def pid(self):
+        return os.getpid()
+
+    def fail(self, message):
+        raise ValueError(message)
+
+    def sleep(self, seconds):
+        time.sleep(seconds)
+        return seconds
+
+    @flare.method(num_returns=2)
+    def pair(self):
+        return self.value, -self.value
+
+    def actor_id(self):
+        return flare.get_runtime_context().get_actor_id()
+
+
+# ---- creation and calls ----------------------------------------------------------
+
+def test_calls_from_one_caller_run_in_submission_order():
+    counter = Counter.remote()
+    refs = [counter.increment.remote() for _ in range(1000)]
+    assert flare.get(refs, timeout=60) == list(range(1, 1001))
+
+
+def test_constructor_arguments_and_state():
+    counter = Counter.remote(10)
+    assert flare.get(counter.increment.remote(5), timeout=30) == 15
+    assert flare.get(counter.get.remote(), timeout=30) == 15
+    assert Counter.options(name=None).remote(start=3) is not None
+
+
+def test_method_num_returns_from_decorator_and_options():
+    counter = Counter.remote(4)
+    a, b = counter.pair.remote()
+    assert flare.get([a, b], timeout=30) == [4, -4]
+    refs = counter.pair.options(num_returns=1).remote()
+    assert flare.get(refs, timeout=30) == (4, -4)
+
+
+def test_object_ref_arguments_are_resolved_and_order_holds():
+    @flare.remote
+    def slow_value(v):
+        time.sleep(0.3)
+        return v
+
+    counter = Counter.remote()
+    first = counter.increment.remote(slow_value.remote(100))  # waits for its argument
+    second = counter.increment.remote(1)                      # must still run after it
+    assert flare.get([first, second], timeout=30) == [100, 101]
+    nested = counter.get.remote()
+    assert flare.get(nested, timeout=30) == 101
+    assert flare.get(counter.increment.remote(flare.put(5)), timeout=30) == 106
+
+
+def test_handles_pass_to_tasks_and_other_actors():
+    counter = Counter.remote()
+
+    @flare.remote
+    def bump(handle, times):
+        return flare.get([handle.increment.remote() for _ in range(times)])[-1]
+
+    @flare.remote
+    class Relay:
+        def __init__(self, target):
+            self.target = target
+
+        def forward(self, by):
+            return flare.get(self.target.increment.remote(by))
+
+        def spawn_task(self, x):
+            @flare.remote
+            def double(v):
+                return 2 * v
+            return flare.get(double.remote(x))
+
+    flare.get([bump.remote(counter, 10) for _ in range(3)], timeout=60)
+    relay = Relay.remote(counter)
+    assert flare.get(relay.forward.remote(100), timeout=30) == 130
+    assert flare.get(relay.spawn_task.remote(21), timeout=30) == 42
+    assert flare.get(counter.get.remote(), timeout=30) == 130
+
+
+def test_runtime_context_names_the_actor():
+    counter = Counter.remote()
+    assert flare.get(counter.actor_id.remote(), timeout=30) == counter._actor_id.hex()
+    assert flare.get_runtime_context().get_actor_id() is None
+
+
+# ---- errors at the call site ---------------------------------------------------------
+
+def test_direct_calls_and_unknown_methods_are_clear_errors():
+    with pytest.raises(TypeError, match=r"Counter.remote\(\)"):
+        Counter()
+    counter = Counter.remote()
+    with pytest.raises(TypeError, match=r"increment.remote\(\)"):
+        counter.increment()
+    with pytest.raises(AttributeError, match="no method 'nope'"):
+        counter.nope.remote()
+    assert repr(counter) == f"Actor(Counter, {counter._actor_id.hex()})"
+    with pytest.raises(ValueError, match="unknown option"):
+        Counter.options(num_cpu=1)
+    with pytest.raises(ValueError, match="max_concurrency"):
+        Counter.options(max_concurrency=0)
+    with pytest.raises(TypeError, match="too many positional arguments"):
+        Counter.remote(1, 2)
+
+
+def test_method_exception_is_raised_at_get_and_the_actor_keeps_serving():
+    counter = Counter.remote()
+    counter.increment.remote()
+    with pytest.raises(ValueError, match="boom") as info:
+        flare.get(counter.fail.remote("boom"), timeout=30)
+    assert isinstance(info.value, TaskError)
+    assert "Traceback" in str(info.value)
+    assert flare.get(counter.increment.remote(), timeout=30) == 2
+
+
+def test_constructor_exception_makes_every_call_raise_actor_died():
+    @flare.remote
+    class Broken:
+        def __init__(self):
+            raise RuntimeError("cannot build this one")
+
+        def ping(self):
+            return "pong"
+
+    broken = Broken.remote()
+    for _ in range(2):
+        with pytest.raises(ActorDiedError) as info:
+            flare.get(broken.ping.remote(), timeout=30)
+        assert "cannot build this one" in str(info.value)
+        assert "Traceback" in str(info.value) and "__init__" in str(info.value)
+    assert isinstance(info.value, RayActorError)
+
+
+def test_infeasible_actor_fails_its_calls_clearly():
+    @flare.remote(num_gpus=1)
+    class NeedsGpu:
+        def ping(self):
+            return "pong"
+
+    actor = NeedsGpu.remote()
+    with pytest.raises(ActorDiedError, match="GPU"):
+        flare.get(actor.ping.remote(), timeout=30)
+
+
+# ---- concurrency -----------------------------------------------------------------------
+
+def test_threaded_actor_runs_max_concurrency_calls_at_once():
+    threaded = Counter.options(max_concurrency=4).remote()
+    flare.get(threaded.get.remote(), timeout=30)
+    start = time.monotonic()
+    assert flare.get([threaded.sleep.remote(1.0) for _ in range(4)], timeout=30) == [1.0] * 4
+    elapsed = time.monotonic() - start
+    assert elapsed < 1.9, f"four 1 s calls took {elapsed:.2f} s with max_concurrency=4"
+
+
+def test_sync_actor_runs_one_call_at_a_time():
+    single = Counter.remote()
+    flare.get(single.get.remote(), timeout=30)
+    start = time.monotonic()
+    flare.get([single.sleep.remote(0.3) for _ in range(3)], timeout=30)
+    assert time.monotonic() - start >= 0.85
+
+
+def test_async_actor_interleaves_awaiting_calls():
+    @flare.remote
+    class Gate:
+        def __init__(self):
+            self.event = asyncio.Event()
+            self.order = []
+
+        async def wait_open(self):
+            self.order.append("waiting")
+            await self.event.wait()
+            self.order.append("passed")
+            return "opened"
+
+        async def open(self):
+            self.order.append("open")
+            self.event.set()
+            return "done"
+
+        async def nap(self, seconds):
+            await asyncio.sleep(seconds)
+            return seconds
+
+        def history(self):
+            return self.order
+
+    gate = Gate.remote()
+    waiting = gate.wait_open.remote()   # would block a one-at-a-time actor for ever
+    with pytest.raises(GetTimeoutError):
+        flare.get(waiting, timeout=0.2)
+    assert flare.get(gate.open.remote(), timeout=30) == "done"
+    assert flare.get(waiting, timeout=30) == "opened"
+    assert flare.get(gate.history.remote(), timeout=30) == ["waiting", "open", "passed"]
+    start = time.monotonic()
+    assert flare.get([gate.nap.remote(1.0) for _ in range(10)], timeout=30) == [1.0] * 10
+    assert time.monotonic() - start < 2.5
+
+
+def test_cancel_queued_call_and_running_async_call():
+    counter = Counter.remote()
+    flare.get(counter.get.remote(), timeout=30)  # alive: calls go straight to its worker
+    busy = counter.sleep.remote(1.0)
+    queued = counter.increment.remote()          # waits behind busy, in the worker
+    time.sleep(0.2)
+    flare.cancel(queued)
+    with pytest.raises(TaskCancelledError):
+        flare.get(queued, timeout=10)
+    # A running call of a sync actor is not interrupted (the actor's state
+    # must not be torn), as in Ray.
+    flare.cancel(busy)
+    assert flare.get(busy, timeout=10) == 1.0
+    assert flare.get(counter.get.remote(), timeout=10) == 0, "the cancelled call ran"
+
+    @flare.remote
+    class Sleeper:
+        def __init__(self):
+            self.cancelled = False
+
+        async def sleep(self, seconds):
+            try:
+                await asyncio.sleep(seconds)
+            except asyncio.CancelledError:
+                self.cancelled = True
+                raise
+            return seconds
+
+        async def was_cancelled(self):
+            return self.cancelled
+
+    sleeper = Sleeper.remote()
+    long_call = sleeper.sleep.remote(600)
+    with pytest.raises(GetTimeoutError):
+        flare.get(long_call, timeout=0.3)
+    start = time.monotonic()
+    flare.cancel(long_call)
+    with pytest.raises(TaskCancelledError):
+        flare.get(long_call, timeout=10)
+    assert time.monotonic() - start < 2
+    assert flare.get(sleeper.was_cancelled.remote(), timeout=10) is True
+    assert flare.get(sleeper.sleep.remote(0.01), timeout=10) == 0.01
+
+
+# ---- names -------------------------------------------------------------------------
+
+def test_named_actor_lookup_duplicates_and_get_if_exists():
+    named = Counter.options(name="shared-counter").remote(7)
+    found = flare.get_actor("shared-counter")
+    assert found == named
+    assert flare.get(found.increment.remote(), timeout=30) == 8
+    with pytest.raises(ValueError, match="already exists"):
+        Counter.options(name="shared-counter").remote()
+    again = Counter.options(name="shared-counter", get_if_exists=True).remote()
+    assert flare.get(again.get.remote(), timeout=30) == 8
+    with pytest.raises(ValueError, match="no-such-actor"):
+        flare.get_actor("no-such-actor")
+    with pytest.raises(ValueError):
+        flare.get_actor("shared-counter", namespace="another-namespace")
+    flare.kill(named)
+    assert wait_for(lambda: _lookup_fails("shared-counter"), 5), "a dead actor kept its name"
+    renamed = Counter.options(name="shared-counter").remote(1)
+    assert flare.get(flare.get_actor("shared-counter").get.remote(), timeout=30) == 1
+    del renamed
+
+
+def _lookup_fails(name):
+    try:
+        flare.get_actor(name)
+    except ValueError:
+        return True
+    return False
+
+
+def test_named_actor_is_found_from_a_task():
+    keep = Counter.options(name="task-visible").remote(41)  # noqa: F841 - keeps it alive
+
+    @flare.remote
+    def find():
+        return flare.get(flare.get_actor("task-visible").increment.remote())
+
+    assert flare.get(find.remote(), timeout=30) == 42
+
+
+def test_two_drivers_find_the_same_named_actor(tmp_path):
+    private_tmp = tempfile.mkdtemp(prefix="fl")
+    env = dict(os.environ, TMPDIR=private_tmp)
+    start = subprocess.run([PYTHON, "-m", "flare.scripts", "start", "--head", "--num-cpus", "2"],
+                           capture_output=True, text=True, env=env, timeout=60)
+    assert start.returncode == 0, start.stderr
+    try:
+        owner = subprocess.Popen([PYTHON, "-c", textwrap.dedent("""
+            import sys, flare
+            flare.init(address="auto", namespace="shared")
+
+            @flare.remote
+            class Box:
+                def __init__(self):
+                    self.items = []
+                def add(self, item):
+                    self.items.append(item)
+                    return len(self.items)
+                def items_(self):
+                    return self.items
+
+            box = Box.options(name="box").remote()
+            flare.get(box.add.remote("from-owner"))
+            print("ready", flush=True)
+            sys.stdin.readline()
+            print(flare.get(box.items_.remote()), flush=True)
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env)
+        assert owner.stdout.readline().strip() == "ready"
+        other = subprocess.run([PYTHON, "-c", textwrap.dedent("""
+            import flare
+            flare.init(address="auto")
+            box = flare.get_actor("box", namespace="shared")
+            print(flare.get(box.add.remote("from-other")))
+        """)], capture_output=True, text=True, env=env, timeout=60)
+        assert other.returncode == 0, other.stderr
+        assert other.stdout.strip() == "2"
+        out, err = owner.communicate("\n", timeout=60)
+        assert owner.returncode == 0, err
+        assert out.strip() == "['from-owner', 'from-other']"
+    finally:
+        subprocess.run([PYTHON, "-m", "flare.scripts", "stop"], env=env, timeout=60)
+        shutil.rmtree(private_tmp, ignore_errors=True)
+
+
+# ---- lifetime and death ---------------------------------------------------------------
+
+def test_kill_fails_pending_calls_fast():
+    counter = Counter.remote()
+    pid = flare.get(counter.pid.remote(), timeout=30)
+    running = counter.sleep.remote(600)
+    pending = [counter.increment.remote() for _ in range(5)]
+    time.sleep(0.2)
+    start = time.monotonic()
+    flare.kill(counter)
+    for ref in [running, *pending]:
+        with pytest.raises(ActorDiedError, match="kill"):
+            flare.get(ref, timeout=10)
+    assert time.monotonic() - start < 2
+    with pytest.raises(ActorDiedError):
+        flare.get(counter.increment.remote(), timeout=10)
+    assert wait_for(lambda: process_gone(pid), 5)
+    with pytest.raises(TypeError, match="actor handle"):
+        flare.kill("not a handle")
+
+
+def test_actor_process_death_without_restarts_raises_actor_died():
+    counter = Counter.remote()
+    pid = flare.get(counter.pid.remote(), timeout=30)
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(ActorDiedError, match="died"):
+        flare.get(counter.increment.remote(), timeout=10)
+
+
+def test_max_restarts_survives_one_exit_inside_a_method(tmp_path):
+    @flare.remote(max_restarts=1)
+    class Fragile:
+        def __init__(self):
+            self.calls = 0
+
+        def crash(self):
+            os._exit(1)
+
+        def count(self):
+            self.calls += 1
+            return self.calls, os.getpid()
+
+    fragile = Fragile.remote()
+    _, first_pid = flare.get(fragile.count.remote(), timeout=30)
+    with pytest.raises(ActorDiedError):   # in flight, max_task_retries=0
+        flare.get(fragile.crash.remote(), timeout=30)
+    calls, second_pid = flare.get(fragile.count.remote(), timeout=30)
+    assert calls == 1 and second_pid != first_pid, "the restarted actor is a new instance"
+    with pytest.raises(ActorDiedError):
+        flare.get(fragile.crash.remote(), timeout=30)
+    with pytest.raises(ActorDiedError):   # no restarts left
+        flare.get(fragile.count.remote(), timeout=30)
+
+
+def test_max_task_retries_resends_the_call_in_flight(tmp_path):
+    marker = str(tmp_path / "crashed")
+
+    @flare.remote(max_restarts=1, max_task_retries=1)
+    class CrashOnce:
+        def work(self, marker):
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                os._exit(1)
+            return "done on retry"
+
+    actor = CrashOnce.remote()
+    assert flare.get(actor.work.remote(marker), timeout=30) == "done on retry"
+
+
+def test_actor_ends_when_its_last_handle_goes():
+    counter = Counter.remote()
+    pid = flare.get(counter.pid.remote(), timeout=30)
+    del counter
+    assert wait_for(lambda: process_gone(pid), 5), "the actor outlived every handle"
+
+
+def test_pending_calls_finish_when_the_handle_is_dropped_right_away():
+    ref = Counter.remote(1).increment.remote(1)
+    assert flare.get(ref, timeout=30) == 2
+
+
+def test_detached_actor_outlives_its_handles_until_killed():
+    Counter.options(name="detached-one", lifetime="detached").remote(5)
+    time.sleep(0.2)
+    handle = flare.get_actor("detached-one")
+    pid = flare.get(handle.pid.remote(), timeout=30)
+    del handle
+    time.sleep(0.5)
+    assert not process_gone(pid)
+    flare.kill(flare.get_actor("detached-one"))
+    assert wait_for(lambda: process_gone(pid), 5)
+
+
+def test_actor_holds_only_the_resources_it_asked_for():
+    before = flare.available_resources().get("CPU", 0)
+    default = Counter.remote()
+    flare.get(default.get.remote(), timeout=30)
+    assert flare.available_resources().get("CPU", 0) == before
+    pinned = Counter.options(num_cpus=1).remote()
+    flare.get(pinned.get.remote(), timeout=30)
+    assert flare.available_resources().get("CPU", 0) == before - 1
+    flare.kill(pinned)
+    assert wait_for(lambda: flare.available_resources().get("CPU", 0) == before, 5)
