@@ -391,6 +391,20 @@ def test_two_drivers_find_the_same_named_actor(tmp_path):
         out, err = owner.communicate("\n", timeout=60)
         assert owner.returncode == 0, err
         assert out.strip() == "['from-owner', 'from-other']"
+        # The owner is gone, and with it the last handle: the actor and its name go.
+        gone = subprocess.run([PYTHON, "-c", textwrap.dedent("""
+            import time, flare
+            flare.init(address="auto")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    flare.get_actor("box", namespace="shared")
+                except ValueError:
+                    print("gone")
+                    break
+                time.sleep(0.05)
+        """)], capture_output=True, text=True, env=env, timeout=60)
+        assert gone.stdout.strip() == "gone", gone.stderr
     finally:
         subprocess.run([PYTHON, "-m", "flare.scripts", "stop"], env=env, timeout=60)
         shutil.rmtree(private_tmp, ignore_errors=True)

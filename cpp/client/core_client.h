@@ -209,6 +209,15 @@ class CoreClient {
   bool actor_ = false;        // worker: hosts an actor
   std::vector<TaskId> cancelled_calls_;  // actor: running calls asked to stop
 
+  // Batches of messages the I/O thread has dispatched; waiters poll it
+  // while they spin (SpinFor).
+  std::atomic<uint64_t> io_batches_{0};
+  // How long a waiter polls before it sleeps; FLARE_SPIN_US overrides.
+  std::chrono::microseconds spin_{SpinFromEnv()};
+  static std::chrono::microseconds SpinFromEnv();
+  void SpinFor(std::unique_lock<std::mutex>& lock, std::chrono::steady_clock::time_point deadline,
+               const std::function<bool()>& done);
+
   std::thread io_thread_;
 };
 
