@@ -491,7 +491,8 @@ absl::StatusOr<std::vector<ObjectValue>> CoreClient::Get(const std::vector<Objec
 
 absl::StatusOr<std::vector<bool>> CoreClient::Wait(const std::vector<ObjectId>& ids,
                                                    size_t num_returns, int64_t timeout_ms,
-                                                   const InterruptCheck& interrupted) {
+                                                   const InterruptCheck& interrupted,
+                                                    bool lend_cpu) {
   rpc::Message subscribe;
   auto count_ready = [&] {
     size_t ready = 0;
@@ -515,7 +516,7 @@ absl::StatusOr<std::vector<bool>> CoreClient::Wait(const std::vector<ObjectId>& 
     lock.unlock();
     channel_->FlushDeferred();
     lock.lock();
-    if (kind_ == rpc::WORKER) {
+    if (kind_ == rpc::WORKER && lend_cpu) {
       lock.unlock();
       SetBlocked(true);
       blocked = true;

@@ -109,8 +109,11 @@ class CoreClient {
                                                const InterruptCheck& interrupted);
   // Waits until `num_returns` of `ids` are ready or the timeout passes;
   // returns which are ready.
+  // `lend_cpu`: a worker's task waiting here gives its CPU back meanwhile
+  // (off for background waiters such as the futures resolver).
   absl::StatusOr<std::vector<bool>> Wait(const std::vector<ObjectId>& ids, size_t num_returns,
-                                         int64_t timeout_ms, const InterruptCheck& interrupted);
+                                         int64_t timeout_ms, const InterruptCheck& interrupted,
+                                         bool lend_cpu = true);
 
   void AddRef(const ObjectId& id);
   void RemoveRef(const ObjectId& id);

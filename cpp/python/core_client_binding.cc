@@ -173,15 +173,17 @@ void RegisterCoreClient(py::module_& m) {
              return out;
            })
       .def("wait",
-           [](CoreClient& c, const std::vector<py::bytes>& ids, size_t num_returns, int64_t timeout_ms) {
+           [](CoreClient& c, const std::vector<py::bytes>& ids, size_t num_returns, int64_t timeout_ms,
+              bool lend_cpu) {
              const std::vector<ObjectId> objects = ToIds(ids);
              absl::StatusOr<std::vector<bool>> ready;
              {
                py::gil_scoped_release release;
-               ready = c.Wait(objects, num_returns, timeout_ms, PythonInterrupted);
+               ready = c.Wait(objects, num_returns, timeout_ms, PythonInterrupted, lend_cpu);
              }
              return ValueOrThrow(std::move(ready));
-           })
+           },
+           py::arg("ids"), py::arg("num_returns"), py::arg("timeout_ms"), py::arg("lend_cpu") = true)
       .def("add_ref", [](CoreClient& c, const py::bytes& id) { c.AddRef(ToId(id)); })
       .def("remove_ref", [](CoreClient& c, const py::bytes& id) { c.RemoveRef(ToId(id)); })
       .def("num_local_refs", &CoreClient::NumLocalRefs)

@@ -54,6 +54,16 @@ class ObjectRef:
     def __repr__(self) -> str:
         return f"ObjectRef({self._id.hex()})"
 
+    def future(self):
+        """A concurrent.futures.Future that completes with the object's value
+        (or the task's exception) once it is ready."""
+        from flare._private import futures
+        return futures.resolver_of(state.require_session()).future(self)
+
+    def __await__(self):
+        import asyncio
+        return asyncio.wrap_future(self.future()).__await__()
+
     def __reduce__(self):
         serialization.record_contained_ref(self._id)
         return (_rebuild_ref, (self._id,))

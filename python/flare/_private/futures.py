@@ -1,0 +1,102 @@
+"""ObjectRefs as futures: ``ref.future()`` and ``await ref``.
+
+One resolver thread per session waits (with the GIL released) on every ref
+someone holds a future for, and completes those futures as their objects
+become ready, so a thousand pending awaits cost one thread, not a thousand.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from typing import Any, Dict, List, Tuple
+
+# How long one wait of the resolver lasts before it picks up refs added
+# meanwhile (those that are already ready are completed at once instead).
+_POLL_MS = 20
+
+
+class Resolver:
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._lock = threading.Lock()
+        self._pending: Dict[bytes, Tuple[Any, List[concurrent.futures.Future]]] = {}
+        self._added = threading.Event()
+        self._thread: Any = None
+
+    def future(self, ref: Any) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        core = self._session.core
+        try:
+            ready = core.wait([ref._id], 1, 0, False)[0]
+        except BaseException as error:  # noqa: BLE001 - e.g. the raylet is gone
+            _complete(future, ref, error)
+            return future
+        if ready:
+            _complete(future, ref)
+            return future
+        with self._lock:
+            self._pending.setdefault(ref._id, (ref, []))[1].append(future)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="flare-futures",
+                                                daemon=True)
+                self._thread.start()
+        self._added.set()
+        return future
+
+    def _run(self) -> None:
+        core = self._session.core
+        stopping = self._session.stopping
+        while not stopping.is_set():
+            with self._lock:
+                ids = list(self._pending)
+            if not ids:
+                self._added.wait(0.5)
+                self._added.clear()
+                continue
+            try:
+                flags = core.wait(ids, 1, _POLL_MS, False)
+            except BaseException as error:  # noqa: BLE001 - fail every waiter, then stop
+                self._fail_all(error)
+                return
+            done = []
+            with self._lock:
+                for object_id, ready in zip(ids, flags):
+                    if ready:
+                        done.append(self._pending.pop(object_id))
+            for ref, futures in done:
+                for future in futures:
+                    _complete(future, ref)
+        from flare.exceptions import FlareError
+        self._fail_all(FlareError("flare was shut down while this future was pending"))
+
+    def _fail_all(self, error: BaseException) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for ref, futures in pending.values():
+            for future in futures:
+                _complete(future, ref, error)
+
+
+def _complete(future: concurrent.futures.Future, ref: Any, error: Any = None) -> None:
+    if not future.set_running_or_notify_cancel():
+        return  # the caller cancelled its future
+    if error is None:
+        from flare import api
+        try:
+            future.set_result(api.get(ref))
+            return
+        except BaseException as raised:  # noqa: BLE001 - the task's error goes to the future
+            error = raised
+    future.set_exception(error)
+
+
+def resolver_of(session: Any) -> Resolver:
+    resolver = getattr(session, "resolver", None)
+    if resolver is None:
+        from flare._private import state
+        with state.lock:
+            resolver = getattr(session, "resolver", None)
+            if resolver is None:
+                resolver = session.resolver = Resolver(session)
+    return resolver
