@@ -599,6 +599,18 @@ absl::Status CoreClient::KillActor(const TaskId& actor, bool no_restart) {
   return Send(message);
 }
 
+void CoreClient::ExpectObject(const ObjectId& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  objects_[id].refs++;
+}
+
+void CoreClient::ForgetObject(const ObjectId& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  if (--it->second.refs <= 0) objects_.erase(it);
+}
+
 void CoreClient::BecomeActor() {
   std::lock_guard<std::mutex> lock(mu_);
   actor_ = true;

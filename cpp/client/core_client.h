@@ -129,6 +129,13 @@ class CoreClient {
   // while a call blocks in get (they cannot run anywhere else), and cancels
   // of running calls do not interrupt the thread.
   void BecomeActor();
+  // Sends a message as is (generator items and releases).
+  absl::Status SendMessage(const rpc::Message& message) { return Send(message); }
+  // Generator items: the raylet already counts the caller's reference to
+  // the next item; these make the local count agree (ExpectObject) or drop
+  // it without telling the raylet (ForgetObject, for an item that never came).
+  void ExpectObject(const ObjectId& id);
+  void ForgetObject(const ObjectId& id);
   absl::StatusOr<std::optional<std::string>> KvGet(const std::string& key, int timeout_ms);
   absl::StatusOr<rpc::ClusterInfoReply> ClusterInfo(int timeout_ms);
   absl::StatusOr<rpc::StoreStatsReply> StoreStats(int timeout_ms);

@@ -48,6 +48,35 @@ bool PythonInterrupted() {
   return PyErr_CheckSignals() != 0;
 }
 
+// Task results from Python: [(object_id, kind, payload, contained)] where
+// kind is "inline" (payload: bytes), "store" (already written and to be
+// sealed; payload: size) or an error code int (payload: (message, pickled
+// bytes)).
+void FillReturns(const py::list& returns,
+                 google::protobuf::RepeatedPtrField<rpc::ReturnObject>* out) {
+  for (const auto& item : returns) {
+    py::tuple entry = item.cast<py::tuple>();
+    auto* ret = out->Add();
+    auto* data = ret->mutable_data();
+    data->set_object_id(std::string(entry[0].cast<py::bytes>()));
+    py::object kind = entry[1];
+    if (py::isinstance<py::int_>(kind)) {
+      data->set_error(static_cast<rpc::ErrorCode>(kind.cast<int>()));
+      py::tuple payload = entry[2].cast<py::tuple>();
+      data->set_error_message(payload[0].cast<std::string>());
+      data->set_inline_data(std::string(payload[1].cast<py::bytes>()));
+    } else if (kind.cast<std::string>() == "store") {
+      data->set_in_store(true);
+      data->set_size(entry[2].cast<uint64_t>());
+    } else {
+      data->set_inline_data(std::string(entry[2].cast<py::bytes>()));
+    }
+    for (const auto& inner : entry[3].cast<py::list>()) {
+      ret->add_contained_refs(std::string(inner.cast<py::bytes>()));
+    }
+  }
+}
+
 }  // namespace
 
 void RegisterCoreClient(py::module_& m) {
@@ -96,7 +125,7 @@ void RegisterCoreClient(py::module_& m) {
              uint32_t num_returns, const std::map<std::string, double>& resources, int max_retries,
              const py::bytes& parent_task_id, const py::bytes& retry_exceptions, double timeout_s,
              bool retry_on_timeout, const py::bytes& actor_id, const std::string& method_name,
-             const py::object& actor_options) {
+             const py::object& actor_options, bool streaming) {
             rpc::TaskSpec spec;
             spec.set_task_id(std::string(task_id));
             spec.set_job_id(c.job_id().Binary());
@@ -117,6 +146,7 @@ void RegisterCoreClient(py::module_& m) {
             spec.set_retry_on_timeout(retry_on_timeout);
             spec.set_actor_id(std::string(actor_id));
             spec.set_method_name(method_name);
+            spec.set_streaming(streaming);
             if (!actor_options.is_none()) {
               // A creation: {max_concurrency, max_restarts, max_task_retries,
               // name_key, detached, lifetime_resources, class_name}.
@@ -270,7 +300,8 @@ void RegisterCoreClient(py::module_& m) {
              }
              return py::make_tuple(py::bytes(spec.task_id()), py::bytes(spec.job_id()), spec.function_key(),
                                    spec.function_name(), args, resolved, spec.num_returns(), spec.attempt(),
-                                   spec.max_retries(), py::bytes(spec.retry_exceptions()), actor);
+                                   spec.max_retries(), py::bytes(spec.retry_exceptions()), actor,
+                                   spec.streaming());
            })
       .def("task_done",
            [](CoreClient& c, const py::bytes& task_id, const py::list& returns, bool application_error,
@@ -283,29 +314,25 @@ void RegisterCoreClient(py::module_& m) {
              done.set_task_id(std::string(task_id));
              done.set_application_error(application_error);
              done.set_retryable(retryable);
-             for (const auto& item : returns) {
-               py::tuple entry = item.cast<py::tuple>();
-               auto* ret = done.add_returns();
-               auto* data = ret->mutable_data();
-               data->set_object_id(std::string(entry[0].cast<py::bytes>()));
-               py::object kind = entry[1];
-               if (py::isinstance<py::int_>(kind)) {
-                 data->set_error(static_cast<rpc::ErrorCode>(kind.cast<int>()));
-                 py::tuple payload = entry[2].cast<py::tuple>();
-                 data->set_error_message(payload[0].cast<std::string>());
-                 data->set_inline_data(std::string(payload[1].cast<py::bytes>()));
-               } else if (kind.cast<std::string>() == "store") {
-                 data->set_in_store(true);
-                 data->set_size(entry[2].cast<uint64_t>());
-               } else {
-                 data->set_inline_data(std::string(entry[2].cast<py::bytes>()));
-               }
-               for (const auto& inner : entry[3].cast<py::list>()) {
-                 ret->add_contained_refs(std::string(inner.cast<py::bytes>()));
-               }
-             }
+             FillReturns(returns, done.mutable_returns());
              ThrowIfError(c.TaskDone(std::move(done)));
            })
+      .def("generator_yield",
+           [](CoreClient& c, const py::bytes& task_id, const py::list& items) {
+             rpc::Message message;
+             message.mutable_generator_yield()->set_task_id(std::string(task_id));
+             FillReturns(items, message.mutable_generator_yield()->mutable_items());
+             ThrowIfError(c.SendMessage(message));
+           })
+      .def("release_generator",
+           [](CoreClient& c, const py::bytes& task_id, uint32_t taken) {
+             rpc::Message message;
+             message.mutable_release_generator()->set_task_id(std::string(task_id));
+             message.mutable_release_generator()->set_taken(taken);
+             (void)c.SendMessage(message);  // a dead raylet frees everything anyway
+           })
+      .def("expect_object", [](CoreClient& c, const py::bytes& id) { c.ExpectObject(ToId(id)); })
+      .def("forget_object", [](CoreClient& c, const py::bytes& id) { c.ForgetObject(ToId(id)); })
       .def("take_cancel_request", &CoreClient::TakeCancelRequest)
       .def("become_actor", &CoreClient::BecomeActor)
       .def("take_cancelled_calls",

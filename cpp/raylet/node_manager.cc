@@ -212,6 +212,12 @@ void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
     case rpc::Message::kKillActor:
       HandleKillActor(message.kill_actor());
       break;
+    case rpc::Message::kGeneratorYield:
+      HandleGeneratorYield(connection, *message.mutable_generator_yield());
+      break;
+    case rpc::Message::kReleaseGenerator:
+      HandleReleaseGenerator(connection.id(), message.release_generator());
+      break;
     case rpc::Message::kTasksReturned:
       HandleTasksReturned(connection, message.tasks_returned());
       break;
@@ -281,6 +287,10 @@ void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
     record.arg_refs.push_back(id);
     if (dependency && objects_.Contains(id) && !objects_.IsReady(id)) unready.push_back(id);
   };
+  if (spec.streaming()) {
+    generators_[task_id] = GeneratorState{connection.id()};
+    objects_.AddPending(connection.id(), ObjectIdFor(task_id, 2));  // the first item
+  }
   for (const auto& dep : spec.dependencies()) hold(dep, true);
   for (const auto& nested : spec.nested_refs()) hold(nested, false);
   if (!spec.args_object_id().empty()) hold(spec.args_object_id(), true);
@@ -532,6 +542,7 @@ void NodeManager::ReleaseTaskArgs(TaskRecord& record) {
 void NodeManager::FinishTask(const TaskId& task_id) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
+  if (it->second.spec.streaming()) OnGeneratorFinished(task_id);
   if (it->second.spec.has_actor()) {
     // Out of the table first: the actor's fate may finish other tasks.
     TaskRecord record = std::move(it->second);
@@ -773,6 +784,13 @@ void NodeManager::OnClosed(Connection& connection) {
   std::shared_ptr<Connection> keep = connections_[client];
   connections_.erase(client);
   objects_.DropClient(client);
+  // Its generators' items were its references: nobody takes them now.
+  for (auto& [task_id, gen] : generators_) {
+    if (gen.owner == client) gen.released = true;
+  }
+  absl::erase_if(generators_, [](const auto& entry) {
+    return entry.second.released && entry.second.finished;
+  });
   if (connection.kind == rpc::WORKER) {
     pool_.OnDisconnected(client);
     // The process normally exits right after; make sure it does.
@@ -856,6 +874,14 @@ void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause)
   if (record.cancelled) {
     FailTask(record, rpc::TASK_CANCELLED,
              "task " + record.spec.function_name() + " was cancelled (its worker was killed)");
+    FinishTask(task_id);
+    return;
+  }
+  if (!GeneratorRestartable(task_id)) {
+    FailTask(record, rpc::WORKER_CRASHED,
+             "the worker (pid " + std::to_string(info.pid) + ") running generator " +
+                 record.spec.function_name() + " " + cause +
+                 " after it had yielded items, so it is not run again");
     FinishTask(task_id);
     return;
   }

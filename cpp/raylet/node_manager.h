@@ -108,6 +108,17 @@ class NodeManager : public Connection::Handler {
     std::string death;               // why it died
   };
 
+  // A streaming generator task's items. The caller holds each item from
+  // the moment the item before it is produced (the next one is always
+  // registered as pending for it), so an item is freed as soon as the
+  // caller drops it, while the generator runs on.
+  struct GeneratorState {
+    ClientId owner = 0;
+    uint32_t produced = 0;  // items stored so far
+    bool finished = false;  // the task ended
+    bool released = false;  // the caller dropped its generator
+  };
+
   // What a lease holds: its demand, less the CPU while its worker is blocked
   // in get/wait.
   static ResourceSet HeldResources(const Lease& lease);
@@ -152,6 +163,15 @@ class NodeManager : public Connection::Handler {
   // Stores what a finished task returned and wakes whoever waits for it.
   void StoreReturns(rpc::TaskDone& done);
   static bool HasUnreadyArgs(const rpc::TaskSpec& spec, const ObjectTable& objects);
+
+  // ---- streaming generators ----
+  void HandleGeneratorYield(Connection& connection, rpc::GeneratorYield& items);
+  void HandleReleaseGenerator(ClientId client, const rpc::ReleaseGenerator& release);
+  // The generator task ended: the pending next item is dropped.
+  void OnGeneratorFinished(const TaskId& task_id);
+  // Whether a crashed generator may run again: only before its first item.
+  bool GeneratorRestartable(const TaskId& task_id) const;
+  void DropIfUnreferenced(const ObjectId& id);
 
   // ---- actors (node_manager_actors.cc) ----
   void SubmitActorCall(const TaskId& task_id, TaskRecord& record);
@@ -211,6 +231,7 @@ class NodeManager : public Connection::Handler {
   absl::flat_hash_map<TaskId, TaskRecord, IdHash> tasks_;
   absl::flat_hash_map<ClientId, Lease> leases_;
   absl::flat_hash_map<TaskId, ActorRecord, IdHash> actors_;
+  absl::flat_hash_map<TaskId, GeneratorState, IdHash> generators_;
   absl::flat_hash_map<ClientId, TaskId> actor_by_worker_;
   absl::flat_hash_set<TaskId, IdHash> actors_waiting_args_;
   ClientId next_client_id_ = 1;

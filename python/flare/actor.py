@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from flare import exceptions
 from flare._private import serialization, state
 from flare.object_ref import ObjectRef
-from flare.remote_function import (core_object_id, export_function, prepare_args,
+from flare.remote_function import (STREAMING, core_object_id, export_function, prepare_args,
                                    resource_demand, submit_task, validate_options)
 
 _ACTOR_OPTIONS = {"num_cpus", "num_gpus", "resources", "memory", "max_concurrency",
@@ -90,7 +90,8 @@ def _methods_of(cls: type) -> Dict[str, int]:
         if not (inspect.isfunction(member) or inspect.ismethoddescriptor(member)):
             continue
         options = getattr(member, "__flare_method_options__", {})
-        methods[name] = options.get("num_returns", 1)
+        default = STREAMING if inspect.isgeneratorfunction(member) else 1
+        methods[name] = options.get("num_returns", default)
     return methods
 
 

@@ -339,13 +339,14 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
 
     Both lists keep the input order; ``ready`` holds at most ``num_returns``.
     """
+    from flare.generator import ObjectRefGenerator
     session = _session()
     if isinstance(object_refs, ObjectRef) or not isinstance(object_refs, (list, tuple)):
         raise TypeError("wait() takes a list of ObjectRefs, got "
                         f"{type(object_refs).__name__}")
     refs = list(object_refs)
     for ref in refs:
-        if not isinstance(ref, ObjectRef):
+        if not isinstance(ref, (ObjectRef, ObjectRefGenerator)):
             raise TypeError(f"wait() takes a list of ObjectRefs; the list holds a "
                             f"{type(ref).__name__}")
     if len(set(refs)) != len(refs):
@@ -357,7 +358,10 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
                          f"given ({len(refs)})")
     timeout_ms = _timeout_ms(timeout, "wait")
     try:
-        flags = session.core.wait([ref._id for ref in refs], num_returns, timeout_ms)
+        if any(isinstance(ref, ObjectRefGenerator) for ref in refs):
+            flags = _wait_with_generators(session.core, refs, num_returns, timeout_ms)
+        else:
+            flags = session.core.wait([ref._id for ref in refs], num_returns, timeout_ms)
     except ConnectionError as error:
         raise _raylet_died(error) from None
     ready: List[ObjectRef] = []
@@ -370,9 +374,32 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
     return ready, not_ready
 
 
+def _wait_with_generators(core, refs: list, num_returns: int, timeout_ms: int) -> List[bool]:
+    """wait() over refs and generators: a generator is ready when its next
+    item is, or when it has finished."""
+    ids: List[bytes] = []
+    spans: List[Tuple[int, int]] = []
+    for ref in refs:
+        start = len(ids)
+        ids.extend([ref._id] if isinstance(ref, ObjectRef) else ref._next_ids())
+        spans.append((start, len(ids)))
+    deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
+    while True:
+        remaining = -1 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
+        seen = core.wait(ids, 1, 0)
+        flags = [any(seen[a:b]) for a, b in spans]
+        if sum(flags) >= num_returns or remaining == 0:
+            return flags
+        # Sleep until something more is ready, then count again.
+        core.wait(ids, min(len(ids), sum(seen) + 1), remaining)
+
+
 def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:
     """Cancels the task that produces ``object_ref``; its refs then raise
     TaskCancelledError. Finished tasks are left alone."""
+    from flare.generator import ObjectRefGenerator
+    if isinstance(object_ref, ObjectRefGenerator):
+        object_ref = object_ref.completed()
     if not isinstance(object_ref, ObjectRef):
         raise TypeError(f"cancel() takes an ObjectRef, got {type(object_ref).__name__}")
     try:

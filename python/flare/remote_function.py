@@ -23,6 +23,10 @@ _DEFAULTS: Dict[str, Any] = {"num_cpus": 1, "num_gpus": 0, "resources": None, "n
                              "memory": None, "timeout_s": None}
 
 
+# num_returns of a generator whose items are streamed as they are yielded.
+STREAMING = "streaming"
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -53,8 +57,10 @@ def validate_options(options: Dict[str, Any], allowed: set, where: str) -> Dict[
                                  f"got {amount!r}")
     if "num_returns" in options:
         value = options["num_returns"]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{where}: num_returns must be a non-negative integer, got {value!r}")
+        if value != STREAMING and (isinstance(value, bool) or not isinstance(value, int)
+                                   or value < 0):
+            raise ValueError(f"{where}: num_returns must be a non-negative integer or "
+                             f"'streaming', got {value!r}")
     if "max_retries" in options:
         value = options["max_retries"]
         if isinstance(value, bool) or not isinstance(value, int) or value < -1:
@@ -175,6 +181,9 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
     if task_id is None:
         task_id = core.new_task_id()
     num_returns = options["num_returns"]
+    streaming = num_returns == STREAMING
+    if streaming:
+        num_returns = 1  # the completion object; items follow as they come
     args_bytes = None
     args_object_id = None
     if serialized.total_size < api.INLINE_THRESHOLD:
@@ -195,9 +204,13 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
                      options["max_retries"], session.context.task_id,
                      _retry_policy_bytes(retry_exceptions), float(options["timeout_s"] or 0),
                      _retries_timeouts(retry_exceptions), actor_id, method_name,
-                     actor_options)
+                     actor_options, streaming)
     if args_object_id is not None:
         core.remove_ref(args_object_id)  # the pending task holds it now
+    if streaming:
+        from flare.generator import ObjectRefGenerator
+        return ObjectRefGenerator(task_id, ObjectRef(core_object_id(task_id, 1), _owned=True),
+                                  function_name)
     if num_returns == 0:
         return None
     refs = [ObjectRef(core_object_id(task_id, i), _owned=True) for i in range(1, num_returns + 1)]
@@ -224,14 +237,16 @@ class RemoteFunction:
     """A function decorated with @flare.remote. Call ``.remote()`` to run it."""
 
     def __init__(self, function: Callable, options: Dict[str, Any]) -> None:
-        if inspect.isgeneratorfunction(function) or inspect.iscoroutinefunction(function):
-            kind = "generator" if inspect.isgeneratorfunction(function) else "async"
-            raise NotImplementedError(f"remote {kind} functions are not supported yet "
+        if inspect.isasyncgenfunction(function):
+            raise NotImplementedError(f"remote async generator functions are not supported yet "
                                       f"({function.__qualname__})")
         validate_options(options, _TASK_OPTIONS, f"@remote on {function.__qualname__}")
         self._function = function
         self._name = function.__qualname__
-        self._options = {**_DEFAULTS, **options}
+        defaults = _DEFAULTS
+        if inspect.isgeneratorfunction(function):
+            defaults = {**_DEFAULTS, "num_returns": STREAMING}
+        self._options = {**defaults, **options}
         self._demand = resource_demand(self._options)
         try:
             self._signature: Optional[inspect.Signature] = inspect.signature(function)

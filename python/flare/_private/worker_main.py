@@ -124,8 +124,7 @@ class TaskRunner:
         self.run_now(task)
 
     def run_now(self, task: tuple) -> None:
-        (task_id, job_id, function_key, function_name, args_data, resolved, num_returns,
-         attempt, max_retries, retry_policy, actor) = task
+        task_id, job_id, function_name = task[0], task[1], task[3]
         context = self.session.context
         context.task_id = task_id
         context.job_id = job_id
@@ -134,6 +133,11 @@ class TaskRunner:
             function, args, kwargs = self._begin(task)
             result = function(*args, **kwargs)
             del args, kwargs
+            if inspect.iscoroutine(result):  # an async def task
+                import asyncio
+                result = asyncio.run(result)
+            if task[11]:
+                result = self.stream(task_id, function_name, result)
             self.interruptible = False
             self._succeed(task, result)
         except BaseException as error:  # noqa: BLE001 - everything goes back to the caller
@@ -151,7 +155,7 @@ class TaskRunner:
         from flare.remote_function import resolve_args
 
         (task_id, job_id, function_key, function_name, args_data, resolved, num_returns,
-         attempt, max_retries, retry_policy, actor) = task
+         attempt, max_retries, retry_policy, actor, _streaming) = task
         self.enter_job(job_id)
         if actor is None:
             function = self.function(function_key)
@@ -223,6 +227,32 @@ class TaskRunner:
             except Exception:  # noqa: BLE001
                 pass
         self.core.task_done(task_id, returns, application_error, retryable)
+
+    def stream(self, task_id: bytes, function_name: str, generator: Any) -> int:
+        """Stores each value the generator yields as its next item, reporting
+        it at once; an exception becomes the item after the last good one.
+        Returns the number of items (the completion object's value)."""
+        from flare import api
+        from flare.remote_function import core_object_id
+
+        if not inspect.isgenerator(generator):
+            raise TypeError(f"{function_name} is a streaming generator task but returned a "
+                            f"{type(generator).__name__}, not a generator")
+        count = 0
+        try:
+            for value in generator:
+                object_id = core_object_id(task_id, count + 2)
+                kind, payload, refs = api.store_value(self.core, object_id, value,
+                                                      is_put=False)
+                del value
+                self.core.generator_yield(task_id, [(object_id, kind, payload, refs)])
+                count += 1
+        except BaseException as error:  # noqa: BLE001 - it goes to the caller as an item
+            error_item = self._error_returns(task_id + b"", 1, function_name, error)[0]
+            object_id = core_object_id(task_id, count + 2)
+            self.core.generator_yield(task_id, [(object_id, *error_item[1:])])
+            count += 1
+        return count
 
     # -- actors ------------------------------------------------------------------
     def _constructor(self, cls: type, actor: tuple) -> Callable:
@@ -366,6 +396,8 @@ class AsyncExecutor:
                 del args, kwargs
                 if inspect.isawaitable(result):
                     result = await result
+                if task[11]:
+                    result = runner.stream(task[0], task[3], result)
         except asyncio.CancelledError:
             runner.cancelled(task)
             return
@@ -376,7 +408,8 @@ class AsyncExecutor:
 
 
 # Frames of the runner itself, left out of tracebacks shown to users.
-_RUNNER_CODES = (TaskRunner.run_now.__code__, AsyncExecutor._run.__code__)
+_RUNNER_CODES = (TaskRunner.run_now.__code__, TaskRunner.stream.__code__,
+                 AsyncExecutor._run.__code__)
 
 
 def main() -> None:

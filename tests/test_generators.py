@@ -1,0 +1,206 @@
+"""Streaming generator tasks: refs as values are yielded, errors, cancel, memory."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import time
+
+import numpy as np
+import pytest
+
+import flare
+from flare.exceptions import TaskCancelledError, TaskError, WorkerCrashedError
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def runtime():
+    flare.init(num_cpus=2, object_store_memory=2**30)
+    yield
+    flare.shutdown()
+
+
+def settled_objects() -> int:
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        stats = flare.object_store_stats()
+        if stats["num_objects"] == 0:
+            return 0
+        time.sleep(0.05)
+    return flare.object_store_stats()["num_objects"]
+
+
+@flare.remote
+def count_to(n, delay=0.0):
+    for i in range(n):
+        if delay:
+            time.sleep(delay)
+        yield i
+
+
+def test_first_ref_arrives_before_the_task_ends():
+    # The seeds' generator: one value every 0.5 s.
+    start = time.monotonic()
+    gen = count_to.remote(4, 0.5)
+    assert isinstance(gen, flare.ObjectRefGenerator)
+    assert time.monotonic() - start < 0.2, ".remote() of a generator must return at once"
+    arrivals = []
+    values = []
+    for ref in gen:
+        arrivals.append(time.monotonic() - start)
+        values.append(flare.get(ref, timeout=10))
+    assert values == [0, 1, 2, 3]
+    assert arrivals[0] < 1.2, f"first item took {arrivals[0]:.2f} s"
+    assert arrivals[-1] > 1.9
+    assert flare.get(gen.completed(), timeout=10) == 4
+    with pytest.raises(StopIteration):
+        next(gen)
+    del ref, gen
+    assert settled_objects() == 0
+
+
+def test_exception_surfaces_after_the_last_good_item():
+    @flare.remote
+    def fails_after_two():
+        yield "a"
+        yield "b"
+        raise ValueError("third went wrong")
+
+    refs = list(fails_after_two.remote())
+    assert len(refs) == 3
+    assert flare.get(refs[:2], timeout=10) == ["a", "b"]
+    with pytest.raises(ValueError, match="third went wrong") as info:
+        flare.get(refs[2], timeout=10)
+    assert isinstance(info.value, TaskError)
+
+
+def test_num_returns_on_a_generator_gives_plain_refs():
+    @flare.remote(num_returns=3)
+    def three():
+        yield from (1, 2, 3)
+
+    assert flare.get(three.remote(), timeout=10) == [1, 2, 3]
+    a, b = three.options(num_returns=2).remote()
+    with pytest.raises(ValueError, match="num_returns=2"):
+        flare.get(a, timeout=10)
+
+
+def test_next_wait_and_completed():
+    gen = count_to.remote(3, 0.3)
+    ready, not_ready = flare.wait([gen], timeout=0.05)
+    assert ready == [] and not_ready == [gen]
+    ready, _ = flare.wait([gen], timeout=10)
+    assert ready == [gen]
+    assert flare.get(next(gen), timeout=10) == 0
+    finished, _ = flare.wait([gen.completed()], timeout=10)
+    assert finished == [gen.completed()]
+    assert [flare.get(ref) for ref in gen] == [1, 2]
+
+
+def test_async_for_over_a_generator():
+    async def consume():
+        return [await ref async for ref in count_to.remote(5)]
+    assert asyncio.run(consume()) == [0, 1, 2, 3, 4]
+
+
+def test_cancel_stops_the_generator_between_yields(tmp_path):
+    marker = str(tmp_path / "progress")
+
+    @flare.remote
+    def endless(path):
+        i = 0
+        while True:
+            with open(path, "w") as f:
+                f.write(str(i))
+            yield i
+            i += 1
+            time.sleep(0.05)
+
+    gen = endless.remote(marker)
+    assert flare.get(next(gen), timeout=10) == 0
+    flare.cancel(gen)
+    with pytest.raises(TaskCancelledError):
+        for ref in gen:
+            flare.get(ref, timeout=10)
+    time.sleep(0.3)
+    with open(marker) as f:
+        stopped_at = f.read()
+    time.sleep(0.3)
+    with open(marker) as f:
+        assert f.read() == stopped_at, "the generator kept running after cancel"
+
+
+def test_consumed_items_are_freed_while_it_runs():
+    # 50 x 100 MiB through a 1 GiB store: only what the caller holds stays.
+    @flare.remote
+    def big_arrays(n):
+        for i in range(n):
+            yield np.full(100 * 2**20, i % 251, dtype=np.uint8)
+
+    total = 0
+    for ref in big_arrays.remote(50):
+        array = flare.get(ref, timeout=60)
+        total += int(array[0])
+        del array, ref
+    assert total == sum(i % 251 for i in range(50))
+    assert settled_objects() == 0
+
+
+def test_dropping_a_generator_early_frees_its_items():
+    gen = count_to.remote(20)
+    first = flare.get(next(gen), timeout=10)
+    assert first == 0
+    flare.get(gen.completed(), timeout=10)
+    del gen
+    assert settled_objects() == 0
+
+
+def test_crash_before_any_item_is_retried_after_an_item_it_raises(tmp_path):
+    marker = str(tmp_path / "crashed")
+
+    @flare.remote(max_retries=1)
+    def crash_first(path):
+        if not os.path.exists(path):
+            open(path, "w").close()
+            os._exit(1)
+        yield "after retry"
+
+    assert [flare.get(ref, timeout=30) for ref in crash_first.remote(marker)] == ["after retry"]
+
+    @flare.remote(max_retries=3)
+    def crash_midway():
+        yield 1
+        time.sleep(0.2)
+        os._exit(1)
+
+    gen = crash_midway.remote()
+    assert flare.get(next(gen), timeout=30) == 1
+    with pytest.raises(WorkerCrashedError, match="yielded"):
+        flare.get(next(gen), timeout=30)
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+def test_actor_generator_method():
+    @flare.remote
+    class Source:
+        def __init__(self, prefix):
+            self.prefix = prefix
+
+        def stream(self, n):
+            for i in range(n):
+                yield f"{self.prefix}{i}"
+
+    source = Source.remote("item-")
+    assert [flare.get(ref) for ref in source.stream.remote(3)] == ["item-0", "item-1", "item-2"]
+
+
+def test_generator_cannot_be_pickled():
+    gen = count_to.remote(1)
+    with pytest.raises(TypeError, match="ObjectRefGenerator"):
+        flare.put(gen)
+    list(gen)
