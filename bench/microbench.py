@@ -39,6 +39,7 @@ workload              what is timed                                     unit
 ``actor_sync``        ``ray.get(a.noop.remote())`` in a loop            calls/s
 ``actor_async``       batches of 1000 ``a.noop.remote()``, ``ray.get``  calls/s
 ``async_actor_async`` as actor_async, on an actor with ``async def``    calls/s
+``generator``         ``for ref in gen.remote(2000): ray.get(ref)``     items/s
 ``init_first_task``   ``ray.init()`` + first ``ray.get(f.remote())``    s
                       in a fresh process, median of 3 (import and
                       shutdown excluded; import time is in the JSON)
@@ -157,9 +158,15 @@ class _AsyncActor:
         return None
 
 
+def _count(n: int):
+    for i in range(n):
+        yield i
+
+
 def _make_remotes(ray: ModuleType) -> Dict[str, Any]:
     return {"noop": ray.remote(_noop), "identity": ray.remote(_identity),
-            "actor": ray.remote(_Actor), "async_actor": ray.remote(_AsyncActor)}
+            "actor": ray.remote(_Actor), "async_actor": ray.remote(_AsyncActor),
+            "generator": ray.remote(num_returns="streaming")(_count)}
 
 
 # --------------------------------------------------------------------------
@@ -318,6 +325,19 @@ def bench_async_actor_async(ctx: Context) -> Result:
     return _actor_async(ctx, "async_actor")
 
 
+def bench_generator(ctx: Context) -> Result:
+    """Small yields consumed as they come: ``for ref in gen.remote(n): get(ref)``."""
+    ray, gen = ctx.ray, ctx.remotes["generator"]
+    items = ctx.n(2_000, 500)
+    assert [ray.get(ref) for ref in gen.remote(10)] == list(range(10))
+
+    def body() -> None:
+        for ref in gen.remote(items):
+            ray.get(ref)
+
+    return _median_result(_rate_trials(ctx.n(5, 3), items, body))
+
+
 def bench_init_first_task(ctx: Context) -> Result:
     """Median of 3 fresh-process ``init`` + first task round trips."""
     totals, inits, imports = [], [], []
@@ -361,6 +381,7 @@ WORKLOADS: Dict[str, Workload] = {
     "actor_async": Workload(bench_actor_async, "calls/s", True,
                             target=">=5x", check=_ratio_at_least(5.0)),
     "async_actor_async": Workload(bench_async_actor_async, "calls/s", True),
+    "generator": Workload(bench_generator, "items/s", True),
     "init_first_task": Workload(bench_init_first_task, "s", False,
                                 needs_runtime=False,
                                 target="<=0.2x time (>=5x)",
