@@ -4,9 +4,9 @@ nested in a list and captured in a closure, and many large return values.
 From "Minimal Effort Scaling with Ray - Easy Analogies to Get Started": the
 square tasks, "Putting and Retrieving Remote Objects", "Ray Objects Refs can
 Be Passed Around" (echo, echo_and_get, print_via_capture) and the
-large_values example of its best practices. (Its Counter actor and
-large_values_generator are not here: flare has no actors or generator tasks
-yet.) large_values returns arrays of ARRAY_SIZE int8 instead of 100,000,000.
+large_values example of its best practices. (Its Counter actor is in
+counter_actor.py, its large_values_generator in generators.py.)
+large_values returns arrays of ARRAY_SIZE int8 instead of 100,000,000.
 
 Worker prints reach the driver prefixed "(function pid=N)".
 

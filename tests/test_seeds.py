@@ -118,6 +118,16 @@ def check_counter_actor(out: str) -> None:
     assert "counter: 10" in out
 
 
+def check_generators(out: str) -> None:
+    arrivals = [(int(v), float(t)) for v, t in re.findall(r"^(\d) \(after ([0-9.]+) s\)$",
+                                                          out, re.M)]
+    assert [v for v, _ in arrivals] == [0, 1, 2, 3, 4], out
+    assert arrivals[0][1] < arrivals[-1][1] - 1.0, "the first value waited for the whole task"
+    assert len(re.findall(r"\(large_values_generator pid=\d+\) yielded return value \d",
+                          out)) == 5, out
+    assert "consumed 5 arrays (50,000,000 values) one at a time" in out
+
+
 @dataclass
 class Case:
     script: str
@@ -148,6 +158,7 @@ CASES = [
     Case("monte_carlo_pi_progress.py", check_monte_carlo_pi_progress,
          env={"EXAMPLE_SCALE": "0.2"}),
     Case("counter_actor.py", check_counter_actor),
+    Case("generators.py", check_generators),
 ]
 
 _listed = {case.script for case in CASES}
