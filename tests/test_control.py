@@ -41,8 +41,9 @@ def identity(x):
 def sleep_then_mark(seconds, marker):
     """Touches marker+'.started', sleeps, then marker+'.done' if the sleep ended
     normally and marker+'.finally' on any way out."""
-    open(marker + ".started", "w").close()
     try:
+        # Inside the try: a cancel right after this is seen must reach finally.
+        open(marker + ".started", "w").close()
         time.sleep(seconds)
         open(marker + ".done", "w").close()
     finally:

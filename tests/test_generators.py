@@ -105,6 +105,8 @@ def test_async_for_over_a_generator():
     async def consume():
         return [await ref async for ref in count_to.remote(5)]
     assert asyncio.run(consume()) == [0, 1, 2, 3, 4]
+    # Nothing (the resolver thread included) keeps an awaited item alive.
+    assert settled_objects() == 0
 
 
 def test_cancel_stops_the_generator_between_yields(tmp_path):
@@ -132,6 +134,8 @@ def test_cancel_stops_the_generator_between_yields(tmp_path):
     time.sleep(0.3)
     with open(marker) as f:
         assert f.read() == stopped_at, "the generator kept running after cancel"
+    gen = ref = None
+    assert settled_objects() == 0
 
 
 def test_consumed_items_are_freed_while_it_runs():

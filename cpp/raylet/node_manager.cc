@@ -659,6 +659,8 @@ void NodeManager::CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode c
     return;
   }
   FailTask(record, code, message);  // get raises at once, whatever the worker does
+  // A generator takes no more items: the caller's next ref raises this error.
+  if (record.spec.streaming()) OnGeneratorFinished(task_id);
   if (!record.running) {
     scheduler_.Remove(task_id);
     FinishTask(task_id);
@@ -729,10 +731,14 @@ void NodeManager::After(std::chrono::milliseconds delay, std::function<void()> a
 }
 
 void NodeManager::LogToDriver(const TaskRecord& record, const std::string& line) {
+  LogToJob(record.spec.job_id(), line);
+}
+
+void NodeManager::LogToJob(const std::string& job_id, const std::string& line) {
   std::cerr << "flare-raylet: " << line << "\n";
   rpc::Message message;
   auto* logs = message.mutable_log_lines();
-  logs->set_job_id(record.spec.job_id());
+  logs->set_job_id(job_id);
   logs->set_prefix("(raylet)");
   logs->set_is_stderr(true);
   logs->add_lines(line);

@@ -157,6 +157,7 @@ class NodeManager : public Connection::Handler {
   void After(std::chrono::milliseconds delay, std::function<void()> action);
   // A line for the drivers of the task's job, as "(raylet) ...".
   void LogToDriver(const TaskRecord& record, const std::string& line);
+  void LogToJob(const std::string& job_id, const std::string& line);
   // Sends the task to `worker`; fails it instead when an argument failed
   // (false).
   bool SendTask(const TaskId& task_id, TaskRecord& record, ClientId worker);

@@ -198,14 +198,8 @@ void NodeManager::OnActorWorkerLost(const TaskId& actor_id, const std::string& c
                            "process " + cause + " (max_task_retries is exhausted)");
     }
   }
-  std::string line = "actor " + name + " died (its worker process " + cause + "); restarting";
-  rpc::Message message;
-  auto* logs = message.mutable_log_lines();
-  logs->set_job_id(actor.creation.job_id());
-  logs->set_prefix("(raylet)");
-  logs->set_is_stderr(true);
-  logs->add_lines(line);
-  HandleLogLines(message);
+  LogToJob(actor.creation.job_id(),
+           "actor " + name + " died (its worker process " + cause + "); restarting");
   ScheduleActorCreation(actor_id, actor);
   TryDispatch();
 }

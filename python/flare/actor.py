@@ -11,15 +11,15 @@ actor dies.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import pickle
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from flare import exceptions
-from flare._private import serialization, state
+from flare._private import state
 from flare.object_ref import ObjectRef
-from flare.remote_function import (STREAMING, core_object_id, export_function, prepare_args,
+from flare.remote_function import (STREAMING, core_object_id, export_function,
+                                   pickle_for_export, prepare_args,
                                    resource_demand, submit_task, validate_options)
 
 _ACTOR_OPTIONS = {"num_cpus", "num_gpus", "resources", "memory", "max_concurrency",
@@ -152,12 +152,8 @@ class ActorClass:
 
     def _export(self, session: state.Session) -> str:
         if self._pickled is None:
-            try:
-                self._pickled = serialization.dumps_function(self._cls)
-            except Exception as error:  # noqa: BLE001
-                raise TypeError(f"could not serialize actor class {self._name}: {error}") \
-                    from error
-            self._key = "cls:" + hashlib.sha1(self._pickled).hexdigest()
+            self._pickled, self._key = pickle_for_export(
+                self._cls, f"actor class {self._name}", "cls:")
         export_function(session, self._pickled, self._key)
         return self._key
 

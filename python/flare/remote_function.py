@@ -169,6 +169,16 @@ def export_function(session: state.Session, pickled: bytes, key: str) -> None:
         session.exported_functions.add(key)
 
 
+def pickle_for_export(target: Any, what: str, prefix: str) -> Tuple[bytes, str]:
+    """(pickled, GCS key) of a remote function or actor class; ``what`` names
+    it in the error when it cannot be pickled."""
+    try:
+        pickled = serialization.dumps_function(target)
+    except Exception as error:  # noqa: BLE001
+        raise TypeError(f"could not serialize {what}: {error}") from error
+    return pickled, prefix + hashlib.sha1(pickled).hexdigest()
+
+
 def submit_task(session: state.Session, function_key: str, function_name: str,
                 serialized: serialization.SerializedObject, dependencies: List[bytes],
                 options: Dict[str, Any], demand: Dict[str, float], *,
@@ -271,12 +281,8 @@ class RemoteFunction:
 
     def _export(self, session: state.Session) -> str:
         if self._pickled is None:
-            try:
-                self._pickled = serialization.dumps_function(self._function)
-            except Exception as error:  # noqa: BLE001
-                raise TypeError(f"could not serialize remote function {self._name}: {error}") \
-                    from error
-            self._key = "fn:" + hashlib.sha1(self._pickled).hexdigest()
+            self._pickled, self._key = pickle_for_export(
+                self._function, f"remote function {self._name}", "fn:")
         export_function(session, self._pickled, self._key)
         return self._key
 

@@ -59,16 +59,18 @@ class Resolver:
             except BaseException as error:  # noqa: BLE001 - fail every waiter, then stop
                 self._fail_all(error)
                 return
-            done = []
-            with self._lock:
-                for object_id, ready in zip(ids, flags):
-                    if ready:
-                        done.append(self._pending.pop(object_id))
-            for ref, futures in done:
-                for future in futures:
-                    _complete(future, ref)
+            self._complete_ready(ids, flags)
         from flare.exceptions import FlareError
         self._fail_all(FlareError("flare was shut down while this future was pending"))
+
+    def _complete_ready(self, ids: List[bytes], flags: List[bool]) -> None:
+        # A function of its own so that no ref outlives it in the loop's
+        # locals: the resolver must not keep an object alive.
+        with self._lock:
+            done = [self._pending.pop(object_id) for object_id, ready in zip(ids, flags) if ready]
+        for ref, futures in done:
+            for future in futures:
+                _complete(future, ref)
 
     def _fail_all(self, error: BaseException) -> None:
         with self._lock:
