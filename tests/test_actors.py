@@ -153,6 +153,18 @@ def test_runtime_context_names_the_actor():
     assert flare.get_runtime_context().get_actor_id() is None
 
 
+def test_an_actor_is_assigned_its_lifetime_resources():
+    @flare.remote
+    class Holder:
+        def assigned(self):
+            return flare.get_runtime_context().get_assigned_resources()
+
+    # The default actor holds no CPU while alive, as in Ray.
+    assert flare.get(Holder.remote().assigned.remote(), timeout=30) == {}
+    held = Holder.options(num_cpus=1, max_concurrency=2).remote()
+    assert flare.get([held.assigned.remote() for _ in range(4)], timeout=30) == [{"CPU": 1.0}] * 4
+
+
 # ---- errors at the call site ---------------------------------------------------------
 
 def test_direct_calls_and_unknown_methods_are_clear_errors():
@@ -513,3 +525,73 @@ def test_actor_holds_only_the_resources_it_asked_for():
     assert flare.available_resources().get("CPU", 0) == before - 1
     flare.kill(pinned)
     assert wait_for(lambda: flare.available_resources().get("CPU", 0) == before, 5)
+
+
+def test_exit_actor_ends_it_without_restart_and_runs_atexit(tmp_path):
+    marker = tmp_path / "atexit-ran"
+
+    @flare.remote(max_restarts=2)
+    class Leaver:
+        def __init__(self, path):
+            import atexit
+            atexit.register(lambda: open(path, "w").close())
+
+        def ping(self):
+            return "pong"
+
+        def leave(self):
+            flare.actor.exit_actor()
+            return "not reached"
+
+    leaver = Leaver.remote(str(marker))
+    assert flare.get(leaver.ping.remote(), timeout=30) == "pong"
+    with pytest.raises(ActorDiedError, match="exit_actor"):
+        flare.get(leaver.leave.remote(), timeout=30)
+    # Not restarted, despite max_restarts: later calls fail at once.
+    with pytest.raises(ActorDiedError, match="exit_actor"):
+        flare.get(leaver.ping.remote(), timeout=10)
+    assert wait_for(marker.exists, 10), "the actor's atexit handlers did not run"
+
+
+def test_exit_actor_outside_an_actor_is_a_type_error():
+    with pytest.raises(TypeError, match="inside an actor"):
+        flare.actor.exit_actor()
+
+    @flare.remote
+    def task():
+        flare.actor.exit_actor()
+
+    with pytest.raises(TypeError, match="inside an actor"):
+        flare.get(task.remote(), timeout=30)
+
+
+def test_exit_actor_from_an_async_method():
+    @flare.remote
+    class AsyncLeaver:
+        async def leave(self):
+            flare.actor.exit_actor()
+
+        async def ping(self):
+            return 1
+
+    leaver = AsyncLeaver.remote()
+    assert flare.get(leaver.ping.remote(), timeout=30) == 1
+    with pytest.raises(ActorDiedError):
+        flare.get(leaver.leave.remote(), timeout=30)
+    with pytest.raises(ActorDiedError):
+        flare.get(leaver.ping.remote(), timeout=10)
+
+
+def test_ray_terminate_runs_after_the_calls_queued_before_it():
+    @flare.remote
+    class Slow:
+        def work(self, i):
+            time.sleep(0.05)
+            return i
+
+    slow = Slow.remote()
+    works = [slow.work.remote(i) for i in range(5)]
+    slow.__ray_terminate__.remote()
+    assert flare.get(works, timeout=30) == list(range(5))
+    with pytest.raises(ActorDiedError):
+        flare.get(slow.work.remote(9), timeout=10)

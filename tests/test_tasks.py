@@ -201,6 +201,16 @@ def test_runtime_context_has_ids(flare_2cpu):
     assert node == driver.get_node_id()
 
 
+def test_assigned_resources_are_the_tasks_request(flare_2cpu):
+    @flare.remote
+    def assigned():
+        return flare.get_runtime_context().get_assigned_resources()
+
+    assert flare.get(assigned.remote(), timeout=30) == {"CPU": 1.0}
+    assert flare.get(assigned.options(num_cpus=0.5).remote(), timeout=30) == {"CPU": 0.5}
+    assert flare.get_runtime_context().get_assigned_resources() == {}
+
+
 def test_cluster_and_available_resources(flare_2cpu):
     total = flare.cluster_resources()
     assert total["CPU"] == 2

@@ -80,6 +80,10 @@ def test_wait_rejects_num_returns_larger_than_list(flare_2cpu):
         flare.wait([flare.put(1)], num_returns=2)
 
 
+def test_wait_on_nothing_returns_two_empty_lists(flare_2cpu):
+    assert flare.wait([]) == ([], [])
+
+
 def test_wait_rejects_non_refs(flare_2cpu):
     with pytest.raises(TypeError):
         flare.wait([1, 2])

@@ -592,10 +592,11 @@ absl::StatusOr<bool> CoreClient::KvPutIfAbsent(const std::string& key, const std
   return !reply->kv_reply().found();
 }
 
-absl::Status CoreClient::KillActor(const TaskId& actor, bool no_restart) {
+absl::Status CoreClient::KillActor(const TaskId& actor, bool no_restart, bool exiting) {
   rpc::Message message;
   message.mutable_kill_actor()->set_actor_id(actor.Binary());
   message.mutable_kill_actor()->set_no_restart(no_restart);
+  message.mutable_kill_actor()->set_exiting(exiting);
   return Send(message);
 }
 

@@ -124,7 +124,8 @@ class CoreClient {
   // Stores `value` only if `key` is absent; true when it was stored.
   absl::StatusOr<bool> KvPutIfAbsent(const std::string& key, const std::string& value,
                                      int timeout_ms);
-  absl::Status KillActor(const TaskId& actor, bool no_restart);
+  // exiting: the calling actor process ends itself (exit_actor()).
+  absl::Status KillActor(const TaskId& actor, bool no_restart, bool exiting = false);
   // Worker side: this worker now hosts an actor. Its queued calls stay here
   // while a call blocks in get (they cannot run anywhere else), and cancels
   // of running calls do not interrupt the thread.

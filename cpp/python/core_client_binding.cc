@@ -41,6 +41,20 @@ py::tuple ToPython(ObjectValue value) {
   return py::make_tuple(code, std::move(message), ObjectBuffer{std::move(value)});
 }
 
+// What get_runtime_context().get_assigned_resources() reports while the
+// task runs: a task's request, an actor's lifetime resources (from its
+// constructor on), or None for an actor call (the actor's own stay).
+py::object AssignedResources(const rpc::TaskSpec& spec) {
+  if (!spec.actor_id().empty() && !spec.has_actor()) return py::none();
+  const auto& amounts =
+      spec.has_actor() ? spec.actor().lifetime_resources().amounts() : spec.resources().amounts();
+  py::dict out;
+  for (const auto& [name, amount] : amounts) {
+    if (amount > 0) out[py::str(name)] = amount;
+  }
+  return out;
+}
+
 // Runs on the calling thread without the GIL; takes it only to see whether
 // Ctrl-C (or another signal handler) wants the wait to end.
 bool PythonInterrupted() {
@@ -301,7 +315,7 @@ void RegisterCoreClient(py::module_& m) {
              return py::make_tuple(py::bytes(spec.task_id()), py::bytes(spec.job_id()), spec.function_key(),
                                    spec.function_name(), args, resolved, spec.num_returns(), spec.attempt(),
                                    spec.max_retries(), py::bytes(spec.retry_exceptions()), actor,
-                                   spec.streaming());
+                                   spec.streaming(), AssignedResources(spec));
            })
       .def("task_done",
            [](CoreClient& c, const py::bytes& task_id, const py::list& returns, bool application_error,
@@ -341,10 +355,13 @@ void RegisterCoreClient(py::module_& m) {
              for (const TaskId& task : c.TakeCancelledCalls()) calls.append(py::bytes(task.Binary()));
              return calls;
            })
-      .def("kill_actor",
-           [](CoreClient& c, const py::bytes& actor_id, bool no_restart) {
-             ThrowIfError(c.KillActor(TaskId::FromBinary(std::string(actor_id)), no_restart));
-           })
+      .def(
+          "kill_actor",
+          [](CoreClient& c, const py::bytes& actor_id, bool no_restart, bool exiting) {
+            ThrowIfError(
+                c.KillActor(TaskId::FromBinary(std::string(actor_id)), no_restart, exiting));
+          },
+          py::arg("actor_id"), py::arg("no_restart"), py::arg("exiting") = false)
       .def("kv_put_if_absent",
            [](CoreClient& c, const std::string& key, const py::bytes& value, int timeout_ms) {
              absl::StatusOr<bool> stored;

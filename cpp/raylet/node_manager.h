@@ -88,6 +88,9 @@ class NodeManager : public Connection::Handler {
   // A cancelled task that has not stopped this long after its interrupt
   // (stuck in C code, or catching KeyboardInterrupt) loses its worker.
   static constexpr std::chrono::milliseconds kCancelGrace{2000};
+  // How long an actor that called exit_actor() may take to run its exit
+  // handlers before its process is killed.
+  static constexpr std::chrono::milliseconds kActorExitGrace{10000};
 
   // An actor: one dedicated worker running calls in arrival order. Its id is
   // its creation task's id; the record stays (dead) until its handle object

@@ -154,6 +154,19 @@ void NodeManager::HandleKillActor(const rpc::KillActor& request) {
   auto it = actors_.find(actor_id);
   if (it == actors_.end() || it->second.state == ActorState::kDead) return;
   ActorRecord& actor = it->second;
+  if (request.exiting()) {
+    // The actor ends itself (exit_actor()): it is not killed here, so its
+    // exit handlers run, unless it has not gone after a grace period.
+    const ClientId worker = actor.worker;
+    const pid_t pid = actor.pid;
+    actor.pid = 0;
+    MarkActorDead(actor_id, "the actor " + ActorName(actor.creation) +
+                                " exited: exit_actor() was called");
+    After(kActorExitGrace, [this, worker, pid] {
+      if (pid > 0 && FindConnection(worker) != nullptr) kill(pid, SIGKILL);
+    });
+    return;
+  }
   if (request.no_restart() || actor.restarts_left == 0) {
     MarkActorDead(actor_id, "the actor " + ActorName(actor.creation) + " was killed by kill()");
     return;

@@ -247,6 +247,9 @@ class ActorHandle:
         # Made on each access: a cached method would refer back to the handle
         # (a cycle), keeping the actor alive until the garbage collector ran.
         methods = self.__dict__.get("_methods")
+        if name == "__ray_terminate__" and methods is not None:
+            # Ends the actor once the calls queued before it have run.
+            return ActorMethod(self, name, 1)
         if methods is None or name not in methods:
             if name.startswith("__") and name.endswith("__"):
                 raise AttributeError(name)
@@ -344,5 +347,16 @@ def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:
     session.core.kill_actor(actor._actor_id, bool(no_restart))
 
 
-__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "get_actor", "kill", "method",
-           "exceptions"]
+def exit_actor() -> None:
+    """Ends the actor this is called in, from one of its methods: the call
+    and those queued after it raise ActorDiedError at their callers, the
+    actor is not restarted, and its process exits running its atexit
+    handlers."""
+    if state.current_actor is None:
+        raise TypeError("exit_actor() can only be called inside an actor's method; "
+                        "to end an actor from outside, use flare.kill(handle)")
+    raise exceptions.ActorExit("exit_actor() was called")
+
+
+__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "exit_actor", "get_actor", "kill",
+           "method", "exceptions"]

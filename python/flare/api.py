@@ -349,6 +349,8 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
         if not isinstance(ref, (ObjectRef, ObjectRefGenerator)):
             raise TypeError(f"wait() takes a list of ObjectRefs; the list holds a "
                             f"{type(ref).__name__}")
+    if not refs:
+        return [], []  # as in Ray: nothing to wait for
     if len(set(refs)) != len(refs):
         raise ValueError("wait() requires a list of unique ObjectRefs")
     if isinstance(num_returns, bool) or not isinstance(num_returns, int) or num_returns < 1:
@@ -509,7 +511,7 @@ class RuntimeContext:
         return current_namespace(self._session)
 
     def get_assigned_resources(self) -> Dict[str, float]:
-        return dict(getattr(self._session.context, "resources", {}) or {})
+        return dict(getattr(self._session, "assigned_resources", None) or {})
 
 
 def set_current_actor(actor_id: bytes, class_name: str) -> None:

@@ -94,8 +94,24 @@ class ObjectLostError(FlareError):
     """The object's last copy is gone and it cannot be rebuilt."""
 
 
+class OwnerDiedError(ObjectLostError):
+    """The process that owned the object is gone, and the object with it."""
+
+
+class ObjectReconstructionFailedError(ObjectLostError):
+    """The object was lost and re-running its task did not bring it back."""
+
+
+class ObjectFetchTimedOutError(ObjectLostError):
+    """The object could not be fetched from the node that holds it in time."""
+
+
 class TaskUnschedulableError(FlareError):
     """No node of the cluster can ever satisfy the task's resource request."""
+
+
+class ActorUnschedulableError(TaskUnschedulableError):
+    """No node of the cluster can ever satisfy the actor's resource request."""
 
 
 class RayletDiedError(ConnectionError, FlareError):
@@ -106,8 +122,23 @@ class ActorDiedError(FlareError):
     """The actor's process died, or its constructor failed."""
 
 
-class ActorUnavailableError(FlareError):
+class ActorUnavailableError(ActorDiedError):
     """The actor is temporarily unreachable."""
+
+
+class ActorExit(BaseException):
+    """Raised by ``flare.actor.exit_actor()`` inside an actor to end it.
+
+    A BaseException, like SystemExit, so that ``except Exception`` in the
+    actor's code does not swallow it."""
+
+
+class RuntimeEnvSetupError(FlareError):
+    """The task's runtime environment could not be set up."""
+
+
+class PendingCallsLimitExceeded(FlareError):
+    """Too many calls are queued on the actor."""
 
 
 class TaskTimeoutError(TimeoutError, TaskCancelledError):
@@ -121,6 +152,7 @@ RayActorError = ActorDiedError
 RaySystemError = FlareError
 NodeDiedError = RayletDiedError
 OutOfMemoryError = ObjectStoreFullError
+AsyncioActorExit = ActorExit
 
 __all__ = [name for name, value in list(globals().items())
            if isinstance(value, type) and issubclass(value, BaseException)]

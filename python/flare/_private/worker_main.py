@@ -155,8 +155,10 @@ class TaskRunner:
         from flare.remote_function import resolve_args
 
         (task_id, job_id, function_key, function_name, args_data, resolved, num_returns,
-         attempt, max_retries, retry_policy, actor, _streaming) = task
+         attempt, max_retries, retry_policy, actor, _streaming, resources) = task
         self.enter_job(job_id)
+        if resources is not None:  # None: an actor call, which uses the actor's
+            self.session.assigned_resources = resources
         if actor is None:
             function = self.function(function_key)
             self.interruptible = True
@@ -164,6 +166,9 @@ class TaskRunner:
                 raise KeyboardInterrupt
         elif actor[1] is None:
             function = self._constructor(self.function(function_key), actor)
+        elif actor[1] == "__ray_terminate__" and not hasattr(self.instance, actor[1]):
+            from flare.actor import exit_actor
+            function = exit_actor
         else:
             function = getattr(self.instance, actor[1])
         payload = serialization.deserialize(args_data if not isinstance(args_data, tuple)
@@ -209,6 +214,9 @@ class TaskRunner:
     def _fail(self, task: tuple, error: BaseException) -> None:
         task_id, function_name, num_returns, retry_policy, actor = (
             task[0], task[3], task[6], task[9], task[10])
+        from flare.exceptions import ActorExit
+        if isinstance(error, ActorExit) and actor is not None and self.instance is not None:
+            self.exit_actor(actor[0])
         if actor is not None and actor[1] is None:
             # A constructor that raised: the actor is dead, and every call
             # will say why, with this traceback.
@@ -248,6 +256,9 @@ class TaskRunner:
                 self.core.generator_yield(task_id, [(object_id, kind, payload, refs)])
                 count += 1
         except BaseException as error:  # noqa: BLE001 - it goes to the caller as an item
+            from flare.exceptions import ActorExit
+            if isinstance(error, ActorExit):
+                raise
             error_item = self._error_returns(task_id + b"", 1, function_name, error)[0]
             object_id = core_object_id(task_id, count + 2)
             self.core.generator_yield(task_id, [(object_id, *error_item[1:])])
@@ -271,6 +282,26 @@ class TaskRunner:
                 self.actor_executor = ThreadExecutor(self, max_concurrency)
             return None
         return construct
+
+    def exit_actor(self, actor_id: bytes) -> None:
+        """exit_actor() was called: the raylet fails this call and the rest,
+        then this process ends the way a Python program does, running its
+        atexit handlers (never returns)."""
+        import atexit
+        try:
+            self.core.kill_actor(actor_id, True, exiting=True)
+            self.core.store_stats(2000)  # a round trip: the raylet has it
+        except Exception:  # noqa: BLE001 - the raylet is gone: just leave
+            pass
+        try:
+            atexit._run_exitfuncs()
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:  # noqa: BLE001
+                    pass
+            os._exit(0)
 
     def cancel_calls(self, task_ids: List[bytes]) -> None:
         if self.actor_executor is not None:
