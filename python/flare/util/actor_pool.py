@@ -28,25 +28,21 @@ class ActorPool:
     # -- whole iterables ---------------------------------------------------
     def map(self, fn: Work, values: Iterable[Any]) -> Iterator[Any]:
         """Results of ``fn(actor, value)`` for each value, in order."""
-        self._drop_unclaimed()
-        for value in values:
-            self.submit(fn, value)
-        while self.has_next():
-            yield self.get_next()
+        return self._map(fn, values, self.get_next)
 
     def map_unordered(self, fn: Work, values: Iterable[Any]) -> Iterator[Any]:
         """Results of ``fn(actor, value)`` for each value, as they complete."""
-        self._drop_unclaimed()
-        for value in values:
-            self.submit(fn, value)
-        while self.has_next():
-            yield self.get_next_unordered()
+        return self._map(fn, values, self.get_next_unordered)
 
-    def _drop_unclaimed(self) -> None:
+    def _map(self, fn: Work, values: Iterable[Any], take: Callable[[], Any]) -> Iterator[Any]:
         # Results of earlier submits nobody collected would otherwise come
         # out of this map's iterator.
         while self.has_next():
             self.get_next_unordered()
+        for value in values:
+            self.submit(fn, value)
+        while self.has_next():
+            yield take()
 
     # -- one piece at a time ----------------------------------------------
     def submit(self, fn: Work, value: Any) -> None:
