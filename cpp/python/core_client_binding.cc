@@ -139,7 +139,7 @@ void RegisterCoreClient(py::module_& m) {
              uint32_t num_returns, const std::map<std::string, double>& resources, int max_retries,
              const py::bytes& parent_task_id, const py::bytes& retry_exceptions, double timeout_s,
              bool retry_on_timeout, const py::bytes& actor_id, const std::string& method_name,
-             const py::object& actor_options, bool streaming) {
+             const py::object& actor_options, bool streaming, const py::bytes& runtime_env) {
             rpc::TaskSpec spec;
             spec.set_task_id(std::string(task_id));
             spec.set_job_id(c.job_id().Binary());
@@ -161,6 +161,7 @@ void RegisterCoreClient(py::module_& m) {
             spec.set_actor_id(std::string(actor_id));
             spec.set_method_name(method_name);
             spec.set_streaming(streaming);
+            spec.set_runtime_env(std::string(runtime_env));
             if (!actor_options.is_none()) {
               // A creation: {max_concurrency, max_restarts, max_task_retries,
               // name_key, detached, lifetime_resources, class_name}.
@@ -315,7 +316,9 @@ void RegisterCoreClient(py::module_& m) {
              return py::make_tuple(py::bytes(spec.task_id()), py::bytes(spec.job_id()), spec.function_key(),
                                    spec.function_name(), args, resolved, spec.num_returns(), spec.attempt(),
                                    spec.max_retries(), py::bytes(spec.retry_exceptions()), actor,
-                                   spec.streaming(), AssignedResources(spec));
+                                   spec.streaming(), AssignedResources(spec),
+                                   spec.runtime_env().empty() ? py::object(py::none())
+                                                              : py::object(py::bytes(spec.runtime_env())));
            })
       .def("task_done",
            [](CoreClient& c, const py::bytes& task_id, const py::list& returns, bool application_error,

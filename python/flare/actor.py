@@ -54,7 +54,7 @@ def method(*args: Any, **options: Any) -> Callable:
 
 def _check_actor_options(options: Dict[str, Any], where: str) -> Dict[str, Any]:
     validate_options({k: v for k, v in options.items() if k in
-                      ("num_cpus", "num_gpus", "resources", "memory", "name")},
+                      ("num_cpus", "num_gpus", "resources", "memory", "name", "runtime_env")},
                      _ACTOR_OPTIONS, where)
     unknown = sorted(set(options) - _ACTOR_OPTIONS)
     if unknown:
@@ -202,7 +202,8 @@ class ActorClass:
                          "lifetime_resources": lifetime,
                          "class_name": self._name}
         creation = {"num_returns": 1, "max_retries": options["max_restarts"],
-                    "retry_exceptions": False, "timeout_s": None}
+                    "retry_exceptions": False, "timeout_s": None,
+                    "runtime_env": options.get("runtime_env")}
         try:
             handle_ref = submit_task(session, key, self._name, serialized, dependencies,
                                      creation, placement, task_id=actor_id, actor_id=actor_id,

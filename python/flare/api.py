@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from flare import exceptions
 from flare._private import node as node_module
+from flare._private import runtime_env as runtime_env_module
 from flare._private import serialization, state
 from flare.object_ref import ObjectRef
 
@@ -58,6 +59,7 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
                 return ClusterInfo(state.session)
             raise RuntimeError("flare.init() was already called in this process; "
                                "call flare.shutdown() first or pass ignore_reinit_error=True")
+        job_env = runtime_env_module.validate(unsupported.pop("runtime_env", None), "init()")
         _check_init_options(num_cpus, num_gpus, resources, object_store_memory, unsupported)
         address = address or os.environ.get("FLARE_ADDRESS") or os.environ.get("RAY_ADDRESS")
         raylet = None
@@ -89,6 +91,7 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
         session = state.Session(core, "driver", state.next_generation(), raylet)
         session.context.job_id = core.job_id
         session.namespace = namespace
+        session.runtime_env = job_env
         state.session = session
         if log_to_driver:
             session.log_thread = threading.Thread(target=_print_worker_logs, args=(session,),
@@ -99,7 +102,7 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
 
 def _check_init_options(num_cpus, num_gpus, resources, object_store_memory, unsupported) -> None:
     ignored = {"include_dashboard", "dashboard_host", "dashboard_port", "configure_logging",
-               "logging_level", "log_to_driver", "_temp_dir", "runtime_env", "local_mode",
+               "logging_level", "log_to_driver", "_temp_dir", "local_mode",
                "_system_config", "object_spilling_directory", "_node_ip_address"}
     unknown = sorted(set(unsupported) - ignored)
     if unknown:

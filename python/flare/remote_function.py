@@ -8,7 +8,7 @@ import pickle
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flare import exceptions
-from flare._private import serialization, state
+from flare._private import runtime_env, serialization, state
 from flare.object_ref import ObjectRef
 
 _TASK_OPTIONS = {"num_cpus", "num_gpus", "resources", "num_returns", "max_retries",
@@ -16,7 +16,7 @@ _TASK_OPTIONS = {"num_cpus", "num_gpus", "resources", "num_returns", "max_retrie
                  "enable_task_events", "runtime_env", "accelerator_type", "max_calls",
                  "label_selector"}
 # Accepted for Ray compatibility; they do not change how flare runs a task yet.
-_NO_EFFECT_OPTIONS = {"enable_task_events", "runtime_env", "accelerator_type", "max_calls",
+_NO_EFFECT_OPTIONS = {"enable_task_events", "accelerator_type", "max_calls",
                       "label_selector", "scheduling_strategy"}
 _DEFAULTS: Dict[str, Any] = {"num_cpus": 1, "num_gpus": 0, "resources": None, "num_returns": 1,
                              "max_retries": 3, "retry_exceptions": False, "name": None,
@@ -77,6 +77,8 @@ def validate_options(options: Dict[str, Any], allowed: set, where: str) -> Dict[
         if not _is_number(value) or not value > 0 or value == float("inf"):
             raise ValueError(f"{where}: timeout_s must be a positive number of seconds, "
                              f"got {value!r}")
+    if options.get("runtime_env") is not None:
+        runtime_env.validate(options["runtime_env"], where)
     if "name" in options and options["name"] is not None and not isinstance(options["name"], str):
         raise TypeError(f"{where}: name must be a string")
     return options
@@ -207,6 +209,10 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
             target.release()
         core.seal(args_object_id, serialized.contained_refs)
     retry_exceptions = options["retry_exceptions"]
+    # Tasks and actor creations run in the caller's runtime_env plus their
+    # own; an actor call runs in its actor's.
+    env = b"" if actor_id and actor_options is None else runtime_env.for_submission(
+        session, options.get("runtime_env"), function_name)
     # The raylet retries crashed workers up to max_retries; the worker decides
     # whether an application error matches retry_exceptions.
     core.submit_task(task_id, function_key, function_name, args_bytes, args_object_id,
@@ -214,7 +220,7 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
                      options["max_retries"], session.context.task_id,
                      _retry_policy_bytes(retry_exceptions), float(options["timeout_s"] or 0),
                      _retries_timeouts(retry_exceptions), actor_id, method_name,
-                     actor_options, streaming)
+                     actor_options, streaming, env)
     if args_object_id is not None:
         core.remove_ref(args_object_id)  # the pending task holds it now
     if streaming:

@@ -34,6 +34,9 @@ class Session:
         self.log_thread: Optional[threading.Thread] = None
         self.stopping = threading.Event()
         self.namespace = ""  # the driver's: named actors are found in it
+        # The runtime_env new tasks inherit: the job's (init) in a driver,
+        # the running task's in a worker.
+        self.runtime_env: Optional[dict] = None
 
 
 # Worker processes: the namespace of each job whose tasks they ran.

@@ -17,6 +17,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import cloudpickle
 
+from flare._private import runtime_env
+
 
 class _LogStream:
     """Replaces sys.stdout/stderr: lines go to the worker's log file and, with
@@ -79,6 +81,7 @@ class TaskRunner:
         self.interruptible = False  # the task's own code runs: a cancel may interrupt it
         self.instance: Any = None  # the actor this process hosts
         self.actor_executor: Any = None  # runs its calls, unless one at a time on this thread
+        self.applied_env: Any = None  # the running task's runtime_env, undone after it
 
     # -- output ------------------------------------------------------------
     def forward_lines(self, lines: List[str], is_stderr: bool) -> None:
@@ -147,6 +150,10 @@ class TaskRunner:
             self.interruptible = False
             context.function_name = function_name  # keep the prefix for late output
             context.task_id = b""
+            if self.applied_env is not None and self.instance is None:
+                self.applied_env.undo()
+                self.applied_env = None
+                self.session.runtime_env = None
 
     def _begin(self, task: tuple) -> Tuple[Callable, tuple, dict]:
         """What to call, with the task's arguments."""
@@ -155,10 +162,13 @@ class TaskRunner:
         from flare.remote_function import resolve_args
 
         (task_id, job_id, function_key, function_name, args_data, resolved, num_returns,
-         attempt, max_retries, retry_policy, actor, _streaming, resources) = task
+         attempt, max_retries, retry_policy, actor, _streaming, resources, env) = task
         self.enter_job(job_id)
         if resources is not None:  # None: an actor call, which uses the actor's
             self.session.assigned_resources = resources
+        if env is not None:  # a task's for its run, an actor's for its life
+            self.session.runtime_env = pickle.loads(env)
+            self.applied_env = runtime_env.Applied(self.session.runtime_env)
         if actor is None:
             function = self.function(function_key)
             self.interruptible = True

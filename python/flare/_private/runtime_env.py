@@ -1,0 +1,115 @@
+"""runtime_env: environment variables and a working directory for the
+tasks and actors of a job (``init(runtime_env=...)``) or of one remote
+function or actor class (``.options(runtime_env=...)``).
+
+flare applies ``env_vars`` and a local ``working_dir`` in the worker that
+runs the task, for the task's duration (an actor keeps them for its life);
+tasks submitted from inside inherit them, as in Ray. Package installation
+(``pip``, ``conda``, ...) is not done: those keys are accepted with a
+warning, and the packages must already be importable.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import warnings
+from typing import Any, Dict, List, Optional
+
+_APPLIED = ("env_vars", "working_dir")
+_NOT_INSTALLED = ("pip", "conda", "uv", "py_modules", "py_executable", "excludes", "config",
+                  "container", "image_uri", "nsight", "java_jars", "worker_process_setup_hook")
+
+
+def validate(runtime_env: Any, where: str) -> Optional[Dict[str, Any]]:
+    """The normalized environment (None when empty); raises naming what is wrong."""
+    if runtime_env is None:
+        return None
+    if not isinstance(runtime_env, dict):
+        raise TypeError(f"{where}: runtime_env must be a dict, got {type(runtime_env).__name__}")
+    unknown = sorted(set(runtime_env) - set(_APPLIED) - set(_NOT_INSTALLED))
+    if unknown:
+        raise ValueError(f"{where}: unknown runtime_env field(s) {', '.join(map(repr, unknown))}; "
+                         f"flare applies {', '.join(_APPLIED)}")
+    for key in sorted(set(runtime_env) & set(_NOT_INSTALLED)):
+        warnings.warn(f"{where}: runtime_env[{key!r}] is not set up by flare; what it names "
+                      f"must already be installed", stacklevel=3)
+    normalized: Dict[str, Any] = {}
+    env_vars = runtime_env.get("env_vars")
+    if env_vars:
+        if not isinstance(env_vars, dict):
+            raise TypeError(f"{where}: runtime_env['env_vars'] must be a dict of str to str")
+        for name, value in env_vars.items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise TypeError(f"{where}: runtime_env['env_vars'] must map str to str, got "
+                                f"{name!r}: {value!r}")
+        normalized["env_vars"] = dict(env_vars)
+    working_dir = runtime_env.get("working_dir")
+    if working_dir:
+        if not isinstance(working_dir, (str, os.PathLike)) or "://" in str(working_dir):
+            raise ValueError(f"{where}: runtime_env['working_dir'] must be a local directory, "
+                             f"got {working_dir!r}")
+        path = os.path.abspath(os.fspath(working_dir))
+        if not os.path.isdir(path):
+            raise ValueError(f"{where}: runtime_env['working_dir'] {path!r} is not a directory")
+        normalized["working_dir"] = path
+    return normalized or None
+
+
+def merge(parent: Optional[Dict[str, Any]],
+          child: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """``child`` on top of ``parent``: its variables win, its directory replaces."""
+    if not parent or not child:
+        return child or parent
+    merged = {**parent, **child}
+    if "env_vars" in parent and "env_vars" in child:
+        merged["env_vars"] = {**parent["env_vars"], **child["env_vars"]}
+    return merged
+
+
+def for_submission(session: Any, requested: Any, where: str) -> bytes:
+    """The pickled environment a task submitted now runs in."""
+    base = getattr(session, "runtime_env", None)
+    if requested is None:
+        if base is None:
+            return b""
+        return pickle.dumps(base)
+    merged = merge(base, validate(requested, where))
+    return pickle.dumps(merged) if merged else b""
+
+
+class Applied:
+    """Applies an environment in this process and, unless kept, undoes it."""
+
+    def __init__(self, env: Dict[str, Any]) -> None:
+        self._saved_vars: Dict[str, Optional[str]] = {}
+        self._saved_cwd: Optional[str] = None
+        self._added_path: List[str] = []
+        for name, value in env.get("env_vars", {}).items():
+            self._saved_vars[name] = os.environ.get(name)
+            os.environ[name] = value
+        working_dir = env.get("working_dir")
+        if working_dir:
+            self._saved_cwd = os.getcwd()
+            os.chdir(working_dir)
+            if working_dir not in sys.path:
+                sys.path.insert(0, working_dir)
+                self._added_path.append(working_dir)
+
+    def undo(self) -> None:
+        for name, value in self._saved_vars.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if self._saved_cwd is not None:
+            try:
+                os.chdir(self._saved_cwd)
+            except OSError:
+                pass
+        for path in self._added_path:
+            try:
+                sys.path.remove(path)
+            except ValueError:
+                pass
