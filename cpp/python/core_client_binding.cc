@@ -318,7 +318,8 @@ void RegisterCoreClient(py::module_& m) {
                                    spec.max_retries(), py::bytes(spec.retry_exceptions()), actor,
                                    spec.streaming(), AssignedResources(spec),
                                    spec.runtime_env().empty() ? py::object(py::none())
-                                                              : py::object(py::bytes(spec.runtime_env())));
+                                                              : py::object(py::bytes(spec.runtime_env())),
+                                   std::vector<uint32_t>(task->gpu_ids().begin(), task->gpu_ids().end()));
            })
       .def("task_done",
            [](CoreClient& c, const py::bytes& task_id, const py::list& returns, bool application_error,

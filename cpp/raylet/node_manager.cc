@@ -39,6 +39,21 @@ std::vector<ObjectId> ToObjectIds(const google::protobuf::RepeatedPtrField<std::
 
 }  // namespace
 
+void NodeManager::EndLease(LeaseMap::iterator lease) {
+  scheduler_.Release(HeldResources(lease->second));
+  gpus_.Give(lease->second.gpus, lease->second.demand.Get("GPU"));
+  leases_.erase(lease);
+}
+
+const std::vector<uint32_t>& NodeManager::GpusOf(ClientId worker) const {
+  static const std::vector<uint32_t> kNone;
+  if (auto lease = leases_.find(worker); lease != leases_.end()) return lease->second.gpus;
+  if (auto actor = actor_by_worker_.find(worker); actor != actor_by_worker_.end()) {
+    if (auto record = actors_.find(actor->second); record != actors_.end()) return record->second.gpus;
+  }
+  return kNone;
+}
+
 ResourceSet NodeManager::HeldResources(const Lease& lease) {
   if (!lease.cpu_released) return lease.demand;
   ResourceSet rest = lease.demand;
@@ -72,6 +87,7 @@ NodeManager::NodeManager(boost::asio::io_context& io, NodeOptions options,
       node_id_(NodeId::FromRandom()),
       objects_(arena_->size()),
       scheduler_(options_.resources),
+      gpus_(options_.resources.Get("GPU")),
       pool_(*launcher_, static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))),
             options_.max_workers > 0
                 ? options_.max_workers
@@ -342,6 +358,7 @@ void NodeManager::TryDispatch() {
       lease.demand = it->second.demand;
       lease.shape = lease.demand.ShapeKey();
       lease.actor_creation = it->second.spec.has_actor();
+      lease.gpus = gpus_.Take(lease.demand.Get("GPU"));
       Assign(task_id, *worker);
     }
   }
@@ -398,6 +415,7 @@ bool NodeManager::SendTask(const TaskId& task_id, TaskRecord& record, ClientId w
   rpc::Message message;
   auto* execute = message.mutable_execute_task();
   *execute->mutable_spec() = record.spec;
+  for (uint32_t gpu : GpusOf(worker)) execute->add_gpu_ids(gpu);
   for (const auto& dep : record.spec.dependencies()) {
     objects_.DescribeAndPin(worker, ObjectId::FromBinary(dep), execute->add_resolved());
   }
@@ -431,8 +449,7 @@ void NodeManager::RemoveFromLease(ClientId worker, const TaskId& task_id) {
     StartTimeoutClock(worker);
     return;
   }
-  scheduler_.Release(HeldResources(lease));
-  leases_.erase(it);
+  EndLease(it);
   pool_.OnTaskFinished(worker);
 }
 
@@ -863,9 +880,8 @@ void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause)
   }
   auto lease_it = leases_.find(info.client);
   if (info.client == 0 || lease_it == leases_.end()) return;
-  Lease lease = std::move(lease_it->second);
-  leases_.erase(lease_it);
-  scheduler_.Release(HeldResources(lease));
+  Lease lease = lease_it->second;
+  EndLease(lease_it);
   // Tasks queued behind the running one never started: they simply go back.
   for (size_t i = 1; i < lease.tasks.size(); ++i) {
     auto it = tasks_.find(lease.tasks[i]);

@@ -25,6 +25,7 @@
 #include "object_store/object_table.h"
 #include "raylet/connection.h"
 #include "raylet/resources.h"
+#include "raylet/gpu_slots.h"
 #include "raylet/scheduler.h"
 #include "raylet/worker_pool.h"
 
@@ -83,6 +84,7 @@ class NodeManager : public Connection::Handler {
     bool actor_creation = false;   // constructs an actor: nothing queues behind it
     bool cpu_released = false;     // blocked in get/wait: its CPU is lent out
     bool return_requested = false;  // asked to hand back unstarted tasks
+    std::vector<uint32_t> gpus;     // the devices its GPU demand uses
   };
   static constexpr size_t kPipelineDepth = 4;
   // A cancelled task that has not stopped this long after its interrupt
@@ -106,6 +108,7 @@ class NodeManager : public Connection::Handler {
     std::vector<TaskId> in_flight;   // sent, not done
     int restarts_left = 0;
     bool holds_lifetime = false;     // lifetime resources acquired
+    std::vector<uint32_t> gpus;      // the devices its lifetime GPUs use
     bool out_of_scope = false;       // no handle left: ends once idle
     bool no_restart = false;         // killed for good
     std::string death;               // why it died
@@ -125,6 +128,11 @@ class NodeManager : public Connection::Handler {
   // What a lease holds: its demand, less the CPU while its worker is blocked
   // in get/wait.
   static ResourceSet HeldResources(const Lease& lease);
+  using LeaseMap = absl::flat_hash_map<ClientId, Lease>;
+  // Ends a lease: its resources and GPU devices go back.
+  void EndLease(LeaseMap::iterator lease);
+  // The GPU devices the task sent to `worker` may use (its lease's or its actor's).
+  const std::vector<uint32_t>& GpusOf(ClientId worker) const;
   // Removes `task_id` from its worker's lease; ends the lease (returning its
   // resources and the worker to the pool) when nothing is left on it.
   void RemoveFromLease(ClientId worker, const TaskId& task_id);
@@ -193,6 +201,8 @@ class NodeManager : public Connection::Handler {
   // Fails every pending call, frees what it holds, drops its name.
   void MarkActorDead(const TaskId& actor_id, const std::string& reason);
   void FailActorCall(const TaskId& task_id, const std::string& reason);
+  // Gives back what a live actor holds for its life (resources, GPU devices).
+  void ReleaseLifetime(ActorRecord& actor);
   // A finished creation task that did not bring its actor up.
   void OnActorCreationFinished(const TaskId& task_id, TaskRecord& record);
   void HandleClusterInfo(Connection& connection, uint64_t request_id);
@@ -227,13 +237,14 @@ class NodeManager : public Connection::Handler {
 
   ObjectTable objects_;
   Scheduler scheduler_;
+  GpuSlots gpus_;
   WorkerPool pool_;
   KvStore kv_;
   NodeTable nodes_;
 
   absl::flat_hash_map<ClientId, std::shared_ptr<Connection>> connections_;
   absl::flat_hash_map<TaskId, TaskRecord, IdHash> tasks_;
-  absl::flat_hash_map<ClientId, Lease> leases_;
+  LeaseMap leases_;
   absl::flat_hash_map<TaskId, ActorRecord, IdHash> actors_;
   absl::flat_hash_map<TaskId, GeneratorState, IdHash> generators_;
   absl::flat_hash_map<ClientId, TaskId> actor_by_worker_;

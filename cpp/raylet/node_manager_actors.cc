@@ -70,11 +70,15 @@ void NodeManager::PumpActor(const TaskId& actor_id) {
 void NodeManager::HandleActorCreated(Connection& connection, const TaskId& task_id,
                                      TaskRecord& record, rpc::TaskDone& done) {
   const ClientId worker = connection.id();
-  // The creation's lease ends; the actor keeps the worker.
+  // The creation's lease ends; the actor keeps the worker, and the GPU
+  // devices it was placed on if it holds GPUs for life.
+  std::vector<uint32_t> gpus;
   if (auto lease = leases_.find(worker); lease != leases_.end()) {
-    scheduler_.Release(HeldResources(lease->second));
-    leases_.erase(lease);
+    gpus = std::move(lease->second.gpus);
+    lease->second.gpus.clear();
+    EndLease(lease);
   }
+  const double placed_gpus = record.demand.Get("GPU");
   record.running = false;
   const pid_t pid = record.worker_pid;
   auto it = actors_.find(task_id);
@@ -88,6 +92,7 @@ void NodeManager::HandleActorCreated(Connection& connection, const TaskId& task_
       MarkActorDead(task_id, "the actor " + ActorName(record.spec) +
                                  " could not be created: its constructor raised\n" + trace);
     }
+    gpus_.Give(gpus, placed_gpus);
     const ObjectId handle = ObjectIdFor(task_id, 1);
     if (objects_.Contains(handle) && !objects_.IsReady(handle)) StoreReturns(done);
     FinishTask(task_id);
@@ -104,6 +109,11 @@ void NodeManager::HandleActorCreated(Connection& connection, const TaskId& task_
   const ResourceSet lifetime = ResourceSet::FromProto(actor.creation.actor().lifetime_resources());
   scheduler_.Acquire(lifetime);
   actor.holds_lifetime = true;
+  if (lifetime.Get("GPU") > 0) {
+    actor.gpus = std::move(gpus);
+  } else {
+    gpus_.Give(gpus, placed_gpus);
+  }
   // A restart finds the handle object stored by the first construction.
   const ObjectId handle = ObjectIdFor(task_id, 1);
   if (objects_.Contains(handle) && !objects_.IsReady(handle)) StoreReturns(done);
@@ -180,10 +190,7 @@ void NodeManager::OnActorWorkerLost(const TaskId& actor_id, const std::string& c
   ActorRecord& actor = it->second;
   actor.worker = 0;
   actor.pid = 0;
-  if (actor.holds_lifetime) {
-    scheduler_.Release(ResourceSet::FromProto(actor.creation.actor().lifetime_resources()));
-    actor.holds_lifetime = false;
-  }
+  ReleaseLifetime(actor);
   const std::string name = ActorName(actor.creation);
   if (actor.no_restart || actor.out_of_scope || actor.restarts_left == 0) {
     MarkActorDead(actor_id, "the actor " + name + " died: its worker process " + cause);
@@ -262,10 +269,7 @@ void NodeManager::MarkActorDead(const TaskId& actor_id, const std::string& reaso
   actor.in_flight.clear();
   actor.queue.clear();
   for (const TaskId& call : pending) FailActorCall(call, reason);
-  if (actor.holds_lifetime) {
-    scheduler_.Release(ResourceSet::FromProto(actor.creation.actor().lifetime_resources()));
-    actor.holds_lifetime = false;
-  }
+  ReleaseLifetime(actor);
   if (actor.worker != 0) {
     actor_by_worker_.erase(actor.worker);
     actor.worker = 0;
@@ -282,6 +286,15 @@ void NodeManager::MarkActorDead(const TaskId& actor_id, const std::string& reaso
     objects_.RemoveRef(kTaskArgHolder, ObjectIdFor(actor_id, 1));
   }
   TryDispatch();
+}
+
+void NodeManager::ReleaseLifetime(ActorRecord& actor) {
+  if (!actor.holds_lifetime) return;
+  const ResourceSet lifetime = ResourceSet::FromProto(actor.creation.actor().lifetime_resources());
+  scheduler_.Release(lifetime);
+  gpus_.Give(actor.gpus, lifetime.Get("GPU"));
+  actor.gpus.clear();
+  actor.holds_lifetime = false;
 }
 
 void NodeManager::FailActorCall(const TaskId& task_id, const std::string& reason) {

@@ -16,8 +16,9 @@ import inspect
 from typing import Any, Callable
 
 from flare import exceptions
-from flare.api import (available_resources, cancel, cluster_resources, get, get_runtime_context,
-                       init, is_initialized, nodes, object_store_stats, put, shutdown, wait)
+from flare.api import (available_resources, cancel, cluster_resources, get, get_gpu_ids,
+                       get_runtime_context, init, is_initialized, nodes, object_store_stats, put,
+                       shutdown, wait)
 from flare.actor import ActorClass, ActorHandle, get_actor, kill, method
 from flare.generator import ObjectRefGenerator
 from flare.object_ref import ObjectRef
@@ -48,6 +49,6 @@ def _make_remote(target: Any, options: dict) -> Any:
 
 
 __all__ = ["ActorClass", "ActorHandle", "ObjectRef", "ObjectRefGenerator", "RemoteFunction", "available_resources",
-           "cancel", "cluster_resources", "exceptions", "get", "get_actor",
+           "cancel", "cluster_resources", "exceptions", "get", "get_actor", "get_gpu_ids",
            "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes",
            "object_store_stats", "put", "remote", "shutdown", "wait"]

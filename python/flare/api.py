@@ -522,5 +522,12 @@ def set_current_actor(actor_id: bytes, class_name: str) -> None:
     state.current_actor = (actor_id, class_name)
 
 
+def get_gpu_ids() -> List[Any]:
+    """The GPUs the running task or actor was given (what its
+    CUDA_VISIBLE_DEVICES names); empty in a driver or without GPUs."""
+    ids = getattr(_session(), "gpu_ids", None) or []
+    return [int(gpu) if gpu.isdigit() else gpu for gpu in ids]
+
+
 def get_runtime_context() -> RuntimeContext:
     return RuntimeContext(_session())

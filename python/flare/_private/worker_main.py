@@ -82,6 +82,9 @@ class TaskRunner:
         self.instance: Any = None  # the actor this process hosts
         self.actor_executor: Any = None  # runs its calls, unless one at a time on this thread
         self.applied_env: Any = None  # the running task's runtime_env, undone after it
+        # Device k of the raylet's GPUs is the k-th one visible to it.
+        self.original_cuda = os.environ.get("CUDA_VISIBLE_DEVICES")
+        self.visible_gpus = [d for d in (self.original_cuda or "").split(",") if d.strip()]
 
     # -- output ------------------------------------------------------------
     def forward_lines(self, lines: List[str], is_stderr: bool) -> None:
@@ -162,10 +165,11 @@ class TaskRunner:
         from flare.remote_function import resolve_args
 
         (task_id, job_id, function_key, function_name, args_data, resolved, num_returns,
-         attempt, max_retries, retry_policy, actor, _streaming, resources, env) = task
+         attempt, max_retries, retry_policy, actor, _streaming, resources, env, gpus) = task
         self.enter_job(job_id)
         if resources is not None:  # None: an actor call, which uses the actor's
             self.session.assigned_resources = resources
+            self.use_gpus(gpus)
         if env is not None:  # a task's for its run, an actor's for its life
             self.session.runtime_env = pickle.loads(env)
             self.applied_env = runtime_env.Applied(self.session.runtime_env)
@@ -292,6 +296,18 @@ class TaskRunner:
                 self.actor_executor = ThreadExecutor(self, max_concurrency)
             return None
         return construct
+
+    def use_gpus(self, devices: List[int]) -> None:
+        """The GPU devices the task (or actor) was given: CUDA_VISIBLE_DEVICES
+        names them while it runs, as in Ray, and get_gpu_ids() returns them."""
+        ids = [self.visible_gpus[d] if d < len(self.visible_gpus) else str(d) for d in devices]
+        self.session.gpu_ids = ids
+        if ids:
+            os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(ids)
+        elif self.original_cuda is None:
+            os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+        else:
+            os.environ["CUDA_VISIBLE_DEVICES"] = self.original_cuda
 
     def exit_actor(self, actor_id: bytes) -> None:
         """exit_actor() was called: the raylet fails this call and the rest,
