@@ -26,6 +26,8 @@ from typing import Any, Callable, List, Optional, Tuple
 
 import cloudpickle
 
+from flare import _core
+
 FORMAT_PLAIN = 0
 FORMAT_BUFFERS = 1
 ALIGNMENT = 64
@@ -85,6 +87,12 @@ class SerializedObject:
             position += _SPAN.size
         target[position:position + len(self.pickled)] = self.pickled
         for (offset, length), buffer in zip(self._spans, self.buffers):
+            if length >= _core.PARALLEL_COPY_MIN_BYTES:
+                try:
+                    _core.copy_into(target, offset, buffer)
+                    continue
+                except BufferError:  # not one contiguous block: copy it as Python does
+                    pass
             target[offset:offset + length] = buffer
 
 
