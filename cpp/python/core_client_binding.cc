@@ -349,6 +349,30 @@ void RegisterCoreClient(py::module_& m) {
              message.mutable_release_generator()->set_taken(taken);
              (void)c.SendMessage(message);  // a dead raylet frees everything anyway
            })
+      .def("create_placement_group",
+           [](CoreClient& c, const py::bytes& pg_id, const std::vector<std::map<std::string, double>>& bundles,
+              const std::string& strategy, const py::bytes& ready_id, const py::bytes& ready_value,
+              bool detached, const std::vector<std::string>& kv_keys) {
+             rpc::Message message;
+             auto* create = message.mutable_create_placement_group();
+             create->set_pg_id(std::string(pg_id));
+             for (const auto& bundle : bundles) {
+               auto* amounts = create->add_bundles()->mutable_amounts();
+               for (const auto& [name, amount] : bundle) (*amounts)[name] = amount;
+             }
+             create->set_strategy(strategy);
+             create->set_ready_id(std::string(ready_id));
+             create->set_ready_value(std::string(ready_value));
+             create->set_detached(detached);
+             for (const std::string& key : kv_keys) create->add_kv_keys(key);
+             ThrowIfError(c.SendMessage(message));
+           })
+      .def("remove_placement_group",
+           [](CoreClient& c, const py::bytes& pg_id) {
+             rpc::Message message;
+             message.mutable_remove_placement_group()->set_pg_id(std::string(pg_id));
+             ThrowIfError(c.SendMessage(message));
+           })
       .def("expect_object", [](CoreClient& c, const py::bytes& id) { c.ExpectObject(ToId(id)); })
       .def("forget_object", [](CoreClient& c, const py::bytes& id) { c.ForgetObject(ToId(id)); })
       .def("take_cancel_request", &CoreClient::TakeCancelRequest)

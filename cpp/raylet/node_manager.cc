@@ -234,6 +234,12 @@ void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
     case rpc::Message::kReleaseGenerator:
       HandleReleaseGenerator(connection.id(), message.release_generator());
       break;
+    case rpc::Message::kCreatePlacementGroup:
+      HandleCreatePlacementGroup(connection, message.create_placement_group());
+      break;
+    case rpc::Message::kRemovePlacementGroup:
+      RemovePlacementGroup(TaskId::FromBinary(message.remove_placement_group().pg_id()));
+      break;
     case rpc::Message::kTasksReturned:
       HandleTasksReturned(connection, message.tasks_returned());
       break;
@@ -328,6 +334,7 @@ void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
     FinishTask(task_id);
     return;
   }
+  if (ParkForPlacementGroup(task_id, record.demand)) return;
   if (scheduler_.Add(task_id, record.demand, unready, record.spec.has_actor() ? "actor" : "") ==
       Scheduler::AddResult::kInfeasible) {
     FailTask(record, rpc::INFEASIBLE,
@@ -341,6 +348,7 @@ void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
 }
 
 void NodeManager::TryDispatch() {
+  if (!pending_groups_.empty()) ReservePlacementGroups();
   // New leases: ready tasks whose demand fits go to idle workers.
   while (pool_.num_idle() > 0 && scheduler_.num_dispatchable() > 0) {
     std::vector<TaskId> ready = scheduler_.Dispatch(pool_.num_idle());
@@ -774,6 +782,12 @@ void NodeManager::HandleClusterInfo(Connection& connection, uint64_t request_id)
       ResourceSet shown;
       for (const auto& [name, amount] : available.ToMap()) shown.Set(name, std::max(0.0, amount));
       shown.ToProto(node.mutable_available());
+      // Reserved placement groups offer their bundles under their own names.
+      for (const auto& [name, amount] : scheduler_.total().ToMap()) {
+        if (amount > 0 && name.find("_group_") != std::string::npos) {
+          (*node.mutable_total()->mutable_amounts())[name] = amount;
+        }
+      }
     }
     *body->add_nodes() = node;
   }
@@ -838,6 +852,11 @@ void NodeManager::OnClosed(Connection& connection) {
         CancelTask(task_id, false, rpc::TASK_CANCELLED, "the driver that submitted it exited");
       }
     }
+    std::vector<TaskId> groups;
+    for (const auto& [group_id, group] : placement_groups_) {
+      if (group.owner == client && !group.detached) groups.push_back(group_id);
+    }
+    for (const TaskId& group_id : groups) RemovePlacementGroup(group_id);
     if (options_.driver_pid != 0 && connection.pid == options_.driver_pid) {
       std::cerr << "flare-raylet: driver " << connection.pid << " disconnected; stopping\n";
       request_stop_();

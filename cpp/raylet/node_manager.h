@@ -125,6 +125,20 @@ class NodeManager : public Connection::Handler {
     bool released = false;  // the caller dropped its generator
   };
 
+  // A placement group: bundles reserved out of the node's resources, then
+  // offered under the group's own resource names (see flare.proto).
+  struct PlacementGroup {
+    std::vector<ResourceSet> bundles;
+    ResourceSet total;                 // the bundles together
+    ObjectId ready_id;
+    std::string ready_value;
+    bool reserved = false;
+    ClientId owner = 0;                // removed when this driver leaves,
+    bool detached = false;             // unless detached
+    std::vector<std::string> kv_keys;  // deleted with it
+    std::vector<TaskId> waiting;       // submitted before it was reserved
+  };
+
   // What a lease holds: its demand, less the CPU while its worker is blocked
   // in get/wait.
   static ResourceSet HeldResources(const Lease& lease);
@@ -193,6 +207,15 @@ class NodeManager : public Connection::Handler {
                           rpc::TaskDone& done);
   void HandleActorCallDone(const TaskId& task_id, rpc::TaskDone& done);
   void HandleKillActor(const rpc::KillActor& request);
+  void HandleCreatePlacementGroup(Connection& connection, const rpc::CreatePlacementGroup& request);
+  void RemovePlacementGroup(const TaskId& group_id);
+  // Reserves waiting placement groups that fit now, in creation order.
+  void ReservePlacementGroups();
+  // The group whose resources `demand` names, if any (by its hex id).
+  PlacementGroup* GroupOf(const ResourceSet& demand, TaskId* group_id = nullptr);
+  // True when the task waits for its placement group to be reserved.
+  bool ParkForPlacementGroup(const TaskId& task_id, const ResourceSet& demand);
+  static ResourceSet GroupResources(const TaskId& group_id, const PlacementGroup& group);
   void OnActorWorkerLost(const TaskId& actor_id, const std::string& cause);
   // Its last handle is gone.
   void OnActorOutOfScope(const TaskId& actor_id);
@@ -247,6 +270,9 @@ class NodeManager : public Connection::Handler {
   LeaseMap leases_;
   absl::flat_hash_map<TaskId, ActorRecord, IdHash> actors_;
   absl::flat_hash_map<TaskId, GeneratorState, IdHash> generators_;
+  absl::flat_hash_map<TaskId, PlacementGroup, IdHash> placement_groups_;
+  absl::flat_hash_map<std::string, TaskId> group_by_hex_;
+  std::deque<TaskId> pending_groups_;
   absl::flat_hash_map<ClientId, TaskId> actor_by_worker_;
   absl::flat_hash_set<TaskId, IdHash> actors_waiting_args_;
   ClientId next_client_id_ = 1;

@@ -51,6 +51,16 @@ class Scheduler {
   bool Remove(const TaskId& task);
 
   void Acquire(const ResourceSet& amount) { available_.Subtract(amount); }
+  // The node offers more (a reserved placement group's resources), or stops
+  // offering them; what running tasks hold of them comes back later.
+  void AddCapacity(const ResourceSet& amount) {
+    total_.Add(amount);
+    available_.Add(amount);
+  }
+  void RemoveCapacity(const ResourceSet& amount) {
+    total_.Subtract(amount);
+    available_.Subtract(amount);
+  }
   void Release(const ResourceSet& amount) { available_.Add(amount); }
 
   // Tasks whose arguments are ready but that wait for a worker or resources.

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from flare import exceptions
 from flare._private import state
 from flare.object_ref import ObjectRef
-from flare.remote_function import (STREAMING, core_object_id, export_function,
+from flare.remote_function import (PLACEMENT_OPTIONS, STREAMING, core_object_id, export_function,
                                    pickle_for_export, prepare_args,
                                    resource_demand, submit_task, validate_options)
 
@@ -26,7 +26,8 @@ _ACTOR_OPTIONS = {"num_cpus", "num_gpus", "resources", "memory", "max_concurrenc
                   "max_restarts", "max_task_retries", "name", "namespace", "lifetime",
                   "get_if_exists", "runtime_env", "scheduling_strategy", "concurrency_groups",
                   "accelerator_type", "label_selector", "enable_task_events",
-                  "max_pending_calls", "_metadata"}
+                  "max_pending_calls", "_metadata", "placement_group",
+                  "placement_group_bundle_index", "placement_group_capture_child_tasks"}
 _METHOD_OPTIONS = {"num_returns", "name", "concurrency_group", "enable_task_events",
                    "max_task_retries", "retry_exceptions"}
 _DEFAULTS: Dict[str, Any] = {"num_cpus": None, "num_gpus": 0, "resources": None, "memory": None,
@@ -54,7 +55,8 @@ def method(*args: Any, **options: Any) -> Callable:
 
 def _check_actor_options(options: Dict[str, Any], where: str) -> Dict[str, Any]:
     validate_options({k: v for k, v in options.items() if k in
-                      ("num_cpus", "num_gpus", "resources", "memory", "name", "runtime_env")},
+                      ("num_cpus", "num_gpus", "resources", "memory", "name", "runtime_env",
+                       *PLACEMENT_OPTIONS)},
                      _ACTOR_OPTIONS, where)
     unknown = sorted(set(options) - _ACTOR_OPTIONS)
     if unknown:
@@ -190,7 +192,8 @@ class ActorClass:
             _ASYNC_DEFAULT_CONCURRENCY if self._is_async else 1)
         # Placement needs 1 CPU unless num_cpus says otherwise; while alive
         # the actor holds only what was asked for explicitly (Ray's rule).
-        explicit = {k: options[k] for k in ("num_cpus", "num_gpus", "resources", "memory")
+        explicit = {k: options[k] for k in ("num_cpus", "num_gpus", "resources", "memory",
+                                            *PLACEMENT_OPTIONS)
                     if options.get(k) is not None}
         placement = resource_demand({"num_cpus": 1, **explicit})
         lifetime = resource_demand(explicit)

@@ -446,7 +446,9 @@ def _sum_resources(key: str) -> Dict[str, float]:
             continue
         for name, amount in node[key].items():
             total[name] = total.get(name, 0.0) + amount
-    return total
+    # A removed placement group's resources linger at zero: not worth showing.
+    return {name: amount for name, amount in total.items()
+            if amount != 0 or "_group_" not in name}
 
 
 def cluster_resources() -> Dict[str, float]:

@@ -14,10 +14,14 @@ from flare.object_ref import ObjectRef
 _TASK_OPTIONS = {"num_cpus", "num_gpus", "resources", "num_returns", "max_retries",
                  "retry_exceptions", "name", "timeout_s", "memory", "scheduling_strategy",
                  "enable_task_events", "runtime_env", "accelerator_type", "max_calls",
-                 "label_selector"}
+                 "label_selector", "placement_group", "placement_group_bundle_index",
+                 "placement_group_capture_child_tasks"}
+# Where a task runs: a placement group (Ray's current and legacy spellings).
+PLACEMENT_OPTIONS = ("scheduling_strategy", "placement_group", "placement_group_bundle_index",
+                     "placement_group_capture_child_tasks")
 # Accepted for Ray compatibility; they do not change how flare runs a task yet.
 _NO_EFFECT_OPTIONS = {"enable_task_events", "accelerator_type", "max_calls",
-                      "label_selector", "scheduling_strategy"}
+                      "label_selector", "placement_group_capture_child_tasks"}
 _DEFAULTS: Dict[str, Any] = {"num_cpus": 1, "num_gpus": 0, "resources": None, "num_returns": 1,
                              "max_retries": 3, "retry_exceptions": False, "name": None,
                              "memory": None, "timeout_s": None}
@@ -106,7 +110,31 @@ def resource_demand(options: Dict[str, Any]) -> Dict[str, float]:
     for name, amount in (options.get("resources") or {}).items():
         if amount:
             demand[name] = float(amount)
+    placement = _placement(options)
+    if placement is not None:
+        from flare.util.placement_group import group_demand
+        demand = group_demand(demand, *placement)
     return demand
+
+
+def _placement(options: Dict[str, Any]) -> Optional[Tuple[Any, int]]:
+    """(placement group, bundle index) the options place a task in, if any."""
+    strategy = options.get("scheduling_strategy")
+    group = options.get("placement_group")
+    index = options.get("placement_group_bundle_index", -1)
+    if strategy is not None and not isinstance(strategy, str):
+        from flare.util import scheduling_strategies as strategies
+        if isinstance(strategy, strategies.PlacementGroupSchedulingStrategy):
+            group, index = strategy.placement_group, strategy.placement_group_bundle_index
+        elif not isinstance(strategy, strategies.NodeAffinitySchedulingStrategy):
+            raise TypeError(f"scheduling_strategy must be 'DEFAULT', 'SPREAD' or a scheduling "
+                            f"strategy object, got {type(strategy).__name__}")
+    elif strategy not in (None, "DEFAULT", "SPREAD"):
+        raise ValueError(f"scheduling_strategy must be 'DEFAULT', 'SPREAD' or a scheduling "
+                         f"strategy object, got {strategy!r}")
+    if group is None or group == "default":
+        return None
+    return group, -1 if index is None else index
 
 
 class _ArgRef:

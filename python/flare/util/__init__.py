@@ -8,6 +8,9 @@ from typing import Any, Iterable, Iterator, List, Optional, Sequence
 from flare import api
 from flare.object_ref import ObjectRef
 from flare.util.actor_pool import ActorPool
+from flare.util.placement_group import (get_current_placement_group, get_placement_group,
+                                        placement_group, placement_group_table,
+                                        remove_placement_group)
 
 
 def as_completed(refs: Sequence[ObjectRef], *, chunk_size: int = 10,
@@ -62,4 +65,6 @@ def _results(ready: List[ObjectRef], yield_obj_refs: bool) -> Iterable[Any]:
     return ready if yield_obj_refs else api.get(ready)
 
 
-__all__ = ["ActorPool", "as_completed", "get_node_ip_address", "map_unordered"]
+__all__ = ["ActorPool", "as_completed", "get_current_placement_group", "get_node_ip_address",
+           "get_placement_group", "map_unordered", "placement_group", "placement_group_table",
+           "remove_placement_group"]

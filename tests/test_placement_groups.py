@@ -1,0 +1,152 @@
+"""Placement groups: bundles reserved together, tasks and actors placed in
+them, groups that wait for room, removal, and the errors of bad requests."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import flare
+from flare.exceptions import ActorDiedError, TaskCancelledError, TaskUnschedulableError
+from flare.util import (get_current_placement_group, get_placement_group, placement_group,
+                        placement_group_table, remove_placement_group)
+from flare.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def runtime():
+    flare.init(num_cpus=4, resources={"disk": 2}, object_store_memory=64 * 2**20)
+    yield
+    flare.shutdown()
+
+
+def settled_cpus(expected, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if flare.available_resources().get("CPU") == expected:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@flare.remote
+def placement():
+    group = get_current_placement_group()
+    return (group.id.hex() if group else None,
+            flare.get_runtime_context().get_assigned_resources())
+
+
+@flare.remote
+def span(seconds):
+    start = time.monotonic()
+    time.sleep(seconds)
+    return start, time.monotonic()
+
+
+def test_a_group_reserves_its_bundles_and_places_tasks_in_them():
+    group = placement_group([{"CPU": 1}, {"CPU": 1, "disk": 1}], strategy="PACK")
+    assert flare.get(group.ready(), timeout=30) == group
+    assert group.wait(5) and group.bundle_count == 2
+    assert placement_group_table(group)["state"] == "CREATED"
+    assert settled_cpus(2.0)
+    hex_id = group.id.hex()
+    in_bundle = placement.options(
+        scheduling_strategy=PlacementGroupSchedulingStrategy(group, 1)).remote()
+    assert flare.get(in_bundle, timeout=30) == (hex_id, {f"CPU_group_1_{hex_id}": 1.0})
+    anywhere = placement.options(placement_group=group).remote()  # Ray's older spelling
+    assert flare.get(anywhere, timeout=30) == (hex_id, {f"CPU_group_{hex_id}": 1.0})
+    assert flare.get(placement.remote(), timeout=30) == (None, {"CPU": 1.0})
+    remove_placement_group(group)
+    assert settled_cpus(4.0)
+    assert not any("_group_" in name for name in flare.cluster_resources())
+
+
+def test_tasks_in_a_bundle_share_only_its_resources():
+    group = placement_group([{"CPU": 1}])
+    in_group = span.options(scheduling_strategy=PlacementGroupSchedulingStrategy(group, 0))
+    (start_a, end_a), (start_b, end_b) = flare.get([in_group.remote(0.3), in_group.remote(0.3)],
+                                                   timeout=30)
+    # The node has CPUs to spare, the bundle has one: they ran one after the other.
+    assert end_a <= start_b or end_b <= start_a
+    remove_placement_group(group)
+
+
+def test_a_group_waits_for_room_and_so_do_its_tasks():
+    whole_node = placement_group([{"CPU": 4}])
+    assert whole_node.wait(10)
+    waiting = placement_group([{"CPU": 1}])
+    assert not waiting.wait(0.2)
+    assert placement_group_table(waiting)["state"] == "PENDING"
+    queued = placement.options(placement_group=waiting).remote()
+    assert flare.wait([queued], timeout=0.2)[0] == []
+    remove_placement_group(whole_node)
+    assert waiting.wait(10)
+    assert flare.get(queued, timeout=30)[0] == waiting.id.hex()
+    remove_placement_group(waiting)
+    assert settled_cpus(4.0)
+
+
+def test_groups_that_cannot_be_placed_are_errors_not_hangs():
+    with pytest.raises(TaskUnschedulableError, match="CPU: 8"):
+        flare.get(placement_group([{"CPU": 8}]).ready(), timeout=10)
+    with pytest.raises(TaskUnschedulableError, match="STRICT_SPREAD"):
+        flare.get(placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD").ready(),
+                  timeout=10)
+    single = placement_group([{"CPU": 1}], strategy="STRICT_SPREAD")
+    assert single.wait(10)
+    remove_placement_group(single)
+
+
+def test_removing_a_group_ends_what_runs_in_it():
+    group = placement_group([{"CPU": 1}, {"CPU": 1}])
+    assert group.wait(10)
+
+    @flare.remote
+    class Resident:
+        def ping(self):
+            return "pong"
+
+    resident = Resident.options(
+        scheduling_strategy=PlacementGroupSchedulingStrategy(group, 0)).remote()
+    assert flare.get(resident.ping.remote(), timeout=30) == "pong"
+    running = span.options(placement_group=group, placement_group_bundle_index=1).remote(600)
+    time.sleep(0.3)
+    remove_placement_group(group)
+    with pytest.raises(TaskCancelledError, match="placement group"):
+        flare.get(running, timeout=10)
+    with pytest.raises(ActorDiedError, match="placement group"):
+        flare.get(resident.ping.remote(), timeout=10)
+    assert settled_cpus(4.0)
+    assert flare.get(span.remote(0), timeout=30)  # the node serves on
+
+
+def test_named_groups_and_bad_requests():
+    group = placement_group([{"CPU": 1}], name="named-group")
+    assert get_placement_group("named-group") == group
+    with pytest.raises(ValueError, match="already exists"):
+        placement_group([{"CPU": 1}], name="named-group")
+    remove_placement_group(group)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            get_placement_group("named-group")
+        except ValueError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the removed group's name was not freed")
+    with pytest.raises(ValueError, match="strategy"):
+        placement_group([{"CPU": 1}], strategy="NEARBY")
+    with pytest.raises(ValueError, match="bundles"):
+        placement_group([])
+    with pytest.raises(ValueError, match="asks for nothing"):
+        placement_group([{"CPU": 0}])
+    other = placement_group([{"CPU": 1}])
+    with pytest.raises(ValueError, match="bundle_index"):
+        span.options(placement_group=other, placement_group_bundle_index=3)
+    with pytest.raises(TypeError, match="scheduling_strategy"):
+        span.options(scheduling_strategy=42)
+    remove_placement_group(other)
