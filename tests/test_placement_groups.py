@@ -150,3 +150,41 @@ def test_named_groups_and_bad_requests():
     with pytest.raises(TypeError, match="scheduling_strategy"):
         span.options(scheduling_strategy=42)
     remove_placement_group(other)
+
+
+def test_a_drivers_groups_go_with_it_unless_detached():
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    import textwrap
+
+    private_tmp = tempfile.mkdtemp(prefix="fl")
+    env = dict(os.environ, TMPDIR=private_tmp)
+    start = subprocess.run([sys.executable, "-m", "flare.scripts", "start", "--head",
+                            "--num-cpus", "4"], capture_output=True, text=True, env=env, timeout=60)
+    assert start.returncode == 0, start.stderr
+    try:
+        creator = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+            import flare
+            from flare.util import placement_group
+            flare.init(address="auto")
+            assert placement_group([{"CPU": 2}]).wait(10)
+            assert placement_group([{"CPU": 1}], lifetime="detached").wait(10)
+            print(flare.available_resources()["CPU"])
+        """)], capture_output=True, text=True, env=env, timeout=60)
+        assert creator.returncode == 0, creator.stderr
+        assert creator.stdout.strip() == "1.0"
+        after = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+            import time, flare
+            flare.init(address="auto")
+            deadline = time.monotonic() + 10
+            while flare.available_resources()["CPU"] != 3.0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            print(flare.available_resources()["CPU"])
+        """)], capture_output=True, text=True, env=env, timeout=60)
+        assert after.stdout.strip() == "3.0", after.stderr
+    finally:
+        subprocess.run([sys.executable, "-m", "flare.scripts", "stop"], env=env, timeout=60)
+        shutil.rmtree(private_tmp, ignore_errors=True)
