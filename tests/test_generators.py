@@ -208,3 +208,47 @@ def test_generator_cannot_be_pickled():
     with pytest.raises(TypeError, match="ObjectRefGenerator"):
         flare.put(gen)
     list(gen)
+
+
+def test_async_generator_task_streams_items():
+    @flare.remote
+    async def ticks(n):
+        for i in range(n):
+            await asyncio.sleep(0.01)
+            yield i
+        raise ValueError("after the last tick")
+
+    gen = ticks.remote(3)
+    refs = list(gen)
+    assert [flare.get(ref, timeout=30) for ref in refs[:3]] == [0, 1, 2]
+    with pytest.raises(ValueError, match="after the last tick"):
+        flare.get(refs[3], timeout=30)
+
+
+def test_async_generator_method_lets_other_calls_run_and_can_be_cancelled():
+    @flare.remote
+    class Streamer:
+        def __init__(self):
+            self.pings = 0
+
+        async def stream(self, n):
+            for i in range(n):
+                await asyncio.sleep(0.05)
+                yield i
+
+        async def ping(self):
+            self.pings += 1
+            return self.pings
+
+    streamer = Streamer.remote()
+    gen = streamer.stream.remote(1000)
+    assert flare.get(next(gen), timeout=30) == 0
+    # The generator awaits between items: another call gets through meanwhile.
+    assert flare.get(streamer.ping.remote(), timeout=10) == 1
+    flare.cancel(gen)
+    with pytest.raises(TaskCancelledError):
+        for ref in gen:
+            flare.get(ref, timeout=10)
+    assert flare.get(streamer.ping.remote(), timeout=10) == 2  # the actor serves on
+    gen = ref = streamer = None
+    assert settled_objects() == 0

@@ -92,7 +92,8 @@ def _methods_of(cls: type) -> Dict[str, int]:
         if not (inspect.isfunction(member) or inspect.ismethoddescriptor(member)):
             continue
         options = getattr(member, "__flare_method_options__", {})
-        default = STREAMING if inspect.isgeneratorfunction(member) else 1
+        default = STREAMING if (inspect.isgeneratorfunction(member) or
+                                inspect.isasyncgenfunction(member)) else 1
         methods[name] = options.get("num_returns", default)
     return methods
 

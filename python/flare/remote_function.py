@@ -281,14 +281,11 @@ class RemoteFunction:
     """A function decorated with @flare.remote. Call ``.remote()`` to run it."""
 
     def __init__(self, function: Callable, options: Dict[str, Any]) -> None:
-        if inspect.isasyncgenfunction(function):
-            raise NotImplementedError(f"remote async generator functions are not supported yet "
-                                      f"({function.__qualname__})")
         validate_options(options, _TASK_OPTIONS, f"@remote on {function.__qualname__}")
         self._function = function
         self._name = function.__qualname__
         defaults = _DEFAULTS
-        if inspect.isgeneratorfunction(function):
+        if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
             defaults = {**_DEFAULTS, "num_returns": STREAMING}
         self._options = {**defaults, **options}
         self._demand = resource_demand(self._options)

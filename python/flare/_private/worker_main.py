@@ -254,30 +254,56 @@ class TaskRunner:
         """Stores each value the generator yields as its next item, reporting
         it at once; an exception becomes the item after the last good one.
         Returns the number of items (the completion object's value)."""
-        from flare import api
-        from flare.remote_function import core_object_id
-
+        if inspect.isasyncgen(generator):  # an async generator task or sync-context call
+            import asyncio
+            return asyncio.run(self.stream_async(task_id, function_name, generator))
         if not inspect.isgenerator(generator):
             raise TypeError(f"{function_name} is a streaming generator task but returned a "
                             f"{type(generator).__name__}, not a generator")
         count = 0
         try:
             for value in generator:
-                object_id = core_object_id(task_id, count + 2)
-                kind, payload, refs = api.store_value(self.core, object_id, value,
-                                                      is_put=False)
+                self._yield_item(task_id, count, value)
                 del value
-                self.core.generator_yield(task_id, [(object_id, kind, payload, refs)])
                 count += 1
         except BaseException as error:  # noqa: BLE001 - it goes to the caller as an item
-            from flare.exceptions import ActorExit
-            if isinstance(error, ActorExit):
-                raise
-            error_item = self._error_returns(task_id + b"", 1, function_name, error)[0]
-            object_id = core_object_id(task_id, count + 2)
-            self.core.generator_yield(task_id, [(object_id, *error_item[1:])])
+            self._yield_error(task_id, count, function_name, error)
             count += 1
         return count
+
+    async def stream_async(self, task_id: bytes, function_name: str, generator: Any) -> int:
+        """stream() for an async generator, on the running event loop: other
+        coroutines run while it awaits between items."""
+        count = 0
+        try:
+            async for value in generator:
+                self._yield_item(task_id, count, value)
+                del value
+                count += 1
+        except BaseException as error:  # noqa: BLE001 - it goes to the caller as an item
+            self._yield_error(task_id, count, function_name, error)
+            count += 1
+        return count
+
+    def _yield_item(self, task_id: bytes, index: int, value: Any) -> None:
+        from flare import api
+        from flare.remote_function import core_object_id
+        object_id = core_object_id(task_id, index + 2)
+        kind, payload, refs = api.store_value(self.core, object_id, value, is_put=False)
+        self.core.generator_yield(task_id, [(object_id, kind, payload, refs)])
+
+    def _yield_error(self, task_id: bytes, index: int, function_name: str,
+                     error: BaseException) -> None:
+        """The generator's exception as its last item. Leaving the actor, or
+        a cancelled coroutine, is not the generator's error: it goes on up."""
+        import asyncio
+        from flare.exceptions import ActorExit
+        from flare.remote_function import core_object_id
+        if isinstance(error, (ActorExit, asyncio.CancelledError)):
+            raise error
+        error_item = self._error_returns(task_id, 1, function_name, error)[0]
+        object_id = core_object_id(task_id, index + 2)
+        self.core.generator_yield(task_id, [(object_id, *error_item[1:])])
 
     # -- actors ------------------------------------------------------------------
     def _constructor(self, cls: type, actor: tuple) -> Callable:
@@ -453,7 +479,9 @@ class AsyncExecutor:
                 del args, kwargs
                 if inspect.isawaitable(result):
                     result = await result
-                if task[11]:
+                if task[11] and inspect.isasyncgen(result):
+                    result = await runner.stream_async(task[0], task[3], result)
+                elif task[11]:
                     result = runner.stream(task[0], task[3], result)
         except asyncio.CancelledError:
             runner.cancelled(task)
@@ -466,6 +494,7 @@ class AsyncExecutor:
 
 # Frames of the runner itself, left out of tracebacks shown to users.
 _RUNNER_CODES = (TaskRunner.run_now.__code__, TaskRunner.stream.__code__,
+                 TaskRunner.stream_async.__code__,
                  AsyncExecutor._run.__code__)
 
 
