@@ -595,3 +595,76 @@ def test_ray_terminate_runs_after_the_calls_queued_before_it():
     assert flare.get(works, timeout=30) == list(range(5))
     with pytest.raises(ActorDiedError):
         flare.get(slow.work.remote(9), timeout=10)
+
+
+# ---- concurrency groups ---------------------------------------------------------------
+
+def test_concurrency_groups_of_a_threaded_actor_run_beside_the_default_group():
+    import threading
+
+    @flare.remote(concurrency_groups={"io": 2})
+    class Gate:
+        def __init__(self):
+            self.opened = threading.Event()
+            self.lock = threading.Lock()
+            self.inside = 0
+            self.most = 0
+
+        @flare.method(concurrency_group="io")
+        def wait_open(self):
+            with self.lock:
+                self.inside += 1
+                self.most = max(self.most, self.inside)
+            opened = self.opened.wait(10)
+            with self.lock:
+                self.inside -= 1
+            return opened
+
+        def open(self):  # the default group: one call at a time, beside "io"
+            self.opened.set()
+            return True
+
+        def most_inside(self):
+            return self.most
+
+    gate = Gate.remote()
+    waiting = [gate.wait_open.remote() for _ in range(3)]
+    assert flare.get(gate.open.remote(), timeout=30)
+    assert flare.get(waiting, timeout=30) == [True, True, True]
+    assert flare.get(gate.most_inside.remote(), timeout=30) == 2  # the group's limit
+
+
+def test_concurrency_groups_of_an_async_actor():
+    @flare.remote(concurrency_groups={"io": 1})
+    class AsyncGate:
+        def __init__(self):
+            self.opened = None
+
+        @flare.method(concurrency_group="io")
+        async def wait_open(self):
+            self.opened = self.opened or asyncio.Event()
+            await asyncio.wait_for(self.opened.wait(), 10)
+            return "through"
+
+        async def open(self):
+            self.opened = self.opened or asyncio.Event()
+            self.opened.set()
+
+    gate = AsyncGate.remote()
+    first = gate.wait_open.remote()
+    time.sleep(0.1)
+    flare.get(gate.open.remote(), timeout=30)
+    assert flare.get([first, gate.wait_open.remote()], timeout=30) == ["through"] * 2
+
+
+def test_an_undefined_concurrency_group_is_a_clear_error():
+    @flare.remote
+    class Grouped:
+        @flare.method(concurrency_group="missing")
+        def work(self):
+            return 1
+
+    with pytest.raises(ValueError, match="missing"):
+        Grouped.remote()
+    with pytest.raises(ValueError, match="positive"):
+        Grouped.options(concurrency_groups={"missing": 0}).remote()

@@ -98,6 +98,37 @@ def _methods_of(cls: type) -> Dict[str, int]:
     return methods
 
 
+CONCURRENCY_GROUPS_KWARG = "__flare_concurrency_groups__"
+
+
+def _concurrency_groups(cls: type, groups: Any, where: str) -> Dict[str, int]:
+    """Checks ``concurrency_groups`` (name -> max concurrency) against the
+    groups the class's methods name."""
+    if groups is None:
+        groups = {}
+    if not isinstance(groups, dict) or not all(
+            isinstance(name, str) and isinstance(limit, int) and not isinstance(limit, bool)
+            and limit >= 1 for name, limit in groups.items()):
+        raise ValueError(f"{where}: concurrency_groups must map group names to positive "
+                         f"integers, got {groups!r}")
+    for name, group in method_groups(cls).items():
+        if group not in groups:
+            raise ValueError(f"{where}: method {name} is in concurrency group {group!r}, which "
+                             f"concurrency_groups does not define ({sorted(groups)})")
+    return dict(groups)
+
+
+def method_groups(cls: type) -> Dict[str, str]:
+    """Method name -> its concurrency group, for the methods that have one."""
+    groups = {}
+    for name in dir(cls):
+        group = getattr(getattr(cls, name, None), "__flare_method_options__", {}).get(
+            "concurrency_group")
+        if group is not None:
+            groups[name] = group
+    return groups
+
+
 def _is_async_class(cls: type) -> bool:
     return any(inspect.iscoroutinefunction(getattr(cls, name, None)) or
                inspect.isasyncgenfunction(getattr(cls, name, None))
@@ -175,6 +206,10 @@ class ActorClass:
             except TypeError as error:
                 raise TypeError(f"{self._name}.remote(): {error}") from None
         key = self._export(session)
+        groups = _concurrency_groups(self._cls, options.get("concurrency_groups"),
+                                     f"{self._name}.remote()")
+        if groups:  # the worker takes them out before calling __init__
+            kwargs = {**kwargs, CONCURRENCY_GROUPS_KWARG: groups}
         serialized, dependencies = prepare_args(self._name, None, args, kwargs)
         actor_id = core.new_task_id()
         name_key = ""

@@ -310,16 +310,19 @@ class TaskRunner:
         """Creates the instance; from then on this process is the actor."""
         def construct(*args: Any, **kwargs: Any) -> None:
             from flare import api
+            from flare.actor import CONCURRENCY_GROUPS_KWARG, method_groups
+            groups = kwargs.pop(CONCURRENCY_GROUPS_KWARG, None) or {}
             self.instance = cls(*args, **kwargs)
             api.set_current_actor(actor[0], cls.__qualname__)
             self.core.become_actor()
             is_async = any(inspect.iscoroutinefunction(getattr(cls, name, None))
                            for name in dir(cls) if not name.startswith("__"))
             max_concurrency = actor[2] or 1
+            lanes = Lanes(max_concurrency, groups, method_groups(cls))
             if is_async:
-                self.actor_executor = AsyncExecutor(self, max_concurrency)
-            elif max_concurrency > 1:
-                self.actor_executor = ThreadExecutor(self, max_concurrency)
+                self.actor_executor = AsyncExecutor(self, lanes)
+            elif max_concurrency > 1 or groups:
+                self.actor_executor = ThreadExecutor(self, lanes)
             return None
         return construct
 
@@ -416,17 +419,33 @@ class TaskRunner:
                 for index in range(1, num_returns + 1)]
 
 
-class ThreadExecutor:
-    """A threaded actor: up to max_concurrency calls at once on a pool."""
+class Lanes:
+    """An actor's concurrency groups: how many calls of each may run at once
+    (the default group, "", takes max_concurrency), and each method's group."""
 
-    def __init__(self, runner: TaskRunner, max_concurrency: int) -> None:
+    def __init__(self, max_concurrency: int, groups: Dict[str, int],
+                 method_groups: Dict[str, str]) -> None:
+        self.limits = {"": max_concurrency, **groups}
+        self._method_groups = method_groups
+
+    def of(self, task: tuple) -> str:
+        return self._method_groups.get(task[10][1], "")
+
+
+class ThreadExecutor:
+    """A threaded actor: up to max_concurrency calls at once on a pool (and
+    a pool of its own for each concurrency group)."""
+
+    def __init__(self, runner: TaskRunner, lanes: Lanes) -> None:
         from concurrent.futures import ThreadPoolExecutor
         self._runner = runner
-        self._pool = ThreadPoolExecutor(max_workers=max_concurrency,
-                                        thread_name_prefix="flare-actor")
+        self._lanes = lanes
+        self._pools = {group: ThreadPoolExecutor(max_workers=limit,
+                                                 thread_name_prefix=f"flare-actor{group}")
+                       for group, limit in lanes.limits.items()}
 
     def submit(self, task: tuple) -> None:
-        self._pool.submit(self._runner.run_now, task)
+        self._pools[self._lanes.of(task)].submit(self._runner.run_now, task)
 
     def cancel(self, task_ids: List[bytes]) -> None:
         """Running calls of a threaded actor finish, as in Ray."""
@@ -436,13 +455,15 @@ class AsyncExecutor:
     """An async actor: calls run as coroutines on one event loop (in its own
     thread), up to max_concurrency at once; awaiting lets others run."""
 
-    def __init__(self, runner: TaskRunner, max_concurrency: int) -> None:
+    def __init__(self, runner: TaskRunner, lanes: Lanes) -> None:
         import asyncio
         self._runner = runner
+        self._lanes = lanes
         self._loop = asyncio.new_event_loop()
         self._running: Dict[bytes, Any] = {}
         self._lock = threading.Lock()
-        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._semaphores = {group: asyncio.Semaphore(limit)
+                            for group, limit in lanes.limits.items()}
         self._thread = threading.Thread(target=self._loop.run_forever, name="flare-actor-loop",
                                         daemon=True)
         self._thread.start()
@@ -470,7 +491,7 @@ class AsyncExecutor:
         runner = self._runner
         context = runner.session.context
         try:
-            async with self._semaphore:
+            async with self._semaphores[self._lanes.of(task)]:
                 context.task_id = task[0]
                 context.job_id = task[1]
                 context.function_name = task[3]
