@@ -252,3 +252,24 @@ def test_async_generator_method_lets_other_calls_run_and_can_be_cancelled():
     assert flare.get(streamer.ping.remote(), timeout=10) == 2  # the actor serves on
     gen = ref = streamer = None
     assert settled_objects() == 0
+
+
+def test_cancel_stops_a_sync_actors_generator_between_items():
+    @flare.remote
+    class Producer:
+        def items(self, n):
+            for i in range(n):
+                time.sleep(0.05)
+                yield i
+
+        def ping(self):
+            return "pong"
+
+    producer = Producer.remote()
+    gen = producer.items.remote(1000)  # 50 s if it ran to the end
+    assert flare.get(next(gen), timeout=30) == 0
+    flare.cancel(gen)
+    with pytest.raises(TaskCancelledError):
+        for ref in gen:
+            flare.get(ref, timeout=10)
+    assert flare.get(producer.ping.remote(), timeout=10) == "pong"

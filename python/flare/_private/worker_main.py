@@ -69,6 +69,10 @@ def state_module() -> Any:
     return state
 
 
+class StreamCancelled(BaseException):
+    """A generator actor call was cancelled: it stops between two items."""
+
+
 class TaskRunner:
     """Runs ExecuteTask messages on the main thread."""
 
@@ -81,6 +85,7 @@ class TaskRunner:
         self.interruptible = False  # the task's own code runs: a cancel may interrupt it
         self.instance: Any = None  # the actor this process hosts
         self.actor_executor: Any = None  # runs its calls, unless one at a time on this thread
+        self.cancelled_streams: set = set()  # running actor calls whose cancel arrived
         self.applied_env: Any = None  # the running task's runtime_env, undone after it
         # Device k of the raylet's GPUs is the k-th one visible to it.
         self.original_cuda = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -146,6 +151,8 @@ class TaskRunner:
                 result = self.stream(task_id, function_name, result)
             self.interruptible = False
             self._succeed(task, result)
+        except StreamCancelled:
+            self.cancelled(task)
         except BaseException as error:  # noqa: BLE001 - everything goes back to the caller
             self.interruptible = False
             self._fail(task, error)
@@ -153,6 +160,7 @@ class TaskRunner:
             self.interruptible = False
             context.function_name = function_name  # keep the prefix for late output
             context.task_id = b""
+            self.cancelled_streams.discard(task_id)
             if self.applied_env is not None and self.instance is None:
                 self.applied_env.undo()
                 self.applied_env = None
@@ -266,6 +274,7 @@ class TaskRunner:
                 self._yield_item(task_id, count, value)
                 del value
                 count += 1
+                self._check_stream_cancelled(task_id)
         except BaseException as error:  # noqa: BLE001 - it goes to the caller as an item
             self._yield_error(task_id, count, function_name, error)
             count += 1
@@ -299,7 +308,7 @@ class TaskRunner:
         import asyncio
         from flare.exceptions import ActorExit
         from flare.remote_function import core_object_id
-        if isinstance(error, (ActorExit, asyncio.CancelledError)):
+        if isinstance(error, (ActorExit, asyncio.CancelledError, StreamCancelled)):
             raise error
         error_item = self._error_returns(task_id, 1, function_name, error)[0]
         object_id = core_object_id(task_id, index + 2)
@@ -359,14 +368,29 @@ class TaskRunner:
             os._exit(0)
 
     def cancel_calls(self, task_ids: List[bytes]) -> None:
+        # A generator call sees it between items; others are up to the executor.
+        self.cancelled_streams.update(task_ids)
         if self.actor_executor is not None:
             self.actor_executor.cancel(task_ids)
+
+    def _check_stream_cancelled(self, task_id: bytes) -> None:
+        """Between two items of an actor's generator call: a cancel stops it
+        there (a clean point for the actor's state, unlike mid-call)."""
+        if self.instance is None:
+            return  # a task: cancel interrupts it directly
+        if threading.current_thread() is threading.main_thread():
+            cancelled = self.core.take_cancelled_calls()  # the main loop is busy with us
+            if cancelled:
+                self.cancel_calls([bytes(task) for task in cancelled])
+        if task_id in self.cancelled_streams:
+            raise StreamCancelled
 
     def cancelled(self, task: tuple) -> None:
         from flare import api
         from flare.remote_function import core_object_id
 
         task_id, function_name, num_returns = task[0], task[3], task[6]
+        self.cancelled_streams.discard(task_id)
         message = f"actor call {function_name} was cancelled"
         self._done(task_id, [(core_object_id(task_id, index), api.TASK_CANCELLED, (message, b""),
                               []) for index in range(1, num_returns + 1)], True, False)
@@ -504,7 +528,7 @@ class AsyncExecutor:
                     result = await runner.stream_async(task[0], task[3], result)
                 elif task[11]:
                     result = runner.stream(task[0], task[3], result)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, StreamCancelled):
             runner.cancelled(task)
             return
         except BaseException as error:  # noqa: BLE001
