@@ -72,3 +72,15 @@ def test_an_actor_holds_its_device_until_it_ends():
         time.sleep(0.05)
     results = flare.get([whole_gpu.remote(), whole_gpu.remote()], timeout=30)
     assert sorted(ids[0] for ids, _ in results) == [0, 1]
+
+
+def test_tasks_in_a_placement_group_get_devices_too():
+    from flare.util import placement_group, remove_placement_group
+    from flare.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    group = placement_group([{"GPU": 1, "CPU": 1}, {"GPU": 1, "CPU": 1}])
+    assert group.wait(10)
+    results = flare.get([whole_gpu.options(scheduling_strategy=PlacementGroupSchedulingStrategy(
+        group, i)).remote() for i in range(2)], timeout=30)
+    assert sorted(ids[0] for ids, _ in results) == [0, 1]
+    remove_placement_group(group)

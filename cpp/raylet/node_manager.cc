@@ -41,7 +41,7 @@ std::vector<ObjectId> ToObjectIds(const google::protobuf::RepeatedPtrField<std::
 
 void NodeManager::EndLease(LeaseMap::iterator lease) {
   scheduler_.Release(HeldResources(lease->second));
-  gpus_.Give(lease->second.gpus, lease->second.demand.Get("GPU"));
+  gpus_.Give(lease->second.gpus, GpuDemand(lease->second.demand));
   leases_.erase(lease);
 }
 
@@ -52,6 +52,15 @@ const std::vector<uint32_t>& NodeManager::GpusOf(ClientId worker) const {
     if (auto record = actors_.find(actor->second); record != actors_.end()) return record->second.gpus;
   }
   return kNone;
+}
+
+double NodeManager::GpuDemand(const ResourceSet& demand) {
+  // GPUs asked of a placement group ("GPU_group_...") are GPUs too.
+  double gpus = 0;
+  for (const auto& [name, amount] : demand.ToMap()) {
+    if (name == "GPU" || name.rfind("GPU_group_", 0) == 0) gpus += amount;
+  }
+  return gpus;
 }
 
 ResourceSet NodeManager::HeldResources(const Lease& lease) {
@@ -366,7 +375,7 @@ void NodeManager::TryDispatch() {
       lease.demand = it->second.demand;
       lease.shape = lease.demand.ShapeKey();
       lease.actor_creation = it->second.spec.has_actor();
-      lease.gpus = gpus_.Take(lease.demand.Get("GPU"));
+      lease.gpus = gpus_.Take(GpuDemand(lease.demand));
       Assign(task_id, *worker);
     }
   }

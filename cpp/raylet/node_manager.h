@@ -142,6 +142,8 @@ class NodeManager : public Connection::Handler {
   // What a lease holds: its demand, less the CPU while its worker is blocked
   // in get/wait.
   static ResourceSet HeldResources(const Lease& lease);
+  // The GPUs a demand asks for, directly or of a placement group.
+  static double GpuDemand(const ResourceSet& demand);
   using LeaseMap = absl::flat_hash_map<ClientId, Lease>;
   // Ends a lease: its resources and GPU devices go back.
   void EndLease(LeaseMap::iterator lease);

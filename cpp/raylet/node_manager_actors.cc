@@ -78,7 +78,7 @@ void NodeManager::HandleActorCreated(Connection& connection, const TaskId& task_
     lease->second.gpus.clear();
     EndLease(lease);
   }
-  const double placed_gpus = record.demand.Get("GPU");
+  const double placed_gpus = GpuDemand(record.demand);
   record.running = false;
   const pid_t pid = record.worker_pid;
   auto it = actors_.find(task_id);
@@ -109,7 +109,7 @@ void NodeManager::HandleActorCreated(Connection& connection, const TaskId& task_
   const ResourceSet lifetime = ResourceSet::FromProto(actor.creation.actor().lifetime_resources());
   scheduler_.Acquire(lifetime);
   actor.holds_lifetime = true;
-  if (lifetime.Get("GPU") > 0) {
+  if (GpuDemand(lifetime) > 0) {
     actor.gpus = std::move(gpus);
   } else {
     gpus_.Give(gpus, placed_gpus);
@@ -292,7 +292,7 @@ void NodeManager::ReleaseLifetime(ActorRecord& actor) {
   if (!actor.holds_lifetime) return;
   const ResourceSet lifetime = ResourceSet::FromProto(actor.creation.actor().lifetime_resources());
   scheduler_.Release(lifetime);
-  gpus_.Give(actor.gpus, lifetime.Get("GPU"));
+  gpus_.Give(actor.gpus, GpuDemand(lifetime));
   actor.gpus.clear();
   actor.holds_lifetime = false;
 }
