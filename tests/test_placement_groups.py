@@ -188,3 +188,22 @@ def test_a_drivers_groups_go_with_it_unless_detached():
     finally:
         subprocess.run([sys.executable, "-m", "flare.scripts", "stop"], env=env, timeout=60)
         shutil.rmtree(private_tmp, ignore_errors=True)
+
+
+def test_child_tasks_join_a_capturing_group():
+    group = placement_group([{"CPU": 1}])
+    assert group.wait(10)
+
+    @flare.remote
+    def parent(depth):
+        # Blocked in get, the parent lends its bundle's CPU to its child.
+        if depth == 0:
+            return flare.get(placement.remote())[0]
+        return flare.get(parent.remote(depth - 1))
+
+    capturing = PlacementGroupSchedulingStrategy(group, placement_group_capture_child_tasks=True)
+    assert flare.get(parent.options(scheduling_strategy=capturing).remote(2),
+                     timeout=30) == group.id.hex()
+    plain = PlacementGroupSchedulingStrategy(group)
+    assert flare.get(parent.options(scheduling_strategy=plain).remote(0), timeout=30) is None
+    remove_placement_group(group)

@@ -54,6 +54,15 @@ const std::vector<uint32_t>& NodeManager::GpusOf(ClientId worker) const {
   return kNone;
 }
 
+ResourceSet NodeManager::LentWhenBlocked(const ResourceSet& demand) {
+  // The CPU, whether the node's or a placement group's ("CPU_group_...").
+  ResourceSet cpu;
+  for (const auto& [name, amount] : demand.ToMap()) {
+    if (name == "CPU" || name.rfind("CPU_group_", 0) == 0) cpu.Add(demand.Only(name));
+  }
+  return cpu;
+}
+
 double NodeManager::GpuDemand(const ResourceSet& demand) {
   // GPUs asked of a placement group ("GPU_group_...") are GPUs too.
   double gpus = 0;
@@ -66,7 +75,7 @@ double NodeManager::GpuDemand(const ResourceSet& demand) {
 ResourceSet NodeManager::HeldResources(const Lease& lease) {
   if (!lease.cpu_released) return lease.demand;
   ResourceSet rest = lease.demand;
-  rest.Subtract(lease.demand.Only("CPU"));
+  rest.Subtract(LentWhenBlocked(lease.demand));
   return rest;
 }
 
@@ -634,7 +643,7 @@ void NodeManager::HandleBlocked(Connection& connection, bool blocked) {
   if (it == leases_.end()) return;
   Lease& lease = it->second;
   pool_.SetBlocked(connection.id(), blocked);
-  const ResourceSet cpu = lease.demand.Only("CPU");
+  const ResourceSet cpu = LentWhenBlocked(lease.demand);
   if (blocked && !lease.cpu_released) {
     lease.cpu_released = true;
     scheduler_.Release(cpu);

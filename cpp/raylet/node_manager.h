@@ -142,6 +142,9 @@ class NodeManager : public Connection::Handler {
   // What a lease holds: its demand, less the CPU while its worker is blocked
   // in get/wait.
   static ResourceSet HeldResources(const Lease& lease);
+  // What a worker blocked in get/wait lends out: its CPU, the node's or a
+  // placement group's.
+  static ResourceSet LentWhenBlocked(const ResourceSet& demand);
   // The GPUs a demand asks for, directly or of a placement group.
   static double GpuDemand(const ResourceSet& demand);
   using LeaseMap = absl::flat_hash_map<ClientId, Lease>;

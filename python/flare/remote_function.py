@@ -21,7 +21,7 @@ PLACEMENT_OPTIONS = ("scheduling_strategy", "placement_group", "placement_group_
                      "placement_group_capture_child_tasks")
 # Accepted for Ray compatibility; they do not change how flare runs a task yet.
 _NO_EFFECT_OPTIONS = {"enable_task_events", "accelerator_type", "max_calls",
-                      "label_selector", "placement_group_capture_child_tasks"}
+                      "label_selector"}
 _DEFAULTS: Dict[str, Any] = {"num_cpus": 1, "num_gpus": 0, "resources": None, "num_returns": 1,
                              "max_retries": 3, "retry_exceptions": False, "name": None,
                              "memory": None, "timeout_s": None}
@@ -115,6 +115,35 @@ def resource_demand(options: Dict[str, Any]) -> Dict[str, float]:
         from flare.util.placement_group import group_demand
         demand = group_demand(demand, *placement)
     return demand
+
+
+def _capture(options: Dict[str, Any], demand: Dict[str, float], env: Optional[Dict[str, Any]],
+             actor_options: Optional[Dict[str, Any]]) -> Tuple[Dict[str, float], Any]:
+    """placement_group_capture_child_tasks: a task placed in a capturing
+    group passes the group on (in its environment); a task submitted from
+    inside it, with no placement of its own, runs in the group too."""
+    placement = _placement(options)
+    if placement is not None:
+        env = dict(env or {})
+        env.pop(runtime_env.CAPTURED_GROUP, None)
+        if _captures(options):
+            env[runtime_env.CAPTURED_GROUP] = placement[0]
+        return demand, env or None
+    group = (env or {}).get(runtime_env.CAPTURED_GROUP)
+    if group is None or "scheduling_strategy" in options or "placement_group" in options:
+        return demand, env
+    from flare.util.placement_group import group_demand
+    if actor_options is not None:
+        actor_options["lifetime_resources"] = group_demand(actor_options["lifetime_resources"],
+                                                           group, -1)
+    return group_demand(demand, group, -1), env
+
+
+def _captures(options: Dict[str, Any]) -> bool:
+    strategy = options.get("scheduling_strategy")
+    if strategy is not None and not isinstance(strategy, str):
+        return bool(getattr(strategy, "placement_group_capture_child_tasks", False))
+    return bool(options.get("placement_group_capture_child_tasks"))
 
 
 def _placement(options: Dict[str, Any]) -> Optional[Tuple[Any, int]]:
@@ -239,8 +268,13 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
     retry_exceptions = options["retry_exceptions"]
     # Tasks and actor creations run in the caller's runtime_env plus their
     # own; an actor call runs in its actor's.
-    env = b"" if actor_id and actor_options is None else runtime_env.for_submission(
-        session, options.get("runtime_env"), function_name)
+    env = b""
+    if not actor_id or actor_options is not None:
+        env_fields = runtime_env.for_submission(session, options.get("runtime_env"),
+                                                function_name)
+        if env_fields or _placement(options) is not None:
+            demand, env_fields = _capture(options, demand, env_fields, actor_options)
+        env = runtime_env.encode(env_fields)
     # The raylet retries crashed workers up to max_retries; the worker decides
     # whether an application error matches retry_exceptions.
     core.submit_task(task_id, function_key, function_name, args_bytes, args_object_id,

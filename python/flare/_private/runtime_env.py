@@ -68,15 +68,21 @@ def merge(parent: Optional[Dict[str, Any]],
     return merged
 
 
-def for_submission(session: Any, requested: Any, where: str) -> bytes:
-    """The pickled environment a task submitted now runs in."""
+def for_submission(session: Any, requested: Any, where: str) -> Optional[Dict[str, Any]]:
+    """The environment a task submitted now runs in: the caller's, with the
+    task's own on top. Besides the user's fields it may carry
+    CAPTURED_GROUP, the placement group that captures child tasks."""
     base = getattr(session, "runtime_env", None)
     if requested is None:
-        if base is None:
-            return b""
-        return pickle.dumps(base)
-    merged = merge(base, validate(requested, where))
-    return pickle.dumps(merged) if merged else b""
+        return base
+    return merge(base, validate(requested, where))
+
+
+CAPTURED_GROUP = "_captured_placement_group"
+
+
+def encode(env: Optional[Dict[str, Any]]) -> bytes:
+    return pickle.dumps(env) if env else b""
 
 
 class Applied:
