@@ -668,3 +668,18 @@ def test_an_undefined_concurrency_group_is_a_clear_error():
         Grouped.remote()
     with pytest.raises(ValueError, match="positive"):
         Grouped.options(concurrency_groups={"missing": 0}).remote()
+
+
+def test_each_call_of_an_async_actor_sees_its_own_task_id():
+    @flare.remote
+    class Ids:
+        async def my_task_id(self, delay):
+            before = flare.get_runtime_context().get_task_id()
+            await asyncio.sleep(delay)
+            return before, flare.get_runtime_context().get_task_id()
+
+    ids = Ids.remote()
+    slow, fast = ids.my_task_id.remote(0.3), ids.my_task_id.remote(0.0)
+    for ref in (slow, fast):
+        before, after = flare.get(ref, timeout=30)
+        assert before == after == ref.task_id().hex()

@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
-from typing import Any, Optional, Set
+from typing import Any, Dict, Optional, Set
 
 
-class TaskContext(threading.local):
-    """What the current thread is running (workers) or nil ids (drivers)."""
+class _Field:
+    """A TaskContext field held in a context variable: each thread, and each
+    asyncio task (an async actor's calls share one thread), sees its own."""
 
-    task_id: bytes = b""
-    function_name: str = ""
-    job_id: bytes = b""
+    def __init__(self, default: Any) -> None:
+        self.default = default
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, context: Any, owner: Optional[type] = None) -> Any:
+        if context is None:
+            return self
+        return context._vars[self.name].get()
+
+    def __set__(self, context: Any, value: Any) -> None:
+        context._vars[self.name].set(value)
+
+
+class TaskContext:
+    """What the current thread or coroutine is running (workers), or nil
+    ids (drivers)."""
+
+    task_id = _Field(b"")
+    function_name = _Field("")
+    job_id = _Field(b"")
+
+    def __init__(self) -> None:
+        self._vars: Dict[str, contextvars.ContextVar] = {
+            name: contextvars.ContextVar(f"flare_{name}", default=field.default)
+            for name, field in vars(TaskContext).items() if isinstance(field, _Field)}
 
 
 class Session:
