@@ -90,3 +90,13 @@ def test_initializer_runs_in_every_process_and_a_closed_pool_refuses_work():
     pool.terminate()
     with pytest.raises(ValueError):
         Pool(0)
+
+
+def test_more_processes_than_cpus_share_them():
+    with Pool(5) as pool:  # on 2 CPUs
+        pids = set(pool.map(_pid, range(20), chunksize=1))
+        assert len(pids) == 5
+
+
+def _pid(_):
+    return os.getpid()

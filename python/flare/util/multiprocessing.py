@@ -102,13 +102,17 @@ class Pool:
         from flare import remote
         if not api.is_initialized():
             api.init(address=ray_address)
+        cpus = api.cluster_resources().get("CPU", 1.0)
         if processes is None:
-            processes = max(1, int(api.cluster_resources().get("CPU", 1)))
+            processes = max(1, int(cpus))
         if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
             raise ValueError(f"Pool(processes=...) must be a positive integer, got {processes!r}")
         if initializer is not None and not callable(initializer):
             raise TypeError("Pool(initializer=...) must be callable")
-        options = {"num_cpus": 1, **(ray_remote_args or {})}
+        # A CPU each, or an equal share when more processes than CPUs are
+        # asked for (the standard library starts them all regardless).
+        share = min(1.0, round(cpus / processes, 4)) if cpus > 0 else 0
+        options = {"num_cpus": share, **(ray_remote_args or {})}
         process_class = remote(_PoolProcess).options(**options)
         self._processes = [process_class.remote(initializer, tuple(initargs))
                            for _ in range(processes)]
