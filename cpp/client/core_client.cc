@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +18,9 @@ namespace flare {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long a create waits for a full arena to make room before failing.
+constexpr auto kCreateRetryFor = std::chrono::milliseconds(1000);
 
 // How often a blocked caller wakes to run its interruption check.
 constexpr auto kInterruptSlice = std::chrono::milliseconds(50);
@@ -137,6 +141,9 @@ void CoreClient::Dispatch(rpc::Message& message) {
     case rpc::Message::kReturnTasks:
       ReturnQueuedTasks();
       return;
+    case rpc::Message::kReleaseCachedPins:
+      DropUnreadValues();
+      return;
     case rpc::Message::kCancelTask: {
       const TaskId task = TaskId::FromBinary(message.cancel_task().task_id());
       if (CancelQueuedTask(task)) return;
@@ -201,6 +208,8 @@ void CoreClient::OnObjectReady(const rpc::ObjectData& data) {
   // Nobody here refers to it any more: dropping the value releases the pin.
   if (it == objects_.end()) return;
   it->second.value = std::move(value);
+  it->second.ready = true;
+  it->second.handed_out = false;
 }
 
 // ---- sending ---------------------------------------------------------------
@@ -337,7 +346,20 @@ absl::StatusOr<uint8_t*> CoreClient::Create(const ObjectId& id, uint64_t size, i
   create->set_request_id(request_id);
   create->set_object_id(id.Data(), ObjectId::kSize);
   create->set_size(size);
-  auto reply = Call(std::move(message), request_id, timeout_ms);
+  auto reply = Call(message, request_id, timeout_ms);
+  // A full arena may free up: the raylet spills what no client has mapped,
+  // and asks clients to unpin what they only cache. Retry for a while.
+  auto pause = std::chrono::milliseconds(5);
+  const auto give_up = std::chrono::steady_clock::now() + kCreateRetryFor;
+  while (reply.ok() && reply->create_reply().error() != rpc::ERROR_NONE &&
+         size <= arena_->size() && std::chrono::steady_clock::now() + pause < give_up) {
+    channel_->FlushDeferred();  // our own pin releases first
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(100));
+    const uint64_t retry_id = NextRequestId();
+    message.mutable_create_object()->set_request_id(retry_id);
+    reply = Call(message, retry_id, timeout_ms);
+  }
   if (!reply.ok()) return reply.status();
   const auto& body = reply->create_reply();
   if (body.error() != rpc::ERROR_NONE) return absl::ResourceExhaustedError(body.error_message());
@@ -370,10 +392,12 @@ void CoreClient::Abort(const ObjectId& id) {
 
 // ---- reading objects -------------------------------------------------------
 
-void CoreClient::SubscribeLocked(const std::vector<ObjectId>& ids, rpc::Message* subscribe) {
+void CoreClient::SubscribeLocked(const std::vector<ObjectId>& ids, rpc::Message* subscribe,
+                                 bool for_value) {
   for (const ObjectId& id : ids) {
     LocalObject& local = objects_[id];
-    if (local.subscribed) continue;
+    // Known to exist is enough for wait; get needs the value itself.
+    if (local.subscribed || (local.ready && !for_value)) continue;
     local.subscribed = true;
     subscribe->mutable_subscribe()->add_object_ids(id.Data(), ObjectId::kSize);
   }
@@ -479,9 +503,26 @@ absl::StatusOr<std::vector<ObjectValue>> CoreClient::Get(const std::vector<Objec
   lock.lock();
   if (status.ok()) status = WaitLocked(lock, timeout_ms, interrupted, all_ready);
   std::vector<ObjectValue> values;
-  if (status.ok()) {
+  while (status.ok()) {
+    values.clear();
     values.reserve(ids.size());
-    for (const ObjectId& id : ids) values.push_back(*objects_[id].value);
+    for (const ObjectId& id : ids) {
+      const auto& value = objects_[id].value;
+      if (!value) break;
+      values.push_back(*value);
+    }
+    if (values.size() == ids.size()) {
+      for (const ObjectId& id : ids) objects_[id].handed_out = true;
+      break;
+    }
+    // A cached value was dropped meanwhile (DropUnreadValues): ask again.
+    rpc::Message again;
+    SubscribeLocked(ids, &again);
+    cursor = 0;
+    lock.unlock();
+    if (again.has_subscribe()) status = Send(again);
+    lock.lock();
+    if (status.ok()) status = WaitLocked(lock, timeout_ms, interrupted, all_ready);
   }
   lock.unlock();
   if (blocked) SetBlocked(false);
@@ -498,12 +539,12 @@ absl::StatusOr<std::vector<bool>> CoreClient::Wait(const std::vector<ObjectId>& 
     size_t ready = 0;
     for (const ObjectId& id : ids) {
       auto it = objects_.find(id);
-      if (it != objects_.end() && it->second.value) ready++;
+      if (it != objects_.end() && it->second.ready) ready++;
     }
     return ready;
   };
   std::unique_lock<std::mutex> lock(mu_);
-  SubscribeLocked(ids, &subscribe);
+  SubscribeLocked(ids, &subscribe, /*for_value=*/false);
   absl::Status status;
   bool blocked = false;
   if (subscribe.has_subscribe()) {
@@ -529,7 +570,7 @@ absl::StatusOr<std::vector<bool>> CoreClient::Wait(const std::vector<ObjectId>& 
   ready.reserve(ids.size());
   for (const ObjectId& id : ids) {
     auto it = objects_.find(id);
-    ready.push_back(it != objects_.end() && it->second.value.has_value());
+    ready.push_back(it != objects_.end() && it->second.ready);
   }
   lock.unlock();
   if (blocked) SetBlocked(false);
@@ -559,6 +600,19 @@ void CoreClient::RemoveRef(const ObjectId& id) {
     objects_.erase(it);
   }
   channel_->DeferRefRemove(id);
+}
+
+void CoreClient::DropUnreadValues() {
+  std::vector<ObjectValue> dropped;  // released outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, local] : objects_) {
+    // Only this cache holds the pin: no value read from it is alive.
+    if (local.value && local.handed_out && local.value->pin && local.value->pin.use_count() == 1) {
+      dropped.push_back(std::move(*local.value));
+      local.value.reset();
+      local.subscribed = false;  // fetched again (restored if spilled) when asked for
+    }
+  }
 }
 
 size_t CoreClient::NumLocalRefs() const {

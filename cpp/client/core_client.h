@@ -166,6 +166,11 @@ class CoreClient {
     int64_t refs = 0;
     bool subscribed = false;
     std::optional<ObjectValue> value;
+    // It exists (stays true while refs are held, even after the value is
+    // dropped to unpin it: DropUnreadValues).
+    bool ready = false;
+    // A get has returned this value: only then may the cache drop it.
+    bool handed_out = false;
   };
 
   CoreClient(std::shared_ptr<Channel> channel, std::shared_ptr<Arena> arena);
@@ -173,13 +178,17 @@ class CoreClient {
   void Dispatch(rpc::Message& message);
   void OnObjectReady(const rpc::ObjectData& data);
   void MarkDead(const std::string& reason);
+  // The raylet is short of arena space: forget cached in-store values no
+  // reader holds, releasing their pins.
+  void DropUnreadValues();
   // Sends `message` now, preceded by any queued reference updates.
   absl::Status Send(const rpc::Message& message);
   // Sends a request and waits for the reply with the same request id.
   absl::StatusOr<rpc::Message> Call(rpc::Message request, uint64_t request_id, int timeout_ms);
   uint64_t NextRequestId() { return next_request_id_.fetch_add(1); }
   // REQUIRES: mu_ held. Subscribes to ids not yet asked for.
-  void SubscribeLocked(const std::vector<ObjectId>& ids, rpc::Message* subscribe);
+  void SubscribeLocked(const std::vector<ObjectId>& ids, rpc::Message* subscribe,
+                       bool for_value = true);
   absl::Status WaitLocked(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
                           const InterruptCheck& interrupted, const std::function<bool()>& done);
   void SetBlocked(bool blocked);

@@ -1,5 +1,6 @@
 #include "object_store/object_table.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace flare {
@@ -175,6 +176,12 @@ void ObjectTable::DescribeAndPin(ClientId client, const ObjectId& id,
     if (!entry.inline_data.empty()) out->set_inline_data(entry.inline_data);
     return;
   }
+  if (entry.spilled) {  // the raylet restores before describing; it could not
+    out->set_error(rpc::OBJECT_STORE_FULL);
+    out->set_error_message("object " + id.Hex() + " is spilled to disk and the object store "
+                           "has no room to bring it back");
+    return;
+  }
   if (entry.in_store) {
     out->set_in_store(true);
     out->set_offset(entry.offset);
@@ -253,7 +260,7 @@ void ObjectTable::MaybeFree(const ObjectId& id) {
       continue;
     }
     if (entry.in_store) allocator_.Free(entry.offset);
-    if (!entry.in_store && entry.error == rpc::ERROR_NONE) num_inline_--;
+    if (!entry.in_store && !entry.spilled && entry.error == rpc::ERROR_NONE) num_inline_--;
     std::vector<ObjectId> contained = std::move(entry.contained);
     objects_.erase(it);
     if (free_listener_) free_listener_(current);
@@ -273,6 +280,46 @@ StoreStats ObjectTable::Stats() const {
   stats.num_objects = objects_.size();
   stats.num_inline = num_inline_;
   return stats;
+}
+
+std::vector<ObjectId> ObjectTable::SpillCandidates() const {
+  std::vector<std::pair<uint64_t, ObjectId>> sized;
+  for (const auto& [id, entry] : objects_) {
+    if (entry.state == ObjectState::kReady && entry.in_store && entry.pins.empty() &&
+        !entry.abandoned && entry.error == rpc::ERROR_NONE) {
+      sized.emplace_back(entry.size, id);
+    }
+  }
+  std::sort(sized.begin(), sized.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<ObjectId> ids;
+  ids.reserve(sized.size());
+  for (const auto& [size, id] : sized) ids.push_back(id);
+  return ids;
+}
+
+void ObjectTable::MarkSpilled(const ObjectId& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.in_store) return;
+  allocator_.Free(it->second.offset);
+  it->second.in_store = false;
+  it->second.spilled = true;
+}
+
+absl::StatusOr<uint64_t> ObjectTable::Unspill(const ObjectId& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.spilled) return absl::NotFoundError("not spilled");
+  auto offset = allocator_.Allocate(it->second.size);
+  if (!offset) return absl::ResourceExhaustedError("no room to restore " + id.Hex());
+  it->second.offset = *offset;
+  it->second.in_store = true;
+  it->second.spilled = false;
+  return *offset;
+}
+
+bool ObjectTable::IsSpilled(const ObjectId& id) const {
+  auto it = objects_.find(id);
+  return it != objects_.end() && it->second.spilled;
 }
 
 }  // namespace flare

@@ -55,6 +55,9 @@ struct ObjectEntry {
   // block at `offset`: the block returns when the writer seals, aborts or
   // goes away, never under its feet.
   bool abandoned = false;
+  // Its bytes were written to a file to make room in the arena (in_store is
+  // false meanwhile); they come back before any client reads them.
+  bool spilled = false;
 };
 
 struct StoreStats {
@@ -114,6 +117,16 @@ class ObjectTable {
   // Forgets every reference, pin and subscription of a departed client, and
   // aborts objects it was still writing.
   void DropClient(ClientId client);
+
+  // Spilling. Sealed objects no client has mapped may leave the arena:
+  // the candidates, largest first; MarkSpilled once their bytes are saved
+  // (their block returns to the arena); Unspill gives a block to copy them
+  // back into (ResourceExhausted when none is free).
+  std::vector<ObjectId> SpillCandidates() const;
+  void MarkSpilled(const ObjectId& id);
+  absl::StatusOr<uint64_t> Unspill(const ObjectId& id);
+  bool IsSpilled(const ObjectId& id) const;
+  uint64_t capacity() const { return allocator_.capacity(); }
 
   bool Contains(const ObjectId& id) const { return objects_.contains(id); }
   bool IsReady(const ObjectId& id) const;

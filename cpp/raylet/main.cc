@@ -144,6 +144,7 @@ int main(int argc, char** argv) {
   acceptor.close(ignored);
   ::unlink(flags.socket_path.c_str());
   std::filesystem::remove(flags.session_dir + "/raylet.ready", ec);
+  std::filesystem::remove_all(flags.session_dir + "/spill", ec);  // spilled objects
   manager.SignalWorkers(SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (std::chrono::steady_clock::now() < deadline) {

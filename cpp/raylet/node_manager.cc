@@ -119,6 +119,7 @@ NodeManager::NodeManager(boost::asio::io_context& io, NodeOptions options,
   options_.resources.ToProto(self.mutable_total());
   nodes_.Upsert(self);
   objects_.SetFreeListener([this](const ObjectId& id) {
+    if (!spilled_.empty()) OnObjectFreed(id);
     // An actor's handle object (its creation task's return 1) went: the
     // actor is out of scope. Handled after the current message.
     if (actors_.empty()) return;
@@ -438,6 +439,19 @@ bool NodeManager::SendTask(const TaskId& task_id, TaskRecord& record, ClientId w
     FinishTask(task_id);
     return false;
   }
+  if (!RestoreArgs(record.spec)) {
+    // Arguments spilled to disk and no room to bring them back yet (clients
+    // were asked to unpin): the task is scheduled again shortly.
+    record.running = false;
+    record.worker = 0;
+    After(kRestoreRetry, [this, task_id] {
+      auto it = tasks_.find(task_id);
+      if (it == tasks_.end() || it->second.running || it->second.cancelled) return;
+      Enqueue(task_id, it->second);
+      TryDispatch();
+    });
+    return false;
+  }
   rpc::Message message;
   auto* execute = message.mutable_execute_task();
   *execute->mutable_spec() = record.spec;
@@ -608,9 +622,15 @@ void NodeManager::ObjectReady(const ObjectId& id, const std::vector<ClientId>& w
   }
 }
 
-void NodeManager::SendObject(ClientId client, const ObjectId& id) {
+void NodeManager::SendObject(ClientId client, const ObjectId& id, int attempt) {
   Connection* connection = FindConnection(client);
   if (connection == nullptr) return;
+  if (!Restore(id) && attempt < kRestoreAttempts) {
+    // No room to bring it back yet: clients were asked to unpin what they
+    // only cache; try again shortly.
+    After(kRestoreRetry, [this, client, id, attempt] { SendObject(client, id, attempt + 1); });
+    return;
+  }
   rpc::Message message;
   objects_.DescribeAndPin(client, id, message.mutable_object_ready());
   connection->Send(message);
@@ -620,8 +640,8 @@ void NodeManager::HandleCreate(Connection& connection, const rpc::CreateObject& 
   rpc::Message reply;
   auto* body = reply.mutable_create_reply();
   body->set_request_id(request.request_id());
-  auto offset = objects_.Create(connection.id(), ObjectId::FromBinary(request.object_id()),
-                                request.size());
+  auto offset = CreateObject(connection.id(), ObjectId::FromBinary(request.object_id()),
+                             request.size());
   if (offset.ok()) {
     body->set_offset(*offset);
   } else {

@@ -90,6 +90,10 @@ class NodeManager : public Connection::Handler {
   // A cancelled task that has not stopped this long after its interrupt
   // (stuck in C code, or catching KeyboardInterrupt) loses its worker.
   static constexpr std::chrono::milliseconds kCancelGrace{2000};
+  // A spilled object a client asked for waits this long, this many times,
+  // for room to come back into the arena.
+  static constexpr std::chrono::milliseconds kRestoreRetry{20};
+  static constexpr int kRestoreAttempts = 50;
   // How long an actor that called exit_actor() may take to run its exit
   // handlers before its process is killed.
   static constexpr std::chrono::milliseconds kActorExitGrace{10000};
@@ -221,6 +225,20 @@ class NodeManager : public Connection::Handler {
   // True when the task waits for its placement group to be reserved.
   bool ParkForPlacementGroup(const TaskId& task_id, const ResourceSet& demand);
   static ResourceSet GroupResources(const TaskId& group_id, const PlacementGroup& group);
+
+  // Spilling (node_manager_spill.cc).
+  std::string SpillPath(const ObjectId& id) const;
+  // Writes one unmapped object (not `keep`) to disk to free its memory.
+  bool SpillOne(const ObjectId& keep);
+  // ObjectTable::Create, spilling other objects while there is no room.
+  absl::StatusOr<uint64_t> CreateObject(ClientId creator, const ObjectId& id, uint64_t size);
+  // Brings a spilled object back into the arena before a client reads it.
+  // False when it stays spilled (no room); clients are then asked to unpin.
+  bool Restore(const ObjectId& id);
+  void AskClientsToUnpin();
+  // Restores a task's spilled arguments; false when there is no room yet.
+  bool RestoreArgs(const rpc::TaskSpec& spec);
+  void OnObjectFreed(const ObjectId& id);
   void OnActorWorkerLost(const TaskId& actor_id, const std::string& cause);
   // Its last handle is gone.
   void OnActorOutOfScope(const TaskId& actor_id);
@@ -240,7 +258,7 @@ class NodeManager : public Connection::Handler {
   // Sends a ready object to the clients that waited for it and wakes tasks
   // that depended on it.
   void ObjectReady(const ObjectId& id, const std::vector<ClientId>& waiting);
-  void SendObject(ClientId client, const ObjectId& id);
+  void SendObject(ClientId client, const ObjectId& id, int attempt = 0);
   // Stores `code` as the value of each of the task's returns.
   void FailTask(TaskRecord& record, rpc::ErrorCode code, const std::string& message,
                 const std::string& payload = "");
@@ -278,6 +296,7 @@ class NodeManager : public Connection::Handler {
   absl::flat_hash_map<TaskId, PlacementGroup, IdHash> placement_groups_;
   absl::flat_hash_map<std::string, TaskId> group_by_hex_;
   std::deque<TaskId> pending_groups_;
+  absl::flat_hash_set<ObjectId, IdHash> spilled_;
   absl::flat_hash_map<ClientId, TaskId> actor_by_worker_;
   absl::flat_hash_set<TaskId, IdHash> actors_waiting_args_;
   ClientId next_client_id_ = 1;

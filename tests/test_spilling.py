@@ -1,0 +1,79 @@
+"""Spilling: when the arena is full, objects nobody is reading go to disk and
+come back when read, so more can be held than the store has room for."""
+
+from __future__ import annotations
+
+import gc
+import glob
+import os
+import time
+
+import numpy as np
+import pytest
+
+import flare
+from flare import exceptions
+
+pytestmark = pytest.mark.timeout(120)
+
+MIB = 2**20
+
+
+@pytest.fixture(scope="module", autouse=True)
+def runtime():
+    flare.init(num_cpus=2, object_store_memory=320 * MIB)
+    yield
+    flare.shutdown()
+
+
+def spill_files():
+    session_dir = flare.api._session().node.session_dir
+    return glob.glob(os.path.join(session_dir, "spill", "*"))
+
+
+def settle(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        gc.collect()
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_more_objects_than_the_store_holds_spill_and_come_back():
+    refs = [flare.put(np.full(60 * MIB, i, dtype=np.uint8)) for i in range(10)]  # 600 MiB
+    assert spill_files(), "nothing was spilled"
+    assert flare.object_store_stats()["used"] <= 320 * MIB
+    for i, ref in enumerate(refs):
+        value = flare.get(ref, timeout=60)
+        assert value[0] == i and value[-1] == i
+        del value
+
+    @flare.remote
+    def ends(array):
+        return int(array[0]), int(array[-1])
+
+    assert flare.get([ends.remote(ref) for ref in refs], timeout=60) == [(i, i) for i in range(10)]
+    del refs, ref
+    assert settle(lambda: not spill_files()), "spill files outlived their objects"
+    assert settle(lambda: flare.object_store_stats()["num_objects"] == 0)
+
+
+def test_values_being_read_are_never_spilled():
+    held = [flare.get(flare.put(np.full(100 * MIB, i, dtype=np.uint8))) for i in range(3)]
+    with pytest.raises(exceptions.ObjectStoreFullError):
+        flare.put(np.zeros(100 * MIB, dtype=np.uint8))
+    assert [int(array[0]) for array in held] == [0, 1, 2]  # untouched
+    del held
+    gc.collect()
+    assert flare.get(flare.put(np.ones(100 * MIB, dtype=np.uint8)), timeout=30).sum() == 100 * MIB
+
+
+def test_task_results_spill_too():
+    @flare.remote
+    def block(i):
+        return np.full(50 * MIB, i, dtype=np.uint8)
+
+    refs = [block.remote(i) for i in range(12)]  # 600 MiB of results
+    assert [int(flare.get(ref, timeout=60)[7]) for ref in refs] == list(range(12))
