@@ -441,9 +441,16 @@ bool NodeManager::SendTask(const TaskId& task_id, TaskRecord& record, ClientId w
   }
   if (!RestoreArgs(record.spec)) {
     // Arguments spilled to disk and no room to bring them back yet (clients
-    // were asked to unpin): the task is scheduled again shortly.
+    // were asked to unpin): the task is scheduled again shortly, for a while.
     record.running = false;
     record.worker = 0;
+    if (++record.restore_attempts > kTaskRestoreAttempts) {
+      FailTask(record, rpc::OBJECT_STORE_FULL,
+               "task " + record.spec.function_name() + " could not start: its arguments were "
+               "spilled to disk and the object store stayed too full to bring them back");
+      FinishTask(task_id);
+      return false;
+    }
     After(kRestoreRetry, [this, task_id] {
       auto it = tasks_.find(task_id);
       if (it == tasks_.end() || it->second.running || it->second.cancelled) return;

@@ -72,6 +72,7 @@ class NodeManager : public Connection::Handler {
     bool timed_out = false;      // killed by its timeout_s, to be retried
     bool clock_started = false;  // timeout_s counts from when it reaches a worker's front
     int retries_left = 0;
+    int restore_attempts = 0;  // times its spilled arguments found no room
   };
 
   // A busy worker: the resources it holds and the tasks sent to it, the
@@ -94,6 +95,7 @@ class NodeManager : public Connection::Handler {
   // for room to come back into the arena.
   static constexpr std::chrono::milliseconds kRestoreRetry{20};
   static constexpr int kRestoreAttempts = 50;
+  static constexpr int kTaskRestoreAttempts = 250;  // 5 s for a task's arguments
   // How long an actor that called exit_actor() may take to run its exit
   // handlers before its process is killed.
   static constexpr std::chrono::milliseconds kActorExitGrace{10000};
