@@ -125,12 +125,13 @@ def test_init_twice_is_an_error_unless_ignored(flare_2cpu):
     flare.init(ignore_reinit_error=True)
 
 
-def test_api_before_init_raises_clearly():
+def test_api_before_init_raises_clearly_when_auto_init_is_off():
+    import os
     import subprocess
     import sys
     code = ("import flare\n"
             "try:\n    flare.put(1)\n"
             "except flare.exceptions.FlareError as error:\n    print('error:', error)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=30)
+                            timeout=30, env=dict(os.environ, FLARE_AUTO_INIT="0"))
     assert "error:" in result.stdout and "init" in result.stdout

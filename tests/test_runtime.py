@@ -201,3 +201,21 @@ def test_raylet_help_documents_every_flag():
         assert flag in result.stdout
     bad = subprocess.run([raylet_binary(), "--bogus"], capture_output=True, text=True, timeout=10)
     assert bad.returncode != 0 and "--bogus" in bad.stderr
+
+
+def test_first_use_starts_flare_as_in_ray_unless_switched_off():
+    program = """
+        import flare
+
+        @flare.remote
+        def double(x):
+            return 2 * x
+
+        print(flare.get(double.remote(21)), flare.is_initialized())
+    """
+    started = run_script(program)
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.split() == ["42", "True"]
+    switched_off = run_script(program, env=dict(os.environ, FLARE_AUTO_INIT="0"))
+    assert switched_off.returncode != 0
+    assert "call flare.init() first" in switched_off.stderr

@@ -86,6 +86,14 @@ def next_generation() -> int:
 def require_session() -> Session:
     current = session
     if current is None:
-        from flare.exceptions import FlareError
-        raise FlareError("flare is not initialized: call flare.init() first")
+        # As in Ray, the first call that needs the runtime starts it (or
+        # joins FLARE_ADDRESS / RAY_ADDRESS), unless that is switched off.
+        import os
+        if os.environ.get("FLARE_AUTO_INIT", os.environ.get("RAY_ENABLE_AUTO_CONNECT", "1")) \
+                in ("0", "false", "False"):
+            from flare.exceptions import FlareError
+            raise FlareError("flare is not initialized: call flare.init() first")
+        from flare import api
+        api.init(ignore_reinit_error=True)
+        current = session
     return current
