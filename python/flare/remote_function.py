@@ -82,7 +82,8 @@ def validate_options(options: Dict[str, Any], allowed: set, where: str) -> Dict[
             raise ValueError(f"{where}: timeout_s must be a positive number of seconds, "
                              f"got {value!r}")
     if options.get("runtime_env") is not None:
-        runtime_env.validate(options["runtime_env"], where)
+        # Normalized once here, not at every submission (it checks the disk).
+        options["runtime_env"] = runtime_env.validate(options["runtime_env"], where)
     if "name" in options and options["name"] is not None and not isinstance(options["name"], str):
         raise TypeError(f"{where}: name must be a string")
     return options

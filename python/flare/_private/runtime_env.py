@@ -22,10 +22,14 @@ _NOT_INSTALLED = ("pip", "conda", "uv", "py_modules", "py_executable", "excludes
                   "container", "image_uri", "nsight", "java_jars", "worker_process_setup_hook")
 
 
+class _Normalized(dict):
+    """What validate() returns: validating it again changes nothing."""
+
+
 def validate(runtime_env: Any, where: str) -> Optional[Dict[str, Any]]:
     """The normalized environment (None when empty); raises naming what is wrong."""
-    if runtime_env is None:
-        return None
+    if runtime_env is None or isinstance(runtime_env, _Normalized):
+        return runtime_env
     if not isinstance(runtime_env, dict):
         raise TypeError(f"{where}: runtime_env must be a dict, got {type(runtime_env).__name__}")
     unknown = sorted(set(runtime_env) - set(_APPLIED) - set(_NOT_INSTALLED))
@@ -35,7 +39,7 @@ def validate(runtime_env: Any, where: str) -> Optional[Dict[str, Any]]:
     for key in sorted(set(runtime_env) & set(_NOT_INSTALLED)):
         warnings.warn(f"{where}: runtime_env[{key!r}] is not set up by flare; what it names "
                       f"must already be installed", stacklevel=3)
-    normalized: Dict[str, Any] = {}
+    normalized: Dict[str, Any] = _Normalized()
     env_vars = runtime_env.get("env_vars")
     if env_vars:
         if not isinstance(env_vars, dict):
