@@ -139,10 +139,14 @@ void RegisterCoreClient(py::module_& m) {
              uint32_t num_returns, const std::map<std::string, double>& resources, int max_retries,
              const py::bytes& parent_task_id, const py::bytes& retry_exceptions, double timeout_s,
              bool retry_on_timeout, const py::bytes& actor_id, const std::string& method_name,
-             const py::object& actor_options, bool streaming, const py::bytes& runtime_env) {
+             const py::object& actor_options, bool streaming, const py::bytes& runtime_env,
+             const py::bytes& job_id, bool dynamic_returns) {
             rpc::TaskSpec spec;
             spec.set_task_id(std::string(task_id));
-            spec.set_job_id(c.job_id().Binary());
+            // A worker submits on behalf of the job of the task it runs.
+            const std::string job(job_id);
+            spec.set_job_id(job.empty() ? c.job_id().Binary() : job);
+            spec.set_dynamic_returns(dynamic_returns);
             spec.set_function_key(function_key);
             spec.set_function_name(function_name);
             if (!args.is_none()) spec.set_args(std::string(py::bytes(args)));
@@ -173,13 +177,21 @@ void RegisterCoreClient(py::module_& m) {
               actor->set_name_key(options["name_key"].cast<std::string>());
               actor->set_detached(options["detached"].cast<bool>());
               actor->set_class_name(options["class_name"].cast<std::string>());
+              actor->set_out_of_order(options["out_of_order"].cast<bool>());
               for (const auto& [name, amount] :
                    options["lifetime_resources"].cast<std::map<std::string, double>>()) {
                 (*actor->mutable_lifetime_resources()->mutable_amounts())[name] = amount;
               }
             }
             ThrowIfError(c.SubmitTask(std::move(spec)));
-          })
+          },
+          py::arg("task_id"), py::arg("function_key"), py::arg("function_name"), py::arg("args"),
+          py::arg("args_object_id"), py::arg("dependencies"), py::arg("nested_refs"),
+          py::arg("num_returns"), py::arg("resources"), py::arg("max_retries"),
+          py::arg("parent_task_id"), py::arg("retry_exceptions"), py::arg("timeout_s"),
+          py::arg("retry_on_timeout"), py::arg("actor_id"), py::arg("method_name"),
+          py::arg("actor_options"), py::arg("streaming"), py::arg("runtime_env"),
+          py::arg("job_id") = py::bytes(), py::arg("dynamic_returns") = false)
       .def("cancel",
            [](CoreClient& c, const py::bytes& task_id, bool force, bool recursive) {
              ThrowIfError(c.Cancel(TaskId::FromBinary(std::string(task_id)), force, recursive));
@@ -319,7 +331,8 @@ void RegisterCoreClient(py::module_& m) {
                                    spec.streaming(), AssignedResources(spec),
                                    spec.runtime_env().empty() ? py::object(py::none())
                                                               : py::object(py::bytes(spec.runtime_env())),
-                                   std::vector<uint32_t>(task->gpu_ids().begin(), task->gpu_ids().end()));
+                                   std::vector<uint32_t>(task->gpu_ids().begin(), task->gpu_ids().end()),
+                                   spec.dynamic_returns());
            })
       .def("task_done",
            [](CoreClient& c, const py::bytes& task_id, const py::list& returns, bool application_error,
@@ -340,6 +353,12 @@ void RegisterCoreClient(py::module_& m) {
              rpc::Message message;
              message.mutable_generator_yield()->set_task_id(std::string(task_id));
              FillReturns(items, message.mutable_generator_yield()->mutable_items());
+             ThrowIfError(c.SendMessage(message));
+           })
+      .def("worker_exiting",
+           [](CoreClient& c, const std::string& reason) {
+             rpc::Message message;
+             message.mutable_worker_exiting()->set_reason(reason);
              ThrowIfError(c.SendMessage(message));
            })
       .def("release_generator",

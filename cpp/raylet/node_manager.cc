@@ -259,6 +259,9 @@ void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
     case rpc::Message::kRemovePlacementGroup:
       RemovePlacementGroup(TaskId::FromBinary(message.remove_placement_group().pg_id()));
       break;
+    case rpc::Message::kWorkerExiting:
+      exit_reasons_[connection.pid] = message.worker_exiting().reason();
+      break;
     case rpc::Message::kTasksReturned:
       HandleTasksReturned(connection, message.tasks_returned());
       break;
@@ -345,6 +348,8 @@ void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
     ActorRecord& actor = actors_[task_id];
     actor.creation = record.spec;
     actor.restarts_left = record.spec.actor().max_restarts();
+    actor.owner = connection.id();
+    actor.owner_pid = connection.pid;
     // A detached actor's handle object is held by the raylet until kill.
     if (record.spec.actor().detached()) objects_.AddRef(kTaskArgHolder, ObjectIdFor(task_id, 1));
   }
@@ -873,6 +878,7 @@ void NodeManager::OnClosed(Connection& connection) {
   absl::erase_if(generators_, [](const auto& entry) {
     return entry.second.released && entry.second.finished;
   });
+  if (!actors_.empty()) EndActorsOwnedBy(client);
   if (connection.kind == rpc::WORKER) {
     pool_.OnDisconnected(client);
     // The process normally exits right after; make sure it does.
@@ -911,8 +917,10 @@ void NodeManager::OnClosed(Connection& connection) {
 
 void NodeManager::OnChildExited(pid_t pid, int status) {
   auto info = pool_.OnProcessExited(pid);
+  auto reason = exit_reasons_.extract(pid);
   if (!info) return;
-  const std::string cause = ExitCause(status);
+  const std::string cause =
+      reason.empty() ? ExitCause(status) : "exited because " + reason.mapped();
   if (info->state == WorkerState::kStarting) {
     if (++startup_failures_ >= 3) {
       workers_broken_ = true;

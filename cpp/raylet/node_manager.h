@@ -118,6 +118,10 @@ class NodeManager : public Connection::Handler {
     bool out_of_scope = false;       // no handle left: ends once idle
     bool no_restart = false;         // killed for good
     std::string death;               // why it died
+    // The process that created it: a non-detached actor dies with it, as
+    // in Ray (0: unknown, e.g. the raylet's own restarts keep the first).
+    ClientId owner = 0;
+    pid_t owner_pid = 0;
   };
 
   // A streaming generator task's items. The caller holds each item from
@@ -214,6 +218,9 @@ class NodeManager : public Connection::Handler {
   void SubmitActorCall(const TaskId& task_id, TaskRecord& record);
   // Sends queued calls whose arguments are ready, in order, to a live actor.
   void PumpActor(const TaskId& actor_id);
+  // An out-of-order actor: sends every queued call whose arguments are ready.
+  void PumpReadyCalls(ActorRecord& actor);
+  void SendActorCall(ActorRecord& actor, const TaskId& task_id, TaskRecord& record);
   void HandleActorCreated(Connection& connection, const TaskId& task_id, TaskRecord& record,
                           rpc::TaskDone& done);
   void HandleActorCallDone(const TaskId& task_id, rpc::TaskDone& done);
@@ -272,6 +279,8 @@ class NodeManager : public Connection::Handler {
   void TryDispatch();
 
   void OnWorkerLost(const WorkerInfo& info, const std::string& cause);
+  // A driver or worker left: the non-detached actors it created die with it.
+  void EndActorsOwnedBy(ClientId owner);
   void CheckDriverAlive();
 
   Connection* FindConnection(ClientId client);
@@ -301,6 +310,8 @@ class NodeManager : public Connection::Handler {
   absl::flat_hash_set<ObjectId, IdHash> spilled_;
   absl::flat_hash_map<ClientId, TaskId> actor_by_worker_;
   absl::flat_hash_set<TaskId, IdHash> actors_waiting_args_;
+  // Why a worker process is about to exit on its own (sys.exit()), by pid.
+  absl::flat_hash_map<pid_t, std::string> exit_reasons_;
   ClientId next_client_id_ = 1;
   uint32_t next_job_ = 1;
   int startup_failures_ = 0;

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "raylet/node_manager.h"
 
@@ -52,18 +53,56 @@ void NodeManager::PumpActor(const TaskId& actor_id) {
       continue;
     }
     // Calls run in arrival order: one waiting for an argument holds back
-    // the calls behind it.
+    // the calls behind it, unless the actor runs calls out of order.
     if (HasUnreadyArgs(task->second.spec, objects_)) {
       actors_waiting_args_.insert(actor_id);
+      if (actor.creation.actor().out_of_order()) PumpReadyCalls(actor);
       return;
     }
     actor.queue.pop_front();
-    actor.in_flight.push_back(task_id);
-    if (!SendTask(task_id, task->second, actor.worker)) {
-      actor.in_flight.pop_back();
+    SendActorCall(actor, task_id, task->second);
+  }
+}
+
+void NodeManager::PumpReadyCalls(ActorRecord& actor) {
+  // The calls whose arguments are ready go now; the others keep their
+  // place and go when their arguments are (ObjectReady pumps again).
+  std::deque<TaskId> waiting;
+  for (const TaskId& task_id : std::exchange(actor.queue, {})) {
+    auto task = tasks_.find(task_id);
+    if (task == tasks_.end()) continue;  // cancelled while queued
+    if (HasUnreadyArgs(task->second.spec, objects_)) {
+      waiting.push_back(task_id);
     } else {
-      task->second.worker_pid = actor.pid;
+      SendActorCall(actor, task_id, task->second);
     }
+  }
+  actor.queue = std::move(waiting);
+}
+
+void NodeManager::SendActorCall(ActorRecord& actor, const TaskId& task_id, TaskRecord& record) {
+  actor.in_flight.push_back(task_id);
+  if (!SendTask(task_id, record, actor.worker)) {
+    actor.in_flight.pop_back();
+  } else {
+    record.worker_pid = actor.pid;
+  }
+}
+
+void NodeManager::EndActorsOwnedBy(ClientId owner) {
+  std::vector<TaskId> owned;
+  for (const auto& [actor_id, actor] : actors_) {
+    if (actor.owner == owner && actor.state != ActorState::kDead &&
+        !actor.creation.actor().detached()) {
+      owned.push_back(actor_id);
+    }
+  }
+  for (const TaskId& actor_id : owned) {
+    auto it = actors_.find(actor_id);
+    if (it == actors_.end()) continue;
+    MarkActorDead(actor_id, "the actor " + ActorName(it->second.creation) +
+                                " died: its owner (the process that created it, pid " +
+                                std::to_string(it->second.owner_pid) + ") died");
   }
 }
 

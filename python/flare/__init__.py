@@ -20,7 +20,7 @@ from flare.api import (available_resources, cancel, cluster_resources, get, get_
                        get_runtime_context, init, is_initialized, nodes, object_store_stats, put,
                        shutdown, wait)
 from flare.actor import ActorClass, ActorHandle, get_actor, kill, method
-from flare.generator import ObjectRefGenerator
+from flare.generator import DynamicObjectRefGenerator, ObjectRefGenerator
 from flare.object_ref import ObjectRef
 from flare.remote_function import RemoteFunction
 
@@ -48,7 +48,7 @@ def _make_remote(target: Any, options: dict) -> Any:
     return RemoteFunction(target, options)
 
 
-__all__ = ["ActorClass", "ActorHandle", "ObjectRef", "ObjectRefGenerator", "RemoteFunction", "available_resources",
+__all__ = ["ActorClass", "ActorHandle", "DynamicObjectRefGenerator", "ObjectRef", "ObjectRefGenerator", "RemoteFunction", "available_resources",
            "cancel", "cluster_resources", "exceptions", "get", "get_actor", "get_gpu_ids",
            "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes",
            "object_store_stats", "put", "remote", "shutdown", "wait"]

@@ -129,7 +129,8 @@ def method_groups(cls: type) -> Dict[str, str]:
     return groups
 
 
-def _is_async_class(cls: type) -> bool:
+def is_async_class(cls: type) -> bool:
+    """An async actor: one of its methods is a coroutine or async generator."""
     return any(inspect.iscoroutinefunction(getattr(cls, name, None)) or
                inspect.isasyncgenfunction(getattr(cls, name, None))
                for name in dir(cls) if not name.startswith("__"))
@@ -156,7 +157,7 @@ class ActorClass:
         self._name = cls.__qualname__
         self._options = {**_DEFAULTS, **options}
         self._methods = _methods_of(cls)
-        self._is_async = _is_async_class(cls)
+        self._is_async = is_async_class(cls)
         try:
             self._signature: Optional[inspect.Signature] = inspect.signature(cls.__init__)
         except (TypeError, ValueError):
@@ -239,7 +240,11 @@ class ActorClass:
                          "name_key": name_key,
                          "detached": options.get("lifetime") == "detached",
                          "lifetime_resources": lifetime,
-                         "class_name": self._name}
+                         "class_name": self._name,
+                         # Only a sync actor running one call at a time keeps
+                         # calls in submission order while arguments resolve.
+                         "out_of_order": self._is_async or max_concurrency > 1 or
+                         bool(groups)}
         creation = {"num_returns": 1, "max_retries": options["max_restarts"],
                     "retry_exceptions": False, "timeout_s": None,
                     "runtime_env": options.get("runtime_env")}
@@ -287,8 +292,9 @@ class ActorHandle:
         # Made on each access: a cached method would refer back to the handle
         # (a cycle), keeping the actor alive until the garbage collector ran.
         methods = self.__dict__.get("_methods")
-        if name == "__ray_terminate__" and methods is not None:
-            # Ends the actor once the calls queued before it have run.
+        if name in ("__ray_terminate__", "__ray_ready__") and methods is not None:
+            # Ends the actor once the calls queued before it have run; or
+            # returns True once it is up.
             return ActorMethod(self, name, 1)
         if methods is None or name not in methods:
             if name.startswith("__") and name.endswith("__"):
@@ -317,11 +323,24 @@ class ActorHandle:
         options = _CALL_OPTIONS if num_returns == 1 else {**_CALL_OPTIONS,
                                                           "num_returns": num_returns}
         try:
-            return submit_task(session, "", label, serialized, dependencies, options, {},
-                               actor_id=self._actor_id, method_name=method_name)
+            result = submit_task(session, "", label, serialized, dependencies, options, {},
+                                 actor_id=self._actor_id, method_name=method_name)
         except ConnectionError as error:
             from flare.api import _raylet_died
             raise _raylet_died(error) from None
+        _mark_actor_call(result)
+        return result
+
+
+def _mark_actor_call(result: Any) -> None:
+    """Tags the refs an actor call returned (see ObjectRef._actor_call)."""
+    if isinstance(result, ObjectRef):
+        result._actor_call = True
+    elif isinstance(result, list):
+        for ref in result:
+            ref._actor_call = True
+    elif result is not None:  # an ObjectRefGenerator: cancel() goes through its completion
+        result._completion._actor_call = True
 
 
 def _rebuild_handle(actor_id: bytes, class_name: str, methods: Dict[str, int],

@@ -59,7 +59,16 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
                 return ClusterInfo(state.session)
             raise RuntimeError("flare.init() was already called in this process; "
                                "call flare.shutdown() first or pass ignore_reinit_error=True")
-        job_env = runtime_env_module.validate(unsupported.pop("runtime_env", None), "init()")
+        job_env = runtime_env_module.validate(unsupported.pop("runtime_env", None), "init()",
+                                              job_level=True)
+        # The setup hook runs once per worker (from the job's config); the
+        # rest is what every task of the job inherits.
+        setup_hook = (job_env or {}).get(runtime_env_module.SETUP_HOOK)
+        if setup_hook is not None:
+            job_env = {k: v for k, v in job_env.items() if k != runtime_env_module.SETUP_HOOK}
+            job_env = runtime_env_module.validate(job_env or None, "init()")
+            if callable(setup_hook):
+                setup_hook = serialization.dumps_function(setup_hook)
         _check_init_options(num_cpus, num_gpus, resources, object_store_memory, unsupported)
         address = address or os.environ.get("FLARE_ADDRESS") or os.environ.get("RAY_ADDRESS")
         raylet = None
@@ -81,7 +90,7 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
         # named actors are not visible to other jobs.
         namespace = namespace or "anonymous-" + os.urandom(8).hex()
         job_config = pickle.dumps({"sys_path": [p for p in sys.path if p], "cwd": os.getcwd(),
-                                   "namespace": namespace})
+                                   "namespace": namespace, "setup_hook": setup_hook})
         try:
             core = _connect(socket_path, raylet, log_to_driver, job_config)
         except BaseException:
@@ -407,6 +416,10 @@ def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True
         object_ref = object_ref.completed()
     if not isinstance(object_ref, ObjectRef):
         raise TypeError(f"cancel() takes an ObjectRef, got {type(object_ref).__name__}")
+    if force and getattr(object_ref, "_actor_call", False):
+        raise ValueError("cancel(force=True) is for tasks, not actor calls: forcing kills the "
+                         "process running the call, which is the actor itself. Cancel without "
+                         "force, or end the actor with flare.kill(handle)")
     try:
         _session().core.cancel(object_ref.task_id(), force, recursive)
     except ConnectionError as error:

@@ -10,7 +10,7 @@ on it never finds an unknown object.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterator, List, Optional
 
 from flare import exceptions
 from flare._private import state
@@ -137,3 +137,21 @@ class ObjectRefGenerator:
 
 # Ray's name for it.
 StreamingObjectRefGenerator = ObjectRefGenerator
+
+
+class DynamicObjectRefGenerator:
+    """What the one ref of a ``num_returns="dynamic"`` task holds: the refs of
+    the values it yielded, each an object of its own (Ray's older form of
+    generator tasks; ObjectRefGenerator streams them instead)."""
+
+    def __init__(self, refs: List[ObjectRef]) -> None:
+        self._refs = list(refs)
+
+    def __iter__(self) -> Iterator[ObjectRef]:
+        return iter(self._refs)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def __repr__(self) -> str:
+        return f"DynamicObjectRefGenerator({self._refs!r})"

@@ -16,7 +16,9 @@ class ObjectRef:
     is referenced anywhere.
     """
 
-    __slots__ = ("_id", "_generation", "__weakref__")
+    # _actor_call (unset for most refs): the ref of an actor method call, as
+    # its caller got it; cancel(force=True) refuses those, as Ray does.
+    __slots__ = ("_id", "_generation", "_actor_call", "__weakref__")
 
     def __init__(self, binary: bytes, _owned: bool = False) -> None:
         self._id = binary

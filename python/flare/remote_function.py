@@ -29,6 +29,9 @@ _DEFAULTS: Dict[str, Any] = {"num_cpus": 1, "num_gpus": 0, "resources": None, "n
 
 # num_returns of a generator whose items are streamed as they are yielded.
 STREAMING = "streaming"
+# num_returns of a generator whose one return, once it has finished, holds a
+# DynamicObjectRefGenerator of its items (Ray's older dynamic returns).
+DYNAMIC = "dynamic"
 
 
 def _is_number(value: Any) -> bool:
@@ -61,10 +64,10 @@ def validate_options(options: Dict[str, Any], allowed: set, where: str) -> Dict[
                                  f"got {amount!r}")
     if "num_returns" in options:
         value = options["num_returns"]
-        if value != STREAMING and (isinstance(value, bool) or not isinstance(value, int)
-                                   or value < 0):
-            raise ValueError(f"{where}: num_returns must be a non-negative integer or "
-                             f"'streaming', got {value!r}")
+        if value not in (STREAMING, DYNAMIC) and (isinstance(value, bool)
+                                                  or not isinstance(value, int) or value < 0):
+            raise ValueError(f"{where}: num_returns must be a non-negative integer, "
+                             f"'streaming' or 'dynamic', got {value!r}")
     if "max_retries" in options:
         value = options["max_retries"]
         if isinstance(value, bool) or not isinstance(value, int) or value < -1:
@@ -252,8 +255,9 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
         task_id = core.new_task_id()
     num_returns = options["num_returns"]
     streaming = num_returns == STREAMING
-    if streaming:
-        num_returns = 1  # the completion object; items follow as they come
+    dynamic = num_returns == DYNAMIC
+    if streaming or dynamic:
+        num_returns = 1  # the completion object, or the generator of items
     args_bytes = None
     args_object_id = None
     if serialized.total_size < api.INLINE_THRESHOLD:
@@ -283,7 +287,7 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
                      options["max_retries"], session.context.task_id,
                      _retry_policy_bytes(retry_exceptions), float(options["timeout_s"] or 0),
                      _retries_timeouts(retry_exceptions), actor_id, method_name,
-                     actor_options, streaming, env)
+                     actor_options, streaming, env, session.context.job_id, dynamic)
     if args_object_id is not None:
         core.remove_ref(args_object_id)  # the pending task holds it now
     if streaming:

@@ -17,17 +17,19 @@ import sys
 import warnings
 from typing import Any, Dict, List, Optional
 
-_APPLIED = ("env_vars", "working_dir")
+_APPLIED = ("env_vars", "working_dir", "worker_process_setup_hook")
 _NOT_INSTALLED = ("pip", "conda", "uv", "py_modules", "py_executable", "excludes", "config",
-                  "container", "image_uri", "nsight", "java_jars", "worker_process_setup_hook")
+                  "container", "image_uri", "nsight", "java_jars")
+SETUP_HOOK = "worker_process_setup_hook"
 
 
 class _Normalized(dict):
     """What validate() returns: validating it again changes nothing."""
 
 
-def validate(runtime_env: Any, where: str) -> Optional[Dict[str, Any]]:
-    """The normalized environment (None when empty); raises naming what is wrong."""
+def validate(runtime_env: Any, where: str, job_level: bool = False) -> Optional[Dict[str, Any]]:
+    """The normalized environment (None when empty); raises naming what is wrong.
+    ``job_level``: init()'s, the only place a worker_process_setup_hook may be."""
     if runtime_env is None or isinstance(runtime_env, _Normalized):
         return runtime_env
     if not isinstance(runtime_env, dict):
@@ -58,7 +60,37 @@ def validate(runtime_env: Any, where: str) -> Optional[Dict[str, Any]]:
         if not os.path.isdir(path):
             raise ValueError(f"{where}: runtime_env['working_dir'] {path!r} is not a directory")
         normalized["working_dir"] = path
+    hook = runtime_env.get(SETUP_HOOK)
+    if hook is not None:
+        if not job_level:
+            raise ValueError(f"{where}: runtime_env[{SETUP_HOOK!r}] can only be given to "
+                             "init(runtime_env=...): it sets up every worker of the job")
+        if not callable(hook) and not (isinstance(hook, str) and "." in hook):
+            raise TypeError(f"{where}: runtime_env[{SETUP_HOOK!r}] must be a function or the "
+                            f"'module.function' that names one, got {hook!r}")
+        normalized[SETUP_HOOK] = hook
     return normalized or None
+
+
+def run_setup_hook(hook: Any) -> None:
+    """Runs a job's worker_process_setup_hook (a pickled function, or the
+    name 'module.function' of one) in this worker, before its first task of
+    the job; a failure is the task's RuntimeEnvSetupError."""
+    import importlib
+
+    import cloudpickle
+
+    from flare.exceptions import RuntimeEnvSetupError
+    try:
+        if isinstance(hook, str):
+            module_name, _, function_name = hook.rpartition(".")
+            function = getattr(importlib.import_module(module_name), function_name)
+        else:
+            function = cloudpickle.loads(hook)
+        function()
+    except Exception as error:  # noqa: BLE001 - reported as the task's error
+        raise RuntimeEnvSetupError(f"the job's worker_process_setup_hook failed in this worker: "
+                                   f"{type(error).__name__}: {error}") from error
 
 
 def merge(parent: Optional[Dict[str, Any]],

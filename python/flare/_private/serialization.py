@@ -18,10 +18,12 @@ raylet which objects a stored value keeps alive.
 
 from __future__ import annotations
 
+import collections
 import io
 import pickle
 import struct
 import threading
+import types
 from typing import Any, Callable, List, Optional, Tuple
 
 import cloudpickle
@@ -35,6 +37,32 @@ _HEADER = struct.Struct("<BIQ")
 _SPAN = struct.Struct("<QQ")
 
 _context = threading.local()
+
+
+def _code_keeping_file(code: types.CodeType) -> Any:
+    """cloudpickle's reduction of a code object, but with its real file name
+    (cloudpickle 3 writes "<dynamic-code>"): remote tracebacks then show the
+    user's file and source lines, as Ray's do."""
+    constructor, args = _CLOUDPICKLE_CODE_REDUCE(code)
+    return constructor, tuple(code.co_filename if arg == "<dynamic-code>" else arg
+                              for arg in args)
+
+
+_CLOUDPICKLE_CODE_REDUCE = cloudpickle.Pickler.dispatch_table.get(types.CodeType)
+
+
+class _Pickler(cloudpickle.Pickler):
+    """cloudpickle's pickler, with code objects that keep their file."""
+
+    if _CLOUDPICKLE_CODE_REDUCE is not None:
+        dispatch_table = collections.ChainMap({types.CodeType: _code_keeping_file},
+                                              cloudpickle.Pickler.dispatch_table)
+
+
+def _cloudpickle_dumps(value: Any, buffer_callback: Optional[Callable] = None) -> bytes:
+    with io.BytesIO() as file:
+        _Pickler(file, protocol=5, buffer_callback=buffer_callback).dump(value)
+        return file.getvalue()
 
 
 def record_contained_ref(binary: bytes) -> None:
@@ -118,7 +146,7 @@ def serialize(value: Any) -> SerializedObject:
     previous = getattr(_context, "refs", None)
     _context.refs = []
     try:
-        pickled = cloudpickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+        pickled = _cloudpickle_dumps(value, buffer_callback=buffers.append)
         refs = _context.refs
     finally:
         _context.refs = previous
@@ -135,7 +163,7 @@ def _serialize_in_band(value: Any) -> SerializedObject:
     previous = getattr(_context, "refs", None)
     _context.refs = []
     try:
-        pickled = cloudpickle.dumps(value, protocol=5)
+        pickled = _cloudpickle_dumps(value)
         refs = _context.refs
     finally:
         _context.refs = previous
@@ -159,7 +187,7 @@ def deserialize(data: Any) -> Any:
 
 
 def dumps_function(function: Callable) -> bytes:
-    return cloudpickle.dumps(function)
+    return _cloudpickle_dumps(function)
 
 
 def find_unpicklable(items: List[Tuple[str, Any]]) -> Optional[Tuple[str, Exception]]:

@@ -84,6 +84,7 @@ class TaskRunner:
         self.pid = os.getpid()
         self.interruptible = False  # the task's own code runs: a cancel may interrupt it
         self.instance: Any = None  # the actor this process hosts
+        self.actor_label = ""  # its log prefix: the class's __repr__ if it has one, else its name
         self.actor_executor: Any = None  # runs its calls, unless one at a time on this thread
         self.cancelled_streams: set = set()  # running actor calls whose cancel arrived
         self.applied_env: Any = None  # the running task's runtime_env, undone after it
@@ -97,7 +98,7 @@ class TaskRunner:
         job_id = context.job_id
         if not job_id or not lines:
             return
-        prefix = f"({context.function_name} pid={self.pid})"
+        prefix = f"({self.actor_label or context.function_name} pid={self.pid})"
         try:
             self.core.send_log_lines(job_id, prefix, is_stderr, lines)
         except Exception:  # noqa: BLE001 - the raylet is going away
@@ -125,6 +126,12 @@ class TaskRunner:
             for path in reversed(info.get("sys_path", [])):
                 if path not in sys.path:
                     sys.path.insert(0, path)
+            if info.get("setup_hook") is not None:
+                try:
+                    runtime_env.run_setup_hook(info["setup_hook"])
+                except BaseException:
+                    self.jobs_seen.discard(job_id)  # the job's next task tries again
+                    raise
 
     def run(self, task: tuple) -> None:
         """Runs one task, or hands an actor call to the actor's executor."""
@@ -173,7 +180,8 @@ class TaskRunner:
         from flare.remote_function import resolve_args
 
         (task_id, job_id, function_key, function_name, args_data, resolved, num_returns,
-         attempt, max_retries, retry_policy, actor, _streaming, resources, env, gpus) = task
+         attempt, max_retries, retry_policy, actor, _streaming, resources, env, gpus,
+         _dynamic) = task
         self.enter_job(job_id)
         if resources is not None:  # None: an actor call, which uses the actor's
             self.session.assigned_resources = resources
@@ -191,6 +199,8 @@ class TaskRunner:
         elif actor[1] == "__ray_terminate__" and not hasattr(self.instance, actor[1]):
             from flare.actor import exit_actor
             function = exit_actor
+        elif actor[1] == "__ray_ready__" and not hasattr(self.instance, actor[1]):
+            function = _actor_ready
         else:
             function = getattr(self.instance, actor[1])
         payload = serialization.deserialize(args_data if not isinstance(args_data, tuple)
@@ -207,6 +217,8 @@ class TaskRunner:
         try:
             if num_returns == 0:
                 outputs: List[Any] = []
+            elif task[15]:
+                outputs = [self._dynamic_items(function_name, result)]
             elif num_returns == 1:
                 outputs = [result]
             else:
@@ -233,10 +245,28 @@ class TaskRunner:
             return
         self._done(task_id, returns, False, False)
 
+    def _dynamic_items(self, function_name: str, generator: Any) -> Any:
+        """num_returns="dynamic": each value the generator yields becomes an
+        object of its own; the task's one return holds their refs."""
+        from flare import api
+        from flare.generator import DynamicObjectRefGenerator
+        from flare.object_ref import ObjectRef
+        if not (inspect.isgenerator(generator) or isinstance(generator, (list, tuple))):
+            raise TypeError(f"{function_name} has num_returns='dynamic' but returned a "
+                            f"{type(generator).__name__}, not a generator")
+        refs = []
+        for value in generator:
+            object_id = self.core.new_put_id()
+            api.store_value(self.core, object_id, value, is_put=True)
+            refs.append(ObjectRef(object_id, _owned=True))
+        return DynamicObjectRefGenerator(refs)
+
     def _fail(self, task: tuple, error: BaseException) -> None:
         task_id, function_name, num_returns, retry_policy, actor = (
             task[0], task[3], task[6], task[9], task[10])
         from flare.exceptions import ActorExit
+        if isinstance(error, SystemExit):
+            self.exit_process(f"{function_name} called sys.exit({error.code!r})", error.code)
         if isinstance(error, ActorExit) and actor is not None and self.instance is not None:
             self.exit_actor(actor[0])
         if actor is not None and actor[1] is None:
@@ -308,7 +338,7 @@ class TaskRunner:
         import asyncio
         from flare.exceptions import ActorExit
         from flare.remote_function import core_object_id
-        if isinstance(error, (ActorExit, asyncio.CancelledError, StreamCancelled)):
+        if isinstance(error, (ActorExit, SystemExit, asyncio.CancelledError, StreamCancelled)):
             raise error
         error_item = self._error_returns(task_id, 1, function_name, error)[0]
         object_id = core_object_id(task_id, index + 2)
@@ -319,13 +349,13 @@ class TaskRunner:
         """Creates the instance; from then on this process is the actor."""
         def construct(*args: Any, **kwargs: Any) -> None:
             from flare import api
-            from flare.actor import CONCURRENCY_GROUPS_KWARG, method_groups
+            from flare.actor import CONCURRENCY_GROUPS_KWARG, is_async_class, method_groups
             groups = kwargs.pop(CONCURRENCY_GROUPS_KWARG, None) or {}
             self.instance = cls(*args, **kwargs)
             api.set_current_actor(actor[0], cls.__qualname__)
+            self.actor_label = _actor_label(self.instance)
             self.core.become_actor()
-            is_async = any(inspect.iscoroutinefunction(getattr(cls, name, None))
-                           for name in dir(cls) if not name.startswith("__"))
+            is_async = is_async_class(cls)
             max_concurrency = actor[2] or 1
             lanes = Lanes(max_concurrency, groups, method_groups(cls))
             if is_async:
@@ -351,9 +381,20 @@ class TaskRunner:
         """exit_actor() was called: the raylet fails this call and the rest,
         then this process ends the way a Python program does, running its
         atexit handlers (never returns)."""
+        self._leave(lambda: self.core.kill_actor(actor_id, True, exiting=True), 0)
+
+    def exit_process(self, reason: str, code: Any) -> None:
+        """sys.exit() in a task or actor method ends this worker, as in Ray:
+        the raylet treats it as the worker's death (a task is retried under
+        max_retries, an actor restarts under max_restarts), naming ``reason``
+        in the errors (never returns)."""
+        status = code if isinstance(code, int) else (0 if code is None else 1)
+        self._leave(lambda: self.core.worker_exiting(reason), status)
+
+    def _leave(self, tell_raylet: Callable[[], None], status: int) -> None:
         import atexit
         try:
-            self.core.kill_actor(actor_id, True, exiting=True)
+            tell_raylet()
             self.core.store_stats(2000)  # a round trip: the raylet has it
         except Exception:  # noqa: BLE001 - the raylet is gone: just leave
             pass
@@ -365,7 +406,7 @@ class TaskRunner:
                     stream.flush()
                 except Exception:  # noqa: BLE001
                     pass
-            os._exit(0)
+            os._exit(status)
 
     def cancel_calls(self, task_ids: List[bytes]) -> None:
         # A generator call sees it between items; others are up to the executor.
@@ -386,14 +427,15 @@ class TaskRunner:
             raise StreamCancelled
 
     def cancelled(self, task: tuple) -> None:
-        from flare import api
-        from flare.remote_function import core_object_id
+        """A cancelled actor call: its refs raise TaskCancelledError inside a
+        TaskError, as Ray's do, so either class catches it."""
+        from flare.exceptions import TaskCancelledError
 
         task_id, function_name, num_returns = task[0], task[3], task[6]
         self.cancelled_streams.discard(task_id)
-        message = f"actor call {function_name} was cancelled"
-        self._done(task_id, [(core_object_id(task_id, index), api.TASK_CANCELLED, (message, b""),
-                              []) for index in range(1, num_returns + 1)], True, False)
+        error = TaskCancelledError(f"actor call {function_name} was cancelled")
+        self._done(task_id, self._error_returns(task_id, num_returns, function_name, error),
+                   True, False)
 
     def on_sigint(self, signum: int, frame: Any) -> None:
         """The raylet cancels the running task by signalling this thread: the
@@ -416,6 +458,7 @@ class TaskRunner:
     def _error_returns(self, task_id: bytes, num_returns: int, function_name: str,
                        error: BaseException, constructor: bool = False) -> List[tuple]:
         from flare import api
+        from flare._private import serialization
         from flare.exceptions import TaskError
         from flare.remote_function import core_object_id
 
@@ -424,18 +467,15 @@ class TaskRunner:
         if trace is not None and trace.tb_frame.f_code in _RUNNER_CODES:
             trace = trace.tb_next
         formatted = "".join(traceback.format_exception(type(error), error, trace))
-        cause: Optional[BaseException] = error
+        # An error that came up from a task this one waited on keeps its
+        # original class, however deep it started.
+        cause: Optional[BaseException] = error.cause if isinstance(error, TaskError) else error
         try:
-            cloudpickle.dumps(error)
+            data = serialization.serialize(TaskError(function_name, formatted, cause, self.pid,
+                                                     repr(error))).to_bytes()
         except Exception:  # noqa: BLE001 - keep the message, drop the object
-            cause = None
-        task_error = TaskError(function_name, formatted, cause, self.pid, repr(error))
-        try:
-            payload = cloudpickle.dumps(task_error)
-        except Exception:  # noqa: BLE001
-            payload = cloudpickle.dumps(TaskError(function_name, formatted, None, self.pid,
-                                                  repr(error)))
-        data = b"\x00" + payload
+            data = serialization.serialize(TaskError(function_name, formatted, None, self.pid,
+                                                     repr(error))).to_bytes()
         # A failed constructor's message is what every call of the dead actor
         # will show: the whole traceback.
         message = formatted if constructor else repr(error)
@@ -485,6 +525,7 @@ class AsyncExecutor:
         self._lanes = lanes
         self._loop = asyncio.new_event_loop()
         self._running: Dict[bytes, Any] = {}
+        self._cancelled: set = set()  # running calls whose cancel arrived
         self._lock = threading.Lock()
         self._semaphores = {group: asyncio.Semaphore(limit)
                             for group, limit in lanes.limits.items()}
@@ -503,9 +544,18 @@ class AsyncExecutor:
         with self._lock:
             self._running.pop(task_id, None)
 
+    def _was_cancelled(self, task_id: bytes) -> bool:
+        """Whether a cancel arrived for the call (asked once, as it ends)."""
+        with self._lock:
+            if task_id not in self._cancelled:
+                return False
+            self._cancelled.discard(task_id)
+            return True
+
     def cancel(self, task_ids: List[bytes]) -> None:
         with self._lock:
             futures = [self._running.get(task_id) for task_id in task_ids]
+            self._cancelled.update(task_id for task_id in task_ids if task_id in self._running)
         for future in futures:
             if future is not None:
                 future.cancel()  # cancels the coroutine's asyncio task
@@ -529,12 +579,36 @@ class AsyncExecutor:
                 elif task[11]:
                     result = runner.stream(task[0], task[3], result)
         except (asyncio.CancelledError, StreamCancelled):
+            self._was_cancelled(task[0])
             runner.cancelled(task)
             return
         except BaseException as error:  # noqa: BLE001
-            runner._fail(task, error)
+            if self._was_cancelled(task[0]):
+                runner.cancelled(task)
+            else:
+                runner._fail(task, error)
+            return
+        if self._was_cancelled(task[0]):  # it caught CancelledError: still cancelled, as in Ray
+            runner.cancelled(task)
             return
         runner._succeed(task, result)
+
+
+def _actor_ready() -> bool:
+    """handle.__ray_ready__.remote(): True once the constructor has run."""
+    return True
+
+
+def _actor_label(instance: Any) -> str:
+    """How an actor's output is prefixed, as in Ray: its ``__repr__`` when
+    its class defines one, else its class name."""
+    cls = type(instance)
+    if cls.__repr__ is not object.__repr__:
+        try:
+            return repr(instance)
+        except Exception:  # noqa: BLE001 - a broken __repr__ must not break the actor
+            pass
+    return cls.__name__
 
 
 # Frames of the runner itself, left out of tracebacks shown to users.
