@@ -11,8 +11,10 @@ import flare
 
 
 def raylet_pids() -> set:
-    """Pids of flare-raylet processes on this machine."""
-    result = subprocess.run(["pgrep", "-f", "flare-raylet"], capture_output=True, text=True)
+    """Pids of the flare-raylet processes of the installation under test (not
+    those of another checkout's tests running on the same machine)."""
+    from flare._private.node import raylet_binary
+    result = subprocess.run(["pgrep", "-f", raylet_binary()], capture_output=True, text=True)
     return {int(pid) for pid in result.stdout.split()}
 
 
