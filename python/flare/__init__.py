@@ -23,6 +23,8 @@ from flare.actor import ActorClass, ActorHandle, get_actor, kill, method
 from flare.generator import ObjectRefGenerator
 from flare.object_ref import ObjectRef
 from flare.remote_function import RemoteFunction
+# Ray's module paths, as aliases.
+from flare import _raylet, cloudpickle  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,8 @@
+"""``ray._raylet`` names that Ray programs import directly (``from
+ray._raylet import ObjectRef``). flare has no such extension module; this
+re-exports the same classes from where they live."""
+
+from flare.generator import ObjectRefGenerator, StreamingObjectRefGenerator
+from flare.object_ref import ObjectRef
+
+__all__ = ["ObjectRef", "ObjectRefGenerator", "StreamingObjectRefGenerator"]
