@@ -25,6 +25,7 @@ from flare.object_ref import ObjectRef
 from flare.remote_function import RemoteFunction
 # Ray's module paths, as aliases.
 from flare import _raylet, cloudpickle  # noqa: E402
+from flare import dag  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,6 @@ def _make_remote(target: Any, options: dict) -> Any:
 
 
 __all__ = ["ActorClass", "ActorHandle", "ObjectRef", "ObjectRefGenerator", "RemoteFunction", "available_resources",
-           "cancel", "cluster_resources", "exceptions", "get", "get_actor", "get_gpu_ids",
+           "cancel", "cluster_resources", "dag", "exceptions", "get", "get_actor", "get_gpu_ids",
            "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes",
            "object_store_stats", "put", "remote", "shutdown", "wait"]
