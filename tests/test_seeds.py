@@ -118,6 +118,12 @@ def check_counter_actor(out: str) -> None:
     assert "counter: 10" in out
 
 
+def check_dag(out: str) -> None:
+    # model calls is 2 each time: every execute() creates its own actor.
+    assert "execute(5, x=1): features, prediction, total, model calls = [10, 20, 30, 2]" in out
+    assert "execute(7, x=3): features, prediction, total, model calls = [30, 60, 74, 2]" in out
+
+
 def check_generators(out: str) -> None:
     arrivals = [(int(v), float(t)) for v, t in re.findall(r"^(\d) \(after ([0-9.]+) s\)$",
                                                           out, re.M)]
@@ -159,6 +165,7 @@ CASES = [
          env={"EXAMPLE_SCALE": "0.2"}),
     Case("counter_actor.py", check_counter_actor),
     Case("generators.py", check_generators),
+    Case("dag.py", check_dag),
 ]
 
 _listed = {case.script for case in CASES}

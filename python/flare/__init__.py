@@ -23,6 +23,8 @@ from flare.actor import ActorClass, ActorHandle, get_actor, kill, method
 from flare.generator import DynamicObjectRefGenerator, ObjectRefGenerator
 from flare.object_ref import ObjectRef
 from flare.remote_function import RemoteFunction
+# Ray's module paths, as aliases.
+from flare import _raylet, cloudpickle, dag
 
 __version__ = "0.1.0"
 
@@ -48,7 +50,8 @@ def _make_remote(target: Any, options: dict) -> Any:
     return RemoteFunction(target, options)
 
 
-__all__ = ["ActorClass", "ActorHandle", "DynamicObjectRefGenerator", "ObjectRef", "ObjectRefGenerator", "RemoteFunction", "available_resources",
-           "cancel", "cluster_resources", "exceptions", "get", "get_actor", "get_gpu_ids",
+__all__ = ["ActorClass", "ActorHandle", "DynamicObjectRefGenerator", "ObjectRef",
+           "ObjectRefGenerator", "RemoteFunction", "available_resources",
+           "cancel", "cluster_resources", "dag", "exceptions", "get", "get_actor", "get_gpu_ids",
            "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes",
            "object_store_stats", "put", "remote", "shutdown", "wait"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import inspect
 import pickle
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 from flare import exceptions
 from flare._private import state
@@ -21,6 +21,9 @@ from flare.object_ref import ObjectRef
 from flare.remote_function import (PLACEMENT_OPTIONS, STREAMING, core_object_id, export_function,
                                    pickle_for_export, prepare_args,
                                    resource_demand, submit_task, validate_options)
+
+if TYPE_CHECKING:
+    from flare.dag import ClassMethodNode, ClassNode
 
 _ACTOR_OPTIONS = {"num_cpus", "num_gpus", "resources", "memory", "max_concurrency",
                   "max_restarts", "max_task_retries", "name", "namespace", "lifetime",
@@ -41,11 +44,15 @@ _CALL_OPTIONS = {"num_returns": 1, "max_retries": 0, "retry_exceptions": False,
 _ASYNC_DEFAULT_CONCURRENCY = 1000
 
 
+def check_method_options(options: Dict[str, Any], where: str) -> Dict[str, Any]:
+    return validate_options(options, _METHOD_OPTIONS, where)
+
+
 def method(*args: Any, **options: Any) -> Callable:
     """``@flare.method(num_returns=N)`` on an actor method."""
     if args:
         raise TypeError("@method takes only keyword options, e.g. @method(num_returns=2)")
-    validate_options(options, _METHOD_OPTIONS, "@method")
+    check_method_options(options, "@method")
 
     def decorator(function: Callable) -> Callable:
         function.__flare_method_options__ = options
@@ -185,6 +192,11 @@ class ActorClass:
         _check_actor_options(overrides, f"{self._name}.options()")
         return _ActorClassOptions(self, {**self._options, **overrides})
 
+    def bind(self, *args: Any, **kwargs: Any) -> "ClassNode":
+        """A ClassNode: this actor in a task graph, created by each ``execute()``."""
+        from flare.dag import ClassNode
+        return ClassNode(self, args, kwargs, self._options)
+
     def _export(self, session: state.Session) -> str:
         if self._pickled is None:
             self._pickled, self._key = pickle_for_export(
@@ -272,6 +284,10 @@ class _ActorClassOptions:
 
     def remote(self, *args: Any, **kwargs: Any) -> "ActorHandle":
         return self._actor_class._remote(args, kwargs, self._options)
+
+    def bind(self, *args: Any, **kwargs: Any) -> "ClassNode":
+        from flare.dag import ClassNode
+        return ClassNode(self._actor_class, args, kwargs, self._options)
 
 
 class ActorHandle:
@@ -366,9 +382,15 @@ class ActorMethod:
         return self._handle._submit(self._name, args, kwargs, self._num_returns)
 
     def options(self, **overrides: Any) -> "ActorMethod":
-        validate_options(overrides, _METHOD_OPTIONS, f"{self._name}.options()")
+        check_method_options(overrides, f"{self._name}.options()")
         return ActorMethod(self._handle, self._name,
                            overrides.get("num_returns", self._num_returns))
+
+    def bind(self, *args: Any, **kwargs: Any) -> "ClassMethodNode":
+        """A ClassMethodNode: this call on this actor in a task graph."""
+        from flare.dag import ClassMethodNode
+        return ClassMethodNode(self._handle, self._name, args, kwargs,
+                               {"num_returns": self._num_returns})
 
     def __repr__(self) -> str:
         return f"<actor method {self._handle._class_name}.{self._name}>"

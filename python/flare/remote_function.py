@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import inspect
 import pickle
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from flare import exceptions
 from flare._private import runtime_env, serialization, state
 from flare.object_ref import ObjectRef
+
+if TYPE_CHECKING:
+    from flare.dag import FunctionNode
 
 _TASK_OPTIONS = {"num_cpus", "num_gpus", "resources", "num_returns", "max_retries",
                  "retry_exceptions", "name", "timeout_s", "memory", "scheduling_strategy",
@@ -377,6 +380,11 @@ class RemoteFunction:
         merged = {**self._options, **overrides}
         return _BoundOptions(self, merged, resource_demand(merged))
 
+    def bind(self, *args: Any, **kwargs: Any) -> "FunctionNode":
+        """A FunctionNode: this call in a task graph, run by ``execute()``."""
+        from flare.dag import FunctionNode
+        return FunctionNode(self, args, kwargs, self._options, self._demand)
+
     def __repr__(self) -> str:
         return f"<flare remote function {self._name}>"
 
@@ -395,6 +403,10 @@ class _BoundOptions:
 
     def options(self, **overrides: Any) -> "_BoundOptions":
         return self._function.options(**{**self._options, **overrides})
+
+    def bind(self, *args: Any, **kwargs: Any) -> "FunctionNode":
+        from flare.dag import FunctionNode
+        return FunctionNode(self._function, args, kwargs, self._options, self._demand)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._function(*args, **kwargs)

@@ -7,6 +7,7 @@ from typing import Any, Iterable, Iterator, List, Optional, Sequence
 
 from flare import api
 from flare.object_ref import ObjectRef
+from flare.util import accelerators
 from flare.util.actor_pool import ActorPool
 from flare.util.placement_group import (get_current_placement_group, get_placement_group,
                                         placement_group, placement_group_table,
@@ -65,6 +66,6 @@ def _results(ready: List[ObjectRef], yield_obj_refs: bool) -> Iterable[Any]:
     return ready if yield_obj_refs else api.get(ready)
 
 
-__all__ = ["ActorPool", "as_completed", "get_current_placement_group", "get_node_ip_address",
-           "get_placement_group", "map_unordered", "placement_group", "placement_group_table",
-           "remove_placement_group"]
+__all__ = ["ActorPool", "accelerators", "as_completed", "get_current_placement_group",
+           "get_node_ip_address", "get_placement_group", "map_unordered", "placement_group",
+           "placement_group_table", "remove_placement_group"]
