@@ -259,6 +259,9 @@ void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
     case rpc::Message::kRemovePlacementGroup:
       RemovePlacementGroup(TaskId::FromBinary(message.remove_placement_group().pg_id()));
       break;
+    case rpc::Message::kPlacementGroupTableRequest:
+      HandlePlacementGroupTable(connection, message.placement_group_table_request());
+      break;
     case rpc::Message::kTasksReturned:
       HandleTasksReturned(connection, message.tasks_returned());
       break;
