@@ -89,6 +89,52 @@ def test_a_group_waits_for_room_and_so_do_its_tasks():
     assert settled_cpus(4.0)
 
 
+def test_the_table_lists_every_group_with_its_state():
+    created = placement_group([{"CPU": 3}], strategy="STRICT_PACK", name="table-created")
+    assert created.wait(10)
+    pending = placement_group([{"CPU": 2}, {"disk": 1}])  # one CPU is left: it waits
+    removed = placement_group([{"disk": 1}])
+    remove_placement_group(removed)
+    table = placement_group_table()
+    states = {group: table[group.id.hex()]["state"] for group in (created, pending, removed)}
+    assert states == {created: "CREATED", pending: "PENDING", removed: "REMOVED"}
+    entry = table[created.id.hex()]
+    assert entry == placement_group_table(created)
+    assert entry["placement_group_id"] == created.id.hex()
+    assert (entry["name"], entry["strategy"]) == ("table-created", "STRICT_PACK")
+    assert entry["bundles"] == {0: {"CPU": 3.0}}
+    assert entry["bundles_to_node_id"] == {0: flare.nodes()[0]["NodeID"]}
+    assert table[pending.id.hex()]["bundles"] == {0: {"CPU": 2.0}, 1: {"disk": 1.0}}
+    assert table[pending.id.hex()]["bundles_to_node_id"] == {}
+    remove_placement_group(created)
+    assert pending.wait(10)
+    assert placement_group_table(pending)["state"] == "CREATED"
+    remove_placement_group(pending)
+    assert settled_cpus(4.0)
+
+
+def test_a_removed_group_says_removed():
+    group = placement_group([{"CPU": 1}], name="soon-removed")
+    assert group.wait(10)
+    remove_placement_group(group)
+    entry = placement_group_table(group)
+    assert entry["state"] == "REMOVED", entry
+    assert entry["name"] == "soon-removed"
+    assert placement_group_table()[group.id.hex()]["state"] == "REMOVED"
+    assert settled_cpus(4.0)
+
+
+def test_a_group_the_node_can_never_hold_stays_pending():
+    group = placement_group([{"CPU": 8}])
+    with pytest.raises(TaskUnschedulableError):
+        flare.get(group.ready(), timeout=10)
+    entry = placement_group_table(group)
+    assert entry["state"] == "PENDING", entry
+    assert entry["stats"]["scheduling_state"] == "INFEASIBLE"
+    remove_placement_group(group)
+    assert placement_group_table(group)["state"] == "REMOVED"
+
+
 def test_groups_that_cannot_be_placed_are_errors_not_hangs():
     with pytest.raises(TaskUnschedulableError, match="CPU: 8"):
         flare.get(placement_group([{"CPU": 8}]).ready(), timeout=10)
@@ -170,21 +216,26 @@ def test_a_drivers_groups_go_with_it_unless_detached():
             import flare
             from flare.util import placement_group
             flare.init(address="auto")
-            assert placement_group([{"CPU": 2}]).wait(10)
-            assert placement_group([{"CPU": 1}], lifetime="detached").wait(10)
-            print(flare.available_resources()["CPU"])
+            temporary = placement_group([{"CPU": 2}])
+            detached = placement_group([{"CPU": 1}], lifetime="detached")
+            assert temporary.wait(10) and detached.wait(10)
+            print(flare.available_resources()["CPU"], temporary.id.hex(), detached.id.hex())
         """)], capture_output=True, text=True, env=env, timeout=60)
         assert creator.returncode == 0, creator.stderr
-        assert creator.stdout.strip() == "1.0"
+        cpus, temporary, detached = creator.stdout.split()
+        assert cpus == "1.0"
         after = subprocess.run([sys.executable, "-c", textwrap.dedent("""
-            import time, flare
+            import sys, time, flare
+            from flare.util import placement_group_table
             flare.init(address="auto")
             deadline = time.monotonic() + 10
             while flare.available_resources()["CPU"] != 3.0 and time.monotonic() < deadline:
                 time.sleep(0.05)
-            print(flare.available_resources()["CPU"])
-        """)], capture_output=True, text=True, env=env, timeout=60)
-        assert after.stdout.strip() == "3.0", after.stderr
+            table = placement_group_table()
+            print(flare.available_resources()["CPU"],
+                  *(table[group]["state"] for group in sys.argv[1:]))
+        """), temporary, detached], capture_output=True, text=True, env=env, timeout=60)
+        assert after.stdout.split() == ["3.0", "REMOVED", "CREATED"], after.stderr
     finally:
         subprocess.run([sys.executable, "-m", "flare.scripts", "stop"], env=env, timeout=60)
         shutil.rmtree(private_tmp, ignore_errors=True)

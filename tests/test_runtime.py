@@ -74,6 +74,40 @@ def test_init_then_shutdown_then_init_again_works(fresh_flare):
     assert flare.get(flare.put(2)) == 2
 
 
+def test_init_returns_a_context_with_rays_fields(fresh_flare):
+    ctx = fresh_flare()
+    assert ctx.ray_version == flare.__version__
+    assert ctx.python_version == "{}.{}.{}".format(*sys.version_info[:3])
+    assert ctx.dashboard_url is None  # flare has no dashboard
+    info = ctx.address_info
+    assert {"node_ip_address", "raylet_ip_address", "redis_address", "gcs_address",
+            "object_store_address", "raylet_socket_name", "webui_url", "session_dir",
+            "metrics_export_port", "node_id"} <= set(info)
+    assert info["node_id"] == ctx.node_id == flare.get_runtime_context().get_node_id()
+    assert ctx["session_dir"] == ctx.session_dir and os.path.isdir(ctx.session_dir)
+    assert dict(ctx) == info
+    assert flare.init(ignore_reinit_error=True).address_info == info
+    joined = run_script(f"""
+        import flare
+        flare.init(address={info["gcs_address"]!r})
+        print(flare.get(flare.put("joined")))
+    """)
+    assert joined.stdout.strip() == "joined", joined.stderr
+
+
+def test_init_as_a_context_manager_shuts_down_at_the_end_of_the_block(fresh_flare):
+    with fresh_flare() as ctx:
+        assert flare.is_initialized()
+        assert flare.get(flare.put(ctx.node_id)) == ctx.node_id
+    assert not flare.is_initialized()
+    with pytest.raises(ZeroDivisionError):
+        with fresh_flare():
+            1 / 0
+    assert not flare.is_initialized()
+    fresh_flare().disconnect()
+    assert not flare.is_initialized()
+
+
 def test_killed_driver_takes_its_raylet_and_workers_down():
     before = raylet_pids()
     process = subprocess.Popen([PYTHON, "-c", textwrap.dedent("""

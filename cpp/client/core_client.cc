@@ -172,6 +172,9 @@ void CoreClient::Dispatch(rpc::Message& message) {
         case rpc::Message::kKvReply: request_id = message.kv_reply().request_id(); break;
         case rpc::Message::kClusterInfoReply: request_id = message.cluster_info_reply().request_id(); break;
         case rpc::Message::kStoreStatsReply: request_id = message.store_stats_reply().request_id(); break;
+        case rpc::Message::kPlacementGroupTableReply:
+          request_id = message.placement_group_table_reply().request_id();
+          break;
         case rpc::Message::kPong: request_id = message.pong().request_id(); break;
         default: return;
       }
@@ -705,6 +708,18 @@ absl::StatusOr<rpc::StoreStatsReply> CoreClient::StoreStats(int timeout_ms) {
   auto reply = Call(std::move(message), request_id, timeout_ms);
   if (!reply.ok()) return reply.status();
   return reply->store_stats_reply();
+}
+
+absl::StatusOr<rpc::PlacementGroupTableReply> CoreClient::PlacementGroupTable(
+    const std::string& pg_id, int timeout_ms) {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  auto* request = message.mutable_placement_group_table_request();
+  request->set_request_id(request_id);
+  request->set_pg_id(pg_id);
+  auto reply = Call(std::move(message), request_id, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  return reply->placement_group_table_reply();
 }
 
 // ---- worker side -----------------------------------------------------------

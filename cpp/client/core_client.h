@@ -140,6 +140,10 @@ class CoreClient {
   absl::StatusOr<std::optional<std::string>> KvGet(const std::string& key, int timeout_ms);
   absl::StatusOr<rpc::ClusterInfoReply> ClusterInfo(int timeout_ms);
   absl::StatusOr<rpc::StoreStatsReply> StoreStats(int timeout_ms);
+  // The placement groups the raylet knows (live, and recently removed);
+  // only `pg_id`'s when it is not empty.
+  absl::StatusOr<rpc::PlacementGroupTableReply> PlacementGroupTable(const std::string& pg_id,
+                                                                    int timeout_ms);
 
   // Worker side: the next task to run; nullopt on timeout.
   absl::StatusOr<std::optional<rpc::ExecuteTask>> NextTask(int64_t timeout_ms,

@@ -34,6 +34,26 @@ ObjectId ToId(const py::bytes& id) {
 
 py::bytes AsBytes(const std::string& s) { return py::bytes(s); }
 
+std::map<std::string, double> ToMap(const rpc::ResourceSet& resources) {
+  return {resources.amounts().begin(), resources.amounts().end()};
+}
+
+py::dict ToPython(const rpc::PlacementGroupInfo& info) {
+  py::dict out;
+  out["pg_id"] = py::bytes(info.pg_id());
+  out["name"] = info.name();
+  out["strategy"] = info.strategy();
+  py::list bundles;
+  for (const auto& bundle : info.bundles()) bundles.append(ToMap(bundle));
+  out["bundles"] = bundles;
+  py::list nodes;
+  for (const auto& node : info.bundle_node_ids()) nodes.append(py::bytes(node));
+  out["bundle_node_ids"] = nodes;
+  out["state"] = rpc::PlacementGroupState_Name(info.state()).substr(3);  // without "PG_"
+  out["infeasible"] = info.infeasible();
+  return out;
+}
+
 // (error_code, error_message, ObjectBuffer)
 py::tuple ToPython(ObjectValue value) {
   const int code = static_cast<int>(value.error);
@@ -274,11 +294,8 @@ void RegisterCoreClient(py::module_& m) {
                entry["address"] = node.address();
                entry["alive"] = node.alive();
                entry["session_dir"] = node.session_dir();
-               std::map<std::string, double> total(node.total().amounts().begin(), node.total().amounts().end());
-               std::map<std::string, double> available(node.available().amounts().begin(),
-                                                       node.available().amounts().end());
-               entry["total"] = total;
-               entry["available"] = available;
+               entry["total"] = ToMap(node.total());
+               entry["available"] = ToMap(node.available());
                nodes.append(entry);
              }
              return nodes;
@@ -298,6 +315,18 @@ void RegisterCoreClient(py::module_& m) {
              out["num_inline_objects"] = stats.num_inline_objects();
              out["num_tasks"] = stats.num_tasks();
              return out;
+           })
+      .def("placement_group_table",
+           [](CoreClient& c, const py::bytes& pg_id, int timeout_ms) {
+             absl::StatusOr<rpc::PlacementGroupTableReply> reply;
+             {
+               py::gil_scoped_release release;
+               reply = c.PlacementGroupTable(std::string(pg_id), timeout_ms);
+             }
+             const rpc::PlacementGroupTableReply table = ValueOrThrow(std::move(reply));
+             py::list groups;
+             for (const auto& info : table.groups()) groups.append(ToPython(info));
+             return groups;
            })
       .def("next_task",
            [](CoreClient& c, int64_t timeout_ms) -> py::object {
@@ -370,8 +399,8 @@ void RegisterCoreClient(py::module_& m) {
            })
       .def("create_placement_group",
            [](CoreClient& c, const py::bytes& pg_id, const std::vector<std::map<std::string, double>>& bundles,
-              const std::string& strategy, const py::bytes& ready_id, const py::bytes& ready_value,
-              bool detached, const std::vector<std::string>& kv_keys) {
+              const std::string& strategy, const std::string& name, const py::bytes& ready_id,
+              const py::bytes& ready_value, bool detached, const std::vector<std::string>& kv_keys) {
              rpc::Message message;
              auto* create = message.mutable_create_placement_group();
              create->set_pg_id(std::string(pg_id));
@@ -380,6 +409,7 @@ void RegisterCoreClient(py::module_& m) {
                for (const auto& [name, amount] : bundle) (*amounts)[name] = amount;
              }
              create->set_strategy(strategy);
+             create->set_name(name);
              create->set_ready_id(std::string(ready_id));
              create->set_ready_value(std::string(ready_value));
              create->set_detached(detached);

@@ -26,6 +26,7 @@
 #include "raylet/connection.h"
 #include "raylet/resources.h"
 #include "raylet/gpu_slots.h"
+#include "raylet/placement_group_table.h"
 #include "raylet/scheduler.h"
 #include "raylet/worker_pool.h"
 
@@ -234,6 +235,8 @@ class NodeManager : public Connection::Handler {
   // True when the task waits for its placement group to be reserved.
   bool ParkForPlacementGroup(const TaskId& task_id, const ResourceSet& demand);
   static ResourceSet GroupResources(const TaskId& group_id, const PlacementGroup& group);
+  void HandlePlacementGroupTable(Connection& connection,
+                                 const rpc::PlacementGroupTableRequest& request);
 
   // Spilling (node_manager_spill.cc).
   std::string SpillPath(const ObjectId& id) const;
@@ -307,6 +310,7 @@ class NodeManager : public Connection::Handler {
   absl::flat_hash_map<TaskId, PlacementGroup, IdHash> placement_groups_;
   absl::flat_hash_map<std::string, TaskId> group_by_hex_;
   std::deque<TaskId> pending_groups_;
+  PlacementGroupTable group_table_;  // what placement_group_table() reports
   absl::flat_hash_set<ObjectId, IdHash> spilled_;
   absl::flat_hash_map<ClientId, TaskId> actor_by_worker_;
   absl::flat_hash_set<TaskId, IdHash> actors_waiting_args_;

@@ -1,10 +1,11 @@
-// Placement groups on one node: the NodeManager methods that reserve and
-// free them. Reserving a group takes its bundles out of the node's
-// resources and offers them again under the group's names (bundle i's CPU
-// as "CPU_group_i_<id>", the group's as "CPU_group_<id>"), so the scheduler
-// needs nothing new: a task placed in a group simply asks for those names.
-// Groups are reserved in creation order once they fit; a task submitted to a
-// group that is not reserved yet waits for it.
+// Placement groups on one node: the NodeManager methods that reserve, free
+// and report them (placement_group_table). Reserving a group takes its
+// bundles out of the node's resources and offers them again under the
+// group's names (bundle i's CPU as "CPU_group_i_<id>", the group's as
+// "CPU_group_<id>"), so the scheduler needs nothing new: a task placed in a
+// group simply asks for those names. Groups are reserved in creation order
+// once they fit; a task submitted to a group that is not reserved yet waits
+// for it.
 #include <algorithm>
 
 #include "raylet/node_manager.h"
@@ -66,6 +67,12 @@ void NodeManager::HandleCreatePlacementGroup(Connection& connection,
     group.bundles.push_back(ResourceSet::FromProto(bundle));
     group.total.Add(group.bundles.back());
   }
+  rpc::PlacementGroupInfo info;
+  info.set_pg_id(request.pg_id());
+  info.set_name(request.name());
+  info.set_strategy(request.strategy());
+  *info.mutable_bundles() = request.bundles();
+  group_table_.Add(std::move(info));
   objects_.AddPending(connection.id(), group.ready_id);
   objects_.Subscribe(connection.id(), group.ready_id);
   // Any handle's ready() refers to it while the group exists.
@@ -83,6 +90,7 @@ void NodeManager::HandleCreatePlacementGroup(Connection& connection,
           has.DebugString();
   }
   if (!why.empty()) {
+    group_table_.MarkInfeasible(group_id);
     ObjectReady(group.ready_id,
                 objects_.SetError(group.ready_id, rpc::INFEASIBLE,
                                   "placement group " + group_id.Hex() + " cannot be placed: " + why));
@@ -106,6 +114,7 @@ void NodeManager::ReservePlacementGroups() {
     scheduler_.Acquire(group.total);
     scheduler_.AddCapacity(GroupResources(group_id, group));
     group.reserved = true;
+    group_table_.MarkCreated(group_id, node_id_);
     rpc::TaskDone ready;
     auto* data = ready.add_returns()->mutable_data();
     data->set_object_id(group.ready_id.Binary());
@@ -179,7 +188,21 @@ void NodeManager::RemovePlacementGroup(const TaskId& group_id) {
   for (const std::string& key : group.kv_keys) kv_.Delete(key);
   group_by_hex_.erase(group_id.Hex());
   placement_groups_.erase(it);
+  group_table_.MarkRemoved(group_id);
   TryDispatch();
+}
+
+void NodeManager::HandlePlacementGroupTable(Connection& connection,
+                                            const rpc::PlacementGroupTableRequest& request) {
+  rpc::Message reply;
+  auto* body = reply.mutable_placement_group_table_reply();
+  body->set_request_id(request.request_id());
+  if (request.pg_id().empty()) {
+    for (const rpc::PlacementGroupInfo* info : group_table_.All()) *body->add_groups() = *info;
+  } else if (const auto* info = group_table_.Find(TaskId::FromBinary(request.pg_id()))) {
+    *body->add_groups() = *info;
+  }
+  connection.Send(reply);
 }
 
 }  // namespace flare

@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from flare import exceptions
+from flare import context, exceptions
 from flare._private import node as node_module
 from flare._private import runtime_env as runtime_env_module
 from flare._private import serialization, state
@@ -45,7 +45,7 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
          num_gpus: Optional[float] = None, resources: Optional[Dict[str, float]] = None,
          object_store_memory: Optional[int] = None, log_to_driver: bool = True,
          ignore_reinit_error: bool = False, namespace: Optional[str] = None,
-         **unsupported: Any) -> "ClusterInfo":
+         **unsupported: Any) -> context.FlareContext:
     """Connects this process to flare, starting a local node unless joining one.
 
     With no ``address`` a head raylet is started for this driver and stopped
@@ -56,7 +56,7 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
     with state.lock:
         if state.session is not None:
             if ignore_reinit_error:
-                return ClusterInfo(state.session)
+                return _context(state.session)
             raise RuntimeError("flare.init() was already called in this process; "
                                "call flare.shutdown() first or pass ignore_reinit_error=True")
         job_env = runtime_env_module.validate(unsupported.pop("runtime_env", None), "init()",
@@ -99,6 +99,7 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
             raise
         session = state.Session(core, "driver", state.next_generation(), raylet)
         session.context.job_id = core.job_id
+        session.socket_path = socket_path
         session.namespace = namespace
         session.runtime_env = job_env
         state.session = session
@@ -106,7 +107,13 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
             session.log_thread = threading.Thread(target=_print_worker_logs, args=(session,),
                                                   name="flare-logs", daemon=True)
             session.log_thread.start()
-        return ClusterInfo(session)
+        return _context(session)
+
+
+def _context(session: state.Session) -> context.FlareContext:
+    info = context.address_info(session.node_id.hex(), session.core.session_dir,
+                                session.socket_path)
+    return context.FlareContext(info)
 
 
 def _check_init_options(num_cpus, num_gpus, resources, object_store_memory, unsupported) -> None:
@@ -202,19 +209,6 @@ def shutdown() -> None:
 
 
 atexit.register(shutdown)
-
-
-class ClusterInfo(dict):
-    """What init() returns: a mapping with the session's addresses."""
-
-    def __init__(self, session: state.Session) -> None:
-        super().__init__(node_id=session.node_id.hex(),
-                         session_dir=session.core.session_dir,
-                         address=(session.node.socket_path if session.node else None))
-
-    @property
-    def address_info(self) -> dict:
-        return dict(self)
 
 
 # ---- objects -----------------------------------------------------------------

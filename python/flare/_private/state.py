@@ -61,6 +61,7 @@ class Session:
         self.log_thread: Optional[threading.Thread] = None
         self.stopping = threading.Event()
         self.namespace = ""  # the driver's: named actors are found in it
+        self.socket_path = ""  # the raylet's, for drivers
         # The runtime_env new tasks inherit: the job's (init) in a driver,
         # the running task's in a worker.
         self.runtime_env: Optional[dict] = None

@@ -124,7 +124,7 @@ def placement_group(bundles: List[Dict[str, float]], strategy: str = "PACK", nam
     core.kv_put(keys[0], record, True)
     ready_id = group._ready_id()
     core.expect_object(ready_id)
-    core.create_placement_group(group_id, group.bundle_specs, strategy, ready_id,
+    core.create_placement_group(group_id, group.bundle_specs, strategy, name, ready_id,
                                 serialization.serialize(group).to_bytes(), lifetime == "detached",
                                 keys)
     # The raylet keeps the ready object while the group exists; the
@@ -161,22 +161,33 @@ def get_current_placement_group() -> Optional[PlacementGroup]:
     return None
 
 
-def placement_group_table(group: Optional[PlacementGroup] = None) -> Dict[str, Any]:
-    """What is known of ``group``: id, name, bundles, strategy and state."""
-    if group is None:
-        raise NotImplementedError("placement_group_table() needs a group here: pass one")
-    ready, _ = api.wait([group.ready()], timeout=0)
-    if ready:
-        try:
-            api.get(ready[0])
-            status = "CREATED"
-        except exceptions.FlareError:
-            status = "REMOVED"
+def placement_group_table(placement_group: Optional[PlacementGroup] = None) -> Dict[str, Any]:
+    """Ray's table, as the raylet keeps it: with no argument, every group
+    (live, and the most recently removed) keyed by id hex; with a group, that
+    group's entry ({} once it is forgotten). States: PENDING, CREATED,
+    REMOVED."""
+    pg_id = b"" if placement_group is None else placement_group.id.binary()
+    try:
+        groups = state.require_session().core.placement_group_table(pg_id, 10000)
+    except ConnectionError as error:
+        raise api._raylet_died(error) from None
+    table = {info["pg_id"].hex(): _table_entry(info) for info in groups}
+    if placement_group is None:
+        return table
+    return table.get(placement_group.id.hex(), {})
+
+
+def _table_entry(info: Dict[str, Any]) -> Dict[str, Any]:
+    status = info["state"]
+    if status == "PENDING":
+        scheduling = "INFEASIBLE" if info["infeasible"] else "QUEUED"
     else:
-        status = "PENDING"
-    return {"placement_group_id": group.id.hex(), "name": group.name,
-            "bundles": dict(enumerate(group.bundle_specs)), "strategy": group.strategy,
-            "state": status}
+        scheduling = "FINISHED" if status == "CREATED" else status
+    return {"placement_group_id": info["pg_id"].hex(), "name": info["name"],
+            "bundles": dict(enumerate(info["bundles"])),
+            "bundles_to_node_id": {i: node.hex() for i, node in enumerate(info["bundle_node_ids"])},
+            "strategy": info["strategy"], "state": status,
+            "stats": {"scheduling_state": scheduling}}
 
 
 def group_demand(demand: Dict[str, float], group: PlacementGroup,
