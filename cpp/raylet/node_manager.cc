@@ -259,13 +259,11 @@ void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
     case rpc::Message::kRemovePlacementGroup:
       RemovePlacementGroup(TaskId::FromBinary(message.remove_placement_group().pg_id()));
       break;
-<<<<<<< HEAD
     case rpc::Message::kWorkerExiting:
       exit_reasons_[connection.pid] = message.worker_exiting().reason();
-=======
+      break;
     case rpc::Message::kPlacementGroupTableRequest:
       HandlePlacementGroupTable(connection, message.placement_group_table_request());
->>>>>>> pgtable
       break;
     case rpc::Message::kTasksReturned:
       HandleTasksReturned(connection, message.tasks_returned());
