@@ -6,10 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -23,11 +26,47 @@ namespace {
 
 using flare::RayletFlags;
 
-uint64_t DefaultStoreMemory() {
-  struct sysinfo info {};
-  sysinfo(&info);
-  const uint64_t total = static_cast<uint64_t>(info.totalram) * info.mem_unit;
-  return total * 3 / 10;
+// A number from a /proc or /sys file: the line "name: value [kB]" or
+// "name value", or the first line when `name` is empty. nullopt when absent
+// or not a number ("max").
+std::optional<uint64_t> ReadNumber(const std::string& path, const std::string& name = "") {
+  std::ifstream file(path);
+  std::string line;
+  while (std::getline(file, line)) {
+    if (!name.empty() && (line.rfind(name, 0) != 0 || line.size() <= name.size() ||
+                          (line[name.size()] != ':' && line[name.size()] != ' '))) {
+      continue;
+    }
+    std::istringstream fields(name.empty() ? line : line.substr(name.size() + 1));
+    uint64_t value = 0;
+    std::string unit;
+    if (!(fields >> value)) return std::nullopt;
+    fields >> unit;
+    return unit == "kB" ? value * 1024 : value;
+  }
+  return std::nullopt;
+}
+
+// The memory available to this node now, as Ray estimates it: what the
+// kernel reports available, or less when a cgroup (container) limits us
+// (its usage less the page cache it could drop).
+uint64_t AvailableMemory() {
+  uint64_t available = 0;
+  if (auto value = ReadNumber("/proc/meminfo", "MemAvailable")) {
+    available = *value;
+  } else {
+    struct sysinfo info {};
+    sysinfo(&info);
+    available = (static_cast<uint64_t>(info.freeram) + info.bufferram) * info.mem_unit;
+  }
+  auto limit = ReadNumber("/sys/fs/cgroup/memory.max");
+  auto used = ReadNumber("/sys/fs/cgroup/memory.current");
+  if (limit && used) {
+    const uint64_t cache = ReadNumber("/sys/fs/cgroup/memory.stat", "inactive_file").value_or(0);
+    const uint64_t in_use = *used > cache ? *used - cache : 0;
+    available = std::min(available, *limit > in_use ? *limit - in_use : 0);
+  }
+  return available;
 }
 
 // Listens on the local socket and hands accepted connections over.
@@ -75,9 +114,10 @@ int main(int argc, char** argv) {
   options.resources.Set("CPU", cpus);
   options.resources.Set("GPU", flags.num_gpus);
   for (const auto& [name, amount] : flags.resources) options.resources.Set(name, amount);
-  options.object_store_memory =
-      flags.object_store_memory > 0 ? flags.object_store_memory : DefaultStoreMemory();
-  options.resources.Set("object_store_memory", static_cast<double>(options.object_store_memory));
+  const flare::NodeMemory memory = flare::ResolveNodeMemory(flags, AvailableMemory());
+  options.object_store_memory = memory.object_store;
+  options.resources.Set("object_store_memory", static_cast<double>(memory.object_store));
+  options.resources.Set("memory", static_cast<double>(memory.memory));
   options.session_dir = flags.session_dir;
   options.socket_path = flags.socket_path;
   options.head = flags.head;

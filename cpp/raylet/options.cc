@@ -1,8 +1,10 @@
 #include "raylet/options.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <utility>
 
 namespace flare {
 
@@ -17,7 +19,10 @@ flags:
   --num-cpus N                 CPUs to schedule (default: the machine's count)
   --num-gpus N                 GPUs to schedule (default: 0)
   --resources JSON             custom resources, e.g. '{"accel": 2}'
-  --object-store-memory BYTES  shared-memory arena size (default: 30% of RAM)
+  --object-store-memory BYTES  shared-memory arena size (default: 30% of the
+                               memory available at start, at most 200 GB)
+  --memory BYTES               the 'memory' resource tasks and actors reserve
+                               (default: available memory less the store)
   --session-dir DIR            where the socket, logs and state go (required)
   --socket PATH                the local IPC socket (default: DIR/raylet.sock)
   --python PATH                interpreter for worker processes (default: python3)
@@ -76,6 +81,17 @@ absl::StatusOr<std::map<std::string, double>> ParseResourceJson(const std::strin
   }
 }
 
+NodeMemory ResolveNodeMemory(const RayletFlags& flags, uint64_t available) {
+  constexpr uint64_t kMaxDefaultStore = 200'000'000'000;
+  NodeMemory out;
+  out.object_store = flags.object_store_memory > 0
+                         ? flags.object_store_memory
+                         : std::min<uint64_t>(available / 10 * 3, kMaxDefaultStore);
+  out.memory = flags.memory > 0 ? flags.memory
+                                : (available > out.object_store ? available - out.object_store : 0);
+  return out;
+}
+
 absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args) {
   RayletFlags flags;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -110,6 +126,10 @@ absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args) {
       auto n = number();
       if (!n.ok()) return n.status();
       flags.object_store_memory = static_cast<uint64_t>(*n);
+    } else if (arg == "--memory") {
+      auto n = number();
+      if (!n.ok()) return n.status();
+      flags.memory = static_cast<uint64_t>(*n);
     } else if (arg == "--driver-pid") {
       auto n = number();
       if (!n.ok()) return n.status();
@@ -120,6 +140,13 @@ absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args) {
       auto parsed = ParseResourceJson(*text);
       if (!parsed.ok()) return parsed.status();
       flags.resources = *parsed;
+      for (const auto& [name, flag] : {std::pair<std::string, std::string>{"memory", "--memory"},
+                                       {"object_store_memory", "--object-store-memory"}}) {
+        if (flags.resources.count(name) > 0) {
+          return absl::InvalidArgumentError("--resources: '" + name +
+                                            "' is not a custom resource; use " + flag);
+        }
+      }
     } else if (arg == "--session-dir") {
       auto text = value();
       if (!text.ok()) return text.status();

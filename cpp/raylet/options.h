@@ -18,13 +18,24 @@ struct RayletFlags {
   double num_cpus = -1;  // -1: the machine's CPU count
   double num_gpus = 0;
   std::map<std::string, double> resources;
-  uint64_t object_store_memory = 0;  // 0: 30% of physical memory
+  uint64_t object_store_memory = 0;  // 0: see ResolveNodeMemory
+  uint64_t memory = 0;               // 0: see ResolveNodeMemory
   std::string session_dir;
   std::string socket_path;  // default: <session_dir>/raylet.sock
   std::string python = "python3";
   pid_t driver_pid = 0;
   bool help = false;
 };
+
+// The node's two memory resources, in bytes: the arena and what tasks and
+// actors may reserve with `memory=`.
+struct NodeMemory {
+  uint64_t object_store = 0;
+  uint64_t memory = 0;
+};
+// Ray's defaults from the memory `available` at start-up: the store takes
+// 30% of it (at most 200 GB) and `memory` the rest, unless the flags say.
+NodeMemory ResolveNodeMemory(const RayletFlags& flags, uint64_t available);
 
 absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args);
 // Parses a flat JSON object of names to numbers: {"CPU": 2, "accel": 0.5}.

@@ -6,7 +6,13 @@
 namespace flare {
 
 namespace {
-int64_t ToFixed(double amount) { return static_cast<int64_t>(std::llround(amount * ResourceSet::kUnit)); }
+// Whole units and the fraction apart: byte counts of memory (1e12 and more)
+// stay exact, where amount * kUnit would pass 2^53 and round.
+int64_t ToFixed(double amount) {
+  const double whole = std::floor(amount);
+  return static_cast<int64_t>(whole) * ResourceSet::kUnit +
+         std::llround((amount - whole) * ResourceSet::kUnit);
+}
 }  // namespace
 
 ResourceSet ResourceSet::FromProto(const rpc::ResourceSet& proto) {

@@ -1,6 +1,7 @@
 // Named resource quantities (CPU, GPU, memory, custom), fractions allowed.
 // Amounts are kept in fixed point (1/10000 of a unit) so that adding and
-// subtracting fractions never drifts.
+// subtracting fractions never drifts; whole amounts up to 9e14 (bytes of
+// memory included) are exact.
 #ifndef FLARE_RAYLET_RESOURCES_H_
 #define FLARE_RAYLET_RESOURCES_H_
 

@@ -1,5 +1,7 @@
 #include "raylet/scheduler.h"
 
+#include <algorithm>
+
 namespace flare {
 
 Scheduler::Scheduler(ResourceSet total) : total_(total), available_(std::move(total)) {}
@@ -19,7 +21,7 @@ Scheduler::AddResult Scheduler::Add(const TaskId& task, const ResourceSet& deman
 void Scheduler::MakeDispatchable(const TaskId& task, Entry& entry) {
   ShapeQueue& queue = ready_[entry.shape];
   if (queue.tasks.empty()) queue.demand = entry.demand;
-  queue.tasks.push_back(task);
+  queue.tasks.push_back({next_seq_++, task});
   num_dispatchable_++;
 }
 
@@ -35,23 +37,52 @@ void Scheduler::OnObjectReady(const ObjectId& object) {
   }
 }
 
+bool Scheduler::SkipRemoved(ShapeQueue& queue) {
+  while (!queue.tasks.empty() && removed_.erase(queue.tasks.front().task) > 0) {
+    queue.tasks.pop_front();
+  }
+  return !queue.tasks.empty();
+}
+
+Scheduler::ShapeMap::iterator Scheduler::OldestFitting() {
+  auto best = ready_.end();
+  for (auto it = ready_.begin(); it != ready_.end();) {
+    if (!SkipRemoved(it->second)) {
+      it = ready_.erase(it);  // demands seen once do not pile up
+      continue;
+    }
+    if (it->second.demand.IsSubsetOf(available_) &&
+        (best == ready_.end() || it->second.tasks.front().seq < best->second.tasks.front().seq)) {
+      best = it;
+    }
+    ++it;
+  }
+  return best;
+}
+
+uint64_t Scheduler::OldestOtherThan(const std::string& shape) {
+  uint64_t oldest = UINT64_MAX;
+  for (auto& [key, queue] : ready_) {
+    if (key != shape && SkipRemoved(queue)) oldest = std::min(oldest, queue.tasks.front().seq);
+  }
+  return oldest;
+}
+
+TaskId Scheduler::Pop(ShapeQueue& queue) {
+  const TaskId task = queue.tasks.front().task;
+  queue.tasks.pop_front();
+  tasks_.erase(task);
+  num_dispatchable_--;
+  return task;
+}
+
 std::vector<TaskId> Scheduler::Dispatch(size_t max_tasks) {
   std::vector<TaskId> out;
-  for (auto& [shape, queue] : ready_) {
-    while (out.size() < max_tasks && !queue.tasks.empty()) {
-      const TaskId task = queue.tasks.front();
-      if (removed_.erase(task) > 0) {
-        queue.tasks.pop_front();
-        continue;
-      }
-      if (!queue.demand.IsSubsetOf(available_)) break;
-      queue.tasks.pop_front();
-      available_.Subtract(queue.demand);
-      tasks_.erase(task);
-      num_dispatchable_--;
-      out.push_back(task);
-    }
-    if (out.size() >= max_tasks) break;
+  while (out.size() < max_tasks) {
+    auto it = OldestFitting();
+    if (it == ready_.end()) break;
+    available_.Subtract(it->second.demand);
+    out.push_back(Pop(it->second));
   }
   return out;
 }
@@ -60,14 +91,10 @@ std::vector<TaskId> Scheduler::TakeQueued(const std::string& shape, size_t max_t
   std::vector<TaskId> out;
   auto it = ready_.find(shape);
   if (it == ready_.end()) return out;
-  auto& tasks = it->second.tasks;
-  while (out.size() < max_tasks && !tasks.empty()) {
-    const TaskId task = tasks.front();
-    tasks.pop_front();
-    if (removed_.erase(task) > 0) continue;
-    tasks_.erase(task);
-    num_dispatchable_--;
-    out.push_back(task);
+  const uint64_t limit = OldestOtherThan(shape);
+  ShapeQueue& queue = it->second;
+  while (out.size() < max_tasks && SkipRemoved(queue) && queue.tasks.front().seq < limit) {
+    out.push_back(Pop(queue));
   }
   return out;
 }
@@ -89,8 +116,8 @@ size_t Scheduler::NumFittingNow() const {
     if (queue.tasks.empty() || !queue.demand.IsSubsetOf(available_)) continue;
     // Count how many of this shape fit, up to the queue's length.
     ResourceSet left = available_;
-    for (const TaskId& task : queue.tasks) {
-      if (removed_.contains(task)) continue;
+    for (const Ready& ready : queue.tasks) {
+      if (removed_.contains(ready.task)) continue;
       if (!queue.demand.IsSubsetOf(left)) break;
       left.Subtract(queue.demand);
       count++;

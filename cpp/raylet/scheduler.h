@@ -4,12 +4,15 @@
 // demand fits the node's available resources, acquiring those resources.
 //
 // Ready tasks queue per demand shape (e.g. "CPU=1"), FIFO inside a shape, so
-// a large demand at the head never blocks small ones behind it.
+// a large demand at the head never blocks small ones behind it. Across
+// shapes, what fits is placed in submission order: an actor created before
+// a batch of tasks gets the first free CPU, whatever its shape's name.
 //
 // Thread-compatible: the raylet's event loop is its only user.
 #ifndef FLARE_RAYLET_SCHEDULER_H_
 #define FLARE_RAYLET_SCHEDULER_H_
 
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <string>
@@ -38,13 +41,16 @@ class Scheduler {
   // An object became ready: tasks waiting only on it become dispatchable.
   void OnObjectReady(const ObjectId& object);
 
-  // Takes up to `max_tasks` dispatchable tasks whose demand fits, in
-  // submission order per shape, and acquires their resources.
+  // Takes up to `max_tasks` dispatchable tasks whose demand fits, oldest
+  // first (a task that does not fit is passed over), and acquires their
+  // resources.
   std::vector<TaskId> Dispatch(size_t max_tasks);
 
   // Takes up to `max_tasks` dispatchable tasks of demand shape `shape`
   // WITHOUT acquiring resources: for queueing behind a running task of the
-  // same shape that already holds them.
+  // same shape that already holds them. Only tasks submitted before every
+  // dispatchable task of another shape are taken, so queueing never lets a
+  // task jump ahead of an older one waiting for the same resources.
   std::vector<TaskId> TakeQueued(const std::string& shape, size_t max_tasks);
 
   // Removes a task that has not been dispatched. False if it is not queued.
@@ -77,20 +83,34 @@ class Scheduler {
     size_t unresolved = 0;
     std::string shape;
   };
+  struct Ready {
+    uint64_t seq;  // when it became dispatchable: the order of placement
+    TaskId task;
+  };
   struct ShapeQueue {
     ResourceSet demand;
-    std::deque<TaskId> tasks;
+    std::deque<Ready> tasks;
   };
+  using ShapeMap = std::map<std::string, ShapeQueue>;
 
   void MakeDispatchable(const TaskId& task, Entry& entry);
+  // Drops removed tasks from the head of `queue`; false when it is empty.
+  bool SkipRemoved(ShapeQueue& queue);
+  // The shape whose oldest task fits the available resources and is the
+  // oldest of those; end() if none fits.
+  ShapeMap::iterator OldestFitting();
+  // The oldest dispatchable task not of `shape` (UINT64_MAX if none).
+  uint64_t OldestOtherThan(const std::string& shape);
+  TaskId Pop(ShapeQueue& queue);
 
   ResourceSet total_;
   ResourceSet available_;
   absl::flat_hash_map<TaskId, Entry, IdHash> tasks_;
   absl::flat_hash_map<ObjectId, std::vector<TaskId>, IdHash> waiting_;
-  std::map<std::string, ShapeQueue> ready_;
+  ShapeMap ready_;
   absl::flat_hash_set<TaskId, IdHash> removed_;  // lazily dropped from ready_
   size_t num_dispatchable_ = 0;
+  uint64_t next_seq_ = 0;
 };
 
 }  // namespace flare

@@ -45,13 +45,14 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
          num_gpus: Optional[float] = None, resources: Optional[Dict[str, float]] = None,
          object_store_memory: Optional[int] = None, log_to_driver: bool = True,
          ignore_reinit_error: bool = False, namespace: Optional[str] = None,
-         **unsupported: Any) -> context.FlareContext:
+         _memory: Optional[int] = None, **unsupported: Any) -> context.FlareContext:
     """Connects this process to flare, starting a local node unless joining one.
 
     With no ``address`` a head raylet is started for this driver and stopped
     at shutdown() or when the driver exits. ``address="auto"`` joins the node
     started by ``flare start --head``; a path joins the raylet listening on
-    that Unix socket.
+    that Unix socket. ``_memory`` sets the node's ``memory`` resource in
+    bytes (default: available memory less the object store, as in Ray).
     """
     with state.lock:
         if state.session is not None:
@@ -69,18 +70,21 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
             job_env = runtime_env_module.validate(job_env or None, "init()")
             if callable(setup_hook):
                 setup_hook = serialization.dumps_function(setup_hook)
-        _check_init_options(num_cpus, num_gpus, resources, object_store_memory, unsupported)
+        _check_init_options(num_cpus, num_gpus, resources, object_store_memory, _memory,
+                            unsupported)
         address = address or os.environ.get("FLARE_ADDRESS") or os.environ.get("RAY_ADDRESS")
         raylet = None
         if address is None or address == "local":
             raylet = node_module.start_raylet(
                 num_cpus=num_cpus if num_cpus is not None else float(os.cpu_count() or 1),
-                num_gpus=num_gpus, resources=resources,
+                num_gpus=num_gpus, resources=resources, memory=_memory,
                 object_store_memory=object_store_memory, driver_pid=os.getpid())
             socket_path = raylet.socket_path
         else:
-            if any(v is not None for v in (num_cpus, num_gpus, resources, object_store_memory)):
-                raise ValueError("num_cpus, num_gpus, resources and object_store_memory describe a "
+            if any(v is not None
+                   for v in (num_cpus, num_gpus, resources, object_store_memory, _memory)):
+                raise ValueError("num_cpus, num_gpus, resources, object_store_memory and _memory "
+                                 "describe a "
                                  "new node; they cannot be given when joining an existing one "
                                  f"(address={address!r})")
             socket_path = _resolve_address(address)
@@ -116,7 +120,13 @@ def _context(session: state.Session) -> context.FlareContext:
     return context.FlareContext(info)
 
 
-def _check_init_options(num_cpus, num_gpus, resources, object_store_memory, unsupported) -> None:
+# Resources every node has, set by their own init() arguments (as in Ray).
+_BUILTIN_RESOURCES = {"CPU": "num_cpus", "GPU": "num_gpus", "memory": "_memory",
+                      "object_store_memory": "object_store_memory"}
+
+
+def _check_init_options(num_cpus, num_gpus, resources, object_store_memory, memory,
+                        unsupported) -> None:
     ignored = {"include_dashboard", "dashboard_host", "dashboard_port", "configure_logging",
                "logging_level", "log_to_driver", "_temp_dir", "local_mode",
                "_system_config", "object_spilling_directory", "_node_ip_address"}
@@ -131,13 +141,16 @@ def _check_init_options(num_cpus, num_gpus, resources, object_store_memory, unsu
         if not isinstance(resources, dict):
             raise TypeError(f"init(resources=...) must be a dict, got {type(resources).__name__}")
         for key, value in resources.items():
-            if key in ("CPU", "GPU"):
-                raise ValueError("use num_cpus/num_gpus instead of 'CPU'/'GPU' in resources")
+            if key in _BUILTIN_RESOURCES:
+                raise ValueError(f"{key!r} is not a custom resource: use "
+                                 f"init({_BUILTIN_RESOURCES[key]}=...) instead of resources")
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"resource {key!r} must be a non-negative number, got {value!r}")
-    if object_store_memory is not None and (not isinstance(object_store_memory, int)
-                                            or object_store_memory <= 0):
-        raise ValueError("object_store_memory must be a positive number of bytes")
+    for name, value in (("object_store_memory", object_store_memory), ("_memory", memory)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value <= 0):
+            raise ValueError(f"init({name}=...) must be a positive number of bytes, "
+                             f"got {value!r}")
 
 
 def _resolve_address(address: str) -> str:

@@ -27,7 +27,7 @@ def _start(args: argparse.Namespace) -> int:
     raylet = node_module.start_raylet(num_cpus=args.num_cpus, num_gpus=args.num_gpus,
                                       resources=resources,
                                       object_store_memory=args.object_store_memory,
-                                      driver_pid=None)
+                                      memory=args.memory, driver_pid=None)
     deadline = time.monotonic() + 15
     while not os.path.exists(raylet.socket_path):
         if not raylet.alive() or time.monotonic() > deadline:
@@ -110,6 +110,9 @@ def _status(args: argparse.Namespace) -> int:
     for name in sorted(total):
         if name == "object_store_memory":
             continue
+        if name == "memory":
+            print(f"  memory: {available.get(name, 0) / 2**30:.2f} / {total[name] / 2**30:.2f} GiB")
+            continue
         print(f"  {name}: {available.get(name, 0):g} / {total[name]:g}")
     print(f"object store: {stats['used'] / 2**20:.1f} MiB used of "
           f"{stats['capacity'] / 2**20:.1f} MiB, {stats['num_objects']} objects")
@@ -125,6 +128,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     start.add_argument("--num-gpus", type=float, default=None)
     start.add_argument("--resources", default=None, help="JSON, e.g. '{\"accel\": 2}'")
     start.add_argument("--object-store-memory", type=int, default=None)
+    start.add_argument("--memory", type=int, default=None,
+                       help="bytes tasks and actors may reserve with memory= "
+                            "(default: available memory less the object store)")
     start.add_argument("--block", action="store_true", help="stay in the foreground")
     start.set_defaults(handler=_start)
     stop = commands.add_parser("stop", help="stop the node started by 'flare start'")

@@ -56,7 +56,7 @@ TEST(ParseResourceJsonTest, RejectsTextAfterTheObject) {
 
 TEST(ParseFlagsTest, AcceptsEveryDocumentedFlag) {
   auto flags = ParseFlags({"--head", "--num-cpus", "4", "--num-gpus", "0.5", "--resources",
-                           R"({"accel": 2})", "--object-store-memory", "1000000",
+                           R"({"accel": 2})", "--object-store-memory", "1000000", "--memory", "12345678901",
                            "--session-dir", "/tmp/s", "--socket", "/tmp/s/r.sock", "--python",
                            "/usr/bin/python3.11", "--driver-pid", "1234"});
   ASSERT_TRUE(flags.ok()) << flags.status();
@@ -65,6 +65,7 @@ TEST(ParseFlagsTest, AcceptsEveryDocumentedFlag) {
   EXPECT_EQ(flags->num_gpus, 0.5);
   EXPECT_EQ(flags->resources, (Amounts{{"accel", 2}}));
   EXPECT_EQ(flags->object_store_memory, 1000000u);
+  EXPECT_EQ(flags->memory, 12345678901u);
   EXPECT_EQ(flags->session_dir, "/tmp/s");
   EXPECT_EQ(flags->socket_path, "/tmp/s/r.sock");
   EXPECT_EQ(flags->python, "/usr/bin/python3.11");
@@ -75,7 +76,7 @@ TEST(ParseFlagsTest, AcceptsEveryDocumentedFlag) {
 TEST(ParseFlagsTest, EveryDocumentedFlagAppearsInTheUsageText) {
   const std::string usage = UsageText();
   for (const char* flag : {"--head", "--num-cpus", "--num-gpus", "--resources",
-                           "--object-store-memory", "--session-dir", "--socket", "--python",
+                           "--object-store-memory", "--memory", "--session-dir", "--socket", "--python",
                            "--driver-pid", "--help"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
@@ -87,6 +88,7 @@ TEST(ParseFlagsTest, DefaultsApplyWhenOnlyTheSessionDirIsGiven) {
   EXPECT_FALSE(flags->head);
   EXPECT_EQ(flags->num_cpus, -1);
   EXPECT_EQ(flags->object_store_memory, 0u);
+  EXPECT_EQ(flags->memory, 0u);
   EXPECT_EQ(flags->python, "python3");
   EXPECT_EQ(flags->socket_path, "/tmp/s/raylet.sock");
 }
@@ -135,6 +137,40 @@ TEST(ParseFlagsTest, RejectsABadResourcesJson) {
   auto flags = ParseFlags({"--session-dir", "/tmp/s", "--resources", "{accel: 1}"});
   ASSERT_FALSE(flags.ok());
   EXPECT_NE(flags.status().message().find("--resources"), std::string::npos);
+}
+
+TEST(ParseFlagsTest, MemoryIsNotACustomResource) {
+  for (const char* json : {R"({"memory": 100})", R"({"object_store_memory": 100})"}) {
+    auto flags = ParseFlags({"--session-dir", "/tmp/s", "--resources", json});
+    ASSERT_FALSE(flags.ok()) << json;
+    EXPECT_NE(flags.status().message().find("not a custom resource"), std::string::npos)
+        << flags.status();
+  }
+}
+
+// Ray's defaults: the store takes 30% of the available memory, tasks and
+// actors may reserve the rest.
+TEST(ResolveNodeMemoryTest, DefaultsSplitTheAvailableMemory) {
+  RayletFlags flags;
+  const NodeMemory memory = ResolveNodeMemory(flags, 10'000'000'000);
+  EXPECT_EQ(memory.object_store, 3'000'000'000u);
+  EXPECT_EQ(memory.memory, 7'000'000'000u);
+}
+
+TEST(ResolveNodeMemoryTest, AnExplicitStoreLeavesTheRestAsMemory) {
+  RayletFlags flags;
+  flags.object_store_memory = 1'000'000'000;
+  EXPECT_EQ(ResolveNodeMemory(flags, 10'000'000'000).memory, 9'000'000'000u);
+  flags.object_store_memory = 20'000'000'000;
+  EXPECT_EQ(ResolveNodeMemory(flags, 10'000'000'000).memory, 0u) << "nothing left";
+}
+
+TEST(ResolveNodeMemoryTest, ExplicitAmountsWinAndTheDefaultStoreIsCapped) {
+  RayletFlags flags;
+  flags.memory = 12345678901;
+  const NodeMemory memory = ResolveNodeMemory(flags, 2'000'000'000'000);
+  EXPECT_EQ(memory.memory, 12345678901u);
+  EXPECT_EQ(memory.object_store, 200'000'000'000u);
 }
 
 }  // namespace

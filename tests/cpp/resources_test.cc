@@ -83,6 +83,21 @@ TEST(ResourceSetTest, ShapeKeyDistinguishesLargeAmountsThatDifferSlightly) {
   EXPECT_NE(a.ShapeKey(), b.ShapeKey()) << "both are keyed " << a.ShapeKey();
 }
 
+// Nodes advertise memory in bytes: terabytes must add, subtract and
+// round-trip to the byte.
+TEST(ResourceSetTest, ByteCountsOfMemoryAreExact) {
+  const double node = 4398046511103;  // 4 TiB - 1
+  ResourceSet available = ResourceSet::FromMap({{"memory", node}});
+  const ResourceSet task = ResourceSet::FromMap({{"memory", 12345678901}});
+  available.Subtract(task);
+  EXPECT_EQ(available.Get("memory"), node - 12345678901);
+  available.Add(task);
+  EXPECT_EQ(available.Get("memory"), node);
+  rpc::ResourceSet proto;
+  available.ToProto(&proto);
+  EXPECT_EQ(proto.amounts().at("memory"), node);
+}
+
 TEST(ResourceSetTest, DebugStringNamesEveryAmount) {
   EXPECT_EQ(ResourceSet::FromMap({{"CPU", 2}, {"GPU", 0.5}}).DebugString(),
             "{CPU: 2, GPU: 0.5}");

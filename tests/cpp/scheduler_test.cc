@@ -161,6 +161,51 @@ TEST(SchedulerTest, TasksOfOneShapeDispatchInSubmissionOrder) {
   }
 }
 
+// An actor created before a batch of tasks is placed before them: its
+// queue ("actor" tag) sorts after theirs by name, but the order of placement
+// is the order of submission.
+TEST(SchedulerTest, ShapesDispatchInSubmissionOrderWhenBothFit) {
+  Scheduler scheduler(Cpu(1));
+  const TaskId actor = TaskId::FromRandom();
+  scheduler.Add(actor, Cpu(1), {}, "actor");
+  const std::vector<TaskId> tasks = NewTasks(3);
+  for (const TaskId& task : tasks) scheduler.Add(task, Cpu(1), {});
+  EXPECT_EQ(scheduler.Dispatch(10), std::vector<TaskId>{actor});
+  scheduler.Release(Cpu(1));
+  EXPECT_EQ(scheduler.Dispatch(10), std::vector<TaskId>{tasks[0]});
+}
+
+// The raylet queues same-shape tasks behind a running one; none may jump
+// ahead of an older task of another shape that waits for the same CPU.
+TEST(SchedulerTest, TakeQueuedNeverPassesAnOlderTaskOfAnotherShape) {
+  Scheduler scheduler(Cpu(1));
+  const std::vector<TaskId> before = NewTasks(2);
+  for (const TaskId& task : before) scheduler.Add(task, Cpu(1), {});
+  ASSERT_EQ(scheduler.Dispatch(10), std::vector<TaskId>{before[0]});
+  const TaskId actor = TaskId::FromRandom();
+  scheduler.Add(actor, Cpu(1), {}, "actor");
+  const TaskId after = TaskId::FromRandom();
+  scheduler.Add(after, Cpu(1), {});
+
+  const std::string shape = Cpu(1).ShapeKey();
+  EXPECT_EQ(scheduler.TakeQueued(shape, 10), std::vector<TaskId>{before[1]})
+      << "only the task submitted before the actor may queue behind the running one";
+  scheduler.Release(Cpu(1));
+  EXPECT_EQ(scheduler.Dispatch(1), std::vector<TaskId>{actor});
+  EXPECT_EQ(scheduler.TakeQueued(shape, 10), std::vector<TaskId>{after})
+      << "with the actor placed, nothing older waits";
+}
+
+TEST(SchedulerTest, AnOlderTaskThatDoesNotFitIsPassedOver) {
+  Scheduler scheduler(Resources({{"CPU", 2}, {"GPU", 1}}));
+  scheduler.Acquire(Resources({{"GPU", 1}}));
+  const TaskId gpu = TaskId::FromRandom();
+  const TaskId cpu = TaskId::FromRandom();
+  scheduler.Add(gpu, Resources({{"CPU", 1}, {"GPU", 1}}), {});
+  scheduler.Add(cpu, Cpu(1), {});
+  EXPECT_EQ(scheduler.Dispatch(10), std::vector<TaskId>{cpu});
+}
+
 TEST(SchedulerTest, RemovedReadyTaskIsNeverDispatched) {
   Scheduler scheduler(Cpu(1));
   const std::vector<TaskId> tasks = NewTasks(2);

@@ -72,7 +72,7 @@ class RayletProcess:
 
 def start_raylet(*, num_cpus: Optional[float], num_gpus: Optional[float],
                  resources: Optional[Dict[str, float]], object_store_memory: Optional[int],
-                 driver_pid: Optional[int], head: bool = True,
+                 driver_pid: Optional[int], memory: Optional[int] = None, head: bool = True,
                  session_dir: Optional[str] = None) -> RayletProcess:
     session_dir = session_dir or new_session_dir()
     socket_path = os.path.join(session_dir, "raylet.sock")
@@ -88,6 +88,8 @@ def start_raylet(*, num_cpus: Optional[float], num_gpus: Optional[float],
         args += ["--resources", json.dumps(resources)]
     if object_store_memory is not None:
         args += ["--object-store-memory", str(int(object_store_memory))]
+    if memory is not None:
+        args += ["--memory", str(int(memory))]
     if driver_pid is not None:
         args += ["--driver-pid", str(driver_pid)]
     log = open(os.path.join(session_dir, "logs", "raylet.out"), "ab")
