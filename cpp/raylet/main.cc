@@ -20,6 +20,7 @@
 #include "object_store/arena.h"
 #include "raylet/node_manager.h"
 #include "raylet/options.h"
+#include "raylet/posix_io.h"
 #include "raylet/process_launcher.h"
 
 namespace {
@@ -152,7 +153,8 @@ int main(int argc, char** argv) {
   launch.socket_path = flags.socket_path;
   launch.session_dir = flags.session_dir;
   auto launcher = std::make_unique<flare::ProcessLauncher>(launch);
-  flare::NodeManager manager(io, options, std::move(*arena), std::move(launcher), stop);
+  flare::NodeManager manager(io, options, std::move(*arena), std::move(launcher),
+                             flare::PosixNodeIo(io, flags.session_dir), stop);
 
   boost::asio::signal_set terminate(io, SIGTERM, SIGINT);
   terminate.async_wait([&](const boost::system::error_code& error, int) {

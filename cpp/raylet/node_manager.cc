@@ -80,37 +80,33 @@ ResourceSet NodeManager::HeldResources(const Lease& lease) {
 }
 
 const ObjectEntry* NodeManager::FailedDependency(const rpc::TaskSpec& spec) const {
-  auto failed = [&](const std::string& binary) -> const ObjectEntry* {
-    const ObjectEntry* entry = objects_.Find(ObjectId::FromBinary(binary));
+  for (const ObjectId& id : ArgumentIds(spec)) {
+    const ObjectEntry* entry = objects_.Find(id);
     if (entry != nullptr && entry->state == ObjectState::kReady && entry->error != rpc::ERROR_NONE) {
       return entry;
     }
-    return nullptr;
-  };
-  for (const auto& dep : spec.dependencies()) {
-    if (const ObjectEntry* entry = failed(dep)) return entry;
   }
-  if (!spec.args_object_id().empty()) return failed(spec.args_object_id());
   return nullptr;
 }
 
 NodeManager::NodeManager(boost::asio::io_context& io, NodeOptions options,
                          std::unique_ptr<Arena> arena, std::unique_ptr<WorkerLauncher> launcher,
-                         std::function<void()> request_stop)
+                         NodeIo node_io, std::function<void()> request_stop)
     : io_(io),
       options_(std::move(options)),
       arena_(std::move(arena)),
       launcher_(std::move(launcher)),
+      node_io_(std::move(node_io)),
       request_stop_(std::move(request_stop)),
       node_id_(NodeId::FromRandom()),
       objects_(arena_->size()),
+      spill_(objects_, arena_->base(), *node_io_.spill_files),
       scheduler_(options_.resources),
       gpus_(options_.resources.Get("GPU")),
       pool_(*launcher_, static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))),
             options_.max_workers > 0
                 ? options_.max_workers
-                : static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))) * 4 + 32),
-      driver_watch_(io) {
+                : static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))) * 4 + 32) {
   rpc::NodeInfo self;
   self.set_node_id(node_id_.Binary());
   self.set_address(options_.socket_path);
@@ -119,13 +115,13 @@ NodeManager::NodeManager(boost::asio::io_context& io, NodeOptions options,
   options_.resources.ToProto(self.mutable_total());
   nodes_.Upsert(self);
   objects_.SetFreeListener([this](const ObjectId& id) {
-    if (!spilled_.empty()) OnObjectFreed(id);
+    spill_.OnObjectFreed(id);
     // An actor's handle object (its creation task's return 1) went: the
     // actor is out of scope. Handled after the current message.
     if (actors_.empty()) return;
     const TaskId task = TaskOfObject(id);
     if (!actors_.contains(task) || ObjectIdFor(task, 1) != id) return;
-    boost::asio::post(io_, [this, task] { OnActorOutOfScope(task); });
+    node_io_.timers->Post([this, task] { OnActorOutOfScope(task); });
   });
 }
 
@@ -135,15 +131,12 @@ absl::Status NodeManager::Start() {
 }
 
 void NodeManager::CheckDriverAlive() {
-  if (kill(options_.driver_pid, 0) != 0 && errno == ESRCH) {
+  if (!node_io_.processes->Exists(options_.driver_pid)) {
     std::cerr << "flare-raylet: driver " << options_.driver_pid << " is gone; stopping\n";
     request_stop_();
     return;
   }
-  driver_watch_.expires_after(std::chrono::milliseconds(250));
-  driver_watch_.async_wait([this](const boost::system::error_code& error) {
-    if (!error) CheckDriverAlive();
-  });
+  After(std::chrono::milliseconds(250), [this] { CheckDriverAlive(); });
 }
 
 void NodeManager::Accept(Connection::Socket socket) {
@@ -327,21 +320,16 @@ void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
     // The caller gets its results pushed as soon as they exist.
     objects_.Subscribe(connection.id(), id);
   }
-  std::vector<ObjectId> unready;
-  auto hold = [&](const std::string& binary, bool dependency) {
-    const ObjectId id = ObjectId::FromBinary(binary);
-    objects_.AddRef(kTaskArgHolder, id);
-    record.arg_refs.push_back(id);
-    if (dependency && objects_.Contains(id) && !objects_.IsReady(id)) unready.push_back(id);
-  };
   if (spec.streaming()) {
     generators_[task_id] = GeneratorState{connection.id()};
     objects_.AddPending(connection.id(), ObjectIdFor(task_id, 2));  // the first item
   }
-  for (const auto& dep : spec.dependencies()) hold(dep, true);
-  for (const auto& nested : spec.nested_refs()) hold(nested, false);
-  if (!spec.args_object_id().empty()) hold(spec.args_object_id(), true);
+  // The task holds what it reads and the refs nested in its arguments.
+  record.arg_refs = ArgumentIds(spec);
+  for (const auto& nested : spec.nested_refs()) record.arg_refs.push_back(ObjectId::FromBinary(nested));
+  for (const ObjectId& id : record.arg_refs) objects_.AddRef(kTaskArgHolder, id);
   record.spec = std::move(spec);
+  const std::vector<ObjectId> unready = UnreadyArgs(record.spec);
 
   if (!record.spec.actor_id().empty() && !record.spec.has_actor()) {
     SubmitActorCall(task_id, record);
@@ -441,15 +429,22 @@ bool NodeManager::SendTask(const TaskId& task_id, TaskRecord& record, ClientId w
   record.running = true;
   record.worker = worker;
   if (const WorkerInfo* info = pool_.Find(worker)) record.worker_pid = info->pid;
-  // A failed argument fails the task without running it.
+  // Spilled arguments come back first (one that cannot be read back is
+  // lost); a failed argument fails the task without running it.
+  const SpillManager::Restored restored = spill_.RestoreAll(ArgumentIds(record.spec));
   if (const ObjectEntry* failed = FailedDependency(record.spec)) {
-    FailTask(record, failed->error, failed->error_message, failed->inline_data);
+    // Copied: storing the task's errors may rehash the table `failed` is in.
+    const rpc::ErrorCode code = failed->error;
+    const std::string message = failed->error_message;
+    const std::string payload = failed->inline_data;
+    FailTask(record, code, message, payload);
     FinishTask(task_id);
     return false;
   }
-  if (!RestoreArgs(record.spec)) {
-    // Arguments spilled to disk and no room to bring them back yet (clients
-    // were asked to unpin): the task is scheduled again shortly, for a while.
+  if (restored == SpillManager::Restored::kNoRoom) {
+    // Arguments spilled to disk and no room to bring them back yet: clients
+    // are asked to unpin, and the task is scheduled again shortly, for a while.
+    AskClientsToUnpin();
     record.running = false;
     record.worker = 0;
     if (++record.restore_attempts > kTaskRestoreAttempts) {
@@ -483,15 +478,12 @@ bool NodeManager::SendTask(const TaskId& task_id, TaskRecord& record, ClientId w
   return true;
 }
 
-bool NodeManager::HasUnreadyArgs(const rpc::TaskSpec& spec, const ObjectTable& objects) {
-  auto unready = [&](const std::string& binary) {
-    const ObjectId id = ObjectId::FromBinary(binary);
-    return objects.Contains(id) && !objects.IsReady(id);
-  };
-  for (const auto& dep : spec.dependencies()) {
-    if (unready(dep)) return true;
+std::vector<ObjectId> NodeManager::UnreadyArgs(const rpc::TaskSpec& spec) const {
+  std::vector<ObjectId> unready;
+  for (const ObjectId& id : ArgumentIds(spec)) {
+    if (objects_.Contains(id) && !objects_.IsReady(id)) unready.push_back(id);
   }
-  return !spec.args_object_id().empty() && unready(spec.args_object_id());
+  return unready;
 }
 
 void NodeManager::RemoveFromLease(ClientId worker, const TaskId& task_id) {
@@ -589,12 +581,8 @@ void NodeManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
   record.running = false;
   record.worker = 0;
   record.clock_started = false;
-  std::vector<ObjectId> unready;
-  for (const auto& dep : record.spec.dependencies()) {
-    const ObjectId id = ObjectId::FromBinary(dep);
-    if (objects_.Contains(id) && !objects_.IsReady(id)) unready.push_back(id);
-  }
-  scheduler_.Add(task_id, record.demand, unready, record.spec.has_actor() ? "actor" : "");
+  scheduler_.Add(task_id, record.demand, UnreadyArgs(record.spec),
+                 record.spec.has_actor() ? "actor" : "");
 }
 
 void NodeManager::FailTask(TaskRecord& record, rpc::ErrorCode code, const std::string& message,
@@ -655,8 +643,9 @@ void NodeManager::HandleCreate(Connection& connection, const rpc::CreateObject& 
   rpc::Message reply;
   auto* body = reply.mutable_create_reply();
   body->set_request_id(request.request_id());
-  auto offset = CreateObject(connection.id(), ObjectId::FromBinary(request.object_id()),
-                             request.size());
+  auto [offset, ask_unpin] =
+      spill_.Create(connection.id(), ObjectId::FromBinary(request.object_id()), request.size());
+  if (ask_unpin) AskClientsToUnpin();
   if (offset.ok()) {
     body->set_offset(*offset);
   } else {
@@ -746,7 +735,7 @@ void NodeManager::CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode c
   }
   const ClientId worker = record.worker;
   if (force && IsRunningOn(task_id, worker) && record.worker_pid > 0) {
-    kill(record.worker_pid, SIGKILL);
+    node_io_.processes->Kill(record.worker_pid, SIGKILL);
     return;
   }
   // The worker drops it if still queued there, else interrupts it.
@@ -761,7 +750,7 @@ void NodeManager::CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode c
     LogToDriver(it->second, "task " + it->second.spec.function_name() +
                                 " did not stop when cancelled; killing its worker (pid " +
                                 std::to_string(it->second.worker_pid) + ")");
-    kill(it->second.worker_pid, SIGKILL);
+    node_io_.processes->Kill(it->second.worker_pid, SIGKILL);
   });
 }
 
@@ -795,17 +784,26 @@ void NodeManager::OnTaskTimeout(const TaskId& task_id, uint32_t attempt) {
   if (record.spec.retry_on_timeout() && record.retries_left != 0 && record.worker_pid > 0) {
     // Its worker goes; OnWorkerLost runs it again.
     record.timed_out = true;
-    kill(record.worker_pid, SIGKILL);
+    node_io_.processes->Kill(record.worker_pid, SIGKILL);
     return;
   }
   CancelTask(task_id, false, rpc::TASK_TIMEOUT, what);
 }
 
 void NodeManager::After(std::chrono::milliseconds delay, std::function<void()> action) {
-  auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay);
-  timer->async_wait([timer, action = std::move(action)](const boost::system::error_code& error) {
-    if (!error) action();
-  });
+  node_io_.timers->After(delay, std::move(action));
+}
+
+void NodeManager::AskClientsToUnpin() {
+  rpc::Message release;
+  release.mutable_release_cached_pins();
+  for (auto& [client, connection] : connections_) connection->Send(release);
+}
+
+bool NodeManager::Restore(const ObjectId& id) {
+  if (spill_.Restore(id) != SpillManager::Restored::kNoRoom) return true;
+  AskClientsToUnpin();
+  return false;
 }
 
 void NodeManager::LogToDriver(const TaskRecord& record, const std::string& line) {
@@ -886,11 +884,9 @@ void NodeManager::OnClosed(Connection& connection) {
     pool_.OnDisconnected(client);
     // The process normally exits right after; make sure it does.
     const pid_t pid = connection.pid;
-    auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::seconds(2));
-    timer->async_wait([pid, timer, this](const boost::system::error_code& error) {
-      if (error) return;
+    After(std::chrono::seconds(2), [pid, this] {
       for (pid_t alive : pool_.Pids()) {
-        if (alive == pid) kill(pid, SIGKILL);
+        if (alive == pid) node_io_.processes->Kill(pid, SIGKILL);
       }
     });
   } else if (connection.kind == rpc::DRIVER) {
@@ -1000,7 +996,7 @@ void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause)
 }
 
 void NodeManager::SignalWorkers(int signal) {
-  for (pid_t pid : pool_.Pids()) kill(pid, signal);
+  for (pid_t pid : pool_.Pids()) node_io_.processes->Kill(pid, signal);
 }
 
 }  // namespace flare

@@ -26,8 +26,11 @@
 #include "raylet/connection.h"
 #include "raylet/resources.h"
 #include "raylet/gpu_slots.h"
+#include "raylet/node_io.h"
 #include "raylet/placement_group_table.h"
 #include "raylet/scheduler.h"
+#include "raylet/spill_manager.h"
+#include "raylet/task_args.h"
 #include "raylet/worker_pool.h"
 
 namespace flare {
@@ -45,7 +48,8 @@ struct NodeOptions {
 class NodeManager : public Connection::Handler {
  public:
   NodeManager(boost::asio::io_context& io, NodeOptions options, std::unique_ptr<Arena> arena,
-              std::unique_ptr<WorkerLauncher> launcher, std::function<void()> request_stop);
+              std::unique_ptr<WorkerLauncher> launcher, NodeIo node_io,
+              std::function<void()> request_stop);
 
   // Prestarts the worker pool.
   absl::Status Start();
@@ -204,7 +208,8 @@ class NodeManager : public Connection::Handler {
   bool SendTask(const TaskId& task_id, TaskRecord& record, ClientId worker);
   // Stores what a finished task returned and wakes whoever waits for it.
   void StoreReturns(rpc::TaskDone& done);
-  static bool HasUnreadyArgs(const rpc::TaskSpec& spec, const ObjectTable& objects);
+  // The task's argument objects that exist but are not ready yet.
+  std::vector<ObjectId> UnreadyArgs(const rpc::TaskSpec& spec) const;
 
   // ---- streaming generators ----
   void HandleGeneratorYield(Connection& connection, rpc::GeneratorYield& items);
@@ -238,19 +243,12 @@ class NodeManager : public Connection::Handler {
   void HandlePlacementGroupTable(Connection& connection,
                                  const rpc::PlacementGroupTableRequest& request);
 
-  // Spilling (node_manager_spill.cc).
-  std::string SpillPath(const ObjectId& id) const;
-  // Writes one unmapped object (not `keep`) to disk to free its memory.
-  bool SpillOne(const ObjectId& keep);
-  // ObjectTable::Create, spilling other objects while there is no room.
-  absl::StatusOr<uint64_t> CreateObject(ClientId creator, const ObjectId& id, uint64_t size);
-  // Brings a spilled object back into the arena before a client reads it.
-  // False when it stays spilled (no room); clients are then asked to unpin.
-  bool Restore(const ObjectId& id);
+  // Asks every client to drop cached values no reader holds (the arena is
+  // full of mapped objects).
   void AskClientsToUnpin();
-  // Restores a task's spilled arguments; false when there is no room yet.
-  bool RestoreArgs(const rpc::TaskSpec& spec);
-  void OnObjectFreed(const ObjectId& id);
+  // Brings a spilled object back before it is read; false while there is no
+  // room (clients were asked to unpin). A lost one is described as an error.
+  bool Restore(const ObjectId& id);
   void OnActorWorkerLost(const TaskId& actor_id, const std::string& cause);
   // Its last handle is gone.
   void OnActorOutOfScope(const TaskId& actor_id);
@@ -292,10 +290,12 @@ class NodeManager : public Connection::Handler {
   NodeOptions options_;
   std::unique_ptr<Arena> arena_;
   std::unique_ptr<WorkerLauncher> launcher_;
+  NodeIo node_io_;
   std::function<void()> request_stop_;
   NodeId node_id_;
 
   ObjectTable objects_;
+  SpillManager spill_;
   Scheduler scheduler_;
   GpuSlots gpus_;
   WorkerPool pool_;
@@ -311,7 +311,6 @@ class NodeManager : public Connection::Handler {
   absl::flat_hash_map<std::string, TaskId> group_by_hex_;
   std::deque<TaskId> pending_groups_;
   PlacementGroupTable group_table_;  // what placement_group_table() reports
-  absl::flat_hash_set<ObjectId, IdHash> spilled_;
   absl::flat_hash_map<ClientId, TaskId> actor_by_worker_;
   absl::flat_hash_set<TaskId, IdHash> actors_waiting_args_;
   // Why a worker process is about to exit on its own (sys.exit()), by pid.
@@ -322,7 +321,6 @@ class NodeManager : public Connection::Handler {
   bool warned_worker_limit_ = false;
   bool workers_broken_ = false;
   std::string workers_broken_reason_;
-  boost::asio::steady_timer driver_watch_;
 };
 
 }  // namespace flare

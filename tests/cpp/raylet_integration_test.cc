@@ -19,6 +19,7 @@
 
 #include "client/core_client.h"
 #include "raylet/node_manager.h"
+#include "raylet/posix_io.h"
 
 namespace flare {
 namespace {
@@ -31,13 +32,18 @@ class RecordingLauncher : public WorkerLauncher {
   explicit RecordingLauncher(std::vector<WorkerId>* launched) : launched_(launched) {}
   absl::StatusOr<pid_t> Launch(const WorkerId& worker_id) override {
     launched_->push_back(worker_id);
-    // Far above any pid_max: the raylet may signal "its" workers, and this
-    // must never reach a real process.
-    return 2000000000 + static_cast<pid_t>(launched_->size());
+    return 1000 + static_cast<pid_t>(launched_->size());  // never a real worker of ours
   }
 
  private:
   std::vector<WorkerId>* launched_;
+};
+
+// Signals go nowhere: the "workers" above are not processes of this test.
+class NoProcesses : public ProcessControl {
+ public:
+  void Kill(pid_t, int) override {}
+  bool Exists(pid_t) override { return true; }
 };
 
 class RayletIntegrationTest : public ::testing::Test {
@@ -58,6 +64,8 @@ class RayletIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(arena.ok()) << arena.status();
     manager_ = std::make_unique<NodeManager>(
         io_, options, std::move(*arena), std::make_unique<RecordingLauncher>(&launched_),
+        NodeIo{std::make_unique<NoProcesses>(), std::make_unique<AsioTimers>(io_),
+               std::make_unique<DiskSpillFiles>(dir_ + "/spill")},
         [] {});
     ASSERT_TRUE(manager_->Start().ok());
     ASSERT_EQ(launched_.size(), 1u) << "one worker prestarted per CPU";
