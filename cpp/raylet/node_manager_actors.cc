@@ -106,9 +106,8 @@ void NodeManager::EndActorsOwnedBy(ClientId owner) {
   }
 }
 
-void NodeManager::HandleActorCreated(Connection& connection, const TaskId& task_id,
+void NodeManager::HandleActorCreated(ClientId worker, const TaskId& task_id,
                                      TaskRecord& record, rpc::TaskDone& done) {
-  const ClientId worker = connection.id();
   // The creation's lease ends; the actor keeps the worker, and the GPU
   // devices it was placed on if it holds GPUs for life.
   std::vector<uint32_t> gpus;
@@ -198,7 +197,7 @@ void NodeManager::HandleActorCallDone(const TaskId& task_id, rpc::TaskDone& done
   }
 }
 
-void NodeManager::HandleKillActor(const rpc::KillActor& request) {
+void NodeManager::OnKillActor(const rpc::KillActor& request) {
   const TaskId actor_id = TaskId::FromBinary(request.actor_id());
   auto it = actors_.find(actor_id);
   if (it == actors_.end() || it->second.state == ActorState::kDead) return;
@@ -212,7 +211,7 @@ void NodeManager::HandleKillActor(const rpc::KillActor& request) {
     MarkActorDead(actor_id, "the actor " + ActorName(actor.creation) +
                                 " exited: exit_actor() was called");
     After(kActorExitGrace, [this, worker, pid] {
-      if (pid > 0 && FindConnection(worker) != nullptr) node_io_.processes->Kill(pid, SIGKILL);
+      if (pid > 0 && clients_.Find(worker) != nullptr) node_io_.processes->Kill(pid, SIGKILL);
     });
     return;
   }

@@ -62,11 +62,13 @@ class RayletIntegrationTest : public ::testing::Test {
     options.max_workers = 1;
     auto arena = Arena::Create(kArenaSize, "flare-test-arena");
     ASSERT_TRUE(arena.ok()) << arena.status();
+    server_ = std::make_unique<LocalServer>((*arena)->fd());
     manager_ = std::make_unique<NodeManager>(
-        io_, options, std::move(*arena), std::make_unique<RecordingLauncher>(&launched_),
+        options, std::move(*arena), std::make_unique<RecordingLauncher>(&launched_),
         NodeIo{std::make_unique<NoProcesses>(), std::make_unique<AsioTimers>(io_),
                std::make_unique<DiskSpillFiles>(dir_ + "/spill")},
-        [] {});
+        *server_, [] {});
+    server_->set_handler(manager_.get());
     ASSERT_TRUE(manager_->Start().ok());
     ASSERT_EQ(launched_.size(), 1u) << "one worker prestarted per CPU";
     worker_id_ = launched_[0];
@@ -90,7 +92,7 @@ class RayletIntegrationTest : public ::testing::Test {
     acceptor_.async_accept([this](const boost::system::error_code& error,
                                   boost::asio::local::stream_protocol::socket socket) {
       if (error) return;
-      manager_->Accept(std::move(socket));
+      server_->Accept(std::move(socket));
       Accept();
     });
   }
@@ -141,6 +143,7 @@ class RayletIntegrationTest : public ::testing::Test {
   std::string socket_path_;
   std::vector<WorkerId> launched_;
   WorkerId worker_id_;
+  std::unique_ptr<LocalServer> server_;
   std::unique_ptr<NodeManager> manager_;
   std::thread loop_;
   std::unique_ptr<CoreClient> driver_;
