@@ -275,7 +275,7 @@ void NodeManager::OnSubmitTask(const ClientInfo& client, rpc::TaskSpec& spec) {
     FinishTask(task_id);
     return;
   }
-  if (ParkForPlacementGroup(task_id, record.demand)) return;
+  if (groups_.Park(task_id, record.demand)) return;
   if (scheduler_.Add(task_id, record.demand, unready, record.spec.has_actor() ? "actor" : "") ==
       Scheduler::AddResult::kInfeasible) {
     FailTask(record, rpc::INFEASIBLE,
@@ -289,7 +289,7 @@ void NodeManager::OnSubmitTask(const ClientInfo& client, rpc::TaskSpec& spec) {
 }
 
 void NodeManager::TryDispatch() {
-  if (!pending_groups_.empty()) ReservePlacementGroups();
+  if (groups_.has_pending()) ReservePlacementGroups();
   // New leases: ready tasks whose demand fits go to idle workers.
   while (pool_.num_idle() > 0 && scheduler_.num_dispatchable() > 0) {
     std::vector<TaskId> ready = scheduler_.Dispatch(pool_.num_idle());
@@ -828,11 +828,7 @@ void NodeManager::OnClientClosed(const ClientInfo& info) {
         CancelTask(task_id, false, rpc::TASK_CANCELLED, "the driver that submitted it exited");
       }
     }
-    std::vector<TaskId> groups;
-    for (const auto& [group_id, group] : placement_groups_) {
-      if (group.owner == client && !group.detached) groups.push_back(group_id);
-    }
-    for (const TaskId& group_id : groups) RemovePlacementGroup(group_id);
+    for (const TaskId& group_id : groups_.OwnedBy(client)) RemovePlacementGroup(group_id);
     if (options_.driver_pid != 0 && info.pid == options_.driver_pid) {
       std::cerr << "flare-raylet: driver " << info.pid << " disconnected; stopping\n";
       request_stop_();
