@@ -38,7 +38,7 @@ namespace flare {
 
 struct NodeOptions {
   ResourceSet resources;
-  uint64_t object_store_memory = 0;
+  NodeId node_id;  // nil: a random one
   std::string session_dir;
   std::string socket_path;
   bool head = true;
@@ -257,8 +257,6 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
                 const std::string& payload = "");
   void ReleaseTaskArgs(TaskRecord& record);
   void FinishTask(const TaskId& task_id);
-  // Queues the task again after its worker died. False when out of retries.
-  bool Retry(TaskRecord& record);
   void Enqueue(const TaskId& task_id, TaskRecord& record);
   void TryDispatch();
 
