@@ -15,10 +15,10 @@ import inspect
 import pickle
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
-from flare import exceptions
+from flare import _core, exceptions
 from flare._private import state
 from flare.object_ref import ObjectRef
-from flare.remote_function import (PLACEMENT_OPTIONS, STREAMING, core_object_id, export_function,
+from flare.remote_function import (PLACEMENT_OPTIONS, STREAMING, export_function,
                                    pickle_for_export, prepare_args,
                                    resource_demand, submit_task, validate_options)
 
@@ -260,15 +260,9 @@ class ActorClass:
         creation = {"num_returns": 1, "max_retries": options["max_restarts"],
                     "retry_exceptions": False, "timeout_s": None,
                     "runtime_env": options.get("runtime_env")}
-        try:
-            handle_ref = submit_task(session, key, self._name, serialized, dependencies,
-                                     creation, placement, task_id=actor_id, actor_id=actor_id,
-                                     actor_options=actor_options)
-        except ConnectionError as error:
-            from flare.api import _raylet_died
-            raise _raylet_died(error) from None
-        except MemoryError as error:
-            raise exceptions.ObjectStoreFullError(str(error)) from None
+        handle_ref = submit_task(session, key, self._name, serialized, dependencies,
+                                 creation, placement, task_id=actor_id, actor_id=actor_id,
+                                 actor_options=actor_options)
         return ActorHandle(actor_id, self._name, self._methods, handle_ref)
 
     def __repr__(self) -> str:
@@ -338,12 +332,8 @@ class ActorHandle:
         serialized, dependencies = prepare_args(label, None, args, kwargs)
         options = _CALL_OPTIONS if num_returns == 1 else {**_CALL_OPTIONS,
                                                           "num_returns": num_returns}
-        try:
-            result = submit_task(session, "", label, serialized, dependencies, options, {},
-                                 actor_id=self._actor_id, method_name=method_name)
-        except ConnectionError as error:
-            from flare.api import _raylet_died
-            raise _raylet_died(error) from None
+        result = submit_task(session, "", label, serialized, dependencies, options, {},
+                             actor_id=self._actor_id, method_name=method_name)
         _mark_actor_call(result)
         return result
 
@@ -401,7 +391,7 @@ def _lookup(session: state.Session, name: str, namespace: str) -> Optional[Actor
     if record is None:
         return None
     actor_id, class_name, methods = pickle.loads(record)
-    return ActorHandle(actor_id, class_name, methods, ObjectRef(core_object_id(actor_id, 1)))
+    return ActorHandle(actor_id, class_name, methods, ObjectRef(_core.return_id(actor_id, 1)))
 
 
 def get_actor(name: str, namespace: Optional[str] = None) -> ActorHandle:

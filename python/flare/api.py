@@ -10,29 +10,16 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from flare import context, exceptions
+from flare import _core, context, exceptions
 from flare._private import node as node_module
 from flare._private import runtime_env as runtime_env_module
 from flare._private import serialization, state
 from flare.object_ref import ObjectRef
 
+ErrorCode = _core.ErrorCode
+
 # Objects below this size travel inline in messages instead of the arena.
 INLINE_THRESHOLD = 100 * 1024
-
-# flare._core error codes (proto ErrorCode).
-TASK_ERROR = 1
-WORKER_CRASHED = 2
-TASK_CANCELLED = 3
-INFEASIBLE = 4
-OBJECT_STORE_FULL = 5
-OBJECT_LOST = 6
-TASK_TIMEOUT = 8
-ACTOR_DIED = 9
-
-
-def _core_module():
-    from flare import _core
-    return _core
 
 
 # ---- init / shutdown ---------------------------------------------------------
@@ -157,24 +144,23 @@ def _resolve_address(address: str) -> str:
     if address == "auto":
         info = node_module.read_cluster_file()
         if info is None or not os.path.exists(info.get("socket", "")):
-            raise ConnectionError("no running flare node found for address='auto': "
-                                  "start one with 'flare start --head'")
+            raise exceptions.FlareConnectionError("no running flare node found for address='auto': "
+                                              "start one with 'flare start --head'")
         return info["socket"]
     if os.path.exists(address):
         return address
-    raise ConnectionError(f"cannot reach a flare node at {address!r}: give 'auto' or the "
-                          "path of a raylet socket (joining remote nodes over TCP is not "
-                          "supported yet)")
+    raise exceptions.FlareConnectionError(
+        f"cannot reach a flare node at {address!r}: give 'auto' or the path of a raylet socket "
+        "(joining remote nodes over TCP is not supported yet)")
 
 
 def _connect(socket_path: str, raylet, log_to_driver: bool, job_config: bytes):
-    core_module = _core_module()
     deadline = time.monotonic() + 15
     while True:
         try:
-            return core_module.CoreClient.connect(socket_path, "driver", "", log_to_driver,
-                                                  job_config, 500)
-        except ConnectionError as error:
+            return _core.CoreClient.connect(socket_path, "driver", "", log_to_driver,
+                                            job_config, 500)
+        except exceptions.RayletDiedError as error:
             if raylet is not None and not raylet.alive():
                 raise exceptions.RayletDiedError(
                     f"flare-raylet exited during start-up (code {raylet.process.returncode}):\n"
@@ -244,10 +230,7 @@ def store_value(core, object_id: bytes, value: Any, *, is_put: bool) -> Tuple[st
         if is_put:
             core.put_inline(object_id, data, refs)
         return "inline", data, refs
-    try:
-        target = core.create(object_id, serialized.total_size, 30000)
-    except MemoryError as error:
-        raise exceptions.ObjectStoreFullError(str(error)) from None
+    target = core.create(object_id, serialized.total_size, 30000)
     try:
         serialized.write_to(target)
     except BaseException:
@@ -269,17 +252,9 @@ def put(value: Any, *, _owner: Any = None) -> ObjectRef:
     object_id = core.new_put_id()
     try:
         store_value(core, object_id, value, is_put=True)
-    except ConnectionError as error:
-        raise _raylet_died(error) from None
     except (pickle.PicklingError, TypeError, AttributeError) as error:
         raise TypeError(f"put() could not serialize {type(value).__name__}: {error}") from error
     return ObjectRef(object_id, _owned=True)
-
-
-def _raylet_died(error: BaseException) -> exceptions.RayletDiedError:
-    return exceptions.RayletDiedError(
-        f"lost the connection to the flare raylet ({error}); the node is down, so this call "
-        "cannot be served. Call flare.shutdown() and flare.init() to start a new one.")
 
 
 def _timeout_ms(timeout: Optional[float], name: str) -> int:
@@ -293,34 +268,30 @@ def _timeout_ms(timeout: Optional[float], name: str) -> int:
     return int(timeout * 1000)
 
 
-def value_or_raise(code: int, message: str, buffer: Any) -> Any:
-    """Turns one fetched object into its value, raising the error it holds."""
-    if code == 0:
+def value_or_raise(error: Optional[ErrorCode], message: str, buffer: Any) -> Any:
+    """Turns one fetched object (error None, or the ErrorCode it holds) into
+    its value, raising the error it holds."""
+    if error is None:
         return serialization.deserialize(buffer)
-    if code == TASK_ERROR:
+    if error == ErrorCode.TASK_ERROR:
         error = serialization.deserialize(buffer)
         if isinstance(error, exceptions.TaskError):
             raise error.as_instanceof_cause()
         raise error
-    raise _system_error(code, message)
+    raise _SYSTEM_ERRORS.get(error, exceptions.FlareError)(message or f"error {error.name}")
 
 
-def _system_error(code: int, message: str) -> BaseException:
-    if code == WORKER_CRASHED:
-        return exceptions.WorkerCrashedError(message)
-    if code == TASK_CANCELLED:
-        return exceptions.TaskCancelledError(message)
-    if code == TASK_TIMEOUT:
-        return exceptions.TaskTimeoutError(message)
-    if code == INFEASIBLE:
-        return exceptions.TaskUnschedulableError(message)
-    if code == OBJECT_STORE_FULL:
-        return exceptions.ObjectStoreFullError(message)
-    if code == OBJECT_LOST:
-        return exceptions.ObjectLostError(message)
-    if code == ACTOR_DIED:
-        return exceptions.ActorDiedError(message)
-    return exceptions.FlareError(message or f"error code {code}")
+# What a get raises for an object that holds a system error.
+_SYSTEM_ERRORS = {
+    ErrorCode.WORKER_CRASHED: exceptions.WorkerCrashedError,
+    ErrorCode.TASK_CANCELLED: exceptions.TaskCancelledError,
+    ErrorCode.TASK_TIMEOUT: exceptions.TaskTimeoutError,
+    ErrorCode.INFEASIBLE: exceptions.TaskUnschedulableError,
+    ErrorCode.OBJECT_STORE_FULL: exceptions.ObjectStoreFullError,
+    ErrorCode.OBJECT_LOST: exceptions.ObjectLostError,
+    ErrorCode.RAYLET_DIED: exceptions.RayletDiedError,
+    ErrorCode.ACTOR_DIED: exceptions.ActorDiedError,
+}
 
 
 def get(object_refs: Union[ObjectRef, Sequence[ObjectRef]], *,
@@ -339,15 +310,8 @@ def get(object_refs: Union[ObjectRef, Sequence[ObjectRef]], *,
     else:
         raise TypeError("get() takes an ObjectRef or a list of ObjectRefs, got "
                         f"{type(object_refs).__name__}: {object_refs!r:.80}")
-    timeout_ms = _timeout_ms(timeout, "get")
-    try:
-        fetched = session.core.get([ref._id for ref in refs], timeout_ms)
-    except TimeoutError:
-        raise exceptions.GetTimeoutError(
-            f"get() timed out after {timeout} s waiting for {len(refs)} object(s)") from None
-    except ConnectionError as error:
-        raise _raylet_died(error) from None
-    values = [value_or_raise(code, message, buffer) for code, message, buffer in fetched]
+    fetched = session.core.get([ref._id for ref in refs], _timeout_ms(timeout, "get"))
+    values = [value_or_raise(error, message, buffer) for error, message, buffer in fetched]
     return values[0] if single else values
 
 
@@ -378,13 +342,10 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
         raise ValueError(f"wait(num_returns={num_returns}) is larger than the number of refs "
                          f"given ({len(refs)})")
     timeout_ms = _timeout_ms(timeout, "wait")
-    try:
-        if any(isinstance(ref, ObjectRefGenerator) for ref in refs):
-            flags = _wait_with_generators(session.core, refs, num_returns, timeout_ms)
-        else:
-            flags = session.core.wait([ref._id for ref in refs], num_returns, timeout_ms)
-    except ConnectionError as error:
-        raise _raylet_died(error) from None
+    if any(isinstance(ref, ObjectRefGenerator) for ref in refs):
+        flags = _wait_with_generators(session.core, refs, num_returns, timeout_ms)
+    else:
+        flags = session.core.wait([ref._id for ref in refs], num_returns, timeout_ms)
     ready: List[ObjectRef] = []
     not_ready: List[ObjectRef] = []
     for ref, is_ready in zip(refs, flags):
@@ -427,19 +388,13 @@ def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True
         raise ValueError("cancel(force=True) is for tasks, not actor calls: forcing kills the "
                          "process running the call, which is the actor itself. Cancel without "
                          "force, or end the actor with flare.kill(handle)")
-    try:
-        _session().core.cancel(object_ref.task_id(), force, recursive)
-    except ConnectionError as error:
-        raise _raylet_died(error) from None
+    _session().core.cancel(object_ref.task_id(), force, recursive)
 
 
 # ---- cluster queries ---------------------------------------------------------
 
 def _nodes_raw() -> List[dict]:
-    try:
-        return _session().core.cluster_info(10000)
-    except ConnectionError as error:
-        raise _raylet_died(error) from None
+    return _session().core.cluster_info(10000)
 
 
 def nodes() -> List[dict]:
@@ -468,7 +423,7 @@ def _sum_resources(key: str) -> Dict[str, float]:
             total[name] = total.get(name, 0.0) + amount
     # A removed placement group's resources linger at zero: not worth showing.
     return {name: amount for name, amount in total.items()
-            if amount != 0 or "_group_" not in name}
+            if amount != 0 or _core.group_of_resource(name) is None}
 
 
 def cluster_resources() -> Dict[str, float]:
@@ -481,10 +436,7 @@ def available_resources() -> Dict[str, float]:
 
 def object_store_stats() -> Dict[str, int]:
     """The local arena: capacity, bytes in use, object and task counts."""
-    try:
-        return _session().core.store_stats(10000)
-    except ConnectionError as error:
-        raise _raylet_died(error) from None
+    return _session().core.store_stats(10000)
 
 
 class RuntimeContext:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flare import _core
 from flare._private import serialization
 from flare._private import state
 
@@ -42,7 +43,7 @@ class ObjectRef:
         return self._id.hex()
 
     def task_id(self) -> bytes:
-        return self._id[:16]
+        return _core.task_id_of(self._id)
 
     def __hash__(self) -> int:
         return hash(self._id)

@@ -7,7 +7,7 @@ import inspect
 import pickle
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
-from flare import exceptions
+from flare import _core, exceptions
 from flare._private import runtime_env, serialization, state
 from flare.object_ref import ObjectRef
 
@@ -285,26 +285,29 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
         env = runtime_env.encode(env_fields)
     # The raylet retries crashed workers up to max_retries; the worker decides
     # whether an application error matches retry_exceptions.
-    core.submit_task(task_id, function_key, function_name, args_bytes, args_object_id,
-                     dependencies, serialized.contained_refs, num_returns, demand,
-                     options["max_retries"], session.context.task_id,
-                     _retry_policy_bytes(retry_exceptions), float(options["timeout_s"] or 0),
-                     _retries_timeouts(retry_exceptions), actor_id, method_name,
-                     actor_options, streaming, env, session.context.job_id, dynamic)
+    core.submit_task(
+        task_id=task_id, job_id=session.context.job_id, function_key=function_key,
+        function_name=function_name, args=args_bytes, args_object_id=args_object_id,
+        dependencies=dependencies, nested_refs=serialized.contained_refs,
+        num_returns=num_returns, resources=demand, max_retries=options["max_retries"],
+        parent_task_id=session.context.task_id,
+        retry_exceptions=_retry_policy_bytes(retry_exceptions),
+        timeout_s=float(options["timeout_s"] or 0),
+        retry_on_timeout=_retries_timeouts(retry_exceptions), actor_id=actor_id,
+        actor=None if actor_options is None else _core.ActorOptions(**actor_options),
+        method_name=method_name, streaming=streaming, runtime_env=env,
+        dynamic_returns=dynamic)
     if args_object_id is not None:
         core.remove_ref(args_object_id)  # the pending task holds it now
     if streaming:
         from flare.generator import ObjectRefGenerator
-        return ObjectRefGenerator(task_id, ObjectRef(core_object_id(task_id, 1), _owned=True),
+        return ObjectRefGenerator(task_id, ObjectRef(_core.return_id(task_id, 1), _owned=True),
                                   function_name)
     if num_returns == 0:
         return None
-    refs = [ObjectRef(core_object_id(task_id, i), _owned=True) for i in range(1, num_returns + 1)]
-    return refs[0] if num_returns == 1 else refs
-
-
-def core_object_id(task_id: bytes, index: int) -> bytes:
-    return task_id + index.to_bytes(4, "little")
+    if num_returns == 1:
+        return ObjectRef(_core.return_id(task_id, 1), _owned=True)
+    return [ObjectRef(_core.return_id(task_id, i), _owned=True) for i in range(1, num_returns + 1)]
 
 
 _NO_RETRY = b""
@@ -366,14 +369,8 @@ class RemoteFunction:
         session = state.require_session()
         key = self._export(session)
         serialized, dependencies = prepare_args(self._name, self._signature, args, kwargs)
-        try:
-            return submit_task(session, key, options.get("name") or self._name, serialized,
-                               dependencies, options, demand)
-        except ConnectionError as error:
-            from flare.api import _raylet_died
-            raise _raylet_died(error) from None
-        except MemoryError as error:
-            raise exceptions.ObjectStoreFullError(str(error)) from None
+        return submit_task(session, key, options.get("name") or self._name, serialized,
+                           dependencies, options, demand)
 
     def options(self, **overrides: Any) -> "_BoundOptions":
         validate_options(overrides, _TASK_OPTIONS, f"{self._name}.options()")

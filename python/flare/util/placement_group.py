@@ -14,12 +14,11 @@ from __future__ import annotations
 import pickle
 from typing import Any, Dict, List, Optional
 
-from flare import api, exceptions
+from flare import _core, api, exceptions
 from flare._private import serialization, state
 from flare.object_ref import ObjectRef
 
 STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
-_GROUP_TAG = "_group_"
 
 
 class PlacementGroupID:
@@ -57,7 +56,7 @@ class PlacementGroup:
         return len(self.bundle_specs)
 
     def _ready_id(self) -> bytes:
-        return self.id.binary() + (1).to_bytes(4, "little")
+        return _core.return_id(self.id.binary(), 1)
 
     def ready(self) -> ObjectRef:
         """A ref that is ready once the bundles are reserved; its value is
@@ -74,11 +73,6 @@ class PlacementGroup:
         except exceptions.FlareError:
             return False
         return True
-
-    def _resource_name(self, resource: str, bundle_index: int) -> str:
-        if bundle_index < 0:
-            return f"{resource}{_GROUP_TAG}{self.id.hex()}"
-        return f"{resource}{_GROUP_TAG}{bundle_index}_{self.id.hex()}"
 
     def __reduce__(self):
         return (PlacementGroup, (self.id.binary(), self.bundle_specs, self.strategy, self.name))
@@ -124,9 +118,10 @@ def placement_group(bundles: List[Dict[str, float]], strategy: str = "PACK", nam
     core.kv_put(keys[0], record, True)
     ready_id = group._ready_id()
     core.expect_object(ready_id)
-    core.create_placement_group(group_id, group.bundle_specs, strategy, name, ready_id,
-                                serialization.serialize(group).to_bytes(), lifetime == "detached",
-                                keys)
+    core.create_placement_group(pg_id=group_id, bundles=group.bundle_specs, strategy=strategy,
+                                name=name, ready_id=ready_id,
+                                ready_value=serialization.serialize(group).to_bytes(),
+                                detached=lifetime == "detached", kv_keys=keys)
     # The raylet keeps the ready object while the group exists; the
     # creator's reference from the submission is not needed.
     core.remove_ref(ready_id)
@@ -154,8 +149,9 @@ def get_current_placement_group() -> Optional[PlacementGroup]:
     """The group the running task or actor was placed in, if any."""
     session = state.require_session()
     for resource in getattr(session, "assigned_resources", None) or {}:
-        if _GROUP_TAG in resource:
-            record = session.core.kv_get(_id_key(resource.rsplit("_", 1)[1]), 30000)
+        group_hex = _core.group_of_resource(resource)
+        if group_hex is not None:
+            record = session.core.kv_get(_id_key(group_hex), 30000)
             if record is not None:
                 return PlacementGroup(*pickle.loads(record))
     return None
@@ -167,10 +163,7 @@ def placement_group_table(placement_group: Optional[PlacementGroup] = None) -> D
     group's entry ({} once it is forgotten). States: PENDING, CREATED,
     REMOVED."""
     pg_id = b"" if placement_group is None else placement_group.id.binary()
-    try:
-        groups = state.require_session().core.placement_group_table(pg_id, 10000)
-    except ConnectionError as error:
-        raise api._raylet_died(error) from None
+    groups = state.require_session().core.placement_group_table(pg_id, 10000)
     table = {info["pg_id"].hex(): _table_entry(info) for info in groups}
     if placement_group is None:
         return table
@@ -199,7 +192,9 @@ def group_demand(demand: Dict[str, float], group: PlacementGroup,
             not -1 <= bundle_index < group.bundle_count:
         raise ValueError(f"placement_group_bundle_index must be -1 or a bundle of the group "
                          f"(0..{group.bundle_count - 1}), got {bundle_index!r}")
-    return {group._resource_name(name, bundle_index): amount for name, amount in demand.items()}
+    group_id = group.id.binary()
+    return {_core.group_resource_name(name, group_id, bundle_index): amount
+            for name, amount in demand.items()}
 
 
 def _check_bundles(bundles: Any) -> None:
