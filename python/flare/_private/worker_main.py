@@ -18,8 +18,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import cloudpickle
 
 from flare import _core
-from flare._private import runtime_env
-from flare.exceptions import RayletDiedError
+from flare._private import objects, runtime_env, serialization, state
+from flare._private.protocol import ErrorCode, generator_item_id, return_id
+from flare._private.submission import resolve_args
+from flare.actor import CONCURRENCY_GROUPS_KWARG, exit_actor, is_async_class, method_groups
+from flare.exceptions import (ActorExit, RayletDiedError, TaskCancelledError, TaskError)
+from flare.generator import DynamicObjectRefGenerator
+from flare.object_ref import ObjectRef
 
 
 class _LogStream:
@@ -67,7 +72,6 @@ class _LogStream:
 
 
 def state_module() -> Any:
-    from flare._private import state
     return state
 
 
@@ -124,7 +128,7 @@ class TaskRunner:
         config = self.core.kv_get("job:" + job_id.hex(), 30000)
         if config:
             info = pickle.loads(config)
-            state_module().job_namespaces[job_id] = info.get("namespace", "")
+            state.job_namespaces[job_id] = info.get("namespace", "")
             for path in reversed(info.get("sys_path", [])):
                 if path not in sys.path:
                     sys.path.insert(0, path)
@@ -177,9 +181,6 @@ class TaskRunner:
 
     def _begin(self, task: Any) -> Tuple[Callable, tuple, dict]:
         """What to call, with the task's arguments."""
-        from flare import api
-        from flare._private import serialization
-        from flare.remote_function import resolve_args
 
         self.enter_job(task.job_id)
         resources = task.assigned_resources
@@ -198,19 +199,17 @@ class TaskRunner:
         elif task.is_actor_creation:
             function = self._constructor(self.function(task.function_key), task)
         elif method == "__ray_terminate__" and not hasattr(self.instance, method):
-            from flare.actor import exit_actor
             function = exit_actor
         elif method == "__ray_ready__" and not hasattr(self.instance, method):
             function = _actor_ready
         else:
             function = getattr(self.instance, method)
         payload = serialization.deserialize(task.args)
-        values = [api.value_or_raise(error, message, buffer)
+        values = [objects.value_or_raise(error, message, buffer)
                   for error, message, buffer in task.resolved]
         return (function, *resolve_args(payload, values))
 
     def _succeed(self, task: Any, result: Any) -> None:
-        from flare import api
 
         task_id, function_name, num_returns = task.task_id, task.function_name, task.num_returns
         returns: List[tuple] = []
@@ -232,8 +231,8 @@ class TaskRunner:
                                      f"{len(outputs)} values")
             del result
             for index, value in enumerate(outputs, start=1):
-                object_id = _core.return_id(task_id, index)
-                kind, payload_out, refs = api.store_value(self.core, object_id, value,
+                object_id = return_id(task_id, index)
+                kind, payload_out, refs = objects.store_value(self.core, object_id, value,
                                                           is_put=False)
                 returns.append((object_id, kind, payload_out, refs))
         except BaseException as error:  # noqa: BLE001
@@ -248,22 +247,18 @@ class TaskRunner:
     def _dynamic_items(self, function_name: str, generator: Any) -> Any:
         """num_returns="dynamic": each value the generator yields becomes an
         object of its own; the task's one return holds their refs."""
-        from flare import api
-        from flare.generator import DynamicObjectRefGenerator
-        from flare.object_ref import ObjectRef
         if not (inspect.isgenerator(generator) or isinstance(generator, (list, tuple))):
             raise TypeError(f"{function_name} has num_returns='dynamic' but returned a "
                             f"{type(generator).__name__}, not a generator")
         refs = []
         for value in generator:
             object_id = self.core.new_put_id()
-            api.store_value(self.core, object_id, value, is_put=True)
+            objects.store_value(self.core, object_id, value, is_put=True)
             refs.append(ObjectRef(object_id, _owned=True))
         return DynamicObjectRefGenerator(refs)
 
     def _fail(self, task: Any, error: BaseException) -> None:
         task_id, function_name, num_returns = task.task_id, task.function_name, task.num_returns
-        from flare.exceptions import ActorExit
         if isinstance(error, SystemExit):
             self.exit_process(f"{function_name} called sys.exit({error.code!r})", error.code)
         if isinstance(error, ActorExit) and task.actor_id and self.instance is not None:
@@ -324,9 +319,8 @@ class TaskRunner:
         return count
 
     def _yield_item(self, task_id: bytes, index: int, value: Any) -> None:
-        from flare import api
-        object_id = _core.generator_item_id(task_id, index)
-        kind, payload, refs = api.store_value(self.core, object_id, value, is_put=False)
+        object_id = generator_item_id(task_id, index)
+        kind, payload, refs = objects.store_value(self.core, object_id, value, is_put=False)
         self.core.generator_yield(task_id, [(object_id, kind, payload, refs)])
 
     def _yield_error(self, task_id: bytes, index: int, function_name: str,
@@ -334,22 +328,19 @@ class TaskRunner:
         """The generator's exception as its last item. Leaving the actor, or
         a cancelled coroutine, is not the generator's error: it goes on up."""
         import asyncio
-        from flare.exceptions import ActorExit
         if isinstance(error, (ActorExit, SystemExit, asyncio.CancelledError, StreamCancelled)):
             raise error
         error_item = self._error_returns(task_id, 1, function_name, error)[0]
-        object_id = _core.generator_item_id(task_id, index)
+        object_id = generator_item_id(task_id, index)
         self.core.generator_yield(task_id, [(object_id, *error_item[1:])])
 
     # -- actors ------------------------------------------------------------------
     def _constructor(self, cls: type, task: Any) -> Callable:
         """Creates the instance; from then on this process is the actor."""
         def construct(*args: Any, **kwargs: Any) -> None:
-            from flare import api
-            from flare.actor import CONCURRENCY_GROUPS_KWARG, is_async_class, method_groups
             groups = kwargs.pop(CONCURRENCY_GROUPS_KWARG, None) or {}
             self.instance = cls(*args, **kwargs)
-            api.set_current_actor(task.actor_id, cls.__qualname__)
+            state.set_current_actor(task.actor_id, cls.__qualname__)
             self.actor_label = _actor_label(self.instance)
             self.core.become_actor()
             is_async = is_async_class(cls)
@@ -426,7 +417,6 @@ class TaskRunner:
     def cancelled(self, task: Any) -> None:
         """A cancelled actor call: its refs raise TaskCancelledError inside a
         TaskError, as Ray's do, so either class catches it."""
-        from flare.exceptions import TaskCancelledError
 
         task_id, function_name, num_returns = task.task_id, task.function_name, task.num_returns
         self.cancelled_streams.discard(task_id)
@@ -454,9 +444,6 @@ class TaskRunner:
 
     def _error_returns(self, task_id: bytes, num_returns: int, function_name: str,
                        error: BaseException, constructor: bool = False) -> List[tuple]:
-        from flare import api
-        from flare._private import serialization
-        from flare.exceptions import TaskError
         # Drop this runner's own frame: the user's code is what matters.
         trace = error.__traceback__
         if trace is not None and trace.tb_frame.f_code in _RUNNER_CODES:
@@ -474,7 +461,7 @@ class TaskRunner:
         # A failed constructor's message is what every call of the dead actor
         # will show: the whole traceback.
         message = formatted if constructor else repr(error)
-        return [(_core.return_id(task_id, index), _core.ErrorCode.TASK_ERROR, (message, data), [])
+        return [(return_id(task_id, index), ErrorCode.TASK_ERROR, (message, data), [])
                 for index in range(1, num_returns + 1)]
 
 
@@ -613,8 +600,6 @@ _RUNNER_CODES = (TaskRunner.run_now.__code__, TaskRunner.stream.__code__,
 
 
 def main() -> None:
-    from flare import _core
-    from flare._private import state
 
     socket_path = os.environ["FLARE_RAYLET_SOCKET"]
     worker_id = os.environ["FLARE_WORKER_ID"]
