@@ -18,8 +18,10 @@
 #include <boost/asio.hpp>
 
 #include "object_store/arena.h"
+#include "raylet/local_server.h"
 #include "raylet/node_manager.h"
 #include "raylet/options.h"
+#include "raylet/posix_io.h"
 #include "raylet/process_launcher.h"
 
 namespace {
@@ -71,12 +73,12 @@ uint64_t AvailableMemory() {
 
 // Listens on the local socket and hands accepted connections over.
 void AcceptLoop(boost::asio::local::stream_protocol::acceptor& acceptor,
-                flare::NodeManager& manager) {
-  acceptor.async_accept([&acceptor, &manager](const boost::system::error_code& error,
-                                             boost::asio::local::stream_protocol::socket socket) {
+                flare::LocalServer& server) {
+  acceptor.async_accept([&acceptor, &server](const boost::system::error_code& error,
+                                            boost::asio::local::stream_protocol::socket socket) {
     if (error == boost::asio::error::operation_aborted) return;
-    if (!error) manager.Accept(std::move(socket));
-    AcceptLoop(acceptor, manager);
+    if (!error) server.Accept(std::move(socket));
+    AcceptLoop(acceptor, server);
   });
 }
 
@@ -152,7 +154,10 @@ int main(int argc, char** argv) {
   launch.socket_path = flags.socket_path;
   launch.session_dir = flags.session_dir;
   auto launcher = std::make_unique<flare::ProcessLauncher>(launch);
-  flare::NodeManager manager(io, options, std::move(*arena), std::move(launcher), stop);
+  flare::LocalServer server((*arena)->fd());
+  flare::NodeManager manager(options, std::move(*arena), std::move(launcher),
+                             flare::PosixNodeIo(io, flags.session_dir), server, stop);
+  server.set_handler(&manager);
 
   boost::asio::signal_set terminate(io, SIGTERM, SIGINT);
   terminate.async_wait([&](const boost::system::error_code& error, int) {
@@ -172,7 +177,7 @@ int main(int argc, char** argv) {
   if (!started.ok()) {
     std::cerr << "flare-raylet: cannot start workers: " << started.message() << "\n";
   }
-  AcceptLoop(acceptor, manager);
+  AcceptLoop(acceptor, server);
   {
     std::ofstream ready(flags.session_dir + "/raylet.ready");
     ready << getpid() << "\n" << flags.socket_path << "\n";

@@ -51,14 +51,14 @@ bool NodeManager::ParkForPlacementGroup(const TaskId& task_id, const ResourceSet
   return true;
 }
 
-void NodeManager::HandleCreatePlacementGroup(Connection& connection,
+void NodeManager::OnCreatePlacementGroup(const ClientInfo& client,
                                              const rpc::CreatePlacementGroup& request) {
   const TaskId group_id = TaskId::FromBinary(request.pg_id());
   auto [it, inserted] = placement_groups_.try_emplace(group_id);
   if (!inserted) return;
   PlacementGroup& group = it->second;
   group_by_hex_[group_id.Hex()] = group_id;
-  group.owner = connection.id();
+  group.owner = client.id;
   group.detached = request.detached();
   group.kv_keys.assign(request.kv_keys().begin(), request.kv_keys().end());
   group.ready_id = ObjectId::FromBinary(request.ready_id());
@@ -73,8 +73,8 @@ void NodeManager::HandleCreatePlacementGroup(Connection& connection,
   info.set_strategy(request.strategy());
   *info.mutable_bundles() = request.bundles();
   group_table_.Add(std::move(info));
-  objects_.AddPending(connection.id(), group.ready_id);
-  objects_.Subscribe(connection.id(), group.ready_id);
+  objects_.AddPending(client.id, group.ready_id);
+  objects_.Subscribe(client.id, group.ready_id);
   // Any handle's ready() refers to it while the group exists.
   objects_.AddRef(kTaskArgHolder, group.ready_id);
   // One node: bundles that must each have a node of their own cannot all
@@ -192,8 +192,8 @@ void NodeManager::RemovePlacementGroup(const TaskId& group_id) {
   TryDispatch();
 }
 
-void NodeManager::HandlePlacementGroupTable(Connection& connection,
-                                            const rpc::PlacementGroupTableRequest& request) {
+void NodeManager::OnPlacementGroupTable(const ClientInfo& client,
+                                        const rpc::PlacementGroupTableRequest& request) {
   rpc::Message reply;
   auto* body = reply.mutable_placement_group_table_reply();
   body->set_request_id(request.request_id());
@@ -202,7 +202,7 @@ void NodeManager::HandlePlacementGroupTable(Connection& connection,
   } else if (const auto* info = group_table_.Find(TaskId::FromBinary(request.pg_id()))) {
     *body->add_groups() = *info;
   }
-  connection.Send(reply);
+  clients_.Send(client.id, reply);
 }
 
 }  // namespace flare
