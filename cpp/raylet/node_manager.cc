@@ -8,6 +8,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/placement_group_resources.h"
+
 namespace flare {
 
 namespace {
@@ -765,7 +767,7 @@ void NodeManager::OnClusterInfo(const ClientInfo& client, const rpc::ClusterInfo
       shown.ToProto(node.mutable_available());
       // Reserved placement groups offer their bundles under their own names.
       for (const auto& [name, amount] : scheduler_.total().ToMap()) {
-        if (amount > 0 && name.find("_group_") != std::string::npos) {
+        if (amount > 0 && GroupOfResource(name)) {
           (*node.mutable_total()->mutable_amounts())[name] = amount;
         }
       }
