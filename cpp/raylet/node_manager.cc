@@ -41,44 +41,13 @@ std::vector<ObjectId> ToObjectIds(const google::protobuf::RepeatedPtrField<std::
 
 }  // namespace
 
-void NodeManager::EndLease(LeaseMap::iterator lease) {
-  scheduler_.Release(HeldResources(lease->second));
-  gpus_.Give(lease->second.gpus, GpuDemand(lease->second.demand));
-  leases_.erase(lease);
-}
-
 const std::vector<uint32_t>& NodeManager::GpusOf(ClientId worker) const {
   static const std::vector<uint32_t> kNone;
-  if (auto lease = leases_.find(worker); lease != leases_.end()) return lease->second.gpus;
+  if (const std::vector<uint32_t>* devices = leases_.Devices(worker)) return *devices;
   if (auto actor = actor_by_worker_.find(worker); actor != actor_by_worker_.end()) {
     if (auto record = actors_.find(actor->second); record != actors_.end()) return record->second.gpus;
   }
   return kNone;
-}
-
-ResourceSet NodeManager::LentWhenBlocked(const ResourceSet& demand) {
-  // The CPU, whether the node's or a placement group's ("CPU_group_...").
-  ResourceSet cpu;
-  for (const auto& [name, amount] : demand.ToMap()) {
-    if (name == "CPU" || name.rfind("CPU_group_", 0) == 0) cpu.Add(demand.Only(name));
-  }
-  return cpu;
-}
-
-double NodeManager::GpuDemand(const ResourceSet& demand) {
-  // GPUs asked of a placement group ("GPU_group_...") are GPUs too.
-  double gpus = 0;
-  for (const auto& [name, amount] : demand.ToMap()) {
-    if (name == "GPU" || name.rfind("GPU_group_", 0) == 0) gpus += amount;
-  }
-  return gpus;
-}
-
-ResourceSet NodeManager::HeldResources(const Lease& lease) {
-  if (!lease.cpu_released) return lease.demand;
-  ResourceSet rest = lease.demand;
-  rest.Subtract(LentWhenBlocked(lease.demand));
-  return rest;
 }
 
 const ObjectEntry* NodeManager::FailedDependency(const rpc::TaskSpec& spec) const {
@@ -305,12 +274,8 @@ void NodeManager::TryDispatch() {
         Enqueue(task_id, it->second);
         continue;
       }
-      Lease& lease = leases_[*worker];
-      lease.demand = it->second.demand;
-      lease.shape = lease.demand.ShapeKey();
-      lease.actor_creation = it->second.spec.has_actor();
-      lease.gpus = gpus_.Take(GpuDemand(lease.demand));
-      Assign(task_id, *worker);
+      leases_.Grant(*worker, task_id, it->second.demand, it->second.spec.has_actor());
+      Send(task_id, *worker);
     }
   }
   // Tasks that wait only because the node's resources are taken queue
@@ -319,15 +284,10 @@ void NodeManager::TryDispatch() {
   // own instead (the pool grows), and a worker that goes idle pulls queued
   // tasks back (MaybeRebalance): a long task never holds others hostage.
   if (scheduler_.num_dispatchable() > 0) {
-    for (auto& [worker, lease] : leases_) {
-      if (lease.actor_creation || lease.cpu_released || lease.return_requested || lease.tasks.empty() ||
-          lease.tasks.size() >= kPipelineDepth || lease.demand.Empty() ||
-          lease.demand.IsSubsetOf(scheduler_.available())) {
-        continue;
-      }
-      for (const TaskId& task_id :
-           scheduler_.TakeQueued(lease.shape, kPipelineDepth - lease.tasks.size())) {
-        Assign(task_id, worker);
+    for (const LeaseManager::Slot& slot : leases_.PipelineSlots()) {
+      for (const TaskId& task_id : scheduler_.TakeQueued(slot.shape, slot.room)) {
+        leases_.Append(slot.worker, task_id);
+        Send(task_id, slot.worker);
       }
       if (scheduler_.num_dispatchable() == 0) break;
     }
@@ -345,12 +305,10 @@ void NodeManager::TryDispatch() {
   }
 }
 
-void NodeManager::Assign(const TaskId& task_id, ClientId worker) {
+void NodeManager::Send(const TaskId& task_id, ClientId worker) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
-  TaskRecord& record = it->second;
-  leases_[worker].tasks.push_back(task_id);
-  if (!SendTask(task_id, record, worker)) RemoveFromLease(worker, task_id);
+  if (!SendTask(task_id, it->second, worker)) RemoveFromLease(worker, task_id);
 }
 
 bool NodeManager::SendTask(const TaskId& task_id, TaskRecord& record, ClientId worker) {
@@ -415,22 +373,15 @@ std::vector<ObjectId> NodeManager::UnreadyArgs(const rpc::TaskSpec& spec) const 
 }
 
 void NodeManager::RemoveFromLease(ClientId worker, const TaskId& task_id) {
-  auto it = leases_.find(worker);
-  if (it == leases_.end()) return;
-  Lease& lease = it->second;
-  auto found = std::find(lease.tasks.begin(), lease.tasks.end(), task_id);
-  if (found != lease.tasks.end()) lease.tasks.erase(found);
-  if (!lease.tasks.empty()) {
+  if (leases_.Remove(worker, task_id)) {
+    pool_.OnTaskFinished(worker);
+  } else {
     StartTimeoutClock(worker);
-    return;
   }
-  EndLease(it);
-  pool_.OnTaskFinished(worker);
 }
 
 void NodeManager::OnTasksReturned(const ClientInfo& client, const rpc::TasksReturned& returned) {
-  auto lease = leases_.find(client.id);
-  if (lease != leases_.end()) lease->second.return_requested = false;
+  leases_.OnTasksReturned(client.id);
   for (const auto& binary : returned.task_ids()) {
     const TaskId task_id = TaskId::FromBinary(binary);
     auto it = tasks_.find(task_id);
@@ -443,14 +394,9 @@ void NodeManager::OnTasksReturned(const ClientInfo& client, const rpc::TasksRetu
 
 void NodeManager::MaybeRebalance() {
   if (scheduler_.num_dispatchable() > 0 || pool_.num_idle() == 0) return;
-  for (auto& [worker, lease] : leases_) {
-    if (lease.tasks.size() > 1 && !lease.return_requested) {
-      lease.return_requested = true;
-      rpc::Message message;
-      message.mutable_return_tasks();
-      clients_.Send(worker, message);
-    }
-  }
+  rpc::Message message;
+  message.mutable_return_tasks();
+  for (ClientId worker : leases_.TakeRebalanceRequests()) clients_.Send(worker, message);
 }
 
 void NodeManager::OnTaskDone(const ClientInfo& client, rpc::TaskDone& done) {
@@ -598,19 +544,9 @@ void NodeManager::OnSubscribe(const ClientInfo& client, const rpc::Subscribe& re
 }
 
 void NodeManager::OnWorkerBlocked(const ClientInfo& client, bool blocked) {
-  auto it = leases_.find(client.id);
-  if (it == leases_.end()) return;
-  Lease& lease = it->second;
+  if (!leases_.Running(client.id)) return;
   pool_.SetBlocked(client.id, blocked);
-  const ResourceSet cpu = LentWhenBlocked(lease.demand);
-  if (blocked && !lease.cpu_released) {
-    lease.cpu_released = true;
-    scheduler_.Release(cpu);
-    TryDispatch();
-  } else if (!blocked && lease.cpu_released) {
-    lease.cpu_released = false;
-    scheduler_.Acquire(cpu);
-  }
+  if (leases_.SetBlocked(client.id, blocked)) TryDispatch();
 }
 
 void NodeManager::OnCancelTask(const rpc::CancelTask& request) {
@@ -634,12 +570,6 @@ std::vector<TaskId> NodeManager::TaskTree(const TaskId& root) const {
     }
   }
   return tree;
-}
-
-bool NodeManager::IsRunningOn(const TaskId& task_id, ClientId worker) const {
-  auto lease = leases_.find(worker);
-  return lease != leases_.end() && !lease->second.tasks.empty() &&
-         lease->second.tasks.front() == task_id;
 }
 
 void NodeManager::CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode code,
@@ -667,7 +597,7 @@ void NodeManager::CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode c
     return;
   }
   const ClientId worker = record.worker;
-  if (force && IsRunningOn(task_id, worker) && record.worker_pid > 0) {
+  if (force && leases_.IsRunningOn(task_id, worker) && record.worker_pid > 0) {
     node_io_.processes->Kill(record.worker_pid, SIGKILL);
     return;
   }
@@ -677,7 +607,7 @@ void NodeManager::CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode c
   clients_.Send(worker, cancel);
   After(kCancelGrace, [this, task_id, worker] {
     auto it = tasks_.find(task_id);
-    if (it == tasks_.end() || !IsRunningOn(task_id, worker) || it->second.worker_pid <= 0) return;
+    if (it == tasks_.end() || !leases_.IsRunningOn(task_id, worker) || it->second.worker_pid <= 0) return;
     LogToDriver(it->second, "task " + it->second.spec.function_name() +
                                 " did not stop when cancelled; killing its worker (pid " +
                                 std::to_string(it->second.worker_pid) + ")");
@@ -686,9 +616,9 @@ void NodeManager::CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode c
 }
 
 void NodeManager::StartTimeoutClock(ClientId worker) {
-  auto lease = leases_.find(worker);
-  if (lease == leases_.end() || lease->second.tasks.empty()) return;
-  const TaskId task_id = lease->second.tasks.front();
+  const std::optional<TaskId> running = leases_.Running(worker);
+  if (!running) return;
+  const TaskId task_id = *running;
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
   TaskRecord& record = it->second;
@@ -705,7 +635,7 @@ void NodeManager::OnTaskTimeout(const TaskId& task_id, uint32_t attempt) {
   if (it == tasks_.end()) return;
   TaskRecord& record = it->second;
   if (record.spec.attempt() != attempt || record.cancelled ||
-      !IsRunningOn(task_id, record.worker)) {
+      !leases_.IsRunningOn(task_id, record.worker)) {
     return;
   }
   std::ostringstream limit;
@@ -873,17 +803,15 @@ void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause)
     OnActorWorkerLost(actor_id, cause);
     return;
   }
-  auto lease_it = leases_.find(info.client);
-  if (info.client == 0 || lease_it == leases_.end()) return;
-  Lease lease = lease_it->second;
-  EndLease(lease_it);
+  if (info.client == 0) return;
+  const std::deque<TaskId> tasks = leases_.End(info.client);
   // Tasks queued behind the running one never started: they simply go back.
-  for (size_t i = 1; i < lease.tasks.size(); ++i) {
-    auto it = tasks_.find(lease.tasks[i]);
-    if (it != tasks_.end()) Enqueue(lease.tasks[i], it->second);
+  for (size_t i = 1; i < tasks.size(); ++i) {
+    auto it = tasks_.find(tasks[i]);
+    if (it != tasks_.end()) Enqueue(tasks[i], it->second);
   }
-  if (lease.tasks.empty()) return;
-  const TaskId task_id = lease.tasks.front();
+  if (tasks.empty()) return;
+  const TaskId task_id = tasks.front();
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
   TaskRecord& record = it->second;

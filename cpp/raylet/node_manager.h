@@ -27,6 +27,7 @@
 #include "raylet/return_store.h"
 #include "raylet/generator_manager.h"
 #include "raylet/gpu_slots.h"
+#include "raylet/lease_manager.h"
 #include "raylet/node_io.h"
 #include "raylet/placement_group_manager.h"
 #include "raylet/scheduler.h"
@@ -110,19 +111,6 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
     int restore_attempts = 0;  // times its spilled arguments found no room
   };
 
-  // A busy worker: the resources it holds and the tasks sent to it, the
-  // running one first and, when tasks of the same demand shape are waiting,
-  // a few more queued behind it so it never idles between short tasks.
-  struct Lease {
-    ResourceSet demand;
-    std::string shape;
-    std::deque<TaskId> tasks;
-    bool actor_creation = false;   // constructs an actor: nothing queues behind it
-    bool cpu_released = false;     // blocked in get/wait: its CPU is lent out
-    bool return_requested = false;  // asked to hand back unstarted tasks
-    std::vector<uint32_t> gpus;     // the devices its GPU demand uses
-  };
-  static constexpr size_t kPipelineDepth = 4;
   // A cancelled task that has not stopped this long after its interrupt
   // (stuck in C code, or catching KeyboardInterrupt) loses its worker.
   static constexpr std::chrono::milliseconds kCancelGrace{2000};
@@ -159,24 +147,14 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
     pid_t owner_pid = 0;
   };
 
-  // What a lease holds: its demand, less the CPU while its worker is blocked
-  // in get/wait.
-  static ResourceSet HeldResources(const Lease& lease);
-  // What a worker blocked in get/wait lends out: its CPU, the node's or a
-  // placement group's.
-  static ResourceSet LentWhenBlocked(const ResourceSet& demand);
-  // The GPUs a demand asks for, directly or of a placement group.
-  static double GpuDemand(const ResourceSet& demand);
-  using LeaseMap = absl::flat_hash_map<ClientId, Lease>;
-  // Ends a lease: its resources and GPU devices go back.
-  void EndLease(LeaseMap::iterator lease);
   // The GPU devices the task sent to `worker` may use (its lease's or its actor's).
   const std::vector<uint32_t>& GpusOf(ClientId worker) const;
   // Removes `task_id` from its worker's lease; ends the lease (returning its
   // resources and the worker to the pool) when nothing is left on it.
   void RemoveFromLease(ClientId worker, const TaskId& task_id);
-  // Sends a task to `worker`, failing it instead when an argument failed.
-  void Assign(const TaskId& task_id, ClientId worker);
+  // Sends a task just put on `worker`'s lease, failing it instead when an
+  // argument failed (it then leaves the lease).
+  void Send(const TaskId& task_id, ClientId worker);
   // Asks a worker with unstarted queued tasks to hand them back, so that an
   // idle worker can take them.
   void MaybeRebalance();
@@ -193,8 +171,6 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // Starts the timeout_s clock of the task at the front of `worker`'s lease.
   void StartTimeoutClock(ClientId worker);
   void OnTaskTimeout(const TaskId& task_id, uint32_t attempt);
-  // True when `task_id` is the one `worker` is running (not queued behind it).
-  bool IsRunningOn(const TaskId& task_id, ClientId worker) const;
   // Runs `action` on the event loop after `delay`.
   void After(std::chrono::milliseconds delay, std::function<void()> action);
   // A line for the drivers of the task's job, as "(raylet) ...".
@@ -285,7 +261,7 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   NodeTable nodes_;
 
   absl::flat_hash_map<TaskId, TaskRecord, IdHash> tasks_;
-  LeaseMap leases_;
+  LeaseManager leases_{scheduler_, gpus_};
   absl::flat_hash_map<TaskId, ActorRecord, IdHash> actors_;
   absl::flat_hash_map<ClientId, TaskId> actor_by_worker_;
   absl::flat_hash_set<TaskId, IdHash> actors_waiting_args_;

@@ -110,13 +110,8 @@ void NodeManager::HandleActorCreated(ClientId worker, const TaskId& task_id,
                                      TaskRecord& record, rpc::TaskDone& done) {
   // The creation's lease ends; the actor keeps the worker, and the GPU
   // devices it was placed on if it holds GPUs for life.
-  std::vector<uint32_t> gpus;
-  if (auto lease = leases_.find(worker); lease != leases_.end()) {
-    gpus = std::move(lease->second.gpus);
-    lease->second.gpus.clear();
-    EndLease(lease);
-  }
-  const double placed_gpus = GpuDemand(record.demand);
+  std::vector<uint32_t> gpus = leases_.EndKeepingDevices(worker);
+  const double placed_gpus = LeaseManager::GpuDemand(record.demand);
   record.running = false;
   const pid_t pid = record.worker_pid;
   auto it = actors_.find(task_id);
@@ -147,7 +142,7 @@ void NodeManager::HandleActorCreated(ClientId worker, const TaskId& task_id,
   const ResourceSet lifetime = ResourceSet::FromProto(actor.creation.actor().lifetime_resources());
   scheduler_.Acquire(lifetime);
   actor.holds_lifetime = true;
-  if (GpuDemand(lifetime) > 0) {
+  if (LeaseManager::GpuDemand(lifetime) > 0) {
     actor.gpus = std::move(gpus);
   } else {
     gpus_.Give(gpus, placed_gpus);
@@ -330,7 +325,7 @@ void NodeManager::ReleaseLifetime(ActorRecord& actor) {
   if (!actor.holds_lifetime) return;
   const ResourceSet lifetime = ResourceSet::FromProto(actor.creation.actor().lifetime_resources());
   scheduler_.Release(lifetime);
-  gpus_.Give(actor.gpus, GpuDemand(lifetime));
+  gpus_.Give(actor.gpus, LeaseManager::GpuDemand(lifetime));
   actor.gpus.clear();
   actor.holds_lifetime = false;
 }
