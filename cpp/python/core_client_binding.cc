@@ -54,6 +54,17 @@ py::dict ToPython(const rpc::PlacementGroupInfo& info) {
   return out;
 }
 
+py::dict ToPython(const rpc::ActorInfo& actor) {
+  py::dict out;
+  out["actor_id"] = py::bytes(actor.actor_id());
+  out["name"] = actor.name();
+  out["namespace"] = actor.namespace_();
+  out["class_name"] = actor.class_name();
+  out["methods"] = py::bytes(actor.methods());
+  out["state"] = rpc::ActorState_Name(actor.state()).substr(6);  // without "ACTOR_"
+  return out;
+}
+
 // (error_code, error_message, ObjectBuffer)
 py::tuple ToPython(ObjectValue value) {
   const int code = static_cast<int>(value.error);
@@ -122,7 +133,8 @@ void RegisterCoreClient(py::module_& m) {
       .def_static(
           "connect",
           [](const std::string& socket_path, const std::string& kind, const std::string& worker_id_hex,
-             bool log_to_driver, const py::bytes& job_config, int timeout_ms) {
+             bool log_to_driver, const py::bytes& job_config, int timeout_ms,
+             const std::string& job_namespace) {
             ClientOptions options;
             options.socket_path = socket_path;
             options.kind = kind == "worker" ? rpc::WORKER : rpc::DRIVER;
@@ -133,6 +145,7 @@ void RegisterCoreClient(py::module_& m) {
             options.worker_id = WorkerId::FromBinary(binary);
             options.log_to_driver = log_to_driver;
             options.job_config = std::string(job_config);
+            options.job_namespace = job_namespace;
             options.connect_timeout_ms = timeout_ms;
             absl::StatusOr<std::unique_ptr<CoreClient>> client;
             {
@@ -143,7 +156,7 @@ void RegisterCoreClient(py::module_& m) {
           },
           py::arg("socket_path"), py::arg("kind"), py::arg("worker_id_hex") = "",
           py::arg("log_to_driver") = true, py::arg("job_config") = py::bytes(),
-          py::arg("timeout_ms") = 10000)
+          py::arg("timeout_ms") = 10000, py::arg("namespace") = "")
       .def_property_readonly("job_id", [](const CoreClient& c) { return AsBytes(c.job_id().Binary()); })
       .def_property_readonly("node_id", [](const CoreClient& c) { return AsBytes(c.node_id().Binary()); })
       .def_property_readonly("session_dir", &CoreClient::session_dir)
@@ -188,13 +201,12 @@ void RegisterCoreClient(py::module_& m) {
             spec.set_runtime_env(std::string(runtime_env));
             if (!actor_options.is_none()) {
               // A creation: {max_concurrency, max_restarts, max_task_retries,
-              // name_key, detached, lifetime_resources, class_name}.
+              // detached, lifetime_resources, class_name, out_of_order}.
               py::dict options = actor_options.cast<py::dict>();
               rpc::ActorOptions* actor = spec.mutable_actor();
               actor->set_max_concurrency(options["max_concurrency"].cast<uint32_t>());
               actor->set_max_restarts(options["max_restarts"].cast<int32_t>());
               actor->set_max_task_retries(options["max_task_retries"].cast<int32_t>());
-              actor->set_name_key(options["name_key"].cast<std::string>());
               actor->set_detached(options["detached"].cast<bool>());
               actor->set_class_name(options["class_name"].cast<std::string>());
               actor->set_out_of_order(options["out_of_order"].cast<bool>());
@@ -439,6 +451,58 @@ void RegisterCoreClient(py::module_& m) {
                 c.KillActor(TaskId::FromBinary(std::string(actor_id)), no_restart, exiting));
           },
           py::arg("actor_id"), py::arg("no_restart"), py::arg("exiting") = false)
+      .def(
+          "register_actor_name",
+          [](CoreClient& c, const py::bytes& actor_id, const std::string& name,
+             const std::string& name_space, const std::string& class_name,
+             const py::bytes& methods, int timeout_ms) {
+            rpc::ActorInfo actor;
+            actor.set_actor_id(std::string(actor_id));
+            actor.set_name(name);
+            actor.set_namespace_(name_space);
+            actor.set_class_name(class_name);
+            actor.set_methods(std::string(methods));
+            actor.set_job_id(c.job_id().Binary());
+            absl::StatusOr<bool> registered;
+            std::optional<rpc::ActorInfo> existing;
+            {
+              py::gil_scoped_release release;
+              registered = c.RegisterActorName(std::move(actor), &existing, timeout_ms);
+            }
+            const bool ok = ValueOrThrow(std::move(registered));
+            return py::make_tuple(ok, existing ? py::object(ToPython(*existing)) : py::none());
+          },
+          py::arg("actor_id"), py::arg("name"), py::arg("namespace"), py::arg("class_name"),
+          py::arg("methods"), py::arg("timeout_ms"))
+      .def(
+          "lookup_actor",
+          [](CoreClient& c, const std::string& name_space, const std::string& name,
+             int timeout_ms) -> py::object {
+            absl::StatusOr<std::optional<rpc::ActorInfo>> actor;
+            {
+              py::gil_scoped_release release;
+              actor = c.LookupActor(name_space, name, timeout_ms);
+            }
+            auto found = ValueOrThrow(std::move(actor));
+            if (!found) return py::none();
+            return ToPython(*found);
+          },
+          py::arg("namespace"), py::arg("name"), py::arg("timeout_ms"))
+      .def(
+          "list_named_actors",
+          [](CoreClient& c, bool all_namespaces, const std::string& name_space, int timeout_ms) {
+            absl::StatusOr<std::vector<rpc::ActorInfo>> actors;
+            {
+              py::gil_scoped_release release;
+              actors = c.ListNamedActors(all_namespaces, name_space, timeout_ms);
+            }
+            py::list out;
+            for (const rpc::ActorInfo& actor : ValueOrThrow(std::move(actors))) {
+              out.append(ToPython(actor));
+            }
+            return out;
+          },
+          py::arg("all_namespaces"), py::arg("namespace"), py::arg("timeout_ms"))
       .def("kv_put_if_absent",
            [](CoreClient& c, const std::string& key, const py::bytes& value, int timeout_ms) {
              absl::StatusOr<bool> stored;

@@ -1,5 +1,6 @@
 // flare-raylet: the per-node daemon. Wires the event loop, the local socket,
-// the shared-memory arena and the node manager, and handles process signals.
+// the shared-memory arena, the GCS (on the head node) and the node manager,
+// and handles process signals.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
@@ -17,6 +18,9 @@
 
 #include <boost/asio.hpp>
 
+#include "gcs/gcs.h"
+#include "gcs/in_process_gcs_client.h"
+#include "gcs/memory_store.h"
 #include "object_store/arena.h"
 #include "raylet/node_manager.h"
 #include "raylet/options.h"
@@ -100,6 +104,11 @@ int main(int argc, char** argv) {
     std::cout << flare::UsageText();
     return 0;
   }
+  if (!flags.head) {
+    std::cerr << "flare-raylet: joining a cluster is not supported yet: only a head node "
+                 "(--head, which hosts the GCS) can run\n";
+    return 2;
+  }
   signal(SIGPIPE, SIG_IGN);
   std::error_code ec;
   std::filesystem::create_directories(flags.session_dir + "/logs", ec);
@@ -120,7 +129,6 @@ int main(int argc, char** argv) {
   options.resources.Set("memory", static_cast<double>(memory.memory));
   options.session_dir = flags.session_dir;
   options.socket_path = flags.socket_path;
-  options.head = flags.head;
   options.driver_pid = flags.driver_pid;
 
   auto arena = flare::Arena::Create(options.object_store_memory, "flare-arena");
@@ -152,7 +160,11 @@ int main(int argc, char** argv) {
   launch.socket_path = flags.socket_path;
   launch.session_dir = flags.session_dir;
   auto launcher = std::make_unique<flare::ProcessLauncher>(launch);
-  flare::NodeManager manager(io, options, std::move(*arena), std::move(launcher), stop);
+  // The head hosts the cluster's GCS; its raylet reaches it in process.
+  flare::Gcs gcs(std::make_unique<flare::MemoryStore>());
+  flare::InProcessGcsClient gcs_client(gcs);
+  flare::NodeManager manager(io, options, std::move(*arena), std::move(launcher), gcs_client,
+                             stop);
 
   boost::asio::signal_set terminate(io, SIGTERM, SIGINT);
   terminate.async_wait([&](const boost::system::error_code& error, int) {

@@ -96,7 +96,7 @@ const ObjectEntry* NodeManager::FailedDependency(const rpc::TaskSpec& spec) cons
 
 NodeManager::NodeManager(boost::asio::io_context& io, NodeOptions options,
                          std::unique_ptr<Arena> arena, std::unique_ptr<WorkerLauncher> launcher,
-                         std::function<void()> request_stop)
+                         GcsClient& gcs, std::function<void()> request_stop)
     : io_(io),
       options_(std::move(options)),
       arena_(std::move(arena)),
@@ -110,6 +110,11 @@ NodeManager::NodeManager(boost::asio::io_context& io, NodeOptions options,
             options_.max_workers > 0
                 ? options_.max_workers
                 : static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))) * 4 + 32),
+      gcs_(gcs),
+      gcs_requests_(gcs,
+                    [this](ClientId client, const rpc::Message& reply) {
+                      if (Connection* connection = FindConnection(client)) connection->Send(reply);
+                    }),
       driver_watch_(io) {
   rpc::NodeInfo self;
   self.set_node_id(node_id_.Binary());
@@ -117,7 +122,9 @@ NodeManager::NodeManager(boost::asio::io_context& io, NodeOptions options,
   self.set_alive(true);
   self.set_session_dir(options_.session_dir);
   options_.resources.ToProto(self.mutable_total());
-  nodes_.Upsert(self);
+  gcs_.RegisterNode(self, [](absl::Status status) {
+    if (!status.ok()) std::cerr << "flare-raylet: cannot register with the GCS: " << status << "\n";
+  });
   objects_.SetFreeListener([this](const ObjectId& id) {
     if (!spilled_.empty()) OnObjectFreed(id);
     // An actor's handle object (its creation task's return 1) went: the
@@ -207,28 +214,6 @@ void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
         objects_.Unpin(connection.id(), ObjectId::FromBinary(id));
       }
       break;
-    case rpc::Message::kKvPut: {
-      auto& put = *message.mutable_kv_put();
-      const bool stored = kv_.Put(put.key(), std::move(*put.mutable_value()), put.overwrite());
-      if (put.request_id() != 0) {
-        rpc::Message reply;
-        reply.mutable_kv_reply()->set_request_id(put.request_id());
-        reply.mutable_kv_reply()->set_found(!stored);
-        connection.Send(reply);
-      }
-      break;
-    }
-    case rpc::Message::kKvGet: {
-      rpc::Message reply;
-      auto* kv = reply.mutable_kv_reply();
-      kv->set_request_id(message.kv_get().request_id());
-      if (auto value = kv_.Get(message.kv_get().key())) {
-        kv->set_found(true);
-        kv->set_value(*value);
-      }
-      connection.Send(reply);
-      break;
-    }
     case rpc::Message::kWorkerBlocked:
       HandleBlocked(connection, message.worker_blocked().blocked());
       break;
@@ -262,9 +247,6 @@ void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
     case rpc::Message::kWorkerExiting:
       exit_reasons_[connection.pid] = message.worker_exiting().reason();
       break;
-    case rpc::Message::kPlacementGroupTableRequest:
-      HandlePlacementGroupTable(connection, message.placement_group_table_request());
-      break;
     case rpc::Message::kTasksReturned:
       HandleTasksReturned(connection, message.tasks_returned());
       break;
@@ -275,6 +257,7 @@ void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
       break;
     }
     default:
+      if (gcs_requests_.Handle(connection.id(), message)) break;
       std::cerr << "flare-raylet: unexpected message " << message.body_case() << " from client "
                 << connection.id() << "\n";
   }
@@ -290,12 +273,28 @@ void NodeManager::HandleRegister(Connection& connection, const rpc::RegisterClie
   body->set_arena_size(arena_->size());
   body->set_session_dir(options_.session_dir);
   if (request.kind() == rpc::DRIVER) {
-    const uint32_t job = next_job_++;
-    JobId job_id;
-    for (int i = 0; i < 4; ++i) job_id.MutableData()[i] = static_cast<uint8_t>(job >> (24 - 8 * i));
-    connection.job_id = job_id;
-    body->set_job_id(job_id.Binary());
-    kv_.Put("job:" + job_id.Hex(), request.job_config(), true);
+    // The GCS gives the job its id; the driver learns it with the reply.
+    rpc::JobInfo job;
+    job.set_driver_pid(request.pid());
+    job.set_namespace_(request.namespace_());
+    job.set_config(request.job_config());
+    gcs_.AddJob(std::move(job), [this, client = connection.id(), reply,
+                                 config = request.job_config()](absl::StatusOr<JobId> job_id) mutable {
+      Connection* driver = FindConnection(client);
+      if (job_id.ok() && driver == nullptr) gcs_.MarkJobFinished(*job_id, nullptr);
+      if (driver == nullptr) return;
+      if (!job_id.ok()) {
+        reply.mutable_register_reply()->set_error("cannot register the job with the GCS: " +
+                                                  std::string(job_id.status().message()));
+      } else {
+        driver->job_id = *job_id;
+        reply.mutable_register_reply()->set_job_id(job_id->Binary());
+        // Workers read the job's config from here when they run its tasks.
+        gcs_.KvPut("job:" + job_id->Hex(), std::move(config), true, nullptr);
+      }
+      FinishRegister(*driver, reply);
+    });
+    return;
   } else if (request.kind() == rpc::WORKER) {
     if (!pool_.OnRegistered(WorkerId::FromBinary(request.worker_id()), connection.id())) {
       body->set_error("unknown worker id");
@@ -303,11 +302,15 @@ void NodeManager::HandleRegister(Connection& connection, const rpc::RegisterClie
   } else {
     body->set_error("unknown client kind");
   }
+  FinishRegister(connection, reply);
+}
+
+void NodeManager::FinishRegister(Connection& connection, const rpc::Message& reply) {
   if (!connection.SendWithFd(reply, arena_->fd())) {
     connection.Close();
     return;
   }
-  if (request.kind() == rpc::WORKER) {
+  if (connection.kind == rpc::WORKER) {
     startup_failures_ = 0;
     TryDispatch();
   }
@@ -824,10 +827,24 @@ void NodeManager::LogToJob(const std::string& job_id, const std::string& line) {
 }
 
 void NodeManager::HandleClusterInfo(Connection& connection, uint64_t request_id) {
+  gcs_.GetAllNodes([this, client = connection.id(),
+                    request_id](absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) {
+    if (Connection* connection = FindConnection(client)) {
+      connection->Send(ClusterInfoReply(request_id, std::move(nodes)));
+    }
+  });
+}
+
+rpc::Message NodeManager::ClusterInfoReply(uint64_t request_id,
+                                           absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) const {
   rpc::Message reply;
   auto* body = reply.mutable_cluster_info_reply();
   body->set_request_id(request_id);
-  for (rpc::NodeInfo node : nodes_.All()) {
+  if (!nodes.ok()) {
+    body->set_error(std::string(nodes.status().message()));
+    return reply;
+  }
+  for (rpc::NodeInfo& node : *nodes) {
     if (NodeId::FromBinary(node.node_id()) == node_id_) {
       node.clear_available();
       ResourceSet available = scheduler_.available();
@@ -842,9 +859,9 @@ void NodeManager::HandleClusterInfo(Connection& connection, uint64_t request_id)
         }
       }
     }
-    *body->add_nodes() = node;
+    *body->add_nodes() = std::move(node);
   }
-  connection.Send(reply);
+  return reply;
 }
 
 void NodeManager::HandleStoreStats(Connection& connection, uint64_t request_id) {
@@ -894,6 +911,7 @@ void NodeManager::OnClosed(Connection& connection) {
       }
     });
   } else if (connection.kind == rpc::DRIVER) {
+    gcs_.MarkJobFinished(connection.job_id, nullptr);
     // The departed driver's tasks, and the tasks they started, are
     // cancelled; their returns, held by nobody else, are freed.
     std::vector<TaskId> owned;

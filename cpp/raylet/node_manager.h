@@ -1,6 +1,8 @@
 // The raylet's message handling: it owns the node's state machines (object
-// table, scheduler, worker pool, GCS tables) and performs the actions they
-// decide on the client connections. Every method runs on the event loop.
+// table, scheduler, worker pool) and performs the actions they decide on the
+// client connections. Cluster state (nodes, KV, jobs, named actors,
+// placement-group records) is the GCS's, reached through an injected
+// GcsClient. Every method runs on the event loop.
 #ifndef FLARE_RAYLET_NODE_MANAGER_H_
 #define FLARE_RAYLET_NODE_MANAGER_H_
 
@@ -19,14 +21,13 @@
 #include "absl/container/flat_hash_set.h"
 #include "common/ids.h"
 #include "flare.pb.h"
-#include "gcs/kv_store.h"
-#include "gcs/node_table.h"
+#include "gcs/gcs_client.h"
 #include "object_store/arena.h"
 #include "object_store/object_table.h"
 #include "raylet/connection.h"
+#include "raylet/gcs_requests.h"
 #include "raylet/resources.h"
 #include "raylet/gpu_slots.h"
-#include "raylet/placement_group_table.h"
 #include "raylet/scheduler.h"
 #include "raylet/worker_pool.h"
 
@@ -37,15 +38,16 @@ struct NodeOptions {
   uint64_t object_store_memory = 0;
   std::string session_dir;
   std::string socket_path;
-  bool head = true;
   size_t max_workers = 0;  // 0: derived from the CPU count
   pid_t driver_pid = 0;    // exit when this driver goes (0: run until stopped)
 };
 
 class NodeManager : public Connection::Handler {
  public:
+  // Borrows `gcs`, which must outlive this.
   NodeManager(boost::asio::io_context& io, NodeOptions options, std::unique_ptr<Arena> arena,
-              std::unique_ptr<WorkerLauncher> launcher, std::function<void()> request_stop);
+              std::unique_ptr<WorkerLauncher> launcher, GcsClient& gcs,
+              std::function<void()> request_stop);
 
   // Prestarts the worker pool.
   absl::Status Start();
@@ -176,6 +178,9 @@ class NodeManager : public Connection::Handler {
   const ObjectEntry* FailedDependency(const rpc::TaskSpec& spec) const;
 
   void HandleRegister(Connection& connection, const rpc::RegisterClient& request);
+  // Sends a client its RegisterReply (with the arena's fd); a worker then
+  // takes tasks.
+  void FinishRegister(Connection& connection, const rpc::Message& reply);
   void HandleSubmit(Connection& connection, rpc::TaskSpec& spec);
   void HandleTaskDone(Connection& connection, rpc::TaskDone& done);
   void HandleCreate(Connection& connection, const rpc::CreateObject& request);
@@ -235,8 +240,6 @@ class NodeManager : public Connection::Handler {
   // True when the task waits for its placement group to be reserved.
   bool ParkForPlacementGroup(const TaskId& task_id, const ResourceSet& demand);
   static ResourceSet GroupResources(const TaskId& group_id, const PlacementGroup& group);
-  void HandlePlacementGroupTable(Connection& connection,
-                                 const rpc::PlacementGroupTableRequest& request);
 
   // Spilling (node_manager_spill.cc).
   std::string SpillPath(const ObjectId& id) const;
@@ -264,6 +267,9 @@ class NodeManager : public Connection::Handler {
   // A finished creation task that did not bring its actor up.
   void OnActorCreationFinished(const TaskId& task_id, TaskRecord& record);
   void HandleClusterInfo(Connection& connection, uint64_t request_id);
+  // The GCS's node records, this node's with its available resources now.
+  rpc::Message ClusterInfoReply(uint64_t request_id,
+                                absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) const;
   void HandleStoreStats(Connection& connection, uint64_t request_id);
   void HandleLogLines(rpc::Message& message);
 
@@ -299,8 +305,8 @@ class NodeManager : public Connection::Handler {
   Scheduler scheduler_;
   GpuSlots gpus_;
   WorkerPool pool_;
-  KvStore kv_;
-  NodeTable nodes_;
+  GcsClient& gcs_;
+  GcsRequests gcs_requests_;  // KV, named actors, placement-group table
 
   absl::flat_hash_map<ClientId, std::shared_ptr<Connection>> connections_;
   absl::flat_hash_map<TaskId, TaskRecord, IdHash> tasks_;
@@ -310,14 +316,12 @@ class NodeManager : public Connection::Handler {
   absl::flat_hash_map<TaskId, PlacementGroup, IdHash> placement_groups_;
   absl::flat_hash_map<std::string, TaskId> group_by_hex_;
   std::deque<TaskId> pending_groups_;
-  PlacementGroupTable group_table_;  // what placement_group_table() reports
   absl::flat_hash_set<ObjectId, IdHash> spilled_;
   absl::flat_hash_map<ClientId, TaskId> actor_by_worker_;
   absl::flat_hash_set<TaskId, IdHash> actors_waiting_args_;
   // Why a worker process is about to exit on its own (sys.exit()), by pid.
   absl::flat_hash_map<pid_t, std::string> exit_reasons_;
   ClientId next_client_id_ = 1;
-  uint32_t next_job_ = 1;
   int startup_failures_ = 0;
   bool warned_worker_limit_ = false;
   bool workers_broken_ = false;

@@ -141,6 +141,7 @@ void NodeManager::HandleActorCreated(Connection& connection, const TaskId& task_
   }
   ActorRecord& actor = it->second;
   actor.state = ActorState::kAlive;
+  gcs_.ReportActorState(task_id, rpc::ACTOR_ALIVE, nullptr);
   actor.worker = worker;
   actor.pid = pid;
   actor_by_worker_[worker] = task_id;
@@ -238,6 +239,7 @@ void NodeManager::OnActorWorkerLost(const TaskId& actor_id, const std::string& c
   }
   if (actor.restarts_left > 0) actor.restarts_left--;
   actor.state = ActorState::kRestarting;
+  gcs_.ReportActorState(actor_id, rpc::ACTOR_RESTARTING, nullptr);
   // Calls that were running go first again, in order, when they may be
   // retried; the others fail.
   std::vector<TaskId> in_flight = std::move(actor.in_flight);
@@ -317,7 +319,7 @@ void NodeManager::MarkActorDead(const TaskId& actor_id, const std::string& reaso
     kill(actor.pid, SIGKILL);
     actor.pid = 0;
   }
-  if (!actor.creation.actor().name_key().empty()) kv_.Delete(actor.creation.actor().name_key());
+  gcs_.ReportActorState(actor_id, rpc::ACTOR_DEAD, nullptr);  // frees its name
   for (const ObjectId& id : actor.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);
   actor.arg_refs.clear();
   // A detached actor's handle object is no longer held by the raylet.

@@ -1,5 +1,5 @@
-// Placement groups on one node: the NodeManager methods that reserve, free
-// and report them (placement_group_table). Reserving a group takes its
+// Placement groups on one node: the NodeManager methods that reserve and
+// free them, and keep the GCS's records of them current. Reserving a group takes its
 // bundles out of the node's resources and offers them again under the
 // group's names (bundle i's CPU as "CPU_group_i_<id>", the group's as
 // "CPU_group_<id>"), so the scheduler needs nothing new: a task placed in a
@@ -72,7 +72,7 @@ void NodeManager::HandleCreatePlacementGroup(Connection& connection,
   info.set_name(request.name());
   info.set_strategy(request.strategy());
   *info.mutable_bundles() = request.bundles();
-  group_table_.Add(std::move(info));
+  gcs_.AddPlacementGroup(std::move(info), nullptr);
   objects_.AddPending(connection.id(), group.ready_id);
   objects_.Subscribe(connection.id(), group.ready_id);
   // Any handle's ready() refers to it while the group exists.
@@ -90,7 +90,7 @@ void NodeManager::HandleCreatePlacementGroup(Connection& connection,
           has.DebugString();
   }
   if (!why.empty()) {
-    group_table_.MarkInfeasible(group_id);
+    gcs_.ReportPlacementGroupInfeasible(group_id, nullptr);
     ObjectReady(group.ready_id,
                 objects_.SetError(group.ready_id, rpc::INFEASIBLE,
                                   "placement group " + group_id.Hex() + " cannot be placed: " + why));
@@ -114,7 +114,7 @@ void NodeManager::ReservePlacementGroups() {
     scheduler_.Acquire(group.total);
     scheduler_.AddCapacity(GroupResources(group_id, group));
     group.reserved = true;
-    group_table_.MarkCreated(group_id, node_id_);
+    gcs_.ReportPlacementGroupCreated(group_id, node_id_, nullptr);
     rpc::TaskDone ready;
     auto* data = ready.add_returns()->mutable_data();
     data->set_object_id(group.ready_id.Binary());
@@ -185,24 +185,11 @@ void NodeManager::RemovePlacementGroup(const TaskId& group_id) {
                                   "was placed"));
   }
   objects_.RemoveRef(kTaskArgHolder, group.ready_id);
-  for (const std::string& key : group.kv_keys) kv_.Delete(key);
+  for (const std::string& key : group.kv_keys) gcs_.KvDelete(key, nullptr);
   group_by_hex_.erase(group_id.Hex());
   placement_groups_.erase(it);
-  group_table_.MarkRemoved(group_id);
+  gcs_.ReportPlacementGroupRemoved(group_id, nullptr);
   TryDispatch();
-}
-
-void NodeManager::HandlePlacementGroupTable(Connection& connection,
-                                            const rpc::PlacementGroupTableRequest& request) {
-  rpc::Message reply;
-  auto* body = reply.mutable_placement_group_table_reply();
-  body->set_request_id(request.request_id());
-  if (request.pg_id().empty()) {
-    for (const rpc::PlacementGroupInfo* info : group_table_.All()) *body->add_groups() = *info;
-  } else if (const auto* info = group_table_.Find(TaskId::FromBinary(request.pg_id()))) {
-    *body->add_groups() = *info;
-  }
-  connection.Send(reply);
 }
 
 }  // namespace flare

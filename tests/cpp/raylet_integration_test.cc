@@ -18,6 +18,9 @@
 #include <gtest/gtest.h>
 
 #include "client/core_client.h"
+#include "gcs/gcs.h"
+#include "gcs/in_process_gcs_client.h"
+#include "gcs/memory_store.h"
 #include "raylet/node_manager.h"
 
 namespace flare {
@@ -58,7 +61,7 @@ class RayletIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(arena.ok()) << arena.status();
     manager_ = std::make_unique<NodeManager>(
         io_, options, std::move(*arena), std::make_unique<RecordingLauncher>(&launched_),
-        [] {});
+        gcs_client_, [] {});
     ASSERT_TRUE(manager_->Start().ok());
     ASSERT_EQ(launched_.size(), 1u) << "one worker prestarted per CPU";
     worker_id_ = launched_[0];
@@ -133,6 +136,8 @@ class RayletIntegrationTest : public ::testing::Test {
   std::string socket_path_;
   std::vector<WorkerId> launched_;
   WorkerId worker_id_;
+  Gcs gcs_{std::make_unique<MemoryStore>()};
+  InProcessGcsClient gcs_client_{gcs_};
   std::unique_ptr<NodeManager> manager_;
   std::thread loop_;
   std::unique_ptr<CoreClient> driver_;
