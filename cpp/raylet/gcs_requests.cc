@@ -6,31 +6,6 @@
 
 namespace flare {
 
-bool GcsRequests::Handle(ClientId client, rpc::Message& message) {
-  switch (message.body_case()) {
-    case rpc::Message::kKvPut:
-      KvPut(client, *message.mutable_kv_put());
-      return true;
-    case rpc::Message::kKvGet:
-      KvGet(client, message.kv_get());
-      return true;
-    case rpc::Message::kRegisterActorName:
-      RegisterActorName(client, *message.mutable_register_actor_name());
-      return true;
-    case rpc::Message::kLookupActor:
-      LookupActor(client, message.lookup_actor());
-      return true;
-    case rpc::Message::kListNamedActors:
-      ListNamedActors(client, message.list_named_actors());
-      return true;
-    case rpc::Message::kPlacementGroupTableRequest:
-      PlacementGroupTable(client, message.placement_group_table_request());
-      return true;
-    default:
-      return false;
-  }
-}
-
 void GcsRequests::KvPut(ClientId client, rpc::KvPut& put) {
   const uint64_t request_id = put.request_id();
   GcsClient::Callback<bool> done;
@@ -43,7 +18,7 @@ void GcsRequests::KvPut(ClientId client, rpc::KvPut& put) {
       } else {
         reply.mutable_kv_reply()->set_error(std::string(stored.status().message()));
       }
-      send_(client, reply);
+      clients_.Send(client, reply);
     };
   } else {
     done = [key = put.key()](absl::StatusOr<bool> stored) {
@@ -67,7 +42,7 @@ void GcsRequests::KvGet(ClientId client, const rpc::KvGet& get) {
       kv->set_found(true);
       kv->set_value(std::move(**value));
     }
-    send_(client, reply);
+    clients_.Send(client, reply);
   });
 }
 
@@ -83,7 +58,7 @@ void GcsRequests::RegisterActorName(ClientId client, rpc::RegisterActorName& req
       body->set_request_id(request_id);
       body->set_registered(status.ok());
       if (!status.ok()) body->set_error(std::string(status.message()));
-      send_(client, reply);
+      clients_.Send(client, reply);
       return;
     }
     // The name is taken: tell who holds it (get_if_exists returns it).
@@ -95,7 +70,7 @@ void GcsRequests::RegisterActorName(ClientId client, rpc::RegisterActorName& req
       body->set_request_id(request_id);
       body->set_registered(false);
       if (actor.ok() && actor->has_value()) *body->mutable_existing() = std::move(**actor);
-      send_(client, reply);
+      clients_.Send(client, reply);
     });
   });
 }
@@ -113,7 +88,7 @@ void GcsRequests::LookupActor(ClientId client, const rpc::LookupActor& request) 
                             body->set_found(true);
                             *body->mutable_actor() = std::move(**actor);
                           }
-                          send_(client, reply);
+                          clients_.Send(client, reply);
                         });
 }
 
@@ -130,7 +105,7 @@ void GcsRequests::ListNamedActors(ClientId client, const rpc::ListNamedActors& r
     } else {
       for (rpc::ActorInfo& actor : *actors) *body->add_actors() = std::move(actor);
     }
-    send_(client, reply);
+    clients_.Send(client, reply);
   });
 }
 
@@ -148,7 +123,7 @@ void GcsRequests::PlacementGroupTable(ClientId client,
     } else {
       for (rpc::PlacementGroupInfo& info : *groups) *body->add_groups() = std::move(info);
     }
-    send_(client, reply);
+    clients_.Send(client, reply);
   });
 }
 

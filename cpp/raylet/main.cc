@@ -22,8 +22,10 @@
 #include "gcs/in_process_gcs_client.h"
 #include "gcs/memory_store.h"
 #include "object_store/arena.h"
+#include "raylet/local_server.h"
 #include "raylet/node_manager.h"
 #include "raylet/options.h"
+#include "raylet/posix_io.h"
 #include "raylet/process_launcher.h"
 
 namespace {
@@ -75,12 +77,12 @@ uint64_t AvailableMemory() {
 
 // Listens on the local socket and hands accepted connections over.
 void AcceptLoop(boost::asio::local::stream_protocol::acceptor& acceptor,
-                flare::NodeManager& manager) {
-  acceptor.async_accept([&acceptor, &manager](const boost::system::error_code& error,
-                                             boost::asio::local::stream_protocol::socket socket) {
+                flare::LocalServer& server) {
+  acceptor.async_accept([&acceptor, &server](const boost::system::error_code& error,
+                                            boost::asio::local::stream_protocol::socket socket) {
     if (error == boost::asio::error::operation_aborted) return;
-    if (!error) manager.Accept(std::move(socket));
-    AcceptLoop(acceptor, manager);
+    if (!error) server.Accept(std::move(socket));
+    AcceptLoop(acceptor, server);
   });
 }
 
@@ -163,8 +165,10 @@ int main(int argc, char** argv) {
   // The head hosts the cluster's GCS; its raylet reaches it in process.
   flare::Gcs gcs(std::make_unique<flare::MemoryStore>());
   flare::InProcessGcsClient gcs_client(gcs);
-  flare::NodeManager manager(io, options, std::move(*arena), std::move(launcher), gcs_client,
-                             stop);
+  flare::LocalServer server((*arena)->fd());
+  flare::NodeManager manager(options, std::move(*arena), std::move(launcher),
+                             flare::PosixNodeIo(io, flags.session_dir), server, gcs_client, stop);
+  server.set_handler(&manager);
 
   boost::asio::signal_set terminate(io, SIGTERM, SIGINT);
   terminate.async_wait([&](const boost::system::error_code& error, int) {
@@ -184,7 +188,7 @@ int main(int argc, char** argv) {
   if (!started.ok()) {
     std::cerr << "flare-raylet: cannot start workers: " << started.message() << "\n";
   }
-  AcceptLoop(acceptor, manager);
+  AcceptLoop(acceptor, server);
   {
     std::ofstream ready(flags.session_dir + "/raylet.ready");
     ready << getpid() << "\n" << flags.socket_path << "\n";

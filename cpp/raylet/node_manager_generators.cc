@@ -14,7 +14,7 @@ ObjectId ItemId(const TaskId& task_id, uint32_t index) { return ObjectIdFor(task
 
 }  // namespace
 
-void NodeManager::HandleGeneratorYield(Connection& connection, rpc::GeneratorYield& items) {
+void NodeManager::OnGeneratorYield(const ClientInfo& worker, rpc::GeneratorYield& items) {
   const TaskId task_id = TaskId::FromBinary(items.task_id());
   auto gen = generators_.find(task_id);
   for (auto& item : *items.mutable_items()) {
@@ -32,12 +32,14 @@ void NodeManager::HandleGeneratorYield(Connection& connection, rpc::GeneratorYie
     }
     // Nobody will take it (the caller let go, or the task was cancelled):
     // a worker-created item counts as the worker's put; drop it.
-    objects_.RemoveRef(connection.id(), id);
+    objects_.RemoveRef(worker.id, id);
     DropIfUnreferenced(id);
   }
 }
 
-void NodeManager::HandleReleaseGenerator(ClientId client, const rpc::ReleaseGenerator& release) {
+void NodeManager::OnReleaseGenerator(const ClientInfo& caller,
+                                     const rpc::ReleaseGenerator& release) {
+  const ClientId client = caller.id;
   const TaskId task_id = TaskId::FromBinary(release.task_id());
   auto gen = generators_.find(task_id);
   if (gen == generators_.end() || gen->second.owner != client || gen->second.released) return;

@@ -1,5 +1,5 @@
 // Placement groups on one node: the NodeManager methods that reserve and
-// free them, and keep the GCS's records of them current. Reserving a group takes its
+// free them, keeping the GCS's records of them current. Reserving a group takes its
 // bundles out of the node's resources and offers them again under the
 // group's names (bundle i's CPU as "CPU_group_i_<id>", the group's as
 // "CPU_group_<id>"), so the scheduler needs nothing new: a task placed in a
@@ -51,14 +51,14 @@ bool NodeManager::ParkForPlacementGroup(const TaskId& task_id, const ResourceSet
   return true;
 }
 
-void NodeManager::HandleCreatePlacementGroup(Connection& connection,
+void NodeManager::OnCreatePlacementGroup(const ClientInfo& client,
                                              const rpc::CreatePlacementGroup& request) {
   const TaskId group_id = TaskId::FromBinary(request.pg_id());
   auto [it, inserted] = placement_groups_.try_emplace(group_id);
   if (!inserted) return;
   PlacementGroup& group = it->second;
   group_by_hex_[group_id.Hex()] = group_id;
-  group.owner = connection.id();
+  group.owner = client.id;
   group.detached = request.detached();
   group.kv_keys.assign(request.kv_keys().begin(), request.kv_keys().end());
   group.ready_id = ObjectId::FromBinary(request.ready_id());
@@ -73,8 +73,8 @@ void NodeManager::HandleCreatePlacementGroup(Connection& connection,
   info.set_strategy(request.strategy());
   *info.mutable_bundles() = request.bundles();
   gcs_.AddPlacementGroup(std::move(info), nullptr);
-  objects_.AddPending(connection.id(), group.ready_id);
-  objects_.Subscribe(connection.id(), group.ready_id);
+  objects_.AddPending(client.id, group.ready_id);
+  objects_.Subscribe(client.id, group.ready_id);
   // Any handle's ready() refers to it while the group exists.
   objects_.AddRef(kTaskArgHolder, group.ready_id);
   // One node: bundles that must each have a node of their own cannot all
@@ -190,6 +190,11 @@ void NodeManager::RemovePlacementGroup(const TaskId& group_id) {
   placement_groups_.erase(it);
   gcs_.ReportPlacementGroupRemoved(group_id, nullptr);
   TryDispatch();
+}
+
+void NodeManager::OnPlacementGroupTable(const ClientInfo& client,
+                                        const rpc::PlacementGroupTableRequest& request) {
+  gcs_requests_.PlacementGroupTable(client.id, request);
 }
 
 }  // namespace flare

@@ -109,46 +109,45 @@ struct Sent {
   rpc::Message reply;
 };
 
+// The local clients, recording what is sent to them.
+class RecordingClients : public ClientChannel {
+ public:
+  void Send(ClientId client, const rpc::Message& message) override {
+    sent.push_back({client, message});
+  }
+  const ClientInfo* Find(ClientId) const override { return nullptr; }
+  std::vector<ClientId> All() const override { return {}; }
+
+  std::vector<Sent> sent;
+};
+
 class GcsRequestsTest : public ::testing::Test {
  protected:
-  // Handles `message` from `client`; true when it was a GCS request.
-  bool Handle(ClientId client, rpc::Message message) {
-    return requests_.Handle(client, message);
-  }
-
-  rpc::Message RegisterName(uint64_t request_id, const TaskId& id, const std::string& name) {
-    rpc::Message message;
-    auto* request = message.mutable_register_actor_name();
-    request->set_request_id(request_id);
-    request->mutable_actor()->set_actor_id(id.Binary());
-    request->mutable_actor()->set_namespace_("ns");
-    request->mutable_actor()->set_name(name);
-    request->mutable_actor()->set_class_name("Counter");
-    return message;
+  rpc::RegisterActorName RegisterName(uint64_t request_id, const TaskId& id,
+                                      const std::string& name) {
+    rpc::RegisterActorName request;
+    request.set_request_id(request_id);
+    request.mutable_actor()->set_actor_id(id.Binary());
+    request.mutable_actor()->set_namespace_("ns");
+    request.mutable_actor()->set_name(name);
+    request.mutable_actor()->set_class_name("Counter");
+    return request;
   }
 
   Gcs gcs_{std::make_unique<MemoryStore>()};
   InProcessGcsClient in_process_{gcs_};
   DeferredGcsClient deferred_{in_process_};
-  std::vector<Sent> sent_;
-  GcsRequests requests_{deferred_, [this](ClientId client, const rpc::Message& reply) {
-                          sent_.push_back({client, reply});
-                        }};
+  RecordingClients clients_;
+  std::vector<Sent>& sent_ = clients_.sent;
+  GcsRequests requests_{deferred_, clients_};
 };
 
-TEST_F(GcsRequestsTest, OtherMessagesAreLeftToTheCaller) {
-  rpc::Message ping;
-  ping.mutable_ping()->set_request_id(1);
-  EXPECT_FALSE(Handle(1, ping));
-  EXPECT_TRUE(sent_.empty());
-}
-
 TEST_F(GcsRequestsTest, RepliesWaitForTheGcsAndGoToTheClientThatAsked) {
-  rpc::Message put;
-  put.mutable_kv_put()->set_key("fn:1");
-  put.mutable_kv_put()->set_value("code");
-  put.mutable_kv_put()->set_request_id(7);
-  ASSERT_TRUE(Handle(3, put));
+  rpc::KvPut put;
+  put.set_key("fn:1");
+  put.set_value("code");
+  put.set_request_id(7);
+  requests_.KvPut(3, put);
   EXPECT_TRUE(sent_.empty()) << "no reply before the GCS answers";
   deferred_.Deliver();
   ASSERT_EQ(sent_.size(), 1u);
@@ -156,10 +155,10 @@ TEST_F(GcsRequestsTest, RepliesWaitForTheGcsAndGoToTheClientThatAsked) {
   EXPECT_EQ(sent_[0].reply.kv_reply().request_id(), 7u);
   EXPECT_FALSE(sent_[0].reply.kv_reply().found()) << "the key was new: it was written";
 
-  rpc::Message get;
-  get.mutable_kv_get()->set_key("fn:1");
-  get.mutable_kv_get()->set_request_id(8);
-  ASSERT_TRUE(Handle(4, get));
+  rpc::KvGet get;
+  get.set_key("fn:1");
+  get.set_request_id(8);
+  requests_.KvGet(4, get);
   deferred_.Deliver();
   ASSERT_EQ(sent_.size(), 2u);
   EXPECT_EQ(sent_[1].client, 4u);
@@ -168,10 +167,10 @@ TEST_F(GcsRequestsTest, RepliesWaitForTheGcsAndGoToTheClientThatAsked) {
 }
 
 TEST_F(GcsRequestsTest, PutWithoutRequestIdIsNotAnswered) {
-  rpc::Message put;
-  put.mutable_kv_put()->set_key("k");
-  put.mutable_kv_put()->set_value("v");
-  ASSERT_TRUE(Handle(1, put));
+  rpc::KvPut put;
+  put.set_key("k");
+  put.set_value("v");
+  requests_.KvPut(1, put);
   deferred_.Deliver();
   EXPECT_TRUE(sent_.empty());
   EXPECT_EQ(**gcs_.KvGet("k"), "v");
@@ -179,8 +178,14 @@ TEST_F(GcsRequestsTest, PutWithoutRequestIdIsNotAnswered) {
 
 TEST_F(GcsRequestsTest, TakenNameIsAnsweredWithTheActorHoldingIt) {
   const TaskId first = TaskId::FromRandom();
-  ASSERT_TRUE(Handle(1, RegisterName(1, first, "counter")));
-  ASSERT_TRUE(Handle(2, RegisterName(2, TaskId::FromRandom(), "counter")));
+  {
+    auto request = RegisterName(1, first, "counter");
+    requests_.RegisterActorName(1, request);
+  }
+  {
+    auto request = RegisterName(2, TaskId::FromRandom(), "counter");
+    requests_.RegisterActorName(2, request);
+  }
   deferred_.Deliver();
   ASSERT_EQ(sent_.size(), 2u);
   const auto& won = sent_[0].reply.register_actor_name_reply();
@@ -196,7 +201,10 @@ TEST_F(GcsRequestsTest, TakenNameIsAnsweredWithTheActorHoldingIt) {
 }
 
 TEST_F(GcsRequestsTest, RefusedRecordIsAnError) {
-  ASSERT_TRUE(Handle(1, RegisterName(1, TaskId::FromRandom(), "")));
+  {
+    auto request = RegisterName(1, TaskId::FromRandom(), "");
+    requests_.RegisterActorName(1, request);
+  }
   deferred_.Deliver();
   ASSERT_EQ(sent_.size(), 1u);
   EXPECT_FALSE(sent_[0].reply.register_actor_name_reply().registered());
@@ -205,19 +213,22 @@ TEST_F(GcsRequestsTest, RefusedRecordIsAnError) {
 
 TEST_F(GcsRequestsTest, LookupAndListFindLiveNamedActors) {
   const TaskId id = TaskId::FromRandom();
-  ASSERT_TRUE(Handle(1, RegisterName(1, id, "counter")));
-  rpc::Message lookup;
-  lookup.mutable_lookup_actor()->set_request_id(2);
-  lookup.mutable_lookup_actor()->set_namespace_("ns");
-  lookup.mutable_lookup_actor()->set_name("counter");
-  ASSERT_TRUE(Handle(1, lookup));
-  rpc::Message list;
-  list.mutable_list_named_actors()->set_request_id(3);
-  list.mutable_list_named_actors()->set_namespace_("other");
-  ASSERT_TRUE(Handle(1, list));
-  list.mutable_list_named_actors()->set_request_id(4);
-  list.mutable_list_named_actors()->set_all_namespaces(true);
-  ASSERT_TRUE(Handle(1, list));
+  {
+    auto request = RegisterName(1, id, "counter");
+    requests_.RegisterActorName(1, request);
+  }
+  rpc::LookupActor lookup;
+  lookup.set_request_id(2);
+  lookup.set_namespace_("ns");
+  lookup.set_name("counter");
+  requests_.LookupActor(1, lookup);
+  rpc::ListNamedActors list;
+  list.set_request_id(3);
+  list.set_namespace_("other");
+  requests_.ListNamedActors(1, list);
+  list.set_request_id(4);
+  list.set_all_namespaces(true);
+  requests_.ListNamedActors(1, list);
   deferred_.Deliver();
   ASSERT_EQ(sent_.size(), 4u);
   EXPECT_TRUE(sent_[1].reply.lookup_actor_reply().found());
@@ -227,8 +238,8 @@ TEST_F(GcsRequestsTest, LookupAndListFindLiveNamedActors) {
   EXPECT_EQ(sent_[3].reply.list_named_actors_reply().actors_size(), 1);
 
   gcs_.ReportActorState(id, rpc::ACTOR_DEAD);
-  lookup.mutable_lookup_actor()->set_request_id(5);
-  ASSERT_TRUE(Handle(1, lookup));
+  lookup.set_request_id(5);
+  requests_.LookupActor(1, lookup);
   deferred_.Deliver();
   EXPECT_FALSE(sent_.back().reply.lookup_actor_reply().found()) << "the dead lose their name";
 }
@@ -238,11 +249,11 @@ TEST_F(GcsRequestsTest, PlacementGroupTableReadsTheGcsRecords) {
   rpc::PlacementGroupInfo info;
   info.set_pg_id(group.Binary());
   gcs_.AddPlacementGroup(info);
-  rpc::Message request;
-  request.mutable_placement_group_table_request()->set_request_id(9);
-  ASSERT_TRUE(Handle(2, request));
-  request.mutable_placement_group_table_request()->set_pg_id(TaskId::FromRandom().Binary());
-  ASSERT_TRUE(Handle(2, request));
+  rpc::PlacementGroupTableRequest request;
+  request.set_request_id(9);
+  requests_.PlacementGroupTable(2, request);
+  request.set_pg_id(TaskId::FromRandom().Binary());
+  requests_.PlacementGroupTable(2, request);
   deferred_.Deliver();
   ASSERT_EQ(sent_.size(), 2u);
   EXPECT_EQ(sent_[0].reply.placement_group_table_reply().request_id(), 9u);

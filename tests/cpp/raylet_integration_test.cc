@@ -22,6 +22,7 @@
 #include "gcs/in_process_gcs_client.h"
 #include "gcs/memory_store.h"
 #include "raylet/node_manager.h"
+#include "raylet/posix_io.h"
 
 namespace flare {
 namespace {
@@ -34,13 +35,18 @@ class RecordingLauncher : public WorkerLauncher {
   explicit RecordingLauncher(std::vector<WorkerId>* launched) : launched_(launched) {}
   absl::StatusOr<pid_t> Launch(const WorkerId& worker_id) override {
     launched_->push_back(worker_id);
-    // Far above any pid_max: the raylet may signal "its" workers, and this
-    // must never reach a real process.
-    return 2000000000 + static_cast<pid_t>(launched_->size());
+    return 1000 + static_cast<pid_t>(launched_->size());  // never a real worker of ours
   }
 
  private:
   std::vector<WorkerId>* launched_;
+};
+
+// Signals go nowhere: the "workers" above are not processes of this test.
+class NoProcesses : public ProcessControl {
+ public:
+  void Kill(pid_t, int) override {}
+  bool Exists(pid_t) override { return true; }
 };
 
 class RayletIntegrationTest : public ::testing::Test {
@@ -59,9 +65,13 @@ class RayletIntegrationTest : public ::testing::Test {
     options.max_workers = 1;
     auto arena = Arena::Create(kArenaSize, "flare-test-arena");
     ASSERT_TRUE(arena.ok()) << arena.status();
+    server_ = std::make_unique<LocalServer>((*arena)->fd());
     manager_ = std::make_unique<NodeManager>(
-        io_, options, std::move(*arena), std::make_unique<RecordingLauncher>(&launched_),
-        gcs_client_, [] {});
+        options, std::move(*arena), std::make_unique<RecordingLauncher>(&launched_),
+        NodeIo{std::make_unique<NoProcesses>(), std::make_unique<AsioTimers>(io_),
+               std::make_unique<DiskSpillFiles>(dir_ + "/spill")},
+        *server_, gcs_client_, [] {});
+    server_->set_handler(manager_.get());
     ASSERT_TRUE(manager_->Start().ok());
     ASSERT_EQ(launched_.size(), 1u) << "one worker prestarted per CPU";
     worker_id_ = launched_[0];
@@ -85,7 +95,7 @@ class RayletIntegrationTest : public ::testing::Test {
     acceptor_.async_accept([this](const boost::system::error_code& error,
                                   boost::asio::local::stream_protocol::socket socket) {
       if (error) return;
-      manager_->Accept(std::move(socket));
+      server_->Accept(std::move(socket));
       Accept();
     });
   }
@@ -138,6 +148,7 @@ class RayletIntegrationTest : public ::testing::Test {
   WorkerId worker_id_;
   Gcs gcs_{std::make_unique<MemoryStore>()};
   InProcessGcsClient gcs_client_{gcs_};
+  std::unique_ptr<LocalServer> server_;
   std::unique_ptr<NodeManager> manager_;
   std::thread loop_;
   std::unique_ptr<CoreClient> driver_;
