@@ -196,6 +196,15 @@ void NodeManager::OnWorkerExiting(const ClientInfo& client, const rpc::WorkerExi
   exit_reasons_[client.pid] = exiting.reason();
 }
 
+void NodeManager::OnGeneratorYield(const ClientInfo& worker, rpc::GeneratorYield& items) {
+  generators_.OnYield(worker.id, items);
+}
+
+void NodeManager::OnReleaseGenerator(const ClientInfo& caller,
+                                     const rpc::ReleaseGenerator& release) {
+  generators_.OnReleased(caller.id, TaskId::FromBinary(release.task_id()), release.taken());
+}
+
 void NodeManager::OnRemovePlacementGroup(const rpc::RemovePlacementGroup& request) {
   RemovePlacementGroup(TaskId::FromBinary(request.pg_id()));
 }
@@ -260,8 +269,7 @@ void NodeManager::OnSubmitTask(const ClientInfo& client, rpc::TaskSpec& spec) {
     objects_.Subscribe(client.id, id);
   }
   if (spec.streaming()) {
-    generators_[task_id] = GeneratorState{client.id};
-    objects_.AddPending(client.id, ObjectIdFor(task_id, 2));  // the first item
+    generators_.OnSubmitted(task_id, client.id);
   }
   // The task holds what it reads and the refs nested in its arguments.
   record.arg_refs = ArgumentIds(spec);
@@ -497,23 +505,32 @@ void NodeManager::OnTaskDone(const ClientInfo& client, rpc::TaskDone& done) {
 }
 
 void NodeManager::StoreReturns(rpc::TaskDone& done) {
-  for (auto& ret : *done.mutable_returns()) {
-    auto* data = ret.mutable_data();
-    const ObjectId id = ObjectId::FromBinary(data->object_id());
-    std::vector<ClientId> waiting;
-    if (data->error() != rpc::ERROR_NONE) {
-      waiting = objects_.SetError(id, data->error(), data->error_message(),
-                                  std::move(*data->mutable_inline_data()));
-    } else if (data->in_store()) {
-      auto sealed = objects_.Seal(id, ToObjectIds(ret.contained_refs()));
-      if (!sealed.ok()) continue;
-      waiting = std::move(*sealed);
-    } else {
-      waiting = objects_.PutInline(kTaskArgHolder, id, std::move(*data->mutable_inline_data()),
-                                   ToObjectIds(ret.contained_refs()));
-    }
-    ObjectReady(id, waiting);
+  for (auto& ret : *done.mutable_returns()) Store(ret);
+}
+
+void NodeManager::Store(rpc::ReturnObject& ret) {
+  auto* data = ret.mutable_data();
+  const ObjectId id = ObjectId::FromBinary(data->object_id());
+  if (data->error() != rpc::ERROR_NONE) {
+    StoreError(id, data->error(), data->error_message(),
+               std::move(*data->mutable_inline_data()));
+    return;
   }
+  std::vector<ClientId> waiting;
+  if (data->in_store()) {
+    auto sealed = objects_.Seal(id, ToObjectIds(ret.contained_refs()));
+    if (!sealed.ok()) return;
+    waiting = std::move(*sealed);
+  } else {
+    waiting = objects_.PutInline(kTaskArgHolder, id, std::move(*data->mutable_inline_data()),
+                                 ToObjectIds(ret.contained_refs()));
+  }
+  ObjectReady(id, waiting);
+}
+
+void NodeManager::StoreError(const ObjectId& id, rpc::ErrorCode code, const std::string& message,
+                             const std::string& payload) {
+  ObjectReady(id, objects_.SetError(id, code, message, payload));
 }
 
 void NodeManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
@@ -528,8 +545,7 @@ void NodeManager::FailTask(TaskRecord& record, rpc::ErrorCode code, const std::s
                            const std::string& payload) {
   const TaskId task_id = TaskId::FromBinary(record.spec.task_id());
   for (uint32_t i = 1; i <= record.spec.num_returns(); ++i) {
-    const ObjectId id = ObjectIdFor(task_id, i);
-    ObjectReady(id, objects_.SetError(id, code, message, payload));
+    StoreError(ObjectIdFor(task_id, i), code, message, payload);
   }
 }
 
@@ -541,7 +557,7 @@ void NodeManager::ReleaseTaskArgs(TaskRecord& record) {
 void NodeManager::FinishTask(const TaskId& task_id) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
-  if (it->second.spec.streaming()) OnGeneratorFinished(task_id);
+  if (it->second.spec.streaming()) generators_.OnFinished(task_id);
   if (it->second.spec.has_actor()) {
     // Out of the table first: the actor's fate may finish other tasks.
     TaskRecord record = std::move(it->second);
@@ -663,7 +679,7 @@ void NodeManager::CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode c
   }
   FailTask(record, code, message);  // get raises at once, whatever the worker does
   // A generator takes no more items: the caller's next ref raises this error.
-  if (record.spec.streaming()) OnGeneratorFinished(task_id);
+  if (record.spec.streaming()) generators_.OnFinished(task_id);
   if (!record.running) {
     scheduler_.Remove(task_id);
     FinishTask(task_id);
@@ -820,13 +836,7 @@ void NodeManager::OnLogLines(const rpc::LogLines& lines) {
 void NodeManager::OnClientClosed(const ClientInfo& info) {
   const ClientId client = info.id;
   objects_.DropClient(client);
-  // Its generators' items were its references: nobody takes them now.
-  for (auto& [task_id, gen] : generators_) {
-    if (gen.owner == client) gen.released = true;
-  }
-  absl::erase_if(generators_, [](const auto& entry) {
-    return entry.second.released && entry.second.finished;
-  });
+  generators_.OnClientGone(client);
   if (!actors_.empty()) EndActorsOwnedBy(client);
   if (info.kind == rpc::WORKER) {
     pool_.OnDisconnected(client);
@@ -919,7 +929,7 @@ void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause)
     FinishTask(task_id);
     return;
   }
-  if (!GeneratorRestartable(task_id)) {
+  if (!generators_.Restartable(task_id)) {
     FailTask(record, rpc::WORKER_CRASHED,
              "the worker (pid " + std::to_string(info.pid) + ") running generator " +
                  record.spec.function_name() + " " + cause +

@@ -26,6 +26,8 @@
 #include "raylet/gcs_requests.h"
 #include "raylet/local_server.h"
 #include "raylet/resources.h"
+#include "raylet/return_store.h"
+#include "raylet/generator_manager.h"
 #include "raylet/gpu_slots.h"
 #include "raylet/node_io.h"
 #include "raylet/scheduler.h"
@@ -44,7 +46,7 @@ struct NodeOptions {
   pid_t driver_pid = 0;    // exit when this driver goes (0: run until stopped)
 };
 
-class NodeManager : public LocalRequestHandler {
+class NodeManager : public LocalRequestHandler, private ReturnStore {
  public:
   // `clients` (the local IPC server) carries what the raylet sends to its
   // drivers and workers. Borrows `clients` and `gcs`, which must outlive this.
@@ -161,17 +163,6 @@ class NodeManager : public LocalRequestHandler {
     pid_t owner_pid = 0;
   };
 
-  // A streaming generator task's items. The caller holds each item from
-  // the moment the item before it is produced (the next one is always
-  // registered as pending for it), so an item is freed as soon as the
-  // caller drops it, while the generator runs on.
-  struct GeneratorState {
-    ClientId owner = 0;
-    uint32_t produced = 0;  // items stored so far
-    bool finished = false;  // the task ended
-    bool released = false;  // the caller dropped its generator
-  };
-
   // A placement group: bundles reserved out of the node's resources, then
   // offered under the group's own resource names (see flare.proto).
   struct PlacementGroup {
@@ -235,12 +226,10 @@ class NodeManager : public LocalRequestHandler {
   // The task's argument objects that exist but are not ready yet.
   std::vector<ObjectId> UnreadyArgs(const rpc::TaskSpec& spec) const;
 
-  // ---- streaming generators ----
-  // The generator task ended: the pending next item is dropped.
-  void OnGeneratorFinished(const TaskId& task_id);
-  // Whether a crashed generator may run again: only before its first item.
-  bool GeneratorRestartable(const TaskId& task_id) const;
-  void DropIfUnreferenced(const ObjectId& id);
+  // ReturnStore: stores one return and wakes whoever waits for it.
+  void Store(rpc::ReturnObject& ret) override;
+  void StoreError(const ObjectId& id, rpc::ErrorCode code, const std::string& message,
+                  const std::string& payload = "") override;
 
   // ---- actors (node_manager_actors.cc) ----
   void SubmitActorCall(const TaskId& task_id, TaskRecord& record);
@@ -313,6 +302,7 @@ class NodeManager : public LocalRequestHandler {
 
   ObjectTable objects_;
   SpillManager spill_;
+  GeneratorManager generators_{objects_, *this};
   Scheduler scheduler_;
   GpuSlots gpus_;
   WorkerPool pool_;
@@ -322,7 +312,6 @@ class NodeManager : public LocalRequestHandler {
   absl::flat_hash_map<TaskId, TaskRecord, IdHash> tasks_;
   LeaseMap leases_;
   absl::flat_hash_map<TaskId, ActorRecord, IdHash> actors_;
-  absl::flat_hash_map<TaskId, GeneratorState, IdHash> generators_;
   absl::flat_hash_map<TaskId, PlacementGroup, IdHash> placement_groups_;
   absl::flat_hash_map<std::string, TaskId> group_by_hex_;
   std::deque<TaskId> pending_groups_;

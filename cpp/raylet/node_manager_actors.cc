@@ -249,7 +249,7 @@ void NodeManager::OnActorWorkerLost(const TaskId& actor_id, const std::string& c
     TaskRecord& record = task->second;
     record.running = false;
     record.worker = 0;
-    if (record.retries_left != 0 && !record.cancelled && GeneratorRestartable(*call)) {
+    if (record.retries_left != 0 && !record.cancelled && generators_.Restartable(*call)) {
       if (record.retries_left > 0) record.retries_left--;
       record.spec.set_attempt(record.spec.attempt() + 1);
       actor.queue.push_front(*call);

@@ -91,9 +91,8 @@ void NodeManager::OnCreatePlacementGroup(const ClientInfo& client,
   }
   if (!why.empty()) {
     gcs_.ReportPlacementGroupInfeasible(group_id, nullptr);
-    ObjectReady(group.ready_id,
-                objects_.SetError(group.ready_id, rpc::INFEASIBLE,
-                                  "placement group " + group_id.Hex() + " cannot be placed: " + why));
+    StoreError(group.ready_id, rpc::INFEASIBLE,
+               "placement group " + group_id.Hex() + " cannot be placed: " + why);
     return;
   }
   pending_groups_.push_back(group_id);
@@ -179,10 +178,8 @@ void NodeManager::RemovePlacementGroup(const TaskId& group_id) {
     scheduler_.RemoveCapacity(GroupResources(group_id, group));
     scheduler_.Release(group.total);
   } else if (objects_.Contains(group.ready_id) && !objects_.IsReady(group.ready_id)) {
-    ObjectReady(group.ready_id,
-                objects_.SetError(group.ready_id, rpc::TASK_CANCELLED,
-                                  "placement group " + group_id.Hex() + " was removed before it "
-                                  "was placed"));
+    StoreError(group.ready_id, rpc::TASK_CANCELLED,
+               "placement group " + group_id.Hex() + " was removed before it was placed");
   }
   objects_.RemoveRef(kTaskArgHolder, group.ready_id);
   for (const std::string& key : group.kv_keys) gcs_.KvDelete(key, nullptr);
