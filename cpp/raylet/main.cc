@@ -126,14 +126,14 @@ int main(int argc, char** argv) {
   options.resources.Set("GPU", flags.num_gpus);
   for (const auto& [name, amount] : flags.resources) options.resources.Set(name, amount);
   const flare::NodeMemory memory = flare::ResolveNodeMemory(flags, AvailableMemory());
-  options.object_store_memory = memory.object_store;
+  options.node_id = flare::NodeId::FromRandom();
   options.resources.Set("object_store_memory", static_cast<double>(memory.object_store));
   options.resources.Set("memory", static_cast<double>(memory.memory));
   options.session_dir = flags.session_dir;
   options.socket_path = flags.socket_path;
   options.driver_pid = flags.driver_pid;
 
-  auto arena = flare::Arena::Create(options.object_store_memory, "flare-arena");
+  auto arena = flare::Arena::Create(memory.object_store, "flare-arena");
   if (!arena.ok()) {
     std::cerr << "flare-raylet: " << arena.status().message() << "\n";
     return 1;
@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
   launch.python = flags.python;
   launch.socket_path = flags.socket_path;
   launch.session_dir = flags.session_dir;
+  launch.node_id_hex = options.node_id.Hex();
   auto launcher = std::make_unique<flare::ProcessLauncher>(launch);
   // The head hosts the cluster's GCS; its raylet reaches it in process.
   flare::Gcs gcs(std::make_unique<flare::MemoryStore>());

@@ -99,7 +99,7 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
       launcher_(std::move(launcher)),
       node_io_(std::move(node_io)),
       request_stop_(std::move(request_stop)),
-      node_id_(NodeId::FromRandom()),
+      node_id_(options_.node_id.IsNil() ? NodeId::FromRandom() : options_.node_id),
       objects_(arena_->size()),
       spill_(objects_, arena_->base(), *node_io_.spill_files),
       scheduler_(options_.resources),
@@ -296,7 +296,7 @@ void NodeManager::OnSubmitTask(const ClientInfo& client, rpc::TaskSpec& spec) {
     FinishTask(task_id);
     return;
   }
-  if (ParkForPlacementGroup(task_id, record.demand)) return;
+  if (groups_.Park(task_id, record.demand)) return;
   if (scheduler_.Add(task_id, record.demand, unready, record.spec.has_actor() ? "actor" : "") ==
       Scheduler::AddResult::kInfeasible) {
     FailTask(record, rpc::INFEASIBLE,
@@ -310,7 +310,7 @@ void NodeManager::OnSubmitTask(const ClientInfo& client, rpc::TaskSpec& spec) {
 }
 
 void NodeManager::TryDispatch() {
-  if (!pending_groups_.empty()) ReservePlacementGroups();
+  if (groups_.has_pending()) ReservePlacementGroups();
   // New leases: ready tasks whose demand fits go to idle workers.
   while (pool_.num_idle() > 0 && scheduler_.num_dispatchable() > 0) {
     std::vector<TaskId> ready = scheduler_.Dispatch(pool_.num_idle());
@@ -861,11 +861,7 @@ void NodeManager::OnClientClosed(const ClientInfo& info) {
         CancelTask(task_id, false, rpc::TASK_CANCELLED, "the driver that submitted it exited");
       }
     }
-    std::vector<TaskId> groups;
-    for (const auto& [group_id, group] : placement_groups_) {
-      if (group.owner == client && !group.detached) groups.push_back(group_id);
-    }
-    for (const TaskId& group_id : groups) RemovePlacementGroup(group_id);
+    for (const TaskId& group_id : groups_.OwnedBy(client)) RemovePlacementGroup(group_id);
     if (options_.driver_pid != 0 && info.pid == options_.driver_pid) {
       std::cerr << "flare-raylet: driver " << info.pid << " disconnected; stopping\n";
       request_stop_();

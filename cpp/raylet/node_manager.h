@@ -30,6 +30,7 @@
 #include "raylet/generator_manager.h"
 #include "raylet/gpu_slots.h"
 #include "raylet/node_io.h"
+#include "raylet/placement_group_manager.h"
 #include "raylet/scheduler.h"
 #include "raylet/spill_manager.h"
 #include "raylet/task_args.h"
@@ -39,7 +40,7 @@ namespace flare {
 
 struct NodeOptions {
   ResourceSet resources;
-  uint64_t object_store_memory = 0;
+  NodeId node_id;  // nil: a random one
   std::string session_dir;
   std::string socket_path;
   size_t max_workers = 0;  // 0: derived from the CPU count
@@ -163,20 +164,6 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
     pid_t owner_pid = 0;
   };
 
-  // A placement group: bundles reserved out of the node's resources, then
-  // offered under the group's own resource names (see flare.proto).
-  struct PlacementGroup {
-    std::vector<ResourceSet> bundles;
-    ResourceSet total;                 // the bundles together
-    ObjectId ready_id;
-    std::string ready_value;
-    bool reserved = false;
-    ClientId owner = 0;                // removed when this driver leaves,
-    bool detached = false;             // unless detached
-    std::vector<std::string> kv_keys;  // deleted with it
-    std::vector<TaskId> waiting;       // submitted before it was reserved
-  };
-
   // What a lease holds: its demand, less the CPU while its worker is blocked
   // in get/wait.
   static ResourceSet HeldResources(const Lease& lease);
@@ -241,14 +228,11 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   void HandleActorCreated(ClientId worker, const TaskId& task_id, TaskRecord& record,
                           rpc::TaskDone& done);
   void HandleActorCallDone(const TaskId& task_id, rpc::TaskDone& done);
+  // Ends what runs in the group, then frees it.
   void RemovePlacementGroup(const TaskId& group_id);
-  // Reserves waiting placement groups that fit now, in creation order.
+  // Reserves waiting placement groups that fit now, in creation order, and
+  // queues the tasks that waited for them.
   void ReservePlacementGroups();
-  // The group whose resources `demand` names, if any (by its hex id).
-  PlacementGroup* GroupOf(const ResourceSet& demand, TaskId* group_id = nullptr);
-  // True when the task waits for its placement group to be reserved.
-  bool ParkForPlacementGroup(const TaskId& task_id, const ResourceSet& demand);
-  static ResourceSet GroupResources(const TaskId& group_id, const PlacementGroup& group);
 
   // Asks every client to drop cached values no reader holds (the arena is
   // full of mapped objects).
@@ -281,8 +265,6 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
                 const std::string& payload = "");
   void ReleaseTaskArgs(TaskRecord& record);
   void FinishTask(const TaskId& task_id);
-  // Queues the task again after its worker died. False when out of retries.
-  bool Retry(TaskRecord& record);
   void Enqueue(const TaskId& task_id, TaskRecord& record);
   void TryDispatch();
 
@@ -308,13 +290,11 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   WorkerPool pool_;
   GcsClient& gcs_;
   GcsRequests gcs_requests_;  // KV, named actors, placement-group table
+  PlacementGroupManager groups_{scheduler_, objects_, *this, gcs_, node_id_};
 
   absl::flat_hash_map<TaskId, TaskRecord, IdHash> tasks_;
   LeaseMap leases_;
   absl::flat_hash_map<TaskId, ActorRecord, IdHash> actors_;
-  absl::flat_hash_map<TaskId, PlacementGroup, IdHash> placement_groups_;
-  absl::flat_hash_map<std::string, TaskId> group_by_hex_;
-  std::deque<TaskId> pending_groups_;
   absl::flat_hash_map<ClientId, TaskId> actor_by_worker_;
   absl::flat_hash_set<TaskId, IdHash> actors_waiting_args_;
   // Why a worker process is about to exit on its own (sys.exit()), by pid.

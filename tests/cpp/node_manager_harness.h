@@ -122,7 +122,6 @@ class NodeManagerHarness {
   explicit NodeManagerHarness(double cpus = 1, uint64_t arena_size = 4 << 20) {
     NodeOptions options;
     options.resources = ResourceSet::FromMap({{"CPU", cpus}});
-    options.object_store_memory = arena_size;
     options.session_dir = "/nonexistent-session";
     options.socket_path = "/nonexistent-session/raylet.sock";
     auto arena = Arena::Create(arena_size, "flare-harness-arena");

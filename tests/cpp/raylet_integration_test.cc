@@ -59,7 +59,6 @@ class RayletIntegrationTest : public ::testing::Test {
 
     NodeOptions options;
     options.resources = ResourceSet::FromMap({{"CPU", 1}});
-    options.object_store_memory = kArenaSize;
     options.session_dir = dir_;
     options.socket_path = socket_path_;
     options.max_workers = 1;
