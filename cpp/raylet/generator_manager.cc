@@ -4,15 +4,9 @@
 
 namespace flare {
 
-namespace {
-
-ObjectId ItemId(const TaskId& task_id, uint32_t index) { return ObjectIdFor(task_id, index + 2); }
-
-}  // namespace
-
 void GeneratorManager::OnSubmitted(const TaskId& task_id, ClientId owner) {
   generators_[task_id] = State{owner};
-  objects_.AddPending(owner, ItemId(task_id, 0));
+  objects_.AddPending(owner, GeneratorItemId(task_id, 0));
 }
 
 void GeneratorManager::OnYield(ClientId worker, rpc::GeneratorYield& items) {
@@ -22,11 +16,11 @@ void GeneratorManager::OnYield(ClientId worker, rpc::GeneratorYield& items) {
     const ObjectId id = ObjectId::FromBinary(item.data().object_id());
     returns_.Store(item);
     const bool expected = gen != generators_.end() && !gen->second.released &&
-                          !gen->second.finished && id == ItemId(task_id, gen->second.produced);
+                          !gen->second.finished && id == GeneratorItemId(task_id, gen->second.produced);
     if (expected) {
       State& state = gen->second;
       state.produced++;
-      objects_.AddPending(state.owner, ItemId(task_id, state.produced));
+      objects_.AddPending(state.owner, GeneratorItemId(task_id, state.produced));
       continue;
     }
     // Nobody will take it (the caller let go, or the task was cancelled):
@@ -43,7 +37,7 @@ void GeneratorManager::OnReleased(ClientId client, const TaskId& task_id, uint32
   state.released = true;
   // Items produced but not taken, and the pending next one (if running).
   const uint32_t last = state.finished ? state.produced : state.produced + 1;
-  for (uint32_t k = taken; k < last; ++k) objects_.RemoveRef(client, ItemId(task_id, k));
+  for (uint32_t k = taken; k < last; ++k) objects_.RemoveRef(client, GeneratorItemId(task_id, k));
   if (state.finished) generators_.erase(gen);
 }
 
@@ -54,7 +48,7 @@ void GeneratorManager::OnFinished(const TaskId& task_id) {
   state.finished = true;
   // The pending next item will not come: it ends (the caller sees the
   // completion object first) and is freed.
-  const ObjectId next = ItemId(task_id, state.produced);
+  const ObjectId next = GeneratorItemId(task_id, state.produced);
   returns_.StoreError(next, rpc::OBJECT_LOST, "the generator ended before this item");
   if (!state.released) objects_.RemoveRef(state.owner, next);
   DropIfUnreferenced(next);

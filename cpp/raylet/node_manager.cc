@@ -8,6 +8,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/placement_group_resources.h"
+
 namespace flare {
 
 namespace {
@@ -797,7 +799,7 @@ rpc::Message NodeManager::ClusterInfoReply(uint64_t request_id,
       shown.ToProto(node.mutable_available());
       // Reserved placement groups offer their bundles under their own names.
       for (const auto& [name, amount] : scheduler_.total().ToMap()) {
-        if (amount > 0 && name.find("_group_") != std::string::npos) {
+        if (amount > 0 && GroupOfResource(name)) {
           (*node.mutable_total()->mutable_amounts())[name] = amount;
         }
       }

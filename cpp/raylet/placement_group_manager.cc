@@ -4,21 +4,17 @@
 #include <map>
 #include <utility>
 
+#include "common/placement_group_resources.h"
+
 namespace flare {
-
-namespace {
-
-constexpr char kGroupTag[] = "_group_";
-
-}  // namespace
 
 ResourceSet PlacementGroupManager::Offered(const TaskId& group_id, const Group& group) {
   const std::string hex = group_id.Hex();
   std::map<std::string, double> offered;
   for (size_t i = 0; i < group.bundles.size(); ++i) {
     for (const auto& [name, amount] : group.bundles[i].ToMap()) {
-      offered[name + kGroupTag + std::to_string(i) + "_" + hex] += amount;
-      offered[name + kGroupTag + hex] += amount;
+      offered[GroupResourceName(name, hex, static_cast<int64_t>(i))] += amount;
+      offered[GroupResourceName(name, hex)] += amount;
     }
   }
   return ResourceSet::FromMap(offered);
@@ -32,8 +28,9 @@ ResourceSet PlacementGroupManager::Offered(const TaskId& group_id) const {
 std::optional<TaskId> PlacementGroupManager::GroupOf(const ResourceSet& demand) const {
   if (groups_.empty()) return std::nullopt;
   for (const auto& [name, amount] : demand.ToMap()) {
-    if (name.find(kGroupTag) == std::string::npos) continue;
-    auto hex = by_hex_.find(name.substr(name.rfind('_') + 1));
+    const std::optional<std::string_view> group_hex = GroupOfResource(name);
+    if (!group_hex) continue;
+    auto hex = by_hex_.find(std::string(*group_hex));
     if (hex != by_hex_.end() && groups_.contains(hex->second)) return hex->second;
   }
   return std::nullopt;
