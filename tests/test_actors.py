@@ -363,6 +363,31 @@ def test_named_actor_is_found_from_a_task():
     assert flare.get(find.remote(), timeout=30) == 42
 
 
+def test_list_named_actors_of_the_namespace_or_of_all():
+    from flare.util import list_named_actors
+    here = Counter.options(name="listed-here").remote()
+    there = Counter.options(name="listed-there", namespace="elsewhere").remote()
+    unnamed = Counter.remote()  # noqa: F841 - unnamed actors are not listed
+    names = list_named_actors()
+    assert "listed-here" in names and "listed-there" not in names, names
+    everywhere = list_named_actors(all_namespaces=True)
+    assert {"namespace": "test-actors", "name": "listed-here"} in everywhere, everywhere
+    assert {"namespace": "elsewhere", "name": "listed-there"} in everywhere, everywhere
+    flare.kill(there)
+    assert wait_for(lambda: {"namespace": "elsewhere", "name": "listed-there"} not in
+                    list_named_actors(all_namespaces=True), 5), \
+        "a dead actor is still listed"
+    del here
+
+
+def test_named_actor_from_get_actor_keeps_its_methods():
+    keep = Counter.options(name="method-table").remote(2)  # noqa: F841 - keeps it alive
+    found = flare.get_actor("method-table")
+    assert flare.get(found.increment.remote(), timeout=30) == 3
+    with pytest.raises(AttributeError, match="no method"):
+        found.no_such_method
+
+
 def test_two_drivers_find_the_same_named_actor(tmp_path):
     private_tmp = tempfile.mkdtemp(prefix="fl")
     env = dict(os.environ, TMPDIR=private_tmp)

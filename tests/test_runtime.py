@@ -237,6 +237,15 @@ def test_raylet_help_documents_every_flag():
     assert bad.returncode != 0 and "--bogus" in bad.stderr
 
 
+def test_raylet_without_head_refuses_to_start_until_it_can_join(tmp_path):
+    from flare._private.node import raylet_binary
+    result = subprocess.run([raylet_binary(), "--session-dir", str(tmp_path), "--num-cpus", "1"],
+                            capture_output=True, text=True, timeout=10)
+    assert result.returncode != 0
+    assert "--head" in result.stderr and "GCS" in result.stderr, result.stderr
+    assert not (tmp_path / "raylet.ready").exists()
+
+
 def test_first_use_starts_flare_as_in_ray_unless_switched_off():
     program = """
         import flare

@@ -31,6 +31,11 @@ absl::Status Dead(const std::string& reason) {
                                 "flare.shutdown() and flare.init() to start a new one.");
 }
 
+// The raylet answered, but the GCS behind it could not.
+absl::Status GcsError(const std::string& error) {
+  return absl::UnavailableError("the GCS could not answer: " + error);
+}
+
 }  // namespace
 
 Pin::~Pin() {
@@ -47,6 +52,7 @@ absl::StatusOr<std::unique_ptr<CoreClient>> CoreClient::Connect(const ClientOpti
   reg->set_worker_id(options.worker_id.Binary());
   reg->set_log_to_driver(options.log_to_driver);
   reg->set_job_config(options.job_config);
+  reg->set_namespace_(options.job_namespace);
   int fd = -1;
   auto reply = (*channel)->Handshake(request, &fd, options.connect_timeout_ms);
   if (!reply.ok()) return reply.status();
@@ -178,6 +184,15 @@ void CoreClient::Dispatch(rpc::Message& message) {
           request_id = message.placement_group_table_reply().request_id();
           break;
         case rpc::Message::kPong: request_id = message.pong().request_id(); break;
+        case rpc::Message::kRegisterActorNameReply:
+          request_id = message.register_actor_name_reply().request_id();
+          break;
+        case rpc::Message::kLookupActorReply:
+          request_id = message.lookup_actor_reply().request_id();
+          break;
+        case rpc::Message::kListNamedActorsReply:
+          request_id = message.list_named_actors_reply().request_id();
+          break;
         default: return;
       }
       std::lock_guard<std::mutex> lock(mu_);
@@ -652,6 +667,7 @@ absl::StatusOr<bool> CoreClient::KvPutIfAbsent(const std::string& key, const std
   put->set_request_id(request_id);
   auto reply = Call(std::move(message), request_id, timeout_ms);
   if (!reply.ok()) return reply.status();
+  if (!reply->kv_reply().error().empty()) return GcsError(reply->kv_reply().error());
   return !reply->kv_reply().found();
 }
 
@@ -721,6 +737,7 @@ absl::StatusOr<std::optional<std::string>> CoreClient::KvGet(const std::string& 
   message.mutable_kv_get()->set_key(key);
   auto reply = Call(std::move(message), request_id, timeout_ms);
   if (!reply.ok()) return reply.status();
+  if (!reply->kv_reply().error().empty()) return GcsError(reply->kv_reply().error());
   if (!reply->kv_reply().found()) return std::optional<std::string>();
   return std::optional<std::string>(reply->kv_reply().value());
 }
@@ -738,6 +755,9 @@ absl::StatusOr<rpc::ClusterInfoReply> CoreClient::ClusterInfo(int timeout_ms) {
   message.mutable_cluster_info_request()->set_request_id(request_id);
   auto reply = Call(std::move(message), request_id, timeout_ms);
   if (!reply.ok()) return reply.status();
+  if (!reply->cluster_info_reply().error().empty()) {
+    return GcsError(reply->cluster_info_reply().error());
+  }
   return reply->cluster_info_reply();
 }
 
@@ -759,7 +779,58 @@ absl::StatusOr<rpc::PlacementGroupTableReply> CoreClient::PlacementGroupTable(
   request->set_pg_id(pg_id);
   auto reply = Call(std::move(message), request_id, timeout_ms);
   if (!reply.ok()) return reply.status();
+  if (!reply->placement_group_table_reply().error().empty()) {
+    return GcsError(reply->placement_group_table_reply().error());
+  }
   return reply->placement_group_table_reply();
+}
+
+absl::StatusOr<bool> CoreClient::RegisterActorName(rpc::ActorInfo actor,
+                                                   std::optional<rpc::ActorInfo>* existing,
+                                                   int timeout_ms) {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  auto* request = message.mutable_register_actor_name();
+  request->set_request_id(request_id);
+  *request->mutable_actor() = std::move(actor);
+  auto reply = Call(std::move(message), request_id, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  const rpc::RegisterActorNameReply& body = reply->register_actor_name_reply();
+  if (!body.error().empty()) return GcsError(body.error());
+  existing->reset();
+  if (!body.registered() && body.has_existing()) *existing = body.existing();
+  return body.registered();
+}
+
+absl::StatusOr<std::optional<rpc::ActorInfo>> CoreClient::LookupActor(
+    const std::string& name_space, const std::string& name, int timeout_ms) {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  auto* request = message.mutable_lookup_actor();
+  request->set_request_id(request_id);
+  request->set_namespace_(name_space);
+  request->set_name(name);
+  auto reply = Call(std::move(message), request_id, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  const rpc::LookupActorReply& body = reply->lookup_actor_reply();
+  if (!body.error().empty()) return GcsError(body.error());
+  if (!body.found()) return std::optional<rpc::ActorInfo>();
+  return std::optional<rpc::ActorInfo>(body.actor());
+}
+
+absl::StatusOr<std::vector<rpc::ActorInfo>> CoreClient::ListNamedActors(
+    bool all_namespaces, const std::string& name_space, int timeout_ms) {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  auto* request = message.mutable_list_named_actors();
+  request->set_request_id(request_id);
+  request->set_all_namespaces(all_namespaces);
+  request->set_namespace_(name_space);
+  auto reply = Call(std::move(message), request_id, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  const rpc::ListNamedActorsReply& body = reply->list_named_actors_reply();
+  if (!body.error().empty()) return GcsError(body.error());
+  return std::vector<rpc::ActorInfo>(body.actors().begin(), body.actors().end());
 }
 
 // ---- worker side -----------------------------------------------------------

@@ -69,6 +69,7 @@ struct ClientOptions {
   WorkerId worker_id;
   bool log_to_driver = true;
   std::string job_config;
+  std::string job_namespace;  // drivers: recorded in the GCS job table
   int connect_timeout_ms = 10000;
 };
 
@@ -155,6 +156,22 @@ class CoreClient {
   // only `pg_id`'s when it is not empty.
   absl::StatusOr<rpc::PlacementGroupTableReply> PlacementGroupTable(const std::string& pg_id,
                                                                     int timeout_ms);
+
+  // Named actors (the GCS actor directory).
+  // Registers `actor` (id, name, namespace, class name, method table) before
+  // its creation is submitted. Returns whether it was registered; when the
+  // name is taken, `existing` gets the live actor holding it (cleared when
+  // it died meanwhile).
+  absl::StatusOr<bool> RegisterActorName(rpc::ActorInfo actor, std::optional<rpc::ActorInfo>* existing,
+                                         int timeout_ms);
+  // The live actor named `name` in `name_space`, or nullopt.
+  absl::StatusOr<std::optional<rpc::ActorInfo>> LookupActor(const std::string& name_space,
+                                                            const std::string& name,
+                                                            int timeout_ms);
+  // The live named actors of `name_space`, or of every namespace.
+  absl::StatusOr<std::vector<rpc::ActorInfo>> ListNamedActors(bool all_namespaces,
+                                                              const std::string& name_space,
+                                                              int timeout_ms);
 
   // Worker side: the next task to run; nullopt on timeout.
   absl::StatusOr<std::optional<rpc::ExecuteTask>> NextTask(int64_t timeout_ms,

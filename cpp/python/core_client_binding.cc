@@ -55,6 +55,17 @@ py::dict ToPython(const rpc::PlacementGroupInfo& info) {
   return out;
 }
 
+py::dict ToPython(const rpc::ActorInfo& actor) {
+  py::dict out;
+  out["actor_id"] = py::bytes(actor.actor_id());
+  out["name"] = actor.name();
+  out["namespace"] = actor.namespace_();
+  out["class_name"] = actor.class_name();
+  out["methods"] = py::bytes(actor.methods());
+  out["state"] = rpc::ActorState_Name(actor.state()).substr(6);  // without "ACTOR_"
+  return out;
+}
+
 // Runs on the calling thread without the GIL; takes it only to see whether
 // Ctrl-C (or another signal handler) wants the wait to end.
 bool PythonInterrupted() {
@@ -69,7 +80,8 @@ void RegisterCoreClient(py::module_& m) {
       .def_static(
           "connect",
           [](const std::string& socket_path, const std::string& kind, const std::string& worker_id_hex,
-             bool log_to_driver, const py::bytes& job_config, int timeout_ms) {
+             bool log_to_driver, const py::bytes& job_config, int timeout_ms,
+             const std::string& job_namespace) {
             ClientOptions options;
             options.socket_path = socket_path;
             options.kind = kind == "worker" ? rpc::WORKER : rpc::DRIVER;
@@ -80,6 +92,7 @@ void RegisterCoreClient(py::module_& m) {
             options.worker_id = WorkerId::FromBinary(binary);
             options.log_to_driver = log_to_driver;
             options.job_config = std::string(job_config);
+            options.job_namespace = job_namespace;
             options.connect_timeout_ms = timeout_ms;
             absl::StatusOr<std::unique_ptr<CoreClient>> client;
             {
@@ -90,7 +103,7 @@ void RegisterCoreClient(py::module_& m) {
           },
           py::arg("socket_path"), py::arg("kind"), py::arg("worker_id_hex") = "",
           py::arg("log_to_driver") = true, py::arg("job_config") = py::bytes(),
-          py::arg("timeout_ms") = 10000)
+          py::arg("timeout_ms") = 10000, py::arg("namespace") = "")
       .def_property_readonly("job_id", [](const CoreClient& c) { return AsBytes(c.job_id().Binary()); })
       .def_property_readonly("node_id", [](const CoreClient& c) { return AsBytes(c.node_id().Binary()); })
       .def_property_readonly("session_dir", &CoreClient::session_dir)
@@ -344,6 +357,58 @@ void RegisterCoreClient(py::module_& m) {
                 c.KillActor(TaskId::FromBinary(std::string(actor_id)), no_restart, exiting));
           },
           py::arg("actor_id"), py::arg("no_restart"), py::arg("exiting") = false)
+      .def(
+          "register_actor_name",
+          [](CoreClient& c, const py::bytes& actor_id, const std::string& name,
+             const std::string& name_space, const std::string& class_name,
+             const py::bytes& methods, int timeout_ms) {
+            rpc::ActorInfo actor;
+            actor.set_actor_id(std::string(actor_id));
+            actor.set_name(name);
+            actor.set_namespace_(name_space);
+            actor.set_class_name(class_name);
+            actor.set_methods(std::string(methods));
+            actor.set_job_id(c.job_id().Binary());
+            absl::StatusOr<bool> registered;
+            std::optional<rpc::ActorInfo> existing;
+            {
+              py::gil_scoped_release release;
+              registered = c.RegisterActorName(std::move(actor), &existing, timeout_ms);
+            }
+            const bool ok = ValueOrThrow(std::move(registered));
+            return py::make_tuple(ok, existing ? py::object(ToPython(*existing)) : py::none());
+          },
+          py::arg("actor_id"), py::arg("name"), py::arg("namespace"), py::arg("class_name"),
+          py::arg("methods"), py::arg("timeout_ms"))
+      .def(
+          "lookup_actor",
+          [](CoreClient& c, const std::string& name_space, const std::string& name,
+             int timeout_ms) -> py::object {
+            absl::StatusOr<std::optional<rpc::ActorInfo>> actor;
+            {
+              py::gil_scoped_release release;
+              actor = c.LookupActor(name_space, name, timeout_ms);
+            }
+            auto found = ValueOrThrow(std::move(actor));
+            if (!found) return py::none();
+            return ToPython(*found);
+          },
+          py::arg("namespace"), py::arg("name"), py::arg("timeout_ms"))
+      .def(
+          "list_named_actors",
+          [](CoreClient& c, bool all_namespaces, const std::string& name_space, int timeout_ms) {
+            absl::StatusOr<std::vector<rpc::ActorInfo>> actors;
+            {
+              py::gil_scoped_release release;
+              actors = c.ListNamedActors(all_namespaces, name_space, timeout_ms);
+            }
+            py::list out;
+            for (const rpc::ActorInfo& actor : ValueOrThrow(std::move(actors))) {
+              out.append(ToPython(actor));
+            }
+            return out;
+          },
+          py::arg("all_namespaces"), py::arg("namespace"), py::arg("timeout_ms"))
       .def("kv_put_if_absent",
            [](CoreClient& c, const std::string& key, const py::bytes& value, int timeout_ms) {
              absl::StatusOr<bool> stored;

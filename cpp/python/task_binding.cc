@@ -164,7 +164,7 @@ void RegisterTasks(py::module_& m) {
 
   py::class_<ActorOptions>(m, "ActorOptions", "How an actor lives, given to its creation task.")
       .def(py::init([](uint32_t max_concurrency, int32_t max_restarts, int32_t max_task_retries,
-                       const std::string& name_key, bool detached,
+                       bool detached,
                        const std::map<std::string, double>& lifetime_resources,
                        const std::string& class_name, bool out_of_order) {
              ActorOptions options;
@@ -172,7 +172,6 @@ void RegisterTasks(py::module_& m) {
              actor.set_max_concurrency(max_concurrency);
              actor.set_max_restarts(max_restarts);
              actor.set_max_task_retries(max_task_retries);
-             actor.set_name_key(name_key);
              actor.set_detached(detached);
              actor.set_class_name(class_name);
              actor.set_out_of_order(out_of_order);
@@ -182,7 +181,7 @@ void RegisterTasks(py::module_& m) {
              return options;
            }),
            py::kw_only(), py::arg("max_concurrency"), py::arg("max_restarts"),
-           py::arg("max_task_retries"), py::arg("name_key") = "", py::arg("detached") = false,
+           py::arg("max_task_retries"), py::arg("detached") = false,
            py::arg("lifetime_resources") = std::map<std::string, double>(),
            py::arg("class_name") = "", py::arg("out_of_order") = false)
       .def_property_readonly("max_concurrency",

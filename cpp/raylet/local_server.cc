@@ -33,9 +33,21 @@ void LocalServer::Register(Client& client, const rpc::RegisterClient& request) {
   client.info.kind = request.kind();
   client.info.pid = request.pid();
   client.info.log_to_driver = request.log_to_driver();
+  client.registering = true;
+  handler_->OnRegister(client.info, request,
+                       [this, id = client.info.id](rpc::RegisterReply body) {
+                         FinishRegister(id, std::move(body));
+                       });
+}
+
+void LocalServer::FinishRegister(ClientId id, rpc::RegisterReply body) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;  // it left while registering
+  Client& client = it->second;
+  if (!body.job_id().empty()) client.info.job_id = JobId::FromBinary(body.job_id());
+  const bool accepted = body.error().empty();
   rpc::Message reply;
-  *reply.mutable_register_reply() = handler_->OnRegister(client.info, request);
-  const bool accepted = reply.register_reply().error().empty();
+  *reply.mutable_register_reply() = std::move(body);
   if (!client.connection->SendWithFd(reply, arena_fd_) || !accepted) {
     client.connection->Close();
     return;
@@ -49,7 +61,7 @@ void LocalServer::OnMessage(Connection& connection, rpc::Message& message) {
   if (it == clients_.end()) return;
   Client& client = it->second;
   if (message.body_case() == rpc::Message::kRegisterClient) {
-    if (!client.registered) Register(client, message.register_client());
+    if (!client.registered && !client.registering) Register(client, message.register_client());
     return;
   }
   if (!client.registered) {
@@ -108,6 +120,15 @@ void LocalServer::Dispatch(const ClientInfo& client, rpc::Message& message) {
       break;
     case rpc::Message::kKvGet:
       handler.OnKvGet(client, message.kv_get());
+      break;
+    case rpc::Message::kRegisterActorName:
+      handler.OnRegisterActorName(client, *message.mutable_register_actor_name());
+      break;
+    case rpc::Message::kLookupActor:
+      handler.OnLookupActor(client, message.lookup_actor());
+      break;
+    case rpc::Message::kListNamedActors:
+      handler.OnListNamedActors(client, message.list_named_actors());
       break;
     case rpc::Message::kClusterInfoRequest:
       handler.OnClusterInfo(client, message.cluster_info_request());

@@ -7,6 +7,7 @@
 #ifndef FLARE_RAYLET_LOCAL_SERVER_H_
 #define FLARE_RAYLET_LOCAL_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -22,10 +23,15 @@ class LocalRequestHandler {
  public:
   virtual ~LocalRequestHandler() = default;
 
-  // A client introduces itself. Fills in what registering decides (a
-  // driver's job id) and returns the reply, sent with the arena's file
-  // descriptor; a reply with an error closes the connection.
-  virtual rpc::RegisterReply OnRegister(ClientInfo& client, const rpc::RegisterClient& request) = 0;
+  using RegisterDone = std::function<void(rpc::RegisterReply reply)>;
+  // A client introduces itself. The handler decides what registering gives
+  // it (a driver's job id, which the GCS hands out) and calls `done` with
+  // the reply exactly once, at once or later on the event loop. The server
+  // records the reply's job id, sends the reply with the arena's file
+  // descriptor, and closes the connection when the reply has an error; a
+  // client that left meanwhile is not told.
+  virtual void OnRegister(const ClientInfo& client, const rpc::RegisterClient& request,
+                          RegisterDone done) = 0;
   virtual void OnRegistered(const ClientInfo& client) = 0;
   // The connection closed (the process exited, or dropped it).
   virtual void OnClientClosed(const ClientInfo& client) = 0;
@@ -47,6 +53,10 @@ class LocalRequestHandler {
 
   virtual void OnKvPut(const ClientInfo& client, rpc::KvPut& put) = 0;
   virtual void OnKvGet(const ClientInfo& client, const rpc::KvGet& get) = 0;
+  virtual void OnRegisterActorName(const ClientInfo& client, rpc::RegisterActorName& request) = 0;
+  virtual void OnLookupActor(const ClientInfo& client, const rpc::LookupActor& request) = 0;
+  virtual void OnListNamedActors(const ClientInfo& client,
+                                 const rpc::ListNamedActors& request) = 0;
   virtual void OnClusterInfo(const ClientInfo& client, const rpc::ClusterInfoRequest& request) = 0;
   virtual void OnStoreStats(const ClientInfo& client, const rpc::StoreStatsRequest& request) = 0;
   virtual void OnLogLines(const rpc::LogLines& lines) = 0;
@@ -84,9 +94,11 @@ class LocalServer : public Connection::Handler, public ClientChannel {
   struct Client {
     std::shared_ptr<Connection> connection;
     ClientInfo info;
+    bool registering = false;  // waiting for the handler's reply
     bool registered = false;
   };
   void Register(Client& client, const rpc::RegisterClient& request);
+  void FinishRegister(ClientId id, rpc::RegisterReply body);
   void Dispatch(const ClientInfo& client, rpc::Message& message);
 
   int arena_fd_;

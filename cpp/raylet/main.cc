@@ -1,5 +1,6 @@
 // flare-raylet: the per-node daemon. Wires the event loop, the local socket,
-// the shared-memory arena and the node manager, and handles process signals.
+// the shared-memory arena, the GCS (on the head node) and the node manager,
+// and handles process signals.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
@@ -17,6 +18,9 @@
 
 #include <boost/asio.hpp>
 
+#include "gcs/gcs.h"
+#include "gcs/in_process_gcs_client.h"
+#include "gcs/memory_store.h"
 #include "object_store/arena.h"
 #include "raylet/local_server.h"
 #include "raylet/node_manager.h"
@@ -102,6 +106,11 @@ int main(int argc, char** argv) {
     std::cout << flare::UsageText();
     return 0;
   }
+  if (!flags.head) {
+    std::cerr << "flare-raylet: joining a cluster is not supported yet: only a head node "
+                 "(--head, which hosts the GCS) can run\n";
+    return 2;
+  }
   signal(SIGPIPE, SIG_IGN);
   std::error_code ec;
   std::filesystem::create_directories(flags.session_dir + "/logs", ec);
@@ -122,7 +131,6 @@ int main(int argc, char** argv) {
   options.resources.Set("memory", static_cast<double>(memory.memory));
   options.session_dir = flags.session_dir;
   options.socket_path = flags.socket_path;
-  options.head = flags.head;
   options.driver_pid = flags.driver_pid;
 
   auto arena = flare::Arena::Create(memory.object_store, "flare-arena");
@@ -155,9 +163,12 @@ int main(int argc, char** argv) {
   launch.session_dir = flags.session_dir;
   launch.node_id_hex = options.node_id.Hex();
   auto launcher = std::make_unique<flare::ProcessLauncher>(launch);
+  // The head hosts the cluster's GCS; its raylet reaches it in process.
+  flare::Gcs gcs(std::make_unique<flare::MemoryStore>());
+  flare::InProcessGcsClient gcs_client(gcs);
   flare::LocalServer server((*arena)->fd());
   flare::NodeManager manager(options, std::move(*arena), std::move(launcher),
-                             flare::PosixNodeIo(io, flags.session_dir), server, stop);
+                             flare::PosixNodeIo(io, flags.session_dir), server, gcs_client, stop);
   server.set_handler(&manager);
 
   boost::asio::signal_set terminate(io, SIGTERM, SIGINT);

@@ -62,7 +62,8 @@ const ObjectEntry* NodeManager::FailedDependency(const rpc::TaskSpec& spec) cons
 
 NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
                          std::unique_ptr<WorkerLauncher> launcher, NodeIo node_io,
-                         ClientChannel& clients, std::function<void()> request_stop)
+                         ClientChannel& clients, GcsClient& gcs,
+                         std::function<void()> request_stop)
     : clients_(clients),
       options_(std::move(options)),
       arena_(std::move(arena)),
@@ -77,14 +78,18 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
       pool_(*launcher_, static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))),
             options_.max_workers > 0
                 ? options_.max_workers
-                : static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))) * 4 + 32) {
+                : static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))) * 4 + 32),
+      gcs_(gcs),
+      gcs_requests_(gcs, clients) {
   rpc::NodeInfo self;
   self.set_node_id(node_id_.Binary());
   self.set_address(options_.socket_path);
   self.set_alive(true);
   self.set_session_dir(options_.session_dir);
   options_.resources.ToProto(self.mutable_total());
-  nodes_.Upsert(self);
+  gcs_.RegisterNode(self, [](absl::Status status) {
+    if (!status.ok()) std::cerr << "flare-raylet: cannot register with the GCS: " << status << "\n";
+  });
   objects_.SetFreeListener([this](const ObjectId& id) {
     spill_.OnObjectFreed(id);
     // An actor's handle object (its creation task's return 1) went: the
@@ -138,24 +143,24 @@ void NodeManager::OnReleasePins(const ClientInfo& client, const rpc::ReleasePins
 }
 
 void NodeManager::OnKvPut(const ClientInfo& client, rpc::KvPut& put) {
-  const bool stored = kv_.Put(put.key(), std::move(*put.mutable_value()), put.overwrite());
-  if (put.request_id() != 0) {
-    rpc::Message reply;
-    reply.mutable_kv_reply()->set_request_id(put.request_id());
-    reply.mutable_kv_reply()->set_found(!stored);
-    clients_.Send(client.id, reply);
-  }
+  gcs_requests_.KvPut(client.id, put);
 }
 
 void NodeManager::OnKvGet(const ClientInfo& client, const rpc::KvGet& get) {
-  rpc::Message reply;
-  auto* kv = reply.mutable_kv_reply();
-  kv->set_request_id(get.request_id());
-  if (auto value = kv_.Get(get.key())) {
-    kv->set_found(true);
-    kv->set_value(*value);
-  }
-  clients_.Send(client.id, reply);
+  gcs_requests_.KvGet(client.id, get);
+}
+
+void NodeManager::OnRegisterActorName(const ClientInfo& client, rpc::RegisterActorName& request) {
+  gcs_requests_.RegisterActorName(client.id, request);
+}
+
+void NodeManager::OnLookupActor(const ClientInfo& client, const rpc::LookupActor& request) {
+  gcs_requests_.LookupActor(client.id, request);
+}
+
+void NodeManager::OnListNamedActors(const ClientInfo& client,
+                                    const rpc::ListNamedActors& request) {
+  gcs_requests_.ListNamedActors(client.id, request);
 }
 
 void NodeManager::OnWorkerExiting(const ClientInfo& client, const rpc::WorkerExiting& exiting) {
@@ -175,18 +180,34 @@ void NodeManager::OnRemovePlacementGroup(const rpc::RemovePlacementGroup& reques
   RemovePlacementGroup(TaskId::FromBinary(request.pg_id()));
 }
 
-rpc::RegisterReply NodeManager::OnRegister(ClientInfo& client, const rpc::RegisterClient& request) {
+void NodeManager::OnRegister(const ClientInfo& client, const rpc::RegisterClient& request,
+                             RegisterDone done) {
   rpc::RegisterReply reply;
   reply.set_node_id(node_id_.Binary());
   reply.set_arena_size(arena_->size());
   reply.set_session_dir(options_.session_dir);
   if (request.kind() == rpc::DRIVER) {
-    const uint32_t job = next_job_++;
-    JobId job_id;
-    for (int i = 0; i < 4; ++i) job_id.MutableData()[i] = static_cast<uint8_t>(job >> (24 - 8 * i));
-    client.job_id = job_id;
-    reply.set_job_id(job_id.Binary());
-    kv_.Put("job:" + job_id.Hex(), request.job_config(), true);
+    // The GCS gives the job its id; the driver learns it with the reply.
+    rpc::JobInfo job;
+    job.set_driver_pid(request.pid());
+    job.set_namespace_(request.namespace_());
+    job.set_config(request.job_config());
+    gcs_.AddJob(std::move(job), [this, client_id = client.id, reply = std::move(reply),
+                                 config = request.job_config(),
+                                 done = std::move(done)](absl::StatusOr<JobId> job_id) mutable {
+      if (!job_id.ok()) {
+        reply.set_error("cannot register the job with the GCS: " +
+                        std::string(job_id.status().message()));
+      } else if (clients_.Find(client_id) == nullptr) {
+        gcs_.MarkJobFinished(*job_id, nullptr);  // the driver left meanwhile
+      } else {
+        reply.set_job_id(job_id->Binary());
+        // Workers read the job's config from here when they run its tasks.
+        gcs_.KvPut("job:" + job_id->Hex(), std::move(config), true, nullptr);
+      }
+      done(std::move(reply));
+    });
+    return;
   } else if (request.kind() == rpc::WORKER) {
     if (!pool_.OnRegistered(WorkerId::FromBinary(request.worker_id()), client.id)) {
       reply.set_error("unknown worker id");
@@ -194,7 +215,7 @@ rpc::RegisterReply NodeManager::OnRegister(ClientInfo& client, const rpc::Regist
   } else {
     reply.set_error("unknown client kind");
   }
-  return reply;
+  done(std::move(reply));
 }
 
 void NodeManager::OnRegistered(const ClientInfo& client) {
@@ -683,11 +704,22 @@ void NodeManager::LogToJob(const std::string& job_id, const std::string& line) {
 }
 
 void NodeManager::OnClusterInfo(const ClientInfo& client, const rpc::ClusterInfoRequest& request) {
-  const uint64_t request_id = request.request_id();
+  gcs_.GetAllNodes([this, client_id = client.id, request_id = request.request_id()](
+                       absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) {
+    clients_.Send(client_id, ClusterInfoReply(request_id, std::move(nodes)));
+  });
+}
+
+rpc::Message NodeManager::ClusterInfoReply(uint64_t request_id,
+                                           absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) const {
   rpc::Message reply;
   auto* body = reply.mutable_cluster_info_reply();
   body->set_request_id(request_id);
-  for (rpc::NodeInfo node : nodes_.All()) {
+  if (!nodes.ok()) {
+    body->set_error(std::string(nodes.status().message()));
+    return reply;
+  }
+  for (rpc::NodeInfo& node : *nodes) {
     if (NodeId::FromBinary(node.node_id()) == node_id_) {
       node.clear_available();
       ResourceSet available = scheduler_.available();
@@ -702,9 +734,9 @@ void NodeManager::OnClusterInfo(const ClientInfo& client, const rpc::ClusterInfo
         }
       }
     }
-    *body->add_nodes() = node;
+    *body->add_nodes() = std::move(node);
   }
-  clients_.Send(client.id, reply);
+  return reply;
 }
 
 void NodeManager::OnStoreStats(const ClientInfo& client, const rpc::StoreStatsRequest& request) {
@@ -748,6 +780,7 @@ void NodeManager::OnClientClosed(const ClientInfo& info) {
       }
     });
   } else if (info.kind == rpc::DRIVER) {
+    gcs_.MarkJobFinished(info.job_id, nullptr);
     // The departed driver's tasks, and the tasks they started, are
     // cancelled; their returns, held by nobody else, are freed.
     std::vector<TaskId> owned;

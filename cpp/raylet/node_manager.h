@@ -1,6 +1,8 @@
 // The raylet's message handling: it owns the node's state machines (object
-// table, scheduler, worker pool, GCS tables) and performs the actions they
-// decide on the client connections. Every method runs on the event loop.
+// table, scheduler, worker pool) and performs the actions they decide on the
+// client connections. Cluster state (nodes, KV, jobs, named actors,
+// placement-group records) is the GCS's, reached through an injected
+// GcsClient. Every method runs on the event loop.
 #ifndef FLARE_RAYLET_NODE_MANAGER_H_
 #define FLARE_RAYLET_NODE_MANAGER_H_
 
@@ -17,11 +19,11 @@
 #include "absl/container/flat_hash_set.h"
 #include "common/ids.h"
 #include "flare.pb.h"
-#include "gcs/kv_store.h"
-#include "gcs/node_table.h"
+#include "gcs/gcs_client.h"
 #include "object_store/arena.h"
 #include "object_store/object_table.h"
 #include "raylet/clients.h"
+#include "raylet/gcs_requests.h"
 #include "raylet/local_server.h"
 #include "raylet/resources.h"
 #include "raylet/return_store.h"
@@ -42,7 +44,6 @@ struct NodeOptions {
   NodeId node_id;  // nil: a random one
   std::string session_dir;
   std::string socket_path;
-  bool head = true;
   size_t max_workers = 0;  // 0: derived from the CPU count
   pid_t driver_pid = 0;    // exit when this driver goes (0: run until stopped)
 };
@@ -50,10 +51,10 @@ struct NodeOptions {
 class NodeManager : public LocalRequestHandler, private ReturnStore {
  public:
   // `clients` (the local IPC server) carries what the raylet sends to its
-  // drivers and workers.
+  // drivers and workers. Borrows `clients` and `gcs`, which must outlive this.
   NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
               std::unique_ptr<WorkerLauncher> launcher, NodeIo node_io, ClientChannel& clients,
-              std::function<void()> request_stop);
+              GcsClient& gcs, std::function<void()> request_stop);
 
   // Prestarts the worker pool.
   absl::Status Start();
@@ -63,7 +64,8 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   void SignalWorkers(int signal);
 
   // LocalRequestHandler: what local drivers and workers ask.
-  rpc::RegisterReply OnRegister(ClientInfo& client, const rpc::RegisterClient& request) override;
+  void OnRegister(const ClientInfo& client, const rpc::RegisterClient& request,
+                  RegisterDone done) override;
   void OnRegistered(const ClientInfo& client) override;
   void OnClientClosed(const ClientInfo& client) override;
   void OnSubmitTask(const ClientInfo& client, rpc::TaskSpec& spec) override;
@@ -81,6 +83,9 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   void OnReleasePins(const ClientInfo& client, const rpc::ReleasePins& release) override;
   void OnKvPut(const ClientInfo& client, rpc::KvPut& put) override;
   void OnKvGet(const ClientInfo& client, const rpc::KvGet& get) override;
+  void OnRegisterActorName(const ClientInfo& client, rpc::RegisterActorName& request) override;
+  void OnLookupActor(const ClientInfo& client, const rpc::LookupActor& request) override;
+  void OnListNamedActors(const ClientInfo& client, const rpc::ListNamedActors& request) override;
   void OnClusterInfo(const ClientInfo& client, const rpc::ClusterInfoRequest& request) override;
   void OnStoreStats(const ClientInfo& client, const rpc::StoreStatsRequest& request) override;
   void OnLogLines(const rpc::LogLines& lines) override;
@@ -223,6 +228,9 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   void ReleaseLifetime(ActorRecord& actor);
   // A finished creation task that did not bring its actor up.
   void OnActorCreationFinished(const TaskId& task_id, TaskRecord& record);
+  // The GCS's node records, this node's with its available resources now.
+  rpc::Message ClusterInfoReply(uint64_t request_id,
+                                absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) const;
 
   // Sends a ready object to the clients that waited for it and wakes tasks
   // that depended on it.
@@ -256,9 +264,9 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   Scheduler scheduler_;
   GpuSlots gpus_;
   WorkerPool pool_;
-  PlacementGroupManager groups_{scheduler_, objects_, *this, node_id_};
-  KvStore kv_;
-  NodeTable nodes_;
+  GcsClient& gcs_;
+  GcsRequests gcs_requests_;  // KV, named actors, placement-group table
+  PlacementGroupManager groups_{scheduler_, objects_, *this, gcs_, node_id_};
 
   absl::flat_hash_map<TaskId, TaskRecord, IdHash> tasks_;
   LeaseManager leases_{scheduler_, gpus_};
@@ -267,7 +275,6 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   absl::flat_hash_set<TaskId, IdHash> actors_waiting_args_;
   // Why a worker process is about to exit on its own (sys.exit()), by pid.
   absl::flat_hash_map<pid_t, std::string> exit_reasons_;
-  uint32_t next_job_ = 1;
   int startup_failures_ = 0;
   bool warned_worker_limit_ = false;
   bool workers_broken_ = false;

@@ -135,6 +135,7 @@ void NodeManager::HandleActorCreated(ClientId worker, const TaskId& task_id,
   }
   ActorRecord& actor = it->second;
   actor.state = ActorState::kAlive;
+  gcs_.ReportActorState(task_id, rpc::ACTOR_ALIVE, nullptr);
   actor.worker = worker;
   actor.pid = pid;
   actor_by_worker_[worker] = task_id;
@@ -232,6 +233,7 @@ void NodeManager::OnActorWorkerLost(const TaskId& actor_id, const std::string& c
   }
   if (actor.restarts_left > 0) actor.restarts_left--;
   actor.state = ActorState::kRestarting;
+  gcs_.ReportActorState(actor_id, rpc::ACTOR_RESTARTING, nullptr);
   // Calls that were running go first again, in order, when they may be
   // retried; the others fail.
   std::vector<TaskId> in_flight = std::move(actor.in_flight);
@@ -311,7 +313,7 @@ void NodeManager::MarkActorDead(const TaskId& actor_id, const std::string& reaso
     node_io_.processes->Kill(actor.pid, SIGKILL);
     actor.pid = 0;
   }
-  if (!actor.creation.actor().name_key().empty()) kv_.Delete(actor.creation.actor().name_key());
+  gcs_.ReportActorState(actor_id, rpc::ACTOR_DEAD, nullptr);  // frees its name
   for (const ObjectId& id : actor.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);
   actor.arg_refs.clear();
   // A detached actor's handle object is no longer held by the raylet.

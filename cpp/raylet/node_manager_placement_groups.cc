@@ -63,21 +63,13 @@ void NodeManager::RemovePlacementGroup(const TaskId& group_id) {
       CancelTask(task_id, /*force=*/true, rpc::TASK_CANCELLED, message);
     }
   }
-  for (const std::string& key : groups_.Remove(group_id)) kv_.Delete(key);
+  for (const std::string& key : groups_.Remove(group_id)) gcs_.KvDelete(key, nullptr);
   TryDispatch();
 }
 
 void NodeManager::OnPlacementGroupTable(const ClientInfo& client,
                                         const rpc::PlacementGroupTableRequest& request) {
-  rpc::Message reply;
-  auto* body = reply.mutable_placement_group_table_reply();
-  body->set_request_id(request.request_id());
-  if (request.pg_id().empty()) {
-    for (const rpc::PlacementGroupInfo* info : groups_.table().All()) *body->add_groups() = *info;
-  } else if (const auto* info = groups_.table().Find(TaskId::FromBinary(request.pg_id()))) {
-    *body->add_groups() = *info;
-  }
-  clients_.Send(client.id, reply);
+  gcs_requests_.PlacementGroupTable(client.id, request);
 }
 
 }  // namespace flare

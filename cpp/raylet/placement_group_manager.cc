@@ -89,14 +89,14 @@ void PlacementGroupManager::Create(ClientId owner, const rpc::CreatePlacementGro
   info.set_name(request.name());
   info.set_strategy(request.strategy());
   *info.mutable_bundles() = request.bundles();
-  table_.Add(std::move(info));
+  gcs_.AddPlacementGroup(std::move(info), nullptr);
   objects_.AddPending(owner, group.ready_id);
   objects_.Subscribe(owner, group.ready_id);
   // Any handle's ready() refers to it while the group exists.
   objects_.AddRef(kTaskArgHolder, group.ready_id);
   const std::string why = Infeasibility(request, group);
   if (!why.empty()) {
-    table_.MarkInfeasible(group_id);
+    gcs_.ReportPlacementGroupInfeasible(group_id, nullptr);
     returns_.StoreError(group.ready_id, rpc::INFEASIBLE,
                         "placement group " + group_id.Hex() + " cannot be placed: " + why);
     return;
@@ -119,7 +119,7 @@ std::vector<TaskId> PlacementGroupManager::ReservePending() {
     scheduler_.Acquire(group.total);
     scheduler_.AddCapacity(Offered(group_id, group));
     group.reserved = true;
-    table_.MarkCreated(group_id, node_id_);
+    gcs_.ReportPlacementGroupCreated(group_id, node_id_, nullptr);
     rpc::ReturnObject ready;
     ready.mutable_data()->set_object_id(group.ready_id.Binary());
     ready.mutable_data()->set_inline_data(group.ready_value);
@@ -144,7 +144,7 @@ std::vector<std::string> PlacementGroupManager::Remove(const TaskId& group_id) {
   std::vector<std::string> keys = std::move(group.kv_keys);
   by_hex_.erase(group_id.Hex());
   groups_.erase(it);
-  table_.MarkRemoved(group_id);
+  gcs_.ReportPlacementGroupRemoved(group_id, nullptr);
   return keys;
 }
 

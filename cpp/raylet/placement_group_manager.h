@@ -6,8 +6,9 @@
 // task submitted to a group that is not reserved yet waits for it.
 //
 // No I/O: resources move in the Scheduler, the ready object is stored
-// through the ReturnStore, and every group's state is kept in the
-// PlacementGroupTable. What runs in a removed group is the caller's to end.
+// through the ReturnStore, and every group's state is reported to the GCS
+// (its placement-group records). What runs in a removed group is the
+// caller's to end.
 // Thread-compatible: the raylet's event loop is its only user.
 #ifndef FLARE_RAYLET_PLACEMENT_GROUP_MANAGER_H_
 #define FLARE_RAYLET_PLACEMENT_GROUP_MANAGER_H_
@@ -21,7 +22,7 @@
 #include "common/ids.h"
 #include "flare.pb.h"
 #include "object_store/object_table.h"
-#include "raylet/placement_group_table.h"
+#include "gcs/gcs_client.h"
 #include "raylet/resources.h"
 #include "raylet/return_store.h"
 #include "raylet/scheduler.h"
@@ -30,9 +31,10 @@ namespace flare {
 
 class PlacementGroupManager {
  public:
+  // Borrows its collaborators, which must outlive it.
   PlacementGroupManager(Scheduler& scheduler, ObjectTable& objects, ReturnStore& returns,
-                        NodeId node_id)
-      : scheduler_(scheduler), objects_(objects), returns_(returns), node_id_(node_id) {}
+                        GcsClient& gcs, NodeId node_id)
+      : scheduler_(scheduler), objects_(objects), returns_(returns), gcs_(gcs), node_id_(node_id) {}
 
   // `owner` asks for a group. Its ready object is pending for the owner
   // until the group is reserved (ReservePending), or holds INFEASIBLE at
@@ -58,13 +60,11 @@ class PlacementGroupManager {
   ResourceSet Offered(const TaskId& group_id) const;
 
   // Frees the group: its resources go back (or its ready object fails, if it
-  // was still pending) and the table says REMOVED. Returns the KV keys that
+  // was still pending) and the GCS records it REMOVED. Returns the KV keys that
   // described it, to be deleted. REQUIRES: what ran in it has been ended.
   std::vector<std::string> Remove(const TaskId& group_id);
   // The groups `owner` created that go with it (all but detached ones).
   std::vector<TaskId> OwnedBy(ClientId owner) const;
-
-  const PlacementGroupTable& table() const { return table_; }
 
  private:
   struct Group {
@@ -85,11 +85,11 @@ class PlacementGroupManager {
   Scheduler& scheduler_;
   ObjectTable& objects_;
   ReturnStore& returns_;
+  GcsClient& gcs_;
   NodeId node_id_;
   absl::flat_hash_map<TaskId, Group, IdHash> groups_;
   absl::flat_hash_map<std::string, TaskId> by_hex_;
   std::deque<TaskId> pending_;
-  PlacementGroupTable table_;
 };
 
 }  // namespace flare

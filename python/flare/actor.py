@@ -4,16 +4,16 @@ actor functions of the API (get_actor, kill, method).
 An actor is created by a creation task whose id is the actor's id. Its
 return object (the "handle object") stands for the actor: every ActorHandle
 holds an ObjectRef to it, so the raylet's reference counting tells when no
-handle is left anywhere and the actor can end. Names live in the GCS KV
-under ``actor:<namespace>:<name>``; the raylet deletes the key when the
-actor dies.
+handle is left anywhere and the actor can end. Names live in the GCS actor
+directory, with what a handle needs (class name, method table); the GCS
+frees a name when its actor dies.
 """
 
 from __future__ import annotations
 
 import inspect
 import pickle
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from flare import exceptions
 from flare._private import runtime, state
@@ -139,8 +139,7 @@ def is_async_class(cls: type) -> bool:
 current_namespace = state.current_namespace
 
 
-def _name_key(namespace: str, name: str) -> str:
-    return f"actor:{namespace}:{name}"
+_GCS_TIMEOUT_MS = 30000
 
 
 class ActorClass:
@@ -212,15 +211,13 @@ class ActorClass:
             kwargs = {**kwargs, CONCURRENCY_GROUPS_KWARG: groups}
         serialized, dependencies = prepare_args(self._name, None, args, kwargs)
         actor_id = core.new_task_id()
-        name_key = ""
         if name is not None:
-            name_key = _name_key(namespace, name)
-            record = pickle.dumps((actor_id, self._name, self._methods))
-            if not core.kv_put_if_absent(name_key, record, 30000):
-                if options.get("get_if_exists"):
-                    existing = _lookup(session, name, namespace)
-                    if existing is not None:
-                        return existing
+            registered, existing = core.register_actor_name(
+                actor_id, name, namespace, self._name, pickle.dumps(self._methods),
+                _GCS_TIMEOUT_MS)
+            if not registered:
+                if options.get("get_if_exists") and existing is not None:
+                    return _handle_of(existing)
                 raise ValueError(f"an actor named {name!r} already exists in namespace "
                                  f"{namespace!r}; use get_actor({name!r}) to reach it, or "
                                  "options(get_if_exists=True)")
@@ -236,7 +233,6 @@ class ActorClass:
         actor_options = {"max_concurrency": max_concurrency,
                          "max_restarts": options["max_restarts"],
                          "max_task_retries": options["max_task_retries"],
-                         "name_key": name_key,
                          "detached": options.get("lifetime") == "detached",
                          "lifetime_resources": lifetime,
                          "class_name": self._name,
@@ -371,12 +367,28 @@ class ActorMethod:
         return f"<actor method {self._handle._class_name}.{self._name}>"
 
 
+def _handle_of(actor: Dict[str, Any]) -> ActorHandle:
+    """A handle to an actor of the GCS directory."""
+    actor_id = actor["actor_id"]
+    return ActorHandle(actor_id, actor["class_name"], pickle.loads(actor["methods"]),
+                       ObjectRef(return_id(actor_id, 1)))
+
+
 def _lookup(session: state.Session, name: str, namespace: str) -> Optional[ActorHandle]:
-    record = session.core.kv_get(_name_key(namespace, name), 30000)
-    if record is None:
-        return None
-    actor_id, class_name, methods = pickle.loads(record)
-    return ActorHandle(actor_id, class_name, methods, ObjectRef(return_id(actor_id, 1)))
+    actor = session.core.lookup_actor(namespace, name, _GCS_TIMEOUT_MS)
+    return None if actor is None else _handle_of(actor)
+
+
+def list_named_actors(all_namespaces: bool = False) -> List[Union[str, Dict[str, str]]]:
+    """The live named actors (detached or not): their names in the job's
+    namespace or, with ``all_namespaces``, ``{"namespace": ..., "name": ...}``
+    for every namespace (Ray's ``ray.util.list_named_actors``)."""
+    session = runtime.session()
+    namespace = current_namespace(session)
+    actors = session.core.list_named_actors(bool(all_namespaces), namespace, _GCS_TIMEOUT_MS)
+    if all_namespaces:
+        return [{"namespace": actor["namespace"], "name": actor["name"]} for actor in actors]
+    return [actor["name"] for actor in actors]
 
 
 def get_actor(name: str, namespace: Optional[str] = None) -> ActorHandle:

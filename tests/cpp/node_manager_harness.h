@@ -14,12 +14,16 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "gcs/gcs.h"
+#include "gcs/in_process_gcs_client.h"
+#include "gcs/memory_store.h"
 #include "raylet/node_manager.h"
 
 namespace flare::testing {
@@ -133,7 +137,7 @@ class NodeManagerHarness {
     arena_ = arena->get();
     manager_ = std::make_unique<NodeManager>(
         options, std::move(*arena), std::move(launcher),
-        NodeIo{std::move(processes), std::move(timers), std::move(spill)}, clients_,
+        NodeIo{std::move(processes), std::move(timers), std::move(spill)}, clients_, gcs_client_,
         [this] { stopped_ = true; });
     EXPECT_TRUE(manager_->Start().ok());
   }
@@ -143,6 +147,7 @@ class NodeManagerHarness {
   RecordingProcesses& processes() { return *processes_; }
   ManualTimers& timers() { return *timers_; }
   MemorySpillFiles& spill_files() { return *spill_; }
+  Gcs& gcs() { return gcs_; }  // the head's GCS, in process
   uint8_t* arena_base() { return arena_->base(); }
 
   ClientId RegisterDriver(pid_t pid = 50) {
@@ -254,13 +259,19 @@ class NodeManagerHarness {
     info.id = id;
     info.kind = request.kind();
     info.pid = request.pid();
-    rpc::RegisterReply reply = manager_->OnRegister(info, request);
-    EXPECT_TRUE(reply.error().empty()) << reply.error();
+    std::optional<rpc::RegisterReply> reply;
+    manager_->OnRegister(info, request, [&](rpc::RegisterReply r) { reply = std::move(r); });
+    EXPECT_TRUE(reply.has_value()) << "the in-process GCS answers at once";
+    if (!reply) return id;
+    EXPECT_TRUE(reply->error().empty()) << reply->error();
+    if (!reply->job_id().empty()) info.job_id = JobId::FromBinary(reply->job_id());
     manager_->OnRegistered(info);
     return id;
   }
 
   RecordingClients clients_;
+  Gcs gcs_{std::make_unique<MemoryStore>()};
+  InProcessGcsClient gcs_client_{gcs_};
   RecordingLauncher* launcher_ = nullptr;
   RecordingProcesses* processes_ = nullptr;
   ManualTimers* timers_ = nullptr;

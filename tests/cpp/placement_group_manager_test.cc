@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "gcs/gcs.h"
+#include "gcs/in_process_gcs_client.h"
+#include "gcs/memory_store.h"
+
 namespace flare {
 namespace {
 
@@ -42,13 +46,18 @@ class PlacementGroupManagerTest : public ::testing::Test {
     return objects_.Find(ObjectId::FromBinary(request.ready_id()));
   }
   rpc::PlacementGroupState State(const rpc::CreatePlacementGroup& request) {
-    return groups_.table().Find(TaskId::FromBinary(request.pg_id()))->state();
+    // The state the manager reported to the GCS.
+    auto records = gcs_.GetPlacementGroups(TaskId::FromBinary(request.pg_id()));
+    EXPECT_EQ(records.size(), 1u);
+    return records.empty() ? rpc::PG_REMOVED : records[0].state();
   }
 
   Scheduler scheduler_{ResourceSet::FromMap({{"CPU", 4}})};
   ObjectTable objects_{1 << 20};
   TableReturns returns_{objects_};
-  PlacementGroupManager groups_{scheduler_, objects_, returns_, NodeId::FromRandom()};
+  Gcs gcs_{std::make_unique<MemoryStore>()};
+  InProcessGcsClient gcs_client_{gcs_};
+  PlacementGroupManager groups_{scheduler_, objects_, returns_, gcs_client_, NodeId::FromRandom()};
 };
 
 TEST_F(PlacementGroupManagerTest, AReservedGroupOffersItsBundlesUnderItsOwnNames) {

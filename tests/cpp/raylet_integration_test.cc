@@ -18,6 +18,9 @@
 #include <gtest/gtest.h>
 
 #include "client/core_client.h"
+#include "gcs/gcs.h"
+#include "gcs/in_process_gcs_client.h"
+#include "gcs/memory_store.h"
 #include "raylet/node_manager.h"
 #include "raylet/posix_io.h"
 
@@ -66,7 +69,7 @@ class RayletIntegrationTest : public ::testing::Test {
         options, std::move(*arena), std::make_unique<RecordingLauncher>(&launched_),
         NodeIo{std::make_unique<NoProcesses>(), std::make_unique<AsioTimers>(io_),
                std::make_unique<DiskSpillFiles>(dir_ + "/spill")},
-        *server_, [] {});
+        *server_, gcs_client_, [] {});
     server_->set_handler(manager_.get());
     ASSERT_TRUE(manager_->Start().ok());
     ASSERT_EQ(launched_.size(), 1u) << "one worker prestarted per CPU";
@@ -142,6 +145,8 @@ class RayletIntegrationTest : public ::testing::Test {
   std::string socket_path_;
   std::vector<WorkerId> launched_;
   WorkerId worker_id_;
+  Gcs gcs_{std::make_unique<MemoryStore>()};
+  InProcessGcsClient gcs_client_{gcs_};
   std::unique_ptr<LocalServer> server_;
   std::unique_ptr<NodeManager> manager_;
   std::thread loop_;

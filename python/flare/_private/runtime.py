@@ -77,7 +77,7 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
         job_config = pickle.dumps({"sys_path": [p for p in sys.path if p], "cwd": os.getcwd(),
                                    "namespace": namespace, "setup_hook": setup_hook})
         try:
-            core = _connect(socket_path, raylet, log_to_driver, job_config)
+            core = _connect(socket_path, raylet, log_to_driver, job_config, namespace)
         except BaseException:
             if raylet is not None:
                 raylet.stop()
@@ -148,12 +148,12 @@ def _resolve_address(address: str) -> str:
         "(joining remote nodes over TCP is not supported yet)")
 
 
-def _connect(socket_path: str, raylet, log_to_driver: bool, job_config: bytes):
+def _connect(socket_path: str, raylet, log_to_driver: bool, job_config: bytes, namespace: str):
     deadline = time.monotonic() + 15
     while True:
         try:
             return _core.CoreClient.connect(socket_path, "driver", "", log_to_driver,
-                                            job_config, 500)
+                                            job_config, 500, namespace)
         except exceptions.RayletDiedError as error:
             if raylet is not None and not raylet.alive():
                 raise exceptions.RayletDiedError(

@@ -6,6 +6,7 @@ import socket
 from typing import Any, Iterable, Iterator, List, Optional, Sequence
 
 from flare import api
+from flare.actor import list_named_actors
 from flare.object_ref import ObjectRef
 from flare.util import accelerators
 from flare.util.actor_pool import ActorPool
@@ -67,5 +68,6 @@ def _results(ready: List[ObjectRef], yield_obj_refs: bool) -> Iterable[Any]:
 
 
 __all__ = ["ActorPool", "accelerators", "as_completed", "get_current_placement_group",
-           "get_node_ip_address", "get_placement_group", "map_unordered", "placement_group",
+           "get_node_ip_address", "get_placement_group", "list_named_actors", "map_unordered",
+           "placement_group",
            "placement_group_table", "remove_placement_group"]

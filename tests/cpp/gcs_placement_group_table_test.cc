@@ -1,6 +1,6 @@
 // Specification of the placement-group table: states PENDING -> CREATED ->
 // REMOVED, and a bounded memory of removed groups. No I/O involved.
-#include "raylet/placement_group_table.h"
+#include "gcs/placement_group_table.h"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "raylet/placement_group_table.h"
+#include "gcs/placement_group_table.h"
 
 #include <utility>
 

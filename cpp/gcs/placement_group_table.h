@@ -1,12 +1,13 @@
-// What the raylet tells about its placement groups (Ray's
-// placement_group_table()): each group's name, strategy, bundles and state,
+// The GCS's placement-group records (Ray's placement_group_table()): each
+// group's name, strategy, bundles and state,
 // PENDING -> CREATED -> REMOVED. Removed groups are remembered, the most
 // recent `max_removed` of them, so that asking after a removal says REMOVED
 // while memory stays bounded however many groups come and go.
 //
-// No I/O. Thread-compatible: the raylet's event loop is its only user.
-#ifndef FLARE_RAYLET_PLACEMENT_GROUP_TABLE_H_
-#define FLARE_RAYLET_PLACEMENT_GROUP_TABLE_H_
+// No I/O. Thread-compatible: the GCS's owner (the head raylet's event loop)
+// is its only user.
+#ifndef FLARE_GCS_PLACEMENT_GROUP_TABLE_H_
+#define FLARE_GCS_PLACEMENT_GROUP_TABLE_H_
 
 #include <cstddef>
 #include <deque>
@@ -55,4 +56,4 @@ class PlacementGroupTable {
 
 }  // namespace flare
 
-#endif  // FLARE_RAYLET_PLACEMENT_GROUP_TABLE_H_
+#endif  // FLARE_GCS_PLACEMENT_GROUP_TABLE_H_

@@ -1,0 +1,63 @@
+// The GCS actor directory: named actors by (namespace, name), with the
+// class name and method table a handle needs, and each actor's state
+// PENDING_CREATION -> ALIVE <-> RESTARTING -> DEAD. A name belongs to one
+// live actor of its namespace; death frees it. Dead actors are remembered,
+// the most recent `max_dead` of them, so that asking after a death says DEAD
+// while memory stays bounded.
+//
+// No I/O. Thread-compatible: the GCS's owner is its only user.
+#ifndef FLARE_GCS_ACTOR_DIRECTORY_H_
+#define FLARE_GCS_ACTOR_DIRECTORY_H_
+
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "common/ids.h"
+#include "flare.pb.h"
+
+namespace flare {
+
+class ActorDirectory {
+ public:
+  static constexpr size_t kDefaultMaxDead = 1000;
+
+  explicit ActorDirectory(size_t max_dead = kDefaultMaxDead) : max_dead_(max_dead) {}
+
+  // Records a named actor as PENDING_CREATION (whatever `actor.state` says).
+  // REQUIRES: `actor.actor_id` is a TaskId and `actor.name` is not empty.
+  // AlreadyExists when a live actor of the namespace has the name, or the id
+  // is known; InvalidArgument when the requirements do not hold.
+  absl::Status Register(rpc::ActorInfo actor);
+
+  // Moves a live actor to `state`; DEAD frees its name for good. Ignores ids
+  // that are unknown (unnamed actors) or dead, and PENDING_CREATION.
+  void SetState(const TaskId& id, rpc::ActorState state);
+
+  // The live actor holding `name` in `name_space`, or nullptr.
+  const rpc::ActorInfo* Lookup(const std::string& name_space, const std::string& name) const;
+  // The actor's record, live or dead, or nullptr when unknown (or forgotten).
+  const rpc::ActorInfo* Find(const TaskId& id) const;
+  // The live named actors of `name_space`, or of every namespace when it is
+  // nullopt, ordered by namespace then name.
+  std::vector<const rpc::ActorInfo*> ListNamed(const std::optional<std::string>& name_space) const;
+
+  size_t size() const { return actors_.size(); }
+
+ private:
+  using NameKey = std::pair<std::string, std::string>;  // (namespace, name)
+
+  size_t max_dead_;
+  absl::flat_hash_map<TaskId, rpc::ActorInfo, IdHash> actors_;
+  absl::flat_hash_map<NameKey, TaskId> live_names_;
+  std::deque<TaskId> dead_;  // oldest first
+};
+
+}  // namespace flare
+
+#endif  // FLARE_GCS_ACTOR_DIRECTORY_H_

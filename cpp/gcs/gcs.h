@@ -1,0 +1,100 @@
+// The GCS, the cluster's control plane: the state behind the GCS service,
+// one method per request the service answers. It holds the node table, the
+// KV (function exports, job configs...), the actor directory, the
+// placement-group records and the job table; no per-task or per-object
+// state. Requests reach it through a GcsClient (gcs_client.h): in process
+// on the head node, over the network elsewhere.
+//
+// No I/O of its own: storage comes in as a Store, time as a clock.
+// Thread-compatible: the head raylet's event loop is its only user.
+#ifndef FLARE_GCS_GCS_H_
+#define FLARE_GCS_GCS_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/ids.h"
+#include "flare.pb.h"
+#include "gcs/actor_directory.h"
+#include "gcs/job_table.h"
+#include "gcs/node_table.h"
+#include "gcs/placement_group_table.h"
+#include "gcs/store.h"
+
+namespace flare {
+
+struct GcsOptions {
+  // Wall-clock milliseconds since the epoch (job start and end times).
+  // Empty: the system clock.
+  std::function<int64_t()> now_ms;
+  size_t max_dead_actors = ActorDirectory::kDefaultMaxDead;
+  size_t max_removed_groups = PlacementGroupTable::kDefaultMaxRemoved;
+};
+
+class Gcs {
+ public:
+  // The KV lives in this table of the store.
+  static constexpr char kKvTable[] = "kv";
+
+  // REQUIRES: `store` is not null.
+  explicit Gcs(std::unique_ptr<Store> store, GcsOptions options = {});
+
+  // ---- nodes ----
+  // Adds the node, or replaces the record of a known node id.
+  void RegisterNode(const rpc::NodeInfo& node);
+  std::vector<rpc::NodeInfo> GetAllNodes() const;
+
+  // ---- KV ----
+  // Returns whether the value was written (false: the key existed and
+  // `overwrite` was not set).
+  absl::StatusOr<bool> KvPut(const std::string& key, std::string value, bool overwrite);
+  absl::StatusOr<std::optional<std::string>> KvGet(const std::string& key) const;
+  // Returns whether the key existed.
+  absl::StatusOr<bool> KvDelete(const std::string& key);
+
+  // ---- jobs ----
+  // Records a job whose driver just connected; returns its new id.
+  JobId AddJob(rpc::JobInfo job);
+  void MarkJobFinished(const JobId& job);
+  std::vector<rpc::JobInfo> GetAllJobs() const;
+
+  // ---- actors ----
+  // See ActorDirectory::Register: AlreadyExists when the name is taken.
+  absl::Status RegisterActor(rpc::ActorInfo actor);
+  // Unknown (unnamed) actors are ignored.
+  void ReportActorState(const TaskId& actor, rpc::ActorState state);
+  std::optional<rpc::ActorInfo> LookupNamedActor(const std::string& name_space,
+                                                 const std::string& name) const;
+  // Of `name_space`, or of every namespace when it is nullopt.
+  std::vector<rpc::ActorInfo> ListNamedActors(const std::optional<std::string>& name_space) const;
+
+  // ---- placement groups ----
+  // See PlacementGroupTable for the transitions.
+  void AddPlacementGroup(rpc::PlacementGroupInfo group);
+  void PlacementGroupCreated(const TaskId& group, const NodeId& node);
+  void PlacementGroupInfeasible(const TaskId& group);
+  void PlacementGroupRemoved(const TaskId& group);
+  // Every group kept, or only `group`'s record (none when unknown).
+  std::vector<rpc::PlacementGroupInfo> GetPlacementGroups(
+      const std::optional<TaskId>& group) const;
+
+ private:
+  int64_t NowMs() const;
+
+  std::unique_ptr<Store> store_;
+  GcsOptions options_;
+  NodeTable nodes_;
+  JobTable jobs_;
+  ActorDirectory actors_;
+  PlacementGroupTable groups_;
+};
+
+}  // namespace flare
+
+#endif  // FLARE_GCS_GCS_H_

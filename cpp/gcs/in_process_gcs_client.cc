@@ -1,0 +1,96 @@
+#include "gcs/in_process_gcs_client.h"
+
+#include <utility>
+
+namespace flare {
+
+namespace {
+
+// Calls `done` with `result` unless the caller did not ask for it.
+template <typename Done, typename Result>
+void Reply(const Done& done, Result&& result) {
+  if (done) done(std::forward<Result>(result));
+}
+
+}  // namespace
+
+void InProcessGcsClient::RegisterNode(const rpc::NodeInfo& node, StatusCallback done) {
+  gcs_.RegisterNode(node);
+  Reply(done, absl::OkStatus());
+}
+
+void InProcessGcsClient::GetAllNodes(Callback<std::vector<rpc::NodeInfo>> done) {
+  Reply(done, gcs_.GetAllNodes());
+}
+
+void InProcessGcsClient::KvPut(const std::string& key, std::string value, bool overwrite,
+                               Callback<bool> done) {
+  Reply(done, gcs_.KvPut(key, std::move(value), overwrite));
+}
+
+void InProcessGcsClient::KvGet(const std::string& key,
+                               Callback<std::optional<std::string>> done) {
+  Reply(done, gcs_.KvGet(key));
+}
+
+void InProcessGcsClient::KvDelete(const std::string& key, Callback<bool> done) {
+  Reply(done, gcs_.KvDelete(key));
+}
+
+void InProcessGcsClient::AddJob(rpc::JobInfo job, Callback<JobId> done) {
+  Reply(done, gcs_.AddJob(std::move(job)));
+}
+
+void InProcessGcsClient::MarkJobFinished(const JobId& job, StatusCallback done) {
+  gcs_.MarkJobFinished(job);
+  Reply(done, absl::OkStatus());
+}
+
+void InProcessGcsClient::RegisterActor(rpc::ActorInfo actor, StatusCallback done) {
+  Reply(done, gcs_.RegisterActor(std::move(actor)));
+}
+
+void InProcessGcsClient::ReportActorState(const TaskId& actor, rpc::ActorState state,
+                                          StatusCallback done) {
+  gcs_.ReportActorState(actor, state);
+  Reply(done, absl::OkStatus());
+}
+
+void InProcessGcsClient::LookupNamedActor(const std::string& name_space, const std::string& name,
+                                          Callback<std::optional<rpc::ActorInfo>> done) {
+  Reply(done, gcs_.LookupNamedActor(name_space, name));
+}
+
+void InProcessGcsClient::ListNamedActors(const std::optional<std::string>& name_space,
+                                         Callback<std::vector<rpc::ActorInfo>> done) {
+  Reply(done, gcs_.ListNamedActors(name_space));
+}
+
+void InProcessGcsClient::AddPlacementGroup(rpc::PlacementGroupInfo group, StatusCallback done) {
+  gcs_.AddPlacementGroup(std::move(group));
+  Reply(done, absl::OkStatus());
+}
+
+void InProcessGcsClient::ReportPlacementGroupCreated(const TaskId& group, const NodeId& node,
+                                                     StatusCallback done) {
+  gcs_.PlacementGroupCreated(group, node);
+  Reply(done, absl::OkStatus());
+}
+
+void InProcessGcsClient::ReportPlacementGroupInfeasible(const TaskId& group,
+                                                        StatusCallback done) {
+  gcs_.PlacementGroupInfeasible(group);
+  Reply(done, absl::OkStatus());
+}
+
+void InProcessGcsClient::ReportPlacementGroupRemoved(const TaskId& group, StatusCallback done) {
+  gcs_.PlacementGroupRemoved(group);
+  Reply(done, absl::OkStatus());
+}
+
+void InProcessGcsClient::GetPlacementGroups(const std::optional<TaskId>& group,
+                                            Callback<std::vector<rpc::PlacementGroupInfo>> done) {
+  Reply(done, gcs_.GetPlacementGroups(group));
+}
+
+}  // namespace flare

@@ -1,0 +1,35 @@
+// Where the GCS keeps its durable state: named tables of string keys to
+// string values. In memory for now (MemoryStore); an on-disk store comes
+// with head restart and implements the same interface.
+//
+// Thread-compatible: the GCS's owner is its only user.
+#ifndef FLARE_GCS_STORE_H_
+#define FLARE_GCS_STORE_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace flare {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Stores `value` under `key` of `table`. Without `overwrite` an existing
+  // value stays. Returns whether the value was written; an error when the
+  // store could not write.
+  virtual absl::StatusOr<bool> Put(const std::string& table, const std::string& key,
+                                   std::string value, bool overwrite) = 0;
+  // The value, or nullopt when the key is absent.
+  virtual absl::StatusOr<std::optional<std::string>> Get(const std::string& table,
+                                                         const std::string& key) const = 0;
+  // Returns whether the key existed.
+  virtual absl::StatusOr<bool> Delete(const std::string& table, const std::string& key) = 0;
+};
+
+}  // namespace flare
+
+#endif  // FLARE_GCS_STORE_H_

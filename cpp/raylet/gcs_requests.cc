@@ -1,0 +1,130 @@
+#include "raylet/gcs_requests.h"
+
+#include <iostream>
+#include <string>
+#include <utility>
+
+namespace flare {
+
+void GcsRequests::KvPut(ClientId client, rpc::KvPut& put) {
+  const uint64_t request_id = put.request_id();
+  GcsClient::Callback<bool> done;
+  if (request_id != 0) {  // the client waits for the answer
+    done = [this, client, request_id](absl::StatusOr<bool> stored) {
+      rpc::Message reply;
+      reply.mutable_kv_reply()->set_request_id(request_id);
+      if (stored.ok()) {
+        reply.mutable_kv_reply()->set_found(!*stored);  // the key was there already
+      } else {
+        reply.mutable_kv_reply()->set_error(std::string(stored.status().message()));
+      }
+      clients_.Send(client, reply);
+    };
+  } else {
+    done = [key = put.key()](absl::StatusOr<bool> stored) {
+      if (!stored.ok()) {
+        std::cerr << "flare-raylet: GCS KV put of " << key << " failed: " << stored.status() << "\n";
+      }
+    };
+  }
+  gcs_.KvPut(put.key(), std::move(*put.mutable_value()), put.overwrite(), std::move(done));
+}
+
+void GcsRequests::KvGet(ClientId client, const rpc::KvGet& get) {
+  gcs_.KvGet(get.key(), [this, client, request_id = get.request_id()](
+                            absl::StatusOr<std::optional<std::string>> value) {
+    rpc::Message reply;
+    auto* kv = reply.mutable_kv_reply();
+    kv->set_request_id(request_id);
+    if (!value.ok()) {
+      kv->set_error(std::string(value.status().message()));
+    } else if (value->has_value()) {
+      kv->set_found(true);
+      kv->set_value(std::move(**value));
+    }
+    clients_.Send(client, reply);
+  });
+}
+
+void GcsRequests::RegisterActorName(ClientId client, rpc::RegisterActorName& request) {
+  const uint64_t request_id = request.request_id();
+  const std::string name_space = request.actor().namespace_();
+  const std::string name = request.actor().name();
+  gcs_.RegisterActor(std::move(*request.mutable_actor()), [this, client, request_id, name_space,
+                                                           name](absl::Status status) {
+    if (status.ok() || !absl::IsAlreadyExists(status)) {
+      rpc::Message reply;
+      auto* body = reply.mutable_register_actor_name_reply();
+      body->set_request_id(request_id);
+      body->set_registered(status.ok());
+      if (!status.ok()) body->set_error(std::string(status.message()));
+      clients_.Send(client, reply);
+      return;
+    }
+    // The name is taken: tell who holds it (get_if_exists returns it).
+    // (It may have died since: then the name was taken all the same.)
+    gcs_.LookupNamedActor(name_space, name, [this, client, request_id](
+                                                absl::StatusOr<std::optional<rpc::ActorInfo>> actor) {
+      rpc::Message reply;
+      auto* body = reply.mutable_register_actor_name_reply();
+      body->set_request_id(request_id);
+      body->set_registered(false);
+      if (actor.ok() && actor->has_value()) *body->mutable_existing() = std::move(**actor);
+      clients_.Send(client, reply);
+    });
+  });
+}
+
+void GcsRequests::LookupActor(ClientId client, const rpc::LookupActor& request) {
+  gcs_.LookupNamedActor(request.namespace_(), request.name(),
+                        [this, client, request_id = request.request_id()](
+                            absl::StatusOr<std::optional<rpc::ActorInfo>> actor) {
+                          rpc::Message reply;
+                          auto* body = reply.mutable_lookup_actor_reply();
+                          body->set_request_id(request_id);
+                          if (!actor.ok()) {
+                            body->set_error(std::string(actor.status().message()));
+                          } else if (actor->has_value()) {
+                            body->set_found(true);
+                            *body->mutable_actor() = std::move(**actor);
+                          }
+                          clients_.Send(client, reply);
+                        });
+}
+
+void GcsRequests::ListNamedActors(ClientId client, const rpc::ListNamedActors& request) {
+  std::optional<std::string> name_space;
+  if (!request.all_namespaces()) name_space = request.namespace_();
+  gcs_.ListNamedActors(name_space, [this, client, request_id = request.request_id()](
+                                       absl::StatusOr<std::vector<rpc::ActorInfo>> actors) {
+    rpc::Message reply;
+    auto* body = reply.mutable_list_named_actors_reply();
+    body->set_request_id(request_id);
+    if (!actors.ok()) {
+      body->set_error(std::string(actors.status().message()));
+    } else {
+      for (rpc::ActorInfo& actor : *actors) *body->add_actors() = std::move(actor);
+    }
+    clients_.Send(client, reply);
+  });
+}
+
+void GcsRequests::PlacementGroupTable(ClientId client,
+                                      const rpc::PlacementGroupTableRequest& request) {
+  std::optional<TaskId> group;
+  if (!request.pg_id().empty()) group = TaskId::FromBinary(request.pg_id());
+  gcs_.GetPlacementGroups(group, [this, client, request_id = request.request_id()](
+                                     absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> groups) {
+    rpc::Message reply;
+    auto* body = reply.mutable_placement_group_table_reply();
+    body->set_request_id(request_id);
+    if (!groups.ok()) {
+      body->set_error(std::string(groups.status().message()));
+    } else {
+      for (rpc::PlacementGroupInfo& info : *groups) *body->add_groups() = std::move(info);
+    }
+    clients_.Send(client, reply);
+  });
+}
+
+}  // namespace flare
