@@ -87,6 +87,24 @@ def events(tmp_path) -> Iterator[Callable[[str], FileEvent]]:
         event.set()
 
 
+def mark_and_wait(marker: str, release: FileEvent | None = None) -> str:
+    """A task body: touches marker+'.started', waits until ``release`` is set
+    (sleeps 600 s if there is none), then touches marker+'.done';
+    marker+'.finally' on any way out. A task cancelled while it waits never
+    reaches '.done'. Wrap it with flare.remote to use it."""
+    try:
+        # Inside the try: a cancel right after this is seen must reach finally.
+        FileEvent(marker + ".started").set()
+        if release is None:
+            time.sleep(600)
+        else:
+            release.wait_or_raise()
+        FileEvent(marker + ".done").set()
+    finally:
+        FileEvent(marker + ".finally").set()
+    return "released"
+
+
 def rendezvous(directory: str, me: str, others: list, timeout: float = NEVER) -> bool:
     """Marks ``me`` as arrived in ``directory`` and waits until every one of
     ``others`` has arrived too: returns True only if all were there at once.

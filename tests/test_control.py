@@ -11,6 +11,7 @@ import pytest
 import flare
 from flare import exceptions
 
+import conftest
 from conftest import FileEvent, private_head, process_gone, start_driver, wait_for
 
 
@@ -23,22 +24,7 @@ def identity(x):
     return x
 
 
-@flare.remote
-def mark_and_wait(marker, release=None):
-    """Touches marker+'.started', waits until ``release`` is set (sleeps 600 s
-    if there is none), then touches marker+'.done'; marker+'.finally' on any
-    way out. A task cancelled while it waits never reaches '.done'."""
-    try:
-        # Inside the try: a cancel right after this is seen must reach finally.
-        FileEvent(marker + ".started").set()
-        if release is None:
-            time.sleep(600)
-        else:
-            release.wait_or_raise()
-        FileEvent(marker + ".done").set()
-    finally:
-        FileEvent(marker + ".finally").set()
-    return "released"
+mark_and_wait = flare.remote(conftest.mark_and_wait)
 
 
 def both_cpus_free() -> bool:
@@ -85,26 +71,17 @@ def test_cancel_right_after_remote_is_race_free(flare_2cpu, tmp_path):
 def test_cancel_works_when_sigint_is_ignored_as_in_a_background_shell(tmp_path):
     marker = str(tmp_path / "t")
     process = start_driver(f"""
-        import os, time, flare
+        import flare
+        from conftest import FileEvent, mark_and_wait
         flare.init(num_cpus=1)
 
-        @flare.remote
-        def sleeper(marker):
-            open(marker + ".started", "w").close()
-            try:
-                time.sleep(600)
-            finally:
-                open(marker + ".finally", "w").close()
-
-        ref = sleeper.remote({marker!r})
-        while not os.path.exists({marker!r} + ".started"):
-            time.sleep(0.01)
+        ref = flare.remote(mark_and_wait).remote({marker!r})  # sleeps 600 s
+        FileEvent({marker!r} + ".started").wait()
         flare.cancel(ref)
         try:
-            flare.get(ref, timeout=10)
+            flare.get(ref, timeout=60)
         except flare.exceptions.TaskCancelledError:
             print("cancelled", flush=True)
-        from conftest import FileEvent
         print("finally ran" if FileEvent({marker!r} + ".finally").wait() else "still running")
     """, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     out, err = process.communicate(timeout=60)
@@ -458,20 +435,12 @@ def test_driver_exit_cancels_its_tasks_and_leaves_other_drivers_alone(tmp_path, 
         assert survivor.stdout.readline().strip() == "submitted"
         assert survivor_started.wait(), "the other driver's task never started"
         leaving = start_driver(f"""
-            import os, time, flare
+            import os, flare
+            from conftest import FileEvent, mark_and_wait
             flare.init(address="auto")
 
-            @flare.remote
-            def sleeper(marker):
-                open(marker + ".started", "w").close()
-                try:
-                    time.sleep(600)
-                finally:
-                    open(marker + ".finally", "w").close()
-
-            ref = sleeper.remote({marker!r})
-            while not os.path.exists({marker!r} + ".started"):
-                time.sleep(0.01)
+            ref = flare.remote(mark_and_wait).remote({marker!r})  # sleeps 600 s
+            FileEvent({marker!r} + ".started").wait()
             os._exit(0)
         """, env=env)
         leaving.communicate(timeout=60)

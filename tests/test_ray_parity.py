@@ -254,8 +254,7 @@ class AsyncRecorder:
         return list(self.seen)
 
 
-@flare.remote(max_concurrency=2)
-class ThreadedRecorder:
+class Recorder:
     def __init__(self) -> None:
         self.seen = []
 
@@ -266,16 +265,8 @@ class ThreadedRecorder:
         return list(self.seen)
 
 
-@flare.remote
-class SyncRecorder:
-    def __init__(self) -> None:
-        self.seen = []
-
-    def record(self, value) -> None:
-        self.seen.append(value)
-
-    def log(self):
-        return list(self.seen)
+ThreadedRecorder = flare.remote(max_concurrency=2)(Recorder)
+SyncRecorder = flare.remote(Recorder)
 
 
 @pytest.mark.parametrize("recorder_class", [AsyncRecorder, ThreadedRecorder])
