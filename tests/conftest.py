@@ -228,6 +228,3 @@ def no_leftover_raylets():
     leftover = raylet_pids() - before
     assert not leftover, f"flare-raylet processes left running after the tests: {leftover}"
 
-
-def pytest_configure(config):
-    os.environ.setdefault("FLARE_TEST", "1")

@@ -430,3 +430,12 @@ def test_actor_output_is_prefixed_with_its_repr_or_class_name():
     assert result.returncode == 0, result.stderr
     assert "(Named(index=1) pid=" in result.stdout, result.stdout
     assert "(Plain pid=" in result.stdout, result.stdout
+
+
+def test_workers_know_the_id_of_their_node():
+    @flare.remote
+    def node_of_worker():
+        return os.environ.get("FLARE_NODE_ID"), flare.get_runtime_context().get_node_id()
+
+    from_env, from_context = flare.get(node_of_worker.remote(), timeout=60)
+    assert from_env == from_context == flare.get_runtime_context().get_node_id()

@@ -75,3 +75,17 @@ def test_task_results_spill_too():
 
     refs = [block.remote(i) for i in range(12)]  # 600 MiB of results
     assert [int(flare.get(ref, timeout=60)[7]) for ref in refs] == list(range(12))
+
+
+def test_a_spilled_object_whose_file_is_gone_raises_object_lost_not_garbage():
+    refs = [flare.put(np.full(60 * MIB, i, dtype=np.uint8)) for i in range(8)]  # 480 MiB
+    spilled = {os.path.basename(path) for path in spill_files()}
+    assert spilled, "nothing was spilled"
+    victim = next(ref for ref in refs if ref.hex() in spilled)
+    os.unlink(os.path.join(os.path.dirname(spill_files()[0]), victim.hex()))
+    with pytest.raises(exceptions.ObjectLostError, match="could not be read back"):
+        flare.get(victim, timeout=60)
+    # The others are intact.
+    for i, ref in enumerate(refs):
+        if ref is not victim:
+            assert flare.get(ref, timeout=60)[-1] == i

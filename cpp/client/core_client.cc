@@ -26,7 +26,9 @@ constexpr auto kCreateRetryFor = std::chrono::milliseconds(1000);
 constexpr auto kInterruptSlice = std::chrono::milliseconds(50);
 
 absl::Status Dead(const std::string& reason) {
-  return absl::UnavailableError("the raylet is gone: " + reason);
+  return absl::UnavailableError("lost the connection to the flare raylet (" + reason +
+                                "); the node is down, so this call cannot be served. Call "
+                                "flare.shutdown() and flare.init() to start a new one.");
 }
 
 }  // namespace
@@ -529,6 +531,10 @@ absl::StatusOr<std::vector<ObjectValue>> CoreClient::Get(const std::vector<Objec
   }
   lock.unlock();
   if (blocked) SetBlocked(false);
+  if (absl::IsDeadlineExceeded(status)) {
+    return absl::DeadlineExceededError("get() timed out after " + std::to_string(timeout_ms / 1000.0) +
+                                       " s waiting for " + std::to_string(ids.size()) + " object(s)");
+  }
   if (!status.ok()) return status;
   return values;
 }
@@ -654,6 +660,40 @@ absl::Status CoreClient::KillActor(const TaskId& actor, bool no_restart, bool ex
   message.mutable_kill_actor()->set_actor_id(actor.Binary());
   message.mutable_kill_actor()->set_no_restart(no_restart);
   message.mutable_kill_actor()->set_exiting(exiting);
+  return Send(message);
+}
+
+absl::Status CoreClient::GeneratorYield(const TaskId& task,
+                                        std::vector<rpc::ReturnObject> items) {
+  rpc::Message message;
+  auto* yield = message.mutable_generator_yield();
+  yield->set_task_id(task.Binary());
+  for (auto& item : items) *yield->add_items() = std::move(item);
+  return Send(message);
+}
+
+void CoreClient::ReleaseGenerator(const TaskId& task, uint32_t taken) {
+  rpc::Message message;
+  message.mutable_release_generator()->set_task_id(task.Binary());
+  message.mutable_release_generator()->set_taken(taken);
+  (void)Send(message);  // a dead raylet frees everything anyway
+}
+
+absl::Status CoreClient::WorkerExiting(const std::string& reason) {
+  rpc::Message message;
+  message.mutable_worker_exiting()->set_reason(reason);
+  return Send(message);
+}
+
+absl::Status CoreClient::CreatePlacementGroup(rpc::CreatePlacementGroup request) {
+  rpc::Message message;
+  *message.mutable_create_placement_group() = std::move(request);
+  return Send(message);
+}
+
+absl::Status CoreClient::RemovePlacementGroup(const TaskId& group) {
+  rpc::Message message;
+  message.mutable_remove_placement_group()->set_pg_id(group.Binary());
   return Send(message);
 }
 

@@ -130,8 +130,19 @@ class CoreClient {
   // while a call blocks in get (they cannot run anywhere else), and cancels
   // of running calls do not interrupt the thread.
   void BecomeActor();
-  // Sends a message as is (generator items and releases).
-  absl::Status SendMessage(const rpc::Message& message) { return Send(message); }
+  // Worker side: items a streaming generator task yielded (item k is
+  // GeneratorItemId(task, k)), reported as soon as they exist.
+  absl::Status GeneratorYield(const TaskId& task, std::vector<rpc::ReturnObject> items);
+  // The caller dropped its generator after taking `taken` items: the raylet
+  // frees the rest. Best effort (a dead raylet frees everything anyway).
+  void ReleaseGenerator(const TaskId& task, uint32_t taken);
+  // Worker side: this process is about to exit on its own (sys.exit() in a
+  // task); `reason` names it in the errors the raylet reports.
+  absl::Status WorkerExiting(const std::string& reason);
+  // Asks the raylet to reserve a placement group; its ready object becomes
+  // ready once the bundles are reserved.
+  absl::Status CreatePlacementGroup(rpc::CreatePlacementGroup request);
+  absl::Status RemovePlacementGroup(const TaskId& group);
   // Generator items: the raylet already counts the caller's reference to
   // the next item; these make the local count agree (ExpectObject) or drop
   // it without telling the raylet (ForgetObject, for an item that never came).

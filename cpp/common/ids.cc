@@ -48,8 +48,16 @@ template class FixedId<16, WorkerTag>;
 ObjectId ObjectIdFor(const TaskId& task, uint32_t index) {
   ObjectId id;
   std::memcpy(id.MutableData(), task.Data(), TaskId::kSize);
-  std::memcpy(id.MutableData() + TaskId::kSize, &index, sizeof(index));
+  uint8_t* out = id.MutableData() + TaskId::kSize;
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<uint8_t>(index >> (8 * i));  // little-endian
   return id;
+}
+
+uint32_t IndexOfObject(const ObjectId& object) {
+  const auto* in = reinterpret_cast<const uint8_t*>(object.Data()) + TaskId::kSize;
+  uint32_t index = 0;
+  for (int i = 0; i < 4; ++i) index |= static_cast<uint32_t>(in[i]) << (8 * i);
+  return index;
 }
 
 TaskId TaskOfObject(const ObjectId& object) {

@@ -4,8 +4,11 @@
 // index, so a return's id is known before the task runs:
 //   JobId    (4 bytes)
 //   TaskId   (16 bytes) = JobId + 12 unique bytes
-//   ObjectId (20 bytes) = TaskId + u32 index (1..n for returns; puts set the
-//                         high bit)
+//   ObjectId (20 bytes) = TaskId + u32 index, 4 bytes little-endian
+//                         (1..n for returns; puts set the high bit)
+//
+// This file is the one definition of that layout: the Python package reaches
+// it through flare._core (return_id, generator_item_id, task_id_of).
 #ifndef FLARE_COMMON_IDS_H_
 #define FLARE_COMMON_IDS_H_
 
@@ -83,6 +86,15 @@ constexpr uint32_t kPutIndexBit = 0x80000000u;
 ObjectId ObjectIdFor(const TaskId& task, uint32_t index);
 TaskId TaskOfObject(const ObjectId& object);
 JobId JobOfTask(const TaskId& task);
+// The u32 index that follows the task id (put bit included).
+uint32_t IndexOfObject(const ObjectId& object);
+// Whether `object` was made by a put rather than returned by a task.
+inline bool IsPutObject(const ObjectId& object) { return (IndexOfObject(object) & kPutIndexBit) != 0; }
+
+// A streaming generator task `task` reports its completion as return 1 and
+// its k-th yielded item (0-based) as return k + 2.
+// REQUIRES: item + 2 < kPutIndexBit.
+inline ObjectId GeneratorItemId(const TaskId& task, uint32_t item) { return ObjectIdFor(task, item + 2); }
 
 struct IdHash {
   template <typename Id>

@@ -317,6 +317,18 @@ absl::StatusOr<uint64_t> ObjectTable::Unspill(const ObjectId& id) {
   return *offset;
 }
 
+void ObjectTable::MarkLost(const ObjectId& id, std::string message) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  ObjectEntry& entry = it->second;
+  if (entry.in_store) allocator_.Free(entry.offset);
+  entry.in_store = false;
+  entry.spilled = false;
+  entry.inline_data.clear();
+  entry.error = rpc::OBJECT_LOST;
+  entry.error_message = std::move(message);
+}
+
 bool ObjectTable::IsSpilled(const ObjectId& id) const {
   auto it = objects_.find(id);
   return it != objects_.end() && it->second.spilled;

@@ -126,6 +126,9 @@ class ObjectTable {
   void MarkSpilled(const ObjectId& id);
   absl::StatusOr<uint64_t> Unspill(const ObjectId& id);
   bool IsSpilled(const ObjectId& id) const;
+  // A restored object's bytes could not be read back: its block is freed and
+  // it holds an OBJECT_LOST error with `message` from now on.
+  void MarkLost(const ObjectId& id, std::string message);
   uint64_t capacity() const { return allocator_.capacity(); }
 
   bool Contains(const ObjectId& id) const { return objects_.contains(id); }

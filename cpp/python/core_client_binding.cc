@@ -6,6 +6,7 @@
 #include "client/core_client.h"
 #include "python/object_buffer.h"
 #include "python/status.h"
+#include "python/task_binding.h"
 
 namespace flare::python {
 
@@ -54,27 +55,6 @@ py::dict ToPython(const rpc::PlacementGroupInfo& info) {
   return out;
 }
 
-// (error_code, error_message, ObjectBuffer)
-py::tuple ToPython(ObjectValue value) {
-  const int code = static_cast<int>(value.error);
-  std::string message = value.error_message;
-  return py::make_tuple(code, std::move(message), ObjectBuffer{std::move(value)});
-}
-
-// What get_runtime_context().get_assigned_resources() reports while the
-// task runs: a task's request, an actor's lifetime resources (from its
-// constructor on), or None for an actor call (the actor's own stay).
-py::object AssignedResources(const rpc::TaskSpec& spec) {
-  if (!spec.actor_id().empty() && !spec.has_actor()) return py::none();
-  const auto& amounts =
-      spec.has_actor() ? spec.actor().lifetime_resources().amounts() : spec.resources().amounts();
-  py::dict out;
-  for (const auto& [name, amount] : amounts) {
-    if (amount > 0) out[py::str(name)] = amount;
-  }
-  return out;
-}
-
 // Runs on the calling thread without the GIL; takes it only to see whether
 // Ctrl-C (or another signal handler) wants the wait to end.
 bool PythonInterrupted() {
@@ -82,42 +62,9 @@ bool PythonInterrupted() {
   return PyErr_CheckSignals() != 0;
 }
 
-// Task results from Python: [(object_id, kind, payload, contained)] where
-// kind is "inline" (payload: bytes), "store" (already written and to be
-// sealed; payload: size) or an error code int (payload: (message, pickled
-// bytes)).
-void FillReturns(const py::list& returns,
-                 google::protobuf::RepeatedPtrField<rpc::ReturnObject>* out) {
-  for (const auto& item : returns) {
-    py::tuple entry = item.cast<py::tuple>();
-    auto* ret = out->Add();
-    auto* data = ret->mutable_data();
-    data->set_object_id(std::string(entry[0].cast<py::bytes>()));
-    py::object kind = entry[1];
-    if (py::isinstance<py::int_>(kind)) {
-      data->set_error(static_cast<rpc::ErrorCode>(kind.cast<int>()));
-      py::tuple payload = entry[2].cast<py::tuple>();
-      data->set_error_message(payload[0].cast<std::string>());
-      data->set_inline_data(std::string(payload[1].cast<py::bytes>()));
-    } else if (kind.cast<std::string>() == "store") {
-      data->set_in_store(true);
-      data->set_size(entry[2].cast<uint64_t>());
-    } else {
-      data->set_inline_data(std::string(entry[2].cast<py::bytes>()));
-    }
-    for (const auto& inner : entry[3].cast<py::list>()) {
-      ret->add_contained_refs(std::string(inner.cast<py::bytes>()));
-    }
-  }
-}
-
 }  // namespace
 
 void RegisterCoreClient(py::module_& m) {
-  m.def("object_id_for", [](const py::bytes& task_id, uint32_t index) {
-    return AsBytes(ObjectIdFor(TaskId::FromBinary(std::string(task_id)), index).Binary());
-  });
-
   py::class_<CoreClient>(m, "CoreClient")
       .def_static(
           "connect",
@@ -153,20 +100,20 @@ void RegisterCoreClient(py::module_& m) {
       .def("new_put_id", [](CoreClient& c) { return AsBytes(c.NewPutId().Binary()); })
       .def(
           "submit_task",
-          [](CoreClient& c, const py::bytes& task_id, const std::string& function_key,
+          [](CoreClient& c, const py::bytes& task_id, const py::bytes& job_id, const std::string& function_key,
              const std::string& function_name, const py::object& args, const py::object& args_object_id,
              const std::vector<py::bytes>& dependencies, const std::vector<py::bytes>& nested_refs,
              uint32_t num_returns, const std::map<std::string, double>& resources, int max_retries,
              const py::bytes& parent_task_id, const py::bytes& retry_exceptions, double timeout_s,
-             bool retry_on_timeout, const py::bytes& actor_id, const std::string& method_name,
-             const py::object& actor_options, bool streaming, const py::bytes& runtime_env,
-             const py::bytes& job_id, bool dynamic_returns) {
+             bool retry_on_timeout, const py::bytes& actor_id, const ActorOptions* actor,
+             const std::string& method_name, bool streaming, const py::bytes& runtime_env,
+             bool dynamic_returns) {
+            // Each keyword is the rpc::TaskSpec field of the same name.
             rpc::TaskSpec spec;
             spec.set_task_id(std::string(task_id));
             // A worker submits on behalf of the job of the task it runs.
             const std::string job(job_id);
             spec.set_job_id(job.empty() ? c.job_id().Binary() : job);
-            spec.set_dynamic_returns(dynamic_returns);
             spec.set_function_key(function_key);
             spec.set_function_name(function_name);
             if (!args.is_none()) spec.set_args(std::string(py::bytes(args)));
@@ -183,35 +130,25 @@ void RegisterCoreClient(py::module_& m) {
             spec.set_timeout_s(timeout_s);
             spec.set_retry_on_timeout(retry_on_timeout);
             spec.set_actor_id(std::string(actor_id));
+            if (actor != nullptr) *spec.mutable_actor() = actor->proto;
             spec.set_method_name(method_name);
             spec.set_streaming(streaming);
             spec.set_runtime_env(std::string(runtime_env));
-            if (!actor_options.is_none()) {
-              // A creation: {max_concurrency, max_restarts, max_task_retries,
-              // name_key, detached, lifetime_resources, class_name}.
-              py::dict options = actor_options.cast<py::dict>();
-              rpc::ActorOptions* actor = spec.mutable_actor();
-              actor->set_max_concurrency(options["max_concurrency"].cast<uint32_t>());
-              actor->set_max_restarts(options["max_restarts"].cast<int32_t>());
-              actor->set_max_task_retries(options["max_task_retries"].cast<int32_t>());
-              actor->set_name_key(options["name_key"].cast<std::string>());
-              actor->set_detached(options["detached"].cast<bool>());
-              actor->set_class_name(options["class_name"].cast<std::string>());
-              actor->set_out_of_order(options["out_of_order"].cast<bool>());
-              for (const auto& [name, amount] :
-                   options["lifetime_resources"].cast<std::map<std::string, double>>()) {
-                (*actor->mutable_lifetime_resources()->mutable_amounts())[name] = amount;
-              }
-            }
+            spec.set_dynamic_returns(dynamic_returns);
             ThrowIfError(c.SubmitTask(std::move(spec)));
           },
-          py::arg("task_id"), py::arg("function_key"), py::arg("function_name"), py::arg("args"),
-          py::arg("args_object_id"), py::arg("dependencies"), py::arg("nested_refs"),
-          py::arg("num_returns"), py::arg("resources"), py::arg("max_retries"),
-          py::arg("parent_task_id"), py::arg("retry_exceptions"), py::arg("timeout_s"),
-          py::arg("retry_on_timeout"), py::arg("actor_id"), py::arg("method_name"),
-          py::arg("actor_options"), py::arg("streaming"), py::arg("runtime_env"),
-          py::arg("job_id") = py::bytes(), py::arg("dynamic_returns") = false)
+          py::kw_only(), py::arg("task_id"), py::arg("job_id") = py::bytes(), py::arg("function_key"),
+          py::arg("function_name"), py::arg("args") = py::none(), py::arg("args_object_id") = py::none(),
+          py::arg("dependencies") = std::vector<py::bytes>(), py::arg("nested_refs") = std::vector<py::bytes>(),
+          py::arg("num_returns") = 1, py::arg("resources") = std::map<std::string, double>(),
+          py::arg("max_retries") = 0, py::arg("parent_task_id") = py::bytes(),
+          py::arg("retry_exceptions") = py::bytes(), py::arg("timeout_s") = 0.0,
+          py::arg("retry_on_timeout") = false, py::arg("actor_id") = py::bytes(),
+          py::arg("actor") = static_cast<const ActorOptions*>(nullptr), py::arg("method_name") = "",
+          py::arg("streaming") = false, py::arg("runtime_env") = py::bytes(),
+          py::arg("dynamic_returns") = false,
+          "Submits a task; each keyword is the TaskSpec field of that name (proto/flare.proto). "
+          "The caller holds one reference to each return.")
       .def("cancel",
            [](CoreClient& c, const py::bytes& task_id, bool force, bool recursive) {
              ThrowIfError(c.Cancel(TaskId::FromBinary(std::string(task_id)), force, recursive));
@@ -337,90 +274,58 @@ void RegisterCoreClient(py::module_& m) {
              }
              auto task = ValueOrThrow(std::move(next));
              if (!task) return py::none();
-             const rpc::TaskSpec& spec = task->spec();
-             py::list resolved;
-             for (const auto& data : task->resolved()) resolved.append(ToPython(c.MakeValue(data)));
-             py::object args = py::none();
-             if (task->has_args_data()) {
-               args = ToPython(c.MakeValue(task->args_data()));
-             } else {
-               args = py::bytes(spec.args());
-             }
-             py::object actor = py::none();
-             if (!spec.actor_id().empty()) {
-               // (actor_id, method_name or None for the constructor, max_concurrency)
-               actor = py::make_tuple(py::bytes(spec.actor_id()),
-                                      spec.has_actor() ? py::object(py::none())
-                                                       : py::object(py::str(spec.method_name())),
-                                      spec.actor().max_concurrency());
-             }
-             return py::make_tuple(py::bytes(spec.task_id()), py::bytes(spec.job_id()), spec.function_key(),
-                                   spec.function_name(), args, resolved, spec.num_returns(), spec.attempt(),
-                                   spec.max_retries(), py::bytes(spec.retry_exceptions()), actor,
-                                   spec.streaming(), AssignedResources(spec),
-                                   spec.runtime_env().empty() ? py::object(py::none())
-                                                              : py::object(py::bytes(spec.runtime_env())),
-                                   std::vector<uint32_t>(task->gpu_ids().begin(), task->gpu_ids().end()),
-                                   spec.dynamic_returns());
-           })
+             return ToExecutedTask(c, *task);
+           },
+           "The next ExecutedTask to run, or None after timeout_ms.")
       .def("task_done",
            [](CoreClient& c, const py::bytes& task_id, const py::list& returns, bool application_error,
               bool retryable) {
-             // returns: [(object_id, kind, payload, contained)] where kind is
-             // "inline" (payload: bytes), "store" (already written and to be
-             // sealed; payload: size) or an error code int (payload:
-             // (message, pickled bytes)).
              rpc::TaskDone done;
              done.set_task_id(std::string(task_id));
              done.set_application_error(application_error);
              done.set_retryable(retryable);
-             FillReturns(returns, done.mutable_returns());
+             for (auto& ret : ToReturns(returns)) *done.add_returns() = std::move(ret);
              ThrowIfError(c.TaskDone(std::move(done)));
-           })
+           },
+           py::arg("task_id"), py::arg("returns"), py::arg("application_error"), py::arg("retryable"),
+           "Reports a task's results: returns as [(object_id, kind, payload, contained)] where kind "
+           "is 'inline' (payload: bytes), 'store' (written, to be sealed; payload: size) or an "
+           "ErrorCode (payload: (message, pickled error)).")
       .def("generator_yield",
            [](CoreClient& c, const py::bytes& task_id, const py::list& items) {
-             rpc::Message message;
-             message.mutable_generator_yield()->set_task_id(std::string(task_id));
-             FillReturns(items, message.mutable_generator_yield()->mutable_items());
-             ThrowIfError(c.SendMessage(message));
-           })
+             ThrowIfError(c.GeneratorYield(TaskId::FromBinary(std::string(task_id)), ToReturns(items)));
+           },
+           py::arg("task_id"), py::arg("items"))
       .def("worker_exiting",
-           [](CoreClient& c, const std::string& reason) {
-             rpc::Message message;
-             message.mutable_worker_exiting()->set_reason(reason);
-             ThrowIfError(c.SendMessage(message));
-           })
+           [](CoreClient& c, const std::string& reason) { ThrowIfError(c.WorkerExiting(reason)); })
       .def("release_generator",
            [](CoreClient& c, const py::bytes& task_id, uint32_t taken) {
-             rpc::Message message;
-             message.mutable_release_generator()->set_task_id(std::string(task_id));
-             message.mutable_release_generator()->set_taken(taken);
-             (void)c.SendMessage(message);  // a dead raylet frees everything anyway
+             c.ReleaseGenerator(TaskId::FromBinary(std::string(task_id)), taken);
            })
-      .def("create_placement_group",
-           [](CoreClient& c, const py::bytes& pg_id, const std::vector<std::map<std::string, double>>& bundles,
-              const std::string& strategy, const std::string& name, const py::bytes& ready_id,
-              const py::bytes& ready_value, bool detached, const std::vector<std::string>& kv_keys) {
-             rpc::Message message;
-             auto* create = message.mutable_create_placement_group();
-             create->set_pg_id(std::string(pg_id));
-             for (const auto& bundle : bundles) {
-               auto* amounts = create->add_bundles()->mutable_amounts();
-               for (const auto& [name, amount] : bundle) (*amounts)[name] = amount;
-             }
-             create->set_strategy(strategy);
-             create->set_name(name);
-             create->set_ready_id(std::string(ready_id));
-             create->set_ready_value(std::string(ready_value));
-             create->set_detached(detached);
-             for (const std::string& key : kv_keys) create->add_kv_keys(key);
-             ThrowIfError(c.SendMessage(message));
-           })
+      .def(
+          "create_placement_group",
+          [](CoreClient& c, const py::bytes& pg_id, const std::vector<std::map<std::string, double>>& bundles,
+             const std::string& strategy, const std::string& name, const py::bytes& ready_id,
+             const py::bytes& ready_value, bool detached, const std::vector<std::string>& kv_keys) {
+            rpc::CreatePlacementGroup create;
+            create.set_pg_id(std::string(pg_id));
+            for (const auto& bundle : bundles) {
+              auto* amounts = create.add_bundles()->mutable_amounts();
+              for (const auto& [resource, amount] : bundle) (*amounts)[resource] = amount;
+            }
+            create.set_strategy(strategy);
+            create.set_name(name);
+            create.set_ready_id(std::string(ready_id));
+            create.set_ready_value(std::string(ready_value));
+            create.set_detached(detached);
+            for (const std::string& key : kv_keys) create.add_kv_keys(key);
+            ThrowIfError(c.CreatePlacementGroup(std::move(create)));
+          },
+          py::kw_only(), py::arg("pg_id"), py::arg("bundles"), py::arg("strategy"), py::arg("name"),
+          py::arg("ready_id"), py::arg("ready_value"), py::arg("detached"), py::arg("kv_keys"))
       .def("remove_placement_group",
            [](CoreClient& c, const py::bytes& pg_id) {
-             rpc::Message message;
-             message.mutable_remove_placement_group()->set_pg_id(std::string(pg_id));
-             ThrowIfError(c.SendMessage(message));
+             ThrowIfError(c.RemovePlacementGroup(TaskId::FromBinary(std::string(pg_id))));
            })
       .def("expect_object", [](CoreClient& c, const py::bytes& id) { c.ExpectObject(ToId(id)); })
       .def("forget_object", [](CoreClient& c, const py::bytes& id) { c.ForgetObject(ToId(id)); })

@@ -7,11 +7,15 @@
 
 namespace flare::python {
 void RegisterCoreClient(pybind11::module_& m);
+void RegisterIds(pybind11::module_& m);
+void RegisterTasks(pybind11::module_& m);
 }  // namespace flare::python
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "flare's C++ core: the raylet client, object buffers and ids";
+  flare::python::RegisterIds(m);
   flare::python::RegisterObjectBuffer(m);
+  flare::python::RegisterTasks(m);
   flare::python::RegisterCoreClient(m);
   m.attr("PARALLEL_COPY_MIN_BYTES") = flare::kParallelCopyMinBytes;
   m.def(

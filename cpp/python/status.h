@@ -9,11 +9,15 @@
 
 namespace flare::python {
 
-// Throws the Python exception for `status` (builtin classes, which the
-// Python layer narrows to flare's own): DeadlineExceeded -> TimeoutError,
-// Unavailable -> ConnectionError, ResourceExhausted -> MemoryError,
-// InvalidArgument -> ValueError, Cancelled -> the pending Python error
-// (Ctrl-C) or KeyboardInterrupt, anything else -> RuntimeError.
+// Throws flare's own exception for `status` (flare.exceptions; each also
+// subclasses the matching built-in, so callers need no re-mapping):
+//   DeadlineExceeded  -> GetTimeoutError      (a TimeoutError)
+//   Unavailable       -> RayletDiedError      (a ConnectionError)
+//   ResourceExhausted -> ObjectStoreFullError (a MemoryError)
+//   InvalidArgument   -> ValueError
+//   Cancelled         -> the pending Python error (Ctrl-C) or KeyboardInterrupt
+//   anything else     -> FlareSystemError     (a RuntimeError)
+// REQUIRES: the GIL is held.
 [[noreturn]] void ThrowStatus(const absl::Status& status);
 
 inline void ThrowIfError(const absl::Status& status) {

@@ -18,8 +18,10 @@
 #include <boost/asio.hpp>
 
 #include "object_store/arena.h"
+#include "raylet/local_server.h"
 #include "raylet/node_manager.h"
 #include "raylet/options.h"
+#include "raylet/posix_io.h"
 #include "raylet/process_launcher.h"
 
 namespace {
@@ -71,12 +73,12 @@ uint64_t AvailableMemory() {
 
 // Listens on the local socket and hands accepted connections over.
 void AcceptLoop(boost::asio::local::stream_protocol::acceptor& acceptor,
-                flare::NodeManager& manager) {
-  acceptor.async_accept([&acceptor, &manager](const boost::system::error_code& error,
-                                             boost::asio::local::stream_protocol::socket socket) {
+                flare::LocalServer& server) {
+  acceptor.async_accept([&acceptor, &server](const boost::system::error_code& error,
+                                            boost::asio::local::stream_protocol::socket socket) {
     if (error == boost::asio::error::operation_aborted) return;
-    if (!error) manager.Accept(std::move(socket));
-    AcceptLoop(acceptor, manager);
+    if (!error) server.Accept(std::move(socket));
+    AcceptLoop(acceptor, server);
   });
 }
 
@@ -115,7 +117,7 @@ int main(int argc, char** argv) {
   options.resources.Set("GPU", flags.num_gpus);
   for (const auto& [name, amount] : flags.resources) options.resources.Set(name, amount);
   const flare::NodeMemory memory = flare::ResolveNodeMemory(flags, AvailableMemory());
-  options.object_store_memory = memory.object_store;
+  options.node_id = flare::NodeId::FromRandom();
   options.resources.Set("object_store_memory", static_cast<double>(memory.object_store));
   options.resources.Set("memory", static_cast<double>(memory.memory));
   options.session_dir = flags.session_dir;
@@ -123,7 +125,7 @@ int main(int argc, char** argv) {
   options.head = flags.head;
   options.driver_pid = flags.driver_pid;
 
-  auto arena = flare::Arena::Create(options.object_store_memory, "flare-arena");
+  auto arena = flare::Arena::Create(memory.object_store, "flare-arena");
   if (!arena.ok()) {
     std::cerr << "flare-raylet: " << arena.status().message() << "\n";
     return 1;
@@ -151,8 +153,12 @@ int main(int argc, char** argv) {
   launch.python = flags.python;
   launch.socket_path = flags.socket_path;
   launch.session_dir = flags.session_dir;
+  launch.node_id_hex = options.node_id.Hex();
   auto launcher = std::make_unique<flare::ProcessLauncher>(launch);
-  flare::NodeManager manager(io, options, std::move(*arena), std::move(launcher), stop);
+  flare::LocalServer server((*arena)->fd());
+  flare::NodeManager manager(options, std::move(*arena), std::move(launcher),
+                             flare::PosixNodeIo(io, flags.session_dir), server, stop);
+  server.set_handler(&manager);
 
   boost::asio::signal_set terminate(io, SIGTERM, SIGINT);
   terminate.async_wait([&](const boost::system::error_code& error, int) {
@@ -172,7 +178,7 @@ int main(int argc, char** argv) {
   if (!started.ok()) {
     std::cerr << "flare-raylet: cannot start workers: " << started.message() << "\n";
   }
-  AcceptLoop(acceptor, manager);
+  AcceptLoop(acceptor, server);
   {
     std::ofstream ready(flags.session_dir + "/raylet.ready");
     ready << getpid() << "\n" << flags.socket_path << "\n";

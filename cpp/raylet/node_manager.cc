@@ -80,37 +80,33 @@ ResourceSet NodeManager::HeldResources(const Lease& lease) {
 }
 
 const ObjectEntry* NodeManager::FailedDependency(const rpc::TaskSpec& spec) const {
-  auto failed = [&](const std::string& binary) -> const ObjectEntry* {
-    const ObjectEntry* entry = objects_.Find(ObjectId::FromBinary(binary));
+  for (const ObjectId& id : ArgumentIds(spec)) {
+    const ObjectEntry* entry = objects_.Find(id);
     if (entry != nullptr && entry->state == ObjectState::kReady && entry->error != rpc::ERROR_NONE) {
       return entry;
     }
-    return nullptr;
-  };
-  for (const auto& dep : spec.dependencies()) {
-    if (const ObjectEntry* entry = failed(dep)) return entry;
   }
-  if (!spec.args_object_id().empty()) return failed(spec.args_object_id());
   return nullptr;
 }
 
-NodeManager::NodeManager(boost::asio::io_context& io, NodeOptions options,
-                         std::unique_ptr<Arena> arena, std::unique_ptr<WorkerLauncher> launcher,
-                         std::function<void()> request_stop)
-    : io_(io),
+NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
+                         std::unique_ptr<WorkerLauncher> launcher, NodeIo node_io,
+                         ClientChannel& clients, std::function<void()> request_stop)
+    : clients_(clients),
       options_(std::move(options)),
       arena_(std::move(arena)),
       launcher_(std::move(launcher)),
+      node_io_(std::move(node_io)),
       request_stop_(std::move(request_stop)),
-      node_id_(NodeId::FromRandom()),
+      node_id_(options_.node_id.IsNil() ? NodeId::FromRandom() : options_.node_id),
       objects_(arena_->size()),
+      spill_(objects_, arena_->base(), *node_io_.spill_files),
       scheduler_(options_.resources),
       gpus_(options_.resources.Get("GPU")),
       pool_(*launcher_, static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))),
             options_.max_workers > 0
                 ? options_.max_workers
-                : static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))) * 4 + 32),
-      driver_watch_(io) {
+                : static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))) * 4 + 32) {
   rpc::NodeInfo self;
   self.set_node_id(node_id_.Binary());
   self.set_address(options_.socket_path);
@@ -119,13 +115,13 @@ NodeManager::NodeManager(boost::asio::io_context& io, NodeOptions options,
   options_.resources.ToProto(self.mutable_total());
   nodes_.Upsert(self);
   objects_.SetFreeListener([this](const ObjectId& id) {
-    if (!spilled_.empty()) OnObjectFreed(id);
+    spill_.OnObjectFreed(id);
     // An actor's handle object (its creation task's return 1) went: the
     // actor is out of scope. Handled after the current message.
     if (actors_.empty()) return;
     const TaskId task = TaskOfObject(id);
     if (!actors_.contains(task) || ObjectIdFor(task, 1) != id) return;
-    boost::asio::post(io_, [this, task] { OnActorOutOfScope(task); });
+    node_io_.timers->Post([this, task] { OnActorOutOfScope(task); });
   });
 }
 
@@ -135,213 +131,131 @@ absl::Status NodeManager::Start() {
 }
 
 void NodeManager::CheckDriverAlive() {
-  if (kill(options_.driver_pid, 0) != 0 && errno == ESRCH) {
+  if (!node_io_.processes->Exists(options_.driver_pid)) {
     std::cerr << "flare-raylet: driver " << options_.driver_pid << " is gone; stopping\n";
     request_stop_();
     return;
   }
-  driver_watch_.expires_after(std::chrono::milliseconds(250));
-  driver_watch_.async_wait([this](const boost::system::error_code& error) {
-    if (!error) CheckDriverAlive();
-  });
+  After(std::chrono::milliseconds(250), [this] { CheckDriverAlive(); });
 }
 
-void NodeManager::Accept(Connection::Socket socket) {
-  const ClientId id = next_client_id_++;
-  auto connection = std::make_shared<Connection>(std::move(socket), id, *this);
-  connections_[id] = connection;
-  connection->Start();
+void NodeManager::OnPutInline(const ClientInfo& client, rpc::PutInline& put) {
+  const ObjectId id = ObjectId::FromBinary(put.data().object_id());
+  auto waiting = objects_.PutInline(client.id, id,
+                                    std::move(*put.mutable_data()->mutable_inline_data()),
+                                    ToObjectIds(put.contained_refs()));
+  ObjectReady(id, waiting);
 }
 
-Connection* NodeManager::FindConnection(ClientId client) {
-  auto it = connections_.find(client);
-  return it == connections_.end() ? nullptr : it->second.get();
+void NodeManager::OnSealObject(const ClientInfo&, const rpc::SealObject& seal) {
+  const ObjectId id = ObjectId::FromBinary(seal.object_id());
+  auto waiting = objects_.Seal(id, ToObjectIds(seal.contained_refs()));
+  if (waiting.ok()) ObjectReady(id, *waiting);
 }
 
-void NodeManager::OnMessage(Connection& connection, rpc::Message& message) {
-  switch (message.body_case()) {
-    case rpc::Message::kRegisterClient:
-      HandleRegister(connection, message.register_client());
-      break;
-    case rpc::Message::kSubmitTask:
-      HandleSubmit(connection, *message.mutable_submit_task()->mutable_spec());
-      break;
-    case rpc::Message::kTaskDone:
-      HandleTaskDone(connection, *message.mutable_task_done());
-      break;
-    case rpc::Message::kPutInline: {
-      auto& put = *message.mutable_put_inline();
-      const ObjectId id = ObjectId::FromBinary(put.data().object_id());
-      auto waiting = objects_.PutInline(connection.id(), id,
-                                        std::move(*put.mutable_data()->mutable_inline_data()),
-                                        ToObjectIds(put.contained_refs()));
-      ObjectReady(id, waiting);
-      break;
-    }
-    case rpc::Message::kCreateObject:
-      HandleCreate(connection, message.create_object());
-      break;
-    case rpc::Message::kSealObject: {
-      const auto& seal = message.seal_object();
-      const ObjectId id = ObjectId::FromBinary(seal.object_id());
-      auto waiting = objects_.Seal(id, ToObjectIds(seal.contained_refs()));
-      if (waiting.ok()) ObjectReady(id, *waiting);
-      break;
-    }
-    case rpc::Message::kAbortObject:
-      objects_.Abort(ObjectId::FromBinary(message.abort_object().object_id()));
-      break;
-    case rpc::Message::kSubscribe:
-      HandleSubscribe(connection, message.subscribe());
-      break;
-    case rpc::Message::kRefUpdate: {
-      const auto& update = message.ref_update();
-      for (const auto& id : update.add()) objects_.AddRef(connection.id(), ObjectId::FromBinary(id));
-      for (const auto& id : update.remove()) {
-        objects_.RemoveRef(connection.id(), ObjectId::FromBinary(id));
-      }
-      break;
-    }
-    case rpc::Message::kReleasePins:
-      for (const auto& id : message.release_pins().object_ids()) {
-        objects_.Unpin(connection.id(), ObjectId::FromBinary(id));
-      }
-      break;
-    case rpc::Message::kKvPut: {
-      auto& put = *message.mutable_kv_put();
-      const bool stored = kv_.Put(put.key(), std::move(*put.mutable_value()), put.overwrite());
-      if (put.request_id() != 0) {
-        rpc::Message reply;
-        reply.mutable_kv_reply()->set_request_id(put.request_id());
-        reply.mutable_kv_reply()->set_found(!stored);
-        connection.Send(reply);
-      }
-      break;
-    }
-    case rpc::Message::kKvGet: {
-      rpc::Message reply;
-      auto* kv = reply.mutable_kv_reply();
-      kv->set_request_id(message.kv_get().request_id());
-      if (auto value = kv_.Get(message.kv_get().key())) {
-        kv->set_found(true);
-        kv->set_value(*value);
-      }
-      connection.Send(reply);
-      break;
-    }
-    case rpc::Message::kWorkerBlocked:
-      HandleBlocked(connection, message.worker_blocked().blocked());
-      break;
-    case rpc::Message::kCancelTask:
-      HandleCancel(message.cancel_task());
-      break;
-    case rpc::Message::kClusterInfoRequest:
-      HandleClusterInfo(connection, message.cluster_info_request().request_id());
-      break;
-    case rpc::Message::kStoreStatsRequest:
-      HandleStoreStats(connection, message.store_stats_request().request_id());
-      break;
-    case rpc::Message::kLogLines:
-      HandleLogLines(message);
-      break;
-    case rpc::Message::kKillActor:
-      HandleKillActor(message.kill_actor());
-      break;
-    case rpc::Message::kGeneratorYield:
-      HandleGeneratorYield(connection, *message.mutable_generator_yield());
-      break;
-    case rpc::Message::kReleaseGenerator:
-      HandleReleaseGenerator(connection.id(), message.release_generator());
-      break;
-    case rpc::Message::kCreatePlacementGroup:
-      HandleCreatePlacementGroup(connection, message.create_placement_group());
-      break;
-    case rpc::Message::kRemovePlacementGroup:
-      RemovePlacementGroup(TaskId::FromBinary(message.remove_placement_group().pg_id()));
-      break;
-    case rpc::Message::kWorkerExiting:
-      exit_reasons_[connection.pid] = message.worker_exiting().reason();
-      break;
-    case rpc::Message::kPlacementGroupTableRequest:
-      HandlePlacementGroupTable(connection, message.placement_group_table_request());
-      break;
-    case rpc::Message::kTasksReturned:
-      HandleTasksReturned(connection, message.tasks_returned());
-      break;
-    case rpc::Message::kPing: {
-      rpc::Message reply;
-      reply.mutable_pong()->set_request_id(message.ping().request_id());
-      connection.Send(reply);
-      break;
-    }
-    default:
-      std::cerr << "flare-raylet: unexpected message " << message.body_case() << " from client "
-                << connection.id() << "\n";
+void NodeManager::OnAbortObject(const ClientInfo&, const rpc::AbortObject& abort) {
+  objects_.Abort(ObjectId::FromBinary(abort.object_id()));
+}
+
+void NodeManager::OnRefUpdate(const ClientInfo& client, const rpc::RefUpdate& update) {
+  for (const auto& id : update.add()) objects_.AddRef(client.id, ObjectId::FromBinary(id));
+  for (const auto& id : update.remove()) objects_.RemoveRef(client.id, ObjectId::FromBinary(id));
+}
+
+void NodeManager::OnReleasePins(const ClientInfo& client, const rpc::ReleasePins& release) {
+  for (const auto& id : release.object_ids()) objects_.Unpin(client.id, ObjectId::FromBinary(id));
+}
+
+void NodeManager::OnKvPut(const ClientInfo& client, rpc::KvPut& put) {
+  const bool stored = kv_.Put(put.key(), std::move(*put.mutable_value()), put.overwrite());
+  if (put.request_id() != 0) {
+    rpc::Message reply;
+    reply.mutable_kv_reply()->set_request_id(put.request_id());
+    reply.mutable_kv_reply()->set_found(!stored);
+    clients_.Send(client.id, reply);
   }
 }
 
-void NodeManager::HandleRegister(Connection& connection, const rpc::RegisterClient& request) {
-  connection.kind = request.kind();
-  connection.pid = request.pid();
-  connection.log_to_driver = request.log_to_driver();
+void NodeManager::OnKvGet(const ClientInfo& client, const rpc::KvGet& get) {
   rpc::Message reply;
-  auto* body = reply.mutable_register_reply();
-  body->set_node_id(node_id_.Binary());
-  body->set_arena_size(arena_->size());
-  body->set_session_dir(options_.session_dir);
+  auto* kv = reply.mutable_kv_reply();
+  kv->set_request_id(get.request_id());
+  if (auto value = kv_.Get(get.key())) {
+    kv->set_found(true);
+    kv->set_value(*value);
+  }
+  clients_.Send(client.id, reply);
+}
+
+void NodeManager::OnWorkerExiting(const ClientInfo& client, const rpc::WorkerExiting& exiting) {
+  exit_reasons_[client.pid] = exiting.reason();
+}
+
+void NodeManager::OnGeneratorYield(const ClientInfo& worker, rpc::GeneratorYield& items) {
+  generators_.OnYield(worker.id, items);
+}
+
+void NodeManager::OnReleaseGenerator(const ClientInfo& caller,
+                                     const rpc::ReleaseGenerator& release) {
+  generators_.OnReleased(caller.id, TaskId::FromBinary(release.task_id()), release.taken());
+}
+
+void NodeManager::OnRemovePlacementGroup(const rpc::RemovePlacementGroup& request) {
+  RemovePlacementGroup(TaskId::FromBinary(request.pg_id()));
+}
+
+rpc::RegisterReply NodeManager::OnRegister(ClientInfo& client, const rpc::RegisterClient& request) {
+  rpc::RegisterReply reply;
+  reply.set_node_id(node_id_.Binary());
+  reply.set_arena_size(arena_->size());
+  reply.set_session_dir(options_.session_dir);
   if (request.kind() == rpc::DRIVER) {
     const uint32_t job = next_job_++;
     JobId job_id;
     for (int i = 0; i < 4; ++i) job_id.MutableData()[i] = static_cast<uint8_t>(job >> (24 - 8 * i));
-    connection.job_id = job_id;
-    body->set_job_id(job_id.Binary());
+    client.job_id = job_id;
+    reply.set_job_id(job_id.Binary());
     kv_.Put("job:" + job_id.Hex(), request.job_config(), true);
   } else if (request.kind() == rpc::WORKER) {
-    if (!pool_.OnRegistered(WorkerId::FromBinary(request.worker_id()), connection.id())) {
-      body->set_error("unknown worker id");
+    if (!pool_.OnRegistered(WorkerId::FromBinary(request.worker_id()), client.id)) {
+      reply.set_error("unknown worker id");
     }
   } else {
-    body->set_error("unknown client kind");
+    reply.set_error("unknown client kind");
   }
-  if (!connection.SendWithFd(reply, arena_->fd())) {
-    connection.Close();
-    return;
-  }
-  if (request.kind() == rpc::WORKER) {
+  return reply;
+}
+
+void NodeManager::OnRegistered(const ClientInfo& client) {
+  if (client.kind == rpc::WORKER) {
     startup_failures_ = 0;
     TryDispatch();
   }
 }
 
-void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
+void NodeManager::OnSubmitTask(const ClientInfo& client, rpc::TaskSpec& spec) {
   const TaskId task_id = TaskId::FromBinary(spec.task_id());
   auto [it, inserted] = tasks_.try_emplace(task_id);
   if (!inserted) return;  // duplicate submission
   TaskRecord& record = it->second;
-  record.owner = connection.id();
+  record.owner = client.id;
   record.demand = ResourceSet::FromProto(spec.resources());
   record.retries_left = spec.max_retries();
   for (uint32_t i = 1; i <= spec.num_returns(); ++i) {
     const ObjectId id = ObjectIdFor(task_id, i);
-    objects_.AddPending(connection.id(), id);
+    objects_.AddPending(client.id, id);
     // The caller gets its results pushed as soon as they exist.
-    objects_.Subscribe(connection.id(), id);
+    objects_.Subscribe(client.id, id);
   }
-  std::vector<ObjectId> unready;
-  auto hold = [&](const std::string& binary, bool dependency) {
-    const ObjectId id = ObjectId::FromBinary(binary);
-    objects_.AddRef(kTaskArgHolder, id);
-    record.arg_refs.push_back(id);
-    if (dependency && objects_.Contains(id) && !objects_.IsReady(id)) unready.push_back(id);
-  };
   if (spec.streaming()) {
-    generators_[task_id] = GeneratorState{connection.id()};
-    objects_.AddPending(connection.id(), ObjectIdFor(task_id, 2));  // the first item
+    generators_.OnSubmitted(task_id, client.id);
   }
-  for (const auto& dep : spec.dependencies()) hold(dep, true);
-  for (const auto& nested : spec.nested_refs()) hold(nested, false);
-  if (!spec.args_object_id().empty()) hold(spec.args_object_id(), true);
+  // The task holds what it reads and the refs nested in its arguments.
+  record.arg_refs = ArgumentIds(spec);
+  for (const auto& nested : spec.nested_refs()) record.arg_refs.push_back(ObjectId::FromBinary(nested));
+  for (const ObjectId& id : record.arg_refs) objects_.AddRef(kTaskArgHolder, id);
   record.spec = std::move(spec);
+  const std::vector<ObjectId> unready = UnreadyArgs(record.spec);
 
   if (!record.spec.actor_id().empty() && !record.spec.has_actor()) {
     SubmitActorCall(task_id, record);
@@ -351,8 +265,8 @@ void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
     ActorRecord& actor = actors_[task_id];
     actor.creation = record.spec;
     actor.restarts_left = record.spec.actor().max_restarts();
-    actor.owner = connection.id();
-    actor.owner_pid = connection.pid;
+    actor.owner = client.id;
+    actor.owner_pid = client.pid;
     // A detached actor's handle object is held by the raylet until kill.
     if (record.spec.actor().detached()) objects_.AddRef(kTaskArgHolder, ObjectIdFor(task_id, 1));
   }
@@ -361,7 +275,7 @@ void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
     FinishTask(task_id);
     return;
   }
-  if (ParkForPlacementGroup(task_id, record.demand)) return;
+  if (groups_.Park(task_id, record.demand)) return;
   if (scheduler_.Add(task_id, record.demand, unready, record.spec.has_actor() ? "actor" : "") ==
       Scheduler::AddResult::kInfeasible) {
     FailTask(record, rpc::INFEASIBLE,
@@ -375,7 +289,7 @@ void NodeManager::HandleSubmit(Connection& connection, rpc::TaskSpec& spec) {
 }
 
 void NodeManager::TryDispatch() {
-  if (!pending_groups_.empty()) ReservePlacementGroups();
+  if (groups_.has_pending()) ReservePlacementGroups();
   // New leases: ready tasks whose demand fits go to idle workers.
   while (pool_.num_idle() > 0 && scheduler_.num_dispatchable() > 0) {
     std::vector<TaskId> ready = scheduler_.Dispatch(pool_.num_idle());
@@ -441,15 +355,22 @@ bool NodeManager::SendTask(const TaskId& task_id, TaskRecord& record, ClientId w
   record.running = true;
   record.worker = worker;
   if (const WorkerInfo* info = pool_.Find(worker)) record.worker_pid = info->pid;
-  // A failed argument fails the task without running it.
+  // Spilled arguments come back first (one that cannot be read back is
+  // lost); a failed argument fails the task without running it.
+  const SpillManager::Restored restored = spill_.RestoreAll(ArgumentIds(record.spec));
   if (const ObjectEntry* failed = FailedDependency(record.spec)) {
-    FailTask(record, failed->error, failed->error_message, failed->inline_data);
+    // Copied: storing the task's errors may rehash the table `failed` is in.
+    const rpc::ErrorCode code = failed->error;
+    const std::string message = failed->error_message;
+    const std::string payload = failed->inline_data;
+    FailTask(record, code, message, payload);
     FinishTask(task_id);
     return false;
   }
-  if (!RestoreArgs(record.spec)) {
-    // Arguments spilled to disk and no room to bring them back yet (clients
-    // were asked to unpin): the task is scheduled again shortly, for a while.
+  if (restored == SpillManager::Restored::kNoRoom) {
+    // Arguments spilled to disk and no room to bring them back yet: clients
+    // are asked to unpin, and the task is scheduled again shortly, for a while.
+    AskClientsToUnpin();
     record.running = false;
     record.worker = 0;
     if (++record.restore_attempts > kTaskRestoreAttempts) {
@@ -478,20 +399,17 @@ bool NodeManager::SendTask(const TaskId& task_id, TaskRecord& record, ClientId w
     objects_.DescribeAndPin(worker, ObjectId::FromBinary(record.spec.args_object_id()),
                             execute->mutable_args_data());
   }
-  if (Connection* connection = FindConnection(worker)) connection->Send(message);
+  clients_.Send(worker, message);
   StartTimeoutClock(worker);
   return true;
 }
 
-bool NodeManager::HasUnreadyArgs(const rpc::TaskSpec& spec, const ObjectTable& objects) {
-  auto unready = [&](const std::string& binary) {
-    const ObjectId id = ObjectId::FromBinary(binary);
-    return objects.Contains(id) && !objects.IsReady(id);
-  };
-  for (const auto& dep : spec.dependencies()) {
-    if (unready(dep)) return true;
+std::vector<ObjectId> NodeManager::UnreadyArgs(const rpc::TaskSpec& spec) const {
+  std::vector<ObjectId> unready;
+  for (const ObjectId& id : ArgumentIds(spec)) {
+    if (objects_.Contains(id) && !objects_.IsReady(id)) unready.push_back(id);
   }
-  return !spec.args_object_id().empty() && unready(spec.args_object_id());
+  return unready;
 }
 
 void NodeManager::RemoveFromLease(ClientId worker, const TaskId& task_id) {
@@ -508,14 +426,14 @@ void NodeManager::RemoveFromLease(ClientId worker, const TaskId& task_id) {
   pool_.OnTaskFinished(worker);
 }
 
-void NodeManager::HandleTasksReturned(Connection& connection, const rpc::TasksReturned& returned) {
-  auto lease = leases_.find(connection.id());
+void NodeManager::OnTasksReturned(const ClientInfo& client, const rpc::TasksReturned& returned) {
+  auto lease = leases_.find(client.id);
   if (lease != leases_.end()) lease->second.return_requested = false;
   for (const auto& binary : returned.task_ids()) {
     const TaskId task_id = TaskId::FromBinary(binary);
     auto it = tasks_.find(task_id);
-    if (it == tasks_.end() || it->second.worker != connection.id()) continue;
-    RemoveFromLease(connection.id(), task_id);
+    if (it == tasks_.end() || it->second.worker != client.id) continue;
+    RemoveFromLease(client.id, task_id);
     Enqueue(task_id, it->second);
   }
   TryDispatch();
@@ -528,25 +446,25 @@ void NodeManager::MaybeRebalance() {
       lease.return_requested = true;
       rpc::Message message;
       message.mutable_return_tasks();
-      if (Connection* connection = FindConnection(worker)) connection->Send(message);
+      clients_.Send(worker, message);
     }
   }
 }
 
-void NodeManager::HandleTaskDone(Connection& connection, rpc::TaskDone& done) {
+void NodeManager::OnTaskDone(const ClientInfo& client, rpc::TaskDone& done) {
   const TaskId task_id = TaskId::FromBinary(done.task_id());
   auto it = tasks_.find(task_id);
-  if (it == tasks_.end() || it->second.worker != connection.id()) return;
+  if (it == tasks_.end() || it->second.worker != client.id) return;
   TaskRecord& record = it->second;
   if (record.spec.has_actor()) {
-    HandleActorCreated(connection, task_id, record, done);
+    HandleActorCreated(client.id, task_id, record, done);
     return;
   }
   if (!record.spec.actor_id().empty()) {
     HandleActorCallDone(task_id, done);
     return;
   }
-  RemoveFromLease(connection.id(), task_id);
+  RemoveFromLease(client.id, task_id);
   record.running = false;
 
   if (done.retryable() && record.retries_left != 0 && !record.cancelled) {
@@ -566,43 +484,47 @@ void NodeManager::HandleTaskDone(Connection& connection, rpc::TaskDone& done) {
 }
 
 void NodeManager::StoreReturns(rpc::TaskDone& done) {
-  for (auto& ret : *done.mutable_returns()) {
-    auto* data = ret.mutable_data();
-    const ObjectId id = ObjectId::FromBinary(data->object_id());
-    std::vector<ClientId> waiting;
-    if (data->error() != rpc::ERROR_NONE) {
-      waiting = objects_.SetError(id, data->error(), data->error_message(),
-                                  std::move(*data->mutable_inline_data()));
-    } else if (data->in_store()) {
-      auto sealed = objects_.Seal(id, ToObjectIds(ret.contained_refs()));
-      if (!sealed.ok()) continue;
-      waiting = std::move(*sealed);
-    } else {
-      waiting = objects_.PutInline(kTaskArgHolder, id, std::move(*data->mutable_inline_data()),
-                                   ToObjectIds(ret.contained_refs()));
-    }
-    ObjectReady(id, waiting);
+  for (auto& ret : *done.mutable_returns()) Store(ret);
+}
+
+void NodeManager::Store(rpc::ReturnObject& ret) {
+  auto* data = ret.mutable_data();
+  const ObjectId id = ObjectId::FromBinary(data->object_id());
+  if (data->error() != rpc::ERROR_NONE) {
+    StoreError(id, data->error(), data->error_message(),
+               std::move(*data->mutable_inline_data()));
+    return;
   }
+  std::vector<ClientId> waiting;
+  if (data->in_store()) {
+    auto sealed = objects_.Seal(id, ToObjectIds(ret.contained_refs()));
+    if (!sealed.ok()) return;
+    waiting = std::move(*sealed);
+  } else {
+    waiting = objects_.PutInline(kTaskArgHolder, id, std::move(*data->mutable_inline_data()),
+                                 ToObjectIds(ret.contained_refs()));
+  }
+  ObjectReady(id, waiting);
+}
+
+void NodeManager::StoreError(const ObjectId& id, rpc::ErrorCode code, const std::string& message,
+                             const std::string& payload) {
+  ObjectReady(id, objects_.SetError(id, code, message, payload));
 }
 
 void NodeManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
   record.running = false;
   record.worker = 0;
   record.clock_started = false;
-  std::vector<ObjectId> unready;
-  for (const auto& dep : record.spec.dependencies()) {
-    const ObjectId id = ObjectId::FromBinary(dep);
-    if (objects_.Contains(id) && !objects_.IsReady(id)) unready.push_back(id);
-  }
-  scheduler_.Add(task_id, record.demand, unready, record.spec.has_actor() ? "actor" : "");
+  scheduler_.Add(task_id, record.demand, UnreadyArgs(record.spec),
+                 record.spec.has_actor() ? "actor" : "");
 }
 
 void NodeManager::FailTask(TaskRecord& record, rpc::ErrorCode code, const std::string& message,
                            const std::string& payload) {
   const TaskId task_id = TaskId::FromBinary(record.spec.task_id());
   for (uint32_t i = 1; i <= record.spec.num_returns(); ++i) {
-    const ObjectId id = ObjectIdFor(task_id, i);
-    ObjectReady(id, objects_.SetError(id, code, message, payload));
+    StoreError(ObjectIdFor(task_id, i), code, message, payload);
   }
 }
 
@@ -614,7 +536,7 @@ void NodeManager::ReleaseTaskArgs(TaskRecord& record) {
 void NodeManager::FinishTask(const TaskId& task_id) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
-  if (it->second.spec.streaming()) OnGeneratorFinished(task_id);
+  if (it->second.spec.streaming()) generators_.OnFinished(task_id);
   if (it->second.spec.has_actor()) {
     // Out of the table first: the actor's fate may finish other tasks.
     TaskRecord record = std::move(it->second);
@@ -638,8 +560,7 @@ void NodeManager::ObjectReady(const ObjectId& id, const std::vector<ClientId>& w
 }
 
 void NodeManager::SendObject(ClientId client, const ObjectId& id, int attempt) {
-  Connection* connection = FindConnection(client);
-  if (connection == nullptr) return;
+  if (clients_.Find(client) == nullptr) return;
   if (!Restore(id) && attempt < kRestoreAttempts) {
     // No room to bring it back yet: clients were asked to unpin what they
     // only cache; try again shortly.
@@ -648,36 +569,37 @@ void NodeManager::SendObject(ClientId client, const ObjectId& id, int attempt) {
   }
   rpc::Message message;
   objects_.DescribeAndPin(client, id, message.mutable_object_ready());
-  connection->Send(message);
+  clients_.Send(client, message);
 }
 
-void NodeManager::HandleCreate(Connection& connection, const rpc::CreateObject& request) {
+void NodeManager::OnCreateObject(const ClientInfo& client, const rpc::CreateObject& request) {
   rpc::Message reply;
   auto* body = reply.mutable_create_reply();
   body->set_request_id(request.request_id());
-  auto offset = CreateObject(connection.id(), ObjectId::FromBinary(request.object_id()),
-                             request.size());
+  auto [offset, ask_unpin] =
+      spill_.Create(client.id, ObjectId::FromBinary(request.object_id()), request.size());
+  if (ask_unpin) AskClientsToUnpin();
   if (offset.ok()) {
     body->set_offset(*offset);
   } else {
     body->set_error(rpc::OBJECT_STORE_FULL);
     body->set_error_message(std::string(offset.status().message()));
   }
-  connection.Send(reply);
+  clients_.Send(client.id, reply);
 }
 
-void NodeManager::HandleSubscribe(Connection& connection, const rpc::Subscribe& request) {
+void NodeManager::OnSubscribe(const ClientInfo& client, const rpc::Subscribe& request) {
   for (const auto& binary : request.object_ids()) {
     const ObjectId id = ObjectId::FromBinary(binary);
-    if (objects_.Subscribe(connection.id(), id)) SendObject(connection.id(), id);
+    if (objects_.Subscribe(client.id, id)) SendObject(client.id, id);
   }
 }
 
-void NodeManager::HandleBlocked(Connection& connection, bool blocked) {
-  auto it = leases_.find(connection.id());
+void NodeManager::OnWorkerBlocked(const ClientInfo& client, bool blocked) {
+  auto it = leases_.find(client.id);
   if (it == leases_.end()) return;
   Lease& lease = it->second;
-  pool_.SetBlocked(connection.id(), blocked);
+  pool_.SetBlocked(client.id, blocked);
   const ResourceSet cpu = LentWhenBlocked(lease.demand);
   if (blocked && !lease.cpu_released) {
     lease.cpu_released = true;
@@ -689,7 +611,7 @@ void NodeManager::HandleBlocked(Connection& connection, bool blocked) {
   }
 }
 
-void NodeManager::HandleCancel(const rpc::CancelTask& request) {
+void NodeManager::OnCancelTask(const rpc::CancelTask& request) {
   const TaskId root = TaskId::FromBinary(request.task_id());
   if (!tasks_.contains(root)) return;  // finished: nothing to do
   std::vector<TaskId> targets = request.recursive() ? TaskTree(root) : std::vector<TaskId>{root};
@@ -729,16 +651,14 @@ void NodeManager::CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode c
     // (an actor's state must not be torn mid-call), an async actor cancels
     // its coroutine, and one still queued in the worker is dropped there.
     // Either way the worker reports how it ended.
-    if (Connection* connection = FindConnection(record.worker)) {
-      rpc::Message cancel;
-      cancel.mutable_cancel_task()->set_task_id(task_id.Binary());
-      connection->Send(cancel);
-    }
+    rpc::Message cancel;
+    cancel.mutable_cancel_task()->set_task_id(task_id.Binary());
+    clients_.Send(record.worker, cancel);
     return;
   }
   FailTask(record, code, message);  // get raises at once, whatever the worker does
   // A generator takes no more items: the caller's next ref raises this error.
-  if (record.spec.streaming()) OnGeneratorFinished(task_id);
+  if (record.spec.streaming()) generators_.OnFinished(task_id);
   if (!record.running) {
     scheduler_.Remove(task_id);
     FinishTask(task_id);
@@ -746,22 +666,20 @@ void NodeManager::CancelTask(const TaskId& task_id, bool force, rpc::ErrorCode c
   }
   const ClientId worker = record.worker;
   if (force && IsRunningOn(task_id, worker) && record.worker_pid > 0) {
-    kill(record.worker_pid, SIGKILL);
+    node_io_.processes->Kill(record.worker_pid, SIGKILL);
     return;
   }
   // The worker drops it if still queued there, else interrupts it.
-  if (Connection* connection = FindConnection(worker)) {
-    rpc::Message cancel;
-    cancel.mutable_cancel_task()->set_task_id(task_id.Binary());
-    connection->Send(cancel);
-  }
+  rpc::Message cancel;
+  cancel.mutable_cancel_task()->set_task_id(task_id.Binary());
+  clients_.Send(worker, cancel);
   After(kCancelGrace, [this, task_id, worker] {
     auto it = tasks_.find(task_id);
     if (it == tasks_.end() || !IsRunningOn(task_id, worker) || it->second.worker_pid <= 0) return;
     LogToDriver(it->second, "task " + it->second.spec.function_name() +
                                 " did not stop when cancelled; killing its worker (pid " +
                                 std::to_string(it->second.worker_pid) + ")");
-    kill(it->second.worker_pid, SIGKILL);
+    node_io_.processes->Kill(it->second.worker_pid, SIGKILL);
   });
 }
 
@@ -795,17 +713,26 @@ void NodeManager::OnTaskTimeout(const TaskId& task_id, uint32_t attempt) {
   if (record.spec.retry_on_timeout() && record.retries_left != 0 && record.worker_pid > 0) {
     // Its worker goes; OnWorkerLost runs it again.
     record.timed_out = true;
-    kill(record.worker_pid, SIGKILL);
+    node_io_.processes->Kill(record.worker_pid, SIGKILL);
     return;
   }
   CancelTask(task_id, false, rpc::TASK_TIMEOUT, what);
 }
 
 void NodeManager::After(std::chrono::milliseconds delay, std::function<void()> action) {
-  auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay);
-  timer->async_wait([timer, action = std::move(action)](const boost::system::error_code& error) {
-    if (!error) action();
-  });
+  node_io_.timers->After(delay, std::move(action));
+}
+
+void NodeManager::AskClientsToUnpin() {
+  rpc::Message release;
+  release.mutable_release_cached_pins();
+  for (ClientId client : clients_.All()) clients_.Send(client, release);
+}
+
+bool NodeManager::Restore(const ObjectId& id) {
+  if (spill_.Restore(id) != SpillManager::Restored::kNoRoom) return true;
+  AskClientsToUnpin();
+  return false;
 }
 
 void NodeManager::LogToDriver(const TaskRecord& record, const std::string& line) {
@@ -820,10 +747,11 @@ void NodeManager::LogToJob(const std::string& job_id, const std::string& line) {
   logs->set_prefix("(raylet)");
   logs->set_is_stderr(true);
   logs->add_lines(line);
-  HandleLogLines(message);
+  OnLogLines(message.log_lines());
 }
 
-void NodeManager::HandleClusterInfo(Connection& connection, uint64_t request_id) {
+void NodeManager::OnClusterInfo(const ClientInfo& client, const rpc::ClusterInfoRequest& request) {
+  const uint64_t request_id = request.request_id();
   rpc::Message reply;
   auto* body = reply.mutable_cluster_info_reply();
   body->set_request_id(request_id);
@@ -844,10 +772,11 @@ void NodeManager::HandleClusterInfo(Connection& connection, uint64_t request_id)
     }
     *body->add_nodes() = node;
   }
-  connection.Send(reply);
+  clients_.Send(client.id, reply);
 }
 
-void NodeManager::HandleStoreStats(Connection& connection, uint64_t request_id) {
+void NodeManager::OnStoreStats(const ClientInfo& client, const rpc::StoreStatsRequest& request) {
+  const uint64_t request_id = request.request_id();
   rpc::Message reply;
   auto* body = reply.mutable_store_stats_reply();
   body->set_request_id(request_id);
@@ -857,43 +786,36 @@ void NodeManager::HandleStoreStats(Connection& connection, uint64_t request_id) 
   body->set_num_objects(stats.num_objects);
   body->set_num_inline_objects(stats.num_inline);
   body->set_num_tasks(tasks_.size());
-  connection.Send(reply);
+  clients_.Send(client.id, reply);
 }
 
-void NodeManager::HandleLogLines(rpc::Message& message) {
-  const JobId job = JobId::FromBinary(message.log_lines().job_id());
-  for (auto& [id, connection] : connections_) {
-    if (connection->kind == rpc::DRIVER && connection->log_to_driver && connection->job_id == job) {
-      connection->Send(message);
+void NodeManager::OnLogLines(const rpc::LogLines& lines) {
+  const JobId job = JobId::FromBinary(lines.job_id());
+  rpc::Message message;
+  for (ClientId id : clients_.All()) {
+    const ClientInfo* client = clients_.Find(id);
+    if (client->kind == rpc::DRIVER && client->log_to_driver && client->job_id == job) {
+      if (!message.has_log_lines()) *message.mutable_log_lines() = lines;
+      clients_.Send(id, message);
     }
   }
 }
 
-void NodeManager::OnClosed(Connection& connection) {
-  const ClientId client = connection.id();
-  std::shared_ptr<Connection> keep = connections_[client];
-  connections_.erase(client);
+void NodeManager::OnClientClosed(const ClientInfo& info) {
+  const ClientId client = info.id;
   objects_.DropClient(client);
-  // Its generators' items were its references: nobody takes them now.
-  for (auto& [task_id, gen] : generators_) {
-    if (gen.owner == client) gen.released = true;
-  }
-  absl::erase_if(generators_, [](const auto& entry) {
-    return entry.second.released && entry.second.finished;
-  });
+  generators_.OnClientGone(client);
   if (!actors_.empty()) EndActorsOwnedBy(client);
-  if (connection.kind == rpc::WORKER) {
+  if (info.kind == rpc::WORKER) {
     pool_.OnDisconnected(client);
     // The process normally exits right after; make sure it does.
-    const pid_t pid = connection.pid;
-    auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::seconds(2));
-    timer->async_wait([pid, timer, this](const boost::system::error_code& error) {
-      if (error) return;
+    const pid_t pid = info.pid;
+    After(std::chrono::seconds(2), [pid, this] {
       for (pid_t alive : pool_.Pids()) {
-        if (alive == pid) kill(pid, SIGKILL);
+        if (alive == pid) node_io_.processes->Kill(pid, SIGKILL);
       }
     });
-  } else if (connection.kind == rpc::DRIVER) {
+  } else if (info.kind == rpc::DRIVER) {
     // The departed driver's tasks, and the tasks they started, are
     // cancelled; their returns, held by nobody else, are freed.
     std::vector<TaskId> owned;
@@ -906,13 +828,9 @@ void NodeManager::OnClosed(Connection& connection) {
         CancelTask(task_id, false, rpc::TASK_CANCELLED, "the driver that submitted it exited");
       }
     }
-    std::vector<TaskId> groups;
-    for (const auto& [group_id, group] : placement_groups_) {
-      if (group.owner == client && !group.detached) groups.push_back(group_id);
-    }
-    for (const TaskId& group_id : groups) RemovePlacementGroup(group_id);
-    if (options_.driver_pid != 0 && connection.pid == options_.driver_pid) {
-      std::cerr << "flare-raylet: driver " << connection.pid << " disconnected; stopping\n";
+    for (const TaskId& group_id : groups_.OwnedBy(client)) RemovePlacementGroup(group_id);
+    if (options_.driver_pid != 0 && info.pid == options_.driver_pid) {
+      std::cerr << "flare-raylet: driver " << info.pid << " disconnected; stopping\n";
       request_stop_();
     }
   }
@@ -974,7 +892,7 @@ void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause)
     FinishTask(task_id);
     return;
   }
-  if (!GeneratorRestartable(task_id)) {
+  if (!generators_.Restartable(task_id)) {
     FailTask(record, rpc::WORKER_CRASHED,
              "the worker (pid " + std::to_string(info.pid) + ") running generator " +
                  record.spec.function_name() + " " + cause +
@@ -1000,7 +918,7 @@ void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause)
 }
 
 void NodeManager::SignalWorkers(int signal) {
-  for (pid_t pid : pool_.Pids()) kill(pid, signal);
+  for (pid_t pid : pool_.Pids()) node_io_.processes->Kill(pid, signal);
 }
 
 }  // namespace flare

@@ -13,8 +13,6 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio.hpp>
-
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "common/ids.h"
@@ -23,18 +21,24 @@
 #include "gcs/node_table.h"
 #include "object_store/arena.h"
 #include "object_store/object_table.h"
-#include "raylet/connection.h"
+#include "raylet/clients.h"
+#include "raylet/local_server.h"
 #include "raylet/resources.h"
+#include "raylet/return_store.h"
+#include "raylet/generator_manager.h"
 #include "raylet/gpu_slots.h"
-#include "raylet/placement_group_table.h"
+#include "raylet/node_io.h"
+#include "raylet/placement_group_manager.h"
 #include "raylet/scheduler.h"
+#include "raylet/spill_manager.h"
+#include "raylet/task_args.h"
 #include "raylet/worker_pool.h"
 
 namespace flare {
 
 struct NodeOptions {
   ResourceSet resources;
-  uint64_t object_store_memory = 0;
+  NodeId node_id;  // nil: a random one
   std::string session_dir;
   std::string socket_path;
   bool head = true;
@@ -42,21 +46,51 @@ struct NodeOptions {
   pid_t driver_pid = 0;    // exit when this driver goes (0: run until stopped)
 };
 
-class NodeManager : public Connection::Handler {
+class NodeManager : public LocalRequestHandler, private ReturnStore {
  public:
-  NodeManager(boost::asio::io_context& io, NodeOptions options, std::unique_ptr<Arena> arena,
-              std::unique_ptr<WorkerLauncher> launcher, std::function<void()> request_stop);
+  // `clients` (the local IPC server) carries what the raylet sends to its
+  // drivers and workers.
+  NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
+              std::unique_ptr<WorkerLauncher> launcher, NodeIo node_io, ClientChannel& clients,
+              std::function<void()> request_stop);
 
   // Prestarts the worker pool.
   absl::Status Start();
-  void Accept(Connection::Socket socket);
   // A child process exited with `status` (from waitpid).
   void OnChildExited(pid_t pid, int status);
   // Sends `signal` to every worker process.
   void SignalWorkers(int signal);
 
-  void OnMessage(Connection& connection, rpc::Message& message) override;
-  void OnClosed(Connection& connection) override;
+  // LocalRequestHandler: what local drivers and workers ask.
+  rpc::RegisterReply OnRegister(ClientInfo& client, const rpc::RegisterClient& request) override;
+  void OnRegistered(const ClientInfo& client) override;
+  void OnClientClosed(const ClientInfo& client) override;
+  void OnSubmitTask(const ClientInfo& client, rpc::TaskSpec& spec) override;
+  void OnTaskDone(const ClientInfo& client, rpc::TaskDone& done) override;
+  void OnTasksReturned(const ClientInfo& client, const rpc::TasksReturned& returned) override;
+  void OnWorkerBlocked(const ClientInfo& client, bool blocked) override;
+  void OnWorkerExiting(const ClientInfo& client, const rpc::WorkerExiting& exiting) override;
+  void OnCancelTask(const rpc::CancelTask& request) override;
+  void OnPutInline(const ClientInfo& client, rpc::PutInline& put) override;
+  void OnCreateObject(const ClientInfo& client, const rpc::CreateObject& request) override;
+  void OnSealObject(const ClientInfo& client, const rpc::SealObject& seal) override;
+  void OnAbortObject(const ClientInfo& client, const rpc::AbortObject& abort) override;
+  void OnSubscribe(const ClientInfo& client, const rpc::Subscribe& request) override;
+  void OnRefUpdate(const ClientInfo& client, const rpc::RefUpdate& update) override;
+  void OnReleasePins(const ClientInfo& client, const rpc::ReleasePins& release) override;
+  void OnKvPut(const ClientInfo& client, rpc::KvPut& put) override;
+  void OnKvGet(const ClientInfo& client, const rpc::KvGet& get) override;
+  void OnClusterInfo(const ClientInfo& client, const rpc::ClusterInfoRequest& request) override;
+  void OnStoreStats(const ClientInfo& client, const rpc::StoreStatsRequest& request) override;
+  void OnLogLines(const rpc::LogLines& lines) override;
+  void OnKillActor(const rpc::KillActor& request) override;
+  void OnGeneratorYield(const ClientInfo& client, rpc::GeneratorYield& items) override;
+  void OnReleaseGenerator(const ClientInfo& client, const rpc::ReleaseGenerator& release) override;
+  void OnCreatePlacementGroup(const ClientInfo& client,
+                              const rpc::CreatePlacementGroup& request) override;
+  void OnRemovePlacementGroup(const rpc::RemovePlacementGroup& request) override;
+  void OnPlacementGroupTable(const ClientInfo& client,
+                             const rpc::PlacementGroupTableRequest& request) override;
 
   const NodeId& node_id() const { return node_id_; }
 
@@ -125,31 +159,6 @@ class NodeManager : public Connection::Handler {
     pid_t owner_pid = 0;
   };
 
-  // A streaming generator task's items. The caller holds each item from
-  // the moment the item before it is produced (the next one is always
-  // registered as pending for it), so an item is freed as soon as the
-  // caller drops it, while the generator runs on.
-  struct GeneratorState {
-    ClientId owner = 0;
-    uint32_t produced = 0;  // items stored so far
-    bool finished = false;  // the task ended
-    bool released = false;  // the caller dropped its generator
-  };
-
-  // A placement group: bundles reserved out of the node's resources, then
-  // offered under the group's own resource names (see flare.proto).
-  struct PlacementGroup {
-    std::vector<ResourceSet> bundles;
-    ResourceSet total;                 // the bundles together
-    ObjectId ready_id;
-    std::string ready_value;
-    bool reserved = false;
-    ClientId owner = 0;                // removed when this driver leaves,
-    bool detached = false;             // unless detached
-    std::vector<std::string> kv_keys;  // deleted with it
-    std::vector<TaskId> waiting;       // submitted before it was reserved
-  };
-
   // What a lease holds: its demand, less the CPU while its worker is blocked
   // in get/wait.
   static ResourceSet HeldResources(const Lease& lease);
@@ -168,20 +177,12 @@ class NodeManager : public Connection::Handler {
   void RemoveFromLease(ClientId worker, const TaskId& task_id);
   // Sends a task to `worker`, failing it instead when an argument failed.
   void Assign(const TaskId& task_id, ClientId worker);
-  void HandleTasksReturned(Connection& connection, const rpc::TasksReturned& returned);
   // Asks a worker with unstarted queued tasks to hand them back, so that an
   // idle worker can take them.
   void MaybeRebalance();
   // A top-level argument of `spec` that holds an error, if any.
   const ObjectEntry* FailedDependency(const rpc::TaskSpec& spec) const;
 
-  void HandleRegister(Connection& connection, const rpc::RegisterClient& request);
-  void HandleSubmit(Connection& connection, rpc::TaskSpec& spec);
-  void HandleTaskDone(Connection& connection, rpc::TaskDone& done);
-  void HandleCreate(Connection& connection, const rpc::CreateObject& request);
-  void HandleSubscribe(Connection& connection, const rpc::Subscribe& request);
-  void HandleBlocked(Connection& connection, bool blocked);
-  void HandleCancel(const rpc::CancelTask& request);
   // Fails the task's returns with `code` at once and stops it: dropped if
   // queued, interrupted (then killed after kCancelGrace) or, with `force`,
   // killed if running. Never retried.
@@ -204,16 +205,13 @@ class NodeManager : public Connection::Handler {
   bool SendTask(const TaskId& task_id, TaskRecord& record, ClientId worker);
   // Stores what a finished task returned and wakes whoever waits for it.
   void StoreReturns(rpc::TaskDone& done);
-  static bool HasUnreadyArgs(const rpc::TaskSpec& spec, const ObjectTable& objects);
+  // The task's argument objects that exist but are not ready yet.
+  std::vector<ObjectId> UnreadyArgs(const rpc::TaskSpec& spec) const;
 
-  // ---- streaming generators ----
-  void HandleGeneratorYield(Connection& connection, rpc::GeneratorYield& items);
-  void HandleReleaseGenerator(ClientId client, const rpc::ReleaseGenerator& release);
-  // The generator task ended: the pending next item is dropped.
-  void OnGeneratorFinished(const TaskId& task_id);
-  // Whether a crashed generator may run again: only before its first item.
-  bool GeneratorRestartable(const TaskId& task_id) const;
-  void DropIfUnreferenced(const ObjectId& id);
+  // ReturnStore: stores one return and wakes whoever waits for it.
+  void Store(rpc::ReturnObject& ret) override;
+  void StoreError(const ObjectId& id, rpc::ErrorCode code, const std::string& message,
+                  const std::string& payload = "") override;
 
   // ---- actors (node_manager_actors.cc) ----
   void SubmitActorCall(const TaskId& task_id, TaskRecord& record);
@@ -222,35 +220,21 @@ class NodeManager : public Connection::Handler {
   // An out-of-order actor: sends every queued call whose arguments are ready.
   void PumpReadyCalls(ActorRecord& actor);
   void SendActorCall(ActorRecord& actor, const TaskId& task_id, TaskRecord& record);
-  void HandleActorCreated(Connection& connection, const TaskId& task_id, TaskRecord& record,
+  void HandleActorCreated(ClientId worker, const TaskId& task_id, TaskRecord& record,
                           rpc::TaskDone& done);
   void HandleActorCallDone(const TaskId& task_id, rpc::TaskDone& done);
-  void HandleKillActor(const rpc::KillActor& request);
-  void HandleCreatePlacementGroup(Connection& connection, const rpc::CreatePlacementGroup& request);
+  // Ends what runs in the group, then frees it.
   void RemovePlacementGroup(const TaskId& group_id);
-  // Reserves waiting placement groups that fit now, in creation order.
+  // Reserves waiting placement groups that fit now, in creation order, and
+  // queues the tasks that waited for them.
   void ReservePlacementGroups();
-  // The group whose resources `demand` names, if any (by its hex id).
-  PlacementGroup* GroupOf(const ResourceSet& demand, TaskId* group_id = nullptr);
-  // True when the task waits for its placement group to be reserved.
-  bool ParkForPlacementGroup(const TaskId& task_id, const ResourceSet& demand);
-  static ResourceSet GroupResources(const TaskId& group_id, const PlacementGroup& group);
-  void HandlePlacementGroupTable(Connection& connection,
-                                 const rpc::PlacementGroupTableRequest& request);
 
-  // Spilling (node_manager_spill.cc).
-  std::string SpillPath(const ObjectId& id) const;
-  // Writes one unmapped object (not `keep`) to disk to free its memory.
-  bool SpillOne(const ObjectId& keep);
-  // ObjectTable::Create, spilling other objects while there is no room.
-  absl::StatusOr<uint64_t> CreateObject(ClientId creator, const ObjectId& id, uint64_t size);
-  // Brings a spilled object back into the arena before a client reads it.
-  // False when it stays spilled (no room); clients are then asked to unpin.
-  bool Restore(const ObjectId& id);
+  // Asks every client to drop cached values no reader holds (the arena is
+  // full of mapped objects).
   void AskClientsToUnpin();
-  // Restores a task's spilled arguments; false when there is no room yet.
-  bool RestoreArgs(const rpc::TaskSpec& spec);
-  void OnObjectFreed(const ObjectId& id);
+  // Brings a spilled object back before it is read; false while there is no
+  // room (clients were asked to unpin). A lost one is described as an error.
+  bool Restore(const ObjectId& id);
   void OnActorWorkerLost(const TaskId& actor_id, const std::string& cause);
   // Its last handle is gone.
   void OnActorOutOfScope(const TaskId& actor_id);
@@ -263,9 +247,6 @@ class NodeManager : public Connection::Handler {
   void ReleaseLifetime(ActorRecord& actor);
   // A finished creation task that did not bring its actor up.
   void OnActorCreationFinished(const TaskId& task_id, TaskRecord& record);
-  void HandleClusterInfo(Connection& connection, uint64_t request_id);
-  void HandleStoreStats(Connection& connection, uint64_t request_id);
-  void HandleLogLines(rpc::Message& message);
 
   // Sends a ready object to the clients that waited for it and wakes tasks
   // that depended on it.
@@ -276,8 +257,6 @@ class NodeManager : public Connection::Handler {
                 const std::string& payload = "");
   void ReleaseTaskArgs(TaskRecord& record);
   void FinishTask(const TaskId& task_id);
-  // Queues the task again after its worker died. False when out of retries.
-  bool Retry(TaskRecord& record);
   void Enqueue(const TaskId& task_id, TaskRecord& record);
   void TryDispatch();
 
@@ -286,43 +265,37 @@ class NodeManager : public Connection::Handler {
   void EndActorsOwnedBy(ClientId owner);
   void CheckDriverAlive();
 
-  Connection* FindConnection(ClientId client);
 
-  boost::asio::io_context& io_;
+  ClientChannel& clients_;
   NodeOptions options_;
   std::unique_ptr<Arena> arena_;
   std::unique_ptr<WorkerLauncher> launcher_;
+  NodeIo node_io_;
   std::function<void()> request_stop_;
   NodeId node_id_;
 
   ObjectTable objects_;
+  SpillManager spill_;
+  GeneratorManager generators_{objects_, *this};
   Scheduler scheduler_;
   GpuSlots gpus_;
   WorkerPool pool_;
+  PlacementGroupManager groups_{scheduler_, objects_, *this, node_id_};
   KvStore kv_;
   NodeTable nodes_;
 
-  absl::flat_hash_map<ClientId, std::shared_ptr<Connection>> connections_;
   absl::flat_hash_map<TaskId, TaskRecord, IdHash> tasks_;
   LeaseMap leases_;
   absl::flat_hash_map<TaskId, ActorRecord, IdHash> actors_;
-  absl::flat_hash_map<TaskId, GeneratorState, IdHash> generators_;
-  absl::flat_hash_map<TaskId, PlacementGroup, IdHash> placement_groups_;
-  absl::flat_hash_map<std::string, TaskId> group_by_hex_;
-  std::deque<TaskId> pending_groups_;
-  PlacementGroupTable group_table_;  // what placement_group_table() reports
-  absl::flat_hash_set<ObjectId, IdHash> spilled_;
   absl::flat_hash_map<ClientId, TaskId> actor_by_worker_;
   absl::flat_hash_set<TaskId, IdHash> actors_waiting_args_;
   // Why a worker process is about to exit on its own (sys.exit()), by pid.
   absl::flat_hash_map<pid_t, std::string> exit_reasons_;
-  ClientId next_client_id_ = 1;
   uint32_t next_job_ = 1;
   int startup_failures_ = 0;
   bool warned_worker_limit_ = false;
   bool workers_broken_ = false;
   std::string workers_broken_reason_;
-  boost::asio::steady_timer driver_watch_;
 };
 
 }  // namespace flare

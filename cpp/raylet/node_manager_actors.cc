@@ -54,7 +54,7 @@ void NodeManager::PumpActor(const TaskId& actor_id) {
     }
     // Calls run in arrival order: one waiting for an argument holds back
     // the calls behind it, unless the actor runs calls out of order.
-    if (HasUnreadyArgs(task->second.spec, objects_)) {
+    if (!UnreadyArgs(task->second.spec).empty()) {
       actors_waiting_args_.insert(actor_id);
       if (actor.creation.actor().out_of_order()) PumpReadyCalls(actor);
       return;
@@ -71,7 +71,7 @@ void NodeManager::PumpReadyCalls(ActorRecord& actor) {
   for (const TaskId& task_id : std::exchange(actor.queue, {})) {
     auto task = tasks_.find(task_id);
     if (task == tasks_.end()) continue;  // cancelled while queued
-    if (HasUnreadyArgs(task->second.spec, objects_)) {
+    if (!UnreadyArgs(task->second.spec).empty()) {
       waiting.push_back(task_id);
     } else {
       SendActorCall(actor, task_id, task->second);
@@ -106,9 +106,8 @@ void NodeManager::EndActorsOwnedBy(ClientId owner) {
   }
 }
 
-void NodeManager::HandleActorCreated(Connection& connection, const TaskId& task_id,
+void NodeManager::HandleActorCreated(ClientId worker, const TaskId& task_id,
                                      TaskRecord& record, rpc::TaskDone& done) {
-  const ClientId worker = connection.id();
   // The creation's lease ends; the actor keeps the worker, and the GPU
   // devices it was placed on if it holds GPUs for life.
   std::vector<uint32_t> gpus;
@@ -135,7 +134,7 @@ void NodeManager::HandleActorCreated(Connection& connection, const TaskId& task_
     const ObjectId handle = ObjectIdFor(task_id, 1);
     if (objects_.Contains(handle) && !objects_.IsReady(handle)) StoreReturns(done);
     FinishTask(task_id);
-    if (pid > 0) kill(pid, SIGKILL);
+    if (pid > 0) node_io_.processes->Kill(pid, SIGKILL);
     TryDispatch();
     return;
   }
@@ -198,7 +197,7 @@ void NodeManager::HandleActorCallDone(const TaskId& task_id, rpc::TaskDone& done
   }
 }
 
-void NodeManager::HandleKillActor(const rpc::KillActor& request) {
+void NodeManager::OnKillActor(const rpc::KillActor& request) {
   const TaskId actor_id = TaskId::FromBinary(request.actor_id());
   auto it = actors_.find(actor_id);
   if (it == actors_.end() || it->second.state == ActorState::kDead) return;
@@ -212,7 +211,7 @@ void NodeManager::HandleKillActor(const rpc::KillActor& request) {
     MarkActorDead(actor_id, "the actor " + ActorName(actor.creation) +
                                 " exited: exit_actor() was called");
     After(kActorExitGrace, [this, worker, pid] {
-      if (pid > 0 && FindConnection(worker) != nullptr) kill(pid, SIGKILL);
+      if (pid > 0 && clients_.Find(worker) != nullptr) node_io_.processes->Kill(pid, SIGKILL);
     });
     return;
   }
@@ -220,7 +219,7 @@ void NodeManager::HandleKillActor(const rpc::KillActor& request) {
     MarkActorDead(actor_id, "the actor " + ActorName(actor.creation) + " was killed by kill()");
     return;
   }
-  if (actor.pid > 0) kill(actor.pid, SIGKILL);  // OnActorWorkerLost restarts it
+  if (actor.pid > 0) node_io_.processes->Kill(actor.pid, SIGKILL);  // OnActorWorkerLost restarts it
 }
 
 void NodeManager::OnActorWorkerLost(const TaskId& actor_id, const std::string& cause) {
@@ -248,7 +247,7 @@ void NodeManager::OnActorWorkerLost(const TaskId& actor_id, const std::string& c
     TaskRecord& record = task->second;
     record.running = false;
     record.worker = 0;
-    if (record.retries_left != 0 && !record.cancelled && GeneratorRestartable(*call)) {
+    if (record.retries_left != 0 && !record.cancelled && generators_.Restartable(*call)) {
       if (record.retries_left > 0) record.retries_left--;
       record.spec.set_attempt(record.spec.attempt() + 1);
       actor.queue.push_front(*call);
@@ -314,7 +313,7 @@ void NodeManager::MarkActorDead(const TaskId& actor_id, const std::string& reaso
     actor.worker = 0;
   }
   if (actor.pid > 0) {
-    kill(actor.pid, SIGKILL);
+    node_io_.processes->Kill(actor.pid, SIGKILL);
     actor.pid = 0;
   }
   if (!actor.creation.actor().name_key().empty()) kv_.Delete(actor.creation.actor().name_key());

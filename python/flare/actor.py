@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import inspect
 import pickle
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from flare import exceptions
-from flare._private import state
+from flare._private import runtime, state
+from flare._private.options import PLACEMENT_OPTIONS, check_method_options, validate_options
+from flare._private.protocol import STREAMING, return_id
+from flare._private.submission import (export_function, pickle_for_export, prepare_args,
+                                       resource_demand, submit_task)
+from flare.dag import ClassMethodNode, ClassNode
 from flare.object_ref import ObjectRef
-from flare.remote_function import (PLACEMENT_OPTIONS, STREAMING, core_object_id, export_function,
-                                   pickle_for_export, prepare_args,
-                                   resource_demand, submit_task, validate_options)
-
-if TYPE_CHECKING:
-    from flare.dag import ClassMethodNode, ClassNode
 
 _ACTOR_OPTIONS = {"num_cpus", "num_gpus", "resources", "memory", "max_concurrency",
                   "max_restarts", "max_task_retries", "name", "namespace", "lifetime",
@@ -31,8 +30,6 @@ _ACTOR_OPTIONS = {"num_cpus", "num_gpus", "resources", "memory", "max_concurrenc
                   "accelerator_type", "label_selector", "enable_task_events",
                   "max_pending_calls", "_metadata", "placement_group",
                   "placement_group_bundle_index", "placement_group_capture_child_tasks"}
-_METHOD_OPTIONS = {"num_returns", "name", "concurrency_group", "enable_task_events",
-                   "max_task_retries", "retry_exceptions"}
 _DEFAULTS: Dict[str, Any] = {"num_cpus": None, "num_gpus": 0, "resources": None, "memory": None,
                              "max_concurrency": None, "max_restarts": 0, "max_task_retries": 0,
                              "name": None, "namespace": None, "lifetime": None,
@@ -42,10 +39,6 @@ _DEFAULTS: Dict[str, Any] = {"num_cpus": None, "num_gpus": 0, "resources": None,
 _CALL_OPTIONS = {"num_returns": 1, "max_retries": 0, "retry_exceptions": False,
                  "timeout_s": None}
 _ASYNC_DEFAULT_CONCURRENCY = 1000
-
-
-def check_method_options(options: Dict[str, Any], where: str) -> Dict[str, Any]:
-    return validate_options(options, _METHOD_OPTIONS, where)
 
 
 def method(*args: Any, **options: Any) -> Callable:
@@ -143,12 +136,7 @@ def is_async_class(cls: type) -> bool:
                for name in dir(cls) if not name.startswith("__"))
 
 
-def current_namespace(session: state.Session) -> str:
-    """The namespace of the running job: the driver's, or the job whose task
-    this worker thread runs."""
-    if session.mode == "driver":
-        return session.namespace
-    return state.job_namespaces.get(session.context.job_id, "")
+current_namespace = state.current_namespace
 
 
 def _name_key(namespace: str, name: str) -> str:
@@ -194,7 +182,6 @@ class ActorClass:
 
     def bind(self, *args: Any, **kwargs: Any) -> "ClassNode":
         """A ClassNode: this actor in a task graph, created by each ``execute()``."""
-        from flare.dag import ClassNode
         return ClassNode(self, args, kwargs, self._options)
 
     def _export(self, session: state.Session) -> str:
@@ -206,7 +193,7 @@ class ActorClass:
 
     def _remote(self, args: Tuple[Any, ...], kwargs: Dict[str, Any],
                 options: Dict[str, Any]) -> "ActorHandle":
-        session = state.require_session()
+        session = runtime.session()
         core = session.core
         name = options.get("name")
         namespace = options.get("namespace") or current_namespace(session)
@@ -260,15 +247,9 @@ class ActorClass:
         creation = {"num_returns": 1, "max_retries": options["max_restarts"],
                     "retry_exceptions": False, "timeout_s": None,
                     "runtime_env": options.get("runtime_env")}
-        try:
-            handle_ref = submit_task(session, key, self._name, serialized, dependencies,
-                                     creation, placement, task_id=actor_id, actor_id=actor_id,
-                                     actor_options=actor_options)
-        except ConnectionError as error:
-            from flare.api import _raylet_died
-            raise _raylet_died(error) from None
-        except MemoryError as error:
-            raise exceptions.ObjectStoreFullError(str(error)) from None
+        handle_ref = submit_task(session, key, self._name, serialized, dependencies,
+                                 creation, placement, task_id=actor_id, actor_id=actor_id,
+                                 actor_options=actor_options)
         return ActorHandle(actor_id, self._name, self._methods, handle_ref)
 
     def __repr__(self) -> str:
@@ -286,7 +267,6 @@ class _ActorClassOptions:
         return self._actor_class._remote(args, kwargs, self._options)
 
     def bind(self, *args: Any, **kwargs: Any) -> "ClassNode":
-        from flare.dag import ClassNode
         return ClassNode(self._actor_class, args, kwargs, self._options)
 
 
@@ -333,17 +313,13 @@ class ActorHandle:
 
     def _submit(self, method_name: str, args: Tuple[Any, ...], kwargs: Dict[str, Any],
                 num_returns: int):
-        session = state.require_session()
+        session = runtime.session()
         label = f"{self._class_name}.{method_name}"
         serialized, dependencies = prepare_args(label, None, args, kwargs)
         options = _CALL_OPTIONS if num_returns == 1 else {**_CALL_OPTIONS,
                                                           "num_returns": num_returns}
-        try:
-            result = submit_task(session, "", label, serialized, dependencies, options, {},
-                                 actor_id=self._actor_id, method_name=method_name)
-        except ConnectionError as error:
-            from flare.api import _raylet_died
-            raise _raylet_died(error) from None
+        result = submit_task(session, "", label, serialized, dependencies, options, {},
+                             actor_id=self._actor_id, method_name=method_name)
         _mark_actor_call(result)
         return result
 
@@ -388,7 +364,6 @@ class ActorMethod:
 
     def bind(self, *args: Any, **kwargs: Any) -> "ClassMethodNode":
         """A ClassMethodNode: this call on this actor in a task graph."""
-        from flare.dag import ClassMethodNode
         return ClassMethodNode(self._handle, self._name, args, kwargs,
                                {"num_returns": self._num_returns})
 
@@ -401,7 +376,7 @@ def _lookup(session: state.Session, name: str, namespace: str) -> Optional[Actor
     if record is None:
         return None
     actor_id, class_name, methods = pickle.loads(record)
-    return ActorHandle(actor_id, class_name, methods, ObjectRef(core_object_id(actor_id, 1)))
+    return ActorHandle(actor_id, class_name, methods, ObjectRef(return_id(actor_id, 1)))
 
 
 def get_actor(name: str, namespace: Optional[str] = None) -> ActorHandle:
@@ -409,7 +384,7 @@ def get_actor(name: str, namespace: Optional[str] = None) -> ActorHandle:
     by default the job's)."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"get_actor() needs a non-empty actor name, got {name!r}")
-    session = state.require_session()
+    session = runtime.session()
     namespace = namespace or current_namespace(session)
     handle = _lookup(session, name, namespace)
     if handle is None:
@@ -424,7 +399,7 @@ def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:
     if not isinstance(actor, ActorHandle):
         raise TypeError(f"kill() takes an actor handle, got {type(actor).__name__} (to stop "
                         "a task, use cancel())")
-    session = state.require_session()
+    session = runtime.session()
     session.core.kill_actor(actor._actor_id, bool(no_restart))
 
 

@@ -10,7 +10,9 @@ as a context manager it shuts flare down when the block ends::
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional
+
+from flare._version import __version__
 
 
 class FlareContext(Mapping):
@@ -19,9 +21,9 @@ class FlareContext(Mapping):
     Fields flare has no counterpart for (dashboard, metrics, Redis) are None.
     """
 
-    def __init__(self, address_info: Dict[str, Any]) -> None:
-        from flare import __version__
+    def __init__(self, address_info: Dict[str, Any], shutdown: Callable[[], None]) -> None:
         self.address_info = address_info
+        self._shutdown = shutdown
         self.dashboard_url: Optional[str] = None  # flare has no dashboard
         self.python_version = "{}.{}.{}".format(*sys.version_info[:3])
         self.ray_version = __version__
@@ -37,8 +39,7 @@ class FlareContext(Mapping):
 
     def disconnect(self) -> None:
         """Shuts flare down in this process (stopping the node if init started it)."""
-        from flare import api
-        api.shutdown()
+        self._shutdown()
 
     def __enter__(self) -> "FlareContext":
         return self

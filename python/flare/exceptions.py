@@ -114,8 +114,16 @@ class ActorUnschedulableError(TaskUnschedulableError):
     """No node of the cluster can ever satisfy the actor's resource request."""
 
 
-class RayletDiedError(ConnectionError, FlareError):
+class FlareConnectionError(ConnectionError, FlareError):
+    """No flare node could be reached at the address given."""
+
+
+class RayletDiedError(FlareConnectionError):
     """The node's raylet is gone: the runtime cannot serve this call."""
+
+
+class FlareSystemError(RuntimeError, FlareError):
+    """flare's core failed in a way no other class describes."""
 
 
 class ActorDiedError(FlareError):

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any, Iterator, List, Optional
 
 from flare import exceptions
-from flare._private import state
+from flare._private import objects, state
+from flare._private.protocol import ErrorCode, generator_item_id
 from flare.object_ref import ObjectRef
 
 
@@ -38,32 +39,27 @@ class ObjectRefGenerator:
         return self._next(None)
 
     def _item_id(self, index: int) -> bytes:
-        return self._task_id + (index + 2).to_bytes(4, "little")
+        return generator_item_id(self._task_id, index)
 
     def _next(self, timeout: Optional[float]) -> ObjectRef:
         if self._done:
             raise StopIteration
-        session = state.require_session()
-        core = session.core
+        core = state.current().core
         item_id = self._item_id(self._taken)
         if not self._expected:
             core.expect_object(item_id)
             self._expected = True
-        from flare import api
-        timeout_ms = api._timeout_ms(timeout, "next")
-        try:
-            item_ready, finished = core.wait([item_id, self._completion._id], 1, timeout_ms)
-        except ConnectionError as error:
-            raise api._raylet_died(error) from None
+        timeout_ms = objects.timeout_ms(timeout, "next")
+        item_ready, finished = core.wait([item_id, self._completion._id], 1, timeout_ms)
         if not item_ready and not finished:
             raise exceptions.GetTimeoutError(f"no item of {self._name} within {timeout} s")
         if finished:
-            code, _, buffer = core.get([self._completion._id], 0)[0]
-            if code == 0:
-                count = api.value_or_raise(code, "", buffer)
+            error, _, buffer = core.get([self._completion._id], 0)[0]
+            if error is None:
+                count = objects.value_or_raise(error, "", buffer)
                 if self._taken >= count:
                     return self._stop(core, item_id)
-            elif not item_ready or core.get([item_id], 0)[0][0] == api.OBJECT_LOST:
+            elif not item_ready or core.get([item_id], 0)[0][0] == ErrorCode.OBJECT_LOST:
                 # Cancelled or crashed: its error comes as the next ref, once.
                 self._stop(core, item_id, raise_stop=False)
                 return self._completion
@@ -109,7 +105,7 @@ class ObjectRefGenerator:
 
     def _next_ids(self) -> list:
         """What flare.wait watches: the next item and the completion."""
-        core = state.require_session().core
+        core = state.current().core
         item_id = self._item_id(self._taken)
         if not self._expected and not self._done:
             core.expect_object(item_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flare._private import serialization
-from flare._private import state
+from flare._private import futures, serialization, state
+from flare._private.protocol import task_id_of
 
 
 class ObjectRef:
@@ -42,7 +42,7 @@ class ObjectRef:
         return self._id.hex()
 
     def task_id(self) -> bytes:
-        return self._id[:16]
+        return task_id_of(self._id)
 
     def __hash__(self) -> int:
         return hash(self._id)
@@ -59,11 +59,10 @@ class ObjectRef:
     def future(self):
         """A concurrent.futures.Future that completes with the object's value
         (or the task's exception) once it is ready."""
-        from flare._private import futures
-        return futures.resolver_of(state.require_session()).future(self)
+        return futures.resolver_of(state.current()).future(self)
 
     def __await__(self):
-        import asyncio
+        import asyncio  # only for awaiting: it is slow to import
         return asyncio.wrap_future(self.future()).__await__()
 
     def __reduce__(self):

@@ -10,6 +10,7 @@ import sys
 import time
 from typing import List, Optional
 
+import flare
 from flare._private import node as node_module
 
 
@@ -90,7 +91,6 @@ def _reap(pid: int) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    import flare
     info = node_module.read_cluster_file()
     if info is None or not _alive(int(info.get("pid", 0))):
         print("flare status: no flare node is running (start one with 'flare start --head')")

@@ -32,6 +32,21 @@ TEST(IdsTest, ObjectIdIsTheTaskIdFollowedByTheIndex) {
   EXPECT_EQ(static_cast<uint8_t>(binary[TaskId::kSize + 3]) & 0x80, 0);
 }
 
+TEST(IdsTest, TheIndexIsLittleEndianAndTheTopBitMarksPuts) {
+  const TaskId task = TaskId::FromRandom();
+  const std::string binary = ObjectIdFor(task, 0x01020304u).Binary();
+  EXPECT_EQ(binary.substr(TaskId::kSize), std::string("\x04\x03\x02\x01", 4));
+  EXPECT_EQ(IndexOfObject(ObjectIdFor(task, 7)), 7u);
+  EXPECT_FALSE(IsPutObject(ObjectIdFor(task, 7)));
+  EXPECT_TRUE(IsPutObject(ObjectIdFor(task, kPutIndexBit | 7)));
+}
+
+TEST(IdsTest, GeneratorItemsFollowTheCompletionObject) {
+  const TaskId task = TaskId::FromRandom();
+  EXPECT_EQ(GeneratorItemId(task, 0), ObjectIdFor(task, 2));
+  EXPECT_EQ(GeneratorItemId(task, 5), ObjectIdFor(task, 7));
+}
+
 TEST(IdsTest, JobOfTaskIsItsFirstFourBytes) {
   const TaskId task = TaskId::FromRandom();
   EXPECT_EQ(JobOfTask(task).Binary(), task.Binary().substr(0, JobId::kSize));

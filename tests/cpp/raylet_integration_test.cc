@@ -19,6 +19,7 @@
 
 #include "client/core_client.h"
 #include "raylet/node_manager.h"
+#include "raylet/posix_io.h"
 
 namespace flare {
 namespace {
@@ -31,13 +32,18 @@ class RecordingLauncher : public WorkerLauncher {
   explicit RecordingLauncher(std::vector<WorkerId>* launched) : launched_(launched) {}
   absl::StatusOr<pid_t> Launch(const WorkerId& worker_id) override {
     launched_->push_back(worker_id);
-    // Far above any pid_max: the raylet may signal "its" workers, and this
-    // must never reach a real process.
-    return 2000000000 + static_cast<pid_t>(launched_->size());
+    return 1000 + static_cast<pid_t>(launched_->size());  // never a real worker of ours
   }
 
  private:
   std::vector<WorkerId>* launched_;
+};
+
+// Signals go nowhere: the "workers" above are not processes of this test.
+class NoProcesses : public ProcessControl {
+ public:
+  void Kill(pid_t, int) override {}
+  bool Exists(pid_t) override { return true; }
 };
 
 class RayletIntegrationTest : public ::testing::Test {
@@ -50,15 +56,18 @@ class RayletIntegrationTest : public ::testing::Test {
 
     NodeOptions options;
     options.resources = ResourceSet::FromMap({{"CPU", 1}});
-    options.object_store_memory = kArenaSize;
     options.session_dir = dir_;
     options.socket_path = socket_path_;
     options.max_workers = 1;
     auto arena = Arena::Create(kArenaSize, "flare-test-arena");
     ASSERT_TRUE(arena.ok()) << arena.status();
+    server_ = std::make_unique<LocalServer>((*arena)->fd());
     manager_ = std::make_unique<NodeManager>(
-        io_, options, std::move(*arena), std::make_unique<RecordingLauncher>(&launched_),
-        [] {});
+        options, std::move(*arena), std::make_unique<RecordingLauncher>(&launched_),
+        NodeIo{std::make_unique<NoProcesses>(), std::make_unique<AsioTimers>(io_),
+               std::make_unique<DiskSpillFiles>(dir_ + "/spill")},
+        *server_, [] {});
+    server_->set_handler(manager_.get());
     ASSERT_TRUE(manager_->Start().ok());
     ASSERT_EQ(launched_.size(), 1u) << "one worker prestarted per CPU";
     worker_id_ = launched_[0];
@@ -82,7 +91,7 @@ class RayletIntegrationTest : public ::testing::Test {
     acceptor_.async_accept([this](const boost::system::error_code& error,
                                   boost::asio::local::stream_protocol::socket socket) {
       if (error) return;
-      manager_->Accept(std::move(socket));
+      server_->Accept(std::move(socket));
       Accept();
     });
   }
@@ -133,6 +142,7 @@ class RayletIntegrationTest : public ::testing::Test {
   std::string socket_path_;
   std::vector<WorkerId> launched_;
   WorkerId worker_id_;
+  std::unique_ptr<LocalServer> server_;
   std::unique_ptr<NodeManager> manager_;
   std::thread loop_;
   std::unique_ptr<CoreClient> driver_;

@@ -11,6 +11,9 @@ import concurrent.futures
 import threading
 from typing import Any, Dict, List, Tuple
 
+from flare.exceptions import FlareError
+from flare._private import objects, state
+
 # How long one wait of the resolver lasts before it picks up refs added
 # meanwhile (those that are already ready are completed at once instead).
 _POLL_MS = 20
@@ -60,7 +63,6 @@ class Resolver:
                 self._fail_all(error)
                 return
             self._complete_ready(ids, flags)
-        from flare.exceptions import FlareError
         self._fail_all(FlareError("flare was shut down while this future was pending"))
 
     def _complete_ready(self, ids: List[bytes], flags: List[bool]) -> None:
@@ -84,21 +86,19 @@ def _complete(future: concurrent.futures.Future, ref: Any, error: Any = None) ->
     if not future.set_running_or_notify_cancel():
         return  # the caller cancelled its future
     if error is None:
-        from flare import api
         try:
-            future.set_result(api.get(ref))
+            future.set_result(objects.get_values(state.current().core, [ref._id], -1)[0])
             return
         except BaseException as raised:  # noqa: BLE001 - the task's error goes to the future
             error = raised
     future.set_exception(error)
 
 
-def resolver_of(session: Any) -> Resolver:
-    resolver = getattr(session, "resolver", None)
+def resolver_of(session: state.Session) -> Resolver:
+    resolver = session.resolver
     if resolver is None:
-        from flare._private import state
         with state.lock:
-            resolver = getattr(session, "resolver", None)
+            resolver = session.resolver
             if resolver is None:
                 resolver = session.resolver = Resolver(session)
     return resolver

@@ -17,6 +17,8 @@ import sys
 import warnings
 from typing import Any, Dict, List, Optional
 
+from flare.exceptions import RuntimeEnvSetupError
+
 _APPLIED = ("env_vars", "working_dir", "worker_process_setup_hook")
 _NOT_INSTALLED = ("pip", "conda", "uv", "py_modules", "py_executable", "excludes", "config",
                   "container", "image_uri", "nsight", "java_jars")
@@ -80,7 +82,6 @@ def run_setup_hook(hook: Any) -> None:
 
     import cloudpickle
 
-    from flare.exceptions import RuntimeEnvSetupError
     try:
         if isinstance(hook, str):
             module_name, _, function_name = hook.rpartition(".")

@@ -1,10 +1,16 @@
-"""The process's connection to the runtime: one Session while initialized."""
+"""The process's connection to the runtime: one Session while initialized.
+
+State only: nothing here starts the runtime (flare._private.runtime does,
+on first use).
+"""
 
 from __future__ import annotations
 
 import contextvars
 import threading
-from typing import Any, Dict, Optional, Set
+from typing import Any, Dict, List, Optional, Set
+
+from flare.exceptions import FlareError
 
 
 class _Field:
@@ -51,7 +57,7 @@ class Session:
     def __init__(self, core: Any, mode: str, generation: int,
                  node: Optional[Any] = None) -> None:
         self.core = core
-        self.mode = mode
+        self.mode = mode  # "driver" or "worker"
         self.generation = generation
         self.node = node  # the raylet this driver started, if any
         self.job_id: bytes = core.job_id
@@ -65,10 +71,15 @@ class Session:
         # The runtime_env new tasks inherit: the job's (init) in a driver,
         # the running task's in a worker.
         self.runtime_env: Optional[dict] = None
+        # Workers: what the running task or actor was given.
+        self.assigned_resources: Optional[Dict[str, float]] = None
+        self.gpu_ids: List[str] = []
+        # The futures resolver (flare._private.futures), made on first use.
+        self.resolver: Optional[Any] = None
 
 
 # Worker processes: the namespace of each job whose tasks they ran.
-job_namespaces: dict = {}
+job_namespaces: Dict[bytes, str] = {}
 # Worker processes hosting an actor: (actor_id, class_name).
 current_actor: Optional[tuple] = None
 
@@ -84,17 +95,23 @@ def next_generation() -> int:
     return _generation
 
 
-def require_session() -> Session:
-    current = session
-    if current is None:
-        # As in Ray, the first call that needs the runtime starts it (or
-        # joins FLARE_ADDRESS / RAY_ADDRESS), unless that is switched off.
-        import os
-        if os.environ.get("FLARE_AUTO_INIT", os.environ.get("RAY_ENABLE_AUTO_CONNECT", "1")) \
-                in ("0", "false", "False"):
-            from flare.exceptions import FlareError
-            raise FlareError("flare is not initialized: call flare.init() first")
-        from flare import api
-        api.init(ignore_reinit_error=True)
-        current = session
-    return current
+def current() -> Session:
+    """The session; FlareError when there is none (nothing starts one here)."""
+    found = session
+    if found is None:
+        raise FlareError("flare is not initialized: call flare.init() first")
+    return found
+
+
+def current_namespace(current_session: Session) -> str:
+    """The namespace of the running job: the driver's, or the job whose task
+    this worker thread runs."""
+    if current_session.mode == "driver":
+        return current_session.namespace
+    return job_namespaces.get(current_session.context.job_id, "")
+
+
+def set_current_actor(actor_id: bytes, class_name: str) -> None:
+    """Worker side: this process now hosts the actor ``actor_id``."""
+    global current_actor
+    current_actor = (actor_id, class_name)

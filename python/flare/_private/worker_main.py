@@ -17,7 +17,14 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import cloudpickle
 
-from flare._private import runtime_env
+from flare import _core
+from flare._private import objects, runtime_env, serialization, state
+from flare._private.protocol import ErrorCode, generator_item_id, return_id
+from flare._private.submission import resolve_args
+from flare.actor import CONCURRENCY_GROUPS_KWARG, exit_actor, is_async_class, method_groups
+from flare.exceptions import (ActorExit, RayletDiedError, TaskCancelledError, TaskError)
+from flare.generator import DynamicObjectRefGenerator
+from flare.object_ref import ObjectRef
 
 
 class _LogStream:
@@ -65,7 +72,6 @@ class _LogStream:
 
 
 def state_module() -> Any:
-    from flare._private import state
     return state
 
 
@@ -122,7 +128,7 @@ class TaskRunner:
         config = self.core.kv_get("job:" + job_id.hex(), 30000)
         if config:
             info = pickle.loads(config)
-            state_module().job_namespaces[job_id] = info.get("namespace", "")
+            state.job_namespaces[job_id] = info.get("namespace", "")
             for path in reversed(info.get("sys_path", [])):
                 if path not in sys.path:
                     sys.path.insert(0, path)
@@ -133,16 +139,16 @@ class TaskRunner:
                     self.jobs_seen.discard(job_id)  # the job's next task tries again
                     raise
 
-    def run(self, task: tuple) -> None:
-        """Runs one task, or hands an actor call to the actor's executor."""
-        actor = task[10]
-        if actor is not None and actor[1] is not None and self.actor_executor is not None:
+    def run(self, task: Any) -> None:
+        """Runs one task (a _core.ExecutedTask), or hands an actor call to
+        the actor's executor."""
+        if task.method_name and self.actor_executor is not None:
             self.actor_executor.submit(task)
             return
         self.run_now(task)
 
-    def run_now(self, task: tuple) -> None:
-        task_id, job_id, function_name = task[0], task[1], task[3]
+    def run_now(self, task: Any) -> None:
+        task_id, job_id, function_name = task.task_id, task.job_id, task.function_name
         context = self.session.context
         context.task_id = task_id
         context.job_id = job_id
@@ -154,7 +160,7 @@ class TaskRunner:
             if inspect.iscoroutine(result):  # an async def task
                 import asyncio
                 result = asyncio.run(result)
-            if task[11]:
+            if task.streaming:
                 result = self.stream(task_id, function_name, result)
             self.interruptible = False
             self._succeed(task, result)
@@ -173,51 +179,44 @@ class TaskRunner:
                 self.applied_env = None
                 self.session.runtime_env = None
 
-    def _begin(self, task: tuple) -> Tuple[Callable, tuple, dict]:
+    def _begin(self, task: Any) -> Tuple[Callable, tuple, dict]:
         """What to call, with the task's arguments."""
-        from flare import api
-        from flare._private import serialization
-        from flare.remote_function import resolve_args
 
-        (task_id, job_id, function_key, function_name, args_data, resolved, num_returns,
-         attempt, max_retries, retry_policy, actor, _streaming, resources, env, gpus,
-         _dynamic) = task
-        self.enter_job(job_id)
+        self.enter_job(task.job_id)
+        resources = task.assigned_resources
         if resources is not None:  # None: an actor call, which uses the actor's
             self.session.assigned_resources = resources
-            self.use_gpus(gpus)
-        if env is not None:  # a task's for its run, an actor's for its life
-            self.session.runtime_env = pickle.loads(env)
+            self.use_gpus(task.gpu_ids)
+        if task.runtime_env is not None:  # a task's for its run, an actor's for its life
+            self.session.runtime_env = pickle.loads(task.runtime_env)
             self.applied_env = runtime_env.Applied(self.session.runtime_env)
-        if actor is None:
-            function = self.function(function_key)
+        method = task.method_name
+        if not task.actor_id:
+            function = self.function(task.function_key)
             self.interruptible = True
             if self.core.take_cancel_request():  # cancelled before it started
                 raise KeyboardInterrupt
-        elif actor[1] is None:
-            function = self._constructor(self.function(function_key), actor)
-        elif actor[1] == "__ray_terminate__" and not hasattr(self.instance, actor[1]):
-            from flare.actor import exit_actor
+        elif task.is_actor_creation:
+            function = self._constructor(self.function(task.function_key), task)
+        elif method == "__ray_terminate__" and not hasattr(self.instance, method):
             function = exit_actor
-        elif actor[1] == "__ray_ready__" and not hasattr(self.instance, actor[1]):
+        elif method == "__ray_ready__" and not hasattr(self.instance, method):
             function = _actor_ready
         else:
-            function = getattr(self.instance, actor[1])
-        payload = serialization.deserialize(args_data if not isinstance(args_data, tuple)
-                                            else args_data[2])
-        values = [api.value_or_raise(code, message, buffer) for code, message, buffer in resolved]
+            function = getattr(self.instance, method)
+        payload = serialization.deserialize(task.args)
+        values = [objects.value_or_raise(error, message, buffer)
+                  for error, message, buffer in task.resolved]
         return (function, *resolve_args(payload, values))
 
-    def _succeed(self, task: tuple, result: Any) -> None:
-        from flare import api
-        from flare.remote_function import core_object_id
+    def _succeed(self, task: Any, result: Any) -> None:
 
-        task_id, function_name, num_returns = task[0], task[3], task[6]
+        task_id, function_name, num_returns = task.task_id, task.function_name, task.num_returns
         returns: List[tuple] = []
         try:
             if num_returns == 0:
                 outputs: List[Any] = []
-            elif task[15]:
+            elif task.dynamic_returns:
                 outputs = [self._dynamic_items(function_name, result)]
             elif num_returns == 1:
                 outputs = [result]
@@ -232,8 +231,8 @@ class TaskRunner:
                                      f"{len(outputs)} values")
             del result
             for index, value in enumerate(outputs, start=1):
-                object_id = core_object_id(task_id, index)
-                kind, payload_out, refs = api.store_value(self.core, object_id, value,
+                object_id = return_id(task_id, index)
+                kind, payload_out, refs = objects.store_value(self.core, object_id, value,
                                                           is_put=False)
                 returns.append((object_id, kind, payload_out, refs))
         except BaseException as error:  # noqa: BLE001
@@ -248,35 +247,30 @@ class TaskRunner:
     def _dynamic_items(self, function_name: str, generator: Any) -> Any:
         """num_returns="dynamic": each value the generator yields becomes an
         object of its own; the task's one return holds their refs."""
-        from flare import api
-        from flare.generator import DynamicObjectRefGenerator
-        from flare.object_ref import ObjectRef
         if not (inspect.isgenerator(generator) or isinstance(generator, (list, tuple))):
             raise TypeError(f"{function_name} has num_returns='dynamic' but returned a "
                             f"{type(generator).__name__}, not a generator")
         refs = []
         for value in generator:
             object_id = self.core.new_put_id()
-            api.store_value(self.core, object_id, value, is_put=True)
+            objects.store_value(self.core, object_id, value, is_put=True)
             refs.append(ObjectRef(object_id, _owned=True))
         return DynamicObjectRefGenerator(refs)
 
-    def _fail(self, task: tuple, error: BaseException) -> None:
-        task_id, function_name, num_returns, retry_policy, actor = (
-            task[0], task[3], task[6], task[9], task[10])
-        from flare.exceptions import ActorExit
+    def _fail(self, task: Any, error: BaseException) -> None:
+        task_id, function_name, num_returns = task.task_id, task.function_name, task.num_returns
         if isinstance(error, SystemExit):
             self.exit_process(f"{function_name} called sys.exit({error.code!r})", error.code)
-        if isinstance(error, ActorExit) and actor is not None and self.instance is not None:
-            self.exit_actor(actor[0])
-        if actor is not None and actor[1] is None:
+        if isinstance(error, ActorExit) and task.actor_id and self.instance is not None:
+            self.exit_actor(task.actor_id)
+        if task.is_actor_creation:
             # A constructor that raised: the actor is dead, and every call
             # will say why, with this traceback.
             self.instance = None
             self.actor_executor = None
-        retryable = actor is None and self._should_retry(error, retry_policy)
+        retryable = not task.actor_id and self._should_retry(error, task.retry_exceptions)
         self._done(task_id, self._error_returns(task_id, num_returns, function_name, error,
-                                                constructor=actor is not None and actor[1] is None),
+                                                constructor=task.is_actor_creation),
                    True, retryable)
 
     def _done(self, task_id: bytes, returns: List[tuple], application_error: bool,
@@ -325,10 +319,8 @@ class TaskRunner:
         return count
 
     def _yield_item(self, task_id: bytes, index: int, value: Any) -> None:
-        from flare import api
-        from flare.remote_function import core_object_id
-        object_id = core_object_id(task_id, index + 2)
-        kind, payload, refs = api.store_value(self.core, object_id, value, is_put=False)
+        object_id = generator_item_id(task_id, index)
+        kind, payload, refs = objects.store_value(self.core, object_id, value, is_put=False)
         self.core.generator_yield(task_id, [(object_id, kind, payload, refs)])
 
     def _yield_error(self, task_id: bytes, index: int, function_name: str,
@@ -336,27 +328,23 @@ class TaskRunner:
         """The generator's exception as its last item. Leaving the actor, or
         a cancelled coroutine, is not the generator's error: it goes on up."""
         import asyncio
-        from flare.exceptions import ActorExit
-        from flare.remote_function import core_object_id
         if isinstance(error, (ActorExit, SystemExit, asyncio.CancelledError, StreamCancelled)):
             raise error
         error_item = self._error_returns(task_id, 1, function_name, error)[0]
-        object_id = core_object_id(task_id, index + 2)
+        object_id = generator_item_id(task_id, index)
         self.core.generator_yield(task_id, [(object_id, *error_item[1:])])
 
     # -- actors ------------------------------------------------------------------
-    def _constructor(self, cls: type, actor: tuple) -> Callable:
+    def _constructor(self, cls: type, task: Any) -> Callable:
         """Creates the instance; from then on this process is the actor."""
         def construct(*args: Any, **kwargs: Any) -> None:
-            from flare import api
-            from flare.actor import CONCURRENCY_GROUPS_KWARG, is_async_class, method_groups
             groups = kwargs.pop(CONCURRENCY_GROUPS_KWARG, None) or {}
             self.instance = cls(*args, **kwargs)
-            api.set_current_actor(actor[0], cls.__qualname__)
+            state.set_current_actor(task.actor_id, cls.__qualname__)
             self.actor_label = _actor_label(self.instance)
             self.core.become_actor()
             is_async = is_async_class(cls)
-            max_concurrency = actor[2] or 1
+            max_concurrency = task.max_concurrency or 1
             lanes = Lanes(max_concurrency, groups, method_groups(cls))
             if is_async:
                 self.actor_executor = AsyncExecutor(self, lanes)
@@ -426,12 +414,11 @@ class TaskRunner:
         if task_id in self.cancelled_streams:
             raise StreamCancelled
 
-    def cancelled(self, task: tuple) -> None:
+    def cancelled(self, task: Any) -> None:
         """A cancelled actor call: its refs raise TaskCancelledError inside a
         TaskError, as Ray's do, so either class catches it."""
-        from flare.exceptions import TaskCancelledError
 
-        task_id, function_name, num_returns = task[0], task[3], task[6]
+        task_id, function_name, num_returns = task.task_id, task.function_name, task.num_returns
         self.cancelled_streams.discard(task_id)
         error = TaskCancelledError(f"actor call {function_name} was cancelled")
         self._done(task_id, self._error_returns(task_id, num_returns, function_name, error),
@@ -457,11 +444,6 @@ class TaskRunner:
 
     def _error_returns(self, task_id: bytes, num_returns: int, function_name: str,
                        error: BaseException, constructor: bool = False) -> List[tuple]:
-        from flare import api
-        from flare._private import serialization
-        from flare.exceptions import TaskError
-        from flare.remote_function import core_object_id
-
         # Drop this runner's own frame: the user's code is what matters.
         trace = error.__traceback__
         if trace is not None and trace.tb_frame.f_code in _RUNNER_CODES:
@@ -479,7 +461,7 @@ class TaskRunner:
         # A failed constructor's message is what every call of the dead actor
         # will show: the whole traceback.
         message = formatted if constructor else repr(error)
-        return [(core_object_id(task_id, index), api.TASK_ERROR, (message, data), [])
+        return [(return_id(task_id, index), ErrorCode.TASK_ERROR, (message, data), [])
                 for index in range(1, num_returns + 1)]
 
 
@@ -492,8 +474,8 @@ class Lanes:
         self.limits = {"": max_concurrency, **groups}
         self._method_groups = method_groups
 
-    def of(self, task: tuple) -> str:
-        return self._method_groups.get(task[10][1], "")
+    def of(self, task: Any) -> str:
+        return self._method_groups.get(task.method_name, "")
 
 
 class ThreadExecutor:
@@ -508,7 +490,7 @@ class ThreadExecutor:
                                                  thread_name_prefix=f"flare-actor{group}")
                        for group, limit in lanes.limits.items()}
 
-    def submit(self, task: tuple) -> None:
+    def submit(self, task: Any) -> None:
         self._pools[self._lanes.of(task)].submit(self._runner.run_now, task)
 
     def cancel(self, task_ids: List[bytes]) -> None:
@@ -533,12 +515,12 @@ class AsyncExecutor:
                                         daemon=True)
         self._thread.start()
 
-    def submit(self, task: tuple) -> None:
+    def submit(self, task: Any) -> None:
         import asyncio
         future = asyncio.run_coroutine_threadsafe(self._run(task), self._loop)
         with self._lock:
-            self._running[task[0]] = future
-        future.add_done_callback(lambda _: self._forget(task[0]))
+            self._running[task.task_id] = future
+        future.add_done_callback(lambda _: self._forget(task.task_id))
 
     def _forget(self, task_id: bytes) -> None:
         with self._lock:
@@ -560,35 +542,35 @@ class AsyncExecutor:
             if future is not None:
                 future.cancel()  # cancels the coroutine's asyncio task
 
-    async def _run(self, task: tuple) -> None:
+    async def _run(self, task: Any) -> None:
         import asyncio
         runner = self._runner
         context = runner.session.context
         try:
             async with self._semaphores[self._lanes.of(task)]:
-                context.task_id = task[0]
-                context.job_id = task[1]
-                context.function_name = task[3]
+                context.task_id = task.task_id
+                context.job_id = task.job_id
+                context.function_name = task.function_name
                 function, args, kwargs = runner._begin(task)
                 result = function(*args, **kwargs)
                 del args, kwargs
                 if inspect.isawaitable(result):
                     result = await result
-                if task[11] and inspect.isasyncgen(result):
-                    result = await runner.stream_async(task[0], task[3], result)
-                elif task[11]:
-                    result = runner.stream(task[0], task[3], result)
+                if task.streaming and inspect.isasyncgen(result):
+                    result = await runner.stream_async(task.task_id, task.function_name, result)
+                elif task.streaming:
+                    result = runner.stream(task.task_id, task.function_name, result)
         except (asyncio.CancelledError, StreamCancelled):
-            self._was_cancelled(task[0])
+            self._was_cancelled(task.task_id)
             runner.cancelled(task)
             return
         except BaseException as error:  # noqa: BLE001
-            if self._was_cancelled(task[0]):
+            if self._was_cancelled(task.task_id):
                 runner.cancelled(task)
             else:
                 runner._fail(task, error)
             return
-        if self._was_cancelled(task[0]):  # it caught CancelledError: still cancelled, as in Ray
+        if self._was_cancelled(task.task_id):  # it caught CancelledError: still cancelled, as in Ray
             runner.cancelled(task)
             return
         runner._succeed(task, result)
@@ -618,8 +600,6 @@ _RUNNER_CODES = (TaskRunner.run_now.__code__, TaskRunner.stream.__code__,
 
 
 def main() -> None:
-    from flare import _core
-    from flare._private import state
 
     socket_path = os.environ["FLARE_RAYLET_SOCKET"]
     worker_id = os.environ["FLARE_WORKER_ID"]
@@ -639,7 +619,7 @@ def main() -> None:
             task = core.next_task(1000)
         except KeyboardInterrupt:
             continue
-        except ConnectionError:
+        except RayletDiedError:
             break  # the raylet is gone
         if task is not None:
             runner.run(task)

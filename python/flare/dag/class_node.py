@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Union
 
+from flare._private.options import check_method_options
 from flare.dag.dag_node import DAGNode, _Execution, check_call
 
 if TYPE_CHECKING:
@@ -54,7 +55,6 @@ class _UnboundMethod:
         self._options = options
 
     def options(self, **overrides: Any) -> "_UnboundMethod":
-        from flare.actor import check_method_options
         check_method_options(overrides, f"{self._name}.options()")
         return _UnboundMethod(self._node, self._name, {**self._options, **overrides})
 
@@ -76,8 +76,9 @@ class ClassMethodNode(DAGNode):
     def __init__(self, actor: Union[ClassNode, "ActorHandle"], method_name: str,
                  args: Tuple[Any, ...], kwargs: Dict[str, Any], options: Dict[str, Any],
                  previous: Optional["ClassMethodNode"] = None) -> None:
-        from flare.actor import ActorHandle
-        if not isinstance(actor, (ClassNode, ActorHandle)):
+        # An ActorHandle (the actor layer sits above this one): anything
+        # that submits calls.
+        if not isinstance(actor, ClassNode) and not callable(getattr(actor, "_submit", None)):
             raise TypeError(f"ClassMethodNode needs a ClassNode or an ActorHandle, got "
                             f"{type(actor).__name__}")
         upstream = (actor,) if isinstance(actor, ClassNode) else ()

@@ -14,6 +14,8 @@ from multiprocessing import TimeoutError  # the standard library's, as Pool user
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 from flare import api
+from flare.actor import kill
+from flare.api import remote
 from flare.object_ref import ObjectRef
 
 
@@ -99,7 +101,6 @@ class Pool:
                  initargs: Iterable[Any] = (), maxtasksperchild: Optional[int] = None,
                  context: Any = None, ray_address: Optional[str] = None,
                  ray_remote_args: Optional[dict] = None) -> None:
-        from flare import remote
         if not api.is_initialized():
             api.init(address=ray_address)
         cpus = api.cluster_resources().get("CPU", 1.0)
@@ -210,7 +211,6 @@ class Pool:
 
     def terminate(self) -> None:
         """Ends the pool's processes at once; unfinished work fails."""
-        from flare.actor import kill
         self._closed = True
         for process in self._processes:
             kill(process)

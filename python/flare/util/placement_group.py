@@ -14,83 +14,11 @@ from __future__ import annotations
 import pickle
 from typing import Any, Dict, List, Optional
 
-from flare import api, exceptions
-from flare._private import serialization, state
-from flare.object_ref import ObjectRef
+from flare._private import runtime, serialization, state
+from flare._private.placement import PlacementGroup, PlacementGroupID
+from flare._private.protocol import group_of_resource
 
 STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
-_GROUP_TAG = "_group_"
-
-
-class PlacementGroupID:
-    def __init__(self, binary: bytes) -> None:
-        self._binary = binary
-
-    def binary(self) -> bytes:
-        return self._binary
-
-    def hex(self) -> str:
-        return self._binary.hex()
-
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, PlacementGroupID) and other._binary == self._binary
-
-    def __hash__(self) -> int:
-        return hash(self._binary)
-
-    def __repr__(self) -> str:
-        return f"PlacementGroupID({self.hex()})"
-
-
-class PlacementGroup:
-    """A handle to a placement group; it pickles, so tasks can use it too."""
-
-    def __init__(self, group_id: bytes, bundles: List[Dict[str, float]], strategy: str,
-                 name: str = "") -> None:
-        self.id = PlacementGroupID(group_id)
-        self.bundle_specs = [dict(bundle) for bundle in bundles]
-        self.strategy = strategy
-        self.name = name
-
-    @property
-    def bundle_count(self) -> int:
-        return len(self.bundle_specs)
-
-    def _ready_id(self) -> bytes:
-        return self.id.binary() + (1).to_bytes(4, "little")
-
-    def ready(self) -> ObjectRef:
-        """A ref that is ready once the bundles are reserved; its value is
-        this group (``get`` raises if the group can never be placed)."""
-        return ObjectRef(self._ready_id())
-
-    def wait(self, timeout_seconds: float = 30) -> bool:
-        """Whether the group was reserved within ``timeout_seconds``."""
-        ready, _ = api.wait([self.ready()], timeout=timeout_seconds)
-        if not ready:
-            return False
-        try:
-            api.get(ready[0])
-        except exceptions.FlareError:
-            return False
-        return True
-
-    def _resource_name(self, resource: str, bundle_index: int) -> str:
-        if bundle_index < 0:
-            return f"{resource}{_GROUP_TAG}{self.id.hex()}"
-        return f"{resource}{_GROUP_TAG}{bundle_index}_{self.id.hex()}"
-
-    def __reduce__(self):
-        return (PlacementGroup, (self.id.binary(), self.bundle_specs, self.strategy, self.name))
-
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, PlacementGroup) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
-    def __repr__(self) -> str:
-        return f"PlacementGroup({self.id.hex()}, {self.bundle_specs}, {self.strategy})"
 
 
 def placement_group(bundles: List[Dict[str, float]], strategy: str = "PACK", name: str = "",
@@ -109,7 +37,7 @@ def placement_group(bundles: List[Dict[str, float]], strategy: str = "PACK", nam
     unknown = sorted(set(unused) - {"bundle_label_selector"})
     if unknown:
         raise TypeError(f"placement_group() got unknown option(s): {', '.join(unknown)}")
-    session = state.require_session()
+    session = runtime.session()
     core = session.core
     group_id = core.new_task_id()
     group = PlacementGroup(group_id, [{k: float(v) for k, v in b.items()} for b in bundles],
@@ -124,9 +52,10 @@ def placement_group(bundles: List[Dict[str, float]], strategy: str = "PACK", nam
     core.kv_put(keys[0], record, True)
     ready_id = group._ready_id()
     core.expect_object(ready_id)
-    core.create_placement_group(group_id, group.bundle_specs, strategy, name, ready_id,
-                                serialization.serialize(group).to_bytes(), lifetime == "detached",
-                                keys)
+    core.create_placement_group(pg_id=group_id, bundles=group.bundle_specs, strategy=strategy,
+                                name=name, ready_id=ready_id,
+                                ready_value=serialization.serialize(group).to_bytes(),
+                                detached=lifetime == "detached", kv_keys=keys)
     # The raylet keeps the ready object while the group exists; the
     # creator's reference from the submission is not needed.
     core.remove_ref(ready_id)
@@ -138,12 +67,12 @@ def remove_placement_group(group: PlacementGroup) -> None:
     if not isinstance(group, PlacementGroup):
         raise TypeError(f"remove_placement_group() takes a PlacementGroup, got "
                         f"{type(group).__name__}")
-    state.require_session().core.remove_placement_group(group.id.binary())
+    runtime.session().core.remove_placement_group(group.id.binary())
 
 
 def get_placement_group(name: str) -> PlacementGroup:
     """The live placement group created with ``name`` (in this namespace)."""
-    session = state.require_session()
+    session = runtime.session()
     record = session.core.kv_get(_name_key(session, name), 30000)
     if record is None:
         raise ValueError(f"no placement group named {name!r} exists")
@@ -152,10 +81,11 @@ def get_placement_group(name: str) -> PlacementGroup:
 
 def get_current_placement_group() -> Optional[PlacementGroup]:
     """The group the running task or actor was placed in, if any."""
-    session = state.require_session()
+    session = runtime.session()
     for resource in getattr(session, "assigned_resources", None) or {}:
-        if _GROUP_TAG in resource:
-            record = session.core.kv_get(_id_key(resource.rsplit("_", 1)[1]), 30000)
+        group_hex = group_of_resource(resource)
+        if group_hex is not None:
+            record = session.core.kv_get(_id_key(group_hex), 30000)
             if record is not None:
                 return PlacementGroup(*pickle.loads(record))
     return None
@@ -167,10 +97,7 @@ def placement_group_table(placement_group: Optional[PlacementGroup] = None) -> D
     group's entry ({} once it is forgotten). States: PENDING, CREATED,
     REMOVED."""
     pg_id = b"" if placement_group is None else placement_group.id.binary()
-    try:
-        groups = state.require_session().core.placement_group_table(pg_id, 10000)
-    except ConnectionError as error:
-        raise api._raylet_died(error) from None
+    groups = runtime.session().core.placement_group_table(pg_id, 10000)
     table = {info["pg_id"].hex(): _table_entry(info) for info in groups}
     if placement_group is None:
         return table
@@ -190,18 +117,6 @@ def _table_entry(info: Dict[str, Any]) -> Dict[str, Any]:
             "stats": {"scheduling_state": scheduling}}
 
 
-def group_demand(demand: Dict[str, float], group: PlacementGroup,
-                 bundle_index: int) -> Dict[str, float]:
-    """A task's demand, asked of the group (of one bundle when index >= 0)."""
-    if not isinstance(group, PlacementGroup):
-        raise TypeError(f"placement_group must be a PlacementGroup, got {type(group).__name__}")
-    if isinstance(bundle_index, bool) or not isinstance(bundle_index, int) or \
-            not -1 <= bundle_index < group.bundle_count:
-        raise ValueError(f"placement_group_bundle_index must be -1 or a bundle of the group "
-                         f"(0..{group.bundle_count - 1}), got {bundle_index!r}")
-    return {group._resource_name(name, bundle_index): amount for name, amount in demand.items()}
-
-
 def _check_bundles(bundles: Any) -> None:
     if not isinstance(bundles, (list, tuple)) or not bundles:
         raise ValueError("placement_group() needs a non-empty list of bundles (dicts of "
@@ -218,14 +133,13 @@ def _check_bundles(bundles: Any) -> None:
             raise ValueError(f"bundle {bundle!r} asks for nothing")
 
 
-def _name_key(session: Any, name: str) -> str:
-    from flare.actor import current_namespace
-    return f"pg:{current_namespace(session)}:{name}"
+def _name_key(session: state.Session, name: str) -> str:
+    return f"pg:{state.current_namespace(session)}:{name}"
 
 
 def _id_key(hex_id: str) -> str:
     return f"pg:id:{hex_id}"
 
 
-__all__ = ["PlacementGroup", "get_current_placement_group", "get_placement_group",
+__all__ = ["PlacementGroup", "PlacementGroupID", "get_current_placement_group", "get_placement_group",
            "placement_group", "placement_group_table", "remove_placement_group"]

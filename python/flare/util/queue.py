@@ -13,6 +13,8 @@ import queue as std_queue
 from typing import Any, Dict, List, Optional
 
 from flare import api
+from flare.actor import kill
+from flare.api import remote
 
 
 class Empty(std_queue.Empty):
@@ -80,7 +82,6 @@ class Queue:
     actor_options go to the backing actor (e.g. ``{"num_cpus": 0}``)."""
 
     def __init__(self, maxsize: int = 0, actor_options: Optional[Dict[str, Any]] = None) -> None:
-        from flare import remote
         if isinstance(maxsize, bool) or not isinstance(maxsize, int):
             raise TypeError(f"Queue(maxsize=...) must be an int, got {maxsize!r}")
         self.maxsize = maxsize
@@ -152,7 +153,6 @@ class Queue:
         if self.actor is None:
             return
         if force:
-            from flare.actor import kill
             kill(self.actor)
         else:
             self.actor.__ray_terminate__.remote()

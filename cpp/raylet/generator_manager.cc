@@ -1,10 +1,6 @@
-// Streaming generators: the NodeManager methods that store a generator
-// task's items as the worker yields them. Item k of task T is object
-// ObjectIdFor(T, k + 2); ObjectIdFor(T, 1) is the completion object the
-// worker returns at the end (the item count). The caller always holds the
-// next item as a pending object, so a Get on it waits instead of finding an
-// unknown object, and an item is freed as soon as the caller drops it.
-#include "raylet/node_manager.h"
+#include "raylet/generator_manager.h"
+
+#include "absl/container/flat_hash_map.h"
 
 namespace flare {
 
@@ -14,64 +10,75 @@ ObjectId ItemId(const TaskId& task_id, uint32_t index) { return ObjectIdFor(task
 
 }  // namespace
 
-void NodeManager::HandleGeneratorYield(Connection& connection, rpc::GeneratorYield& items) {
+void GeneratorManager::OnSubmitted(const TaskId& task_id, ClientId owner) {
+  generators_[task_id] = State{owner};
+  objects_.AddPending(owner, ItemId(task_id, 0));
+}
+
+void GeneratorManager::OnYield(ClientId worker, rpc::GeneratorYield& items) {
   const TaskId task_id = TaskId::FromBinary(items.task_id());
   auto gen = generators_.find(task_id);
   for (auto& item : *items.mutable_items()) {
     const ObjectId id = ObjectId::FromBinary(item.data().object_id());
-    rpc::TaskDone one;
-    *one.add_returns() = std::move(item);
-    StoreReturns(one);
+    returns_.Store(item);
     const bool expected = gen != generators_.end() && !gen->second.released &&
                           !gen->second.finished && id == ItemId(task_id, gen->second.produced);
     if (expected) {
-      GeneratorState& state = gen->second;
+      State& state = gen->second;
       state.produced++;
       objects_.AddPending(state.owner, ItemId(task_id, state.produced));
       continue;
     }
     // Nobody will take it (the caller let go, or the task was cancelled):
     // a worker-created item counts as the worker's put; drop it.
-    objects_.RemoveRef(connection.id(), id);
+    objects_.RemoveRef(worker, id);
     DropIfUnreferenced(id);
   }
 }
 
-void NodeManager::HandleReleaseGenerator(ClientId client, const rpc::ReleaseGenerator& release) {
-  const TaskId task_id = TaskId::FromBinary(release.task_id());
+void GeneratorManager::OnReleased(ClientId client, const TaskId& task_id, uint32_t taken) {
   auto gen = generators_.find(task_id);
   if (gen == generators_.end() || gen->second.owner != client || gen->second.released) return;
-  GeneratorState& state = gen->second;
+  State& state = gen->second;
   state.released = true;
   // Items produced but not taken, and the pending next one (if running).
   const uint32_t last = state.finished ? state.produced : state.produced + 1;
-  for (uint32_t k = release.taken(); k < last; ++k) objects_.RemoveRef(client, ItemId(task_id, k));
+  for (uint32_t k = taken; k < last; ++k) objects_.RemoveRef(client, ItemId(task_id, k));
   if (state.finished) generators_.erase(gen);
 }
 
-void NodeManager::OnGeneratorFinished(const TaskId& task_id) {
+void GeneratorManager::OnFinished(const TaskId& task_id) {
   auto gen = generators_.find(task_id);
   if (gen == generators_.end() || gen->second.finished) return;
-  GeneratorState& state = gen->second;
+  State& state = gen->second;
   state.finished = true;
   // The pending next item will not come: it ends (the caller sees the
   // completion object first) and is freed.
   const ObjectId next = ItemId(task_id, state.produced);
-  ObjectReady(next, objects_.SetError(next, rpc::OBJECT_LOST,
-                                      "the generator ended before this item"));
+  returns_.StoreError(next, rpc::OBJECT_LOST, "the generator ended before this item");
   if (!state.released) objects_.RemoveRef(state.owner, next);
   DropIfUnreferenced(next);
   if (state.released) generators_.erase(gen);
 }
 
-void NodeManager::DropIfUnreferenced(const ObjectId& id) {
-  objects_.AddRef(kTaskArgHolder, id);
-  objects_.RemoveRef(kTaskArgHolder, id);  // frees it when nothing else holds it
+void GeneratorManager::OnClientGone(ClientId client) {
+  // Its generators' items were its references: nobody takes them now.
+  for (auto& [task_id, gen] : generators_) {
+    if (gen.owner == client) gen.released = true;
+  }
+  absl::erase_if(generators_, [](const auto& entry) {
+    return entry.second.released && entry.second.finished;
+  });
 }
 
-bool NodeManager::GeneratorRestartable(const TaskId& task_id) const {
+bool GeneratorManager::Restartable(const TaskId& task_id) const {
   auto gen = generators_.find(task_id);
   return gen == generators_.end() || gen->second.produced == 0;
+}
+
+void GeneratorManager::DropIfUnreferenced(const ObjectId& id) {
+  objects_.AddRef(kTaskArgHolder, id);
+  objects_.RemoveRef(kTaskArgHolder, id);  // frees it when nothing else holds it
 }
 
 }  // namespace flare

@@ -1,0 +1,160 @@
+#include "raylet/local_server.h"
+
+#include <iostream>
+
+namespace flare {
+
+void LocalServer::Accept(Connection::Socket socket) {
+  const ClientId id = next_client_id_++;
+  Client& client = clients_[id];
+  client.connection = std::make_shared<Connection>(std::move(socket), id, *this);
+  client.info.id = id;
+  client.connection->Start();
+}
+
+void LocalServer::Send(ClientId client, const rpc::Message& message) {
+  auto it = clients_.find(client);
+  if (it != clients_.end()) it->second.connection->Send(message);
+}
+
+const ClientInfo* LocalServer::Find(ClientId client) const {
+  auto it = clients_.find(client);
+  return it == clients_.end() ? nullptr : &it->second.info;
+}
+
+std::vector<ClientId> LocalServer::All() const {
+  std::vector<ClientId> all;
+  all.reserve(clients_.size());
+  for (const auto& [id, client] : clients_) all.push_back(id);
+  return all;
+}
+
+void LocalServer::Register(Client& client, const rpc::RegisterClient& request) {
+  client.info.kind = request.kind();
+  client.info.pid = request.pid();
+  client.info.log_to_driver = request.log_to_driver();
+  rpc::Message reply;
+  *reply.mutable_register_reply() = handler_->OnRegister(client.info, request);
+  const bool accepted = reply.register_reply().error().empty();
+  if (!client.connection->SendWithFd(reply, arena_fd_) || !accepted) {
+    client.connection->Close();
+    return;
+  }
+  client.registered = true;
+  handler_->OnRegistered(client.info);
+}
+
+void LocalServer::OnMessage(Connection& connection, rpc::Message& message) {
+  auto it = clients_.find(connection.id());
+  if (it == clients_.end()) return;
+  Client& client = it->second;
+  if (message.body_case() == rpc::Message::kRegisterClient) {
+    if (!client.registered) Register(client, message.register_client());
+    return;
+  }
+  if (!client.registered) {
+    std::cerr << "flare-raylet: dropping client " << connection.id()
+              << ": it sent a message before registering\n";
+    connection.Close();
+    return;
+  }
+  Dispatch(client.info, message);
+}
+
+void LocalServer::Dispatch(const ClientInfo& client, rpc::Message& message) {
+  LocalRequestHandler& handler = *handler_;
+  switch (message.body_case()) {
+    case rpc::Message::kSubmitTask:
+      handler.OnSubmitTask(client, *message.mutable_submit_task()->mutable_spec());
+      break;
+    case rpc::Message::kTaskDone:
+      handler.OnTaskDone(client, *message.mutable_task_done());
+      break;
+    case rpc::Message::kTasksReturned:
+      handler.OnTasksReturned(client, message.tasks_returned());
+      break;
+    case rpc::Message::kWorkerBlocked:
+      handler.OnWorkerBlocked(client, message.worker_blocked().blocked());
+      break;
+    case rpc::Message::kWorkerExiting:
+      handler.OnWorkerExiting(client, message.worker_exiting());
+      break;
+    case rpc::Message::kCancelTask:
+      handler.OnCancelTask(message.cancel_task());
+      break;
+    case rpc::Message::kPutInline:
+      handler.OnPutInline(client, *message.mutable_put_inline());
+      break;
+    case rpc::Message::kCreateObject:
+      handler.OnCreateObject(client, message.create_object());
+      break;
+    case rpc::Message::kSealObject:
+      handler.OnSealObject(client, message.seal_object());
+      break;
+    case rpc::Message::kAbortObject:
+      handler.OnAbortObject(client, message.abort_object());
+      break;
+    case rpc::Message::kSubscribe:
+      handler.OnSubscribe(client, message.subscribe());
+      break;
+    case rpc::Message::kRefUpdate:
+      handler.OnRefUpdate(client, message.ref_update());
+      break;
+    case rpc::Message::kReleasePins:
+      handler.OnReleasePins(client, message.release_pins());
+      break;
+    case rpc::Message::kKvPut:
+      handler.OnKvPut(client, *message.mutable_kv_put());
+      break;
+    case rpc::Message::kKvGet:
+      handler.OnKvGet(client, message.kv_get());
+      break;
+    case rpc::Message::kClusterInfoRequest:
+      handler.OnClusterInfo(client, message.cluster_info_request());
+      break;
+    case rpc::Message::kStoreStatsRequest:
+      handler.OnStoreStats(client, message.store_stats_request());
+      break;
+    case rpc::Message::kLogLines:
+      handler.OnLogLines(message.log_lines());
+      break;
+    case rpc::Message::kKillActor:
+      handler.OnKillActor(message.kill_actor());
+      break;
+    case rpc::Message::kGeneratorYield:
+      handler.OnGeneratorYield(client, *message.mutable_generator_yield());
+      break;
+    case rpc::Message::kReleaseGenerator:
+      handler.OnReleaseGenerator(client, message.release_generator());
+      break;
+    case rpc::Message::kCreatePlacementGroup:
+      handler.OnCreatePlacementGroup(client, message.create_placement_group());
+      break;
+    case rpc::Message::kRemovePlacementGroup:
+      handler.OnRemovePlacementGroup(message.remove_placement_group());
+      break;
+    case rpc::Message::kPlacementGroupTableRequest:
+      handler.OnPlacementGroupTable(client, message.placement_group_table_request());
+      break;
+    case rpc::Message::kPing: {
+      // A barrier: answered after everything the client sent before it.
+      rpc::Message reply;
+      reply.mutable_pong()->set_request_id(message.ping().request_id());
+      Send(client.id, reply);
+      break;
+    }
+    default:
+      std::cerr << "flare-raylet: unexpected message " << message.body_case() << " from client "
+                << client.id << "\n";
+  }
+}
+
+void LocalServer::OnClosed(Connection& connection) {
+  auto it = clients_.find(connection.id());
+  if (it == clients_.end()) return;
+  Client client = std::move(it->second);  // keeps the connection alive through the handler
+  clients_.erase(it);
+  if (client.registered) handler_->OnClientClosed(client.info);
+}
+
+}  // namespace flare

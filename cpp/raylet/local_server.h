@@ -1,0 +1,100 @@
+// The raylet's local IPC server: owns the Unix-socket connections of its
+// drivers and workers, registers them, and turns each message into a call
+// of LocalRequestHandler (the NodeManager), which answers through the
+// ClientChannel this server implements.
+//
+// Thread-compatible: the raylet's event loop is its only user.
+#ifndef FLARE_RAYLET_LOCAL_SERVER_H_
+#define FLARE_RAYLET_LOCAL_SERVER_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "raylet/clients.h"
+#include "raylet/connection.h"
+
+namespace flare {
+
+// What the raylet does with each local message. `client` stays valid for
+// the duration of the call.
+class LocalRequestHandler {
+ public:
+  virtual ~LocalRequestHandler() = default;
+
+  // A client introduces itself. Fills in what registering decides (a
+  // driver's job id) and returns the reply, sent with the arena's file
+  // descriptor; a reply with an error closes the connection.
+  virtual rpc::RegisterReply OnRegister(ClientInfo& client, const rpc::RegisterClient& request) = 0;
+  virtual void OnRegistered(const ClientInfo& client) = 0;
+  // The connection closed (the process exited, or dropped it).
+  virtual void OnClientClosed(const ClientInfo& client) = 0;
+
+  virtual void OnSubmitTask(const ClientInfo& client, rpc::TaskSpec& spec) = 0;
+  virtual void OnTaskDone(const ClientInfo& client, rpc::TaskDone& done) = 0;
+  virtual void OnTasksReturned(const ClientInfo& client, const rpc::TasksReturned& returned) = 0;
+  virtual void OnWorkerBlocked(const ClientInfo& client, bool blocked) = 0;
+  virtual void OnWorkerExiting(const ClientInfo& client, const rpc::WorkerExiting& exiting) = 0;
+  virtual void OnCancelTask(const rpc::CancelTask& cancel) = 0;
+
+  virtual void OnPutInline(const ClientInfo& client, rpc::PutInline& put) = 0;
+  virtual void OnCreateObject(const ClientInfo& client, const rpc::CreateObject& create) = 0;
+  virtual void OnSealObject(const ClientInfo& client, const rpc::SealObject& seal) = 0;
+  virtual void OnAbortObject(const ClientInfo& client, const rpc::AbortObject& abort) = 0;
+  virtual void OnSubscribe(const ClientInfo& client, const rpc::Subscribe& subscribe) = 0;
+  virtual void OnRefUpdate(const ClientInfo& client, const rpc::RefUpdate& update) = 0;
+  virtual void OnReleasePins(const ClientInfo& client, const rpc::ReleasePins& release) = 0;
+
+  virtual void OnKvPut(const ClientInfo& client, rpc::KvPut& put) = 0;
+  virtual void OnKvGet(const ClientInfo& client, const rpc::KvGet& get) = 0;
+  virtual void OnClusterInfo(const ClientInfo& client, const rpc::ClusterInfoRequest& request) = 0;
+  virtual void OnStoreStats(const ClientInfo& client, const rpc::StoreStatsRequest& request) = 0;
+  virtual void OnLogLines(const rpc::LogLines& lines) = 0;
+
+  virtual void OnKillActor(const rpc::KillActor& kill) = 0;
+  virtual void OnGeneratorYield(const ClientInfo& client, rpc::GeneratorYield& items) = 0;
+  virtual void OnReleaseGenerator(const ClientInfo& client,
+                                  const rpc::ReleaseGenerator& release) = 0;
+  virtual void OnCreatePlacementGroup(const ClientInfo& client,
+                                      const rpc::CreatePlacementGroup& create) = 0;
+  virtual void OnRemovePlacementGroup(const rpc::RemovePlacementGroup& remove) = 0;
+  virtual void OnPlacementGroupTable(const ClientInfo& client,
+                                     const rpc::PlacementGroupTableRequest& request) = 0;
+};
+
+class LocalServer : public Connection::Handler, public ClientChannel {
+ public:
+  // `arena_fd` goes to every client that registers.
+  explicit LocalServer(int arena_fd) : arena_fd_(arena_fd) {}
+
+  // REQUIRES: called once, before the first Accept.
+  void set_handler(LocalRequestHandler* handler) { handler_ = handler; }
+  void Accept(Connection::Socket socket);
+
+  // ClientChannel.
+  void Send(ClientId client, const rpc::Message& message) override;
+  const ClientInfo* Find(ClientId client) const override;
+  std::vector<ClientId> All() const override;
+
+  // Connection::Handler.
+  void OnMessage(Connection& connection, rpc::Message& message) override;
+  void OnClosed(Connection& connection) override;
+
+ private:
+  struct Client {
+    std::shared_ptr<Connection> connection;
+    ClientInfo info;
+    bool registered = false;
+  };
+  void Register(Client& client, const rpc::RegisterClient& request);
+  void Dispatch(const ClientInfo& client, rpc::Message& message);
+
+  int arena_fd_;
+  LocalRequestHandler* handler_ = nullptr;
+  ClientId next_client_id_ = 1;
+  absl::flat_hash_map<ClientId, Client> clients_;
+};
+
+}  // namespace flare
+
+#endif  // FLARE_RAYLET_LOCAL_SERVER_H_

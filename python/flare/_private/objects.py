@@ -1,0 +1,83 @@
+"""Objects: storing a value (inline or in the arena), fetching values and
+turning a fetched object into its value or the error it holds."""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional, Sequence, Tuple
+
+from flare import exceptions
+from flare._private import serialization
+from flare._private.protocol import INLINE_THRESHOLD, ErrorCode
+
+
+def store_value(core: Any, object_id: bytes, value: Any, *,
+                is_put: bool) -> Tuple[str, Any, List[bytes]]:
+    """Serializes ``value`` as object ``object_id``: inline, or into the arena.
+
+    Returns ("inline", bytes, refs) or ("store", size, refs). Puts are sent
+    (and their first reference held) here; task returns are reported by the
+    caller in TaskDone.
+    """
+    serialized = serialization.serialize(value)
+    refs = serialized.contained_refs
+    if serialized.total_size < INLINE_THRESHOLD:
+        data = serialized.to_bytes()
+        if is_put:
+            core.put_inline(object_id, data, refs)
+        return "inline", data, refs
+    target = core.create(object_id, serialized.total_size, 30000)
+    try:
+        serialized.write_to(target)
+    except BaseException:
+        core.abort(object_id)
+        raise
+    finally:
+        target.release()
+    if is_put:
+        core.seal(object_id, refs)
+    return "store", serialized.total_size, refs
+
+
+def timeout_ms(timeout: Optional[float], name: str) -> int:
+    """A user's timeout in seconds (None: none) as the core's milliseconds (-1: none)."""
+    if timeout is None:
+        return -1
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"{name}(timeout=...) must be a number of seconds or None, "
+                        f"got {type(timeout).__name__}")
+    if timeout < 0:
+        raise ValueError(f"{name}(timeout=...) must not be negative, got {timeout}")
+    return int(timeout * 1000)
+
+
+def value_or_raise(error: Optional[ErrorCode], message: str, buffer: Any) -> Any:
+    """Turns one fetched object (error None, or the ErrorCode it holds) into
+    its value, raising the error it holds."""
+    if error is None:
+        return serialization.deserialize(buffer)
+    if error == ErrorCode.TASK_ERROR:
+        raised = serialization.deserialize(buffer)
+        if isinstance(raised, exceptions.TaskError):
+            raise raised.as_instanceof_cause()
+        raise raised
+    raise _SYSTEM_ERRORS.get(error, exceptions.FlareError)(message or f"error {error.name}")
+
+
+# What a get raises for an object that holds a system error.
+_SYSTEM_ERRORS = {
+    ErrorCode.WORKER_CRASHED: exceptions.WorkerCrashedError,
+    ErrorCode.TASK_CANCELLED: exceptions.TaskCancelledError,
+    ErrorCode.TASK_TIMEOUT: exceptions.TaskTimeoutError,
+    ErrorCode.INFEASIBLE: exceptions.TaskUnschedulableError,
+    ErrorCode.OBJECT_STORE_FULL: exceptions.ObjectStoreFullError,
+    ErrorCode.OBJECT_LOST: exceptions.ObjectLostError,
+    ErrorCode.RAYLET_DIED: exceptions.RayletDiedError,
+    ErrorCode.ACTOR_DIED: exceptions.ActorDiedError,
+}
+
+
+def get_values(core: Any, object_ids: Sequence[bytes], timeout: int) -> List[Any]:
+    """The values of ``object_ids`` once all exist (``timeout`` in ms, -1:
+    none), raising the first error one of them holds."""
+    return [value_or_raise(error, message, buffer)
+            for error, message, buffer in core.get(object_ids, timeout)]

@@ -1,0 +1,277 @@
+// A NodeManager with no sockets, processes, timers or files: clients are a
+// recording ClientChannel, workers are pids handed out by a recording
+// launcher, time moves only when a test advances it, and spilled bytes live
+// in memory. Tests play the drivers and workers: they register, submit and
+// report what a worker would, then read what the raylet sent back.
+#ifndef FLARE_TESTS_CPP_NODE_MANAGER_HARNESS_H_
+#define FLARE_TESTS_CPP_NODE_MANAGER_HARNESS_H_
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "raylet/node_manager.h"
+
+namespace flare::testing {
+
+class RecordingClients : public ClientChannel {
+ public:
+  void Send(ClientId client, const rpc::Message& message) override {
+    if (infos.count(client) > 0) sent[client].push_back(message);
+  }
+  const ClientInfo* Find(ClientId client) const override {
+    auto it = infos.find(client);
+    return it == infos.end() ? nullptr : &it->second;
+  }
+  std::vector<ClientId> All() const override {
+    std::vector<ClientId> all;
+    for (const auto& [id, info] : infos) all.push_back(id);
+    return all;
+  }
+
+  std::map<ClientId, ClientInfo> infos;
+  std::map<ClientId, std::vector<rpc::Message>> sent;
+};
+
+// Time stands still until Advance().
+class ManualTimers : public Timers {
+ public:
+  void After(std::chrono::milliseconds delay, std::function<void()> action) override {
+    pending_.emplace(now_ + delay, std::move(action));
+  }
+  void Post(std::function<void()> action) override { pending_.emplace(now_, std::move(action)); }
+
+  // Runs, in time order, everything due within `delay` from now.
+  void Advance(std::chrono::milliseconds delay) {
+    const auto until = now_ + delay;
+    while (!pending_.empty() && pending_.begin()->first <= until) {
+      auto next = pending_.begin();
+      now_ = next->first;
+      auto action = std::move(next->second);
+      pending_.erase(next);
+      action();
+    }
+    now_ = until;
+  }
+  void RunPosted() { Advance(std::chrono::milliseconds(0)); }
+
+ private:
+  std::chrono::milliseconds now_{0};
+  std::multimap<std::chrono::milliseconds, std::function<void()>> pending_;
+};
+
+class RecordingProcesses : public ProcessControl {
+ public:
+  void Kill(pid_t pid, int signal) override { kills.emplace_back(pid, signal); }
+  bool Exists(pid_t) override { return true; }
+  bool Killed(pid_t pid) const {
+    for (const auto& [killed, signal] : kills) {
+      if (killed == pid && signal == SIGKILL) return true;
+    }
+    return false;
+  }
+  std::vector<std::pair<pid_t, int>> kills;
+};
+
+class MemorySpillFiles : public SpillFiles {
+ public:
+  absl::Status Write(const ObjectId& id, const uint8_t* data, uint64_t size) override {
+    files[id.Hex()] = std::string(reinterpret_cast<const char*>(data), size);
+    return absl::OkStatus();
+  }
+  absl::Status Read(const ObjectId& id, uint8_t* data, uint64_t size) override {
+    auto it = files.find(id.Hex());
+    if (fail_reads || it == files.end() || it->second.size() != size) {
+      return absl::DataLossError("unreadable");
+    }
+    std::memcpy(data, it->second.data(), size);
+    return absl::OkStatus();
+  }
+  void Remove(const ObjectId& id) override { files.erase(id.Hex()); }
+
+  std::map<std::string, std::string> files;
+  bool fail_reads = false;
+};
+
+class RecordingLauncher : public WorkerLauncher {
+ public:
+  absl::StatusOr<pid_t> Launch(const WorkerId& worker_id) override {
+    launched.push_back(worker_id);
+    return 100 + static_cast<pid_t>(launched.size());
+  }
+  std::vector<WorkerId> launched;
+};
+
+// One node: `cpus` CPUs and an arena of `arena_size` bytes.
+class NodeManagerHarness {
+ public:
+  explicit NodeManagerHarness(double cpus = 1, uint64_t arena_size = 4 << 20) {
+    NodeOptions options;
+    options.resources = ResourceSet::FromMap({{"CPU", cpus}});
+    options.session_dir = "/nonexistent-session";
+    options.socket_path = "/nonexistent-session/raylet.sock";
+    auto arena = Arena::Create(arena_size, "flare-harness-arena");
+    EXPECT_TRUE(arena.ok()) << arena.status();
+    auto launcher = std::make_unique<RecordingLauncher>();
+    launcher_ = launcher.get();
+    auto processes = std::make_unique<RecordingProcesses>();
+    processes_ = processes.get();
+    auto timers = std::make_unique<ManualTimers>();
+    timers_ = timers.get();
+    auto spill = std::make_unique<MemorySpillFiles>();
+    spill_ = spill.get();
+    arena_ = arena->get();
+    manager_ = std::make_unique<NodeManager>(
+        options, std::move(*arena), std::move(launcher),
+        NodeIo{std::move(processes), std::move(timers), std::move(spill)}, clients_,
+        [this] { stopped_ = true; });
+    EXPECT_TRUE(manager_->Start().ok());
+  }
+
+  NodeManager& manager() { return *manager_; }
+  RecordingClients& clients() { return clients_; }
+  RecordingProcesses& processes() { return *processes_; }
+  ManualTimers& timers() { return *timers_; }
+  MemorySpillFiles& spill_files() { return *spill_; }
+  uint8_t* arena_base() { return arena_->base(); }
+
+  ClientId RegisterDriver(pid_t pid = 50) {
+    rpc::RegisterClient request;
+    request.set_kind(rpc::DRIVER);
+    request.set_pid(pid);
+    return Register(request);
+  }
+
+  // Registers the next launched worker that has not registered yet.
+  // Returns its client id; its pid is pid_of(client).
+  ClientId RegisterWorker() {
+    EXPECT_LT(registered_workers_, launcher_->launched.size()) << "no worker was launched";
+    const size_t index = registered_workers_++;
+    rpc::RegisterClient request;
+    request.set_kind(rpc::WORKER);
+    request.set_pid(100 + static_cast<pid_t>(index + 1));
+    request.set_worker_id(launcher_->launched[index].Binary());
+    return Register(request);
+  }
+  size_t num_launched() const { return launcher_->launched.size(); }
+  pid_t pid_of(ClientId client) const { return clients_.infos.at(client).pid; }
+
+  // A task spec from `driver` asking for `resources`.
+  rpc::TaskSpec Spec(ClientId driver, const std::string& name,
+                     const std::map<std::string, double>& resources = {{"CPU", 1}}) {
+    rpc::TaskSpec spec;
+    spec.set_task_id(TaskId::FromRandom().Binary());
+    spec.set_job_id(clients_.infos.at(driver).job_id.Binary());
+    spec.set_function_name(name);
+    spec.set_num_returns(1);
+    spec.set_args("args");
+    ResourceSet::FromMap(resources).ToProto(spec.mutable_resources());
+    return spec;
+  }
+
+  TaskId Submit(ClientId client, rpc::TaskSpec spec) {
+    const TaskId task_id = TaskId::FromBinary(spec.task_id());
+    manager_->OnSubmitTask(clients_.infos.at(client), spec);
+    return task_id;
+  }
+
+  // What the raylet sent `client` since the last call, of one kind.
+  std::vector<rpc::Message> Take(ClientId client, rpc::Message::BodyCase kind) {
+    std::vector<rpc::Message> taken;
+    auto& sent = clients_.sent[client];
+    for (auto it = sent.begin(); it != sent.end();) {
+      if (it->body_case() == kind) {
+        taken.push_back(std::move(*it));
+        it = sent.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return taken;
+  }
+
+  // The tasks the raylet sent `worker` since the last call, in order.
+  std::vector<rpc::ExecuteTask> Executed(ClientId worker) {
+    std::vector<rpc::ExecuteTask> tasks;
+    for (auto& message : Take(worker, rpc::Message::kExecuteTask)) {
+      tasks.push_back(message.execute_task());
+    }
+    return tasks;
+  }
+
+  // The objects pushed to `client` since the last call, by id.
+  std::map<ObjectId, rpc::ObjectData> Ready(ClientId client) {
+    std::map<ObjectId, rpc::ObjectData> ready;
+    for (auto& message : Take(client, rpc::Message::kObjectReady)) {
+      ready[ObjectId::FromBinary(message.object_ready().object_id())] = message.object_ready();
+    }
+    return ready;
+  }
+
+  // The worker reports task `task_id` done with `value` inline as return 1.
+  void Finish(ClientId worker, const TaskId& task_id, const std::string& value = "value") {
+    rpc::TaskDone done;
+    done.set_task_id(task_id.Binary());
+    auto* data = done.add_returns()->mutable_data();
+    data->set_object_id(ObjectIdFor(task_id, 1).Binary());
+    data->set_inline_data(value);
+    manager_->OnTaskDone(clients_.infos.at(worker), done);
+  }
+
+  // The worker's process died (killed by `signal`): its connection closes,
+  // then the raylet reaps it.
+  void WorkerDies(ClientId worker, int signal = SIGKILL) {
+    const ClientInfo info = clients_.infos.at(worker);
+    clients_.infos.erase(worker);
+    manager_->OnClientClosed(info);
+    manager_->OnChildExited(info.pid, signal);  // a status WIFSIGNALED reads as `signal`
+  }
+
+  void Cancel(const TaskId& task_id, bool force = false, bool recursive = true) {
+    rpc::CancelTask cancel;
+    cancel.set_task_id(task_id.Binary());
+    cancel.set_force(force);
+    cancel.set_recursive(recursive);
+    manager_->OnCancelTask(cancel);
+  }
+
+  bool stopped() const { return stopped_; }
+
+ private:
+  ClientId Register(const rpc::RegisterClient& request) {
+    const ClientId id = next_client_++;
+    ClientInfo& info = clients_.infos[id];
+    info.id = id;
+    info.kind = request.kind();
+    info.pid = request.pid();
+    rpc::RegisterReply reply = manager_->OnRegister(info, request);
+    EXPECT_TRUE(reply.error().empty()) << reply.error();
+    manager_->OnRegistered(info);
+    return id;
+  }
+
+  RecordingClients clients_;
+  RecordingLauncher* launcher_ = nullptr;
+  RecordingProcesses* processes_ = nullptr;
+  ManualTimers* timers_ = nullptr;
+  MemorySpillFiles* spill_ = nullptr;
+  Arena* arena_ = nullptr;
+  std::unique_ptr<NodeManager> manager_;
+  ClientId next_client_ = 1;
+  size_t registered_workers_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace flare::testing
+
+#endif  // FLARE_TESTS_CPP_NODE_MANAGER_HARNESS_H_
