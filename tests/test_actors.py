@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
-import textwrap
+import threading
 import time
 
 import pytest
@@ -18,7 +15,8 @@ import flare
 from flare.exceptions import (ActorDiedError, GetTimeoutError, RayActorError, TaskCancelledError,
                               TaskError)
 
-PYTHON = sys.executable
+from conftest import private_head, process_gone, run_script, start_driver, wait_for
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -27,28 +25,6 @@ def runtime():
     flare.init(num_cpus=4, object_store_memory=256 * 2**20, namespace="test-actors")
     yield
     flare.shutdown()
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
-def process_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    # A zombie is gone for our purposes (its parent, the raylet, reaps it).
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 @flare.remote
@@ -69,9 +45,11 @@ class Counter:
     def fail(self, message):
         raise ValueError(message)
 
-    def sleep(self, seconds):
-        time.sleep(seconds)
-        return seconds
+    def wait_for_event(self, started, release):
+        """Sets ``started``, then holds the actor until ``release`` is set."""
+        started.set()
+        release.wait_or_raise()
+        return "released"
 
     @flare.method(num_returns=2)
     def pair(self):
@@ -104,15 +82,17 @@ def test_method_num_returns_from_decorator_and_options():
     assert flare.get(refs, timeout=30) == (4, -4)
 
 
-def test_object_ref_arguments_are_resolved_and_order_holds():
+def test_object_ref_arguments_are_resolved_and_order_holds(events):
     @flare.remote
-    def slow_value(v):
-        time.sleep(0.3)
+    def value_when_set(event, v):
+        event.wait_or_raise()
         return v
 
+    release = events("release")
     counter = Counter.remote()
-    first = counter.increment.remote(slow_value.remote(100))  # waits for its argument
-    second = counter.increment.remote(1)                      # must still run after it
+    first = counter.increment.remote(value_when_set.remote(release, 100))  # waits for its argument
+    second = counter.increment.remote(1)  # submitted while the argument is pending: runs after
+    release.set()
     assert flare.get([first, second], timeout=30) == [100, 101]
     nested = counter.get.remote()
     assert flare.get(nested, timeout=30) == 101
@@ -225,21 +205,38 @@ def test_infeasible_actor_fails_its_calls_clearly():
 
 # ---- concurrency -----------------------------------------------------------------------
 
+@flare.remote
+class Meeting:
+    """Calls that wait at a barrier of ``parties``: they all return only if
+    that many were inside the actor at the same time."""
+
+    def __init__(self, parties):
+        self.barrier = threading.Barrier(parties)
+        self.log = []
+
+    def meet(self):
+        return self.barrier.wait(timeout=60)  # BrokenBarrierError if they never all came
+
+    def enter_and_leave(self, i):
+        self.log.append(f"enter {i}")
+        time.sleep(0.05)  # room for another call to come in, were it allowed to
+        self.log.append(f"leave {i}")
+
+    def history(self):
+        return self.log
+
+
 def test_threaded_actor_runs_max_concurrency_calls_at_once():
-    threaded = Counter.options(max_concurrency=4).remote()
-    flare.get(threaded.get.remote(), timeout=30)
-    start = time.monotonic()
-    assert flare.get([threaded.sleep.remote(1.0) for _ in range(4)], timeout=30) == [1.0] * 4
-    elapsed = time.monotonic() - start
-    assert elapsed < 1.9, f"four 1 s calls took {elapsed:.2f} s with max_concurrency=4"
+    threaded = Meeting.options(max_concurrency=4).remote(4)
+    arrivals = flare.get([threaded.meet.remote() for _ in range(4)], timeout=90)
+    assert sorted(arrivals) == [0, 1, 2, 3], "four calls were not inside the actor at once"
 
 
 def test_sync_actor_runs_one_call_at_a_time():
-    single = Counter.remote()
-    flare.get(single.get.remote(), timeout=30)
-    start = time.monotonic()
-    flare.get([single.sleep.remote(0.3) for _ in range(3)], timeout=30)
-    assert time.monotonic() - start >= 0.85
+    single = Meeting.remote(1)
+    flare.get([single.enter_and_leave.remote(i) for i in range(3)], timeout=30)
+    assert flare.get(single.history.remote(), timeout=30) == [
+        "enter 0", "leave 0", "enter 1", "leave 1", "enter 2", "leave 2"]
 
 
 def test_async_actor_interleaves_awaiting_calls():
@@ -247,6 +244,7 @@ def test_async_actor_interleaves_awaiting_calls():
     class Gate:
         def __init__(self):
             self.event = asyncio.Event()
+            self.all_here = asyncio.Event()
             self.order = []
 
         async def wait_open(self):
@@ -260,9 +258,13 @@ def test_async_actor_interleaves_awaiting_calls():
             self.event.set()
             return "done"
 
-        async def nap(self, seconds):
-            await asyncio.sleep(seconds)
-            return seconds
+        async def meet(self, parties):
+            # Returns once ``parties`` calls are awaiting here together.
+            self.arrived = getattr(self, "arrived", 0) + 1
+            if self.arrived == parties:
+                self.all_here.set()
+            await asyncio.wait_for(self.all_here.wait(), 60)
+            return "met"
 
         def history(self):
             return self.order
@@ -274,32 +276,34 @@ def test_async_actor_interleaves_awaiting_calls():
     assert flare.get(gate.open.remote(), timeout=30) == "done"
     assert flare.get(waiting, timeout=30) == "opened"
     assert flare.get(gate.history.remote(), timeout=30) == ["waiting", "open", "passed"]
-    start = time.monotonic()
-    assert flare.get([gate.nap.remote(1.0) for _ in range(10)], timeout=30) == [1.0] * 10
-    assert time.monotonic() - start < 2.5
+    assert flare.get([gate.meet.remote(10) for _ in range(10)], timeout=90) == ["met"] * 10
 
 
-def test_cancel_queued_call_and_running_async_call():
+def test_cancel_queued_call_and_running_async_call(events):
     counter = Counter.remote()
     flare.get(counter.get.remote(), timeout=30)  # alive: calls go straight to its worker
-    busy = counter.sleep.remote(1.0)
+    started, release = events("busy-started"), events("release-busy")
+    busy = counter.wait_for_event.remote(started, release)
     queued = counter.increment.remote()          # waits behind busy, in the worker
-    time.sleep(0.2)
+    assert started.wait(), "the first call never started"
     flare.cancel(queued)
     with pytest.raises(TaskCancelledError):
-        flare.get(queued, timeout=10)
+        flare.get(queued, timeout=30)
     # A running call of a sync actor is not interrupted (the actor's state
     # must not be torn), as in Ray.
     flare.cancel(busy)
-    assert flare.get(busy, timeout=10) == 1.0
-    assert flare.get(counter.get.remote(), timeout=10) == 0, "the cancelled call ran"
+    release.set()
+    assert flare.get(busy, timeout=30) == "released"
+    assert flare.get(counter.get.remote(), timeout=30) == 0, "the cancelled call ran"
 
     @flare.remote
     class Sleeper:
         def __init__(self):
+            self.started = False
             self.cancelled = False
 
         async def sleep(self, seconds):
+            self.started = True
             try:
                 await asyncio.sleep(seconds)
             except asyncio.CancelledError:
@@ -307,18 +311,18 @@ def test_cancel_queued_call_and_running_async_call():
                 raise
             return seconds
 
+        async def was_started(self):
+            return self.started
+
         async def was_cancelled(self):
             return self.cancelled
 
     sleeper = Sleeper.remote()
     long_call = sleeper.sleep.remote(600)
-    with pytest.raises(GetTimeoutError):
-        flare.get(long_call, timeout=0.3)
-    start = time.monotonic()
+    assert wait_for(lambda: flare.get(sleeper.was_started.remote(), timeout=30))
     flare.cancel(long_call)
     with pytest.raises(TaskCancelledError):
-        flare.get(long_call, timeout=10)
-    assert time.monotonic() - start < 2
+        flare.get(long_call, timeout=30)  # not the 600 s sleep's end: it was interrupted
     assert flare.get(sleeper.was_cancelled.remote(), timeout=10) is True
     assert flare.get(sleeper.sleep.remote(0.01), timeout=10) == 0.01
 
@@ -339,7 +343,7 @@ def test_named_actor_lookup_duplicates_and_get_if_exists():
     with pytest.raises(ValueError):
         flare.get_actor("shared-counter", namespace="another-namespace")
     flare.kill(named)
-    assert wait_for(lambda: _lookup_fails("shared-counter"), 5), "a dead actor kept its name"
+    assert wait_for(lambda: _lookup_fails("shared-counter")), "a dead actor kept its name"
     renamed = Counter.options(name="shared-counter").remote(1)
     assert flare.get(flare.get_actor("shared-counter").get.remote(), timeout=30) == 1
     del renamed
@@ -389,13 +393,8 @@ def test_named_actor_from_get_actor_keeps_its_methods():
 
 
 def test_two_drivers_find_the_same_named_actor(tmp_path):
-    private_tmp = tempfile.mkdtemp(prefix="fl")
-    env = dict(os.environ, TMPDIR=private_tmp)
-    start = subprocess.run([PYTHON, "-m", "flare.scripts", "start", "--head", "--num-cpus", "2"],
-                           capture_output=True, text=True, env=env, timeout=60)
-    assert start.returncode == 0, start.stderr
-    try:
-        owner = subprocess.Popen([PYTHON, "-c", textwrap.dedent("""
+    with private_head(num_cpus=2) as env:
+        owner = start_driver("""
             import sys, flare
             flare.init(address="auto", namespace="shared")
 
@@ -414,56 +413,54 @@ def test_two_drivers_find_the_same_named_actor(tmp_path):
             print("ready", flush=True)
             sys.stdin.readline()
             print(flare.get(box.items_.remote()), flush=True)
-        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=env)
+        """, env=env, stdin=subprocess.PIPE)
         assert owner.stdout.readline().strip() == "ready"
-        other = subprocess.run([PYTHON, "-c", textwrap.dedent("""
+        other = run_script("""
             import flare
             flare.init(address="auto")
             box = flare.get_actor("box", namespace="shared")
             print(flare.get(box.add.remote("from-other")))
-        """)], capture_output=True, text=True, env=env, timeout=60)
+        """, env=env)
         assert other.returncode == 0, other.stderr
         assert other.stdout.strip() == "2"
         out, err = owner.communicate("\n", timeout=60)
         assert owner.returncode == 0, err
         assert out.strip() == "['from-owner', 'from-other']"
         # The owner is gone, and with it the last handle: the actor and its name go.
-        gone = subprocess.run([PYTHON, "-c", textwrap.dedent("""
-            import time, flare
-            flare.init(address="auto")
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
+        gone = run_script("""
+            import flare
+            from conftest import wait_for
+
+            def name_is_free():
                 try:
                     flare.get_actor("box", namespace="shared")
                 except ValueError:
-                    print("gone")
-                    break
-                time.sleep(0.05)
-        """)], capture_output=True, text=True, env=env, timeout=60)
+                    return True
+                return False
+
+            flare.init(address="auto")
+            print("gone" if wait_for(name_is_free) else "still there")
+        """, env=env)
         assert gone.stdout.strip() == "gone", gone.stderr
-    finally:
-        subprocess.run([PYTHON, "-m", "flare.scripts", "stop"], env=env, timeout=60)
-        shutil.rmtree(private_tmp, ignore_errors=True)
 
 
 # ---- lifetime and death ---------------------------------------------------------------
 
-def test_kill_fails_pending_calls_fast():
+def test_kill_fails_the_running_and_pending_calls(events):
     counter = Counter.remote()
     pid = flare.get(counter.pid.remote(), timeout=30)
-    running = counter.sleep.remote(600)
+    started = events("started")
+    running = counter.wait_for_event.remote(started, events("never-released"))
     pending = [counter.increment.remote() for _ in range(5)]
-    time.sleep(0.2)
-    start = time.monotonic()
+    assert started.wait(), "the first call never started"
     flare.kill(counter)
+    # The running call is never released: only the kill can end it, and the calls behind it.
     for ref in [running, *pending]:
         with pytest.raises(ActorDiedError, match="kill"):
-            flare.get(ref, timeout=10)
-    assert time.monotonic() - start < 2
+            flare.get(ref, timeout=30)
     with pytest.raises(ActorDiedError):
         flare.get(counter.increment.remote(), timeout=10)
-    assert wait_for(lambda: process_gone(pid), 5)
+    assert wait_for(lambda: process_gone(pid))
     with pytest.raises(TypeError, match="actor handle"):
         flare.kill("not a handle")
 
@@ -520,7 +517,7 @@ def test_actor_ends_when_its_last_handle_goes():
     counter = Counter.remote()
     pid = flare.get(counter.pid.remote(), timeout=30)
     del counter
-    assert wait_for(lambda: process_gone(pid), 5), "the actor outlived every handle"
+    assert wait_for(lambda: process_gone(pid)), "the actor outlived every handle"
 
 
 def test_pending_calls_finish_when_the_handle_is_dropped_right_away():
@@ -530,14 +527,16 @@ def test_pending_calls_finish_when_the_handle_is_dropped_right_away():
 
 def test_detached_actor_outlives_its_handles_until_killed():
     Counter.options(name="detached-one", lifetime="detached").remote(5)
-    time.sleep(0.2)
     handle = flare.get_actor("detached-one")
     pid = flare.get(handle.pid.remote(), timeout=30)
-    del handle
-    time.sleep(0.5)
+    plain = Counter.remote()
+    plain_pid = flare.get(plain.pid.remote(), timeout=30)
+    del handle, plain
+    # The plain actor whose handle went at the same time is gone; the detached one is not.
+    assert wait_for(lambda: process_gone(plain_pid))
     assert not process_gone(pid)
     flare.kill(flare.get_actor("detached-one"))
-    assert wait_for(lambda: process_gone(pid), 5)
+    assert wait_for(lambda: process_gone(pid))
 
 
 def test_actor_holds_only_the_resources_it_asked_for():
@@ -549,7 +548,7 @@ def test_actor_holds_only_the_resources_it_asked_for():
     flare.get(pinned.get.remote(), timeout=30)
     assert flare.available_resources().get("CPU", 0) == before - 1
     flare.kill(pinned)
-    assert wait_for(lambda: flare.available_resources().get("CPU", 0) == before, 5)
+    assert wait_for(lambda: flare.available_resources().get("CPU", 0) == before)
 
 
 def test_exit_actor_ends_it_without_restart_and_runs_atexit(tmp_path):
@@ -575,7 +574,7 @@ def test_exit_actor_ends_it_without_restart_and_runs_atexit(tmp_path):
     # Not restarted, despite max_restarts: later calls fail at once.
     with pytest.raises(ActorDiedError, match="exit_actor"):
         flare.get(leaver.ping.remote(), timeout=10)
-    assert wait_for(marker.exists, 10), "the actor's atexit handlers did not run"
+    assert wait_for(marker.exists), "the actor's atexit handlers did not run"
 
 
 def test_exit_actor_outside_an_actor_is_a_type_error():
@@ -607,16 +606,19 @@ def test_exit_actor_from_an_async_method():
         flare.get(leaver.ping.remote(), timeout=10)
 
 
-def test_ray_terminate_runs_after_the_calls_queued_before_it():
+def test_ray_terminate_runs_after_the_calls_queued_before_it(events):
     @flare.remote
     class Slow:
-        def work(self, i):
-            time.sleep(0.05)
+        def work(self, i, release=None):
+            if release is not None:
+                release.wait_or_raise()
             return i
 
+    release = events("release")
     slow = Slow.remote()
-    works = [slow.work.remote(i) for i in range(5)]
-    slow.__ray_terminate__.remote()
+    works = [slow.work.remote(0, release)] + [slow.work.remote(i) for i in range(1, 5)]
+    slow.__ray_terminate__.remote()  # queued while the first call is held
+    release.set()
     assert flare.get(works, timeout=30) == list(range(5))
     with pytest.raises(ActorDiedError):
         flare.get(slow.work.remote(9), timeout=10)
@@ -625,8 +627,6 @@ def test_ray_terminate_runs_after_the_calls_queued_before_it():
 # ---- concurrency groups ---------------------------------------------------------------
 
 def test_concurrency_groups_of_a_threaded_actor_run_beside_the_default_group():
-    import threading
-
     @flare.remote(concurrency_groups={"io": 2})
     class Gate:
         def __init__(self):
@@ -664,12 +664,17 @@ def test_concurrency_groups_of_an_async_actor():
     class AsyncGate:
         def __init__(self):
             self.opened = None
+            self.waiting = 0
 
         @flare.method(concurrency_group="io")
         async def wait_open(self):
             self.opened = self.opened or asyncio.Event()
-            await asyncio.wait_for(self.opened.wait(), 10)
+            self.waiting += 1
+            await asyncio.wait_for(self.opened.wait(), 60)
             return "through"
+
+        async def how_many_wait(self):
+            return self.waiting
 
         async def open(self):
             self.opened = self.opened or asyncio.Event()
@@ -677,7 +682,8 @@ def test_concurrency_groups_of_an_async_actor():
 
     gate = AsyncGate.remote()
     first = gate.wait_open.remote()
-    time.sleep(0.1)
+    # The default group answers while "io" holds its one call.
+    assert wait_for(lambda: flare.get(gate.how_many_wait.remote(), timeout=30) == 1)
     flare.get(gate.open.remote(), timeout=30)
     assert flare.get([first, gate.wait_open.remote()], timeout=30) == ["through"] * 2
 
@@ -698,13 +704,19 @@ def test_an_undefined_concurrency_group_is_a_clear_error():
 def test_each_call_of_an_async_actor_sees_its_own_task_id():
     @flare.remote
     class Ids:
-        async def my_task_id(self, delay):
+        def __init__(self):
+            self.second_ran = asyncio.Event()
+
+        async def my_task_id(self, first):
             before = flare.get_runtime_context().get_task_id()
-            await asyncio.sleep(delay)
+            if first:  # the second call runs whole while this one awaits
+                await asyncio.wait_for(self.second_ran.wait(), 60)
+            else:
+                self.second_ran.set()
             return before, flare.get_runtime_context().get_task_id()
 
     ids = Ids.remote()
-    slow, fast = ids.my_task_id.remote(0.3), ids.my_task_id.remote(0.0)
+    slow, fast = ids.my_task_id.remote(True), ids.my_task_id.remote(False)
     for ref in (slow, fast):
         before, after = flare.get(ref, timeout=30)
         assert before == after == ref.task_id().hex()

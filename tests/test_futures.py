@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import time
 
 import pytest
 
@@ -27,8 +26,8 @@ def square(x):
 
 
 @flare.remote
-def slow(x, seconds):
-    time.sleep(seconds)
+def when_set(event, x):
+    event.wait_or_raise()
     return x
 
 
@@ -50,20 +49,27 @@ def test_gather_over_100_refs():
     assert asyncio.run(main()) == [i * i for i in range(100)]
 
 
-def test_awaits_interleave_with_other_coroutines():
+def test_awaits_interleave_with_other_coroutines(events):
+    release = events("release")
+
     async def main():
-        ticks = []
+        order = []
 
-        async def ticker():
-            for _ in range(5):
-                ticks.append(time.monotonic())
-                await asyncio.sleep(0.05)
+        async def awaiting():
+            value = await when_set.remote(release, "done")
+            order.append("await returned")
+            return value
 
-        value, _ = await asyncio.gather(slow.remote("done", 0.5), ticker())
-        return value, ticks
-    value, ticks = asyncio.run(main())
+        async def releaser():
+            await asyncio.sleep(0)  # let the await above start first
+            order.append("other coroutine ran")
+            release.set()  # the only way the awaited task can finish
+
+        value, _ = await asyncio.gather(awaiting(), releaser())
+        return value, order
+    value, order = asyncio.run(main())
     assert value == "done"
-    assert len(ticks) == 5 and ticks[-1] - ticks[0] < 0.45, "the loop was blocked by await"
+    assert order == ["other coroutine ran", "await returned"], "the loop was blocked by await"
 
 
 def test_await_raises_the_tasks_exception():
@@ -85,11 +91,18 @@ def test_future_gives_value_and_exception():
     assert ready_ref.future().result(timeout=5) == "already here"
 
 
-def test_futures_work_with_concurrent_futures_helpers():
-    # On 2 CPUs: 1 ends at 0.1 s, then 2 (started at 0.1 s) at 0.4 s, 0 at 0.6 s.
-    refs = [slow.remote(i, seconds) for i, seconds in enumerate((0.6, 0.1, 0.3))]
+def test_futures_work_with_concurrent_futures_helpers(events):
+    gates = [events(f"task-{i}") for i in range(3)]
+    refs = [when_set.remote(gate, i) for i, gate in enumerate(gates)]
     futures = {ref.future(): i for i, ref in enumerate(refs)}
-    order = [futures[f] for f in concurrent.futures.as_completed(futures, timeout=30)]
+    let_finish = iter([1, 2, 0])  # each task is let finish once the one before is seen
+    gates[next(let_finish)].set()
+    order = []
+    for future in concurrent.futures.as_completed(futures, timeout=60):
+        order.append(futures[future])
+        following = next(let_finish, None)
+        if following is not None:
+            gates[following].set()
     assert order == [1, 2, 0], "futures did not complete in completion order"
     # get and wait keep working alongside.
     assert flare.get(refs, timeout=30) == [0, 1, 2]

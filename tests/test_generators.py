@@ -13,6 +13,8 @@ import pytest
 import flare
 from flare.exceptions import TaskCancelledError, TaskError, WorkerCrashedError
 
+from conftest import FileEvent, wait_for
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -25,41 +27,39 @@ def runtime():
 
 def settled_objects() -> int:
     gc.collect()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        stats = flare.object_store_stats()
-        if stats["num_objects"] == 0:
-            return 0
-        time.sleep(0.05)
+    wait_for(lambda: flare.object_store_stats()["num_objects"] == 0)
     return flare.object_store_stats()["num_objects"]
 
 
 @flare.remote
-def count_to(n, delay=0.0):
-    for i in range(n):
-        if delay:
-            time.sleep(delay)
+def count_to(n):
+    yield from range(n)
+
+
+@flare.remote
+def count_through_gates(gates):
+    """Yields i once gates[i] is set: the test decides when each item comes."""
+    for i, gate in enumerate(gates):
+        gate.wait_or_raise()
         yield i
 
 
-def test_first_ref_arrives_before_the_task_ends():
-    # The seeds' generator: one value every 0.5 s.
-    start = time.monotonic()
-    gen = count_to.remote(4, 0.5)
+def test_first_ref_arrives_before_the_task_ends(events):
+    gates = [events(f"item-{i}") for i in range(4)]
+    gen = count_through_gates.remote(gates)
+    # .remote() returned while the generator waits at its first, closed gate.
     assert isinstance(gen, flare.ObjectRefGenerator)
-    assert time.monotonic() - start < 0.2, ".remote() of a generator must return at once"
-    arrivals = []
     values = []
-    for ref in gen:
-        arrivals.append(time.monotonic() - start)
-        values.append(flare.get(ref, timeout=10))
+    for i, gate in enumerate(gates):
+        gate.set()
+        values.append(flare.get(next(gen), timeout=60))
+        if i + 1 < len(gates):  # item i came while the generator waits at gate i + 1
+            assert flare.wait([gen.completed()], timeout=0)[0] == [], "the task already ended"
     assert values == [0, 1, 2, 3]
-    assert arrivals[0] < 1.2, f"first item took {arrivals[0]:.2f} s"
-    assert arrivals[-1] > 1.9
-    assert flare.get(gen.completed(), timeout=10) == 4
+    assert flare.get(gen.completed(), timeout=60) == 4
     with pytest.raises(StopIteration):
         next(gen)
-    del ref, gen
+    del gen
     assert settled_objects() == 0
 
 
@@ -89,11 +89,14 @@ def test_num_returns_on_a_generator_gives_plain_refs():
         flare.get(a, timeout=10)
 
 
-def test_next_wait_and_completed():
-    gen = count_to.remote(3, 0.3)
-    ready, not_ready = flare.wait([gen], timeout=0.05)
+def test_next_wait_and_completed(events):
+    gates = [events(f"item-{i}") for i in range(3)]
+    gen = count_through_gates.remote(gates)
+    ready, not_ready = flare.wait([gen], timeout=0.05)  # the first gate is closed
     assert ready == [] and not_ready == [gen]
-    ready, _ = flare.wait([gen], timeout=10)
+    for gate in gates:
+        gate.set()
+    ready, _ = flare.wait([gen], timeout=60)
     assert ready == [gen]
     assert flare.get(next(gen), timeout=10) == 0
     finished, _ = flare.wait([gen.completed()], timeout=10)
@@ -114,13 +117,18 @@ def test_cancel_stops_the_generator_between_yields(tmp_path):
 
     @flare.remote
     def endless(path):
-        i = 0
-        while True:
-            with open(path, "w") as f:
-                f.write(str(i))
-            yield i
-            i += 1
-            time.sleep(0.05)
+        i = written = 0
+        try:
+            while True:
+                with open(path, "w") as f:
+                    f.write(str(i))
+                written = i
+                yield i
+                i += 1
+                time.sleep(0.05)
+        finally:
+            with open(path + ".stopped", "w") as f:
+                f.write(str(written))
 
     gen = endless.remote(marker)
     assert flare.get(next(gen), timeout=10) == 0
@@ -128,12 +136,11 @@ def test_cancel_stops_the_generator_between_yields(tmp_path):
     with pytest.raises(TaskCancelledError):
         for ref in gen:
             flare.get(ref, timeout=10)
-    time.sleep(0.3)
-    with open(marker) as f:
-        stopped_at = f.read()
-    time.sleep(0.3)
-    with open(marker) as f:
-        assert f.read() == stopped_at, "the generator kept running after cancel"
+    # The generator left its loop (its finally ran) and wrote nothing more.
+    assert wait_for(lambda: os.path.exists(marker + ".stopped")), \
+        "the generator kept running after cancel"
+    with open(marker) as progress, open(marker + ".stopped") as stopped:
+        assert progress.read() == stopped.read()
     gen = ref = None
     assert settled_objects() == 0
 
@@ -176,13 +183,15 @@ def test_crash_before_any_item_is_retried_after_an_item_it_raises(tmp_path):
     assert [flare.get(ref, timeout=30) for ref in crash_first.remote(marker)] == ["after retry"]
 
     @flare.remote(max_retries=3)
-    def crash_midway():
+    def crash_midway(gate):
         yield 1
-        time.sleep(0.2)
+        gate.wait_or_raise()  # the caller has the first item
         os._exit(1)
 
-    gen = crash_midway.remote()
+    gate = FileEvent(tmp_path / "first-item-read")
+    gen = crash_midway.remote(gate)
     assert flare.get(next(gen), timeout=30) == 1
+    gate.set()
     with pytest.raises(WorkerCrashedError, match="yielded"):
         flare.get(next(gen), timeout=30)
     with pytest.raises(StopIteration):

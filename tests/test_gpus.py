@@ -6,11 +6,12 @@ need to have: flare only hands the ids out."""
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
 import flare
+
+from conftest import rendezvous, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -23,26 +24,35 @@ def runtime():
 
 
 @flare.remote(num_gpus=1)
-def whole_gpu():
-    time.sleep(0.3)  # overlap with the other one
+def whole_gpu(meeting=None):
+    if meeting is not None:
+        rendezvous(*meeting)  # hold the device until the others run too
     return flare.get_gpu_ids(), os.environ.get("CUDA_VISIBLE_DEVICES")
 
 
 @flare.remote(num_gpus=0.5)
-def half_gpu():
-    time.sleep(0.3)
+def half_gpu(meeting):
+    rendezvous(*meeting)
     return flare.get_gpu_ids()
 
 
-def test_concurrent_tasks_get_distinct_devices():
-    results = flare.get([whole_gpu.remote(), whole_gpu.remote()], timeout=30)
+def meetings(directory, n):
+    """Arguments for n tasks that each wait until all n run at once."""
+    names = [str(i) for i in range(n)]
+    return [(str(directory), name, [other for other in names if other != name])
+            for name in names]
+
+
+def test_concurrent_tasks_get_distinct_devices(tmp_path):
+    results = flare.get([whole_gpu.remote(meeting) for meeting in meetings(tmp_path, 2)],
+                        timeout=90)
     assert sorted(ids[0] for ids, _ in results) == [0, 1]
     for ids, visible in results:
         assert visible == str(ids[0])
 
 
-def test_fractions_pack_two_to_a_device():
-    ids = flare.get([half_gpu.remote() for _ in range(4)], timeout=30)
+def test_fractions_pack_two_to_a_device(tmp_path):
+    ids = flare.get([half_gpu.remote(meeting) for meeting in meetings(tmp_path, 4)], timeout=90)
     assert sorted(i[0] for i in ids) == [0, 0, 1, 1]
 
 
@@ -67,9 +77,7 @@ def test_an_actor_holds_its_device_until_it_ends():
     others = flare.get([whole_gpu.remote() for _ in range(2)], timeout=30)
     assert {ids[0] for ids, _ in others} == {1 - held}
     flare.kill(actor)
-    deadline = time.monotonic() + 10
-    while flare.available_resources().get("GPU") != 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert wait_for(lambda: flare.available_resources().get("GPU") == 2)
     results = flare.get([whole_gpu.remote(), whole_gpu.remote()], timeout=30)
     assert sorted(ids[0] for ids, _ in results) == [0, 1]
 

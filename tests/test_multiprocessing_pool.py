@@ -11,6 +11,8 @@ import pytest
 import flare
 from flare.util.multiprocessing import Pool
 
+from conftest import wait_for
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -73,9 +75,7 @@ def test_errors_timeouts_and_callbacks():
         pool.map_async(square, [2, 3], callback=seen.append).wait(30)
         failures = []
         pool.apply_async(fail_on_three, (3,), error_callback=failures.append).wait(30)
-        deadline = time.monotonic() + 10
-        while (not seen or not failures) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        assert wait_for(lambda: seen and failures)
         assert seen == [[4, 9]]
         assert isinstance(failures[0], KeyError)
 

@@ -13,6 +13,8 @@ from flare.util import (get_current_placement_group, get_placement_group, placem
                         placement_group_table, remove_placement_group)
 from flare.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
+from conftest import private_head, run_script, wait_for
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -23,13 +25,8 @@ def runtime():
     flare.shutdown()
 
 
-def settled_cpus(expected, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if flare.available_resources().get("CPU") == expected:
-            return True
-        time.sleep(0.05)
-    return False
+def settled_cpus(expected):
+    return wait_for(lambda: flare.available_resources().get("CPU") == expected)
 
 
 @flare.remote
@@ -41,9 +38,17 @@ def placement():
 
 @flare.remote
 def span(seconds):
+    """(start, end) of a sleep, on the machine's monotonic clock: they order
+    tasks, they do not measure them."""
     start = time.monotonic()
     time.sleep(seconds)
     return start, time.monotonic()
+
+
+@flare.remote
+def hold(started):
+    started.set()
+    time.sleep(600)
 
 
 def test_a_group_reserves_its_bundles_and_places_tasks_in_them():
@@ -146,7 +151,7 @@ def test_groups_that_cannot_be_placed_are_errors_not_hangs():
     remove_placement_group(single)
 
 
-def test_removing_a_group_ends_what_runs_in_it():
+def test_removing_a_group_ends_what_runs_in_it(events):
     group = placement_group([{"CPU": 1}, {"CPU": 1}])
     assert group.wait(10)
 
@@ -158,8 +163,9 @@ def test_removing_a_group_ends_what_runs_in_it():
     resident = Resident.options(
         scheduling_strategy=PlacementGroupSchedulingStrategy(group, 0)).remote()
     assert flare.get(resident.ping.remote(), timeout=30) == "pong"
-    running = span.options(placement_group=group, placement_group_bundle_index=1).remote(600)
-    time.sleep(0.3)
+    started = events("started")
+    running = hold.options(placement_group=group, placement_group_bundle_index=1).remote(started)
+    assert started.wait(), "the task in the group never started"
     remove_placement_group(group)
     with pytest.raises(TaskCancelledError, match="placement group"):
         flare.get(running, timeout=10)
@@ -175,15 +181,15 @@ def test_named_groups_and_bad_requests():
     with pytest.raises(ValueError, match="already exists"):
         placement_group([{"CPU": 1}], name="named-group")
     remove_placement_group(group)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+
+    def name_is_free():
         try:
             get_placement_group("named-group")
         except ValueError:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the removed group's name was not freed")
+            return True
+        return False
+
+    assert wait_for(name_is_free), "the removed group's name was not freed"
     with pytest.raises(ValueError, match="strategy"):
         placement_group([{"CPU": 1}], strategy="NEARBY")
     with pytest.raises(ValueError, match="bundles"):
@@ -199,20 +205,8 @@ def test_named_groups_and_bad_requests():
 
 
 def test_a_drivers_groups_go_with_it_unless_detached():
-    import os
-    import shutil
-    import subprocess
-    import sys
-    import tempfile
-    import textwrap
-
-    private_tmp = tempfile.mkdtemp(prefix="fl")
-    env = dict(os.environ, TMPDIR=private_tmp)
-    start = subprocess.run([sys.executable, "-m", "flare.scripts", "start", "--head",
-                            "--num-cpus", "4"], capture_output=True, text=True, env=env, timeout=60)
-    assert start.returncode == 0, start.stderr
-    try:
-        creator = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+    with private_head(num_cpus=4) as env:
+        creator = run_script("""
             import flare
             from flare.util import placement_group
             flare.init(address="auto")
@@ -220,25 +214,21 @@ def test_a_drivers_groups_go_with_it_unless_detached():
             detached = placement_group([{"CPU": 1}], lifetime="detached")
             assert temporary.wait(10) and detached.wait(10)
             print(flare.available_resources()["CPU"], temporary.id.hex(), detached.id.hex())
-        """)], capture_output=True, text=True, env=env, timeout=60)
+        """, env=env)
         assert creator.returncode == 0, creator.stderr
         cpus, temporary, detached = creator.stdout.split()
         assert cpus == "1.0"
-        after = subprocess.run([sys.executable, "-c", textwrap.dedent("""
-            import sys, time, flare
+        after = run_script(f"""
+            import flare
             from flare.util import placement_group_table
+            from conftest import wait_for
             flare.init(address="auto")
-            deadline = time.monotonic() + 10
-            while flare.available_resources()["CPU"] != 3.0 and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_for(lambda: flare.available_resources()["CPU"] == 3.0)
             table = placement_group_table()
             print(flare.available_resources()["CPU"],
-                  *(table[group]["state"] for group in sys.argv[1:]))
-        """), temporary, detached], capture_output=True, text=True, env=env, timeout=60)
+                  *(table[group]["state"] for group in {[temporary, detached]!r}))
+        """, env=env)
         assert after.stdout.split() == ["3.0", "REMOVED", "CREATED"], after.stderr
-    finally:
-        subprocess.run([sys.executable, "-m", "flare.scripts", "stop"], env=env, timeout=60)
-        shutil.rmtree(private_tmp, ignore_errors=True)
 
 
 def test_child_tasks_join_a_capturing_group():

@@ -6,10 +6,7 @@ returns, __ray_ready__, the worker setup hook, tracebacks and log prefixes."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import tempfile
-import textwrap
 import threading
 
 import pytest
@@ -18,7 +15,8 @@ import flare
 from flare.exceptions import (ActorDiedError, RayTaskError, RuntimeEnvSetupError,
                               TaskCancelledError, TaskError, WorkerCrashedError)
 
-PYTHON = sys.executable
+from conftest import run_script, wait_for
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -27,17 +25,6 @@ def runtime():
     flare.init(num_cpus=2, object_store_memory=256 * 2**20)
     yield
     flare.shutdown()
-
-
-def run_script(source: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    """Runs a driver program in a fresh interpreter (its own node)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
-        script.write(textwrap.dedent(source))
-    try:
-        return subprocess.run([PYTHON, script.name], capture_output=True, text=True,
-                              timeout=timeout)
-    finally:
-        os.unlink(script.name)
 
 
 # ---- job id and exceptions at depth ------------------------------------------
@@ -128,8 +115,7 @@ def test_cancelled_async_actor_call_raises_task_cancelled_inside_task_error(swal
     actor = AsyncWorker.remote()
     ref = actor.wait_forever.remote(swallow)
     # Cancel once the coroutine is running.
-    while flare.get(actor.how_many_started.remote(), timeout=60) == 0:
-        pass
+    assert wait_for(lambda: flare.get(actor.how_many_started.remote(), timeout=60) > 0)
     flare.cancel(ref)
     with pytest.raises(TaskCancelledError) as caught:
         flare.get(ref, timeout=60)
@@ -268,8 +254,7 @@ class AsyncRecorder:
         return list(self.seen)
 
 
-@flare.remote(max_concurrency=2)
-class ThreadedRecorder:
+class Recorder:
     def __init__(self) -> None:
         self.seen = []
 
@@ -280,16 +265,8 @@ class ThreadedRecorder:
         return list(self.seen)
 
 
-@flare.remote
-class SyncRecorder:
-    def __init__(self) -> None:
-        self.seen = []
-
-    def record(self, value) -> None:
-        self.seen.append(value)
-
-    def log(self):
-        return list(self.seen)
+ThreadedRecorder = flare.remote(max_concurrency=2)(Recorder)
+SyncRecorder = flare.remote(Recorder)
 
 
 @pytest.mark.parametrize("recorder_class", [AsyncRecorder, ThreadedRecorder])

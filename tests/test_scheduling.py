@@ -11,6 +11,8 @@ import pytest
 import flare
 from flare.exceptions import TaskUnschedulableError
 
+from conftest import wait_for
+
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -36,9 +38,7 @@ def test_actor_created_before_tasks_is_placed_before_them(fresh_flare, tmp_path)
     def sample(i, progress):
         note(f"start {i}")
         progress.report.remote(i)
-        deadline = time.monotonic() + 30
-        while not served.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(served.exists, timeout=30)
         return i
 
     progress = Progress.remote()

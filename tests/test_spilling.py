@@ -6,13 +6,14 @@ from __future__ import annotations
 import gc
 import glob
 import os
-import time
 
 import numpy as np
 import pytest
 
 import flare
 from flare import exceptions
+
+from conftest import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,13 +33,10 @@ def spill_files():
 
 
 def settle(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def collected_then():
         gc.collect()
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+        return predicate()
+    return wait_for(collected_then, timeout)
 
 
 def test_more_objects_than_the_store_holds_spill_and_come_back():

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
 import flare
 from flare import exceptions
+
+from conftest import rendezvous
 
 
 @flare.remote
@@ -27,9 +27,15 @@ def echo(value):
 
 
 @flare.remote
-def sleep_for(seconds):
-    time.sleep(seconds)
-    return seconds
+def meet(directory, me, others):
+    """True if every task named in ``others`` was running while this one was."""
+    return rendezvous(directory, me, others)
+
+
+@flare.remote
+def wait_for_event(event):
+    event.wait_or_raise()
+    return "through"
 
 
 @flare.remote(num_returns=3)
@@ -129,12 +135,11 @@ def test_tasks_submit_tasks_and_wait_without_deadlock(flare_2cpu):
     assert flare.get(fan_out.remote(3), timeout=60) == 8
 
 
-def test_parallelism_is_real(flare_2cpu):
-    flare.get([sleep_for.remote(0) for _ in range(2)])  # workers warm
-    start = time.monotonic()
-    flare.get([sleep_for.remote(1.0), sleep_for.remote(1.0)])
-    elapsed = time.monotonic() - start
-    assert elapsed < 1.6, f"two 1 s tasks on 2 CPUs took {elapsed:.2f} s"
+def test_two_tasks_on_two_cpus_run_at_the_same_time(flare_2cpu, tmp_path):
+    # Each waits until it sees the other running: one at a time, neither would.
+    together = flare.get([meet.remote(str(tmp_path), "a", ["b"]),
+                          meet.remote(str(tmp_path), "b", ["a"])], timeout=90)
+    assert together == [True, True], "two tasks on 2 CPUs did not run at the same time"
 
 
 def test_large_numpy_result_is_a_read_only_view_of_shared_memory(flare_2cpu):
@@ -236,12 +241,13 @@ def test_retry_exceptions_retries_matching_errors(flare_2cpu, tmp_path):
     assert flare.get(flaky.remote(str(marker))) == 2
 
 
-def test_short_tasks_are_not_stuck_behind_a_long_one(flare_2cpu):
-    long_ref = sleep_for.remote(3.0)
-    start = time.monotonic()
-    shorts = [sleep_for.remote(0.05) for _ in range(12)]
-    flare.get(shorts, timeout=30)
-    elapsed = time.monotonic() - start
-    # One CPU is taken by the long task; the other runs the 12 short ones.
-    assert elapsed < 2.0, f"short tasks waited behind a long task ({elapsed:.2f} s)"
-    flare.get(long_ref)
+def test_short_tasks_are_not_stuck_behind_a_long_one(flare_2cpu, events):
+    release = events("release-long")
+    long_ref = wait_for_event.remote(release)
+    shorts = [double.remote(i) for i in range(12)]
+    # One CPU is held by the long task until the test releases it; the other
+    # runs the 12 short ones meanwhile.
+    assert flare.get(shorts, timeout=60) == [2 * i for i in range(12)]
+    assert flare.wait([long_ref], timeout=0)[0] == [], "the long task ended before its release"
+    release.set()
+    assert flare.get(long_ref, timeout=60) == "through"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -27,15 +28,27 @@ class Doubler:
         time.sleep(delay)
         return 2 * value
 
+    def double_when_set(self, value, event):
+        event.wait_or_raise()
+        return 2 * value
+
     def pid(self):
         import os
         return os.getpid()
 
 
 @flare.remote
-def sleep_then_return(seconds):
-    time.sleep(seconds)
-    return seconds
+def when_set(event, value):
+    event.wait_or_raise()
+    return value
+
+
+@flare.remote
+def mark_then_pass(item):
+    started, gate, value = item
+    started.set()
+    gate.wait_or_raise()
+    return value
 
 
 def test_actor_pool_map_keeps_order_and_uses_every_actor():
@@ -62,12 +75,14 @@ def test_actor_pool_map_unordered_and_single_submits():
         pool.get_next()
 
 
-def test_actor_pool_timeout_push_and_pop():
+def test_actor_pool_timeout_push_and_pop(events):
+    release = events("release")
     pool = ActorPool([Doubler.remote()])
-    pool.submit(lambda a, v: a.double.remote(v, 2.0), 1)
+    pool.submit(lambda a, v: a.double_when_set.remote(v, release), 1)
     with pytest.raises(TimeoutError):
-        pool.get_next(timeout=0.05)
-    assert pool.get_next(timeout=30) == 2  # still there after a timeout
+        pool.get_next(timeout=0.05)  # the call waits for its release
+    release.set()
+    assert pool.get_next(timeout=60) == 2  # still there after a timeout
     extra = Doubler.remote()
     pool.push(extra)
     with pytest.raises(ValueError, match="already"):
@@ -78,20 +93,31 @@ def test_actor_pool_timeout_push_and_pop():
         ActorPool([Doubler.remote()]).submit(lambda a, v: v, 1)
 
 
-def test_as_completed_yields_in_completion_order():
-    refs = [sleep_then_return.remote(s) for s in (1.0, 0.1)]
-    assert list(as_completed(refs, chunk_size=1)) == [0.1, 1.0]
-    refs = [sleep_then_return.remote(s) for s in (0.2, 0.0)]
-    assert list(as_completed(refs, chunk_size=1, yield_obj_refs=True)) == refs[::-1]
+@pytest.mark.parametrize("yield_obj_refs", [False, True])
+def test_as_completed_yields_in_completion_order(events, yield_obj_refs):
+    first, second = events("first"), events("second")
+    refs = [when_set.remote(first, "first"), when_set.remote(second, "second")]
+    second.set()  # the second task is let finish first; the first waits until it is seen
+    completed = as_completed(refs, chunk_size=1, yield_obj_refs=yield_obj_refs)
+    assert next(completed) == (refs[1] if yield_obj_refs else "second")
+    first.set()
+    assert list(completed) == ([refs[0]] if yield_obj_refs else ["first"])
     with pytest.raises(ValueError, match="chunk_size"):
         list(as_completed(refs, chunk_size=0))
 
 
-def test_map_unordered_applies_backpressure():
-    results = list(map_unordered(sleep_then_return, [0.3, 0.0, 0.0, 0.0], backpressure_size=2,
-                                 chunk_size=1))
-    assert sorted(results) == [0.0, 0.0, 0.0, 0.3]
-    assert results[0] == 0.0
+def test_map_unordered_applies_backpressure(events):
+    started = [events(f"started-{i}") for i in range(4)]
+    gates = [events(f"gate-{i}") for i in range(4)]
+    for gate in gates[1:]:
+        gate.set()  # item 0 is held until the test lets it go
+    results = map_unordered(mark_then_pass, [(started[i], gates[i], i) for i in range(4)],
+                            backpressure_size=2, chunk_size=1)
+    assert next(results) == 1
+    # Two were in flight: the third item was not submitted before a result came back.
+    assert not started[2].is_set(), "more than backpressure_size items were in flight"
+    gates[0].set()
+    assert sorted([1, *results]) == [0, 1, 2, 3]
     with pytest.raises(TypeError, match="remote function"):
         list(map_unordered(len, [1]))
 
@@ -103,11 +129,15 @@ def test_queue_put_get_bounds_and_timeouts():
     assert queue.full() and queue.qsize() == 2
     with pytest.raises(Full):
         queue.put_nowait(3)
-    started = time.monotonic()
     with pytest.raises(Full):
-        queue.put(3, timeout=0.2)
-    assert time.monotonic() - started >= 0.15
-    assert queue.get() == 1 and queue.get_nowait() == 2
+        queue.put(3, timeout=0.2)  # nobody makes room
+    # A blocking put waits until a get makes room, then goes in.
+    blocked_put = threading.Thread(target=queue.put, args=(3,), kwargs={"timeout": 60})
+    blocked_put.start()
+    assert queue.get() == 1
+    blocked_put.join(60)
+    assert not blocked_put.is_alive()
+    assert queue.get_nowait() == 2 and queue.get_nowait() == 3
     assert queue.empty() and len(queue) == 0
     with pytest.raises(Empty):
         queue.get(timeout=0.1)
