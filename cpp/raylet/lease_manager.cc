@@ -138,7 +138,10 @@ std::vector<LeaseManager::Slot> LeaseManager::PipelineSlots() const {
 std::vector<ClientId> LeaseManager::TakeRebalanceRequests() {
   std::vector<ClientId> workers;
   for (auto& [worker, lease] : leases_) {
-    if (lease.tasks.size() > 1 && !lease.return_requested) {
+    // Only tasks that could start on a worker of their own now: others
+    // would come straight back to a lease.
+    if (lease.tasks.size() > 1 && !lease.return_requested &&
+        lease.demand.IsSubsetOf(scheduler_.available())) {
       lease.return_requested = true;
       workers.push_back(worker);
     }

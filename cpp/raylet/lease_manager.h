@@ -67,8 +67,9 @@ class LeaseManager {
   };
   std::vector<Slot> PipelineSlots() const;
 
-  // Workers with unstarted tasks queued behind their running one, to be
-  // asked to hand them back (once, until OnTasksReturned).
+  // Workers with unstarted tasks queued behind their running one that could
+  // start elsewhere now (their demand fits what is available), to be asked
+  // to hand them back (once, until OnTasksReturned).
   std::vector<ClientId> TakeRebalanceRequests();
   void OnTasksReturned(ClientId worker);
 

@@ -222,6 +222,7 @@ void NodeManager::OnRegistered(const ClientInfo& client) {
   if (client.kind == rpc::WORKER) {
     startup_failures_ = 0;
     TryDispatch();
+    MaybeRebalance();  // a new idle worker may take tasks queued on a lease
   }
 }
 
@@ -827,6 +828,7 @@ void NodeManager::OnChildExited(pid_t pid, int status) {
   }
   OnWorkerLost(*info, cause);
   TryDispatch();
+  MaybeRebalance();
 }
 
 void NodeManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause) {

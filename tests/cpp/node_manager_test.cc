@@ -414,3 +414,32 @@ TEST_F(NodeManagerTest, ATaskWhoseSpilledArgumentCannotBeReadBackFailsWithObject
 
 }  // namespace
 }  // namespace flare
+
+namespace flare {
+namespace {
+
+TEST(NodeManagerRebalanceTest, ATaskQueuedBehindAnotherMovesToAWorkerThatComesUpLater) {
+  NodeManagerHarness node(/*cpus=*/2);
+  const ClientId driver = node.RegisterDriver();
+  const ClientId first = node.RegisterWorker();
+  const ClientId second = node.RegisterWorker();
+  rpc::TaskSpec doomed = node.Spec(driver, "doomed");
+  doomed.set_max_retries(0);
+  node.Submit(driver, node.Spec(driver, "long"));
+  node.Submit(driver, doomed);
+  const TaskId queued = node.Submit(driver, node.Spec(driver, "queued"));  // both CPUs taken
+  const size_t on_first = node.Executed(first).size();
+  const size_t on_second = node.Executed(second).size();
+  ASSERT_EQ(on_first + on_second, 3u);
+  const ClientId holder = on_first == 2 ? first : second;  // the queued task sits behind it
+  const ClientId other = holder == first ? second : first;
+
+  node.WorkerDies(other);  // a CPU frees up, and a fresh worker starts for it
+  ASSERT_GE(node.num_launched(), 3u);
+  node.RegisterWorker();
+  EXPECT_EQ(node.Take(holder, rpc::Message::kReturnTasks).size(), 1u)
+      << "the idle worker should get the task queued behind " << queued.Hex();
+}
+
+}  // namespace
+}  // namespace flare
