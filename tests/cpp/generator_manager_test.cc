@@ -5,28 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include "table_returns.h"
+
 namespace flare {
 namespace {
 
 constexpr ClientId kCaller = 1;
 constexpr ClientId kWorker = 2;
 
-// Stores into the table directly, as the raylet does (without wake-ups).
-class TableReturns : public ReturnStore {
- public:
-  explicit TableReturns(ObjectTable& objects) : objects_(objects) {}
-  void Store(rpc::ReturnObject& ret) override {
-    objects_.PutInline(kTaskArgHolder, ObjectId::FromBinary(ret.data().object_id()),
-                       ret.data().inline_data(), {});
-  }
-  void StoreError(const ObjectId& id, rpc::ErrorCode code, const std::string& message,
-                  const std::string& payload) override {
-    objects_.SetError(id, code, message, payload);
-  }
-
- private:
-  ObjectTable& objects_;
-};
+using testing::TableReturns;
 
 class GeneratorManagerTest : public ::testing::Test {
  protected:

@@ -185,6 +185,15 @@ rpc::TaskSpec ActorCall(NodeManagerHarness& node, ClientId caller, const TaskId&
   return spec;
 }
 
+// Creates an actor from `owner` on `worker` and reports its constructor done.
+TaskId LiveActor(NodeManagerHarness& node, ClientId owner, ClientId worker,
+                 rpc::TaskSpec creation) {
+  const TaskId actor = node.Submit(owner, std::move(creation));
+  node.Finish(worker, actor, "handle");
+  node.Executed(worker);
+  return actor;
+}
+
 TEST_F(NodeManagerTest, AnActorWithRestartsLeftIsConstructedAgainAndLaterCallsReachIt) {
   const ClientId worker = node_.RegisterWorker();
   const TaskId actor = node_.Submit(driver_, ActorCreation(node_, driver_, 1));
@@ -209,9 +218,7 @@ TEST_F(NodeManagerTest, AnActorWithRestartsLeftIsConstructedAgainAndLaterCallsRe
 
 TEST_F(NodeManagerTest, AnActorWithNoRestartsLeftFailsEveryCallWithActorDied) {
   const ClientId worker = node_.RegisterWorker();
-  const TaskId actor = node_.Submit(driver_, ActorCreation(node_, driver_, 0));
-  node_.Finish(worker, actor, "handle");
-  node_.Executed(worker);
+  const TaskId actor = LiveActor(node_, driver_, worker, ActorCreation(node_, driver_, 0));
   node_.WorkerDies(worker);
   const TaskId call = node_.Submit(driver_, ActorCall(node_, driver_, actor, "incr"));
   auto ready = node_.Ready(driver_);
@@ -222,9 +229,7 @@ TEST_F(NodeManagerTest, AnActorWithNoRestartsLeftFailsEveryCallWithActorDied) {
 TEST_F(NodeManagerTest, AnActorDiesWithTheProcessThatCreatedIt) {
   const ClientId worker = node_.RegisterWorker();
   const ClientId creator = node_.RegisterDriver(/*pid=*/77);
-  const TaskId actor = node_.Submit(creator, ActorCreation(node_, creator, 3));
-  node_.Finish(worker, actor, "handle");
-  node_.Executed(worker);
+  const TaskId actor = LiveActor(node_, creator, worker, ActorCreation(node_, creator, 3));
   const ClientInfo info = node_.clients().infos.at(creator);
   node_.clients().infos.erase(creator);
   node_.manager().OnClientClosed(info);
@@ -237,9 +242,7 @@ TEST_F(NodeManagerTest, AnActorDiesWithTheProcessThatCreatedIt) {
 
 TEST_F(NodeManagerTest, ASyncActorHoldsLaterCallsBehindOneWaitingForAnArgument) {
   const ClientId worker = node_.RegisterWorker();
-  const TaskId actor = node_.Submit(driver_, ActorCreation(node_, driver_, 0));
-  node_.Finish(worker, actor, "handle");
-  node_.Executed(worker);
+  const TaskId actor = LiveActor(node_, driver_, worker, ActorCreation(node_, driver_, 0));
   const TaskId pending = TaskId::FromRandom();  // some task's return that is not ready
   // Queued: the only worker hosts the actor, and no other worker registers.
   rpc::TaskSpec producer = node_.Spec(driver_, "producer");
@@ -258,9 +261,7 @@ TEST_F(NodeManagerTest, AnOutOfOrderActorRunsLaterCallsWhileOneWaitsForAnArgumen
   const ClientId worker = node_.RegisterWorker();
   rpc::TaskSpec creation = ActorCreation(node_, driver_, 0);
   creation.mutable_actor()->set_out_of_order(true);
-  const TaskId actor = node_.Submit(driver_, creation);
-  node_.Finish(worker, actor, "handle");
-  node_.Executed(worker);
+  const TaskId actor = LiveActor(node_, driver_, worker, creation);
   const TaskId pending = TaskId::FromRandom();
   // Queued: the only worker hosts the actor, and no other worker registers.
   rpc::TaskSpec producer = node_.Spec(driver_, "producer");

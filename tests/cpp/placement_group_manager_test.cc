@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "table_returns.h"
+
 #include "gcs/gcs.h"
 #include "gcs/in_process_gcs_client.h"
 #include "gcs/memory_store.h"
@@ -14,21 +16,7 @@ namespace {
 
 constexpr ClientId kDriver = 1;
 
-class TableReturns : public ReturnStore {
- public:
-  explicit TableReturns(ObjectTable& objects) : objects_(objects) {}
-  void Store(rpc::ReturnObject& ret) override {
-    objects_.PutInline(kTaskArgHolder, ObjectId::FromBinary(ret.data().object_id()),
-                       ret.data().inline_data(), {});
-  }
-  void StoreError(const ObjectId& id, rpc::ErrorCode code, const std::string& message,
-                  const std::string& payload) override {
-    objects_.SetError(id, code, message, payload);
-  }
-
- private:
-  ObjectTable& objects_;
-};
+using testing::TableReturns;
 
 class PlacementGroupManagerTest : public ::testing::Test {
  protected:
