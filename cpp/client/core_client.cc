@@ -31,11 +31,6 @@ absl::Status Dead(const std::string& reason) {
                                 "flare.shutdown() and flare.init() to start a new one.");
 }
 
-// The raylet answered, but the GCS behind it could not.
-absl::Status GcsError(const std::string& error) {
-  return absl::UnavailableError("the GCS could not answer: " + error);
-}
-
 }  // namespace
 
 Pin::~Pin() {
@@ -648,37 +643,6 @@ size_t CoreClient::NumLocalRefs() const {
 
 // ---- GCS and node queries --------------------------------------------------
 
-absl::Status CoreClient::KvPut(const std::string& key, const std::string& value, bool overwrite) {
-  rpc::Message message;
-  auto* put = message.mutable_kv_put();
-  put->set_key(key);
-  put->set_value(value);
-  put->set_overwrite(overwrite);
-  return Send(message);
-}
-
-absl::StatusOr<bool> CoreClient::KvPutIfAbsent(const std::string& key, const std::string& value,
-                                               int timeout_ms) {
-  const uint64_t request_id = NextRequestId();
-  rpc::Message message;
-  auto* put = message.mutable_kv_put();
-  put->set_key(key);
-  put->set_value(value);
-  put->set_request_id(request_id);
-  auto reply = Call(std::move(message), request_id, timeout_ms);
-  if (!reply.ok()) return reply.status();
-  if (!reply->kv_reply().error().empty()) return GcsError(reply->kv_reply().error());
-  return !reply->kv_reply().found();
-}
-
-absl::Status CoreClient::KillActor(const TaskId& actor, bool no_restart, bool exiting) {
-  rpc::Message message;
-  message.mutable_kill_actor()->set_actor_id(actor.Binary());
-  message.mutable_kill_actor()->set_no_restart(no_restart);
-  message.mutable_kill_actor()->set_exiting(exiting);
-  return Send(message);
-}
-
 absl::Status CoreClient::GeneratorYield(const TaskId& task,
                                         std::vector<rpc::ReturnObject> items) {
   rpc::Message message;
@@ -701,18 +665,6 @@ absl::Status CoreClient::WorkerExiting(const std::string& reason) {
   return Send(message);
 }
 
-absl::Status CoreClient::CreatePlacementGroup(rpc::CreatePlacementGroup request) {
-  rpc::Message message;
-  *message.mutable_create_placement_group() = std::move(request);
-  return Send(message);
-}
-
-absl::Status CoreClient::RemovePlacementGroup(const TaskId& group) {
-  rpc::Message message;
-  message.mutable_remove_placement_group()->set_pg_id(group.Binary());
-  return Send(message);
-}
-
 void CoreClient::ExpectObject(const ObjectId& id) {
   std::lock_guard<std::mutex> lock(mu_);
   objects_[id].refs++;
@@ -730,107 +682,11 @@ void CoreClient::BecomeActor() {
   actor_ = true;
 }
 
-absl::StatusOr<std::optional<std::string>> CoreClient::KvGet(const std::string& key, int timeout_ms) {
-  const uint64_t request_id = NextRequestId();
-  rpc::Message message;
-  message.mutable_kv_get()->set_request_id(request_id);
-  message.mutable_kv_get()->set_key(key);
-  auto reply = Call(std::move(message), request_id, timeout_ms);
-  if (!reply.ok()) return reply.status();
-  if (!reply->kv_reply().error().empty()) return GcsError(reply->kv_reply().error());
-  if (!reply->kv_reply().found()) return std::optional<std::string>();
-  return std::optional<std::string>(reply->kv_reply().value());
-}
-
 absl::Status CoreClient::Barrier() {
   const uint64_t request_id = NextRequestId();
   rpc::Message message;
   message.mutable_ping()->set_request_id(request_id);
   return Call(std::move(message), request_id, 30000).status();
-}
-
-absl::StatusOr<rpc::ClusterInfoReply> CoreClient::ClusterInfo(int timeout_ms) {
-  const uint64_t request_id = NextRequestId();
-  rpc::Message message;
-  message.mutable_cluster_info_request()->set_request_id(request_id);
-  auto reply = Call(std::move(message), request_id, timeout_ms);
-  if (!reply.ok()) return reply.status();
-  if (!reply->cluster_info_reply().error().empty()) {
-    return GcsError(reply->cluster_info_reply().error());
-  }
-  return reply->cluster_info_reply();
-}
-
-absl::StatusOr<rpc::StoreStatsReply> CoreClient::StoreStats(int timeout_ms) {
-  const uint64_t request_id = NextRequestId();
-  rpc::Message message;
-  message.mutable_store_stats_request()->set_request_id(request_id);
-  auto reply = Call(std::move(message), request_id, timeout_ms);
-  if (!reply.ok()) return reply.status();
-  return reply->store_stats_reply();
-}
-
-absl::StatusOr<rpc::PlacementGroupTableReply> CoreClient::PlacementGroupTable(
-    const std::string& pg_id, int timeout_ms) {
-  const uint64_t request_id = NextRequestId();
-  rpc::Message message;
-  auto* request = message.mutable_placement_group_table_request();
-  request->set_request_id(request_id);
-  request->set_pg_id(pg_id);
-  auto reply = Call(std::move(message), request_id, timeout_ms);
-  if (!reply.ok()) return reply.status();
-  if (!reply->placement_group_table_reply().error().empty()) {
-    return GcsError(reply->placement_group_table_reply().error());
-  }
-  return reply->placement_group_table_reply();
-}
-
-absl::StatusOr<bool> CoreClient::RegisterActorName(rpc::ActorInfo actor,
-                                                   std::optional<rpc::ActorInfo>* existing,
-                                                   int timeout_ms) {
-  const uint64_t request_id = NextRequestId();
-  rpc::Message message;
-  auto* request = message.mutable_register_actor_name();
-  request->set_request_id(request_id);
-  *request->mutable_actor() = std::move(actor);
-  auto reply = Call(std::move(message), request_id, timeout_ms);
-  if (!reply.ok()) return reply.status();
-  const rpc::RegisterActorNameReply& body = reply->register_actor_name_reply();
-  if (!body.error().empty()) return GcsError(body.error());
-  existing->reset();
-  if (!body.registered() && body.has_existing()) *existing = body.existing();
-  return body.registered();
-}
-
-absl::StatusOr<std::optional<rpc::ActorInfo>> CoreClient::LookupActor(
-    const std::string& name_space, const std::string& name, int timeout_ms) {
-  const uint64_t request_id = NextRequestId();
-  rpc::Message message;
-  auto* request = message.mutable_lookup_actor();
-  request->set_request_id(request_id);
-  request->set_namespace_(name_space);
-  request->set_name(name);
-  auto reply = Call(std::move(message), request_id, timeout_ms);
-  if (!reply.ok()) return reply.status();
-  const rpc::LookupActorReply& body = reply->lookup_actor_reply();
-  if (!body.error().empty()) return GcsError(body.error());
-  if (!body.found()) return std::optional<rpc::ActorInfo>();
-  return std::optional<rpc::ActorInfo>(body.actor());
-}
-
-absl::StatusOr<std::vector<rpc::ActorInfo>> CoreClient::ListNamedActors(
-    bool all_namespaces, const std::string& name_space, int timeout_ms) {
-  const uint64_t request_id = NextRequestId();
-  rpc::Message message;
-  auto* request = message.mutable_list_named_actors();
-  request->set_request_id(request_id);
-  request->set_all_namespaces(all_namespaces);
-  request->set_namespace_(name_space);
-  auto reply = Call(std::move(message), request_id, timeout_ms);
-  if (!reply.ok()) return reply.status();
-  const rpc::ListNamedActorsReply& body = reply->list_named_actors_reply();
-  if (!body.error().empty()) return GcsError(body.error());
-  return std::vector<rpc::ActorInfo>(body.actors().begin(), body.actors().end());
 }
 
 // ---- worker side -----------------------------------------------------------
