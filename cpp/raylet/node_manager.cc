@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -83,7 +84,14 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
       gcs_requests_(gcs, clients) {
   rpc::NodeInfo self;
   self.set_node_id(node_id_.Binary());
-  self.set_address(options_.socket_path);
+  self.set_address(options_.ip + ":" + std::to_string(options_.port));
+  self.set_ip(options_.ip);
+  self.set_port(static_cast<uint32_t>(options_.port));
+  self.set_is_head(options_.is_head);
+  self.set_version(options_.version);
+  self.set_socket_path(options_.socket_path);
+  char hostname[256] = {};
+  if (gethostname(hostname, sizeof(hostname) - 1) == 0) self.set_hostname(hostname);
   self.set_alive(true);
   self.set_session_dir(options_.session_dir);
   options_.resources.ToProto(self.mutable_total());
@@ -609,6 +617,16 @@ void NodeManager::OnClusterInfo(const ClientInfo& client, const rpc::ClusterInfo
   });
 }
 
+rpc::ResourceSet NodeManager::AvailableForView() const {
+  ResourceSet shown;
+  for (const auto& [name, amount] : scheduler_.available().ToMap()) {
+    shown.Set(name, std::max(0.0, amount));
+  }
+  rpc::ResourceSet out;
+  shown.ToProto(&out);
+  return out;
+}
+
 rpc::Message NodeManager::ClusterInfoReply(uint64_t request_id,
                                            absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) const {
   rpc::Message reply;
@@ -620,12 +638,7 @@ rpc::Message NodeManager::ClusterInfoReply(uint64_t request_id,
   }
   for (rpc::NodeInfo& node : *nodes) {
     if (NodeId::FromBinary(node.node_id()) == node_id_) {
-      node.clear_available();
-      ResourceSet available = scheduler_.available();
-      // Oversubscription while blocked workers resume shows as zero.
-      ResourceSet shown;
-      for (const auto& [name, amount] : available.ToMap()) shown.Set(name, std::max(0.0, amount));
-      shown.ToProto(node.mutable_available());
+      *node.mutable_available() = AvailableForView();
       // Reserved placement groups offer their bundles under their own names.
       for (const auto& [name, amount] : scheduler_.total().ToMap()) {
         if (amount > 0 && GroupOfResource(name)) {
