@@ -128,8 +128,10 @@ bool WriteToken(const std::string& session_dir, const std::string& token) {
 
 // Starts this node's port and its GCS client; prints why it cannot.
 bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
+                 flare::LocalServer& local_server,
                  const std::function<void(const absl::Status&)>& on_gcs_lost, ClusterLink& link) {
-  link.node_service = std::make_unique<flare::NodeGrpcService>(flags.token);
+  link.node_service =
+      std::make_unique<flare::NodeGrpcService>(io, local_server, flags.token);
   std::vector<grpc::Service*> services{link.node_service.get()};
   if (flags.head) {
     link.gcs = std::make_unique<flare::Gcs>(std::make_unique<flare::MemoryStore>());
@@ -271,9 +273,9 @@ int main(int argc, char** argv) {
     exit_code = 1;
     stop();
   };
-  if (!LinkCluster(flags, io, on_gcs_lost, link)) return 1;
-  options.port = link.server->port();
   flare::LocalServer server((*arena)->fd());
+  if (!LinkCluster(flags, io, server, on_gcs_lost, link)) return 1;
+  options.port = link.server->port();
   flare::NodeManager manager(options, std::move(*arena), std::move(launcher),
                              flare::PosixNodeIo(io, flags.session_dir), server, *link.client,
                              stop);

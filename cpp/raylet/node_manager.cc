@@ -220,6 +220,8 @@ void NodeManager::OnRegister(const ClientInfo& client, const rpc::RegisterClient
     if (!pool_.OnRegistered(WorkerId::FromBinary(request.worker_id()), client.id)) {
       reply.set_error("unknown worker id");
     }
+  } else if (request.kind() == rpc::PEER) {
+    // Another node's raylet, placing tasks here; its jobs are the GCS's.
   } else {
     reply.set_error("unknown client kind");
   }
@@ -691,8 +693,8 @@ void NodeManager::OnClientClosed(const ClientInfo& info) {
         if (alive == pid) node_io_.processes->Kill(pid, SIGKILL);
       }
     });
-  } else if (info.kind == rpc::DRIVER) {
-    gcs_.MarkJobFinished(info.job_id, nullptr);
+  } else if (info.kind == rpc::DRIVER || info.kind == rpc::PEER) {
+    if (info.kind == rpc::DRIVER) gcs_.MarkJobFinished(info.job_id, nullptr);
     // The departed driver's tasks, and the tasks they started, are
     // cancelled; their returns, held by nobody else, are freed.
     std::vector<TaskId> owned;
@@ -706,7 +708,7 @@ void NodeManager::OnClientClosed(const ClientInfo& info) {
       }
     }
     for (const TaskId& group_id : groups_.OwnedBy(client)) RemovePlacementGroup(group_id);
-    if (options_.driver_pid != 0 && info.pid == options_.driver_pid) {
+    if (info.kind == rpc::DRIVER && options_.driver_pid != 0 && info.pid == options_.driver_pid) {
       std::cerr << "flare-raylet: driver " << info.pid << " disconnected; stopping\n";
       request_stop_();
     }
