@@ -63,7 +63,7 @@ class RayletProcess:
         """Blocks until the raylet has joined its cluster and returns its ready
         record; raises RuntimeError with its log if it exits or times out."""
         deadline = time.monotonic() + timeout
-        while True:
+        while self.ready is None:
             self.ready = read_ready(self.session_dir)
             if self.ready is not None:
                 return self.ready
@@ -75,6 +75,7 @@ class RayletProcess:
                 raise RuntimeError(f"flare-raylet did not start within {timeout:g} s:\n"
                                    f"{self.log_tail()}")
             time.sleep(0.01)
+        return self.ready
 
     @property
     def port(self) -> int:
@@ -191,10 +192,18 @@ def find_local_node(gcs_address: str) -> Optional[Dict[str, str]]:
     return found[0] if found else None
 
 
-def write_cluster_file(socket_path: str, pid: int, session_dir: str) -> None:
+def add_to_cluster_file(socket_path: str, pid: int, session_dir: str, gcs_address: str) -> None:
+    """Records a node 'flare start' ran on this machine. The first one (the
+    head, or the first node that joined one) is what address='auto' uses;
+    'flare stop' stops them all."""
+    record = {"socket": socket_path, "pid": pid, "session_dir": session_dir,
+              "gcs_address": gcs_address}
+    info = read_cluster_file()
+    if info is None or not _pid_alive(int(info.get("pid", 0))):
+        info = dict(record, nodes=[])
+    info.setdefault("nodes", [dict(info)]).append(record)
     CLUSTER_FILE.parent.mkdir(parents=True, exist_ok=True)
-    CLUSTER_FILE.write_text(json.dumps(
-        {"socket": socket_path, "pid": pid, "session_dir": session_dir}))
+    CLUSTER_FILE.write_text(json.dumps(info))
 
 
 def read_cluster_file() -> Optional[dict]:
