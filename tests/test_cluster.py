@@ -186,3 +186,61 @@ def test_flare_start_prints_the_join_command_and_stop_ends_every_node():
                               timeout=60)
         shutil.rmtree(private_tmp, ignore_errors=True)
     assert stop.stdout.count("stopped the node") == 2, stop.stdout
+
+
+@pytest.fixture
+def network_namespace():
+    """A network namespace joined to this one by a veth pair, each end with
+    its own address: (namespace name, this side's address, its address)."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 for a network namespace")
+    tag = os.getpid() % 10000
+    name, outside, inside = f"flare{tag}", f"flo{tag}", f"fli{tag}"
+    subnet = f"10.{77 + tag // 250 % 100}.{tag % 250}"
+    host_ip, node_ip = f"{subnet}.1", f"{subnet}.2"
+    setup = [
+        ["ip", "netns", "add", name],
+        ["ip", "link", "add", outside, "type", "veth", "peer", "name", inside],
+        ["ip", "link", "set", inside, "netns", name],
+        ["ip", "addr", "add", f"{host_ip}/24", "dev", outside],
+        ["ip", "link", "set", outside, "up"],
+        ["ip", "netns", "exec", name, "ip", "addr", "add", f"{node_ip}/24", "dev", inside],
+        ["ip", "netns", "exec", name, "ip", "link", "set", inside, "up"],
+        ["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"],
+    ]
+    try:
+        for command in setup:
+            subprocess.run(command, check=True, capture_output=True, timeout=30)
+        yield name, host_ip, node_ip
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
+        subprocess.run(["ip", "link", "del", outside], capture_output=True, timeout=30)
+
+
+def test_a_node_in_another_network_namespace_joins_over_its_own_address(network_namespace):
+    name, host_ip, node_ip = network_namespace
+    made = Cluster(initialize_head=True,
+                   head_node_args={"num_cpus": 1, "node_ip_address": host_ip},
+                   shutdown_at_exit=False)
+    worker = None
+    try:
+        assert made.address.startswith(host_ip + ":")
+        token = open(os.path.join(made.head_node.session_dir, "cluster_token")).read().strip()
+        worker = node_module.start_raylet(
+            num_cpus=1, num_gpus=None, resources={"remote": 1}, object_store_memory=64 << 20,
+            driver_pid=None, head=False, address=made.address, token=token,
+            node_ip_address=node_ip, command_prefix=["ip", "netns", "exec", name])
+        ready = worker.wait_ready()
+        flare.init(address=made.address)
+        nodes = {node["NodeID"]: node for node in flare.nodes()}
+        joined = nodes[ready["node_id"]]
+        assert joined["Alive"] and joined["NodeManagerAddress"] == node_ip
+        assert flare.cluster_resources()["remote"] == 1
+        worker.stop()
+        assert wait_for(lambda: not any(node["Alive"] for node in flare.nodes()
+                                        if node["NodeID"] == ready["node_id"]), NEVER)
+    finally:
+        flare.shutdown()
+        if worker is not None:
+            worker.stop()
+        made.shutdown()

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 from flare._version import __version__
 
@@ -120,12 +120,14 @@ def start_raylet(*, num_cpus: Optional[float], num_gpus: Optional[float],
                  session_dir: Optional[str] = None, address: Optional[str] = None,
                  token: Optional[str] = None, port: int = 0,
                  node_ip_address: Optional[str] = None,
-                 node_timeout_ms: Optional[int] = None) -> RayletProcess:
+                 node_timeout_ms: Optional[int] = None,
+                 command_prefix: Sequence[str] = ()) -> RayletProcess:
     """Starts a raylet: a head (with the GCS), or with ``address`` and
-    ``token`` a node that joins the head there."""
+    ``token`` a node that joins the head there. ``command_prefix`` runs it
+    under another command that execs it (e.g. ``ip netns exec NAME``)."""
     session_dir = session_dir or new_session_dir()
     socket_path = os.path.join(session_dir, "raylet.sock")
-    args = [raylet_binary(), "--session-dir", session_dir, "--socket", socket_path,
+    args = [*command_prefix, raylet_binary(), "--session-dir", session_dir, "--socket", socket_path,
             "--python", sys.executable, "--version", __version__, "--port", str(int(port))]
     if head:
         args.append("--head")
