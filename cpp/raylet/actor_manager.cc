@@ -13,6 +13,12 @@ std::string ActorName(const rpc::TaskSpec& creation) {
   return creation.actor().class_name().empty() ? "actor" : creation.actor().class_name();
 }
 
+// The actor's handle object: its creation task's return 1.
+ObjectId HandleOf(const ActorId& actor_id) { return ObjectIdFor(CreationTaskOf(actor_id), 1); }
+
+// The GCS's actor records are keyed by the same 16 bytes, typed as a TaskId.
+TaskId GcsKey(const ActorId& actor_id) { return CreationTaskOf(actor_id); }
+
 }  // namespace
 
 ActorManager::ActorManager(const NodeUnits& units, TaskManager& tasks)
@@ -30,7 +36,7 @@ ActorManager::ActorManager(const NodeUnits& units, TaskManager& tasks)
 
 // ---- creation ---------------------------------------------------------------------
 
-void ActorManager::OnCreationSubmitted(const TaskId& actor_id, const ClientInfo& owner,
+void ActorManager::OnCreationSubmitted(const ActorId& actor_id, const ClientInfo& owner,
                                        const rpc::TaskSpec& creation) {
   Actor& actor = actors_[actor_id];
   actor.creation = creation;
@@ -38,10 +44,10 @@ void ActorManager::OnCreationSubmitted(const TaskId& actor_id, const ClientInfo&
   actor.owner = owner.id;
   actor.owner_pid = owner.pid;
   // A detached actor's handle object is held by the raylet until kill.
-  if (creation.actor().detached()) objects_.AddRef(kTaskArgHolder, ObjectIdFor(actor_id, 1));
+  if (creation.actor().detached()) objects_.AddRef(kTaskArgHolder, HandleOf(actor_id));
 }
 
-void ActorManager::OnCreationDone(ClientId worker, const TaskId& actor_id, TaskRecord& record,
+void ActorManager::OnCreationDone(ClientId worker, const ActorId& actor_id, TaskRecord& record,
                                   rpc::TaskDone& done) {
   // The creation's lease ends; the actor keeps the worker, and the GPU
   // devices it was placed on if it holds GPUs for life.
@@ -62,14 +68,14 @@ void ActorManager::OnCreationDone(ClientId worker, const TaskId& actor_id, TaskR
     }
     gpus_.Give(gpus, placed_gpus);
     StoreHandle(actor_id, done);
-    tasks_.Finish(actor_id);
+    tasks_.Finish(CreationTaskOf(actor_id));
     if (pid > 0) processes_.Kill(pid, SIGKILL);
     tasks_.Dispatch();
     return;
   }
   Actor& actor = it->second;
   actor.state = State::kAlive;
-  gcs_.ReportActorState(actor_id, rpc::ACTOR_ALIVE, nullptr);
+  gcs_.ReportActorState(GcsKey(actor_id), rpc::ACTOR_ALIVE, nullptr);
   actor.worker = worker;
   actor.pid = pid;
   by_worker_[worker] = actor_id;
@@ -83,7 +89,7 @@ void ActorManager::OnCreationDone(ClientId worker, const TaskId& actor_id, TaskR
     gpus_.Give(gpus, placed_gpus);
   }
   StoreHandle(actor_id, done);
-  tasks_.Finish(actor_id);
+  tasks_.Finish(CreationTaskOf(actor_id));
   if (actor.out_of_scope && actor.queue.empty()) {
     OnOutOfScope(actor_id);
   } else {
@@ -92,13 +98,13 @@ void ActorManager::OnCreationDone(ClientId worker, const TaskId& actor_id, TaskR
   tasks_.Dispatch();
 }
 
-void ActorManager::StoreHandle(const TaskId& actor_id, rpc::TaskDone& done) {
+void ActorManager::StoreHandle(const ActorId& actor_id, rpc::TaskDone& done) {
   // A restart finds the handle object stored by the first construction.
-  const ObjectId handle = ObjectIdFor(actor_id, 1);
+  const ObjectId handle = HandleOf(actor_id);
   if (objects_.Contains(handle) && !objects_.IsReady(handle)) tasks_.StoreReturns(done);
 }
 
-void ActorManager::OnCreationFinished(const TaskId& actor_id, TaskRecord& record) {
+void ActorManager::OnCreationFinished(const ActorId& actor_id, TaskRecord& record) {
   auto it = actors_.find(actor_id);
   if (it == actors_.end()) return;
   Actor& actor = it->second;
@@ -110,7 +116,7 @@ void ActorManager::OnCreationFinished(const TaskId& actor_id, TaskRecord& record
   if (actor.state == State::kAlive || actor.state == State::kDead) return;
   // Cancelled, infeasible, or its workers kept dying while constructing
   // (the creation task's own retries, max_restarts of them, are spent).
-  const ObjectEntry* handle = objects_.Find(ObjectIdFor(actor_id, 1));
+  const ObjectEntry* handle = objects_.Find(HandleOf(actor_id));
   const std::string why = handle != nullptr && !handle->error_message.empty()
                               ? handle->error_message
                               : "its creation task failed";
@@ -127,7 +133,7 @@ const std::vector<uint32_t>* ActorManager::Devices(ClientId worker) const {
 // ---- calls ----------------------------------------------------------------------------
 
 void ActorManager::OnCallSubmitted(const TaskId& task_id, TaskRecord& record) {
-  const TaskId actor_id = TaskId::FromBinary(record.spec.actor_id());
+  const ActorId actor_id = ActorId::FromBinary(record.spec.actor_id());
   auto it = actors_.find(actor_id);
   if (it == actors_.end()) {
     tasks_.Fail(task_id, rpc::ACTOR_DIED,
@@ -145,7 +151,7 @@ void ActorManager::OnCallSubmitted(const TaskId& task_id, TaskRecord& record) {
   Pump(actor_id);
 }
 
-void ActorManager::Pump(const TaskId& actor_id) {
+void ActorManager::Pump(const ActorId& actor_id) {
   auto it = actors_.find(actor_id);
   if (it == actors_.end() || it->second.state != State::kAlive) return;
   Actor& actor = it->second;
@@ -194,7 +200,7 @@ void ActorManager::SendCall(Actor& actor, const TaskId& task_id, TaskRecord& rec
 }
 
 void ActorManager::OnCallDone(const TaskId& task_id, rpc::TaskDone& done) {
-  const TaskId actor_id = TaskId::FromBinary(tasks_.Find(task_id)->spec.actor_id());
+  const ActorId actor_id = ActorId::FromBinary(tasks_.Find(task_id)->spec.actor_id());
   tasks_.StoreReturns(done);
   tasks_.Finish(task_id);
   auto it = actors_.find(actor_id);
@@ -209,13 +215,13 @@ void ActorManager::OnObjectReady() {
   if (waiting_args_.empty()) return;
   auto actors = std::move(waiting_args_);
   waiting_args_.clear();
-  for (const TaskId& actor : actors) Pump(actor);
+  for (const ActorId& actor : actors) Pump(actor);
 }
 
 // ---- restarts and death -------------------------------------------------------------
 
 void ActorManager::OnKill(const rpc::KillActor& request) {
-  const TaskId actor_id = TaskId::FromBinary(request.actor_id());
+  const ActorId actor_id = ActorId::FromBinary(request.actor_id());
   auto it = actors_.find(actor_id);
   if (it == actors_.end() || it->second.state == State::kDead) return;
   Actor& actor = it->second;
@@ -242,13 +248,13 @@ void ActorManager::OnKill(const rpc::KillActor& request) {
 bool ActorManager::OnWorkerLost(ClientId worker, const std::string& cause) {
   auto actor = by_worker_.find(worker);
   if (actor == by_worker_.end()) return false;
-  const TaskId actor_id = actor->second;
+  const ActorId actor_id = actor->second;
   by_worker_.erase(actor);
   OnActorWorkerLost(actor_id, cause);
   return true;
 }
 
-void ActorManager::OnActorWorkerLost(const TaskId& actor_id, const std::string& cause) {
+void ActorManager::OnActorWorkerLost(const ActorId& actor_id, const std::string& cause) {
   auto it = actors_.find(actor_id);
   if (it == actors_.end() || it->second.state == State::kDead) return;
   Actor& actor = it->second;
@@ -263,7 +269,7 @@ void ActorManager::OnActorWorkerLost(const TaskId& actor_id, const std::string& 
   }
   if (actor.restarts_left > 0) actor.restarts_left--;
   actor.state = State::kRestarting;
-  gcs_.ReportActorState(actor_id, rpc::ACTOR_RESTARTING, nullptr);
+  gcs_.ReportActorState(GcsKey(actor_id), rpc::ACTOR_RESTARTING, nullptr);
   // Calls that were running go first again, in order, when they may be
   // retried; the others fail.
   std::vector<TaskId> in_flight = std::move(actor.in_flight);
@@ -284,7 +290,7 @@ void ActorManager::OnActorWorkerLost(const TaskId& actor_id, const std::string& 
   LogToJob(clients_, actor.creation.job_id(),
            "actor " + name + " died (its worker process " + cause + "); restarting");
   // The constructor runs again on a fresh worker.
-  if (tasks_.Find(actor_id) == nullptr) {
+  if (tasks_.Find(CreationTaskOf(actor_id)) == nullptr) {
     actor.creation.set_attempt(actor.creation.attempt() + 1);
     tasks_.ScheduleActorCreation(actor_id, actor.creation);
   }
@@ -292,14 +298,14 @@ void ActorManager::OnActorWorkerLost(const TaskId& actor_id, const std::string& 
 }
 
 void ActorManager::OnOwnerGone(ClientId owner) {
-  std::vector<TaskId> owned;
+  std::vector<ActorId> owned;
   for (const auto& [actor_id, actor] : actors_) {
     if (actor.owner == owner && actor.state != State::kDead &&
         !actor.creation.actor().detached()) {
       owned.push_back(actor_id);
     }
   }
-  for (const TaskId& actor_id : owned) {
+  for (const ActorId& actor_id : owned) {
     auto it = actors_.find(actor_id);
     if (it == actors_.end()) continue;
     MarkDead(actor_id, "the actor " + ActorName(it->second.creation) +
@@ -308,28 +314,28 @@ void ActorManager::OnOwnerGone(ClientId owner) {
   }
 }
 
-void ActorManager::EndActorsInGroup(const TaskId& group_id, const std::string& reason) {
-  std::vector<TaskId> placed;
+void ActorManager::EndActorsInGroup(const PlacementGroupId& group_id, const std::string& reason) {
+  std::vector<ActorId> placed;
   for (const auto& [actor_id, actor] : actors_) {
     if (actor.state != State::kDead &&
         groups_.GroupOf(ResourceSet::FromProto(actor.creation.resources())) == group_id) {
       placed.push_back(actor_id);
     }
   }
-  for (const TaskId& actor_id : placed) {
+  for (const ActorId& actor_id : placed) {
     MarkDead(actor_id, "the actor " + actor_id.Hex() + " was ended: " + reason);
   }
 }
 
 void ActorManager::OnObjectFreed(const ObjectId& id) {
   if (actors_.empty()) return;
-  const TaskId actor_id = TaskOfObject(id);
-  if (!actors_.contains(actor_id) || ObjectIdFor(actor_id, 1) != id) return;
+  const ActorId actor_id = ActorIdOf(TaskOfObject(id));
+  if (!actors_.contains(actor_id) || HandleOf(actor_id) != id) return;
   // Handled after the current event, which may still be using the actor.
   timers_.Post([this, actor_id] { OnOutOfScope(actor_id); });
 }
 
-void ActorManager::OnOutOfScope(const TaskId& actor_id) {
+void ActorManager::OnOutOfScope(const ActorId& actor_id) {
   auto it = actors_.find(actor_id);
   if (it == actors_.end()) return;
   Actor& actor = it->second;
@@ -340,12 +346,13 @@ void ActorManager::OnOutOfScope(const TaskId& actor_id) {
   actor.out_of_scope = true;
   // Pending calls finish first, as in Ray.
   if (actor.state == State::kAlive && actor.queue.empty() && actor.in_flight.empty()) {
-    MarkDead(actor_id, "the actor " + ActorName(actor.creation) + " ended: no handle to it was left");
+    MarkDead(actor_id,
+             "the actor " + ActorName(actor.creation) + " ended: no handle to it was left");
     actors_.erase(actor_id);
   }
 }
 
-void ActorManager::MarkDead(const TaskId& actor_id, const std::string& reason) {
+void ActorManager::MarkDead(const ActorId& actor_id, const std::string& reason) {
   auto it = actors_.find(actor_id);
   if (it == actors_.end() || it->second.state == State::kDead) return;
   Actor& actor = it->second;
@@ -353,7 +360,8 @@ void ActorManager::MarkDead(const TaskId& actor_id, const std::string& reason) {
   actor.no_restart = true;
   actor.death = reason;
   // A creation still queued or running is dropped.
-  if (tasks_.Find(actor_id) != nullptr) tasks_.Cancel(actor_id, true, rpc::ACTOR_DIED, reason);
+  const TaskId creation = CreationTaskOf(actor_id);
+  if (tasks_.Find(creation) != nullptr) tasks_.Cancel(creation, true, rpc::ACTOR_DIED, reason);
   std::vector<TaskId> pending(actor.in_flight.begin(), actor.in_flight.end());
   pending.insert(pending.end(), actor.queue.begin(), actor.queue.end());
   actor.in_flight.clear();
@@ -368,12 +376,12 @@ void ActorManager::MarkDead(const TaskId& actor_id, const std::string& reason) {
     processes_.Kill(actor.pid, SIGKILL);
     actor.pid = 0;
   }
-  gcs_.ReportActorState(actor_id, rpc::ACTOR_DEAD, nullptr);  // frees its name
+  gcs_.ReportActorState(GcsKey(actor_id), rpc::ACTOR_DEAD, nullptr);  // frees its name
   for (const ObjectId& id : actor.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);
   actor.arg_refs.clear();
   // A detached actor's handle object is no longer held by the raylet.
   if (actor.creation.actor().detached()) {
-    objects_.RemoveRef(kTaskArgHolder, ObjectIdFor(actor_id, 1));
+    objects_.RemoveRef(kTaskArgHolder, HandleOf(actor_id));
   }
   tasks_.Dispatch();
 }

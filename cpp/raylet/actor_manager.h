@@ -49,13 +49,13 @@ class ActorManager : public ActorTasks {
   ActorManager(const NodeUnits& units, TaskManager& tasks);
 
   // ActorTasks: what the TaskManager leaves to actors.
-  void OnCreationSubmitted(const TaskId& actor_id, const ClientInfo& owner,
+  void OnCreationSubmitted(const ActorId& actor_id, const ClientInfo& owner,
                            const rpc::TaskSpec& creation) override;
   void OnCallSubmitted(const TaskId& task_id, TaskRecord& record) override;
-  void OnCreationDone(ClientId worker, const TaskId& actor_id, TaskRecord& record,
+  void OnCreationDone(ClientId worker, const ActorId& actor_id, TaskRecord& record,
                       rpc::TaskDone& done) override;
   void OnCallDone(const TaskId& task_id, rpc::TaskDone& done) override;
-  void OnCreationFinished(const TaskId& actor_id, TaskRecord& record) override;
+  void OnCreationFinished(const ActorId& actor_id, TaskRecord& record) override;
   const std::vector<uint32_t>* Devices(ClientId worker) const override;
 
   // A client asked to kill an actor (or the actor ends itself: exiting).
@@ -71,7 +71,7 @@ class ActorManager : public ActorTasks {
   // scope (handled after the current event).
   void OnObjectFreed(const ObjectId& id);
   // Placement group `group_id` is going: the actors placed in it die.
-  void EndActorsInGroup(const TaskId& group_id, const std::string& reason);
+  void EndActorsInGroup(const PlacementGroupId& group_id, const std::string& reason);
 
   // Actors known (alive, being created or restarted, or dead while a handle
   // to them remains).
@@ -80,7 +80,7 @@ class ActorManager : public ActorTasks {
  private:
   enum class State { kCreating, kAlive, kRestarting, kDead };
   // The record stays (dead) until its handle object is freed, so late calls
-  // learn why it died. Its id is its creation task's id.
+  // learn why it died. Its id is its creation task's id (ActorIdOf).
   struct Actor {
     rpc::TaskSpec creation;          // to construct it again on restart
     std::vector<ObjectId> arg_refs;  // the constructor's arguments, kept for restarts
@@ -100,24 +100,24 @@ class ActorManager : public ActorTasks {
     ClientId owner = 0;
     pid_t owner_pid = 0;
   };
-  using ActorMap = absl::flat_hash_map<TaskId, Actor, IdHash>;
+  using ActorMap = absl::flat_hash_map<ActorId, Actor, IdHash>;
 
   // Sends queued calls whose arguments are ready, in order, to a live actor.
-  void Pump(const TaskId& actor_id);
+  void Pump(const ActorId& actor_id);
   // An out-of-order actor: sends every queued call whose arguments are ready.
   void PumpReadyCalls(Actor& actor);
   void SendCall(Actor& actor, const TaskId& task_id, TaskRecord& record);
   // Its worker is gone: restart it, or it dies.
-  void OnActorWorkerLost(const TaskId& actor_id, const std::string& cause);
+  void OnActorWorkerLost(const ActorId& actor_id, const std::string& cause);
   // Its last handle is gone.
-  void OnOutOfScope(const TaskId& actor_id);
+  void OnOutOfScope(const ActorId& actor_id);
   // Fails every pending call with `reason`, frees what it holds, drops its
   // name (the GCS hears it is dead).
-  void MarkDead(const TaskId& actor_id, const std::string& reason);
+  void MarkDead(const ActorId& actor_id, const std::string& reason);
   // Gives back what a live actor holds for its life (resources, devices).
   void ReleaseLifetime(Actor& actor);
   // Stores the handle object unless an earlier construction did.
-  void StoreHandle(const TaskId& actor_id, rpc::TaskDone& done);
+  void StoreHandle(const ActorId& actor_id, rpc::TaskDone& done);
 
   TaskManager& tasks_;
   ObjectTable& objects_;
@@ -132,8 +132,8 @@ class ActorManager : public ActorTasks {
   Timers& timers_;
 
   ActorMap actors_;
-  absl::flat_hash_map<ClientId, TaskId> by_worker_;
-  absl::flat_hash_set<TaskId, IdHash> waiting_args_;  // actors with a call waiting
+  absl::flat_hash_map<ClientId, ActorId> by_worker_;
+  absl::flat_hash_set<ActorId, IdHash> waiting_args_;  // actors with a call waiting
 };
 
 }  // namespace flare

@@ -169,10 +169,10 @@ void NodeManager::OnCreatePlacementGroup(const ClientInfo& client,
 }
 
 void NodeManager::OnRemovePlacementGroup(const rpc::RemovePlacementGroup& request) {
-  RemovePlacementGroup(TaskId::FromBinary(request.pg_id()));
+  RemovePlacementGroup(PlacementGroupId::FromBinary(request.pg_id()));
 }
 
-void NodeManager::RemovePlacementGroup(const TaskId& group_id) {
+void NodeManager::RemovePlacementGroup(const PlacementGroupId& group_id) {
   if (!groups_.Contains(group_id)) return;
   // Actors placed in it die, and tasks in it (queued, waiting or running)
   // are cancelled: the resources they run on are going away.
@@ -382,7 +382,7 @@ void NodeManager::OnClientClosed(const ClientInfo& info) {
   } else if (info.kind == rpc::DRIVER) {
     gcs_.MarkJobFinished(info.job_id, nullptr);
     tasks_.OnDriverGone(client);
-    for (const TaskId& group_id : groups_.OwnedBy(client)) RemovePlacementGroup(group_id);
+    for (const PlacementGroupId& group_id : groups_.OwnedBy(client)) RemovePlacementGroup(group_id);
     if (options_.driver_pid != 0 && info.pid == options_.driver_pid) {
       std::cerr << "flare-raylet: driver " << info.pid << " disconnected; stopping\n";
       request_stop_();

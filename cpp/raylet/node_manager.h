@@ -120,7 +120,7 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // (tried again shortly, a few times, while the arena has no room).
   void SendObject(ClientId client, const ObjectId& id, int attempt = 0);
   // Ends what runs in the group, then frees it.
-  void RemovePlacementGroup(const TaskId& group_id);
+  void RemovePlacementGroup(const PlacementGroupId& group_id);
   // The GCS's node records, this node's with its available resources now.
   rpc::Message ClusterInfoReply(uint64_t request_id,
                                 absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) const;

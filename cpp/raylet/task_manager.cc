@@ -26,7 +26,8 @@ std::string FirstErrorMessage(const rpc::TaskDone& done) {
 const ObjectEntry* FailedArgument(const ObjectTable& objects, const rpc::TaskSpec& spec) {
   for (const ObjectId& id : ArgumentIds(spec)) {
     const ObjectEntry* entry = objects.Find(id);
-    if (entry != nullptr && entry->state == ObjectState::kReady && entry->error != rpc::ERROR_NONE) {
+    if (entry != nullptr && entry->state == ObjectState::kReady &&
+        entry->error != rpc::ERROR_NONE) {
       return entry;
     }
   }
@@ -80,7 +81,9 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
   if (spec.streaming()) generators_.OnSubmitted(task_id, owner.id);
   // The task holds what it reads and the refs nested in its arguments.
   record.arg_refs = ArgumentIds(spec);
-  for (const auto& nested : spec.nested_refs()) record.arg_refs.push_back(ObjectId::FromBinary(nested));
+  for (const auto& nested : spec.nested_refs()) {
+    record.arg_refs.push_back(ObjectId::FromBinary(nested));
+  }
   for (const ObjectId& id : record.arg_refs) objects_.AddRef(kTaskArgHolder, id);
   record.spec = std::move(spec);
 
@@ -88,7 +91,9 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
     actors_.OnCallSubmitted(task_id, record);
     return;
   }
-  if (record.is_actor_creation()) actors_.OnCreationSubmitted(task_id, owner, record.spec);
+  if (record.is_actor_creation()) {
+    actors_.OnCreationSubmitted(ActorIdOf(task_id), owner, record.spec);
+  }
   Place(task_id, record);
 }
 
@@ -128,7 +133,7 @@ void TaskManager::QueueTasksOfReservedGroups() {
     if (task == tasks_.end()) continue;
     TaskRecord& record = task->second;
     if (!FeasibleHere(record.demand)) {
-      const std::optional<TaskId> group = groups_.GroupOf(record.demand);
+      const std::optional<PlacementGroupId> group = groups_.GroupOf(record.demand);
       Fail(task_id, rpc::INFEASIBLE,
            "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
                " but its placement group offers " +
@@ -139,14 +144,15 @@ void TaskManager::QueueTasksOfReservedGroups() {
   }
 }
 
-void TaskManager::ScheduleActorCreation(const TaskId& actor_id, const rpc::TaskSpec& creation) {
-  auto [it, inserted] = tasks_.try_emplace(actor_id);
+void TaskManager::ScheduleActorCreation(const ActorId& actor_id, const rpc::TaskSpec& creation) {
+  const TaskId task_id = CreationTaskOf(actor_id);
+  auto [it, inserted] = tasks_.try_emplace(task_id);
   if (!inserted) return;  // already queued
   TaskRecord& record = it->second;
   record.spec = creation;
   record.demand = ResourceSet::FromProto(record.spec.resources());
   record.owner = 0;  // the raylet's own
-  Enqueue(actor_id, record);
+  Enqueue(task_id, record);
 }
 
 TaskRecord* TaskManager::Find(const TaskId& task_id) {
@@ -199,7 +205,8 @@ void TaskManager::Dispatch() {
   if (!workers_broken_ && pool_.num_idle() == 0) {
     const size_t fitting = scheduler_.NumFittingNow();
     pool_.Grow(fitting);
-    if (fitting > 0 && pool_.at_hard_limit() && pool_.num_starting() == 0 && !warned_worker_limit_) {
+    if (fitting > 0 && pool_.at_hard_limit() && pool_.num_starting() == 0 &&
+        !warned_worker_limit_) {
       warned_worker_limit_ = true;
       std::cerr << "flare-raylet: " << pool_.size()
                 << " worker processes exist, most blocked in get/wait on tasks that have no "
@@ -311,7 +318,7 @@ void TaskManager::OnTaskDone(ClientId worker, rpc::TaskDone& done) {
   if (it == tasks_.end() || it->second.worker != worker) return;
   TaskRecord& record = it->second;
   if (record.is_actor_creation()) {
-    actors_.OnCreationDone(worker, task_id, record, done);
+    actors_.OnCreationDone(worker, ActorIdOf(task_id), record, done);
     return;
   }
   if (record.is_actor_call()) {
@@ -426,7 +433,7 @@ void TaskManager::Finish(const TaskId& task_id) {
   TaskRecord record = std::move(it->second);
   tasks_.erase(it);
   if (record.spec.streaming()) generators_.OnFinished(task_id);
-  if (record.is_actor_creation()) actors_.OnCreationFinished(task_id, record);
+  if (record.is_actor_creation()) actors_.OnCreationFinished(ActorIdOf(task_id), record);
   for (const ObjectId& id : record.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);
 }
 
@@ -471,7 +478,7 @@ void TaskManager::OnDriverGone(ClientId driver) {
   }
 }
 
-void TaskManager::EndTasksInGroup(const TaskId& group_id, const std::string& reason) {
+void TaskManager::EndTasksInGroup(const PlacementGroupId& group_id, const std::string& reason) {
   std::vector<TaskId> tasks;
   for (const auto& [task_id, record] : tasks_) {
     if (!record.is_actor_creation() && groups_.GroupOf(record.demand) == group_id) {

@@ -60,21 +60,21 @@ class ActorTasks {
   virtual ~ActorTasks() = default;
   // `owner` submitted an actor's creation task; it is scheduled like any
   // task once this returns.
-  virtual void OnCreationSubmitted(const TaskId& actor_id, const ClientInfo& owner,
+  virtual void OnCreationSubmitted(const ActorId& actor_id, const ClientInfo& owner,
                                    const rpc::TaskSpec& creation) = 0;
   // An actor call was submitted: the actor queues it and sends it
   // (TaskManager::SendTo) in its order.
   virtual void OnCallSubmitted(const TaskId& task_id, TaskRecord& record) = 0;
   // `worker` reports the creation task done (the constructor returned or
   // raised). The actor manager stores its returns and finishes it.
-  virtual void OnCreationDone(ClientId worker, const TaskId& actor_id, TaskRecord& record,
+  virtual void OnCreationDone(ClientId worker, const ActorId& actor_id, TaskRecord& record,
                               rpc::TaskDone& done) = 0;
   // The actor's worker reports a call done. The actor manager stores its
   // returns and finishes it.
   virtual void OnCallDone(const TaskId& task_id, rpc::TaskDone& done) = 0;
   // A creation task left the table (done, failed or cancelled). `record`
   // still holds its arguments: the actor may keep them for restarts.
-  virtual void OnCreationFinished(const TaskId& actor_id, TaskRecord& record) = 0;
+  virtual void OnCreationFinished(const ActorId& actor_id, TaskRecord& record) = 0;
   // The GPU devices of the actor `worker` hosts (nullptr: none, or no actor).
   virtual const std::vector<uint32_t>* Devices(ClientId worker) const = 0;
 };
@@ -122,7 +122,7 @@ class TaskManager {
   void OnWorkersBroken(const std::string& reason);
   // Placement group `group_id` is going: tasks placed in it are cancelled
   // (its actors are the actor manager's). REQUIRES: the group exists.
-  void EndTasksInGroup(const TaskId& group_id, const std::string& reason);
+  void EndTasksInGroup(const PlacementGroupId& group_id, const std::string& reason);
 
   // Starts what can start now: queues the tasks of newly reserved placement
   // groups, leases ready tasks to idle workers, queues tasks behind running
@@ -155,7 +155,7 @@ class TaskManager {
   bool TakeRetry(const TaskId& task_id, TaskRecord& record);
   // Queues `creation` again as a task of the raylet's own: an actor's
   // restart. Nothing happens if it is still queued.
-  void ScheduleActorCreation(const TaskId& actor_id, const rpc::TaskSpec& creation);
+  void ScheduleActorCreation(const ActorId& actor_id, const rpc::TaskSpec& creation);
   // Stores each of the task's returns (values or errors) as reported.
   void StoreReturns(rpc::TaskDone& done);
   // Stores `code` as every return of the task, then finishes it.

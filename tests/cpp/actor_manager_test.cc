@@ -103,7 +103,8 @@ TEST_F(ActorManagerTest, AnOutOfOrderActorRunsLaterCallsWhileOneWaitsForAnArgume
   const ClientId other = node_.StartWorker();
   node_.Executed(other);
   Done(other, producer);
-  EXPECT_EQ(node_.ExecutedIds(worker), (std::vector<TaskId>{first})) << "it goes once its argument is";
+  EXPECT_EQ(node_.ExecutedIds(worker), (std::vector<TaskId>{first}))
+      << "it goes once its argument is";
 }
 
 TEST_F(ActorManagerTest, ACallToAnUnknownActorFailsWithActorDied) {

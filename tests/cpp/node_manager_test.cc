@@ -330,7 +330,7 @@ TEST_F(NodeManagerTest, AGeneratorThatCrashedAfterYieldingIsNotRunAgain) {
 
 rpc::CreatePlacementGroup Group(const std::vector<std::map<std::string, double>>& bundles) {
   rpc::CreatePlacementGroup create;
-  create.set_pg_id(TaskId::FromRandom().Binary());
+  create.set_pg_id(PlacementGroupId::FromRandom().Binary());
   for (const auto& bundle : bundles) ResourceSet::FromMap(bundle).ToProto(create.add_bundles());
   create.set_strategy("PACK");
   create.set_ready_id(ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1).Binary());

@@ -230,11 +230,11 @@ class NodeUnitsHarness : private ReturnStore {
 // here is an actor's.
 class NoActors : public ActorTasks {
  public:
-  void OnCreationSubmitted(const TaskId&, const ClientInfo&, const rpc::TaskSpec&) override {}
+  void OnCreationSubmitted(const ActorId&, const ClientInfo&, const rpc::TaskSpec&) override {}
   void OnCallSubmitted(const TaskId&, TaskRecord&) override {}
-  void OnCreationDone(ClientId, const TaskId&, TaskRecord&, rpc::TaskDone&) override {}
+  void OnCreationDone(ClientId, const ActorId&, TaskRecord&, rpc::TaskDone&) override {}
   void OnCallDone(const TaskId&, rpc::TaskDone&) override {}
-  void OnCreationFinished(const TaskId&, TaskRecord&) override {}
+  void OnCreationFinished(const ActorId&, TaskRecord&) override {}
   const std::vector<uint32_t>* Devices(ClientId) const override { return nullptr; }
 };
 
