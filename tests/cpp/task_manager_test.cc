@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/placement_group_resources.h"
 #include "node_units_harness.h"
 
 namespace flare {
@@ -327,6 +328,58 @@ TEST_F(TaskManagerTest, ATimeoutOfAFinishedAttemptDoesNothing) {
   node_.timers().Advance(milliseconds(1000));
   EXPECT_EQ(node_.Result(task)->inline_data, "ok");
   EXPECT_TRUE(node_.clients().Take(worker, kCancel).empty());
+}
+
+// ---- placement groups -------------------------------------------------------------------
+
+class TaskManagerGroupTest : public TaskManagerTest {
+ protected:
+  // Creates a group of one bundle of `cpus` CPUs (reserved at the next
+  // dispatch) and returns the demand of a task asking for `asked` of them.
+  ResourceSet Group(double cpus, double asked) {
+    rpc::CreatePlacementGroup create;
+    group_ = PlacementGroupId::FromRandom();
+    create.set_pg_id(group_.Binary());
+    ResourceSet::FromMap({{"CPU", cpus}}).ToProto(create.add_bundles());
+    create.set_strategy("PACK");
+    create.set_ready_id(ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1).Binary());
+    node_.groups().Create(driver_.id, create);
+    return ResourceSet::FromMap({{GroupResourceName("CPU", group_.Hex()), asked}});
+  }
+  rpc::TaskSpec InGroup(const std::string& name, const ResourceSet& demand) {
+    rpc::TaskSpec spec = Spec(name, {});
+    demand.ToProto(spec.mutable_resources());
+    return spec;
+  }
+
+  PlacementGroupId group_;
+};
+
+TEST_F(TaskManagerGroupTest, ATaskWaitsForItsGroupThenRunsInIt) {
+  const ResourceSet demand = Group(1, 1);
+  const TaskId task = Submit(InGroup("placed", demand));  // the group is not reserved yet
+  const ClientId worker = node_.StartWorker();             // dispatching reserves it
+  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{task});
+}
+
+TEST_F(TaskManagerGroupTest, ATaskAskingMoreThanItsGroupOffersIsInfeasible) {
+  const TaskId task = Submit(InGroup("greedy", Group(1, 2)));
+  tasks_.Dispatch();
+  EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE);
+  EXPECT_NE(node_.MessageOf(task).find("its placement group offers"), std::string::npos)
+      << node_.MessageOf(task);
+}
+
+TEST_F(TaskManagerGroupTest, TasksInARemovedGroupAreCancelledAndTheRunningOneKilled) {
+  const ClientId worker = node_.StartWorker();
+  const ResourceSet half = Group(1, 0.5);
+  tasks_.Dispatch();
+  const TaskId running = RunOn(worker, InGroup("running", half));
+  const TaskId elsewhere = Submit(Spec("elsewhere", {{"CPU", 0.1}}));
+  tasks_.EndTasksInGroup(group_, "its placement group was removed");
+  EXPECT_EQ(node_.ErrorOf(running), rpc::TASK_CANCELLED);
+  EXPECT_TRUE(node_.processes().Killed(node_.pid_of(worker)));
+  EXPECT_EQ(node_.Result(elsewhere), nullptr) << "a task outside the group goes on";
 }
 
 // ---- workers that cannot start ------------------------------------------------------
