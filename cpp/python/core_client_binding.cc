@@ -120,7 +120,8 @@ void RegisterCoreClient(py::module_& m) {
              const py::bytes& parent_task_id, const py::bytes& retry_exceptions, double timeout_s,
              bool retry_on_timeout, const py::bytes& actor_id, const ActorOptions* actor,
              const std::string& method_name, bool streaming, const py::bytes& runtime_env,
-             bool dynamic_returns) {
+             bool dynamic_returns, int strategy_kind, const py::bytes& strategy_node_id,
+             bool strategy_soft) {
             // Each keyword is the rpc::TaskSpec field of the same name.
             rpc::TaskSpec spec;
             spec.set_task_id(std::string(task_id));
@@ -148,6 +149,13 @@ void RegisterCoreClient(py::module_& m) {
             spec.set_streaming(streaming);
             spec.set_runtime_env(std::string(runtime_env));
             spec.set_dynamic_returns(dynamic_returns);
+            if (!rpc::SchedulingStrategySpec::Kind_IsValid(strategy_kind)) {
+              throw py::value_error("unknown scheduling strategy kind");
+            }
+            spec.mutable_strategy()->set_kind(
+                static_cast<rpc::SchedulingStrategySpec::Kind>(strategy_kind));
+            spec.mutable_strategy()->set_node_id(std::string(strategy_node_id));
+            spec.mutable_strategy()->set_soft(strategy_soft);
             ThrowIfError(c.SubmitTask(std::move(spec)));
           },
           py::kw_only(), py::arg("task_id"), py::arg("job_id") = py::bytes(), py::arg("function_key"),
@@ -159,7 +167,8 @@ void RegisterCoreClient(py::module_& m) {
           py::arg("retry_on_timeout") = false, py::arg("actor_id") = py::bytes(),
           py::arg("actor") = static_cast<const ActorOptions*>(nullptr), py::arg("method_name") = "",
           py::arg("streaming") = false, py::arg("runtime_env") = py::bytes(),
-          py::arg("dynamic_returns") = false,
+          py::arg("dynamic_returns") = false, py::arg("strategy_kind") = 0,
+          py::arg("strategy_node_id") = py::bytes(), py::arg("strategy_soft") = false,
           "Submits a task; each keyword is the TaskSpec field of that name (proto/flare.proto). "
           "The caller holds one reference to each return.")
       .def("cancel",

@@ -136,6 +136,9 @@ void LocalServer::Dispatch(const ClientInfo& client, rpc::Message& message) {
     case rpc::Message::kReleasePins:
       handler.OnReleasePins(client, message.release_pins());
       break;
+    case rpc::Message::kObjectLocation:
+      handler.OnObjectLocation(client, message.object_location());
+      break;
     case rpc::Message::kKvPut:
       handler.OnKvPut(client, *message.mutable_kv_put());
       break;

@@ -50,6 +50,8 @@ class LocalRequestHandler {
   virtual void OnSubscribe(const ClientInfo& client, const rpc::Subscribe& subscribe) = 0;
   virtual void OnRefUpdate(const ClientInfo& client, const rpc::RefUpdate& update) = 0;
   virtual void OnReleasePins(const ClientInfo& client, const rpc::ReleasePins& release) = 0;
+  // A peer says where an argument of a task it is about to submit lives.
+  virtual void OnObjectLocation(const ClientInfo& client, const rpc::ObjectLocation& location) = 0;
 
   virtual void OnKvPut(const ClientInfo& client, rpc::KvPut& put) = 0;
   virtual void OnKvGet(const ClientInfo& client, const rpc::KvGet& get) = 0;

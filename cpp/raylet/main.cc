@@ -33,6 +33,7 @@
 #include "rpc/gcs_connection.h"
 #include "rpc/gcs_service.h"
 #include "rpc/node_service.h"
+#include "rpc/peer_pool.h"
 #include "rpc/token.h"
 
 namespace {
@@ -276,9 +277,18 @@ int main(int argc, char** argv) {
   flare::LocalServer server((*arena)->fd());
   if (!LinkCluster(flags, io, server, on_gcs_lost, link)) return 1;
   options.port = link.server->port();
+  flare::PeerPool peers(io, flags.token, options.node_id);
+  flare::NodeIo node_io = flare::PosixNodeIo(io, flags.session_dir);
+  node_io.peers = &peers;
   flare::NodeManager manager(options, std::move(*arena), std::move(launcher),
-                             flare::PosixNodeIo(io, flags.session_dir), server, *link.client,
-                             stop);
+                             std::move(node_io), server, *link.client, stop);
+  peers.set_callbacks(
+      {[&manager](const flare::NodeId& node, flare::rpc::Message& message) {
+         manager.OnPeerMessage(node, message);
+       },
+       [&manager](const flare::NodeId& node, const std::string& why) {
+         manager.OnPeerLost(node, why);
+       }});
   server.set_handler(&manager);
 
   boost::asio::signal_set terminate(io, SIGTERM, SIGINT);
@@ -312,12 +322,21 @@ int main(int argc, char** argv) {
   };
   link.client->SubscribeClusterView([&](const std::vector<flare::rpc::NodeInfo>& nodes) {
     for (const auto& node : nodes) {
+      const flare::NodeId id = flare::NodeId::FromBinary(node.node_id());
+      if (id != options.node_id) {
+        if (node.alive()) {
+          peers.SetAddress(id, node.address());
+        } else {
+          peers.Forget(id);
+        }
+      }
       if (node.node_id() != options.node_id.Binary()) continue;
       link.node_service->SetInfo(node);
       if (link.joined) continue;
       link.joined = true;
       write_ready();
     }
+    manager.OnClusterView(nodes);
   });
   boost::asio::steady_timer join_deadline(io);
   if (!flags.head) {

@@ -80,7 +80,7 @@ NodeUnits NodeManager::Units() {
   return NodeUnits{objects_,     *this,   scheduler_, gpus_,
                    leases_,      pool_,   spill_,     generators_,
                    groups_,      gcs_,    clients_,   *node_io_.processes,
-                   *node_io_.timers};
+                   *node_io_.timers, remote_};
 }
 
 absl::Status NodeManager::Start() {
@@ -426,6 +426,63 @@ void NodeManager::OnChildExited(pid_t pid, int status) {
 
 void NodeManager::SignalWorkers(int signal) {
   for (pid_t pid : pool_.Pids()) node_io_.processes->Kill(pid, signal);
+}
+
+// ---- the cluster ---------------------------------------------------------------
+
+void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
+  absl::flat_hash_set<NodeId, IdHash> live;
+  for (const rpc::NodeInfo& node : nodes) {
+    const NodeId id = NodeId::FromBinary(node.node_id());
+    if (id == node_id_ || !node.alive()) continue;
+    live.insert(id);
+    ClusterResourceView::Node view;
+    view.total = ResourceSet::FromProto(node.total());
+    view.available = ResourceSet::FromProto(node.available());
+    // The report may predate tasks just sent there: they count as taken.
+    ResourceSet unsent = view.total;
+    unsent.Subtract(remote_.DemandOn(id));
+    for (const auto& [name, amount] : view.available.ToMap()) {
+      view.available.Set(name, std::min(amount, unsent.Get(name)));
+    }
+    cluster_.UpdateNode(id, std::move(view));
+  }
+  for (const NodeId& id : live_nodes_) {
+    if (live.contains(id)) continue;
+    cluster_.RemoveNode(id);
+    tasks_.OnNodeGone(id, "died or left the cluster");
+  }
+  live_nodes_ = std::move(live);
+  tasks_.Dispatch();
+  tasks_.Rebalance();
+}
+
+void NodeManager::OnPeerMessage(const NodeId& node, rpc::Message& message) {
+  if (message.body_case() == rpc::Message::kObjectReady) {
+    tasks_.OnPeerObject(node, message.object_ready());
+  } else if (message.body_case() == rpc::Message::kRegisterReply &&
+             !message.register_reply().error().empty()) {
+    OnPeerLost(node, "it refused this node: " + message.register_reply().error());
+  }
+}
+
+void NodeManager::OnPeerLost(const NodeId& node, const std::string& why) {
+  tasks_.OnNodeGone(node, "could not be reached (" + why + ")");
+}
+
+void NodeManager::OnObjectLocation(const ClientInfo& client,
+                                   const rpc::ObjectLocation& location) {
+  const ObjectId id = ObjectId::FromBinary(location.object_id());
+  if (client.kind != rpc::PEER || objects_.Contains(id)) return;  // or here, or on its way
+  objects_.AddPending(client.id, id);
+  const NodeId from = NodeId::FromBinary(location.node_id());
+  (node_io_.puller ? *node_io_.puller : static_cast<ObjectPuller&>(no_peers_))
+      .Pull(id, location.size(), from, [this, id, from](const absl::Status& status) {
+        if (status.ok()) return;
+        StoreError(id, rpc::OBJECT_LOST,
+                   "an argument could not be fetched from node " + from.Hex() + ": " +
+                       std::string(status.message()));
+      });
 }
 
 }  // namespace flare

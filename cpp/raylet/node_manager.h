@@ -35,6 +35,7 @@
 #include "raylet/node_io.h"
 #include "raylet/node_units.h"
 #include "raylet/placement_group_manager.h"
+#include "raylet/remote_tasks.h"
 #include "raylet/resources.h"
 #include "raylet/return_store.h"
 #include "raylet/scheduler.h"
@@ -114,6 +115,16 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // oversubscription while blocked workers resume shows as zero.
   rpc::ResourceSet AvailableForView() const;
 
+  // ---- the cluster --------------------------------------------------------
+  // The GCS's view of every node: other nodes' resources feed the
+  // scheduling policy; a node that died or left takes its tasks with it.
+  void OnClusterView(const std::vector<rpc::NodeInfo>& nodes);
+  // A message from another node's raylet, answering this one as its client.
+  void OnPeerMessage(const NodeId& node, rpc::Message& message);
+  // The link to `node` broke (`why`).
+  void OnPeerLost(const NodeId& node, const std::string& why);
+  void OnObjectLocation(const ClientInfo& client, const rpc::ObjectLocation& location) override;
+
  private:
   // The units' view of what this node owns.
   NodeUnits Units();
@@ -157,9 +168,22 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   GcsRequests gcs_requests_;  // KV, named actors, placement-group table
   PlacementGroupManager groups_{scheduler_, objects_, *this, gcs_, node_id_};
   LeaseManager leases_{scheduler_, gpus_};
-  // Only this node's resources until raylets learn of each other.
+  // This node's resources, live, and the others' as the GCS reports them.
   ClusterResourceView cluster_{node_id_, scheduler_.total(), scheduler_.available()};
+  absl::flat_hash_set<NodeId, IdHash> live_nodes_;  // the other nodes alive in the last view
   ClusterSchedulingPolicy policy_;
+  // Where tasks and objects go when no cluster link was given.
+  class NoPeers : public PeerChannel, public ObjectPuller {
+   public:
+    bool Send(const NodeId&, const rpc::Message&) override { return false; }
+    void Pull(const ObjectId&, uint64_t, const NodeId&,
+              std::function<void(const absl::Status&)> done) override {
+      done(absl::FailedPreconditionError("this node has no cluster link"));
+    }
+  } no_peers_;
+  RemoteTasks remote_{node_id_, objects_, *this,
+                      node_io_.peers ? *node_io_.peers : static_cast<PeerChannel&>(no_peers_),
+                      node_io_.puller ? *node_io_.puller : static_cast<ObjectPuller&>(no_peers_)};
   // Each borrows the other (through ActorTasks and TaskManager&).
   TaskManager tasks_{Units(), policy_, cluster_, actors_};
   ActorManager actors_{Units(), tasks_};

@@ -13,6 +13,7 @@
 #include "raylet/lease_manager.h"
 #include "raylet/node_io.h"
 #include "raylet/placement_group_manager.h"
+#include "raylet/remote_tasks.h"
 #include "raylet/return_store.h"
 #include "raylet/scheduler.h"
 #include "raylet/spill_manager.h"
@@ -34,6 +35,7 @@ struct NodeUnits {
   ClientChannel& clients;
   ProcessControl& processes;
   Timers& timers;
+  RemoteTasks& remote;  // tasks this node placed on other nodes
 };
 
 }  // namespace flare

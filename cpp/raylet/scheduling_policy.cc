@@ -23,6 +23,26 @@ double Headroom(const ResourceSet& demand, const ClusterResourceView::Node& node
 
 }  // namespace
 
+void ClusterResourceView::Take(const NodeId& id, const ResourceSet& demand) {
+  auto it = remote_.find(id);
+  if (it != remote_.end()) it->second.available.Subtract(demand);
+}
+
+bool ClusterResourceView::HasRemoteRoom() const {
+  for (const auto& [id, node] : remote_) {
+    if (node.available.Get("CPU") > 0) return true;
+  }
+  return false;
+}
+
+ResourceSet ClusterResourceView::LargestNode() const {
+  const ResourceSet* largest = &local_total_;
+  for (const auto& [id, node] : remote_) {
+    if (node.total.Get("CPU") > largest->Get("CPU")) largest = &node.total;
+  }
+  return *largest;
+}
+
 SchedulingDecision ClusterSchedulingPolicy::Schedule(const ResourceSet& demand,
                                                      const SchedulingStrategy& strategy,
                                                      const ClusterResourceView& view) {

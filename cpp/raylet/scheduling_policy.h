@@ -40,6 +40,13 @@ class ClusterResourceView {
   void UpdateNode(const NodeId& id, Node node) { remote_[id] = std::move(node); }
   // The node died or left.
   void RemoveNode(const NodeId& id) { remote_.erase(id); }
+  // A task was just sent to `id`: its resources count as taken there until
+  // the node's next report.
+  void Take(const NodeId& id, const ResourceSet& demand);
+  // Whether some other node has a CPU free, as last heard.
+  bool HasRemoteRoom() const;
+  // The total resources of the largest node (by CPUs), for messages.
+  ResourceSet LargestNode() const;
 
   const NodeId& local_id() const { return local_id_; }
   const ResourceSet& local_total() const { return local_total_; }

@@ -46,7 +46,7 @@ std::vector<ObjectId> UnreadyArgs(const ObjectTable& objects, const rpc::TaskSpe
 }  // namespace
 
 TaskManager::TaskManager(const NodeUnits& units, SchedulingPolicy& policy,
-                         const ClusterResourceView& view, ActorTasks& actors)
+                         ClusterResourceView& view, ActorTasks& actors)
     : objects_(units.objects),
       returns_(units.returns),
       scheduler_(units.scheduler),
@@ -60,7 +60,8 @@ TaskManager::TaskManager(const NodeUnits& units, SchedulingPolicy& policy,
       timers_(units.timers),
       policy_(policy),
       view_(view),
-      actors_(actors) {}
+      actors_(actors),
+      remote_(units.remote) {}
 
 // ---- submission and placement ------------------------------------------------
 
@@ -70,6 +71,7 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
   if (!inserted) return;  // duplicate submission
   TaskRecord& record = it->second;
   record.owner = owner.id;
+  record.owner_is_peer = owner.kind == rpc::PEER;
   record.demand = ResourceSet::FromProto(spec.resources());
   record.retries_left = spec.max_retries();
   for (uint32_t i = 1; i <= spec.num_returns(); ++i) {
@@ -103,20 +105,57 @@ void TaskManager::Place(const TaskId& task_id, TaskRecord& record) {
     return;
   }
   if (groups_.Park(task_id, record.demand)) return;
-  if (!FeasibleHere(record.demand)) {
-    Fail(task_id, rpc::INFEASIBLE,
-         "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
-             " but no node has that much: the cluster has " + scheduler_.total().DebugString());
-    return;
-  }
-  Enqueue(task_id, record);
+  Route(task_id, record);
   Dispatch();
 }
 
-bool TaskManager::FeasibleHere(const ResourceSet& demand) {
-  // Until raylets spill tasks to each other the view holds this node alone,
-  // so the policy answers Local or Infeasible.
-  return policy_.Schedule(demand, SchedulingStrategy(), view_).is_local();
+bool TaskManager::RunsHereOnly(const TaskRecord& record) const {
+  return record.owner_is_peer || record.is_actor_creation() || record.is_actor_call() ||
+         record.spec.streaming() || record.spec.dynamic_returns() ||
+         groups_.GroupOf(record.demand).has_value() || view_.remote_nodes().empty();
+}
+
+SchedulingDecision TaskManager::Decide(const TaskRecord& record) {
+  if (RunsHereOnly(record)) {
+    // Only this node's resources count.
+    ClusterResourceView here(view_.local_id(), view_.local_total(), view_.local_available());
+    return policy_.Schedule(record.demand, SchedulingStrategy(), here);
+  }
+  SchedulingStrategy strategy;
+  const rpc::SchedulingStrategySpec& spec = record.spec.strategy();
+  if (spec.kind() == rpc::SchedulingStrategySpec::SPREAD) {
+    strategy.kind = SchedulingStrategy::Kind::kSpread;
+  } else if (spec.kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY) {
+    strategy.kind = SchedulingStrategy::Kind::kNodeAffinity;
+    strategy.node = NodeId::FromBinary(spec.node_id());
+    strategy.soft = spec.soft();
+  }
+  return policy_.Schedule(record.demand, strategy, view_);
+}
+
+void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
+  const SchedulingDecision decision = Decide(record);
+  if (decision.is_infeasible()) {
+    const bool affinity =
+        record.spec.strategy().kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY;
+    Fail(task_id, rpc::INFEASIBLE,
+         "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
+             (affinity ? " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
+                             ", which is not alive or has not that much"
+                       : " but no node has that much: the largest has " +
+                             view_.LargestNode().DebugString()));
+    return;
+  }
+  if (decision.is_local()) {
+    Enqueue(task_id, record);
+    return;
+  }
+  record.remote = decision.node();
+  if (!ArgsReady(record.spec)) {
+    awaiting_remote_[task_id] = decision.node();
+    return;
+  }
+  Forward(task_id, record, decision.node());
 }
 
 void TaskManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
@@ -132,7 +171,7 @@ void TaskManager::QueueTasksOfReservedGroups() {
     auto task = tasks_.find(task_id);
     if (task == tasks_.end()) continue;
     TaskRecord& record = task->second;
-    if (!FeasibleHere(record.demand)) {
+    if (!Decide(record).is_local()) {
       const std::optional<PlacementGroupId> group = groups_.GroupOf(record.demand);
       Fail(task_id, rpc::INFEASIBLE,
            "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
@@ -171,6 +210,7 @@ bool TaskManager::ArgsReady(const rpc::TaskSpec& spec) const {
 
 void TaskManager::Dispatch() {
   if (groups_.has_pending()) QueueTasksOfReservedGroups();
+  if (!awaiting_remote_.empty()) ForwardAwaiting();
   // New leases: ready tasks whose demand fits go to idle workers.
   while (pool_.num_idle() > 0 && scheduler_.num_dispatchable() > 0) {
     std::vector<TaskId> ready = scheduler_.Dispatch(pool_.num_idle());
@@ -188,6 +228,8 @@ void TaskManager::Dispatch() {
       SendLeased(task_id, *worker);
     }
   }
+  // Other nodes with room take what has none here.
+  if (!view_.remote_nodes().empty() && scheduler_.num_dispatchable() > 0) SpillBack();
   // Tasks that wait only because the node's resources are taken queue
   // behind running tasks of the same shape (which hold those resources), so
   // short tasks run back to back. Tasks that fit now get a worker of their
@@ -217,10 +259,20 @@ void TaskManager::Dispatch() {
 }
 
 void TaskManager::Rebalance() {
-  if (scheduler_.num_dispatchable() > 0 || pool_.num_idle() == 0) return;
+  if (scheduler_.num_dispatchable() > 0 || (pool_.num_idle() == 0 && !view_.HasRemoteRoom())) {
+    return;
+  }
   rpc::Message message;
   message.mutable_return_tasks();
-  for (ClientId worker : leases_.TakeRebalanceRequests()) clients_.Send(worker, message);
+  auto room_elsewhere = [this](const ResourceSet& demand) {
+    for (const auto& [node, view] : view_.remote_nodes()) {
+      if (demand.IsSubsetOf(view.available)) return true;
+    }
+    return false;
+  };
+  for (ClientId worker : leases_.TakeRebalanceRequests(room_elsewhere)) {
+    clients_.Send(worker, message);
+  }
 }
 
 void TaskManager::SendLeased(const TaskId& task_id, ClientId worker) {
@@ -375,7 +427,10 @@ bool TaskManager::TakeRetry(const TaskId& task_id, TaskRecord& record) {
 bool TaskManager::RetryOrFail(const TaskId& task_id, TaskRecord& record,
                               const FailedAttempt& attempt) {
   const std::string name = record.spec.function_name();
-  const std::string worker = "(pid " + std::to_string(attempt.worker_pid) + ")";
+  // A task lost with its node had no worker of ours.
+  const std::string worker = attempt.worker_pid > 0
+                                 ? "(pid " + std::to_string(attempt.worker_pid) + ")"
+                                 : "process";
   const bool timed_out = record.timed_out;
   if (TakeRetry(task_id, record)) {
     const std::string retrying =
@@ -385,7 +440,8 @@ bool TaskManager::RetryOrFail(const TaskId& task_id, TaskRecord& record,
                  ? "task " + name + " raised " + FirstErrorMessage(*attempt.raised) + retrying
                  : "task " + name + (timed_out ? " timed out" : "") + ": its worker " + worker +
                        " " + attempt.cause + retrying);
-    Enqueue(task_id, record);
+    record.remote = NodeId();
+    Route(task_id, record);
     return true;
   }
   if (attempt.raised != nullptr) {
@@ -434,7 +490,99 @@ void TaskManager::Finish(const TaskId& task_id) {
   tasks_.erase(it);
   if (record.spec.streaming()) generators_.OnFinished(task_id);
   if (record.is_actor_creation()) actors_.OnCreationFinished(ActorIdOf(task_id), record);
+  if (!record.remote.IsNil()) {
+    remote_.Forget(task_id);
+    awaiting_remote_.erase(task_id);
+  }
   for (const ObjectId& id : record.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);
+}
+
+// ---- tasks on other nodes ------------------------------------------------------
+
+void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeId& node) {
+  record.remote = node;
+  record.running = true;
+  record.worker = 0;
+  // A failed argument fails the task here, as it would before running.
+  if (const ObjectEntry* failed = FailedArgument(objects_, record.spec)) {
+    const rpc::ErrorCode code = failed->error;
+    const std::string message = failed->error_message;
+    const std::string payload = failed->inline_data;
+    Fail(task_id, code, message, payload);
+    return;
+  }
+  spill_.RestoreAll(ArgumentIds(record.spec));
+  const absl::Status sent = remote_.Send(node, task_id, record.spec, record.demand);
+  if (!sent.ok()) {
+    record.running = false;
+    FailedAttempt lost;
+    lost.cause = "could not be sent to node " + node.Hex() + ": " + std::string(sent.message());
+    RetryOrFail(task_id, record, lost);
+    return;
+  }
+  view_.Take(node, record.demand);
+}
+
+void TaskManager::ForwardAwaiting() {
+  std::vector<TaskId> ready;
+  for (const auto& [task_id, node] : awaiting_remote_) {
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end() || ArgsReady(it->second.spec)) ready.push_back(task_id);
+  }
+  for (const TaskId& task_id : ready) {
+    const NodeId node = awaiting_remote_[task_id];
+    awaiting_remote_.erase(task_id);
+    auto it = tasks_.find(task_id);
+    if (it != tasks_.end() && !it->second.cancelled) Forward(task_id, it->second, node);
+  }
+}
+
+void TaskManager::SpillBack() {
+  for (const TaskId& task_id : scheduler_.PeekDispatchable(kSpillBatch)) {
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end() || RunsHereOnly(it->second)) continue;
+    const SchedulingDecision decision = Decide(it->second);
+    if (decision.is_local() || decision.is_infeasible()) {
+      if (!view_.HasRemoteRoom()) return;
+      continue;
+    }
+    scheduler_.Remove(task_id);
+    Forward(task_id, it->second, decision.node());
+  }
+}
+
+void TaskManager::OnPeerObject(const NodeId& node, const rpc::ObjectData& data) {
+  const std::optional<TaskId> done = remote_.OnObject(node, data);
+  if (!done) return;
+  auto it = tasks_.find(*done);
+  if (it != tasks_.end()) {
+    it->second.remote = NodeId();  // its returns are all here
+    Finish(*done);
+  }
+  Dispatch();
+}
+
+void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
+  for (const TaskId& task_id : remote_.OnNodeGone(node)) {
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end()) continue;
+    it->second.running = false;
+    it->second.remote = NodeId();
+    FailedAttempt lost;
+    lost.cause = "was on node " + node.Hex() + ", which " + why;
+    RetryOrFail(task_id, it->second, lost);
+  }
+  // Tasks waiting for their arguments to go there choose again.
+  std::vector<TaskId> waiting;
+  for (const auto& [task_id, target] : awaiting_remote_) {
+    if (target == node) waiting.push_back(task_id);
+  }
+  for (const TaskId& task_id : waiting) {
+    awaiting_remote_.erase(task_id);
+    auto it = tasks_.find(task_id);
+    if (it != tasks_.end()) Route(task_id, it->second);
+  }
+  Dispatch();
 }
 
 void TaskManager::OnWorkersBroken(const std::string& reason) {
@@ -528,6 +676,11 @@ void TaskManager::Cancel(const TaskId& task_id, bool force, rpc::ErrorCode code,
   FailReturns(record, code, message);  // get raises at once, whatever the worker does
   // A generator takes no more items: the caller's next ref raises this error.
   if (record.spec.streaming()) generators_.OnFinished(task_id);
+  if (!record.remote.IsNil()) {
+    remote_.Cancel(task_id, force);  // its node stops it; we stop waiting now
+    Finish(task_id);
+    return;
+  }
   if (!record.running) {
     scheduler_.Remove(task_id);
     Finish(task_id);

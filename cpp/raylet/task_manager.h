@@ -30,6 +30,7 @@
 #include "flare.pb.h"
 #include "raylet/clients.h"
 #include "raylet/node_units.h"
+#include "raylet/remote_tasks.h"
 #include "raylet/resources.h"
 #include "raylet/scheduling_policy.h"
 
@@ -49,6 +50,8 @@ struct TaskRecord {
   bool clock_started = false;  // timeout_s counts from when it reaches a worker's front
   int retries_left = 0;        // negative: unlimited
   int restore_attempts = 0;    // times its spilled arguments found no room
+  NodeId remote;               // not nil: placed on that node (sent, or waiting for arguments)
+  bool owner_is_peer = false;  // another node placed it here: it runs here
 
   bool is_actor_creation() const { return spec.has_actor(); }
   bool is_actor_call() const { return !spec.actor_id().empty() && !spec.has_actor(); }
@@ -88,10 +91,12 @@ class TaskManager {
   // this often, this many times (5 s), before it fails.
   static constexpr std::chrono::milliseconds kRestoreRetry{20};
   static constexpr int kRestoreAttempts = 250;
+  // Queued tasks looked at per dispatch for sending to other nodes.
+  static constexpr size_t kSpillBatch = 64;
 
   // Borrows everything; all must outlive this. `view` is what `policy`
   // decides from (this node's resources, live).
-  TaskManager(const NodeUnits& units, SchedulingPolicy& policy, const ClusterResourceView& view,
+  TaskManager(const NodeUnits& units, SchedulingPolicy& policy, ClusterResourceView& view,
               ActorTasks& actors);
 
   // ---- events --------------------------------------------------------------
@@ -125,10 +130,21 @@ class TaskManager {
   void EndTasksInGroup(const PlacementGroupId& group_id, const std::string& reason);
 
   // Starts what can start now: queues the tasks of newly reserved placement
-  // groups, leases ready tasks to idle workers, queues tasks behind running
-  // ones of their shape when the node has no room for them, and grows the
-  // worker pool for the tasks that fit.
+  // groups, leases ready tasks to idle workers, sends ready tasks that have
+  // no room here to other nodes with room (spillback), queues the rest
+  // behind running tasks of their shape, and grows the worker pool for the
+  // tasks that fit.
   void Dispatch();
+
+  // ---- tasks on other nodes (RemoteTasks) -----------------------------------
+
+  // `node` sent an object the tasks placed there returned.
+  void OnPeerObject(const NodeId& node, const rpc::ObjectData& data);
+  // `node` left the cluster (or its link broke): the tasks sent there run
+  // again elsewhere while they have retries, else fail.
+  void OnNodeGone(const NodeId& node, const std::string& why);
+  // Tasks placed on another node and waiting here for their arguments.
+  size_t num_awaiting_remote() const { return awaiting_remote_.size(); }
   // When tasks wait for nothing but a worker and a worker is idle, asks the
   // workers with unstarted tasks queued behind their running one to hand
   // them back (answered by OnTasksReturned).
@@ -175,11 +191,24 @@ class TaskManager {
  private:
   using TaskMap = absl::flat_hash_map<TaskId, TaskRecord, IdHash>;
 
-  // Places a new task: waits for its placement group, fails when no node
-  // can hold it, or queues it in the scheduler.
+  // Places a new task: waits for its placement group, or routes it.
   void Place(const TaskId& task_id, TaskRecord& record);
-  // The scheduling policy's answer for `demand` (this node's view).
-  bool FeasibleHere(const ResourceSet& demand);
+  // Asks the policy where the task goes: queues it here, sends it to another
+  // node (once its arguments are ready), or fails it as infeasible.
+  void Route(const TaskId& task_id, TaskRecord& record);
+  // The scheduling policy's answer for the task: its strategy over the
+  // view, or this node alone for what cannot run elsewhere yet.
+  SchedulingDecision Decide(const TaskRecord& record);
+  // Whether only this node may run it (actors, generators, placement
+  // groups, and tasks another node placed here).
+  bool RunsHereOnly(const TaskRecord& record) const;
+  // Sends a task to `node` (RemoteTasks); if it cannot go, it is retried or
+  // failed as if that node had died.
+  void Forward(const TaskId& task_id, TaskRecord& record, const NodeId& node);
+  // Sends queued tasks that have no room here to nodes with room.
+  void SpillBack();
+  // Sends tasks placed elsewhere whose arguments became ready.
+  void ForwardAwaiting();
   // Queues the task in the scheduler again (not running, no worker).
   void Enqueue(const TaskId& task_id, TaskRecord& record);
   // Sends a task just put on `worker`'s lease; if it did not go, it leaves
@@ -223,10 +252,12 @@ class TaskManager {
   ProcessControl& processes_;
   Timers& timers_;
   SchedulingPolicy& policy_;
-  const ClusterResourceView& view_;
+  ClusterResourceView& view_;
   ActorTasks& actors_;
+  RemoteTasks& remote_;
 
   TaskMap tasks_;
+  absl::flat_hash_map<TaskId, NodeId, IdHash> awaiting_remote_;  // placed elsewhere, args not ready
   std::optional<std::string> workers_broken_;  // why no worker can start
   bool warned_worker_limit_ = false;
 };

@@ -42,10 +42,11 @@ class NodeUnitsHarness : private ReturnStore {
 
   NodeUnits units() {
     return NodeUnits{objects_, *this,      scheduler_, gpus_,     leases_,    pool_,    spill_,
-                     generators_, groups_, gcs_client_, clients_, processes_, timers_};
+                     generators_, groups_, gcs_client_, clients_, processes_, timers_, remote_};
   }
   SchedulingPolicy& policy() { return policy_; }
-  const ClusterResourceView& view() const { return view_; }
+  ClusterResourceView& view() { return view_; }
+  RecordingPeers& peers() { return peers_; }
 
   // The managers under test. `actors` may be null: no task is an actor's.
   // REQUIRES: called once, before the events below.
@@ -219,6 +220,8 @@ class NodeUnitsHarness : private ReturnStore {
   LeaseManager leases_{scheduler_, gpus_};
   ClusterResourceView view_{node_id_, scheduler_.total(), scheduler_.available()};
   ClusterSchedulingPolicy policy_;
+  RecordingPeers peers_;
+  RemoteTasks remote_{node_id_, objects_, *this, peers_, peers_};
 
   TaskManager* tasks_ = nullptr;
   ActorManager* actors_ = nullptr;

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "raylet/clients.h"
 #include "raylet/node_io.h"
 #include "raylet/resources.h"
@@ -145,6 +147,42 @@ inline rpc::TaskSpec TaskSpecFor(const JobId& job, const std::string& name,
   ResourceSet::FromMap(resources).ToProto(spec.mutable_resources());
   return spec;
 }
+
+// Other nodes, as the raylet's units reach them: messages to each node are
+// recorded, and pulls wait until the test completes them.
+class RecordingPeers : public PeerChannel, public ObjectPuller {
+ public:
+  bool Send(const NodeId& node, const rpc::Message& message) override {
+    if (unreachable.contains(node)) return false;
+    sent[node].push_back(message);
+    return true;
+  }
+  void Pull(const ObjectId& id, uint64_t size, const NodeId& from,
+            std::function<void(const absl::Status&)> done) override {
+    pulls.push_back({id, size, from, std::move(done)});
+  }
+
+  // The messages sent to `node` of one kind, in order.
+  std::vector<rpc::Message> Of(const NodeId& node, rpc::Message::BodyCase kind) const {
+    std::vector<rpc::Message> out;
+    auto it = sent.find(node);
+    if (it == sent.end()) return out;
+    for (const auto& message : it->second) {
+      if (message.body_case() == kind) out.push_back(message);
+    }
+    return out;
+  }
+
+  struct PendingPull {
+    ObjectId id;
+    uint64_t size;
+    NodeId from;
+    std::function<void(const absl::Status&)> done;
+  };
+  absl::flat_hash_map<NodeId, std::vector<rpc::Message>, IdHash> sent;
+  absl::flat_hash_set<NodeId, IdHash> unreachable;
+  std::vector<PendingPull> pulls;
+};
 
 // The creation task of an actor of class Counter in job `job`, placed on
 // one CPU.
