@@ -165,7 +165,8 @@ void CoreClient::BecomeActor() {
 absl::StatusOr<std::optional<rpc::ExecuteTask>> CoreClient::NextTask(
     int64_t timeout_ms, const InterruptCheck& interrupted) {
   std::unique_lock<std::mutex> lock(waiter_.mutex());
-  absl::Status status = waiter_.Wait(lock, timeout_ms, interrupted, [&] { return tasks_.HasWork(); });
+  absl::Status status =
+      waiter_.Wait(lock, timeout_ms, interrupted, [&] { return tasks_.HasWork(); });
   if (std::optional<rpc::ExecuteTask> task = tasks_.PopTask()) return task;
   // Timed out, or woken for a cancelled actor call (TakeCancelledCalls).
   if (status.ok() || absl::IsDeadlineExceeded(status)) return std::optional<rpc::ExecuteTask>();

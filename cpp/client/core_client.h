@@ -21,6 +21,7 @@
 #ifndef FLARE_CLIENT_CORE_CLIENT_H_
 #define FLARE_CLIENT_CORE_CLIENT_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>

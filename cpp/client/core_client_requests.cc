@@ -31,7 +31,9 @@ absl::StatusOr<Body> Request(RayletConnection& connection, rpc::Message request,
   if (!reply.ok()) return reply.status();
   Body out = std::move(*((*reply).*body)());
   if constexpr (HasGcsError<Body>::value) {
-    if (!out.error().empty()) return absl::UnavailableError("the GCS could not answer: " + out.error());
+    if (!out.error().empty()) {
+      return absl::UnavailableError("the GCS could not answer: " + out.error());
+    }
   }
   return out;
 }
@@ -53,7 +55,8 @@ absl::StatusOr<bool> CoreClient::KvPutIfAbsent(const std::string& key, const std
   auto* put = message.mutable_kv_put();
   put->set_key(key);
   put->set_value(value);
-  auto reply = Request(connection_, std::move(message), timeout_ms, &rpc::Message::mutable_kv_reply);
+  auto reply =
+      Request(connection_, std::move(message), timeout_ms, &rpc::Message::mutable_kv_reply);
   if (!reply.ok()) return reply.status();
   return !reply->found();
 }
@@ -61,7 +64,8 @@ absl::StatusOr<bool> CoreClient::KvPutIfAbsent(const std::string& key, const std
 absl::StatusOr<std::optional<std::string>> CoreClient::KvGet(const std::string& key, int timeout_ms) {
   rpc::Message message;
   message.mutable_kv_get()->set_key(key);
-  auto reply = Request(connection_, std::move(message), timeout_ms, &rpc::Message::mutable_kv_reply);
+  auto reply =
+      Request(connection_, std::move(message), timeout_ms, &rpc::Message::mutable_kv_reply);
   if (!reply.ok()) return reply.status();
   if (!reply->found()) return std::optional<std::string>();
   return std::optional<std::string>(std::move(*reply->mutable_value()));
@@ -118,7 +122,9 @@ absl::StatusOr<bool> CoreClient::RegisterActorName(rpc::ActorInfo actor,
                        &rpc::Message::mutable_register_actor_name_reply);
   if (!reply.ok()) return reply.status();
   existing->reset();
-  if (!reply->registered() && reply->has_existing()) *existing = std::move(*reply->mutable_existing());
+  if (!reply->registered() && reply->has_existing()) {
+    *existing = std::move(*reply->mutable_existing());
+  }
   return reply->registered();
 }
 

@@ -70,7 +70,12 @@ absl::StatusOr<rpc::Message> RayletConnection::Call(rpc::Message request, int ti
     std::lock_guard<std::mutex> lock(waiter_.mutex());
     request_id = pending_.Add();
   }
-  SetRequestId(&request, request_id);
+  if (!SetRequestId(&request, request_id)) {
+    std::lock_guard<std::mutex> lock(waiter_.mutex());
+    pending_.Take(request_id);
+    return absl::InvalidArgumentError(
+        "this kind of message carries no request id: it gets no reply");
+  }
   absl::Status sent = Send(request);
   std::unique_lock<std::mutex> lock(waiter_.mutex());
   if (!sent.ok()) {

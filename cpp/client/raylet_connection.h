@@ -55,7 +55,7 @@ class RayletConnection {
   // Queues `message` behind everything deferred (see Channel::SendDeferred).
   absl::Status SendDeferred(const rpc::Message& message);
   // Sends `request` with a fresh request id and waits for its reply.
-  // REQUIRES: `request`'s kind carries a request id.
+  // InvalidArgument when `request`'s kind carries no request id.
   absl::StatusOr<rpc::Message> Call(rpc::Message request, int timeout_ms);
   // Returns once the raylet has handled everything sent before.
   absl::Status Barrier();

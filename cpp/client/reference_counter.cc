@@ -2,7 +2,8 @@
 
 namespace flare {
 
-bool ReferenceCounter::AddRef(const ObjectId& id, const std::shared_ptr<const OwnerAddress>& owner) {
+bool ReferenceCounter::AddRef(const ObjectId& id,
+                              const std::shared_ptr<const OwnerAddress>& owner) {
   auto [it, inserted] = entries_.try_emplace(id);
   if (inserted) it->second.owner = owner;
   return it->second.refs++ == 0;

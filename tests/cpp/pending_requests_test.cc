@@ -104,7 +104,8 @@ TEST(RequestIdTest, EveryReplyKindCarriesOne) {
   for (int i = 0; i < body->field_count(); ++i) {
     const auto* field = body->field(i);
     const std::string& name = field->name();
-    const bool is_reply = name == "pong" || (name.size() > 6 && name.substr(name.size() - 6) == "_reply");
+    const bool is_reply =
+        name == "pong" || (name.size() > 6 && name.substr(name.size() - 6) == "_reply");
     if (!is_reply || name == "register_reply") continue;  // the handshake precedes the table
     rpc::Message reply;
     reply.GetReflection()->MutableMessage(&reply, field);

@@ -89,7 +89,8 @@ TEST_F(TaskReceiverTest, BlockingHandsBackTheQueueThenLendsTheCpu) {
   actions = receiver_.SetBlocked(false);
   ASSERT_EQ(actions.messages.size(), 1u);
   EXPECT_FALSE(actions.messages[0].worker_blocked().blocked());
-  EXPECT_TRUE(receiver_.OnExecuteTask(Execute(4)).messages.empty()) << "queued again once unblocked";
+  EXPECT_TRUE(receiver_.OnExecuteTask(Execute(4)).messages.empty())
+      << "queued again once unblocked";
 }
 
 TEST_F(TaskReceiverTest, AnActorKeepsItsCallsWhileBlocked) {

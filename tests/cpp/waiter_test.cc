@@ -18,19 +18,19 @@ using std::chrono::milliseconds;
 class FakeClock : public Clock {
  public:
   TimePoint Now() const override {
-    now_ += tick;
+    now += tick;
     if (on_now) on_now();
-    return now_;
+    return now;
   }
   void WaitUntil(std::condition_variable&, std::unique_lock<std::mutex>&,
                  TimePoint until) const override {
     sleeps++;
-    if (until > now_) now_ = until;
+    if (until > now) now = until;
   }
 
   microseconds tick{0};
   std::function<void()> on_now;  // runs at each look at the time
-  mutable TimePoint now_{};
+  mutable TimePoint now{};
   mutable int sleeps = 0;
 };
 
@@ -67,10 +67,10 @@ TEST_F(WaiterTest, ANegativeTimeoutWaitsUntilTheConditionHolds) {
 }
 
 TEST_F(WaiterTest, TheDeadlineEndsTheWaitWithDeadlineExceeded) {
-  const auto start = clock_.now_;
+  const auto start = clock_.now;
   absl::Status status = Wait(200, [] { return false; });
   EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
-  EXPECT_GE(clock_.now_ - start, milliseconds(200)) << "returned before the deadline";
+  EXPECT_GE(clock_.now - start, milliseconds(200)) << "returned before the deadline";
 }
 
 TEST_F(WaiterTest, AZeroTimeoutLooksOnceAndReturns) {
@@ -139,9 +139,9 @@ TEST_F(WaiterSpinTest, WithoutABatchTheSpinnerNeverRechecksAndThenSleeps) {
 
 TEST_F(WaiterSpinTest, ABatchDuringTheSpinEndsTheWaitWithoutSleeping) {
   bool arrived = false;
-  const auto start = clock_.now_;
+  const auto start = clock_.now;
   clock_.on_now = [&] {
-    if (!arrived && clock_.now_ - start >= microseconds(100)) {
+    if (!arrived && clock_.now - start >= microseconds(100)) {
       arrived = true;  // as the I/O thread would, under the lock the spinner dropped
       waiter_.NotifyBatch();
     }
@@ -153,7 +153,7 @@ TEST_F(WaiterSpinTest, ABatchDuringTheSpinEndsTheWaitWithoutSleeping) {
 TEST_F(WaiterSpinTest, TheSpinNeverOutlastsTheDeadline) {
   absl::Status status = Wait(0, [] { return false; });
   EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
-  EXPECT_LT(clock_.now_ - TimePointZero(), microseconds(200)) << "spun past a zero timeout";
+  EXPECT_LT(clock_.now - TimePointZero(), microseconds(200)) << "spun past a zero timeout";
 }
 
 // Waits, with real time, for a flag another thread sets as the I/O thread
