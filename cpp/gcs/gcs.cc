@@ -18,7 +18,35 @@ int64_t Gcs::NowMs() const {
       .count();
 }
 
-void Gcs::RegisterNode(const rpc::NodeInfo& node) { nodes_.Upsert(node); }
+void Gcs::RegisterNode(const rpc::NodeInfo& node) {
+  nodes_.Upsert(node);
+  ViewChanged();
+}
+
+void Gcs::UpdateResources(const NodeId& node, const rpc::ResourceSet& available) {
+  if (!nodes_.UpdateAvailable(node, available)) return;
+  ViewChanged();
+}
+
+void Gcs::MarkNodeDead(const NodeId& node) {
+  if (!nodes_.MarkDead(node)) return;
+  ViewChanged();
+}
+
+void Gcs::AddViewListener(ViewListener listener) { view_listeners_.push_back(std::move(listener)); }
+
+void Gcs::ViewChanged() {
+  if (view_dirty_) return;
+  view_dirty_ = true;
+  if (on_view_dirty_) on_view_dirty_();
+}
+
+void Gcs::FlushView() {
+  if (!view_dirty_) return;
+  view_dirty_ = false;
+  const std::vector<rpc::NodeInfo> view = nodes_.All();
+  for (const ViewListener& listener : view_listeners_) listener(view);
+}
 
 std::vector<rpc::NodeInfo> Gcs::GetAllNodes() const { return nodes_.All(); }
 

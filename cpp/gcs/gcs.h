@@ -49,6 +49,19 @@ class Gcs {
   // Adds the node, or replaces the record of a known node id.
   void RegisterNode(const rpc::NodeInfo& node);
   std::vector<rpc::NodeInfo> GetAllNodes() const;
+  // What a live node's resources are now. Unknown or dead nodes are ignored.
+  void UpdateResources(const NodeId& node, const rpc::ResourceSet& available);
+  // The node left or stopped answering; it stays in the table, not alive.
+  void MarkNodeDead(const NodeId& node);
+
+  // ---- the cluster view: every node's record, pushed after changes ----
+  using ViewListener = std::function<void(const std::vector<rpc::NodeInfo>&)>;
+  void AddViewListener(ViewListener listener);
+  // Called once when the view changes after the last FlushView, so that the
+  // caller can arm a timer and send many changes as one view.
+  void SetViewDirtyHook(std::function<void()> hook) { on_view_dirty_ = std::move(hook); }
+  // Sends the view to every listener if it changed since the last flush.
+  void FlushView();
 
   // ---- KV ----
   // Returns whether the value was written (false: the key existed and
@@ -86,6 +99,7 @@ class Gcs {
 
  private:
   int64_t NowMs() const;
+  void ViewChanged();
 
   std::unique_ptr<Store> store_;
   GcsOptions options_;
@@ -93,6 +107,9 @@ class Gcs {
   JobTable jobs_;
   ActorDirectory actors_;
   PlacementGroupTable groups_;
+  std::vector<ViewListener> view_listeners_;
+  std::function<void()> on_view_dirty_;
+  bool view_dirty_ = false;
 };
 
 }  // namespace flare

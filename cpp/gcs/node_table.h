@@ -13,15 +13,19 @@
 
 namespace flare {
 
+// All() lists nodes in the order they first registered.
 class NodeTable {
  public:
   void Upsert(const rpc::NodeInfo& node);
-  void MarkDead(const NodeId& node);
+  // Each returns whether the table changed (false: unknown or already dead).
+  bool MarkDead(const NodeId& node);
+  bool UpdateAvailable(const NodeId& node, const rpc::ResourceSet& available);
   std::vector<rpc::NodeInfo> All() const;
   const rpc::NodeInfo* Find(const NodeId& node) const;
 
  private:
   absl::flat_hash_map<NodeId, rpc::NodeInfo, IdHash> nodes_;
+  std::vector<NodeId> order_;  // registration order, as All() lists them
 };
 
 }  // namespace flare
