@@ -188,6 +188,12 @@ void CoreClient::Dispatch(rpc::Message& message) {
         case rpc::Message::kListNamedActorsReply:
           request_id = message.list_named_actors_reply().request_id();
           break;
+        case rpc::Message::kRegisterPlacementGroupReply:
+          request_id = message.register_placement_group_reply().request_id();
+          break;
+        case rpc::Message::kJobInfoReply:
+          request_id = message.job_info_reply().request_id();
+          break;
         default: return;
       }
       std::lock_guard<std::mutex> lock(mu_);

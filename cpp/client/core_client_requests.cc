@@ -1,5 +1,6 @@
 // CoreClient: the control-plane requests — KV, cluster and store
-// information, named actors, placement groups and actor control — each a
+// information, named actors, placement groups, job records and actor
+// control — each a
 // message to the raylet (answered by it or, through it, by the GCS). The
 // object and task paths are in core_client.cc.
 #include <optional>
@@ -156,6 +157,51 @@ absl::StatusOr<std::vector<rpc::ActorInfo>> CoreClient::ListNamedActors(
   const rpc::ListNamedActorsReply& body = reply->list_named_actors_reply();
   if (!body.error().empty()) return GcsError(body.error());
   return std::vector<rpc::ActorInfo>(body.actors().begin(), body.actors().end());
+}
+
+absl::StatusOr<bool> CoreClient::RegisterPlacementGroup(rpc::PlacementGroupInfo group,
+                                                        int timeout_ms) {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  auto* request = message.mutable_register_placement_group();
+  request->set_request_id(request_id);
+  *request->mutable_group() = std::move(group);
+  auto reply = Call(std::move(message), request_id, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  const rpc::RegisterPlacementGroupReply& body = reply->register_placement_group_reply();
+  if (!body.error().empty()) return GcsError(body.error());
+  return body.registered();
+}
+
+absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> CoreClient::LookupPlacementGroup(
+    const std::string& name_space, const std::string& name, int timeout_ms) {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  auto* request = message.mutable_placement_group_table_request();
+  request->set_request_id(request_id);
+  request->set_namespace_(name_space);
+  request->set_name(name);
+  auto reply = Call(std::move(message), request_id, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  const rpc::PlacementGroupTableReply& body = reply->placement_group_table_reply();
+  if (!body.error().empty()) return GcsError(body.error());
+  if (body.groups().empty()) return std::optional<rpc::PlacementGroupInfo>();
+  return std::optional<rpc::PlacementGroupInfo>(body.groups(0));
+}
+
+absl::StatusOr<std::optional<rpc::JobInfo>> CoreClient::GetJobInfo(const JobId& job,
+                                                                   int timeout_ms) {
+  const uint64_t request_id = NextRequestId();
+  rpc::Message message;
+  auto* request = message.mutable_job_info_request();
+  request->set_request_id(request_id);
+  request->set_job_id(job.Binary());
+  auto reply = Call(std::move(message), request_id, timeout_ms);
+  if (!reply.ok()) return reply.status();
+  const rpc::JobInfoReply& body = reply->job_info_reply();
+  if (!body.error().empty()) return GcsError(body.error());
+  if (!body.found()) return std::optional<rpc::JobInfo>();
+  return std::optional<rpc::JobInfo>(body.job());
 }
 
 }  // namespace flare

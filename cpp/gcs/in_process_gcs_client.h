@@ -23,6 +23,7 @@ class InProcessGcsClient : public GcsClient {
   void KvDelete(const std::string& key, Callback<bool> done) override;
   void AddJob(rpc::JobInfo job, Callback<JobId> done) override;
   void MarkJobFinished(const JobId& job, StatusCallback done) override;
+  void GetJob(const JobId& job, Callback<std::optional<rpc::JobInfo>> done) override;
   void RegisterActor(rpc::ActorInfo actor, StatusCallback done) override;
   void ReportActorState(const TaskId& actor, rpc::ActorState state, StatusCallback done) override;
   void LookupNamedActor(const std::string& name_space, const std::string& name,
@@ -36,6 +37,8 @@ class InProcessGcsClient : public GcsClient {
   void ReportPlacementGroupRemoved(const TaskId& group, StatusCallback done) override;
   void GetPlacementGroups(const std::optional<TaskId>& group,
                           Callback<std::vector<rpc::PlacementGroupInfo>> done) override;
+  void LookupNamedPlacementGroup(const std::string& name_space, const std::string& name,
+                                 Callback<std::optional<rpc::PlacementGroupInfo>> done) override;
 
  private:
   Gcs& gcs_;

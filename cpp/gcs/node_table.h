@@ -1,27 +1,46 @@
 // The GCS node table: every node of the cluster, its address, liveness and
-// resources. On a single node it holds the head itself.
+// resources. On a single node it holds the head itself. Each change is
+// written through to the store (table kTable, keyed by node id), and Load
+// reads the table back after a restart.
 //
-// Thread-compatible: the raylet's event loop is its only user.
+// Borrows the store, which must outlive it. Thread-compatible: the GCS's
+// owner is its only user.
 #ifndef FLARE_GCS_NODE_TABLE_H_
 #define FLARE_GCS_NODE_TABLE_H_
 
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/ids.h"
 #include "flare.pb.h"
+#include "gcs/record_table.h"
 
 namespace flare {
 
 class NodeTable {
  public:
-  void Upsert(const rpc::NodeInfo& node);
-  void MarkDead(const NodeId& node);
+  static constexpr char kTable[] = "nodes";
+
+  explicit NodeTable(Store& store) : nodes_(store, kTable) {}
+
+  // Loads every node the store holds, each marked not alive: after a
+  // restart of the GCS a node counts again once it registers again.
+  // REQUIRES: the table is empty (nothing was recorded since construction).
+  absl::Status Load();
+
+  // Adds the node, or replaces the record of a known node id.
+  // InvalidArgument when `node.node_id` is not a NodeId.
+  absl::Status Upsert(const rpc::NodeInfo& node);
+  // The node is gone. Returns whether that changed anything (false: the
+  // node is unknown or was already dead).
+  absl::StatusOr<bool> MarkDead(const NodeId& node);
+
   std::vector<rpc::NodeInfo> All() const;
   const rpc::NodeInfo* Find(const NodeId& node) const;
 
  private:
-  absl::flat_hash_map<NodeId, rpc::NodeInfo, IdHash> nodes_;
+  RecordTable<NodeId, rpc::NodeInfo> nodes_;
 };
 
 }  // namespace flare

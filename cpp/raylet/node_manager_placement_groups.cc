@@ -63,7 +63,7 @@ void NodeManager::RemovePlacementGroup(const TaskId& group_id) {
       CancelTask(task_id, /*force=*/true, rpc::TASK_CANCELLED, message);
     }
   }
-  for (const std::string& key : groups_.Remove(group_id)) gcs_.KvDelete(key, nullptr);
+  groups_.Remove(group_id);
   TryDispatch();
 }
 

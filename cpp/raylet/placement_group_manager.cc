@@ -77,7 +77,6 @@ void PlacementGroupManager::Create(ClientId owner, const rpc::CreatePlacementGro
   by_hex_[group_id.Hex()] = group_id;
   group.owner = owner;
   group.detached = request.detached();
-  group.kv_keys.assign(request.kv_keys().begin(), request.kv_keys().end());
   group.ready_id = ObjectId::FromBinary(request.ready_id());
   group.ready_value = request.ready_value();
   for (const auto& bundle : request.bundles()) {
@@ -129,9 +128,9 @@ std::vector<TaskId> PlacementGroupManager::ReservePending() {
   return released;
 }
 
-std::vector<std::string> PlacementGroupManager::Remove(const TaskId& group_id) {
+void PlacementGroupManager::Remove(const TaskId& group_id) {
   auto it = groups_.find(group_id);
-  if (it == groups_.end()) return {};
+  if (it == groups_.end()) return;
   Group& group = it->second;
   if (group.reserved) {
     scheduler_.RemoveCapacity(Offered(group_id, group));
@@ -141,11 +140,9 @@ std::vector<std::string> PlacementGroupManager::Remove(const TaskId& group_id) {
                         "placement group " + group_id.Hex() + " was removed before it was placed");
   }
   objects_.RemoveRef(kTaskArgHolder, group.ready_id);
-  std::vector<std::string> keys = std::move(group.kv_keys);
   by_hex_.erase(group_id.Hex());
   groups_.erase(it);
   gcs_.ReportPlacementGroupRemoved(group_id, nullptr);
-  return keys;
 }
 
 std::vector<TaskId> PlacementGroupManager::OwnedBy(ClientId owner) const {

@@ -105,12 +105,11 @@ TEST_F(PlacementGroupManagerTest, AGroupTheNodeCanNeverHoldFailsItsReadyObject) 
 }
 
 TEST_F(PlacementGroupManagerTest, RemovingAGroupGivesItsResourcesBackAndSaysRemoved) {
-  auto request = Request({{{"CPU", 2}}});
-  request.add_kv_keys("pg:ns:name");
+  const auto request = Request({{{"CPU", 2}}});
   groups_.Create(kDriver, request);
   groups_.ReservePending();
   const TaskId group_id = TaskId::FromBinary(request.pg_id());
-  EXPECT_EQ(groups_.Remove(group_id), std::vector<std::string>{"pg:ns:name"});
+  groups_.Remove(group_id);
   EXPECT_EQ(scheduler_.available().Get("CPU"), 4);
   EXPECT_EQ(scheduler_.total().Get("CPU_group_" + group_id.Hex()), 0);
   EXPECT_EQ(State(request), rpc::PG_REMOVED);
