@@ -46,9 +46,9 @@ class Publisher {
   // The subscriber and all its subscriptions go. Unknown ids are ignored.
   void RemoveSubscriber(SubscriberId id);
 
-  // Subscribes `id` to every event of `channel` (no key), or only to those
-  // about `key` (a node or actor id, binary). NotFound for an unknown
-  // subscriber.
+  // Subscribes `id` to every event of `channel` (no key, or an empty one),
+  // or only to those about `key` (a node or actor id, binary). NotFound for
+  // an unknown subscriber.
   absl::Status Subscribe(SubscriberId id, GcsChannel channel,
                          const std::optional<std::string>& key = std::nullopt);
   // Ends that subscription, if there is one.

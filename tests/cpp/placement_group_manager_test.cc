@@ -116,6 +116,24 @@ TEST_F(PlacementGroupManagerTest, RemovingAGroupGivesItsResourcesBackAndSaysRemo
   EXPECT_FALSE(groups_.Contains(group_id));
 }
 
+TEST_F(PlacementGroupManagerTest, ANamedGroupKeepsTheNameItsCreatorTookUntilRemoved) {
+  auto request = Request({{{"CPU", 1}}});
+  request.set_name("workers");
+  rpc::PlacementGroupInfo registered;  // as util/placement_group.py registers it first
+  registered.set_pg_id(request.pg_id());
+  registered.set_name("workers");
+  registered.set_namespace_("ns");
+  ASSERT_TRUE(gcs_.AddPlacementGroup(registered).ok());
+  groups_.Create(kDriver, request);
+  groups_.ReservePending();
+  auto named = gcs_.LookupNamedPlacementGroup("ns", "workers");
+  ASSERT_TRUE(named.has_value()) << "the node's record of the group is the registered one";
+  EXPECT_EQ(named->state(), rpc::PG_CREATED);
+  groups_.Remove(TaskId::FromBinary(request.pg_id()));
+  EXPECT_FALSE(gcs_.LookupNamedPlacementGroup("ns", "workers").has_value())
+      << "removal frees the name";
+}
+
 TEST_F(PlacementGroupManagerTest, RemovingAPendingGroupCancelsItsReadyObject) {
   const auto request = Request({{{"CPU", 2}}});
   scheduler_.Acquire(ResourceSet::FromMap({{"CPU", 4}}));
