@@ -16,12 +16,12 @@ absl::Status ActorDirectory::Load() {
 }
 
 absl::Status ActorDirectory::Register(rpc::ActorInfo actor) {
-  if (actor.actor_id().size() != TaskId::kSize) {
-    return absl::InvalidArgumentError("actor id must be " + std::to_string(TaskId::kSize) +
+  if (actor.actor_id().size() != ActorId::kSize) {
+    return absl::InvalidArgumentError("actor id must be " + std::to_string(ActorId::kSize) +
                                       " bytes, got " + std::to_string(actor.actor_id().size()));
   }
   if (actor.name().empty()) return absl::InvalidArgumentError("a named actor needs a name");
-  const TaskId id = TaskId::FromBinary(actor.actor_id());
+  const ActorId id = ActorId::FromBinary(actor.actor_id());
   if (actors_.Contains(id)) {
     return absl::AlreadyExistsError("actor " + id.Hex() + " is already registered");
   }
@@ -36,7 +36,7 @@ absl::Status ActorDirectory::Register(rpc::ActorInfo actor) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<rpc::ActorInfo>> ActorDirectory::SetState(const TaskId& id,
+absl::StatusOr<std::optional<rpc::ActorInfo>> ActorDirectory::SetState(const ActorId& id,
                                                                        rpc::ActorState state) {
   const rpc::ActorInfo* actor = actors_.Find(id);
   if (actor == nullptr || actor->state() == rpc::ACTOR_DEAD || actor->state() == state ||
@@ -59,7 +59,7 @@ const rpc::ActorInfo* ActorDirectory::Lookup(const std::string& name_space,
   return it == live_names_.end() ? nullptr : Find(it->second);
 }
 
-const rpc::ActorInfo* ActorDirectory::Find(const TaskId& id) const { return actors_.Find(id); }
+const rpc::ActorInfo* ActorDirectory::Find(const ActorId& id) const { return actors_.Find(id); }
 
 std::vector<const rpc::ActorInfo*> ActorDirectory::ListNamed(
     const std::optional<std::string>& name_space) const {

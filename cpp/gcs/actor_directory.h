@@ -43,7 +43,7 @@ class ActorDirectory {
   absl::Status Load();
 
   // Records a named actor as PENDING_CREATION (whatever `actor.state` says).
-  // REQUIRES: `actor.actor_id` is a TaskId and `actor.name` is not empty.
+  // REQUIRES: `actor.actor_id` is an ActorId and `actor.name` is not empty.
   // AlreadyExists when a live actor of the namespace has the name, or the id
   // is known; InvalidArgument when the requirements do not hold.
   absl::Status Register(rpc::ActorInfo actor);
@@ -52,12 +52,12 @@ class ActorDirectory {
   // actor's record after the change, or nullopt when nothing changed: ids
   // that are unknown (unnamed actors) or dead, PENDING_CREATION, and the
   // state the actor is already in are ignored.
-  absl::StatusOr<std::optional<rpc::ActorInfo>> SetState(const TaskId& id, rpc::ActorState state);
+  absl::StatusOr<std::optional<rpc::ActorInfo>> SetState(const ActorId& id, rpc::ActorState state);
 
   // The live actor holding `name` in `name_space`, or nullptr.
   const rpc::ActorInfo* Lookup(const std::string& name_space, const std::string& name) const;
   // The actor's record, live or dead, or nullptr when unknown (or forgotten).
-  const rpc::ActorInfo* Find(const TaskId& id) const;
+  const rpc::ActorInfo* Find(const ActorId& id) const;
   // The live named actors of `name_space`, or of every namespace when it is
   // nullopt, ordered by namespace then name.
   std::vector<const rpc::ActorInfo*> ListNamed(const std::optional<std::string>& name_space) const;
@@ -67,8 +67,8 @@ class ActorDirectory {
  private:
   using NameKey = std::pair<std::string, std::string>;  // (namespace, name)
 
-  RecordTable<TaskId, rpc::ActorInfo> actors_;  // dead ones count as ended
-  absl::flat_hash_map<NameKey, TaskId> live_names_;
+  RecordTable<ActorId, rpc::ActorInfo> actors_;  // dead ones count as ended
+  absl::flat_hash_map<NameKey, ActorId> live_names_;
 };
 
 }  // namespace flare

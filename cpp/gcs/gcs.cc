@@ -80,13 +80,13 @@ std::optional<rpc::JobInfo> Gcs::GetJob(const JobId& job) const { return CopyOf(
 std::vector<rpc::JobInfo> Gcs::GetAllJobs() const { return CopiesOf(jobs_.All()); }
 
 absl::Status Gcs::RegisterActor(rpc::ActorInfo actor) {
-  const TaskId id = TaskId::FromBinary(actor.actor_id());
+  const ActorId id = ActorId::FromBinary(actor.actor_id());
   absl::Status status = actors_.Register(std::move(actor));
   if (status.ok()) publisher_.PublishActor(*actors_.Find(id));
   return status;
 }
 
-absl::Status Gcs::ReportActorState(const TaskId& actor, rpc::ActorState state) {
+absl::Status Gcs::ReportActorState(const ActorId& actor, rpc::ActorState state) {
   absl::StatusOr<std::optional<rpc::ActorInfo>> changed = actors_.SetState(actor, state);
   if (!changed.ok()) return changed.status();
   if (changed->has_value()) publisher_.PublishActor(**changed);
@@ -107,18 +107,18 @@ absl::Status Gcs::AddPlacementGroup(rpc::PlacementGroupInfo group) {
   return groups_.Add(std::move(group));
 }
 
-absl::Status Gcs::PlacementGroupCreated(const TaskId& group, const NodeId& node) {
+absl::Status Gcs::PlacementGroupCreated(const PlacementGroupId& group, const NodeId& node) {
   return groups_.MarkCreated(group, node);
 }
 
-absl::Status Gcs::PlacementGroupInfeasible(const TaskId& group) {
+absl::Status Gcs::PlacementGroupInfeasible(const PlacementGroupId& group) {
   return groups_.MarkInfeasible(group);
 }
 
-absl::Status Gcs::PlacementGroupRemoved(const TaskId& group) { return groups_.MarkRemoved(group); }
+absl::Status Gcs::PlacementGroupRemoved(const PlacementGroupId& group) { return groups_.MarkRemoved(group); }
 
 std::vector<rpc::PlacementGroupInfo> Gcs::GetPlacementGroups(
-    const std::optional<TaskId>& group) const {
+    const std::optional<PlacementGroupId>& group) const {
   if (!group) return CopiesOf(groups_.All());
   std::vector<rpc::PlacementGroupInfo> found;
   if (const rpc::PlacementGroupInfo* info = groups_.Find(*group)) found.push_back(*info);

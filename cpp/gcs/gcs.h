@@ -84,7 +84,7 @@ class Gcs {
   // See ActorDirectory::Register: AlreadyExists when the name is taken.
   absl::Status RegisterActor(rpc::ActorInfo actor);
   // Unknown (unnamed) actors are ignored.
-  absl::Status ReportActorState(const TaskId& actor, rpc::ActorState state);
+  absl::Status ReportActorState(const ActorId& actor, rpc::ActorState state);
   std::optional<rpc::ActorInfo> LookupNamedActor(const std::string& name_space,
                                                  const std::string& name) const;
   // Of `name_space`, or of every namespace when it is nullopt.
@@ -94,12 +94,12 @@ class Gcs {
   // See PlacementGroupTable for the transitions: AddPlacementGroup says
   // AlreadyExists when the group's name is taken in its namespace.
   absl::Status AddPlacementGroup(rpc::PlacementGroupInfo group);
-  absl::Status PlacementGroupCreated(const TaskId& group, const NodeId& node);
-  absl::Status PlacementGroupInfeasible(const TaskId& group);
-  absl::Status PlacementGroupRemoved(const TaskId& group);
+  absl::Status PlacementGroupCreated(const PlacementGroupId& group, const NodeId& node);
+  absl::Status PlacementGroupInfeasible(const PlacementGroupId& group);
+  absl::Status PlacementGroupRemoved(const PlacementGroupId& group);
   // Every group kept, or only `group`'s record (none when unknown).
   std::vector<rpc::PlacementGroupInfo> GetPlacementGroups(
-      const std::optional<TaskId>& group) const;
+      const std::optional<PlacementGroupId>& group) const;
   // The group named `name` in `name_space` that is not removed, or nullopt.
   std::optional<rpc::PlacementGroupInfo> LookupNamedPlacementGroup(const std::string& name_space,
                                                                    const std::string& name) const;

@@ -52,7 +52,7 @@ void InProcessGcsClient::RegisterActor(rpc::ActorInfo actor, StatusCallback done
   Reply(done, gcs_.RegisterActor(std::move(actor)));
 }
 
-void InProcessGcsClient::ReportActorState(const TaskId& actor, rpc::ActorState state,
+void InProcessGcsClient::ReportActorState(const ActorId& actor, rpc::ActorState state,
                                           StatusCallback done) {
   Reply(done, gcs_.ReportActorState(actor, state));
 }
@@ -71,21 +71,21 @@ void InProcessGcsClient::AddPlacementGroup(rpc::PlacementGroupInfo group, Status
   Reply(done, gcs_.AddPlacementGroup(std::move(group)));
 }
 
-void InProcessGcsClient::ReportPlacementGroupCreated(const TaskId& group, const NodeId& node,
+void InProcessGcsClient::ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
                                                      StatusCallback done) {
   Reply(done, gcs_.PlacementGroupCreated(group, node));
 }
 
-void InProcessGcsClient::ReportPlacementGroupInfeasible(const TaskId& group,
+void InProcessGcsClient::ReportPlacementGroupInfeasible(const PlacementGroupId& group,
                                                         StatusCallback done) {
   Reply(done, gcs_.PlacementGroupInfeasible(group));
 }
 
-void InProcessGcsClient::ReportPlacementGroupRemoved(const TaskId& group, StatusCallback done) {
+void InProcessGcsClient::ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) {
   Reply(done, gcs_.PlacementGroupRemoved(group));
 }
 
-void InProcessGcsClient::GetPlacementGroups(const std::optional<TaskId>& group,
+void InProcessGcsClient::GetPlacementGroups(const std::optional<PlacementGroupId>& group,
                                             Callback<std::vector<rpc::PlacementGroupInfo>> done) {
   Reply(done, gcs_.GetPlacementGroups(group));
 }

@@ -16,12 +16,12 @@ absl::Status PlacementGroupTable::Load() {
 }
 
 absl::Status PlacementGroupTable::Add(rpc::PlacementGroupInfo info) {
-  if (info.pg_id().size() != TaskId::kSize) {
+  if (info.pg_id().size() != PlacementGroupId::kSize) {
     return absl::InvalidArgumentError("placement group id must be " +
-                                      std::to_string(TaskId::kSize) + " bytes, got " +
+                                      std::to_string(PlacementGroupId::kSize) + " bytes, got " +
                                       std::to_string(info.pg_id().size()));
   }
-  const TaskId id = TaskId::FromBinary(info.pg_id());
+  const PlacementGroupId id = PlacementGroupId::FromBinary(info.pg_id());
   if (groups_.Contains(id)) return absl::OkStatus();
   NameKey key(info.namespace_(), info.name());
   if (!info.name().empty() && live_names_.contains(key)) {
@@ -34,12 +34,12 @@ absl::Status PlacementGroupTable::Add(rpc::PlacementGroupInfo info) {
   return absl::OkStatus();
 }
 
-const rpc::PlacementGroupInfo* PlacementGroupTable::Live(const TaskId& id) const {
+const rpc::PlacementGroupInfo* PlacementGroupTable::Live(const PlacementGroupId& id) const {
   const rpc::PlacementGroupInfo* info = groups_.Find(id);
   return info == nullptr || info->state() == rpc::PG_REMOVED ? nullptr : info;
 }
 
-absl::Status PlacementGroupTable::MarkCreated(const TaskId& id, const NodeId& node) {
+absl::Status PlacementGroupTable::MarkCreated(const PlacementGroupId& id, const NodeId& node) {
   const rpc::PlacementGroupInfo* live = Live(id);
   if (live == nullptr) return absl::OkStatus();
   rpc::PlacementGroupInfo changed = *live;
@@ -50,7 +50,7 @@ absl::Status PlacementGroupTable::MarkCreated(const TaskId& id, const NodeId& no
   return groups_.Put(id, std::move(changed));
 }
 
-absl::Status PlacementGroupTable::MarkInfeasible(const TaskId& id) {
+absl::Status PlacementGroupTable::MarkInfeasible(const PlacementGroupId& id) {
   const rpc::PlacementGroupInfo* live = Live(id);
   if (live == nullptr) return absl::OkStatus();
   rpc::PlacementGroupInfo changed = *live;
@@ -58,7 +58,7 @@ absl::Status PlacementGroupTable::MarkInfeasible(const TaskId& id) {
   return groups_.Put(id, std::move(changed));
 }
 
-absl::Status PlacementGroupTable::MarkRemoved(const TaskId& id) {
+absl::Status PlacementGroupTable::MarkRemoved(const PlacementGroupId& id) {
   const rpc::PlacementGroupInfo* live = Live(id);
   if (live == nullptr) return absl::OkStatus();
   rpc::PlacementGroupInfo changed = *live;
@@ -70,7 +70,7 @@ absl::Status PlacementGroupTable::MarkRemoved(const TaskId& id) {
   return groups_.End(id);
 }
 
-const rpc::PlacementGroupInfo* PlacementGroupTable::Find(const TaskId& id) const {
+const rpc::PlacementGroupInfo* PlacementGroupTable::Find(const PlacementGroupId& id) const {
   return groups_.Find(id);
 }
 

@@ -43,21 +43,21 @@ class PlacementGroupTable {
   // Records a new group as PENDING (whatever `info.state` says); a named one
   // takes its name in its namespace. A known id is left as it is (a named
   // group is registered by its creator before its node adds it).
-  // REQUIRES: `info.pg_id` is a TaskId (else InvalidArgument).
+  // REQUIRES: `info.pg_id` is a PlacementGroupId (else InvalidArgument).
   // AlreadyExists when a group of the namespace that is not removed has the
   // name.
   absl::Status Add(rpc::PlacementGroupInfo info);
   // The transitions below ignore ids that are unknown or already removed.
   // Its bundles are reserved on `node`.
-  absl::Status MarkCreated(const TaskId& id, const NodeId& node);
+  absl::Status MarkCreated(const PlacementGroupId& id, const NodeId& node);
   // It stays PENDING: the cluster as it is can never hold it.
-  absl::Status MarkInfeasible(const TaskId& id);
+  absl::Status MarkInfeasible(const PlacementGroupId& id);
   // The group is gone and its name free; beyond `max_removed` removed
   // groups, the one removed longest ago is forgotten.
-  absl::Status MarkRemoved(const TaskId& id);
+  absl::Status MarkRemoved(const PlacementGroupId& id);
 
   // The group's record, or nullptr when it is unknown (or forgotten).
-  const rpc::PlacementGroupInfo* Find(const TaskId& id) const;
+  const rpc::PlacementGroupInfo* Find(const PlacementGroupId& id) const;
   // The group holding `name` in `name_space` (not removed), or nullptr.
   const rpc::PlacementGroupInfo* LookupNamed(const std::string& name_space,
                                              const std::string& name) const;
@@ -70,10 +70,10 @@ class PlacementGroupTable {
   using NameKey = std::pair<std::string, std::string>;  // (namespace, name)
 
   // The record of a group not removed, or nullptr.
-  const rpc::PlacementGroupInfo* Live(const TaskId& id) const;
+  const rpc::PlacementGroupInfo* Live(const PlacementGroupId& id) const;
 
-  RecordTable<TaskId, rpc::PlacementGroupInfo> groups_;  // removed ones count as ended
-  absl::flat_hash_map<NameKey, TaskId> live_names_;
+  RecordTable<PlacementGroupId, rpc::PlacementGroupInfo> groups_;  // removed ones count as ended
+  absl::flat_hash_map<NameKey, PlacementGroupId> live_names_;
 };
 
 }  // namespace flare

@@ -135,8 +135,8 @@ void GcsRequests::PlacementGroupTable(ClientId client,
         });
     return;
   }
-  std::optional<TaskId> group;
-  if (!request.pg_id().empty()) group = TaskId::FromBinary(request.pg_id());
+  std::optional<PlacementGroupId> group;
+  if (!request.pg_id().empty()) group = PlacementGroupId::FromBinary(request.pg_id());
   gcs_.GetPlacementGroups(group, std::move(reply_with));
 }
 

@@ -8,14 +8,6 @@
 
 namespace flare {
 
-namespace {
-
-// The GCS's placement-group records are keyed by the same 16 bytes, typed
-// as a TaskId.
-TaskId GcsKey(const PlacementGroupId& group_id) { return TaskId::FromId(group_id); }
-
-}  // namespace
-
 ResourceSet PlacementGroupManager::Offered(const PlacementGroupId& group_id, const Group& group) {
   const std::string hex = group_id.Hex();
   std::map<std::string, double> offered;
@@ -104,7 +96,7 @@ void PlacementGroupManager::Create(ClientId owner, const rpc::CreatePlacementGro
   objects_.AddRef(kTaskArgHolder, group.ready_id);
   const std::string why = Infeasibility(request, group);
   if (!why.empty()) {
-    gcs_.ReportPlacementGroupInfeasible(GcsKey(group_id), nullptr);
+    gcs_.ReportPlacementGroupInfeasible(group_id, nullptr);
     returns_.StoreError(group.ready_id, rpc::INFEASIBLE,
                         "placement group " + group_id.Hex() + " cannot be placed: " + why);
     return;
@@ -127,7 +119,7 @@ std::vector<TaskId> PlacementGroupManager::ReservePending() {
     scheduler_.Acquire(group.total);
     scheduler_.AddCapacity(Offered(group_id, group));
     group.reserved = true;
-    gcs_.ReportPlacementGroupCreated(GcsKey(group_id), node_id_, nullptr);
+    gcs_.ReportPlacementGroupCreated(group_id, node_id_, nullptr);
     rpc::ReturnObject ready;
     ready.mutable_data()->set_object_id(group.ready_id.Binary());
     ready.mutable_data()->set_inline_data(group.ready_value);
@@ -151,7 +143,7 @@ void PlacementGroupManager::Remove(const PlacementGroupId& group_id) {
   objects_.RemoveRef(kTaskArgHolder, group.ready_id);
   by_hex_.erase(group_id.Hex());
   groups_.erase(it);
-  gcs_.ReportPlacementGroupRemoved(GcsKey(group_id), nullptr);
+  gcs_.ReportPlacementGroupRemoved(group_id, nullptr);
 }
 
 std::vector<PlacementGroupId> PlacementGroupManager::OwnedBy(ClientId owner) const {

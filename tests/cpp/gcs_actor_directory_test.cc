@@ -13,7 +13,7 @@
 namespace flare {
 namespace {
 
-rpc::ActorInfo Named(const TaskId& id, const std::string& name_space, const std::string& name) {
+rpc::ActorInfo Named(const ActorId& id, const std::string& name_space, const std::string& name) {
   rpc::ActorInfo actor;
   actor.set_actor_id(id.Binary());
   actor.set_namespace_(name_space);
@@ -26,7 +26,7 @@ rpc::ActorInfo Named(const TaskId& id, const std::string& name_space, const std:
 class ActorDirectoryTest : public ::testing::Test {
  protected:
   // Moves `id` to `state`; returns the state its record then says.
-  rpc::ActorState Set(const TaskId& id, rpc::ActorState state) {
+  rpc::ActorState Set(const ActorId& id, rpc::ActorState state) {
     absl::StatusOr<std::optional<rpc::ActorInfo>> changed = directory_.SetState(id, state);
     EXPECT_TRUE(changed.ok()) << changed.status();
     const rpc::ActorInfo* actor = directory_.Find(id);
@@ -38,7 +38,7 @@ class ActorDirectoryTest : public ::testing::Test {
 };
 
 TEST_F(ActorDirectoryTest, RegisteredActorIsPendingAndFoundByName) {
-  const TaskId id = TaskId::FromRandom();
+  const ActorId id = ActorId::FromRandom();
   rpc::ActorInfo actor = Named(id, "ns", "counter");
   actor.set_state(rpc::ACTOR_ALIVE);  // ignored: a new actor is pending creation
   ASSERT_TRUE(directory_.Register(actor).ok());
@@ -52,33 +52,33 @@ TEST_F(ActorDirectoryTest, RegisteredActorIsPendingAndFoundByName) {
 }
 
 TEST_F(ActorDirectoryTest, NameIsTakenWithinItsNamespaceOnly) {
-  ASSERT_TRUE(directory_.Register(Named(TaskId::FromRandom(), "ns", "counter")).ok());
-  const absl::Status again = directory_.Register(Named(TaskId::FromRandom(), "ns", "counter"));
+  ASSERT_TRUE(directory_.Register(Named(ActorId::FromRandom(), "ns", "counter")).ok());
+  const absl::Status again = directory_.Register(Named(ActorId::FromRandom(), "ns", "counter"));
   EXPECT_TRUE(absl::IsAlreadyExists(again)) << again;
   EXPECT_NE(again.message().find("counter"), std::string::npos) << again;
-  EXPECT_TRUE(directory_.Register(Named(TaskId::FromRandom(), "other", "counter")).ok())
+  EXPECT_TRUE(directory_.Register(Named(ActorId::FromRandom(), "other", "counter")).ok())
       << "another namespace has its own names";
   EXPECT_EQ(directory_.Lookup("nowhere", "counter"), nullptr);
 }
 
 TEST_F(ActorDirectoryTest, KnownIdCannotRegisterTwice) {
-  const TaskId id = TaskId::FromRandom();
+  const ActorId id = ActorId::FromRandom();
   ASSERT_TRUE(directory_.Register(Named(id, "ns", "a")).ok());
   EXPECT_TRUE(absl::IsAlreadyExists(directory_.Register(Named(id, "ns", "b"))));
   EXPECT_EQ(directory_.Lookup("ns", "b"), nullptr);
 }
 
 TEST_F(ActorDirectoryTest, MalformedRecordsAreRefused) {
-  rpc::ActorInfo no_name = Named(TaskId::FromRandom(), "ns", "");
+  rpc::ActorInfo no_name = Named(ActorId::FromRandom(), "ns", "");
   EXPECT_TRUE(absl::IsInvalidArgument(directory_.Register(no_name)));
-  rpc::ActorInfo short_id = Named(TaskId::FromRandom(), "ns", "a");
+  rpc::ActorInfo short_id = Named(ActorId::FromRandom(), "ns", "a");
   short_id.set_actor_id("short");
   EXPECT_TRUE(absl::IsInvalidArgument(directory_.Register(short_id)));
   EXPECT_EQ(directory_.size(), 0u);
 }
 
 TEST_F(ActorDirectoryTest, DeathFreesTheNameForANewActor) {
-  const TaskId first = TaskId::FromRandom();
+  const ActorId first = ActorId::FromRandom();
   ASSERT_TRUE(directory_.Register(Named(first, "ns", "counter")).ok());
   Set(first, rpc::ACTOR_ALIVE);
   EXPECT_EQ(directory_.Lookup("ns", "counter")->state(), rpc::ACTOR_ALIVE);
@@ -87,13 +87,13 @@ TEST_F(ActorDirectoryTest, DeathFreesTheNameForANewActor) {
   ASSERT_NE(directory_.Find(first), nullptr) << "the dead actor is remembered";
   EXPECT_EQ(directory_.Find(first)->state(), rpc::ACTOR_DEAD);
 
-  const TaskId second = TaskId::FromRandom();
+  const ActorId second = ActorId::FromRandom();
   ASSERT_TRUE(directory_.Register(Named(second, "ns", "counter")).ok());
   EXPECT_EQ(directory_.Lookup("ns", "counter")->actor_id(), second.Binary());
 }
 
 TEST_F(ActorDirectoryTest, RestartKeepsTheNameAndDeathIsFinal) {
-  const TaskId id = TaskId::FromRandom();
+  const ActorId id = ActorId::FromRandom();
   ASSERT_TRUE(directory_.Register(Named(id, "ns", "counter")).ok());
   Set(id, rpc::ACTOR_ALIVE);
   EXPECT_EQ(Set(id, rpc::ACTOR_RESTARTING), rpc::ACTOR_RESTARTING);
@@ -105,7 +105,7 @@ TEST_F(ActorDirectoryTest, RestartKeepsTheNameAndDeathIsFinal) {
 }
 
 TEST_F(ActorDirectoryTest, SetStateReturnsTheChangedRecordOrNothing) {
-  const TaskId id = TaskId::FromRandom();
+  const ActorId id = ActorId::FromRandom();
   ASSERT_TRUE(directory_.Register(Named(id, "ns", "counter")).ok());
   auto changed = directory_.SetState(id, rpc::ACTOR_ALIVE);
   ASSERT_TRUE(changed.ok() && changed->has_value());
@@ -113,16 +113,16 @@ TEST_F(ActorDirectoryTest, SetStateReturnsTheChangedRecordOrNothing) {
   EXPECT_EQ((*changed)->name(), "counter");
   changed = directory_.SetState(id, rpc::ACTOR_ALIVE);
   EXPECT_TRUE(changed.ok() && !changed->has_value()) << "the same state is no change";
-  changed = directory_.SetState(TaskId::FromRandom(), rpc::ACTOR_DEAD);  // an unnamed actor
+  changed = directory_.SetState(ActorId::FromRandom(), rpc::ACTOR_DEAD);  // an unnamed actor
   EXPECT_TRUE(changed.ok() && !changed->has_value());
   EXPECT_EQ(directory_.size(), 1u);
 }
 
 TEST_F(ActorDirectoryTest, ListsLiveNamedActorsOfANamespaceOrOfAll) {
-  const TaskId dead = TaskId::FromRandom();
-  ASSERT_TRUE(directory_.Register(Named(TaskId::FromRandom(), "b", "y")).ok());
-  ASSERT_TRUE(directory_.Register(Named(TaskId::FromRandom(), "a", "z")).ok());
-  ASSERT_TRUE(directory_.Register(Named(TaskId::FromRandom(), "a", "x")).ok());
+  const ActorId dead = ActorId::FromRandom();
+  ASSERT_TRUE(directory_.Register(Named(ActorId::FromRandom(), "b", "y")).ok());
+  ASSERT_TRUE(directory_.Register(Named(ActorId::FromRandom(), "a", "z")).ok());
+  ASSERT_TRUE(directory_.Register(Named(ActorId::FromRandom(), "a", "x")).ok());
   ASSERT_TRUE(directory_.Register(Named(dead, "a", "w")).ok());
   Set(dead, rpc::ACTOR_DEAD);
 
@@ -141,7 +141,7 @@ TEST_F(ActorDirectoryTest, ListsLiveNamedActorsOfANamespaceOrOfAll) {
 TEST(ActorDirectoryBoundTest, OnlyTheMostRecentDeadActorsAreRemembered) {
   MemoryStore store;
   ActorDirectory directory(store, /*max_dead=*/2);
-  TaskId ids[3] = {TaskId::FromRandom(), TaskId::FromRandom(), TaskId::FromRandom()};
+  ActorId ids[3] = {ActorId::FromRandom(), ActorId::FromRandom(), ActorId::FromRandom()};
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(directory.Register(Named(ids[i], "ns", "a" + std::to_string(i))).ok());
     ASSERT_TRUE(directory.SetState(ids[i], rpc::ACTOR_DEAD).ok());
@@ -154,8 +154,8 @@ TEST(ActorDirectoryBoundTest, OnlyTheMostRecentDeadActorsAreRemembered) {
 }
 
 TEST_F(ActorDirectoryTest, ANewDirectoryOverTheStoreLoadsTheSameActors) {
-  const TaskId live = TaskId::FromRandom();
-  const TaskId dead = TaskId::FromRandom();
+  const ActorId live = ActorId::FromRandom();
+  const ActorId dead = ActorId::FromRandom();
   ASSERT_TRUE(directory_.Register(Named(live, "ns", "counter")).ok());
   Set(live, rpc::ACTOR_ALIVE);
   ASSERT_TRUE(directory_.Register(Named(dead, "ns", "gone")).ok());
@@ -169,7 +169,7 @@ TEST_F(ActorDirectoryTest, ANewDirectoryOverTheStoreLoadsTheSameActors) {
   EXPECT_EQ(reloaded.Lookup("ns", "gone"), nullptr) << "a dead actor's name stays free";
   ASSERT_NE(reloaded.Find(dead), nullptr);
   EXPECT_EQ(reloaded.Find(dead)->state(), rpc::ACTOR_DEAD);
-  EXPECT_TRUE(absl::IsAlreadyExists(reloaded.Register(Named(TaskId::FromRandom(), "ns", "counter"))))
+  EXPECT_TRUE(absl::IsAlreadyExists(reloaded.Register(Named(ActorId::FromRandom(), "ns", "counter"))))
       << "the loaded live actor still holds its name";
 }
 

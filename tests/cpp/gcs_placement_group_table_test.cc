@@ -14,7 +14,7 @@
 namespace flare {
 namespace {
 
-rpc::PlacementGroupInfo Group(const TaskId& id, const std::string& name, int num_bundles = 1,
+rpc::PlacementGroupInfo Group(const PlacementGroupId& id, const std::string& name, int num_bundles = 1,
                               const std::string& name_space = "ns") {
   rpc::PlacementGroupInfo info;
   info.set_pg_id(id.Binary());
@@ -35,7 +35,7 @@ class PlacementGroupTableTest : public ::testing::Test {
 };
 
 TEST_F(PlacementGroupTableTest, NewGroupIsPendingWithItsDescription) {
-  const TaskId id = TaskId::FromRandom();
+  const PlacementGroupId id = PlacementGroupId::FromRandom();
   rpc::PlacementGroupInfo info = Group(id, "workers", 2);
   info.set_state(rpc::PG_CREATED);  // ignored: a new group is pending
   STEP(table_.Add(info));
@@ -47,18 +47,18 @@ TEST_F(PlacementGroupTableTest, NewGroupIsPendingWithItsDescription) {
   EXPECT_EQ(found->strategy(), "PACK");
   EXPECT_EQ(found->bundles_size(), 2);
   EXPECT_EQ(found->bundle_node_ids_size(), 0) << "a pending group has no node";
-  EXPECT_EQ(table_.Find(TaskId::FromRandom()), nullptr);
+  EXPECT_EQ(table_.Find(PlacementGroupId::FromRandom()), nullptr);
 }
 
 TEST_F(PlacementGroupTableTest, MalformedIdIsRefused) {
-  rpc::PlacementGroupInfo info = Group(TaskId::FromRandom(), "g");
+  rpc::PlacementGroupInfo info = Group(PlacementGroupId::FromRandom(), "g");
   info.set_pg_id("short");
   EXPECT_TRUE(absl::IsInvalidArgument(table_.Add(info)));
   EXPECT_EQ(table_.size(), 0u);
 }
 
 TEST_F(PlacementGroupTableTest, CreatedGroupNamesTheNodeOfEachBundle) {
-  const TaskId id = TaskId::FromRandom();
+  const PlacementGroupId id = PlacementGroupId::FromRandom();
   const NodeId node = NodeId::FromRandom();
   STEP(table_.Add(Group(id, "", 3)));
   STEP(table_.MarkInfeasible(id));
@@ -73,7 +73,7 @@ TEST_F(PlacementGroupTableTest, CreatedGroupNamesTheNodeOfEachBundle) {
 }
 
 TEST_F(PlacementGroupTableTest, InfeasibleGroupStaysPending) {
-  const TaskId id = TaskId::FromRandom();
+  const PlacementGroupId id = PlacementGroupId::FromRandom();
   STEP(table_.Add(Group(id, "")));
   STEP(table_.MarkInfeasible(id));
   EXPECT_EQ(table_.Find(id)->state(), rpc::PG_PENDING);
@@ -81,8 +81,8 @@ TEST_F(PlacementGroupTableTest, InfeasibleGroupStaysPending) {
 }
 
 TEST_F(PlacementGroupTableTest, RemovedGroupIsKeptAsRemovedAndStaysRemoved) {
-  const TaskId pending = TaskId::FromRandom();
-  const TaskId created = TaskId::FromRandom();
+  const PlacementGroupId pending = PlacementGroupId::FromRandom();
+  const PlacementGroupId created = PlacementGroupId::FromRandom();
   STEP(table_.Add(Group(pending, "a")));
   STEP(table_.Add(Group(created, "b")));
   STEP(table_.MarkCreated(created, NodeId::FromRandom()));
@@ -101,21 +101,21 @@ TEST_F(PlacementGroupTableTest, RemovedGroupIsKeptAsRemovedAndStaysRemoved) {
 }
 
 TEST_F(PlacementGroupTableTest, ANameIsTakenInItsNamespaceUntilTheGroupIsRemoved) {
-  const TaskId first = TaskId::FromRandom();
+  const PlacementGroupId first = PlacementGroupId::FromRandom();
   STEP(table_.Add(Group(first, "workers")));
   ASSERT_NE(table_.LookupNamed("ns", "workers"), nullptr);
   EXPECT_EQ(table_.LookupNamed("ns", "workers")->pg_id(), first.Binary());
   EXPECT_EQ(table_.LookupNamed("other", "workers"), nullptr) << "names are per namespace";
 
-  const absl::Status taken = table_.Add(Group(TaskId::FromRandom(), "workers"));
+  const absl::Status taken = table_.Add(Group(PlacementGroupId::FromRandom(), "workers"));
   EXPECT_TRUE(absl::IsAlreadyExists(taken)) << taken;
   EXPECT_NE(taken.message().find("workers"), std::string::npos) << taken;
-  STEP(table_.Add(Group(TaskId::FromRandom(), "workers", 1, "other")));
+  STEP(table_.Add(Group(PlacementGroupId::FromRandom(), "workers", 1, "other")));
   STEP(table_.Add(Group(first, "workers"))) << "the same group again is not a clash";
 
   STEP(table_.MarkRemoved(first));
   EXPECT_EQ(table_.LookupNamed("ns", "workers"), nullptr) << "removal frees the name";
-  const TaskId second = TaskId::FromRandom();
+  const PlacementGroupId second = PlacementGroupId::FromRandom();
   STEP(table_.Add(Group(second, "workers")));
   EXPECT_EQ(table_.LookupNamed("ns", "workers")->pg_id(), second.Binary());
 }
@@ -123,11 +123,11 @@ TEST_F(PlacementGroupTableTest, ANameIsTakenInItsNamespaceUntilTheGroupIsRemoved
 TEST(PlacementGroupTableBoundTest, OnlyTheMostRecentRemovedGroupsAreKept) {
   MemoryStore store;
   PlacementGroupTable table(store, /*max_removed=*/2);
-  const TaskId live = TaskId::FromRandom();
+  const PlacementGroupId live = PlacementGroupId::FromRandom();
   STEP(table.Add(Group(live, "live")));
-  TaskId removed[3];
-  for (TaskId& id : removed) {
-    id = TaskId::FromRandom();
+  PlacementGroupId removed[3];
+  for (PlacementGroupId& id : removed) {
+    id = PlacementGroupId::FromRandom();
     STEP(table.Add(Group(id, "")));
     STEP(table.MarkRemoved(id));
   }
@@ -141,8 +141,8 @@ TEST(PlacementGroupTableBoundTest, OnlyTheMostRecentRemovedGroupsAreKept) {
 }
 
 TEST_F(PlacementGroupTableTest, ANewTableOverTheStoreLoadsTheSameGroups) {
-  const TaskId created = TaskId::FromRandom();
-  const TaskId removed = TaskId::FromRandom();
+  const PlacementGroupId created = PlacementGroupId::FromRandom();
+  const PlacementGroupId removed = PlacementGroupId::FromRandom();
   const NodeId node = NodeId::FromRandom();
   STEP(table_.Add(Group(created, "workers", 2)));
   STEP(table_.MarkCreated(created, node));
@@ -157,7 +157,7 @@ TEST_F(PlacementGroupTableTest, ANewTableOverTheStoreLoadsTheSameGroups) {
   EXPECT_EQ(found->bundle_node_ids_size(), 2);
   EXPECT_EQ(reloaded.LookupNamed("ns", "gone"), nullptr) << "a removed group's name stays free";
   EXPECT_EQ(reloaded.Find(removed)->state(), rpc::PG_REMOVED);
-  EXPECT_TRUE(absl::IsAlreadyExists(reloaded.Add(Group(TaskId::FromRandom(), "workers"))));
+  EXPECT_TRUE(absl::IsAlreadyExists(reloaded.Add(Group(PlacementGroupId::FromRandom(), "workers"))));
 }
 
 TEST(PlacementGroupTableStoreTest, AFailedWriteChangesNothing) {
@@ -165,11 +165,11 @@ TEST(PlacementGroupTableStoreTest, AFailedWriteChangesNothing) {
   bool broken = false;
   testing::TestStore store(backing, &broken);
   PlacementGroupTable table(store);
-  const TaskId id = TaskId::FromRandom();
+  const PlacementGroupId id = PlacementGroupId::FromRandom();
   STEP(table.Add(Group(id, "workers")));
   broken = true;
   EXPECT_TRUE(absl::IsUnavailable(table.MarkRemoved(id)));
-  EXPECT_TRUE(absl::IsUnavailable(table.Add(Group(TaskId::FromRandom(), "other"))));
+  EXPECT_TRUE(absl::IsUnavailable(table.Add(Group(PlacementGroupId::FromRandom(), "other"))));
   broken = false;
   EXPECT_EQ(table.Find(id)->state(), rpc::PG_PENDING) << "the failed removal did not happen";
   EXPECT_NE(table.LookupNamed("ns", "workers"), nullptr) << "and the name is still taken";

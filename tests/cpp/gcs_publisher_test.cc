@@ -49,7 +49,7 @@ rpc::NodeInfo Node(const NodeId& id, bool alive) {
   return node;
 }
 
-rpc::ActorInfo Actor(const TaskId& id, rpc::ActorState state) {
+rpc::ActorInfo Actor(const ActorId& id, rpc::ActorState state) {
   rpc::ActorInfo actor;
   actor.set_actor_id(id.Binary());
   actor.set_namespace_("ns");
@@ -70,7 +70,7 @@ TEST_F(PublisherTest, AChannelSubscriberGetsEveryEventOfItsChannelOnly) {
   const NodeId a = NodeId::FromRandom();
   const NodeId b = NodeId::FromRandom();
   publisher_.PublishNode(Node(a, true));
-  publisher_.PublishActor(Actor(TaskId::FromRandom(), rpc::ACTOR_ALIVE));  // another channel
+  publisher_.PublishActor(Actor(ActorId::FromRandom(), rpc::ACTOR_ALIVE));  // another channel
   publisher_.PublishNode(Node(b, true));
   publisher_.PublishNode(Node(a, false));
   auto events = sink_.For(1);
@@ -84,10 +84,10 @@ TEST_F(PublisherTest, AChannelSubscriberGetsEveryEventOfItsChannelOnly) {
 }
 
 TEST_F(PublisherTest, AKeySubscriberGetsOnlyTheEventsAboutItsKey) {
-  const TaskId watched = TaskId::FromRandom();
+  const ActorId watched = ActorId::FromRandom();
   ASSERT_TRUE(publisher_.AddSubscriber(7, sink_).ok());
   ASSERT_TRUE(publisher_.Subscribe(7, GcsChannel::kActors, watched.Binary()).ok());
-  publisher_.PublishActor(Actor(TaskId::FromRandom(), rpc::ACTOR_ALIVE));
+  publisher_.PublishActor(Actor(ActorId::FromRandom(), rpc::ACTOR_ALIVE));
   publisher_.PublishActor(Actor(watched, rpc::ACTOR_ALIVE));
   publisher_.PublishActor(Actor(watched, rpc::ACTOR_DEAD));
   auto events = sink_.For(7);
@@ -149,11 +149,11 @@ TEST(GcsEventsTest, TheGcsPublishesNodeAndNamedActorChanges) {
 
   const NodeId node = NodeId::FromRandom();
   ASSERT_TRUE(gcs.RegisterNode(Node(node, true)).ok());
-  const TaskId actor = TaskId::FromRandom();
+  const ActorId actor = ActorId::FromRandom();
   ASSERT_TRUE(gcs.RegisterActor(Actor(actor, rpc::ACTOR_ALIVE)).ok());
   ASSERT_TRUE(gcs.ReportActorState(actor, rpc::ACTOR_ALIVE).ok());
   ASSERT_TRUE(gcs.ReportActorState(actor, rpc::ACTOR_ALIVE).ok());  // no change: no event
-  ASSERT_TRUE(gcs.ReportActorState(TaskId::FromRandom(), rpc::ACTOR_DEAD).ok());  // unnamed
+  ASSERT_TRUE(gcs.ReportActorState(ActorId::FromRandom(), rpc::ACTOR_DEAD).ok());  // unnamed
   ASSERT_TRUE(gcs.ReportActorState(actor, rpc::ACTOR_DEAD).ok());
   ASSERT_TRUE(gcs.MarkNodeDead(node).ok());
   ASSERT_TRUE(gcs.MarkNodeDead(node).ok());  // already dead: no event

@@ -27,10 +27,10 @@ class GcsRecoverTest : public ::testing::Test {
 
 TEST_F(GcsRecoverTest, ARestartedGcsFindsWhatTheFirstRecorded) {
   const NodeId node = NodeId::FromRandom();
-  const TaskId actor = TaskId::FromRandom();
-  const TaskId dead_actor = TaskId::FromRandom();
-  const TaskId group = TaskId::FromRandom();
-  const TaskId removed_group = TaskId::FromRandom();
+  const ActorId actor = ActorId::FromRandom();
+  const ActorId dead_actor = ActorId::FromRandom();
+  const PlacementGroupId group = PlacementGroupId::FromRandom();
+  const PlacementGroupId removed_group = PlacementGroupId::FromRandom();
   JobId finished_job;
   JobId running_job;
   {
@@ -114,7 +114,7 @@ TEST_F(GcsRecoverTest, ARestartedGcsFindsWhatTheFirstRecorded) {
 }
 
 TEST_F(GcsRecoverTest, ARestartedGcsGoesOnFromTheRecoveredState) {
-  const TaskId actor = TaskId::FromRandom();
+  const ActorId actor = ActorId::FromRandom();
   {
     std::unique_ptr<Gcs> first = Start();
     rpc::ActorInfo named;
@@ -125,7 +125,7 @@ TEST_F(GcsRecoverTest, ARestartedGcsGoesOnFromTheRecoveredState) {
   std::unique_ptr<Gcs> second = Start();
   ASSERT_TRUE(second->Recover().ok());
   rpc::ActorInfo rival;
-  rival.set_actor_id(TaskId::FromRandom().Binary());
+  rival.set_actor_id(ActorId::FromRandom().Binary());
   rival.set_name("counter");
   EXPECT_TRUE(absl::IsAlreadyExists(second->RegisterActor(rival))) << "the name is still held";
   ASSERT_TRUE(second->ReportActorState(actor, rpc::ACTOR_DEAD).ok());

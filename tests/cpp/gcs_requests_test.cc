@@ -62,7 +62,7 @@ class DeferredGcsClient : public GcsClient {
   void RegisterActor(rpc::ActorInfo actor, StatusCallback done) override {
     inner_.RegisterActor(std::move(actor), Defer(std::move(done)));
   }
-  void ReportActorState(const TaskId& actor, rpc::ActorState state, StatusCallback done) override {
+  void ReportActorState(const ActorId& actor, rpc::ActorState state, StatusCallback done) override {
     inner_.ReportActorState(actor, state, Defer(std::move(done)));
   }
   void LookupNamedActor(const std::string& name_space, const std::string& name,
@@ -76,17 +76,17 @@ class DeferredGcsClient : public GcsClient {
   void AddPlacementGroup(rpc::PlacementGroupInfo group, StatusCallback done) override {
     inner_.AddPlacementGroup(std::move(group), Defer(std::move(done)));
   }
-  void ReportPlacementGroupCreated(const TaskId& group, const NodeId& node,
+  void ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
                                    StatusCallback done) override {
     inner_.ReportPlacementGroupCreated(group, node, Defer(std::move(done)));
   }
-  void ReportPlacementGroupInfeasible(const TaskId& group, StatusCallback done) override {
+  void ReportPlacementGroupInfeasible(const PlacementGroupId& group, StatusCallback done) override {
     inner_.ReportPlacementGroupInfeasible(group, Defer(std::move(done)));
   }
-  void ReportPlacementGroupRemoved(const TaskId& group, StatusCallback done) override {
+  void ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) override {
     inner_.ReportPlacementGroupRemoved(group, Defer(std::move(done)));
   }
-  void GetPlacementGroups(const std::optional<TaskId>& group,
+  void GetPlacementGroups(const std::optional<PlacementGroupId>& group,
                           Callback<std::vector<rpc::PlacementGroupInfo>> done) override {
     inner_.GetPlacementGroups(group, Defer(std::move(done)));
   }
@@ -130,7 +130,7 @@ class RecordingClients : public ClientChannel {
 
 class GcsRequestsTest : public ::testing::Test {
  protected:
-  rpc::RegisterPlacementGroup RegisterGroup(uint64_t request_id, const TaskId& id,
+  rpc::RegisterPlacementGroup RegisterGroup(uint64_t request_id, const PlacementGroupId& id,
                                             const std::string& name) {
     rpc::RegisterPlacementGroup request;
     request.set_request_id(request_id);
@@ -140,7 +140,7 @@ class GcsRequestsTest : public ::testing::Test {
     return request;
   }
 
-  rpc::RegisterActorName RegisterName(uint64_t request_id, const TaskId& id,
+  rpc::RegisterActorName RegisterName(uint64_t request_id, const ActorId& id,
                                       const std::string& name) {
     rpc::RegisterActorName request;
     request.set_request_id(request_id);
@@ -194,13 +194,13 @@ TEST_F(GcsRequestsTest, PutWithoutRequestIdIsNotAnswered) {
 }
 
 TEST_F(GcsRequestsTest, TakenNameIsAnsweredWithTheActorHoldingIt) {
-  const TaskId first = TaskId::FromRandom();
+  const ActorId first = ActorId::FromRandom();
   {
     auto request = RegisterName(1, first, "counter");
     requests_.RegisterActorName(1, request);
   }
   {
-    auto request = RegisterName(2, TaskId::FromRandom(), "counter");
+    auto request = RegisterName(2, ActorId::FromRandom(), "counter");
     requests_.RegisterActorName(2, request);
   }
   deferred_.Deliver();
@@ -219,7 +219,7 @@ TEST_F(GcsRequestsTest, TakenNameIsAnsweredWithTheActorHoldingIt) {
 
 TEST_F(GcsRequestsTest, RefusedRecordIsAnError) {
   {
-    auto request = RegisterName(1, TaskId::FromRandom(), "");
+    auto request = RegisterName(1, ActorId::FromRandom(), "");
     requests_.RegisterActorName(1, request);
   }
   deferred_.Deliver();
@@ -229,7 +229,7 @@ TEST_F(GcsRequestsTest, RefusedRecordIsAnError) {
 }
 
 TEST_F(GcsRequestsTest, LookupAndListFindLiveNamedActors) {
-  const TaskId id = TaskId::FromRandom();
+  const ActorId id = ActorId::FromRandom();
   {
     auto request = RegisterName(1, id, "counter");
     requests_.RegisterActorName(1, request);
@@ -262,14 +262,14 @@ TEST_F(GcsRequestsTest, LookupAndListFindLiveNamedActors) {
 }
 
 TEST_F(GcsRequestsTest, PlacementGroupTableReadsTheGcsRecords) {
-  const TaskId group = TaskId::FromRandom();
+  const PlacementGroupId group = PlacementGroupId::FromRandom();
   rpc::PlacementGroupInfo info;
   info.set_pg_id(group.Binary());
   ASSERT_TRUE(gcs_.AddPlacementGroup(info).ok());
   rpc::PlacementGroupTableRequest request;
   request.set_request_id(9);
   requests_.PlacementGroupTable(2, request);
-  request.set_pg_id(TaskId::FromRandom().Binary());
+  request.set_pg_id(PlacementGroupId::FromRandom().Binary());
   requests_.PlacementGroupTable(2, request);
   deferred_.Deliver();
   ASSERT_EQ(sent_.size(), 2u);
@@ -279,11 +279,11 @@ TEST_F(GcsRequestsTest, PlacementGroupTableReadsTheGcsRecords) {
 }
 
 TEST_F(GcsRequestsTest, ANamedGroupTakesItsNameAndIsFoundByIt) {
-  const TaskId first = TaskId::FromRandom();
+  const PlacementGroupId first = PlacementGroupId::FromRandom();
   {
     auto request = RegisterGroup(1, first, "workers");
     requests_.RegisterPlacementGroup(1, request);
-    request = RegisterGroup(2, TaskId::FromRandom(), "workers");
+    request = RegisterGroup(2, PlacementGroupId::FromRandom(), "workers");
     requests_.RegisterPlacementGroup(2, request);
   }
   rpc::PlacementGroupTableRequest by_name;
@@ -312,7 +312,7 @@ TEST_F(GcsRequestsTest, ANamedGroupTakesItsNameAndIsFoundByIt) {
 }
 
 TEST_F(GcsRequestsTest, ARefusedGroupIsAnError) {
-  auto request = RegisterGroup(1, TaskId::FromRandom(), "workers");
+  auto request = RegisterGroup(1, PlacementGroupId::FromRandom(), "workers");
   request.mutable_group()->set_pg_id("short");
   requests_.RegisterPlacementGroup(1, request);
   deferred_.Deliver();

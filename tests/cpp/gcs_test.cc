@@ -119,7 +119,7 @@ TEST_F(GcsTest, JobsAreTimedByTheInjectedClock) {
 }
 
 TEST_F(GcsTest, NamedActorLifecycleThroughTheClient) {
-  const TaskId id = TaskId::FromRandom();
+  const ActorId id = ActorId::FromRandom();
   rpc::ActorInfo actor;
   actor.set_actor_id(id.Binary());
   actor.set_namespace_("ns");
@@ -127,7 +127,7 @@ TEST_F(GcsTest, NamedActorLifecycleThroughTheClient) {
   absl::Status registered;
   client_.RegisterActor(actor, [&](absl::Status s) { registered = s; });
   ASSERT_TRUE(registered.ok()) << registered;
-  actor.set_actor_id(TaskId::FromRandom().Binary());
+  actor.set_actor_id(ActorId::FromRandom().Binary());
   client_.RegisterActor(actor, [&](absl::Status s) { registered = s; });
   EXPECT_TRUE(absl::IsAlreadyExists(registered)) << registered;
 
@@ -154,7 +154,7 @@ TEST_F(GcsTest, NamedActorLifecycleThroughTheClient) {
 }
 
 TEST_F(GcsTest, PlacementGroupRecordsFollowTheReports) {
-  const TaskId group = TaskId::FromRandom();
+  const PlacementGroupId group = PlacementGroupId::FromRandom();
   const NodeId node = NodeId::FromRandom();
   rpc::PlacementGroupInfo info;
   info.set_pg_id(group.Binary());
@@ -177,7 +177,7 @@ TEST_F(GcsTest, PlacementGroupRecordsFollowTheReports) {
                              });
   ASSERT_EQ(groups.size(), 1u) << "a removed group is remembered";
   EXPECT_EQ(groups[0].state(), rpc::PG_REMOVED);
-  client_.GetPlacementGroups(TaskId::FromRandom(),
+  client_.GetPlacementGroups(PlacementGroupId::FromRandom(),
                              [&](absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> r) {
                                groups = *r;
                              });
@@ -201,14 +201,14 @@ TEST_F(GcsTest, AJobsRecordCarriesItsConfigAndNamespace) {
 
 TEST_F(GcsTest, NamedPlacementGroupsAreFoundByNameInTheirNamespace) {
   rpc::PlacementGroupInfo info;
-  const TaskId group = TaskId::FromRandom();
+  const PlacementGroupId group = PlacementGroupId::FromRandom();
   info.set_pg_id(group.Binary());
   info.set_name("workers");
   info.set_namespace_("ns");
   absl::Status added;
   client_.AddPlacementGroup(info, [&](absl::Status s) { added = s; });
   ASSERT_TRUE(added.ok()) << added;
-  info.set_pg_id(TaskId::FromRandom().Binary());
+  info.set_pg_id(PlacementGroupId::FromRandom().Binary());
   client_.AddPlacementGroup(info, [&](absl::Status s) { added = s; });
   EXPECT_TRUE(absl::IsAlreadyExists(added)) << added;
 

@@ -35,7 +35,7 @@ class PlacementGroupManagerTest : public ::testing::Test {
   }
   rpc::PlacementGroupState State(const rpc::CreatePlacementGroup& request) {
     // The state the manager reported to the GCS.
-    auto records = gcs_.GetPlacementGroups(TaskId::FromBinary(request.pg_id()));
+    auto records = gcs_.GetPlacementGroups(PlacementGroupId::FromBinary(request.pg_id()));
     EXPECT_EQ(records.size(), 1u);
     return records.empty() ? rpc::PG_REMOVED : records[0].state();
   }
