@@ -36,7 +36,7 @@ LAYERS: List[Tuple[str, List[str]]] = [
     ("util", ["flare.util.accelerators.accelerators", "flare.util.accelerators",
               "flare.util.scheduling_strategies", "flare.util.placement_group",
               "flare.util.actor_pool", "flare.util.queue", "flare.util.multiprocessing",
-              "flare.util", "flare._raylet"]),
+              "flare.util", "flare._raylet", "flare.cluster_utils"]),
     ("top", ["flare", "flare.scripts", "flare._private.worker_main"]),
 ]
 

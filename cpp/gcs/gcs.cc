@@ -48,15 +48,39 @@ int64_t Gcs::NowMs() const {
 
 absl::Status Gcs::RegisterNode(const rpc::NodeInfo& node) {
   absl::Status status = nodes_.Upsert(node);
-  if (status.ok()) publisher_.PublishNode(node);
-  return status;
+  if (!status.ok()) return status;
+  publisher_.PublishNode(node);
+  ViewChanged();
+  return absl::OkStatus();
 }
 
 absl::Status Gcs::MarkNodeDead(const NodeId& node) {
   absl::StatusOr<bool> changed = nodes_.MarkDead(node);
   if (!changed.ok()) return changed.status();
-  if (*changed) publisher_.PublishNode(*nodes_.Find(node));
+  if (*changed) {
+    publisher_.PublishNode(*nodes_.Find(node));
+    ViewChanged();
+  }
   return absl::OkStatus();
+}
+
+void Gcs::UpdateResources(const NodeId& node, const rpc::ResourceSet& available) {
+  if (nodes_.UpdateAvailable(node, available)) ViewChanged();
+}
+
+void Gcs::AddViewListener(ViewListener listener) { view_listeners_.push_back(std::move(listener)); }
+
+void Gcs::ViewChanged() {
+  if (view_dirty_) return;
+  view_dirty_ = true;
+  if (on_view_dirty_) on_view_dirty_();
+}
+
+void Gcs::FlushView() {
+  if (!view_dirty_) return;
+  view_dirty_ = false;
+  const std::vector<rpc::NodeInfo> view = nodes_.All();
+  for (const ViewListener& listener : view_listeners_) listener(view);
 }
 
 std::vector<rpc::NodeInfo> Gcs::GetAllNodes() const { return nodes_.All(); }

@@ -3,8 +3,10 @@
 // KV (function exports), the actor directory, the placement-group records
 // and the job table (each job's config); no per-task or per-object state.
 // Changes to nodes and named actors are published to subscribers
-// (publisher()). Requests reach it through a GcsClient (gcs_client.h): in
-// process on the head node, over the network elsewhere.
+// (publisher()), and the cluster view (every node's record) goes to view
+// listeners, coalesced until FlushView. Requests reach it through a
+// GcsClient (gcs_client.h): in process on the head node, over the network
+// (gcs_wire.h, gcs_server.h) elsewhere.
 //
 // Every table writes through to the Store, so a Gcs built over the same
 // store after a restart of the head finds the same state once Recover has
@@ -60,9 +62,22 @@ class Gcs {
   // ---- nodes ----
   // Adds the node, or replaces the record of a known node id.
   absl::Status RegisterNode(const rpc::NodeInfo& node);
-  // The node is gone (ignored when unknown or already dead).
+  // The node left or stopped answering; it stays in the table, not alive
+  // (ignored when unknown or already dead).
   absl::Status MarkNodeDead(const NodeId& node);
   std::vector<rpc::NodeInfo> GetAllNodes() const;
+  // What a live node's resources are now (soft state: not written to the
+  // store). Unknown or dead nodes are ignored.
+  void UpdateResources(const NodeId& node, const rpc::ResourceSet& available);
+
+  // ---- the cluster view: every node's record, pushed after changes ----
+  using ViewListener = std::function<void(const std::vector<rpc::NodeInfo>&)>;
+  void AddViewListener(ViewListener listener);
+  // Called once when the view changes after the last FlushView, so that the
+  // caller can arm a timer and send many changes as one view.
+  void SetViewDirtyHook(std::function<void()> hook) { on_view_dirty_ = std::move(hook); }
+  // Sends the view to every listener if it changed since the last flush.
+  void FlushView();
 
   // ---- KV ----
   // Returns whether the value was written (false: the key existed and
@@ -111,6 +126,8 @@ class Gcs {
 
  private:
   int64_t NowMs() const;
+  // A node's record changed: the view is sent at the next FlushView.
+  void ViewChanged();
 
   std::unique_ptr<Store> store_;
   GcsOptions options_;
@@ -119,6 +136,9 @@ class Gcs {
   ActorDirectory actors_;
   PlacementGroupTable groups_;
   Publisher publisher_;
+  std::vector<ViewListener> view_listeners_;
+  std::function<void()> on_view_dirty_;
+  bool view_dirty_ = false;
 };
 
 }  // namespace flare

@@ -43,6 +43,13 @@ class GcsClient {
   // Adds this node to the cluster (or updates its record).
   virtual void RegisterNode(const rpc::NodeInfo& node, StatusCallback done) = 0;
   virtual void GetAllNodes(Callback<std::vector<rpc::NodeInfo>> done) = 0;
+  // What this node's resources are now (no reply; the GCS folds reports
+  // into the cluster view).
+  virtual void ReportResources(const NodeId& node, const rpc::ResourceSet& available) = 0;
+  // `on_view` gets every node's record after changes (coalesced), on the
+  // caller's thread, for as long as this client lives.
+  virtual void SubscribeClusterView(
+      std::function<void(const std::vector<rpc::NodeInfo>&)> on_view) = 0;
 
   // ---- KV ----
   // The result says whether the value was written (false: the key existed

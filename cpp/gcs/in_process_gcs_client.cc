@@ -22,6 +22,16 @@ void InProcessGcsClient::GetAllNodes(Callback<std::vector<rpc::NodeInfo>> done) 
   Reply(done, gcs_.GetAllNodes());
 }
 
+void InProcessGcsClient::ReportResources(const NodeId& node,
+                                         const rpc::ResourceSet& available) {
+  gcs_.UpdateResources(node, available);
+}
+
+void InProcessGcsClient::SubscribeClusterView(
+    std::function<void(const std::vector<rpc::NodeInfo>&)> on_view) {
+  gcs_.AddViewListener(std::move(on_view));
+}
+
 void InProcessGcsClient::KvPut(const std::string& key, std::string value, bool overwrite,
                                Callback<bool> done) {
   Reply(done, gcs_.KvPut(key, std::move(value), overwrite));

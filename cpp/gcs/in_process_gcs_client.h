@@ -17,6 +17,9 @@ class InProcessGcsClient : public GcsClient {
 
   void RegisterNode(const rpc::NodeInfo& node, StatusCallback done) override;
   void GetAllNodes(Callback<std::vector<rpc::NodeInfo>> done) override;
+  void ReportResources(const NodeId& node, const rpc::ResourceSet& available) override;
+  void SubscribeClusterView(
+      std::function<void(const std::vector<rpc::NodeInfo>&)> on_view) override;
   void KvPut(const std::string& key, std::string value, bool overwrite,
              Callback<bool> done) override;
   void KvGet(const std::string& key, Callback<std::optional<std::string>> done) override;

@@ -1,7 +1,12 @@
 // The GCS node table: every node of the cluster, its address, liveness and
-// resources. On a single node it holds the head itself. Each change is
-// written through to the store (table kTable, keyed by node id), and Load
-// reads the table back after a restart.
+// resources. On a single node it holds the head itself. All() lists nodes
+// in the order they first registered.
+//
+// Membership (registration, death) is written through to the store (table
+// kTable, keyed by node id) before it is applied, and Load reads it back
+// after a restart. What a node has available is soft state: kept in memory
+// only, since a live node reports it again and again (it reaches the store
+// with the node's next membership change).
 //
 // Borrows the store, which must outlive it. Thread-compatible: the GCS's
 // owner is its only user.
@@ -32,15 +37,20 @@ class NodeTable {
   // Adds the node, or replaces the record of a known node id.
   // InvalidArgument when `node.node_id` is not a NodeId.
   absl::Status Upsert(const rpc::NodeInfo& node);
-  // The node is gone. Returns whether that changed anything (false: the
-  // node is unknown or was already dead).
+  // The node left or stopped answering; it stays in the table, not alive,
+  // with nothing available. Returns whether that changed anything (false:
+  // the node is unknown or was already dead).
   absl::StatusOr<bool> MarkDead(const NodeId& node);
+  // What a live node has available now (soft state, see above). Returns
+  // whether the table changed (false: unknown or dead node).
+  bool UpdateAvailable(const NodeId& node, const rpc::ResourceSet& available);
 
   std::vector<rpc::NodeInfo> All() const;
   const rpc::NodeInfo* Find(const NodeId& node) const;
 
  private:
   RecordTable<NodeId, rpc::NodeInfo> nodes_;
+  std::vector<NodeId> order_;  // registration order, as All() lists them
 };
 
 }  // namespace flare

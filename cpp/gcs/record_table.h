@@ -91,6 +91,13 @@ class RecordTable {
     auto it = records_.find(id);
     return it == records_.end() ? nullptr : &it->second;
   }
+  // `id`'s record, to change fields that are soft state: kept in memory
+  // only, they reach the store with the record's next Put. nullptr when
+  // unknown.
+  Record* FindSoft(const Id& id) {
+    auto it = records_.find(id);
+    return it == records_.end() ? nullptr : &it->second;
+  }
   bool Contains(const Id& id) const { return records_.contains(id); }
   const Map& records() const { return records_; }
   size_t size() const { return records_.size(); }

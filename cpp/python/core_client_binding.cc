@@ -243,6 +243,13 @@ void RegisterCoreClient(py::module_& m) {
                py::dict entry;
                entry["node_id"] = py::bytes(node.node_id());
                entry["address"] = node.address();
+               entry["ip"] = node.ip();
+               entry["port"] = node.port();
+               entry["is_head"] = node.is_head();
+               entry["hostname"] = node.hostname();
+               entry["socket_path"] = node.socket_path();
+               entry["labels"] = py::dict();
+               for (const auto& [key, value] : node.labels()) entry["labels"][py::str(key)] = value;
                entry["alive"] = node.alive();
                entry["session_dir"] = node.session_dir();
                entry["total"] = ToMap(node.total());

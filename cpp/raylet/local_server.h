@@ -83,6 +83,11 @@ class LocalServer : public Connection::Handler, public ClientChannel {
   // REQUIRES: called once, before the first Accept.
   void set_handler(LocalRequestHandler* handler) { handler_ = handler; }
   void Accept(Connection::Socket socket);
+  // A client on another kind of link (a peer node's stream). The link calls
+  // OnLinkMessage and OnLinkClosed with the id this returns.
+  ClientId AddLink(std::shared_ptr<ClientLink> link);
+  void OnLinkMessage(ClientId client, rpc::Message& message);
+  void OnLinkClosed(ClientId client);
 
   // ClientChannel.
   void Send(ClientId client, const rpc::Message& message) override;
@@ -95,7 +100,8 @@ class LocalServer : public Connection::Handler, public ClientChannel {
 
  private:
   struct Client {
-    std::shared_ptr<Connection> connection;
+    std::shared_ptr<ClientLink> link;
+    bool peer_link = false;  // a node's stream: only a PEER may register on it
     ClientInfo info;
     bool registering = false;  // waiting for the handler's reply
     bool registered = false;

@@ -19,6 +19,8 @@
 #include <boost/asio.hpp>
 
 #include "gcs/gcs.h"
+#include "gcs/gcs_server.h"
+#include "gcs/gcs_wire.h"
 #include "gcs/in_process_gcs_client.h"
 #include "gcs/memory_store.h"
 #include "object_store/arena.h"
@@ -27,6 +29,11 @@
 #include "raylet/options.h"
 #include "raylet/posix_io.h"
 #include "raylet/process_launcher.h"
+#include "rpc/cluster_server.h"
+#include "rpc/gcs_connection.h"
+#include "rpc/gcs_service.h"
+#include "rpc/node_service.h"
+#include "rpc/token.h"
 
 namespace {
 
@@ -92,6 +99,91 @@ void ReapChildren(flare::NodeManager& manager) {
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) manager.OnChildExited(pid, status);
 }
 
+// This node's side of the cluster: its gRPC port and the GCS client its
+// node manager uses. The head hosts the GCS (reached in process, served to
+// the other nodes on the port); another node keeps a stream to the head's.
+struct ClusterLink {
+  std::unique_ptr<flare::Gcs> gcs;
+  std::unique_ptr<flare::InProcessGcsClient> local_client;
+  std::unique_ptr<flare::GcsGrpcService> gcs_service;
+  std::unique_ptr<flare::GcsServer> gcs_server;
+  std::unique_ptr<flare::RemoteGcsClient> remote_client;
+  std::unique_ptr<flare::GcsConnection> connection;
+  std::unique_ptr<flare::NodeGrpcService> node_service;
+  std::unique_ptr<flare::ClusterServer> server;
+  flare::GcsClient* client = nullptr;
+  std::string gcs_address;  // host:port of the head's port
+  bool joined = false;      // the GCS has this node in its view
+};
+
+// Writes the cluster token to DIR/cluster_token, readable by its owner only.
+bool WriteToken(const std::string& session_dir, const std::string& token) {
+  const std::string path = session_dir + "/cluster_token";
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) return false;
+  ::chmod(path.c_str(), 0600);
+  out << token << "\n";
+  return static_cast<bool>(out);
+}
+
+// Starts this node's port and its GCS client; prints why it cannot.
+bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
+                 flare::LocalServer& local_server,
+                 const std::function<void(const absl::Status&)>& on_gcs_lost, ClusterLink& link) {
+  link.node_service =
+      std::make_unique<flare::NodeGrpcService>(io, local_server, flags.token);
+  std::vector<grpc::Service*> services{link.node_service.get()};
+  if (flags.head) {
+    link.gcs = std::make_unique<flare::Gcs>(std::make_unique<flare::MemoryStore>());
+    link.local_client = std::make_unique<flare::InProcessGcsClient>(*link.gcs);
+    link.gcs_service = std::make_unique<flare::GcsGrpcService>(io, flags.token);
+    link.gcs_server = std::make_unique<flare::GcsServer>(
+        *link.gcs, *link.local_client, *link.gcs_service,
+        flare::GcsServer::Options{flags.version, std::chrono::milliseconds(flags.node_timeout_ms)});
+    link.gcs_service->set_server(link.gcs_server.get());
+    services.push_back(link.gcs_service.get());
+    link.client = link.local_client.get();
+  }
+  auto server = flare::ClusterServer::Start(flags.node_ip_address, flags.port, services);
+  if (!server.ok()) {
+    std::cerr << "flare-raylet: " << server.status().message() << "\n";
+    return false;
+  }
+  link.server = std::move(*server);
+  if (flags.head) {
+    link.gcs_address = flags.node_ip_address + ":" + std::to_string(link.server->port());
+    return true;
+  }
+  link.gcs_address = flags.address;
+  link.remote_client = std::make_unique<flare::RemoteGcsClient>(
+      [&link](flare::rpc::GcsRequest request) {
+        return link.connection && link.connection->Send(std::move(request));
+      });
+  flare::GcsConnection::Callbacks callbacks;
+  callbacks.on_push = [&link](const flare::rpc::GcsPush& push) {
+    link.remote_client->OnPush(push);
+  };
+  callbacks.on_closed = [&link, on_gcs_lost](const absl::Status& status) {
+    link.remote_client->OnDisconnected(status);
+    on_gcs_lost(status);
+  };
+  link.connection =
+      std::make_unique<flare::GcsConnection>(io, flags.address, flags.token, std::move(callbacks));
+  link.client = link.remote_client.get();
+  return true;
+}
+
+// Runs `action` every `period` on the loop until the loop stops.
+void Every(boost::asio::steady_timer& timer, std::chrono::milliseconds period,
+           std::function<void()> action) {
+  timer.expires_after(period);
+  timer.async_wait([&timer, period, action](const boost::system::error_code& error) {
+    if (error) return;
+    action();
+    Every(timer, period, action);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,16 +198,23 @@ int main(int argc, char** argv) {
     std::cout << flare::UsageText();
     return 0;
   }
-  if (!flags.head) {
-    std::cerr << "flare-raylet: joining a cluster is not supported yet: only a head node "
-                 "(--head, which hosts the GCS) can run\n";
-    return 2;
-  }
   signal(SIGPIPE, SIG_IGN);
   std::error_code ec;
   std::filesystem::create_directories(flags.session_dir + "/logs", ec);
   if (ec) {
     std::cerr << "flare-raylet: cannot create " << flags.session_dir << ": " << ec.message() << "\n";
+    return 1;
+  }
+  if (flags.head && flags.token.empty()) {
+    auto token = flare::NewClusterToken();
+    if (!token.ok()) {
+      std::cerr << "flare-raylet: " << token.status().message() << "\n";
+      return 1;
+    }
+    flags.token = *token;
+  }
+  if (flags.head && !WriteToken(flags.session_dir, flags.token)) {
+    std::cerr << "flare-raylet: cannot write " << flags.session_dir << "/cluster_token\n";
     return 1;
   }
 
@@ -132,6 +231,9 @@ int main(int argc, char** argv) {
   options.session_dir = flags.session_dir;
   options.socket_path = flags.socket_path;
   options.driver_pid = flags.driver_pid;
+  options.ip = flags.node_ip_address;
+  options.is_head = flags.head;
+  options.version = flags.version;
 
   auto arena = flare::Arena::Create(memory.object_store, "flare-arena");
   if (!arena.ok()) {
@@ -163,12 +265,20 @@ int main(int argc, char** argv) {
   launch.session_dir = flags.session_dir;
   launch.node_id_hex = options.node_id.Hex();
   auto launcher = std::make_unique<flare::ProcessLauncher>(launch);
-  // The head hosts the cluster's GCS; its raylet reaches it in process.
-  flare::Gcs gcs(std::make_unique<flare::MemoryStore>());
-  flare::InProcessGcsClient gcs_client(gcs);
+  ClusterLink link;
+  int exit_code = 0;
+  auto on_gcs_lost = [&](const absl::Status& status) {
+    std::cerr << "flare-raylet: " << (link.joined ? "lost the head: " : "cannot join: ")
+              << status.message() << "\n";
+    exit_code = 1;
+    stop();
+  };
   flare::LocalServer server((*arena)->fd());
+  if (!LinkCluster(flags, io, server, on_gcs_lost, link)) return 1;
+  options.port = link.server->port();
   flare::NodeManager manager(options, std::move(*arena), std::move(launcher),
-                             flare::PosixNodeIo(io, flags.session_dir), server, gcs_client, stop);
+                             flare::PosixNodeIo(io, flags.session_dir), server, *link.client,
+                             stop);
   server.set_handler(&manager);
 
   boost::asio::signal_set terminate(io, SIGTERM, SIGINT);
@@ -190,13 +300,80 @@ int main(int argc, char** argv) {
     std::cerr << "flare-raylet: cannot start workers: " << started.message() << "\n";
   }
   AcceptLoop(acceptor, server);
-  {
+
+  // Joined once the GCS's view holds this node; a head that never answers
+  // ends the start within kJoinTimeout.
+  constexpr auto kJoinTimeout = std::chrono::seconds(5);
+  auto write_ready = [&] {
     std::ofstream ready(flags.session_dir + "/raylet.ready");
-    ready << getpid() << "\n" << flags.socket_path << "\n";
+    ready << "pid=" << getpid() << "\nsocket=" << flags.socket_path
+          << "\nport=" << link.server->port() << "\ngcs_address=" << link.gcs_address
+          << "\nnode_id=" << options.node_id.Hex() << "\nhead=" << (flags.head ? 1 : 0) << "\n";
+  };
+  link.client->SubscribeClusterView([&](const std::vector<flare::rpc::NodeInfo>& nodes) {
+    for (const auto& node : nodes) {
+      if (node.node_id() != options.node_id.Binary()) continue;
+      link.node_service->SetInfo(node);
+      if (link.joined) continue;
+      link.joined = true;
+      write_ready();
+    }
+  });
+  boost::asio::steady_timer join_deadline(io);
+  if (!flags.head) {
+    join_deadline.expires_after(kJoinTimeout);
+    join_deadline.async_wait([&](const boost::system::error_code& error) {
+      if (error || link.joined) return;
+      on_gcs_lost(absl::DeadlineExceededError("no flare head answered at " + flags.address +
+                                              " within 5 s"));
+    });
   }
+
+  // The head: views go out coalesced, and silent nodes are declared dead.
+  boost::asio::steady_timer view_flush(io);
+  boost::asio::steady_timer liveness(io);
+  bool flush_armed = false;
+  if (link.gcs) {
+    constexpr auto kViewDelay = std::chrono::milliseconds(20);
+    link.gcs->SetViewDirtyHook([&] {
+      if (flush_armed) return;
+      flush_armed = true;
+      view_flush.expires_after(kViewDelay);
+      view_flush.async_wait([&](const boost::system::error_code& error) {
+        flush_armed = false;
+        if (!error) link.gcs->FlushView();
+      });
+    });
+    link.gcs->FlushView();  // the head itself registered in the constructor
+    Every(liveness, std::chrono::milliseconds(500), [&] {
+      for (const auto& node : link.gcs_server->CheckLiveness(std::chrono::steady_clock::now())) {
+        std::cerr << "flare-raylet: node " << node.Hex() << " stopped answering; marked dead\n";
+      }
+    });
+  }
+
+  // Every node reports its resources: at once when they change (checked
+  // every kReportCheck), and at least every kHeartbeat as its sign of life.
+  constexpr auto kReportCheck = std::chrono::milliseconds(50);
+  constexpr int kChecksPerHeartbeat = 20;  // one second
+  boost::asio::steady_timer reporter(io);
+  std::string last_report;
+  int checks = 0;
+  Every(reporter, kReportCheck, [&] {
+    flare::rpc::ResourceSet available = manager.AvailableForView();
+    std::string encoded;
+    available.SerializeToString(&encoded);
+    if (encoded == last_report && ++checks < kChecksPerHeartbeat) return;
+    checks = 0;
+    last_report = std::move(encoded);
+    link.client->ReportResources(options.node_id, available);
+  });
+
   io.run();
 
   // Shutdown: stop accepting, end the workers, remove what we created.
+  link.connection.reset();  // waits for the stream to end
+  link.server->Shutdown();
   boost::system::error_code ignored;
   acceptor.close(ignored);
   ::unlink(flags.socket_path.c_str());
@@ -213,5 +390,5 @@ int main(int argc, char** argv) {
   // Whatever is still alive gets SIGKILL (PR_SET_PDEATHSIG would do it as
   // we exit, but be explicit).
   manager.SignalWorkers(SIGKILL);
-  return 0;
+  return exit_code;
 }

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -55,7 +56,14 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
       gcs_requests_(gcs, clients) {
   rpc::NodeInfo self;
   self.set_node_id(node_id_.Binary());
-  self.set_address(options_.socket_path);
+  self.set_address(options_.ip + ":" + std::to_string(options_.port));
+  self.set_ip(options_.ip);
+  self.set_port(static_cast<uint32_t>(options_.port));
+  self.set_is_head(options_.is_head);
+  self.set_version(options_.version);
+  self.set_socket_path(options_.socket_path);
+  char hostname[256] = {};
+  if (gethostname(hostname, sizeof(hostname) - 1) == 0) self.set_hostname(hostname);
   self.set_alive(true);
   self.set_session_dir(options_.session_dir);
   options_.resources.ToProto(self.mutable_total());
@@ -228,6 +236,8 @@ void NodeManager::OnRegister(const ClientInfo& client, const rpc::RegisterClient
     if (!pool_.OnRegistered(WorkerId::FromBinary(request.worker_id()), client.id)) {
       reply.set_error("unknown worker id");
     }
+  } else if (request.kind() == rpc::PEER) {
+    // Another node's raylet, placing tasks here; its jobs are the GCS's.
   } else {
     reply.set_error("unknown client kind");
   }
@@ -328,6 +338,16 @@ void NodeManager::OnClusterInfo(const ClientInfo& client, const rpc::ClusterInfo
   });
 }
 
+rpc::ResourceSet NodeManager::AvailableForView() const {
+  ResourceSet shown;
+  for (const auto& [name, amount] : scheduler_.available().ToMap()) {
+    shown.Set(name, std::max(0.0, amount));
+  }
+  rpc::ResourceSet out;
+  shown.ToProto(&out);
+  return out;
+}
+
 rpc::Message NodeManager::ClusterInfoReply(uint64_t request_id,
                                            absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) const {
   rpc::Message reply;
@@ -339,12 +359,7 @@ rpc::Message NodeManager::ClusterInfoReply(uint64_t request_id,
   }
   for (rpc::NodeInfo& node : *nodes) {
     if (NodeId::FromBinary(node.node_id()) == node_id_) {
-      node.clear_available();
-      ResourceSet available = scheduler_.available();
-      // Oversubscription while blocked workers resume shows as zero.
-      ResourceSet shown;
-      for (const auto& [name, amount] : available.ToMap()) shown.Set(name, std::max(0.0, amount));
-      shown.ToProto(node.mutable_available());
+      *node.mutable_available() = AvailableForView();
       // Reserved placement groups offer their bundles under their own names.
       for (const auto& [name, amount] : scheduler_.total().ToMap()) {
         if (amount > 0 && GroupOfResource(name)) {
@@ -387,11 +402,12 @@ void NodeManager::OnClientClosed(const ClientInfo& info) {
         if (alive == pid) node_io_.processes->Kill(pid, SIGKILL);
       }
     });
-  } else if (info.kind == rpc::DRIVER) {
-    gcs_.MarkJobFinished(info.job_id, nullptr);
+  } else if (info.kind == rpc::DRIVER || info.kind == rpc::PEER) {
+    // A peer is another node's raylet: the tasks it placed here go with it.
+    if (info.kind == rpc::DRIVER) gcs_.MarkJobFinished(info.job_id, nullptr);
     tasks_.OnDriverGone(client);
     for (const PlacementGroupId& group_id : groups_.OwnedBy(client)) RemovePlacementGroup(group_id);
-    if (options_.driver_pid != 0 && info.pid == options_.driver_pid) {
+    if (info.kind == rpc::DRIVER && options_.driver_pid != 0 && info.pid == options_.driver_pid) {
       std::cerr << "flare-raylet: driver " << info.pid << " disconnected; stopping\n";
       request_stop_();
     }

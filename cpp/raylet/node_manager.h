@@ -52,6 +52,11 @@ struct NodeOptions {
   std::string socket_path;
   size_t max_workers = 0;  // 0: derived from the CPU count
   pid_t driver_pid = 0;    // exit when this driver goes (0: run until stopped)
+  // How the cluster sees this node.
+  std::string ip = "127.0.0.1";
+  int port = 0;  // its gRPC port
+  bool is_head = false;
+  std::string version;
 };
 
 class NodeManager : public LocalRequestHandler, private ReturnStore {
@@ -108,6 +113,9 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
                              const rpc::PlacementGroupTableRequest& request) override;
 
   const NodeId& node_id() const { return node_id_; }
+  // This node's available resources as the cluster view shows them:
+  // oversubscription while blocked workers resume shows as zero.
+  rpc::ResourceSet AvailableForView() const;
 
  private:
   // The units' view of what this node owns.

@@ -27,6 +27,17 @@ flags:
   --socket PATH                the local IPC socket (default: DIR/raylet.sock)
   --python PATH                interpreter for worker processes (default: python3)
   --driver-pid PID             stop when this driver process exits
+
+cluster:
+  --port N                     the node's gRPC port (default 0: any free one;
+                               the head's also serves the GCS)
+  --node-ip-address IP         the address this node listens on and announces
+                               (default 127.0.0.1: nothing outside this machine)
+  --address HOST:PORT          join the head there (not with --head)
+  --token TOKEN                the cluster token (joining: the head's; head:
+                               default a new random one in DIR/cluster_token)
+  --version TEXT               flare's version; nodes must match the head's
+  --node-timeout-ms N          head: a node silent this long is dead (5000)
   --help                       print this text
 )";
 }
@@ -155,6 +166,29 @@ absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args) {
       auto text = value();
       if (!text.ok()) return text.status();
       flags.socket_path = *text;
+    } else if (arg == "--port") {
+      auto n = number();
+      if (!n.ok()) return n.status();
+      if (*n > 65535 || *n != static_cast<int>(*n)) {
+        return absl::InvalidArgumentError("--port must be a port number (0-65535)");
+      }
+      flags.port = static_cast<int>(*n);
+    } else if (arg == "--node-timeout-ms") {
+      auto n = number();
+      if (!n.ok()) return n.status();
+      if (*n < 1 || *n > 3.6e6) {
+        return absl::InvalidArgumentError("--node-timeout-ms must be between 1 and 3600000");
+      }
+      flags.node_timeout_ms = static_cast<int>(*n);
+    } else if (arg == "--node-ip-address" || arg == "--address" || arg == "--token" ||
+               arg == "--version") {
+      auto text = value();
+      if (!text.ok()) return text.status();
+      std::string& field = arg == "--node-ip-address" ? flags.node_ip_address
+                           : arg == "--address"       ? flags.address
+                           : arg == "--token"         ? flags.token
+                                                      : flags.version;
+      field = *text;
     } else if (arg == "--python") {
       auto text = value();
       if (!text.ok()) return text.status();
@@ -165,6 +199,17 @@ absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args) {
   }
   if (!flags.help && flags.session_dir.empty()) {
     return absl::InvalidArgumentError("--session-dir is required (see --help)");
+  }
+  if (!flags.help && flags.head && !flags.address.empty()) {
+    return absl::InvalidArgumentError("--address joins a head; a head (--head) takes none");
+  }
+  if (!flags.help && !flags.head && flags.address.empty()) {
+    return absl::InvalidArgumentError(
+        "a node needs --head (the first node) or --address HOST:PORT of the head to join");
+  }
+  if (!flags.help && !flags.head && flags.token.empty()) {
+    return absl::InvalidArgumentError(
+        "joining needs the cluster --token the head printed when it started");
   }
   if (flags.socket_path.empty()) flags.socket_path = flags.session_dir + "/raylet.sock";
   return flags;

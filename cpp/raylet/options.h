@@ -25,6 +25,14 @@ struct RayletFlags {
   std::string python = "python3";
   pid_t driver_pid = 0;
   bool help = false;
+  // The cluster. A head listens on port (0: one the kernel picks) and makes
+  // a token unless given one; another node joins the head at `address`.
+  int port = 0;
+  std::string node_ip_address = "127.0.0.1";  // what this node listens on and announces
+  std::string address;                        // the head's host:port (not for --head)
+  std::string token;                          // the cluster token (joining: required)
+  std::string version;                        // flare's version, checked on join
+  int node_timeout_ms = 5000;                 // head: a silent node is dead after this
 };
 
 // The node's two memory resources, in bytes: the arena and what tasks and

@@ -163,11 +163,16 @@ def nodes() -> List[dict]:
         out.append({
             "NodeID": node["node_id"].hex(),
             "Alive": node["alive"],
-            "NodeManagerAddress": "127.0.0.1",
-            "RayletSocketName": node["address"],
-            "ObjectStoreSocketName": node["address"],
+            "NodeManagerAddress": node["ip"],
+            "NodeManagerHostname": node["hostname"],
+            "NodeManagerPort": node["port"],
+            "NodeName": node["ip"],
+            "RayletSocketName": node["socket_path"],
+            "ObjectStoreSocketName": node["socket_path"],
             "SessionDir": node["session_dir"],
-            "Resources": dict(node["total"]),
+            "Resources": dict(node["total"]) if node["alive"] else {},
+            "Labels": dict(node["labels"]),
+            "IsHead": node["is_head"],
             "alive": node["alive"],
         })
     return out

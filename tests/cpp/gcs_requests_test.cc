@@ -43,6 +43,13 @@ class DeferredGcsClient : public GcsClient {
   void GetAllNodes(Callback<std::vector<rpc::NodeInfo>> done) override {
     inner_.GetAllNodes(Defer(std::move(done)));
   }
+  void ReportResources(const NodeId& node, const rpc::ResourceSet& available) override {
+    inner_.ReportResources(node, available);
+  }
+  void SubscribeClusterView(
+      std::function<void(const std::vector<rpc::NodeInfo>&)> on_view) override {
+    inner_.SubscribeClusterView(std::move(on_view));
+  }
   void KvPut(const std::string& key, std::string value, bool overwrite,
              Callback<bool> done) override {
     inner_.KvPut(key, std::move(value), overwrite, Defer(std::move(done)));

@@ -77,20 +77,47 @@ TEST(ParseFlagsTest, EveryDocumentedFlagAppearsInTheUsageText) {
   const std::string usage = UsageText();
   for (const char* flag : {"--head", "--num-cpus", "--num-gpus", "--resources",
                            "--object-store-memory", "--memory", "--session-dir", "--socket", "--python",
-                           "--driver-pid", "--help"}) {
+                           "--driver-pid", "--help", "--port", "--node-ip-address", "--address",
+                           "--token", "--version", "--node-timeout-ms"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
 }
 
 TEST(ParseFlagsTest, DefaultsApplyWhenOnlyTheSessionDirIsGiven) {
-  auto flags = ParseFlags({"--session-dir", "/tmp/s"});
+  auto flags = ParseFlags({"--session-dir", "/tmp/s", "--head"});
   ASSERT_TRUE(flags.ok()) << flags.status();
-  EXPECT_FALSE(flags->head);
+  EXPECT_EQ(flags->port, 0);
+  EXPECT_EQ(flags->node_ip_address, "127.0.0.1");  // nothing exposed by default
+  EXPECT_EQ(flags->node_timeout_ms, 5000);
   EXPECT_EQ(flags->num_cpus, -1);
   EXPECT_EQ(flags->object_store_memory, 0u);
   EXPECT_EQ(flags->memory, 0u);
   EXPECT_EQ(flags->python, "python3");
   EXPECT_EQ(flags->socket_path, "/tmp/s/raylet.sock");
+}
+
+TEST(ParseFlagsTest, AcceptsTheJoinFlags) {
+  auto flags = ParseFlags({"--session-dir", "/tmp/s", "--address", "10.0.0.1:6380", "--token",
+                           "abc", "--port", "6381", "--node-ip-address", "10.0.0.2",
+                           "--version", "1.2.3"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_FALSE(flags->head);
+  EXPECT_EQ(flags->address, "10.0.0.1:6380");
+  EXPECT_EQ(flags->token, "abc");
+  EXPECT_EQ(flags->port, 6381);
+  EXPECT_EQ(flags->node_ip_address, "10.0.0.2");
+  EXPECT_EQ(flags->version, "1.2.3");
+}
+
+TEST(ParseFlagsTest, ANodeIsAHeadOrJoinsOneWithItsToken) {
+  auto neither = ParseFlags({"--session-dir", "/tmp/s"});
+  ASSERT_FALSE(neither.ok());
+  EXPECT_NE(neither.status().message().find("--address"), std::string::npos) << neither.status();
+  auto no_token = ParseFlags({"--session-dir", "/tmp/s", "--address", "h:1"});
+  ASSERT_FALSE(no_token.ok());
+  EXPECT_NE(no_token.status().message().find("--token"), std::string::npos) << no_token.status();
+  EXPECT_FALSE(ParseFlags({"--session-dir", "/tmp/s", "--head", "--address", "h:1"}).ok());
+  EXPECT_FALSE(ParseFlags({"--session-dir", "/tmp/s", "--head", "--port", "70000"}).ok());
 }
 
 TEST(ParseFlagsTest, RejectsUnknownFlagsNamingThem) {

@@ -10,7 +10,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
+
+from flare._version import __version__
 
 CLUSTER_FILE = Path(tempfile.gettempdir()) / "flare" / "flare_current_cluster"
 
@@ -37,6 +39,17 @@ def new_session_dir() -> str:
     return str(path)
 
 
+def read_ready(session_dir: str) -> Optional[Dict[str, str]]:
+    """The raylet's ``raylet.ready`` record (pid, socket, port, gcs_address,
+    node_id, head), written once it has joined its cluster; None before."""
+    try:
+        text = (Path(session_dir) / "raylet.ready").read_text()
+    except OSError:
+        return None
+    record = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return record if "gcs_address" in record else None
+
+
 class RayletProcess:
     """A raylet this process started; stopped by stop()."""
 
@@ -44,6 +57,37 @@ class RayletProcess:
         self.process = process
         self.session_dir = session_dir
         self.socket_path = socket_path
+        self.ready: Optional[Dict[str, str]] = None
+
+    def wait_ready(self, timeout: float = 15.0) -> Dict[str, str]:
+        """Blocks until the raylet has joined its cluster and returns its ready
+        record; raises RuntimeError with its log if it exits or times out."""
+        deadline = time.monotonic() + timeout
+        while self.ready is None:
+            self.ready = read_ready(self.session_dir)
+            if self.ready is not None:
+                return self.ready
+            if not self.alive():
+                raise RuntimeError(f"flare-raylet exited (code {self.process.returncode}):\n"
+                                   f"{self.log_tail()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"flare-raylet did not start within {timeout:g} s:\n"
+                                   f"{self.log_tail()}")
+            time.sleep(0.01)
+        return self.ready
+
+    @property
+    def port(self) -> int:
+        return int(self.wait_ready()["port"])
+
+    @property
+    def gcs_address(self) -> str:
+        return self.wait_ready()["gcs_address"]
+
+    @property
+    def node_id(self) -> str:
+        return self.wait_ready()["node_id"]
 
     @property
     def pid(self) -> int:
@@ -73,13 +117,28 @@ class RayletProcess:
 def start_raylet(*, num_cpus: Optional[float], num_gpus: Optional[float],
                  resources: Optional[Dict[str, float]], object_store_memory: Optional[int],
                  driver_pid: Optional[int], memory: Optional[int] = None, head: bool = True,
-                 session_dir: Optional[str] = None) -> RayletProcess:
+                 session_dir: Optional[str] = None, address: Optional[str] = None,
+                 token: Optional[str] = None, port: int = 0,
+                 node_ip_address: Optional[str] = None,
+                 node_timeout_ms: Optional[int] = None,
+                 command_prefix: Sequence[str] = ()) -> RayletProcess:
+    """Starts a raylet: a head (with the GCS), or with ``address`` and
+    ``token`` a node that joins the head there. ``command_prefix`` runs it
+    under another command that execs it (e.g. ``ip netns exec NAME``)."""
     session_dir = session_dir or new_session_dir()
     socket_path = os.path.join(session_dir, "raylet.sock")
-    args = [raylet_binary(), "--session-dir", session_dir, "--socket", socket_path,
-            "--python", sys.executable]
+    args = [*command_prefix, raylet_binary(), "--session-dir", session_dir, "--socket", socket_path,
+            "--python", sys.executable, "--version", __version__, "--port", str(int(port))]
     if head:
         args.append("--head")
+    else:
+        args += ["--address", address, "--token", token]
+    if token and head:
+        args += ["--token", token]
+    if node_ip_address:
+        args += ["--node-ip-address", node_ip_address]
+    if node_timeout_ms is not None:
+        args += ["--node-timeout-ms", str(int(node_timeout_ms))]
     if num_cpus is not None:
         args += ["--num-cpus", repr(float(num_cpus))]
     if num_gpus is not None:
@@ -101,10 +160,52 @@ def start_raylet(*, num_cpus: Optional[float], num_gpus: Optional[float],
     return RayletProcess(process, session_dir, socket_path)
 
 
-def write_cluster_file(socket_path: str, pid: int, session_dir: str) -> None:
+def _normalize(address: str) -> str:
+    host, _, port = address.rpartition(":")
+    if host in ("localhost", ""):
+        host = "127.0.0.1"
+    return f"{host}:{port}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def find_local_node(gcs_address: str) -> Optional[Dict[str, str]]:
+    """The ready record of a live raylet on this machine in the cluster whose
+    head is at ``gcs_address`` (the head's own node first)."""
+    wanted = _normalize(gcs_address)
+    root = Path(tempfile.gettempdir()) / "flare"
+    found = []
+    for ready_file in root.glob("session_*/raylet.ready"):
+        record = read_ready(str(ready_file.parent))
+        if record is None or _normalize(record["gcs_address"]) != wanted:
+            continue
+        if not _pid_alive(int(record.get("pid", "0"))):
+            continue
+        found.append(record)
+    found.sort(key=lambda record: record.get("head") != "1")
+    return found[0] if found else None
+
+
+def add_to_cluster_file(socket_path: str, pid: int, session_dir: str, gcs_address: str) -> None:
+    """Records a node 'flare start' ran on this machine. The first one (the
+    head, or the first node that joined one) is what address='auto' uses;
+    'flare stop' stops them all."""
+    record = {"socket": socket_path, "pid": pid, "session_dir": session_dir,
+              "gcs_address": gcs_address}
+    info = read_cluster_file()
+    if info is None or not _pid_alive(int(info.get("pid", 0))):
+        info = dict(record, nodes=[])
+    info.setdefault("nodes", [dict(info)]).append(record)
     CLUSTER_FILE.parent.mkdir(parents=True, exist_ok=True)
-    CLUSTER_FILE.write_text(json.dumps(
-        {"socket": socket_path, "pid": pid, "session_dir": session_dir}))
+    CLUSTER_FILE.write_text(json.dumps(info))
 
 
 def read_cluster_file() -> Optional[dict]:

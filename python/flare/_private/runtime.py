@@ -137,6 +137,8 @@ def _check_init_options(num_cpus, num_gpus, resources, object_store_memory, memo
 
 
 def _resolve_address(address: str) -> str:
+    """The local raylet socket for ``address``: 'auto' (the node 'flare start'
+    ran here), a socket path, or the head's 'host:port'."""
     if address == "auto":
         info = node_module.read_cluster_file()
         if info is None or not os.path.exists(info.get("socket", "")):
@@ -145,9 +147,21 @@ def _resolve_address(address: str) -> str:
         return info["socket"]
     if os.path.exists(address):
         return address
-    raise exceptions.FlareConnectionError(
-        f"cannot reach a flare node at {address!r}: give 'auto' or the path of a raylet socket "
-        "(joining remote nodes over TCP is not supported yet)")
+    for prefix in ("ray://", "flare://"):
+        if address.startswith(prefix):
+            address = address[len(prefix):]
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise exceptions.FlareConnectionError(
+            f"cannot reach a flare node at {address!r}: give 'auto', the head's 'host:port' "
+            "or the path of a raylet socket")
+    record = node_module.find_local_node(address)
+    if record is None:
+        raise exceptions.FlareConnectionError(
+            f"no flare node of the cluster at {address} runs on this machine: start one with "
+            f"'flare start --address {address} --token TOKEN' (a driver talks to its own "
+            "machine's node)")
+    return record["socket"]
 
 
 def _connect(socket_path: str, raylet, log_to_driver: bool, job_config: bytes, namespace: str):

@@ -1,0 +1,74 @@
+// The GCS service's session logic, with no I/O: which node each connected
+// stream belongs to, when each node was last heard from, and the cluster
+// view pushed down every stream. The gRPC layer (cpp/rpc/gcs_service.h)
+// turns stream events into calls here and carries out Push.
+//
+// A node's stream is its membership: the first request must register it,
+// and when the stream ends the node is marked dead at once. A node that
+// stays connected but silent (hung, stopped, cut off) for longer than
+// `node_timeout` is marked dead by CheckLiveness.
+//
+// Thread-compatible: the head raylet's event loop is its only user.
+#ifndef FLARE_GCS_GCS_SERVER_H_
+#define FLARE_GCS_GCS_SERVER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "cluster.pb.h"
+#include "gcs/gcs.h"
+#include "gcs/gcs_client.h"
+
+namespace flare {
+
+class GcsServer {
+ public:
+  using StreamId = uint64_t;
+  using Clock = std::chrono::steady_clock;
+
+  // Where pushes go: the stream's writer.
+  class Sink {
+   public:
+    virtual ~Sink() = default;
+    virtual void Push(StreamId stream, rpc::GcsPush push) = 0;
+    // Ends the stream after what was pushed, telling the node `why`.
+    virtual void Close(StreamId stream, const std::string& why) = 0;
+  };
+
+  struct Options {
+    std::string version;  // a node must run the same flare version
+    std::chrono::milliseconds node_timeout{5000};
+  };
+
+  // Borrows all three; `local` serves requests (the head's in-process client
+  // over `gcs`).
+  GcsServer(Gcs& gcs, GcsClient& local, Sink& sink, Options options);
+
+  void OnRequest(StreamId stream, const rpc::GcsRequest& request, Clock::time_point now);
+  // The stream ended (the node's process or connection is gone).
+  void OnStreamClosed(StreamId stream);
+  // Marks dead each node not heard from within the timeout; returns them.
+  std::vector<NodeId> CheckLiveness(Clock::time_point now);
+
+  size_t connected_nodes() const { return streams_.size(); }
+
+ private:
+  struct Session {
+    NodeId node;
+    Clock::time_point last_heard;
+  };
+  void Reply(StreamId stream, rpc::GcsReply reply);
+
+  Gcs& gcs_;
+  GcsClient& local_;
+  Sink& sink_;
+  Options options_;
+  absl::flat_hash_map<StreamId, Session> streams_;
+};
+
+}  // namespace flare
+
+#endif  // FLARE_GCS_GCS_SERVER_H_

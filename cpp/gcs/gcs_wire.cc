@@ -1,0 +1,426 @@
+#include "gcs/gcs_wire.h"
+
+#include <utility>
+
+namespace flare {
+
+namespace {
+
+void SetStatus(const absl::Status& status, rpc::GcsReply& reply) {
+  reply.set_status_code(static_cast<int32_t>(status.code()));
+  reply.set_status_message(std::string(status.message()));
+}
+
+absl::Status StatusOf(const rpc::GcsReply& reply) {
+  return absl::Status(static_cast<absl::StatusCode>(reply.status_code()), reply.status_message());
+}
+
+std::optional<PlacementGroupId> OptionalGroup(const std::string& binary) {
+  if (binary.empty()) return std::nullopt;
+  return PlacementGroupId::FromBinary(binary);
+}
+
+// Turns a GcsClient callback's result into a reply: `fill` writes an OK
+// result into it.
+template <typename T, typename Fill>
+GcsClient::Callback<T> Answer(uint64_t id, std::function<void(rpc::GcsReply)> reply, Fill fill) {
+  return [id, reply = std::move(reply), fill](absl::StatusOr<T> result) {
+    rpc::GcsReply out;
+    out.set_request_id(id);
+    SetStatus(result.status(), out);
+    if (result.ok()) fill(*result, out);
+    reply(std::move(out));
+  };
+}
+
+GcsClient::StatusCallback AnswerStatus(uint64_t id, std::function<void(rpc::GcsReply)> reply) {
+  return [id, reply = std::move(reply)](absl::Status status) {
+    rpc::GcsReply out;
+    out.set_request_id(id);
+    SetStatus(status, out);
+    reply(std::move(out));
+  };
+}
+
+}  // namespace
+
+void ServeGcsRequest(GcsClient& gcs, const rpc::GcsRequest& request,
+                     std::function<void(rpc::GcsReply)> reply) {
+  const uint64_t id = request.request_id();
+  using R = rpc::GcsRequest;
+  switch (request.body_case()) {
+    case R::kRegisterNode:
+      gcs.RegisterNode(request.register_node(), AnswerStatus(id, std::move(reply)));
+      return;
+    case R::kGetAllNodes:
+      gcs.GetAllNodes(Answer<std::vector<rpc::NodeInfo>>(
+          id, std::move(reply), [](const std::vector<rpc::NodeInfo>& nodes, rpc::GcsReply& out) {
+            for (const auto& node : nodes) *out.mutable_nodes()->add_nodes() = node;
+          }));
+      return;
+    case R::kResourceReport:
+      gcs.ReportResources(NodeId::FromBinary(request.resource_report().node_id()),
+                          request.resource_report().available());
+      return;
+    case R::kKvPut:
+      gcs.KvPut(request.kv_put().key(), request.kv_put().value(), request.kv_put().overwrite(),
+                Answer<bool>(id, std::move(reply),
+                             [](bool written, rpc::GcsReply& out) { out.set_flag(written); }));
+      return;
+    case R::kKvGet:
+      gcs.KvGet(request.kv_get(),
+                Answer<std::optional<std::string>>(
+                    id, std::move(reply),
+                    [](const std::optional<std::string>& value, rpc::GcsReply& out) {
+                      if (value) {
+                        out.set_value(*value);
+                      } else {
+                        out.set_absent(true);
+                      }
+                    }));
+      return;
+    case R::kKvDelete:
+      gcs.KvDelete(request.kv_delete(),
+                   Answer<bool>(id, std::move(reply),
+                                [](bool existed, rpc::GcsReply& out) { out.set_flag(existed); }));
+      return;
+    case R::kAddJob:
+      gcs.AddJob(request.add_job(),
+                 Answer<JobId>(id, std::move(reply), [](const JobId& job, rpc::GcsReply& out) {
+                   out.set_job_id(job.Binary());
+                 }));
+      return;
+    case R::kMarkJobFinished:
+      gcs.MarkJobFinished(JobId::FromBinary(request.mark_job_finished()),
+                          AnswerStatus(id, std::move(reply)));
+      return;
+    case R::kRegisterActor:
+      gcs.RegisterActor(request.register_actor(), AnswerStatus(id, std::move(reply)));
+      return;
+    case R::kReportActorState:
+      gcs.ReportActorState(ActorId::FromBinary(request.report_actor_state().actor_id()),
+                           request.report_actor_state().state(),
+                           AnswerStatus(id, std::move(reply)));
+      return;
+    case R::kLookupNamedActor:
+      gcs.LookupNamedActor(
+          request.lookup_named_actor().namespace_(), request.lookup_named_actor().name(),
+          Answer<std::optional<rpc::ActorInfo>>(
+              id, std::move(reply),
+              [](const std::optional<rpc::ActorInfo>& actor, rpc::GcsReply& out) {
+                if (actor) {
+                  *out.mutable_actor() = *actor;
+                } else {
+                  out.set_absent(true);
+                }
+              }));
+      return;
+    case R::kListNamedActors: {
+      const auto& query = request.list_named_actors();
+      gcs.ListNamedActors(
+          query.all_namespaces() ? std::nullopt : std::optional<std::string>(query.namespace_()),
+          Answer<std::vector<rpc::ActorInfo>>(
+              id, std::move(reply),
+              [](const std::vector<rpc::ActorInfo>& actors, rpc::GcsReply& out) {
+                for (const auto& actor : actors) *out.mutable_actors()->add_actors() = actor;
+              }));
+      return;
+    }
+    case R::kAddPlacementGroup:
+      gcs.AddPlacementGroup(request.add_placement_group(), AnswerStatus(id, std::move(reply)));
+      return;
+    case R::kPlacementGroupCreated:
+      gcs.ReportPlacementGroupCreated(
+          PlacementGroupId::FromBinary(request.placement_group_created().pg_id()),
+          NodeId::FromBinary(request.placement_group_created().node_id()),
+          AnswerStatus(id, std::move(reply)));
+      return;
+    case R::kPlacementGroupInfeasible:
+      gcs.ReportPlacementGroupInfeasible(
+          PlacementGroupId::FromBinary(request.placement_group_infeasible()),
+          AnswerStatus(id, std::move(reply)));
+      return;
+    case R::kPlacementGroupRemoved:
+      gcs.ReportPlacementGroupRemoved(
+          PlacementGroupId::FromBinary(request.placement_group_removed()),
+          AnswerStatus(id, std::move(reply)));
+      return;
+    case R::kGetPlacementGroups:
+      gcs.GetPlacementGroups(
+          OptionalGroup(request.get_placement_groups().pg_id()),
+          Answer<std::vector<rpc::PlacementGroupInfo>>(
+              id, std::move(reply),
+              [](const std::vector<rpc::PlacementGroupInfo>& groups, rpc::GcsReply& out) {
+                for (const auto& group : groups) *out.mutable_groups()->add_groups() = group;
+              }));
+      return;
+    case R::kGetJob:
+      gcs.GetJob(JobId::FromBinary(request.get_job()),
+                 Answer<std::optional<rpc::JobInfo>>(
+                     id, std::move(reply),
+                     [](const std::optional<rpc::JobInfo>& job, rpc::GcsReply& out) {
+                       if (job) {
+                         *out.mutable_job() = *job;
+                       } else {
+                         out.set_absent(true);
+                       }
+                     }));
+      return;
+    case R::kLookupNamedPlacementGroup:
+      gcs.LookupNamedPlacementGroup(
+          request.lookup_named_placement_group().namespace_(),
+          request.lookup_named_placement_group().name(),
+          Answer<std::optional<rpc::PlacementGroupInfo>>(
+              id, std::move(reply),
+              [](const std::optional<rpc::PlacementGroupInfo>& group, rpc::GcsReply& out) {
+                if (group) {
+                  *out.mutable_group() = *group;
+                } else {
+                  out.set_absent(true);
+                }
+              }));
+      return;
+    case R::BODY_NOT_SET:
+      break;
+  }
+  rpc::GcsReply out;
+  out.set_request_id(id);
+  SetStatus(absl::InvalidArgumentError("the GCS got an empty or unknown request"), out);
+  reply(std::move(out));
+}
+
+// ---- RemoteGcsClient ---------------------------------------------------------
+
+void RemoteGcsClient::Call(rpc::GcsRequest request, ReplyHandler on_reply) {
+  static const rpc::GcsReply kNoReply;
+  if (!disconnected_.ok()) {
+    on_reply(disconnected_, kNoReply);
+    return;
+  }
+  const uint64_t id = next_request_id_++;
+  request.set_request_id(id);
+  pending_.emplace(id, std::move(on_reply));
+  if (!send_(std::move(request))) {
+    auto handler = std::move(pending_.at(id));
+    pending_.erase(id);
+    handler(absl::UnavailableError("not connected to the GCS"), kNoReply);
+  }
+}
+
+void RemoteGcsClient::OnPush(const rpc::GcsPush& push) {
+  if (push.has_view()) {
+    const std::vector<rpc::NodeInfo> nodes(push.view().nodes().begin(), push.view().nodes().end());
+    for (const auto& listener : view_listeners_) listener(nodes);
+    return;
+  }
+  if (!push.has_reply()) return;
+  auto it = pending_.find(push.reply().request_id());
+  if (it == pending_.end()) return;  // not ours, or already failed
+  ReplyHandler handler = std::move(it->second);
+  pending_.erase(it);
+  handler(StatusOf(push.reply()), push.reply());
+}
+
+void RemoteGcsClient::OnDisconnected(const absl::Status& status) {
+  disconnected_ = status.ok() ? absl::UnavailableError("the GCS connection closed") : status;
+  static const rpc::GcsReply kNoReply;
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [id, handler] : pending) handler(disconnected_, kNoReply);
+}
+
+namespace {
+
+// A ReplyHandler that hands `done` the status alone.
+auto StatusOnly(GcsClient::StatusCallback done) {
+  return [done = std::move(done)](const absl::Status& status, const rpc::GcsReply&) {
+    if (done) done(status);
+  };
+}
+
+// A ReplyHandler that hands `done` the value `read` takes out of an OK reply.
+template <typename T, typename Read>
+auto WithResult(GcsClient::Callback<T> done, Read read) {
+  return [done = std::move(done), read](const absl::Status& status, const rpc::GcsReply& reply) {
+    if (!done) return;
+    if (!status.ok()) {
+      done(status);
+      return;
+    }
+    done(read(reply));
+  };
+}
+
+}  // namespace
+
+void RemoteGcsClient::RegisterNode(const rpc::NodeInfo& node, StatusCallback done) {
+  rpc::GcsRequest request;
+  *request.mutable_register_node() = node;
+  Call(std::move(request), StatusOnly(std::move(done)));
+}
+
+void RemoteGcsClient::GetAllNodes(Callback<std::vector<rpc::NodeInfo>> done) {
+  rpc::GcsRequest request;
+  request.mutable_get_all_nodes();
+  Call(std::move(request),
+       WithResult<std::vector<rpc::NodeInfo>>(std::move(done), [](const rpc::GcsReply& reply) {
+         return std::vector<rpc::NodeInfo>(reply.nodes().nodes().begin(),
+                                           reply.nodes().nodes().end());
+       }));
+}
+
+void RemoteGcsClient::ReportResources(const NodeId& node, const rpc::ResourceSet& available) {
+  if (!disconnected_.ok()) return;
+  rpc::GcsRequest request;
+  request.mutable_resource_report()->set_node_id(node.Binary());
+  *request.mutable_resource_report()->mutable_available() = available;
+  send_(std::move(request));  // no reply: a lost report is superseded by the next
+}
+
+void RemoteGcsClient::SubscribeClusterView(
+    std::function<void(const std::vector<rpc::NodeInfo>&)> on_view) {
+  view_listeners_.push_back(std::move(on_view));
+}
+
+void RemoteGcsClient::KvPut(const std::string& key, std::string value, bool overwrite,
+                            Callback<bool> done) {
+  rpc::GcsRequest request;
+  request.mutable_kv_put()->set_key(key);
+  request.mutable_kv_put()->set_value(std::move(value));
+  request.mutable_kv_put()->set_overwrite(overwrite);
+  Call(std::move(request), WithResult<bool>(std::move(done), [](const rpc::GcsReply& reply) {
+         return reply.flag();
+       }));
+}
+
+void RemoteGcsClient::KvGet(const std::string& key, Callback<std::optional<std::string>> done) {
+  rpc::GcsRequest request;
+  request.set_kv_get(key);
+  Call(std::move(request), WithResult<std::optional<std::string>>(
+                               std::move(done), [](const rpc::GcsReply& reply) {
+                                 return reply.has_value() ? std::optional(reply.value())
+                                                          : std::nullopt;
+                               }));
+}
+
+void RemoteGcsClient::KvDelete(const std::string& key, Callback<bool> done) {
+  rpc::GcsRequest request;
+  request.set_kv_delete(key);
+  Call(std::move(request), WithResult<bool>(std::move(done), [](const rpc::GcsReply& reply) {
+         return reply.flag();
+       }));
+}
+
+void RemoteGcsClient::AddJob(rpc::JobInfo job, Callback<JobId> done) {
+  rpc::GcsRequest request;
+  *request.mutable_add_job() = std::move(job);
+  Call(std::move(request), WithResult<JobId>(std::move(done), [](const rpc::GcsReply& reply) {
+         return JobId::FromBinary(reply.job_id());
+       }));
+}
+
+void RemoteGcsClient::MarkJobFinished(const JobId& job, StatusCallback done) {
+  rpc::GcsRequest request;
+  request.set_mark_job_finished(job.Binary());
+  Call(std::move(request), StatusOnly(std::move(done)));
+}
+
+void RemoteGcsClient::RegisterActor(rpc::ActorInfo actor, StatusCallback done) {
+  rpc::GcsRequest request;
+  *request.mutable_register_actor() = std::move(actor);
+  Call(std::move(request), StatusOnly(std::move(done)));
+}
+
+void RemoteGcsClient::ReportActorState(const ActorId& actor, rpc::ActorState state,
+                                       StatusCallback done) {
+  rpc::GcsRequest request;
+  request.mutable_report_actor_state()->set_actor_id(actor.Binary());
+  request.mutable_report_actor_state()->set_state(state);
+  Call(std::move(request), StatusOnly(std::move(done)));
+}
+
+void RemoteGcsClient::LookupNamedActor(const std::string& name_space, const std::string& name,
+                                       Callback<std::optional<rpc::ActorInfo>> done) {
+  rpc::GcsRequest request;
+  request.mutable_lookup_named_actor()->set_namespace_(name_space);
+  request.mutable_lookup_named_actor()->set_name(name);
+  Call(std::move(request), WithResult<std::optional<rpc::ActorInfo>>(
+                               std::move(done), [](const rpc::GcsReply& reply) {
+                                 return reply.has_actor() ? std::optional(reply.actor())
+                                                          : std::nullopt;
+                               }));
+}
+
+void RemoteGcsClient::ListNamedActors(const std::optional<std::string>& name_space,
+                                      Callback<std::vector<rpc::ActorInfo>> done) {
+  rpc::GcsRequest request;
+  auto* query = request.mutable_list_named_actors();
+  query->set_all_namespaces(!name_space);
+  if (name_space) query->set_namespace_(*name_space);
+  Call(std::move(request),
+       WithResult<std::vector<rpc::ActorInfo>>(std::move(done), [](const rpc::GcsReply& reply) {
+         return std::vector<rpc::ActorInfo>(reply.actors().actors().begin(),
+                                            reply.actors().actors().end());
+       }));
+}
+
+void RemoteGcsClient::AddPlacementGroup(rpc::PlacementGroupInfo group, StatusCallback done) {
+  rpc::GcsRequest request;
+  *request.mutable_add_placement_group() = std::move(group);
+  Call(std::move(request), StatusOnly(std::move(done)));
+}
+
+void RemoteGcsClient::ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
+                                                  StatusCallback done) {
+  rpc::GcsRequest request;
+  request.mutable_placement_group_created()->set_pg_id(group.Binary());
+  request.mutable_placement_group_created()->set_node_id(node.Binary());
+  Call(std::move(request), StatusOnly(std::move(done)));
+}
+
+void RemoteGcsClient::ReportPlacementGroupInfeasible(const PlacementGroupId& group, StatusCallback done) {
+  rpc::GcsRequest request;
+  request.set_placement_group_infeasible(group.Binary());
+  Call(std::move(request), StatusOnly(std::move(done)));
+}
+
+void RemoteGcsClient::ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) {
+  rpc::GcsRequest request;
+  request.set_placement_group_removed(group.Binary());
+  Call(std::move(request), StatusOnly(std::move(done)));
+}
+
+void RemoteGcsClient::GetPlacementGroups(const std::optional<PlacementGroupId>& group,
+                                         Callback<std::vector<rpc::PlacementGroupInfo>> done) {
+  rpc::GcsRequest request;
+  request.mutable_get_placement_groups()->set_pg_id(group ? group->Binary() : "");
+  Call(std::move(request), WithResult<std::vector<rpc::PlacementGroupInfo>>(
+                               std::move(done), [](const rpc::GcsReply& reply) {
+                                 return std::vector<rpc::PlacementGroupInfo>(
+                                     reply.groups().groups().begin(), reply.groups().groups().end());
+                               }));
+}
+
+void RemoteGcsClient::GetJob(const JobId& job, Callback<std::optional<rpc::JobInfo>> done) {
+  rpc::GcsRequest request;
+  request.set_get_job(job.Binary());
+  Call(std::move(request), WithResult<std::optional<rpc::JobInfo>>(
+                               std::move(done), [](const rpc::GcsReply& reply) {
+                                 return reply.has_job() ? std::optional(reply.job()) : std::nullopt;
+                               }));
+}
+
+void RemoteGcsClient::LookupNamedPlacementGroup(
+    const std::string& name_space, const std::string& name,
+    Callback<std::optional<rpc::PlacementGroupInfo>> done) {
+  rpc::GcsRequest request;
+  request.mutable_lookup_named_placement_group()->set_namespace_(name_space);
+  request.mutable_lookup_named_placement_group()->set_name(name);
+  Call(std::move(request), WithResult<std::optional<rpc::PlacementGroupInfo>>(
+                               std::move(done), [](const rpc::GcsReply& reply) {
+                                 return reply.has_group() ? std::optional(reply.group())
+                                                          : std::nullopt;
+                               }));
+}
+
+}  // namespace flare

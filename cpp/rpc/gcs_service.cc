@@ -1,0 +1,96 @@
+#include "rpc/gcs_service.h"
+
+#include <boost/asio/post.hpp>
+
+#include "rpc/outbox.h"
+#include "rpc/token.h"
+
+namespace flare {
+
+namespace {
+
+// A call refused before it starts (a missing or wrong token).
+class Refusal : public grpc::ServerBidiReactor<rpc::GcsRequest, rpc::GcsPush> {
+ public:
+  explicit Refusal(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+// One node's stream. Reads are posted to the event loop in order, then the
+// end of the stream; the reactor deletes itself when gRPC is done with it.
+class GcsGrpcService::Stream : public grpc::ServerBidiReactor<rpc::GcsRequest, rpc::GcsPush> {
+ public:
+  Stream(GcsGrpcService& service, GcsServer::StreamId id)
+      : service_(service), id_(id), outbox_(this) {
+    StartRead(&request_);
+  }
+
+  Outbox<rpc::GcsPush, Stream>& outbox() { return outbox_; }
+
+  void OnReadDone(bool ok) override {
+    GcsGrpcService& service = service_;
+    const GcsServer::StreamId id = id_;
+    if (!ok) {  // the node closed its side, or the connection broke
+      boost::asio::post(service.loop_, [&service, id] { service.server_->OnStreamClosed(id); });
+      outbox_.Close([this] { Finish(grpc::Status::OK); });
+      return;
+    }
+    boost::asio::post(service.loop_, [&service, id, request = std::move(request_)] {
+      service.server_->OnRequest(id, request, GcsServer::Clock::now());
+    });
+    request_.Clear();
+    StartRead(&request_);
+  }
+
+  void OnWriteDone(bool ok) override { outbox_.OnWriteDone(ok); }
+
+  void OnDone() override {
+    service_.Forget(id_);
+    delete this;
+  }
+
+ private:
+  GcsGrpcService& service_;
+  const GcsServer::StreamId id_;
+  rpc::GcsRequest request_;
+  Outbox<rpc::GcsPush, Stream> outbox_;
+};
+
+grpc::ServerBidiReactor<rpc::GcsRequest, rpc::GcsPush>* GcsGrpcService::Connect(
+    grpc::CallbackServerContext* context) {
+  grpc::Status allowed = CheckToken(*context, token_);
+  if (!allowed.ok()) return new Refusal(std::move(allowed));
+  std::lock_guard<std::mutex> lock(mu_);
+  const GcsServer::StreamId id = next_stream_++;
+  auto* stream = new Stream(*this, id);
+  streams_.emplace(id, stream);
+  return stream;
+}
+
+void GcsGrpcService::Forget(GcsServer::StreamId stream) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    streams_.erase(stream);
+  }
+  // A stream that ended without a clean read end (cancelled) still closes.
+  boost::asio::post(loop_, [this, stream] { server_->OnStreamClosed(stream); });
+}
+
+void GcsGrpcService::Push(GcsServer::StreamId stream, rpc::GcsPush push) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = streams_.find(stream);
+  if (it != streams_.end()) it->second->outbox().Push(std::move(push));
+}
+
+void GcsGrpcService::Close(GcsServer::StreamId stream, const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return;
+  Stream* target = it->second;
+  target->outbox().Close(
+      [target, why] { target->Finish(grpc::Status(grpc::StatusCode::ABORTED, why)); });
+}
+
+}  // namespace flare
