@@ -50,6 +50,35 @@ TEST_F(NodeTableTest, DeathIsRecordedOnceAndUnknownNodesAreIgnored) {
   EXPECT_FALSE(table_.MarkDead(NodeId::FromRandom()).value());
 }
 
+TEST_F(NodeTableTest, NodesAreListedInTheOrderTheyFirstRegistered) {
+  const NodeId first = NodeId::FromRandom();
+  const NodeId second = NodeId::FromRandom();
+  ASSERT_TRUE(table_.Upsert(Node(first, "a")).ok());
+  ASSERT_TRUE(table_.Upsert(Node(second, "b")).ok());
+  ASSERT_TRUE(table_.Upsert(Node(first, "c")).ok());
+  auto all = table_.All();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].node_id(), first.Binary());
+  EXPECT_EQ(all[0].address(), "c");
+  EXPECT_EQ(all[1].node_id(), second.Binary());
+}
+
+TEST_F(NodeTableTest, AvailableResourcesAreSoftStateKeptInMemoryOnly) {
+  const NodeId id = NodeId::FromRandom();
+  ASSERT_TRUE(table_.Upsert(Node(id, "a")).ok());
+  rpc::ResourceSet available;
+  (*available.mutable_amounts())["CPU"] = 3;
+  EXPECT_TRUE(table_.UpdateAvailable(id, available));
+  EXPECT_EQ(table_.Find(id)->available().amounts().at("CPU"), 3);
+  rpc::NodeInfo stored;
+  ASSERT_TRUE(stored.ParseFromString(**store_.Get(NodeTable::kTable, id.Binary())));
+  EXPECT_EQ(stored.available().amounts_size(), 0) << "a report is not written to the store";
+  EXPECT_FALSE(table_.UpdateAvailable(NodeId::FromRandom(), available)) << "unknown node";
+  ASSERT_TRUE(table_.MarkDead(id).ok());
+  EXPECT_EQ(table_.Find(id)->available().amounts_size(), 0) << "a dead node has nothing";
+  EXPECT_FALSE(table_.UpdateAvailable(id, available)) << "nor gets any from late reports";
+}
+
 TEST_F(NodeTableTest, ANewTableOverTheStoreLoadsTheNodesAsNotAlive) {
   const NodeId id = NodeId::FromRandom();
   ASSERT_TRUE(table_.Upsert(Node(id, "10.0.0.2:6380")).ok());
