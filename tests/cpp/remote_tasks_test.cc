@@ -211,6 +211,21 @@ TEST_F(RemoteTasksTest, TheArgumentsObjectTravelsAfterTheReferenceArguments) {
   EXPECT_EQ(Released(sent[3]), (std::vector<ObjectId>{ref, args}));
 }
 
+TEST_F(RemoteTasksTest, ASpilledArgumentIsSentAsALocationHereNeverAsAnEmptyValue) {
+  const ObjectId spilled = PutInStore(4096);
+  objects_.MarkSpilled(spilled);  // its bytes are in a file on this node
+  const rpc::TaskSpec spec = Spec({spilled});
+
+  ASSERT_TRUE(remote_.Send(node_b_, IdOf(spec), spec, kOneCpu).ok());
+
+  EXPECT_TRUE(peers_.Of(node_b_, kPutInline).empty()) << "its value is not in memory to send";
+  const auto locations = peers_.Of(node_b_, kLocation);
+  ASSERT_EQ(locations.size(), 1u);
+  EXPECT_EQ(locations[0].object_location().object_id(), spilled.Binary());
+  EXPECT_EQ(locations[0].object_location().size(), 4096u);
+  EXPECT_EQ(locations[0].object_location().node_id(), self_.Binary());
+}
+
 TEST_F(RemoteTasksTest, ATaskWithoutArgumentsIsSentAloneWithNothingToRelease) {
   const rpc::TaskSpec spec = Spec();
   ASSERT_TRUE(remote_.Send(node_b_, IdOf(spec), spec, kOneCpu).ok());
