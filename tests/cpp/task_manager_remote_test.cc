@@ -570,6 +570,18 @@ TEST_F(TaskManagerRemoteTest, TasksPipelinedBehindARunningOneAreTakenBackForANod
   EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{t3}) << "the third queues here again";
 }
 
+TEST_F(TaskManagerRemoteTest, PipelinedTasksAreLeftAloneWhileNoOtherNodeHasRoom) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 4, 0);
+  Submit(Spec("t1"));
+  ASSERT_EQ(node_.ExecutedIds(worker).size(), 1u) << "pipelined";
+
+  tasks_.Rebalance();
+
+  EXPECT_TRUE(node_.clients().Take(worker, kReturnTasks).empty());
+}
+
 // ---- what stays on this node ------------------------------------------------------
 
 TEST_F(TaskManagerRemoteTest, ATaskAnotherNodePlacedHereNeverLeaves) {
@@ -613,16 +625,25 @@ TEST_F(TaskManagerRemoteTest, AGeneratorStaysHereThoughAnotherNodeHasRoom) {
   rpc::TaskSpec spec = Spec("gen", {{"CPU", 0.5}});
   spec.set_streaming(true);
   const TaskId generator = Submit(spec);
-  rpc::TaskSpec dynamic = Spec("dyn", {{"CPU", 0.5}});
-  dynamic.set_dynamic_returns(true);
-  const TaskId dynamic_id = Submit(dynamic);
   tasks_.Dispatch();
   EXPECT_TRUE(node_.peers().sent.empty());
 
   node_.Done(worker, NodeUnitsHarness::Returned(busy));
-  const auto executed = node_.ExecutedIds(worker);
-  EXPECT_NE(std::find(executed.begin(), executed.end(), generator), executed.end());
-  (void)dynamic_id;
+  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{generator}) << "it runs here";
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskWithDynamicReturnsStaysHereThoughAnotherNodeHasRoom) {
+  const ClientId worker = node_.StartWorker();
+  const TaskId busy = RunOn(worker, Spec("busy"));
+  Report(b_, 4, 4);
+  rpc::TaskSpec spec = Spec("dynamic", {{"CPU", 0.5}});
+  spec.set_dynamic_returns(true);
+  const TaskId dynamic = Submit(spec);
+  tasks_.Dispatch();
+  EXPECT_TRUE(node_.peers().sent.empty());
+
+  node_.Done(worker, NodeUnitsHarness::Returned(busy));
+  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{dynamic}) << "it runs here";
 }
 
 class TaskManagerRemoteGroupTest : public TaskManagerRemoteTest {
@@ -647,17 +668,22 @@ class TaskManagerRemoteGroupTest : public TaskManagerRemoteTest {
   PlacementGroupId group_;
 };
 
-TEST_F(TaskManagerRemoteGroupTest, APlacementGroupTaskStaysHereThoughAnotherNodeHasRoom) {
+TEST_F(TaskManagerRemoteGroupTest, APlacementGroupTaskWaitsHereForItsGroupThoughAnotherNodeHasRoom) {
   const ClientId worker = node_.StartWorker();
-  const ResourceSet half = Group(1, 0.5);
+  const ResourceSet whole = Group(1, 1);
   tasks_.Dispatch();  // reserves the group: this node's only CPU
   Report(b_, 4, 4);
+  const TaskId first = RunOn(worker, InGroup("first", whole));
 
-  const TaskId in_group = RunOn(worker, InGroup("in_group", half));
+  const TaskId second = Submit(InGroup("second", whole));
   const TaskId outside = Submit(Spec("outside"));
+  tasks_.Dispatch();
 
-  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{outside}) << "a task outside the group may go";
-  (void)in_group;
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{outside}) << "only the task outside the group goes";
+  node_.Done(worker, NodeUnitsHarness::Returned(first));
+  std::vector<TaskId> executed = node_.ExecutedIds(worker);
+  EXPECT_NE(std::find(executed.begin(), executed.end(), second), executed.end())
+      << "the second runs in its group, here";
 }
 
 // ---- cancelling a task on another node ----------------------------------------------
