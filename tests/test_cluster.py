@@ -23,6 +23,7 @@ import flare
 from conftest import NEVER, PYTHON, wait_for
 from flare._private import node as node_module
 from flare.cluster_utils import Cluster
+from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 
 @pytest.fixture
@@ -244,3 +245,31 @@ def test_a_node_in_another_network_namespace_joins_over_its_own_address(network_
         if worker is not None:
             worker.stop()
         made.shutdown()
+
+
+def test_tasks_on_a_node_that_dies_retry_elsewhere_or_fail_with_its_name(events):
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1},
+                      shutdown_at_exit=False)
+    try:
+        doomed = cluster.add_node(num_cpus=1, resources={"doomed": 1})
+        flare.init(address=cluster.address)
+        started, gate = events("started"), events("gate")
+
+        @flare.remote
+        def marked(started, gate):
+            started.set()
+            gate.wait_or_raise()
+            return flare.get_runtime_context().get_node_id()
+
+        retried = marked.options(scheduling_strategy=NodeAffinitySchedulingStrategy(doomed.node_id, soft=True),
+                                 max_retries=1).remote(started, gate)
+        lost = marked.options(resources={"doomed": 0.5}, max_retries=0).remote(started, gate)
+        assert started.wait()
+        cluster.remove_node(doomed, allow_graceful=False)
+        gate.set()
+        assert flare.get(retried, timeout=NEVER) == cluster.head_node.node_id
+        with pytest.raises(flare.exceptions.FlareError, match=doomed.node_id):
+            flare.get(lost, timeout=NEVER)
+    finally:
+        flare.shutdown()
+        cluster.shutdown()

@@ -94,6 +94,7 @@ void RegisterCoreClient(py::module_& m) {
             options.job_config = std::string(job_config);
             options.job_namespace = job_namespace;
             options.connect_timeout_ms = timeout_ms;
+            options.waiter.spin = SpinFromEnvironment();
             absl::StatusOr<std::unique_ptr<CoreClient>> client;
             {
               py::gil_scoped_release release;
@@ -107,6 +108,13 @@ void RegisterCoreClient(py::module_& m) {
       .def_property_readonly("job_id", [](const CoreClient& c) { return AsBytes(c.job_id().Binary()); })
       .def_property_readonly("node_id", [](const CoreClient& c) { return AsBytes(c.node_id().Binary()); })
       .def_property_readonly("session_dir", &CoreClient::session_dir)
+      .def_property_readonly(
+          "owner_address",
+          [](const CoreClient& c) {
+            const OwnerAddress& owner = c.owner_address();
+            return py::make_tuple(py::bytes(owner.node_id.Binary()), owner.raylet_address);
+          },
+          "(node_id, raylet_address) of the owner of the objects this process makes.")
       .def_property_readonly("alive", &CoreClient::alive)
       .def_property_readonly("death_reason", &CoreClient::death_reason)
       .def("new_task_id", [](CoreClient& c) { return AsBytes(c.NewTaskId().Binary()); })
@@ -220,7 +228,16 @@ void RegisterCoreClient(py::module_& m) {
              return ValueOrThrow(std::move(ready));
            },
            py::arg("ids"), py::arg("num_returns"), py::arg("timeout_ms"), py::arg("lend_cpu") = true)
-      .def("add_ref", [](CoreClient& c, const py::bytes& id) { c.AddRef(ToId(id)); })
+      .def("add_ref", [](CoreClient& c, const py::bytes& id) { c.AddRef(ToId(id)); },
+           "Adds a reference to an object owned by this process's node.")
+      .def("add_borrowed_ref",
+           [](CoreClient& c, const py::bytes& id, const py::bytes& owner_node_id,
+              const std::string& owner_address) {
+             c.AddRef(ToId(id), OwnerAddress{NodeId::FromBinary(std::string(owner_node_id)),
+                                             owner_address});
+           },
+           py::arg("id"), py::arg("owner_node_id"), py::arg("owner_address"),
+           "Adds a reference to an object owned by another node's raylet.")
       .def("remove_ref", [](CoreClient& c, const py::bytes& id) { c.RemoveRef(ToId(id)); })
       .def("num_local_refs", &CoreClient::NumLocalRefs)
       .def("kv_put",

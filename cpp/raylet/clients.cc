@@ -16,6 +16,24 @@ void SendToDrivers(ClientChannel& clients, const rpc::LogLines& lines) {
   }
 }
 
+void SendToPeers(ClientChannel& clients, const rpc::LogLines& lines, const std::string& ip) {
+  rpc::Message message;
+  for (ClientId id : clients.All()) {
+    const ClientInfo* client = clients.Find(id);
+    if (client->kind != rpc::PEER) continue;
+    if (!message.has_log_lines()) {
+      rpc::LogLines* tagged = message.mutable_log_lines();
+      *tagged = lines;
+      std::string prefix = lines.prefix();
+      if (!prefix.empty() && prefix.back() == ')') {
+        prefix.insert(prefix.size() - 1, ", ip=" + ip);
+      }
+      tagged->set_prefix(prefix);
+    }
+    clients.Send(id, message);
+  }
+}
+
 void LogToJob(ClientChannel& clients, const std::string& job_id, const std::string& line) {
   std::cerr << "flare-raylet: " << line << "\n";
   rpc::LogLines lines;

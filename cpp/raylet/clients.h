@@ -41,6 +41,10 @@ class ClientChannel {
 
 // Sends `lines` to the drivers of their job that asked for worker logs.
 void SendToDrivers(ClientChannel& clients, const rpc::LogLines& lines);
+// Sends a local worker's `lines` to the other nodes' raylets that placed
+// tasks here (they pass them to their drivers), the prefix naming this
+// node's `ip`: "(f pid=N, ip=10.0.0.2)".
+void SendToPeers(ClientChannel& clients, const rpc::LogLines& lines, const std::string& ip);
 // A line of the raylet's own for the drivers of job `job_id` (binary), shown
 // as "(raylet) ...", and on the raylet's stderr.
 void LogToJob(ClientChannel& clients, const std::string& job_id, const std::string& line);

@@ -378,7 +378,10 @@ void NodeManager::OnStoreStats(const ClientInfo& client, const rpc::StoreStatsRe
   clients_.Send(client.id, reply);
 }
 
-void NodeManager::OnLogLines(const rpc::LogLines& lines) { SendToDrivers(clients_, lines); }
+void NodeManager::OnLogLines(const rpc::LogLines& lines) {
+  SendToDrivers(clients_, lines);
+  SendToPeers(clients_, lines, options_.ip);
+}
 
 void NodeManager::OnClientClosed(const ClientInfo& info) {
   const ClientId client = info.id;
@@ -460,6 +463,8 @@ void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
 void NodeManager::OnPeerMessage(const NodeId& node, rpc::Message& message) {
   if (message.body_case() == rpc::Message::kObjectReady) {
     tasks_.OnPeerObject(node, message.object_ready());
+  } else if (message.body_case() == rpc::Message::kLogLines) {
+    SendToDrivers(clients_, message.log_lines());
   } else if (message.body_case() == rpc::Message::kRegisterReply &&
              !message.register_reply().error().empty()) {
     OnPeerLost(node, "it refused this node: " + message.register_reply().error());
@@ -467,6 +472,9 @@ void NodeManager::OnPeerMessage(const NodeId& node, rpc::Message& message) {
 }
 
 void NodeManager::OnPeerLost(const NodeId& node, const std::string& why) {
+  // Out of the view until the GCS reports it alive again.
+  cluster_.RemoveNode(node);
+  live_nodes_.erase(node);
   tasks_.OnNodeGone(node, "could not be reached (" + why + ")");
 }
 

@@ -84,17 +84,33 @@ SchedulingDecision ClusterSchedulingPolicy::Hybrid(const ResourceSet& demand,
 
 SchedulingDecision ClusterSchedulingPolicy::Spread(const ResourceSet& demand,
                                                    const ClusterResourceView& view) {
-  std::vector<const NodeId*> fitting;  // this node first, then the others by id
-  if (demand.IsSubsetOf(view.local_total()) && demand.IsSubsetOf(view.local_available())) {
-    fitting.push_back(&view.local_id());
+  // Every node that could hold it, in a fixed order: this node, then the
+  // others by id. Turns go round them; a node without room now is passed
+  // over for the next that has it, and when none has, the task queues on
+  // the node whose turn it is.
+  std::vector<const NodeId*> feasible;
+  std::vector<bool> room;
+  if (demand.IsSubsetOf(view.local_total())) {
+    feasible.push_back(&view.local_id());
+    room.push_back(demand.IsSubsetOf(view.local_available()));
   }
   for (const auto& [id, node] : view.remote_nodes()) {
-    if (demand.IsSubsetOf(node.total) && demand.IsSubsetOf(node.available)) fitting.push_back(&id);
+    if (!demand.IsSubsetOf(node.total)) continue;
+    feasible.push_back(&id);
+    room.push_back(demand.IsSubsetOf(node.available));
   }
-  if (fitting.empty()) return Hybrid(demand, view);
-  const NodeId* chosen = fitting[spread_next_++ % fitting.size()];
-  return chosen == &view.local_id() ? SchedulingDecision::Local()
-                                    : SchedulingDecision::Remote(*chosen);
+  if (feasible.empty()) return SchedulingDecision::Infeasible();
+  size_t chosen = spread_next_ % feasible.size();
+  for (size_t step = 0; step < feasible.size(); ++step) {
+    const size_t candidate = (spread_next_ + step) % feasible.size();
+    if (room[candidate]) {
+      chosen = candidate;
+      break;
+    }
+  }
+  spread_next_ = chosen + 1;
+  return feasible[chosen] == &view.local_id() ? SchedulingDecision::Local()
+                                              : SchedulingDecision::Remote(*feasible[chosen]);
 }
 
 SchedulingDecision ClusterSchedulingPolicy::Affinity(const ResourceSet& demand,

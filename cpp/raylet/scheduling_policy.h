@@ -118,8 +118,10 @@ class SchedulingPolicy {
 //    other node with it available now and the most headroom left; else
 //    this node if it could ever hold it (the task queues here); else any
 //    node that could (it queues there); else Infeasible.
-//  - kSpread: the nodes with the demand available now take tasks in turn
-//    (this node first); when none has, as kDefault.
+//  - kSpread: the nodes that could hold the demand take tasks in turn (this
+//    node first, then by id), skipping a node without room now for the
+//    next that has it; when none has room, the task queues on the node
+//    whose turn it is.
 //  - kNodeAffinity: the node asked for when it could ever hold the demand;
 //    else, if soft, as kDefault; else Infeasible.
 class ClusterSchedulingPolicy : public SchedulingPolicy {

@@ -50,7 +50,7 @@ void PeerConnection::OnReadDone(bool ok) {
 
 void PeerConnection::OnDone(const grpc::Status& status) {
   outbox_.Close(nullptr);
-  boost::asio::post(loop_, [this, status = FromGrpc(status, address_)] {
+  boost::asio::post(loop_, [this, status = FromGrpc(status, address_, "node")] {
     if (callbacks_.on_closed) callbacks_.on_closed(status);
   });
   std::lock_guard<std::mutex> lock(mu_);

@@ -29,11 +29,8 @@ bool PeerPool::Send(const NodeId& node, const rpc::Message& message) {
       if (callbacks_.on_message) callbacks_.on_message(node, message);
     };
     callbacks.on_closed = [this, node](const absl::Status& status) {
-      auto link = links_.find(node);
-      if (link != links_.end()) {
-        closed_.push_back(std::move(link->second));
-        links_.erase(link);
-      }
+      // Not dialed again until the GCS's view says it is alive.
+      Forget(node);
       if (callbacks_.on_lost) callbacks_.on_lost(node, std::string(status.message()));
     };
     it = links_
