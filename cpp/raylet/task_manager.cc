@@ -112,7 +112,7 @@ void TaskManager::Place(const TaskId& task_id, TaskRecord& record) {
 bool TaskManager::RunsHereOnly(const TaskRecord& record) const {
   return record.owner_is_peer || record.is_actor_creation() || record.is_actor_call() ||
          record.spec.streaming() || record.spec.dynamic_returns() ||
-         groups_.GroupOf(record.demand).has_value() || view_.remote_nodes().empty();
+         groups_.GroupOf(record.demand).has_value();
 }
 
 SchedulingDecision TaskManager::Decide(const TaskRecord& record) {
@@ -134,6 +134,8 @@ SchedulingDecision TaskManager::Decide(const TaskRecord& record) {
 }
 
 void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
+  // Placed anew: a node chosen before (one that went) is no longer its place.
+  record.remote = NodeId();
   const SchedulingDecision decision = Decide(record);
   if (decision.is_infeasible()) {
     const bool affinity =
@@ -513,7 +515,18 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
   }
   spill_.RestoreAll(ArgumentIds(record.spec));
   const absl::Status sent = remote_.Send(node, task_id, record.spec, record.demand);
+  if (absl::IsFailedPrecondition(sent)) {
+    // An argument is not on this node (ArgsReady lets unknown ids pass): no
+    // attempt, here or anywhere, could read it.
+    Fail(task_id, rpc::OBJECT_LOST,
+         "task " + record.spec.function_name() + " could not be sent to node " + node.Hex() +
+             ": " + std::string(sent.message()));
+    return;
+  }
   if (!sent.ok()) {
+    // As if the node had died: it takes nothing more until its next report,
+    // so the retry goes elsewhere (and cannot come straight back here).
+    view_.RemoveNode(node);
     record.running = false;
     FailedAttempt lost;
     lost.cause = "could not be sent to node " + node.Hex() + ": " + std::string(sent.message());

@@ -202,8 +202,10 @@ class TaskManager {
   // Whether only this node may run it (actors, generators, placement
   // groups, and tasks another node placed here).
   bool RunsHereOnly(const TaskRecord& record) const;
-  // Sends a task to `node` (RemoteTasks); if it cannot go, it is retried or
-  // failed as if that node had died.
+  // Sends a task to `node` (RemoteTasks). If the node cannot be reached, it
+  // leaves the view until its next report and the task is retried or failed
+  // as if that node had died; if an argument is not on this node, the task
+  // fails OBJECT_LOST.
   void Forward(const TaskId& task_id, TaskRecord& record, const NodeId& node);
   // Sends queued tasks that have no room here to nodes with room.
   void SpillBack();
