@@ -130,7 +130,7 @@ void RegisterCoreClient(py::module_& m) {
              bool retry_on_timeout, const py::bytes& actor_id, const ActorOptions* actor,
              const std::string& method_name, bool streaming, const py::bytes& runtime_env,
              bool dynamic_returns, int strategy_kind, const py::bytes& strategy_node_id,
-             bool strategy_soft) {
+             bool strategy_soft, const py::bytes& actor_node_id) {
             // Each keyword is the rpc::TaskSpec field of the same name.
             rpc::TaskSpec spec;
             spec.set_task_id(std::string(task_id));
@@ -165,6 +165,7 @@ void RegisterCoreClient(py::module_& m) {
                 static_cast<rpc::SchedulingStrategySpec::Kind>(strategy_kind));
             spec.mutable_strategy()->set_node_id(std::string(strategy_node_id));
             spec.mutable_strategy()->set_soft(strategy_soft);
+            spec.set_actor_node_id(std::string(actor_node_id));
             ThrowIfError(c.SubmitTask(std::move(spec)));
           },
           py::kw_only(), py::arg("task_id"), py::arg("job_id") = py::bytes(), py::arg("function_key"),
@@ -178,6 +179,7 @@ void RegisterCoreClient(py::module_& m) {
           py::arg("streaming") = false, py::arg("runtime_env") = py::bytes(),
           py::arg("dynamic_returns") = false, py::arg("strategy_kind") = 0,
           py::arg("strategy_node_id") = py::bytes(), py::arg("strategy_soft") = false,
+          py::arg("actor_node_id") = py::bytes(),
           "Submits a task; each keyword is the TaskSpec field of that name (proto/flare.proto). "
           "The caller holds one reference to each return.")
       .def("cancel",

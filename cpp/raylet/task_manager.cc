@@ -90,6 +90,13 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
   record.spec = std::move(spec);
 
   if (record.is_actor_call()) {
+    const std::string& host = record.spec.actor_node_id();
+    if (!host.empty() && host != view_.local_id().Binary()) {
+      record.remote = NodeId::FromBinary(host);
+      remote_calls_[ActorId::FromBinary(record.spec.actor_id())].push_back(task_id);
+      SendRemoteCalls();
+      return;
+    }
     actors_.OnCallSubmitted(task_id, record);
     return;
   }
@@ -213,6 +220,7 @@ bool TaskManager::ArgsReady(const rpc::TaskSpec& spec) const {
 void TaskManager::Dispatch() {
   if (groups_.has_pending()) QueueTasksOfReservedGroups();
   if (!awaiting_remote_.empty()) ForwardAwaiting();
+  if (!remote_calls_.empty()) SendRemoteCalls();
   // New leases: ready tasks whose demand fits go to idle workers.
   while (pool_.num_idle() > 0 && scheduler_.num_dispatchable() > 0) {
     std::vector<TaskId> ready = scheduler_.Dispatch(pool_.num_idle());
@@ -536,6 +544,36 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
   view_.Take(node, record.demand);
 }
 
+void TaskManager::SendRemoteCalls() {
+  for (auto it = remote_calls_.begin(); it != remote_calls_.end();) {
+    std::deque<TaskId>& calls = it->second;
+    while (!calls.empty()) {
+      auto task = tasks_.find(calls.front());
+      if (task == tasks_.end() || task->second.cancelled) {
+        calls.pop_front();
+        continue;
+      }
+      if (!ArgsReady(task->second.spec)) break;
+      const TaskId task_id = calls.front();
+      calls.pop_front();
+      TaskRecord& record = task->second;
+      record.running = true;
+      const absl::Status sent =
+          remote_.Send(record.remote, task_id, record.spec, ResourceSet());
+      if (!sent.ok()) {
+        Fail(task_id, rpc::ACTOR_DIED,
+             "the actor's node " + record.remote.Hex() + " cannot be reached: " +
+                 std::string(sent.message()));
+      }
+    }
+    if (calls.empty()) {
+      remote_calls_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void TaskManager::ForwardAwaiting() {
   std::vector<TaskId> ready;
   for (const auto& [task_id, node] : awaiting_remote_) {
@@ -579,6 +617,12 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
   for (const TaskId& task_id : remote_.OnNodeGone(node)) {
     auto it = tasks_.find(task_id);
     if (it == tasks_.end()) continue;
+    if (it->second.is_actor_call()) {  // its actor went with the node
+      Fail(task_id, rpc::ACTOR_DIED,
+           "the actor of call " + it->second.spec.function_name() + " was on node " +
+               node.Hex() + ", which " + why);
+      continue;
+    }
     it->second.running = false;
     it->second.remote = NodeId();
     FailedAttempt lost;

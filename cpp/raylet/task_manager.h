@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <deque>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -211,6 +212,9 @@ class TaskManager {
   void SpillBack();
   // Sends tasks placed elsewhere whose arguments became ready.
   void ForwardAwaiting();
+  // Calls on actors hosted by other nodes go there in submission order: the
+  // oldest waits for its arguments, the others wait behind it.
+  void SendRemoteCalls();
   // Queues the task in the scheduler again (not running, no worker).
   void Enqueue(const TaskId& task_id, TaskRecord& record);
   // Sends a task just put on `worker`'s lease; if it did not go, it leaves
@@ -260,6 +264,8 @@ class TaskManager {
 
   TaskMap tasks_;
   absl::flat_hash_map<TaskId, NodeId, IdHash> awaiting_remote_;  // placed elsewhere, args not ready
+  // Calls not yet sent to actors on other nodes, per actor, in order.
+  absl::flat_hash_map<ActorId, std::deque<TaskId>, IdHash> remote_calls_;
   std::optional<std::string> workers_broken_;  // why no worker can start
   bool warned_worker_limit_ = false;
 };
