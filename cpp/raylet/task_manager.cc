@@ -147,12 +147,20 @@ void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
   if (decision.is_infeasible()) {
     const bool affinity =
         record.spec.strategy().kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY;
+    std::string why;
+    if (affinity) {
+      why = " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
+            ", which is not alive or has not that much";
+    } else if (RunsHereOnly(record) && !view_.remote_nodes().empty()) {
+      why = " but this node has " + view_.local_total().DebugString() +
+            (record.is_actor_creation() || record.is_actor_call()
+                 ? " (actors are not placed on other nodes yet)"
+                 : " and this kind of task runs where it was submitted");
+    } else {
+      why = " but no node has that much: the largest has " + view_.LargestNode().DebugString();
+    }
     Fail(task_id, rpc::INFEASIBLE,
-         "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
-             (affinity ? " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
-                             ", which is not alive or has not that much"
-                       : " but no node has that much: the largest has " +
-                             view_.LargestNode().DebugString()));
+         "task " + record.spec.function_name() + " requires " + record.demand.DebugString() + why);
     return;
   }
   if (decision.is_local()) {
