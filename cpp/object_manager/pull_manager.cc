@@ -208,6 +208,7 @@ void PullManager::GiveUpAttempt(PullState& pull, std::string reason, PullActions
   pull.close_reason = std::move(reason);
   PullAction close = Action(PullAction::Kind::kClose, attempts_.at(pull.attempt));
   close.attempt = pull.attempt;
+  close.status = absl::CancelledError(pull.close_reason);
   out.push_back(std::move(close));
 }
 

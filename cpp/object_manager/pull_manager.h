@@ -67,8 +67,10 @@ struct PullAction {
                    // then call OnSpaceFreed
     kOpen,         // open stream `attempt` to `holder` for `object` (`size` bytes)
     kRequest,      // ask stream `attempt` for `chunks` (indexes of chunk_bytes)
-    kClose,        // end stream `attempt`; it may still report chunks, then
-                   // OnAttemptEnded (ignored after a kSeal)
+    kClose,        // end stream `attempt`: gracefully when `status` is OK
+                   // (it delivered everything), at once otherwise (given
+                   // up). It may still report chunks, then OnAttemptEnded
+                   // (ignored after a kSeal).
     kSeal,         // every byte of `object` arrived: seal its buffer
     kAbort,        // free `object`'s buffer; no stream of it is open
     kNotify,       // the pull of `object` ended with `status`: tell `waiters`
