@@ -99,7 +99,8 @@ TEST_F(PullManagerTest, PullAllocatesOpensAStreamAndSealsOnlyAfterTheLastChunk) 
   EXPECT_FALSE(Has(actions, Kind::kSeal)) << "chunk 1 is still missing";
   actions = Check(pulls_.OnChunk(open->attempt, 1, now_));
   ASSERT_TRUE(Has(actions, Kind::kSeal));
-  EXPECT_TRUE(Has(actions, Kind::kClose)) << "the finished stream is closed";
+  ASSERT_TRUE(Has(actions, Kind::kClose)) << "the finished stream is closed";
+  EXPECT_TRUE(Find(actions, Kind::kClose)->status.ok()) << "gracefully: it sent everything";
   const PullAction* notify = Find(actions, Kind::kNotify);
   ASSERT_NE(notify, nullptr);
   EXPECT_TRUE(notify->status.ok());
@@ -194,6 +195,7 @@ TEST_F(PullManagerTest, DeadNodeStreamIsClosedAndTheNextHolderWaitsForItsEnd) {
   const PullAction* close = Find(actions, Kind::kClose);
   ASSERT_NE(close, nullptr);
   EXPECT_EQ(close->attempt, attempt);
+  EXPECT_TRUE(absl::IsCancelled(close->status)) << "given up, so ended at once";
   EXPECT_FALSE(Has(actions, Kind::kOpen))
       << "no second stream while the first may still copy into the buffer";
   Check(pulls_.OnChunk(attempt, 0, now_));  // it copied one more before ending
