@@ -6,6 +6,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "object_manager/raw_pull_stream.h"
+
 namespace flare {
 
 // How many streams gRPC has not finished with; the destructor waits for none.
@@ -36,17 +38,29 @@ ObjectManager::ObjectManager(boost::asio::io_context& loop, LocalObjects& object
       objects_(objects),
       options_(std::move(options)),
       pulls_(options_.pull),
-      service_(loop, objects, options_.token),
+      senders_(std::make_shared<SenderContext>(loop, objects)),
+      service_(senders_, options_.token),
+      raw_sender_(transfer_thread_.io(), senders_, options_.token),
       timer_(loop),
       tracker_(std::make_shared<StreamTracker>()),
       alive_(std::make_shared<bool>(true)) {}
 
 ObjectManager::~ObjectManager() {
   *alive_ = false;
+  {
+    std::lock_guard<std::mutex> lock(senders_->mu);
+    senders_->alive = false;  // pins are not released into a table going away
+  }
   for (auto& [attempt, stream] : streams_) stream->Cancel();
   tracker_->WaitUntilNoneOpen();
+  raw_sender_.CloseAll();  // the transfer thread stops with the members
   timer_.cancel();
   for (const auto& [object, buffer] : buffers_) objects_.AbortPulled(object);
+}
+
+size_t ObjectManager::active_sends() const {
+  std::lock_guard<std::mutex> lock(senders_->mu);
+  return senders_->active_sends;
 }
 
 void ObjectManager::Post(std::function<void()> event) {
@@ -143,9 +157,9 @@ void ObjectManager::Open(const PullAction& action) {
     });
     return;
   }
-  PullStream::Target target{action.object, buffers_.at(action.object), action.size,
-                            options_.pull.chunk_bytes};
-  PullStream::Events events;
+  StreamTarget target{action.object, buffers_.at(action.object), action.size,
+                      options_.pull.chunk_bytes};
+  StreamEvents events;
   events.on_chunk = [this, attempt](uint64_t chunk) {
     Post([this, attempt, chunk] { Execute(pulls_.OnChunk(attempt, chunk, PullClock::now())); });
   };
@@ -156,10 +170,16 @@ void ObjectManager::Open(const PullAction& action) {
     });
     tracker->Ended();  // last: the destructor may go ahead from here
   };
-  auto stream = std::make_shared<PullStream>(target, std::move(events));
-  streams_[attempt] = stream;
   tracker_->Opened();
-  stream->Start(StubFor(address->second), options_.token);
+  if (options_.transport == TransferTransport::kRawTcp) {
+    auto stream = std::make_shared<RawPullStream>(transfer_thread_.io(), target, std::move(events));
+    streams_[attempt] = stream;
+    stream->Start(address->second, options_.token);
+  } else {
+    auto stream = std::make_shared<GrpcPullStream>(target, std::move(events));
+    streams_[attempt] = stream;
+    stream->Start(StubFor(address->second), options_.token);
+  }
 }
 
 void ObjectManager::Notify(const PullAction& action) {

@@ -15,8 +15,9 @@
 // PullManager, the service and every open stream.
 //
 // Thread rules: every method runs on the loop thread, and every callback
-// (pull done, space requests) is called there. gRPC's threads copy chunk
-// bytes and post events; nothing else of theirs touches this object.
+// (pull done, space requests) is called there. gRPC's threads and the
+// transfer thread (raw data connections) copy chunk bytes and post events;
+// nothing else of theirs touches this object.
 // REQUIRES: the server serving service() shuts down before this object is
 // destroyed. Destruction cancels the open streams and waits for gRPC to be
 // done with them; pulls in progress are aborted and their waiters are not
@@ -42,12 +43,25 @@
 #include "object_manager/local_objects.h"
 #include "object_manager/object_manager_service.h"
 #include "object_manager/pull_manager.h"
-#include "object_manager/pull_stream.h"
+#include "object_manager/grpc_pull_stream.h"
+#include "object_manager/io_thread.h"
+#include "object_manager/raw_sender.h"
+#include "object_manager/send_pin.h"
+#include "object_manager/shared_port.h"
+#include "object_manager/transfer_stream.h"
 
 namespace flare {
 
+// What carries a pull's bytes. Both ends must agree: a holder serves raw
+// data connections only on a SharedPort (shared_port.h).
+enum class TransferTransport {
+  kGrpc,    // ObjectManagerService.Pull calls
+  kRawTcp,  // raw data connections on the same port (raw_protocol.h)
+};
+
 struct ObjectManagerOptions {
   std::string token;  // the cluster token, sent and checked on every call
+  TransferTransport transport = TransferTransport::kGrpc;
   PullOptions pull;
   // Extra settings for the channels to other nodes (benchmarks try some).
   grpc::ChannelArguments channel_args;
@@ -71,8 +85,12 @@ class ObjectManager {
   ObjectManager(const ObjectManager&) = delete;
   ObjectManager& operator=(const ObjectManager&) = delete;
 
-  // Serve this on the node's port (ClusterServer::Start).
+  // Serve this on the node's port (ClusterServer::Start, or SharedPort).
   grpc::Service* service() { return &service_; }
+  // Hand this the raw data connections of the node's SharedPort.
+  SharedPort::RawHandler raw_handler() {
+    return [this](int fd, int family) { raw_sender_.Adopt(fd, family); };
+  }
 
   // Brings `object` (`size` bytes, as its owner says) into the local arena
   // from one of `holders`, then calls `done` with OK (the object is sealed
@@ -90,7 +108,7 @@ class ObjectManager {
 
   size_t num_pulls() const { return pulls_.num_pulls(); }
   // Calls serving this node's objects that hold a pin now. Thread-safe.
-  size_t active_sends() const { return service_.active_sends(); }
+  size_t active_sends() const;
 
  private:
   class StreamTracker;
@@ -110,14 +128,17 @@ class ObjectManager {
   LocalObjects& objects_;
   const ObjectManagerOptions options_;
   PullManager pulls_;
+  std::shared_ptr<SenderContext> senders_;
   ObjectManagerGrpcService service_;
+  IoThread transfer_thread_;  // raw data connections, both directions
+  RawSender raw_sender_;
   SpaceRequester space_requester_;
 
   absl::flat_hash_map<NodeId, std::string, IdHash> addresses_;
   absl::flat_hash_map<std::string, std::unique_ptr<grpc::GenericStub>> stubs_;
   absl::flat_hash_map<ObjectId, uint8_t*, IdHash> buffers_;
   absl::flat_hash_map<ObjectId, absl::Status, IdHash> seal_failures_;
-  absl::flat_hash_map<AttemptId, std::shared_ptr<PullStream>> streams_;
+  absl::flat_hash_map<AttemptId, std::shared_ptr<TransferStream>> streams_;
   absl::flat_hash_map<PullWaiterId, PullCallback> waiters_;
   PullWaiterId next_waiter_ = 1;
 

@@ -13,31 +13,6 @@ namespace flare {
 
 namespace {
 
-// An object pinned for sending. Unpinned on the loop when the last owner
-// lets go: the call, or a chunk's slice that gRPC still holds.
-class PinLease {
- public:
-  PinLease(std::shared_ptr<SenderContext> context, const ObjectId& id,
-           LocalObjects::Pinned pinned)
-      : context_(std::move(context)), id_(id), pinned_(pinned) {}
-  ~PinLease() {
-    std::lock_guard<std::mutex> lock(context_->mu);
-    if (!context_->alive) return;
-    boost::asio::post(context_->loop, [context = context_, id = id_] {
-      std::lock_guard<std::mutex> lock(context->mu);
-      if (!context->alive) return;
-      context->objects.UnpinSent(id);
-      --context->active_sends;
-    });
-  }
-  const LocalObjects::Pinned& pinned() const { return pinned_; }
-
- private:
-  std::shared_ptr<SenderContext> context_;
-  ObjectId id_;
-  LocalObjects::Pinned pinned_;
-};
-
 struct Range {
   uint64_t offset;
   uint64_t length;
@@ -108,28 +83,17 @@ class SendReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
  private:
   // On the loop: pins the object and sends what was asked meanwhile.
   void Pin(const ObjectId& id, uint64_t expected_size) {
-    absl::StatusOr<LocalObjects::Pinned> pinned = context_->objects.PinForSend(id);
-    if (!pinned.ok()) {
-      FinishOnce(grpc::Status(grpc::StatusCode::NOT_FOUND, std::string(pinned.status().message())));
-      return;
-    }
-    {
-      std::lock_guard<std::mutex> lock(context_->mu);
-      ++context_->active_sends;
-    }
-    auto lease = std::make_shared<PinLease>(context_, id, *pinned);
-    if (pinned->size != expected_size) {
-      FinishOnce(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                              "object " + id.Hex() + " has " + std::to_string(pinned->size) +
-                                  " bytes here, not the " + std::to_string(expected_size) +
-                                  " the receiver expects"));
+    absl::StatusOr<std::shared_ptr<PinLease>> lease = PinForSending(context_, id, expected_size);
+    if (!lease.ok()) {
+      FinishOnce(grpc::Status(static_cast<grpc::StatusCode>(lease.status().code()),
+                              std::string(lease.status().message())));
       return;
     }
     grpc::Status sent = grpc::Status::OK;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (finished_) return;
-      lease_ = std::move(lease);
+      lease_ = std::move(*lease);
       for (const Range& range : waiting_) {
         sent = SendLocked(range);
         if (!sent.ok()) break;
@@ -151,16 +115,12 @@ class SendReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
 
   // REQUIRES: mu_ held, lease_ set.
   grpc::Status SendLocked(const Range& range) {
-    const LocalObjects::Pinned& pinned = lease_->pinned();
-    if (range.length > kMaxChunkBytes || range.offset > pinned.size ||
-        range.length > pinned.size - range.offset) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "asked for bytes [" + std::to_string(range.offset) + ", +" +
-                              std::to_string(range.length) + ") of an object of " +
-                              std::to_string(pinned.size) + " bytes (chunks up to " +
-                              std::to_string(kMaxChunkBytes) + ")");
+    absl::Status valid = lease_->CheckRange(range.offset, range.length);
+    if (!valid.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(valid.message()));
     }
-    outbox_.Push(EncodeChunk(range.offset, pinned.data + range.offset, range.length, lease_));
+    outbox_.Push(EncodeChunk(range.offset, lease_->pinned().data + range.offset, range.length,
+                             lease_));
     return grpc::Status::OK;
   }
 
@@ -186,23 +146,9 @@ class SendReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
 
 }  // namespace
 
-ObjectManagerGrpcService::ObjectManagerGrpcService(boost::asio::io_context& loop,
-                                                   LocalObjects& objects, std::string token)
-    : token_(std::move(token)), shared_(std::make_shared<SenderContext>(loop, objects)) {}
-
-ObjectManagerGrpcService::~ObjectManagerGrpcService() {
-  std::lock_guard<std::mutex> lock(shared_->mu);
-  shared_->alive = false;
-}
-
-size_t ObjectManagerGrpcService::active_sends() const {
-  std::lock_guard<std::mutex> lock(shared_->mu);
-  return shared_->active_sends;
-}
-
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ObjectManagerGrpcService::Pull(
     grpc::CallbackServerContext* context) {
-  auto reactor = std::make_shared<SendReactor>(shared_);
+  auto reactor = std::make_shared<SendReactor>(senders_);
   reactor->Start(CheckToken(*context, token_));
   return reactor.get();
 }

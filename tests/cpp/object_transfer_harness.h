@@ -11,43 +11,41 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include "object_manager/io_thread.h"
 #include "object_manager/local_objects.h"
 #include "object_manager/object_manager.h"
+#include "object_manager/shared_port.h"
 #include "object_store/arena.h"
 #include "object_store/object_table.h"
 #include "rpc/cluster_server.h"
 
 namespace flare {
 
-// An event loop on its own thread. Run() executes work there and waits.
+// An event loop on its own thread (a raylet's loop). Run() executes work
+// there and waits for it. Stops only at destruction, after the work posted
+// before it ran (a drain through Run).
 class LoopThread {
  public:
-  LoopThread() : guard_(loop_.get_executor()), thread_([this] { loop_.run(); }) {}
   ~LoopThread() {
-    guard_.reset();
-    thread_.join();
+    Run([] { return 0; });
   }
-  boost::asio::io_context& loop() { return loop_; }
+  boost::asio::io_context& loop() { return thread_.io(); }
 
   template <typename Fn>
   auto Run(Fn fn) -> decltype(fn()) {
     std::packaged_task<decltype(fn())()> task(std::move(fn));
     auto result = task.get_future();
-    boost::asio::post(loop_, [&task] { task(); });
+    boost::asio::post(thread_.io(), [&task] { task(); });
     return result.get();
   }
 
  private:
-  boost::asio::io_context loop_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  std::thread thread_;
+  IoThread thread_;
 };
 
 // ObjectTableObjects that also tells a waiting thread when no object is
@@ -85,10 +83,14 @@ class PinCountingObjects : public ObjectTableObjects {
 constexpr ClientId kTransferClient = 1u << 30;  // the object manager's holder id
 constexpr ClientId kPutClient = 7;              // "a driver" that puts objects
 
+// Where a node listens: a ClusterServer (gRPC only), or a SharedPort that
+// also takes raw data connections.
+enum class NodePort { kClusterServer, kSharedPort };
+
 class TransferNode {
  public:
   TransferNode(LoopThread& loop, uint64_t arena_bytes, ObjectManagerOptions options,
-               uint8_t number)
+               uint8_t number, NodePort port = NodePort::kClusterServer)
       : loop_(loop), table_(arena_bytes) {
     node_.MutableData()[0] = number;
     arena_ = *Arena::Create(arena_bytes, "transfer-test");
@@ -97,17 +99,27 @@ class TransferNode {
       manager_ = std::make_unique<ObjectManager>(loop.loop(), *objects_, std::move(options));
       return 0;
     });
-    server_ = *ClusterServer::Start("127.0.0.1", 0, {manager_->service()});
+    if (port == NodePort::kClusterServer) {
+      cluster_server_ = *ClusterServer::Start("127.0.0.1", 0, {manager_->service()});
+      port_ = cluster_server_->port();
+    } else {
+      auto configure = [this](grpc::ServerBuilder& builder) {
+        builder.RegisterService(manager_->service());
+      };
+      shared_port_ = *SharedPort::Start("127.0.0.1", 0, configure, manager_->raw_handler());
+      port_ = shared_port_->port();
+    }
   }
   ~TransferNode() {
-    server_->Shutdown();
+    if (cluster_server_) cluster_server_->Shutdown();
+    if (shared_port_) shared_port_->Shutdown();
     loop_.Run([this] {
       manager_.reset();
       return 0;
     });
   }
 
-  Holder AsHolder() const { return Holder{node_, "127.0.0.1:" + std::to_string(server_->port())}; }
+  Holder AsHolder() const { return Holder{node_, "127.0.0.1:" + std::to_string(port_)}; }
   const NodeId& node() const { return node_; }
   ObjectManager& manager() { return *manager_; }
   ObjectTable& table() { return table_; }
@@ -155,7 +167,9 @@ class TransferNode {
   std::unique_ptr<Arena> arena_;
   std::unique_ptr<PinCountingObjects> objects_;
   std::unique_ptr<ObjectManager> manager_;
-  std::unique_ptr<ClusterServer> server_;
+  std::unique_ptr<ClusterServer> cluster_server_;
+  std::unique_ptr<SharedPort> shared_port_;
+  int port_ = 0;
 };
 
 }  // namespace flare

@@ -1,6 +1,5 @@
-#include "object_manager/pull_stream.h"
+#include "object_manager/grpc_pull_stream.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "rpc/channel_args.h"
@@ -20,7 +19,7 @@ std::shared_ptr<grpc::Channel> NewTransferChannel(const std::string& address,
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 
-void PullStream::Start(grpc::GenericStub& stub, const std::string& token) {
+void GrpcPullStream::Start(grpc::GenericStub& stub, const std::string& token) {
   AttachToken(context_, token);
   stub.PrepareBidiStreamingCall(&context_, kPullMethod, grpc::StubOptions(), this);
   rpc::PullRequest open;
@@ -31,45 +30,26 @@ void PullStream::Start(grpc::GenericStub& stub, const std::string& token) {
   StartCall();
 }
 
-void PullStream::Request(const std::vector<uint64_t>& chunks) {
+void GrpcPullStream::Request(const std::vector<uint64_t>& chunks) {
   for (uint64_t index : chunks) {
+    const AskedChunks::Range range = asked_.Ask(index);
     rpc::PullRequest request;
-    request.set_offset(index * target_.chunk_bytes);
-    request.set_length(std::min(target_.chunk_bytes, target_.size - request.offset()));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      asked_.insert(index);
-    }
+    request.set_offset(range.offset);
+    request.set_length(range.length);
     outbox_.Push(EncodeRequest(request));
   }
 }
 
-void PullStream::Close() {
+void GrpcPullStream::Close() {
   outbox_.Close([this] { StartWritesDone(); });
 }
 
-absl::StatusOr<uint64_t> PullStream::Accept() {
-  const uint64_t offset = reader_.offset();
-  const uint64_t index = offset / target_.chunk_bytes;
-  if (offset % target_.chunk_bytes != 0 || offset >= target_.size ||
-      reader_.length() != std::min(target_.chunk_bytes, target_.size - offset)) {
-    return absl::InvalidArgumentError("the sender sent bytes [" + std::to_string(offset) + ", +" +
-                                      std::to_string(reader_.length()) +
-                                      "), which is no chunk of object " + target_.object.Hex());
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  if (asked_.erase(index) == 0) {
-    return absl::InvalidArgumentError("the sender sent chunk " + std::to_string(index) +
-                                      " of object " + target_.object.Hex() +
-                                      ", which was not asked for");
-  }
-  return index;
-}
-
-void PullStream::OnReadDone(bool ok) {
+void GrpcPullStream::OnReadDone(bool ok) {
   if (!ok) return;  // the call is ending; OnDone follows
   absl::Status parsed = reader_.Parse(chunk_);
-  absl::StatusOr<uint64_t> index = parsed.ok() ? Accept() : absl::StatusOr<uint64_t>(parsed);
+  absl::StatusOr<uint64_t> index =
+      parsed.ok() ? asked_.Receive(reader_.offset(), reader_.length())
+                  : absl::StatusOr<uint64_t>(parsed);
   if (!index.ok()) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -84,7 +64,7 @@ void PullStream::OnReadDone(bool ok) {
   StartRead(&chunk_);
 }
 
-void PullStream::OnDone(const grpc::Status& status) {
+void GrpcPullStream::OnDone(const grpc::Status& status) {
   absl::Status result;
   {
     std::lock_guard<std::mutex> lock(mu_);
