@@ -92,13 +92,12 @@ ObjectManagerOptions TransferOptions(uint64_t chunk_bytes, size_t in_flight, int
   return options;
 }
 
-void BM_GrpcPull(benchmark::State& state) {
+// Pulls the object from one node into the other, again and again.
+void RunPulls(benchmark::State& state, const ObjectManagerOptions& options, NodePort port) {
   const uint64_t bytes = state.range(0) * kMiB;
-  const ObjectManagerOptions options =
-      TransferOptions(state.range(1) * kMiB, state.range(2), state.range(3));
   LoopThread loop;
-  TransferNode sender(loop, bytes + kMiB, options, 1);
-  TransferNode receiver(loop, bytes + kMiB, options, 2);
+  TransferNode sender(loop, bytes + kMiB, options, 1, port);
+  TransferNode receiver(loop, bytes + kMiB, options, 2, port);
   const ObjectId id = sender.Put(bytes, 1);
   auto pull_once = [&] {
     absl::Status pulled = receiver.PullAndWait(id, bytes, {sender.AsHolder()});
@@ -123,6 +122,12 @@ void BM_GrpcPull(benchmark::State& state) {
   }
   ReportRate(state, bytes, cpu_seconds);
 }
+
+void BM_GrpcPull(benchmark::State& state) {
+  ObjectManagerOptions options =
+      TransferOptions(state.range(1) * kMiB, state.range(2), state.range(3));
+  RunPulls(state, options, NodePort::kClusterServer);
+}
 BENCHMARK(BM_GrpcPull)
     ->ArgNames({"MiB", "chunk_MiB", "in_flight", "tuning"})
     ->Args({100, 4, 4, 0})
@@ -130,12 +135,31 @@ BENCHMARK(BM_GrpcPull)
     ->Args({100, 4, 4, 2})
     ->Args({100, 4, 4, 3})
     ->Args({100, 4, 4, 4})
-    ->Args({100, 1, 4, 3})
-    ->Args({100, 2, 4, 3})
-    ->Args({100, 8, 4, 3})
-    ->Args({100, 4, 2, 3})
-    ->Args({100, 4, 8, 3})
-    ->Args({500, 4, 4, 3})
+    ->Args({100, 1, 4, 0})
+    ->Args({100, 2, 4, 0})
+    ->Args({100, 8, 4, 0})
+    ->Args({100, 4, 2, 0})
+    ->Args({100, 4, 8, 0})
+    ->Args({500, 4, 4, 0})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// The same pulls over raw data connections on a SharedPort.
+void BM_RawPull(benchmark::State& state) {
+  ObjectManagerOptions options = TransferOptions(state.range(1) * kMiB, state.range(2), 0);
+  options.transport = TransferTransport::kRawTcp;
+  RunPulls(state, options, NodePort::kSharedPort);
+}
+BENCHMARK(BM_RawPull)
+    ->ArgNames({"MiB", "chunk_MiB", "in_flight"})
+    ->Args({100, 1, 4})
+    ->Args({100, 2, 4})
+    ->Args({100, 4, 2})
+    ->Args({100, 4, 4})
+    ->Args({100, 4, 8})
+    ->Args({100, 8, 4})
+    ->Args({500, 4, 4})
+    ->Args({500, 8, 4})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

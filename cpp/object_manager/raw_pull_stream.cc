@@ -1,5 +1,7 @@
 #include "object_manager/raw_pull_stream.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -11,6 +13,13 @@
 namespace flare {
 
 using boost::asio::ip::tcp;
+
+namespace {
+
+// How much of a chunk must have arrived before the receiving thread wakes.
+constexpr uint64_t kReadLowWaterBytes = 1u << 20;
+
+}  // namespace
 
 RawPullStream::RawPullStream(boost::asio::io_context& io, StreamTarget target,
                              StreamEvents events)
@@ -122,6 +131,7 @@ void RawPullStream::WriteNext() {
 }
 
 void RawPullStream::ReadHeader() {
+  SetLowWater(static_cast<int>(RawChunkHeader::kBytes));
   boost::asio::async_read(
       socket_, boost::asio::buffer(header_),
       [self = shared_from_this()](boost::system::error_code error, size_t) {
@@ -141,18 +151,32 @@ void RawPullStream::OnHeader(const RawChunkHeader& header) {
     Abandon(index.status());
     return End(index.status());
   }
-  boost::asio::async_read(
-      socket_, boost::asio::buffer(target_.buffer + header.offset, header.length),
-      [self = shared_from_this(), chunk = *index](boost::system::error_code error, size_t) {
+  ReadData(header.offset, header.offset + header.length, *index);
+}
+
+void RawPullStream::ReadData(uint64_t at, uint64_t end, uint64_t chunk) {
+  // Wake up only once a good part of the chunk is there: fewer wake-ups of
+  // this thread, fewer window updates waking the sender.
+  SetLowWater(static_cast<int>(std::min<uint64_t>(end - at, kReadLowWaterBytes)));
+  socket_.async_read_some(
+      boost::asio::buffer(target_.buffer + at, end - at),
+      [self = shared_from_this(), at, end, chunk](boost::system::error_code error, size_t n) {
         if (error) {
           return self->End(!self->abandoned_.ok()
                                ? self->abandoned_
                                : absl::UnavailableError("the data connection broke mid-chunk: " +
                                                         error.message()));
         }
+        if (at + n < end) return self->ReadData(at + n, end, chunk);
         self->events_.on_chunk(chunk);
         self->ReadHeader();
       });
+}
+
+void RawPullStream::SetLowWater(int bytes) {
+  if (bytes == low_water_) return;
+  low_water_ = bytes;
+  setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof(bytes));
 }
 
 void RawPullStream::ReadError(const RawChunkHeader& header) {

@@ -40,6 +40,9 @@ class RawPullStream : public TransferStream,
   void OnConnected(const boost::system::error_code& error);
   void ReadHeader();
   void OnHeader(const RawChunkHeader& header);
+  // Receives [at, end) of chunk `chunk` straight into the buffer.
+  void ReadData(uint64_t at, uint64_t end, uint64_t chunk);
+  void SetLowWater(int bytes);
   void ReadError(const RawChunkHeader& header);
   void Write(std::string bytes);
   void WriteNext();
@@ -57,6 +60,7 @@ class RawPullStream : public TransferStream,
   AskedChunks asked_;
   std::array<uint8_t, RawChunkHeader::kBytes> header_;
   std::string error_message_;
+  int low_water_ = 1;  // SO_RCVLOWAT now
   std::deque<std::string> outgoing_;  // front: being written
   bool connected_ = false;
   bool writing_ = false;
