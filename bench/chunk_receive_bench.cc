@@ -71,7 +71,11 @@ void BM_ProtobufDecodeIntoArena(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kChunkBytes));
 }
-BENCHMARK(BM_ProtobufDecodeIntoArena)->Arg(16 << 10)->Arg(256 << 10)->Arg(4 << 20)->ArgName("slice");
+BENCHMARK(BM_ProtobufDecodeIntoArena)
+    ->Arg(16 << 10)
+    ->Arg(256 << 10)
+    ->Arg(4 << 20)
+    ->ArgName("slice");
 
 // One chunk's bookkeeping: OnChunk, which asks for the next chunk.
 void BM_PullManagerPerChunk(benchmark::State& state) {

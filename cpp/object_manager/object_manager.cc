@@ -204,7 +204,8 @@ void ObjectManager::ArmTimer() {
     return;
   }
   timer_.expires_at(*deadline);
-  timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& error) {
+  auto alive = std::weak_ptr<bool>(alive_);
+  timer_.async_wait([this, alive](const boost::system::error_code& error) {
     std::shared_ptr<bool> still = alive.lock();
     if (error || !still || !*still) return;
     Execute(pulls_.OnTimer(PullClock::now()));
@@ -213,7 +214,9 @@ void ObjectManager::ArmTimer() {
 
 grpc::GenericStub& ObjectManager::StubFor(const std::string& address) {
   std::unique_ptr<grpc::GenericStub>& stub = stubs_[address];
-  if (!stub) stub = std::make_unique<grpc::GenericStub>(NewTransferChannel(address, options_.channel_args));
+  if (!stub) {
+    stub = std::make_unique<grpc::GenericStub>(NewTransferChannel(address, options_.channel_args));
+  }
   return *stub;
 }
 

@@ -54,8 +54,9 @@ void RawPullStream::Start(const std::string& address, const std::string& token) 
                                      [self, address](const boost::system::error_code& error,
                                                      const tcp::endpoint&) {
                                        if (error && self->abandoned_.ok()) {
-                                         self->abandoned_ = absl::UnavailableError(
-                                             "cannot connect to " + address + ": " + error.message());
+                                         self->abandoned_ =
+                                             absl::UnavailableError("cannot connect to " + address +
+                                                                    ": " + error.message());
                                        }
                                        self->OnConnected(error);
                                      });

@@ -81,7 +81,8 @@ class RawSendConnection : public std::enable_shared_from_this<RawSendConnection>
           *token_);
       if (!allowed.ok()) return Fail(allowed.error_code(), allowed.error_message());
       if (request.object_id().size() != ObjectId::kSize) {
-        return Fail(grpc::StatusCode::INVALID_ARGUMENT, "the first pull request must name an object");
+        return Fail(grpc::StatusCode::INVALID_ARGUMENT,
+                    "the first pull request must name an object");
       }
       Pin(ObjectId::FromBinary(request.object_id()), request.object_size());
     }
@@ -154,8 +155,8 @@ class RawSendConnection : public std::enable_shared_from_this<RawSendConnection>
     }
     writing_ = true;
     Outgoing& out = outgoing_.front();
-    const uint8_t* data = out.data != nullptr ? out.data
-                                              : reinterpret_cast<const uint8_t*>(out.message.data());
+    const uint8_t* data =
+        out.data != nullptr ? out.data : reinterpret_cast<const uint8_t*>(out.message.data());
     const size_t length = out.data != nullptr ? out.length : out.message.size();
     std::array<boost::asio::const_buffer, 2> buffers = {
         boost::asio::buffer(out.header), boost::asio::buffer(data, length)};

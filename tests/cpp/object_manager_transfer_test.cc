@@ -56,7 +56,8 @@ TEST_P(ObjectTransferTest, MultiChunkObjectArrivesWholeAndTheSenderUnpinsIt) {
   absl::Status pulled = receiver_->PullAndWait(id, size, {sender_->AsHolder()});
 
   ASSERT_TRUE(pulled.ok()) << pulled;
-  EXPECT_TRUE(receiver_->HasPutBytes(id, size, 3)) << "the receiver's copy differs from the original";
+  EXPECT_TRUE(receiver_->HasPutBytes(id, size, 3))
+      << "the receiver's copy differs from the original";
   sender_->objects().WaitForUnpins(1);
   EXPECT_TRUE(loop_.Run([&] { return sender_->table().Find(id)->pins.empty(); }))
       << "the sender's pin outlived the transfer";
@@ -119,6 +120,61 @@ TEST_P(ObjectTransferTest, SizeDisagreeingWithTheSendersCopyFailsThePull) {
   EXPECT_FALSE(pulled.ok());
   EXPECT_NE(pulled.message().find("bytes here"), std::string::npos) << pulled;
   sender_->objects().WaitForUnpins(1);
+}
+
+}  // namespace
+}  // namespace flare
+
+namespace flare {
+namespace {
+
+// Admission by store space, through the facade and a real ObjectTable.
+class PullAdmissionTest : public ::testing::Test {
+ protected:
+  static ObjectManagerOptions Options(std::chrono::milliseconds admission_timeout) {
+    ObjectManagerOptions options;
+    options.token = "secret";
+    options.pull.chunk_bytes = kChunkBytes;
+    options.pull.admission_timeout = admission_timeout;
+    return options;
+  }
+
+  LoopThread loop_;
+  TransferNode sender_{loop_, kArenaBytes, Options(std::chrono::seconds(60)), 1};
+};
+
+TEST_F(PullAdmissionTest, PullWaitsForRoomAsksForItAndFinishesOnceSpaceIsFreed) {
+  TransferNode receiver(loop_, 8 * kChunkBytes, Options(std::chrono::seconds(60)), 2);
+  const ObjectId local = receiver.Put(6 * kChunkBytes, 1);  // leaves no room for 4 MiB
+  const ObjectId remote = sender_.Put(4 * kChunkBytes, 2);
+  std::promise<uint64_t> asked;
+  std::promise<absl::Status> done;
+  loop_.Run([&] {
+    receiver.manager().SetSpaceRequester([&](uint64_t bytes) { asked.set_value(bytes); });
+    receiver.manager().Pull(remote, 4 * kChunkBytes, {sender_.AsHolder()},
+                            [&](const absl::Status& s) { done.set_value(s); });
+    return 0;
+  });
+  EXPECT_EQ(asked.get_future().get(), 4 * kChunkBytes) << "the store was asked for the room";
+
+  loop_.Run([&] {  // "spill": the local object goes, and the manager hears of it
+    receiver.table().RemoveRef(kPutClient, local);
+    receiver.manager().OnSpaceFreed();
+    return 0;
+  });
+  absl::Status pulled = done.get_future().get();
+  ASSERT_TRUE(pulled.ok()) << pulled;
+  EXPECT_TRUE(receiver.HasPutBytes(remote, 4 * kChunkBytes, 2));
+}
+
+TEST_F(PullAdmissionTest, PullThatNeverFindsRoomFailsWithResourceExhausted) {
+  TransferNode receiver(loop_, 8 * kChunkBytes, Options(std::chrono::milliseconds(20)), 2);
+  receiver.Put(6 * kChunkBytes, 1);
+  const ObjectId remote = sender_.Put(4 * kChunkBytes, 2);
+  absl::Status pulled = receiver.PullAndWait(remote, 4 * kChunkBytes, {sender_.AsHolder()});
+  EXPECT_TRUE(absl::IsResourceExhausted(pulled)) << pulled;
+  EXPECT_NE(pulled.message().find("no room"), std::string::npos) << pulled;
+  EXPECT_EQ(sender_.manager().active_sends(), 0u) << "nothing was asked of the holder";
 }
 
 }  // namespace
