@@ -1,5 +1,8 @@
 #include "object_manager/raw_sender.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <deque>
@@ -190,9 +193,14 @@ class RawSendConnection : public std::enable_shared_from_this<RawSendConnection>
   bool close_after_writes_ = false;
 };
 
+RawSender::RawSender(boost::asio::io_context& io, std::shared_ptr<SenderContext> senders,
+                     std::string token)
+    : shared_(std::make_shared<Shared>(Shared{
+          io, std::move(senders), std::make_shared<const std::string>(std::move(token)), {}})) {}
+
 void RawSender::Adopt(int fd, int family) {
-  boost::asio::post(io_, [this, fd, family] {
-    tcp::socket socket(io_);
+  boost::asio::post(shared_->io, [shared = shared_, fd, family] {
+    tcp::socket socket(shared->io);
     boost::system::error_code error;
     socket.assign(family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, error);
     if (error) {
@@ -200,21 +208,23 @@ void RawSender::Adopt(int fd, int family) {
       return;
     }
     socket.set_option(tcp::no_delay(true), error);
-    auto connection = std::make_shared<RawSendConnection>(std::move(socket), senders_, token_);
-    connections_.erase(std::remove_if(connections_.begin(), connections_.end(),
-                                      [](const auto& c) { return c.expired(); }),
-                       connections_.end());
-    connections_.push_back(connection);
+    auto connection =
+        std::make_shared<RawSendConnection>(std::move(socket), shared->senders, shared->token);
+    auto& connections = shared->connections;
+    connections.erase(std::remove_if(connections.begin(), connections.end(),
+                                     [](const auto& c) { return c.expired(); }),
+                      connections.end());
+    connections.push_back(connection);
     connection->Start();
   });
 }
 
 void RawSender::CloseAll() {
-  boost::asio::post(io_, [this] {
-    for (const auto& weak : connections_) {
+  boost::asio::post(shared_->io, [shared = shared_] {
+    for (const auto& weak : shared->connections) {
       if (auto connection = weak.lock()) connection->Close();
     }
-    connections_.clear();
+    shared->connections.clear();
   });
 }
 

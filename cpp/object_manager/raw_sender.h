@@ -6,7 +6,8 @@
 //
 // Thread rules: connections run on `io`, the node's transfer thread; they
 // touch the store only by posting onto the loop. Adopt and CloseAll may be
-// called from any thread. Connections keep what they need alive; after
+// called from any thread. Connections and the work posted for them keep
+// what they need alive, so the RawSender may go before `io` stops; after
 // CloseAll, stopping `io` ends them.
 #ifndef FLARE_OBJECT_MANAGER_RAW_SENDER_H_
 #define FLARE_OBJECT_MANAGER_RAW_SENDER_H_
@@ -26,8 +27,7 @@ class RawSendConnection;
 class RawSender {
  public:
   RawSender(boost::asio::io_context& io, std::shared_ptr<SenderContext> senders,
-            std::string token)
-      : io_(io), senders_(std::move(senders)), token_(std::make_shared<std::string>(token)) {}
+            std::string token);
 
   // Serves the connected TCP socket `fd` (of address family `family`),
   // whose unread bytes start with kRawMagic. Takes ownership of `fd`.
@@ -36,10 +36,13 @@ class RawSender {
   void CloseAll();
 
  private:
-  boost::asio::io_context& io_;
-  std::shared_ptr<SenderContext> senders_;
-  std::shared_ptr<const std::string> token_;
-  std::vector<std::weak_ptr<RawSendConnection>> connections_;  // on `io` only
+  struct Shared {
+    boost::asio::io_context& io;
+    std::shared_ptr<SenderContext> senders;
+    std::shared_ptr<const std::string> token;
+    std::vector<std::weak_ptr<RawSendConnection>> connections;  // on `io` only
+  };
+  std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace flare
