@@ -90,14 +90,15 @@ TEST_F(PullManagerTest, PullAllocatesOpensAStreamAndSealsOnlyAfterTheLastChunk) 
   ASSERT_NE(open, nullptr);
   EXPECT_EQ(open->holder, Node(7));
   EXPECT_EQ(open->size, 250u);
-  EXPECT_EQ(Requested(actions, open->attempt), (std::vector<uint64_t>{0, 1}));
+  const AttemptId attempt = open->attempt;
+  EXPECT_EQ(Requested(actions, attempt), (std::vector<uint64_t>{0, 1}));
 
-  actions = Check(pulls_.OnChunk(open->attempt, 0, now_));
+  actions = Check(pulls_.OnChunk(attempt, 0, now_));
   EXPECT_FALSE(Has(actions, Kind::kSeal)) << "two of three chunks are still missing";
-  EXPECT_EQ(Requested(actions, open->attempt), (std::vector<uint64_t>{2}));
-  actions = Check(pulls_.OnChunk(open->attempt, 2, now_));
+  EXPECT_EQ(Requested(actions, attempt), (std::vector<uint64_t>{2}));
+  actions = Check(pulls_.OnChunk(attempt, 2, now_));
   EXPECT_FALSE(Has(actions, Kind::kSeal)) << "chunk 1 is still missing";
-  actions = Check(pulls_.OnChunk(open->attempt, 1, now_));
+  actions = Check(pulls_.OnChunk(attempt, 1, now_));
   ASSERT_TRUE(Has(actions, Kind::kSeal));
   ASSERT_TRUE(Has(actions, Kind::kClose)) << "the finished stream is closed";
   EXPECT_TRUE(Find(actions, Kind::kClose)->status.ok()) << "gracefully: it sent everything";
