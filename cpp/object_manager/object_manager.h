@@ -4,9 +4,10 @@
 // the store (LocalObjects), to gRPC streams (PullStream) and to a timer,
 // and owns the ObjectManagerService that the node's port serves.
 //
-// Usage from the raylet (all on its event loop):
-//   ObjectManager objects(loop, local_objects, {.token = token});
+// Usage from the raylet (all on its event loop; README.md, "Wiring"):
+//   ObjectManager objects(loop, local_objects, options);  // token, transport
 //   ClusterServer::Start(host, port, {..., objects.service()});
+//     // or SharedPort::Start(host, port, configure, objects.raw_handler())
 //   objects.SetSpaceRequester([&](uint64_t bytes) { spill...; objects.OnSpaceFreed(); });
 //   objects.Pull(id, size, {{node, "10.0.0.2:6380"}}, [](const absl::Status& s) {...});
 //   objects.OnNodeDead(node);  // from the GCS's node events
