@@ -19,16 +19,17 @@
 
 #include "absl/status/statusor.h"
 #include "common/framing.h"
+#include "client/object_value.h"
 #include "common/ids.h"
 #include "flare.pb.h"
 
 namespace flare {
 
-class Channel {
+class Channel : public PinReleaser {
  public:
   // Connects to the raylet's socket, retrying until `timeout_ms` passes.
   static absl::StatusOr<std::shared_ptr<Channel>> Connect(const std::string& path, int timeout_ms);
-  ~Channel();
+  ~Channel() override;
 
   // Sends `request` and reads the reply and the file descriptor attached to
   // it. REQUIRES: the first exchange, before the I/O thread reads.
@@ -42,6 +43,7 @@ class Channel {
   void DeferRefAdd(const ObjectId& id);
   void DeferRefRemove(const ObjectId& id);
   void DeferPinRelease(const ObjectId& id);
+  void ReleasePin(const ObjectId& id) override { DeferPinRelease(id); }
   void FlushDeferred();
 
   // I/O thread: waits for incoming messages (appending them to `out`),

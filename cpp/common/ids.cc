@@ -44,6 +44,8 @@ template class FixedId<16, TaskTag>;
 template class FixedId<20, ObjectTag>;
 template class FixedId<16, NodeTag>;
 template class FixedId<16, WorkerTag>;
+template class FixedId<16, ActorTag>;
+template class FixedId<16, PlacementGroupTag>;
 
 ObjectId ObjectIdFor(const TaskId& task, uint32_t index) {
   ObjectId id;

@@ -1,4 +1,5 @@
-// Fixed-size binary identifiers: jobs, tasks, objects, nodes and workers.
+// Fixed-size binary identifiers: jobs, tasks, objects, nodes, workers,
+// actors and placement groups.
 //
 // An object's id is derived from the task that creates it and its return
 // index, so a return's id is known before the task runs:
@@ -6,6 +7,8 @@
 //   TaskId   (16 bytes) = JobId + 12 unique bytes
 //   ObjectId (20 bytes) = TaskId + u32 index, 4 bytes little-endian
 //                         (1..n for returns; puts set the high bit)
+//   ActorId  (16 bytes) = the TaskId of the task that created the actor
+//   PlacementGroupId (16 bytes), chosen by the client that creates the group
 //
 // This file is the one definition of that layout: the Python package reaches
 // it through flare._core (return_id, generator_item_id, task_id_of).
@@ -35,6 +38,12 @@ class FixedId {
     return id;
   }
   static FixedId FromRandom();
+  // The same bytes as an id of another kind (e.g. an actor's id is its
+  // creation task's).
+  template <typename OtherTag>
+  static FixedId FromId(const FixedId<N, OtherTag>& other) {
+    return FromBinary(std::string_view(other.Data(), N));
+  }
 
   std::string Binary() const { return std::string(Data(), N); }
   std::string Hex() const;
@@ -72,12 +81,16 @@ struct TaskTag {};
 struct ObjectTag {};
 struct NodeTag {};
 struct WorkerTag {};
+struct ActorTag {};
+struct PlacementGroupTag {};
 
 using JobId = FixedId<4, JobTag>;
 using TaskId = FixedId<16, TaskTag>;
 using ObjectId = FixedId<20, ObjectTag>;
 using NodeId = FixedId<16, NodeTag>;
 using WorkerId = FixedId<16, WorkerTag>;
+using ActorId = FixedId<16, ActorTag>;
+using PlacementGroupId = FixedId<16, PlacementGroupTag>;
 
 constexpr uint32_t kPutIndexBit = 0x80000000u;
 
@@ -90,6 +103,10 @@ JobId JobOfTask(const TaskId& task);
 uint32_t IndexOfObject(const ObjectId& object);
 // Whether `object` was made by a put rather than returned by a task.
 inline bool IsPutObject(const ObjectId& object) { return (IndexOfObject(object) & kPutIndexBit) != 0; }
+
+// An actor is named by the task that created it: the same 16 bytes.
+inline ActorId ActorIdOf(const TaskId& creation_task) { return ActorId::FromId(creation_task); }
+inline TaskId CreationTaskOf(const ActorId& actor) { return TaskId::FromId(actor); }
 
 // A streaming generator task `task` reports its completion as return 1 and
 // its k-th yielded item (0-based) as return k + 2.

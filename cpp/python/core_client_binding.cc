@@ -94,6 +94,7 @@ void RegisterCoreClient(py::module_& m) {
             options.job_config = std::string(job_config);
             options.job_namespace = job_namespace;
             options.connect_timeout_ms = timeout_ms;
+            options.waiter.spin = SpinFromEnvironment();
             absl::StatusOr<std::unique_ptr<CoreClient>> client;
             {
               py::gil_scoped_release release;
@@ -107,6 +108,13 @@ void RegisterCoreClient(py::module_& m) {
       .def_property_readonly("job_id", [](const CoreClient& c) { return AsBytes(c.job_id().Binary()); })
       .def_property_readonly("node_id", [](const CoreClient& c) { return AsBytes(c.node_id().Binary()); })
       .def_property_readonly("session_dir", &CoreClient::session_dir)
+      .def_property_readonly(
+          "owner_address",
+          [](const CoreClient& c) {
+            const OwnerAddress& owner = c.owner_address();
+            return py::make_tuple(py::bytes(owner.node_id.Binary()), owner.raylet_address);
+          },
+          "(node_id, raylet_address) of the owner of the objects this process makes.")
       .def_property_readonly("alive", &CoreClient::alive)
       .def_property_readonly("death_reason", &CoreClient::death_reason)
       .def("new_task_id", [](CoreClient& c) { return AsBytes(c.NewTaskId().Binary()); })
@@ -120,7 +128,8 @@ void RegisterCoreClient(py::module_& m) {
              const py::bytes& parent_task_id, const py::bytes& retry_exceptions, double timeout_s,
              bool retry_on_timeout, const py::bytes& actor_id, const ActorOptions* actor,
              const std::string& method_name, bool streaming, const py::bytes& runtime_env,
-             bool dynamic_returns) {
+             bool dynamic_returns, int strategy_kind, const py::bytes& strategy_node_id,
+             bool strategy_soft) {
             // Each keyword is the rpc::TaskSpec field of the same name.
             rpc::TaskSpec spec;
             spec.set_task_id(std::string(task_id));
@@ -148,6 +157,13 @@ void RegisterCoreClient(py::module_& m) {
             spec.set_streaming(streaming);
             spec.set_runtime_env(std::string(runtime_env));
             spec.set_dynamic_returns(dynamic_returns);
+            if (!rpc::SchedulingStrategySpec::Kind_IsValid(strategy_kind)) {
+              throw py::value_error("unknown scheduling strategy kind");
+            }
+            spec.mutable_strategy()->set_kind(
+                static_cast<rpc::SchedulingStrategySpec::Kind>(strategy_kind));
+            spec.mutable_strategy()->set_node_id(std::string(strategy_node_id));
+            spec.mutable_strategy()->set_soft(strategy_soft);
             ThrowIfError(c.SubmitTask(std::move(spec)));
           },
           py::kw_only(), py::arg("task_id"), py::arg("job_id") = py::bytes(), py::arg("function_key"),
@@ -159,7 +175,8 @@ void RegisterCoreClient(py::module_& m) {
           py::arg("retry_on_timeout") = false, py::arg("actor_id") = py::bytes(),
           py::arg("actor") = static_cast<const ActorOptions*>(nullptr), py::arg("method_name") = "",
           py::arg("streaming") = false, py::arg("runtime_env") = py::bytes(),
-          py::arg("dynamic_returns") = false,
+          py::arg("dynamic_returns") = false, py::arg("strategy_kind") = 0,
+          py::arg("strategy_node_id") = py::bytes(), py::arg("strategy_soft") = false,
           "Submits a task; each keyword is the TaskSpec field of that name (proto/flare.proto). "
           "The caller holds one reference to each return.")
       .def("cancel",
@@ -211,7 +228,16 @@ void RegisterCoreClient(py::module_& m) {
              return ValueOrThrow(std::move(ready));
            },
            py::arg("ids"), py::arg("num_returns"), py::arg("timeout_ms"), py::arg("lend_cpu") = true)
-      .def("add_ref", [](CoreClient& c, const py::bytes& id) { c.AddRef(ToId(id)); })
+      .def("add_ref", [](CoreClient& c, const py::bytes& id) { c.AddRef(ToId(id)); },
+           "Adds a reference to an object owned by this process's node.")
+      .def("add_borrowed_ref",
+           [](CoreClient& c, const py::bytes& id, const py::bytes& owner_node_id,
+              const std::string& owner_address) {
+             c.AddRef(ToId(id), OwnerAddress{NodeId::FromBinary(std::string(owner_node_id)),
+                                             owner_address});
+           },
+           py::arg("id"), py::arg("owner_node_id"), py::arg("owner_address"),
+           "Adds a reference to an object owned by another node's raylet.")
       .def("remove_ref", [](CoreClient& c, const py::bytes& id) { c.RemoveRef(ToId(id)); })
       .def("num_local_refs", &CoreClient::NumLocalRefs)
       .def("kv_put",

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <string>
 #include <vector>
 
 #include "common/ids.h"
@@ -35,6 +36,21 @@ class ClientChannel {
   // Every connected client.
   virtual std::vector<ClientId> All() const = 0;
 };
+
+// Messages every unit of the raylet sends the same way.
+
+// Sends `lines` to the drivers of their job that asked for worker logs.
+void SendToDrivers(ClientChannel& clients, const rpc::LogLines& lines);
+// Sends a local worker's `lines` to the other nodes' raylets that placed
+// tasks here (they pass them to their drivers), the prefix naming this
+// node's `ip`: "(f pid=N, ip=10.0.0.2)".
+void SendToPeers(ClientChannel& clients, const rpc::LogLines& lines, const std::string& ip);
+// A line of the raylet's own for the drivers of job `job_id` (binary), shown
+// as "(raylet) ...", and on the raylet's stderr.
+void LogToJob(ClientChannel& clients, const std::string& job_id, const std::string& line);
+// Asks every client to drop the values it only caches (no reader holds
+// them), so that the arena's objects can be spilled.
+void AskClientsToUnpin(ClientChannel& clients);
 
 }  // namespace flare
 

@@ -18,11 +18,12 @@
 #include "common/framing.h"
 #include "common/ids.h"
 #include "flare.pb.h"
+#include "raylet/client_link.h"
 #include "object_store/object_table.h"
 
 namespace flare {
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public ClientLink, public std::enable_shared_from_this<Connection> {
  public:
   using Socket = boost::asio::local::stream_protocol::socket;
 
@@ -36,11 +37,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(Socket socket, ClientId id, Handler& handler);
 
   void Start();
-  void Send(const rpc::Message& message);
+  void Send(const rpc::Message& message) override;
   // Writes `message` with `fd` attached (SCM_RIGHTS), synchronously.
   // REQUIRES: nothing else has been sent on this connection yet.
-  bool SendWithFd(const rpc::Message& message, int fd);
-  void Close();
+  bool SendWithFd(const rpc::Message& message, int fd) override;
+  void Close() override;
 
   ClientId id() const { return id_; }
   bool closed() const { return closed_; }

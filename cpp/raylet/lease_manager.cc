@@ -135,13 +135,15 @@ std::vector<LeaseManager::Slot> LeaseManager::PipelineSlots() const {
   return slots;
 }
 
-std::vector<ClientId> LeaseManager::TakeRebalanceRequests() {
+std::vector<ClientId> LeaseManager::TakeRebalanceRequests(
+    const std::function<bool(const ResourceSet&)>& room_elsewhere) {
   std::vector<ClientId> workers;
   for (auto& [worker, lease] : leases_) {
     // Only tasks that could start on a worker of their own now: others
     // would come straight back to a lease.
     if (lease.tasks.size() > 1 && !lease.return_requested &&
-        lease.demand.IsSubsetOf(scheduler_.available())) {
+        (lease.demand.IsSubsetOf(scheduler_.available()) ||
+         (room_elsewhere && room_elsewhere(lease.demand)))) {
       lease.return_requested = true;
       workers.push_back(worker);
     }

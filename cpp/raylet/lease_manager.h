@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,9 +69,11 @@ class LeaseManager {
   std::vector<Slot> PipelineSlots() const;
 
   // Workers with unstarted tasks queued behind their running one that could
-  // start elsewhere now (their demand fits what is available), to be asked
-  // to hand them back (once, until OnTasksReturned).
-  std::vector<ClientId> TakeRebalanceRequests();
+  // start elsewhere now (their demand fits what is available here, or
+  // `room_elsewhere` says another node has it), to be asked to hand them
+  // back (once, until OnTasksReturned).
+  std::vector<ClientId> TakeRebalanceRequests(
+      const std::function<bool(const ResourceSet&)>& room_elsewhere = nullptr);
   void OnTasksReturned(ClientId worker);
 
   // What a blocked worker lends: its CPU, the node's or a placement group's.

@@ -7,14 +7,24 @@ namespace flare {
 void LocalServer::Accept(Connection::Socket socket) {
   const ClientId id = next_client_id_++;
   Client& client = clients_[id];
-  client.connection = std::make_shared<Connection>(std::move(socket), id, *this);
+  auto connection = std::make_shared<Connection>(std::move(socket), id, *this);
+  client.link = connection;
   client.info.id = id;
-  client.connection->Start();
+  connection->Start();
+}
+
+ClientId LocalServer::AddLink(std::shared_ptr<ClientLink> link) {
+  const ClientId id = next_client_id_++;
+  Client& client = clients_[id];
+  client.link = std::move(link);
+  client.peer_link = true;
+  client.info.id = id;
+  return id;
 }
 
 void LocalServer::Send(ClientId client, const rpc::Message& message) {
   auto it = clients_.find(client);
-  if (it != clients_.end()) it->second.connection->Send(message);
+  if (it != clients_.end()) it->second.link->Send(message);
 }
 
 const ClientInfo* LocalServer::Find(ClientId client) const {
@@ -30,6 +40,13 @@ std::vector<ClientId> LocalServer::All() const {
 }
 
 void LocalServer::Register(Client& client, const rpc::RegisterClient& request) {
+  if (client.peer_link != (request.kind() == rpc::PEER)) {
+    std::cerr << "flare-raylet: dropping client " << client.info.id << ": a "
+              << (client.peer_link ? "node's stream" : "local connection")
+              << " cannot register as kind " << request.kind() << "\n";
+    client.link->Close();
+    return;
+  }
   client.info.kind = request.kind();
   client.info.pid = request.pid();
   client.info.log_to_driver = request.log_to_driver();
@@ -48,8 +65,8 @@ void LocalServer::FinishRegister(ClientId id, rpc::RegisterReply body) {
   const bool accepted = body.error().empty();
   rpc::Message reply;
   *reply.mutable_register_reply() = std::move(body);
-  if (!client.connection->SendWithFd(reply, arena_fd_) || !accepted) {
-    client.connection->Close();
+  if (!client.link->SendWithFd(reply, arena_fd_) || !accepted) {
+    client.link->Close();
     return;
   }
   client.registered = true;
@@ -57,7 +74,11 @@ void LocalServer::FinishRegister(ClientId id, rpc::RegisterReply body) {
 }
 
 void LocalServer::OnMessage(Connection& connection, rpc::Message& message) {
-  auto it = clients_.find(connection.id());
+  OnLinkMessage(connection.id(), message);
+}
+
+void LocalServer::OnLinkMessage(ClientId id, rpc::Message& message) {
+  auto it = clients_.find(id);
   if (it == clients_.end()) return;
   Client& client = it->second;
   if (message.body_case() == rpc::Message::kRegisterClient) {
@@ -65,9 +86,9 @@ void LocalServer::OnMessage(Connection& connection, rpc::Message& message) {
     return;
   }
   if (!client.registered) {
-    std::cerr << "flare-raylet: dropping client " << connection.id()
+    std::cerr << "flare-raylet: dropping client " << id
               << ": it sent a message before registering\n";
-    connection.Close();
+    client.link->Close();
     return;
   }
   Dispatch(client.info, message);
@@ -114,6 +135,9 @@ void LocalServer::Dispatch(const ClientInfo& client, rpc::Message& message) {
       break;
     case rpc::Message::kReleasePins:
       handler.OnReleasePins(client, message.release_pins());
+      break;
+    case rpc::Message::kObjectLocation:
+      handler.OnObjectLocation(client, message.object_location());
       break;
     case rpc::Message::kKvPut:
       handler.OnKvPut(client, *message.mutable_kv_put());
@@ -170,8 +194,10 @@ void LocalServer::Dispatch(const ClientInfo& client, rpc::Message& message) {
   }
 }
 
-void LocalServer::OnClosed(Connection& connection) {
-  auto it = clients_.find(connection.id());
+void LocalServer::OnClosed(Connection& connection) { OnLinkClosed(connection.id()); }
+
+void LocalServer::OnLinkClosed(ClientId id) {
+  auto it = clients_.find(id);
   if (it == clients_.end()) return;
   Client client = std::move(it->second);  // keeps the connection alive through the handler
   clients_.erase(it);

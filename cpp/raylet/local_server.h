@@ -50,6 +50,8 @@ class LocalRequestHandler {
   virtual void OnSubscribe(const ClientInfo& client, const rpc::Subscribe& subscribe) = 0;
   virtual void OnRefUpdate(const ClientInfo& client, const rpc::RefUpdate& update) = 0;
   virtual void OnReleasePins(const ClientInfo& client, const rpc::ReleasePins& release) = 0;
+  // A peer says where an argument of a task it is about to submit lives.
+  virtual void OnObjectLocation(const ClientInfo& client, const rpc::ObjectLocation& location) = 0;
 
   virtual void OnKvPut(const ClientInfo& client, rpc::KvPut& put) = 0;
   virtual void OnKvGet(const ClientInfo& client, const rpc::KvGet& get) = 0;
@@ -80,6 +82,11 @@ class LocalServer : public Connection::Handler, public ClientChannel {
   // REQUIRES: called once, before the first Accept.
   void set_handler(LocalRequestHandler* handler) { handler_ = handler; }
   void Accept(Connection::Socket socket);
+  // A client on another kind of link (a peer node's stream). The link calls
+  // OnLinkMessage and OnLinkClosed with the id this returns.
+  ClientId AddLink(std::shared_ptr<ClientLink> link);
+  void OnLinkMessage(ClientId client, rpc::Message& message);
+  void OnLinkClosed(ClientId client);
 
   // ClientChannel.
   void Send(ClientId client, const rpc::Message& message) override;
@@ -92,7 +99,8 @@ class LocalServer : public Connection::Handler, public ClientChannel {
 
  private:
   struct Client {
-    std::shared_ptr<Connection> connection;
+    std::shared_ptr<ClientLink> link;
+    bool peer_link = false;  // a node's stream: only a PEER may register on it
     ClientInfo info;
     bool registering = false;  // waiting for the handler's reply
     bool registered = false;

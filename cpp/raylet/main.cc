@@ -33,6 +33,7 @@
 #include "rpc/gcs_connection.h"
 #include "rpc/gcs_service.h"
 #include "rpc/node_service.h"
+#include "rpc/peer_pool.h"
 #include "rpc/token.h"
 
 namespace {
@@ -128,8 +129,10 @@ bool WriteToken(const std::string& session_dir, const std::string& token) {
 
 // Starts this node's port and its GCS client; prints why it cannot.
 bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
+                 flare::LocalServer& local_server,
                  const std::function<void(const absl::Status&)>& on_gcs_lost, ClusterLink& link) {
-  link.node_service = std::make_unique<flare::NodeGrpcService>(flags.token);
+  link.node_service =
+      std::make_unique<flare::NodeGrpcService>(io, local_server, flags.token);
   std::vector<grpc::Service*> services{link.node_service.get()};
   if (flags.head) {
     link.gcs = std::make_unique<flare::Gcs>(std::make_unique<flare::MemoryStore>());
@@ -271,12 +274,21 @@ int main(int argc, char** argv) {
     exit_code = 1;
     stop();
   };
-  if (!LinkCluster(flags, io, on_gcs_lost, link)) return 1;
-  options.port = link.server->port();
   flare::LocalServer server((*arena)->fd());
+  if (!LinkCluster(flags, io, server, on_gcs_lost, link)) return 1;
+  options.port = link.server->port();
+  flare::PeerPool peers(io, flags.token, options.node_id);
+  flare::NodeIo node_io = flare::PosixNodeIo(io, flags.session_dir);
+  node_io.peers = &peers;
   flare::NodeManager manager(options, std::move(*arena), std::move(launcher),
-                             flare::PosixNodeIo(io, flags.session_dir), server, *link.client,
-                             stop);
+                             std::move(node_io), server, *link.client, stop);
+  peers.set_callbacks(
+      {[&manager](const flare::NodeId& node, flare::rpc::Message& message) {
+         manager.OnPeerMessage(node, message);
+       },
+       [&manager](const flare::NodeId& node, const std::string& why) {
+         manager.OnPeerLost(node, why);
+       }});
   server.set_handler(&manager);
 
   boost::asio::signal_set terminate(io, SIGTERM, SIGINT);
@@ -310,12 +322,21 @@ int main(int argc, char** argv) {
   };
   link.client->SubscribeClusterView([&](const std::vector<flare::rpc::NodeInfo>& nodes) {
     for (const auto& node : nodes) {
+      const flare::NodeId id = flare::NodeId::FromBinary(node.node_id());
+      if (id != options.node_id) {
+        if (node.alive()) {
+          peers.SetAddress(id, node.address());
+        } else {
+          peers.Forget(id);
+        }
+      }
       if (node.node_id() != options.node_id.Binary()) continue;
       link.node_service->SetInfo(node);
       if (link.joined) continue;
       link.joined = true;
       write_ready();
     }
+    manager.OnClusterView(nodes);
   });
   boost::asio::steady_timer join_deadline(io);
   if (!flags.head) {

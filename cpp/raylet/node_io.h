@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "common/ids.h"
+#include "flare.pb.h"
 
 namespace flare {
 
@@ -47,11 +48,35 @@ class SpillFiles {
   virtual void Remove(const ObjectId& id) = 0;
 };
 
+// Messages to other nodes' raylets, by node id.
+class PeerChannel {
+ public:
+  virtual ~PeerChannel() = default;
+  // Queues `message` for `node`'s raylet (connecting first if needed);
+  // false when the node is unknown or its link is gone.
+  virtual bool Send(const NodeId& node, const rpc::Message& message) = 0;
+};
+
+// Brings objects of other nodes into this node's arena (the object
+// manager). `done` runs on the event loop: OK once the object is sealed here
+// (and its waiters woken), else why it could not be.
+class ObjectPuller {
+ public:
+  virtual ~ObjectPuller() = default;
+  virtual void Pull(const ObjectId& id, uint64_t size, const NodeId& from,
+                    std::function<void(const absl::Status&)> done) = 0;
+};
+
 // Everything above, as the raylet's NodeManager takes it.
 struct NodeIo {
   std::unique_ptr<ProcessControl> processes;
   std::unique_ptr<Timers> timers;
   std::unique_ptr<SpillFiles> spill_files;
+  // Other nodes' raylets and objects. Borrowed from the node's cluster link,
+  // which outlives the NodeManager; null where the node has no cluster
+  // link (unit tests): nothing is then sent or pulled anywhere.
+  PeerChannel* peers = nullptr;
+  ObjectPuller* puller = nullptr;
 };
 
 }  // namespace flare

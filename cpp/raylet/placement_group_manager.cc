@@ -8,7 +8,15 @@
 
 namespace flare {
 
-ResourceSet PlacementGroupManager::Offered(const TaskId& group_id, const Group& group) {
+namespace {
+
+// The GCS's placement-group records are keyed by the same 16 bytes, typed
+// as a TaskId.
+TaskId GcsKey(const PlacementGroupId& group_id) { return TaskId::FromId(group_id); }
+
+}  // namespace
+
+ResourceSet PlacementGroupManager::Offered(const PlacementGroupId& group_id, const Group& group) {
   const std::string hex = group_id.Hex();
   std::map<std::string, double> offered;
   for (size_t i = 0; i < group.bundles.size(); ++i) {
@@ -20,12 +28,12 @@ ResourceSet PlacementGroupManager::Offered(const TaskId& group_id, const Group& 
   return ResourceSet::FromMap(offered);
 }
 
-ResourceSet PlacementGroupManager::Offered(const TaskId& group_id) const {
+ResourceSet PlacementGroupManager::Offered(const PlacementGroupId& group_id) const {
   auto it = groups_.find(group_id);
   return it == groups_.end() ? ResourceSet() : Offered(group_id, it->second);
 }
 
-std::optional<TaskId> PlacementGroupManager::GroupOf(const ResourceSet& demand) const {
+std::optional<PlacementGroupId> PlacementGroupManager::GroupOf(const ResourceSet& demand) const {
   if (groups_.empty()) return std::nullopt;
   for (const auto& [name, amount] : demand.ToMap()) {
     const std::optional<std::string_view> group_hex = GroupOfResource(name);
@@ -37,7 +45,7 @@ std::optional<TaskId> PlacementGroupManager::GroupOf(const ResourceSet& demand) 
 }
 
 bool PlacementGroupManager::Park(const TaskId& task_id, const ResourceSet& demand) {
-  const std::optional<TaskId> group_id = GroupOf(demand);
+  const std::optional<PlacementGroupId> group_id = GroupOf(demand);
   if (!group_id) return false;
   Group& group = groups_.at(*group_id);
   if (group.reserved) return false;
@@ -45,7 +53,8 @@ bool PlacementGroupManager::Park(const TaskId& task_id, const ResourceSet& deman
   return true;
 }
 
-bool PlacementGroupManager::IsWaiting(const TaskId& group_id, const TaskId& task_id) const {
+bool PlacementGroupManager::IsWaiting(const PlacementGroupId& group_id,
+                                      const TaskId& task_id) const {
   auto it = groups_.find(group_id);
   return it != groups_.end() &&
          std::find(it->second.waiting.begin(), it->second.waiting.end(), task_id) !=
@@ -70,7 +79,7 @@ std::string PlacementGroupManager::Infeasibility(const rpc::CreatePlacementGroup
 }
 
 void PlacementGroupManager::Create(ClientId owner, const rpc::CreatePlacementGroup& request) {
-  const TaskId group_id = TaskId::FromBinary(request.pg_id());
+  const PlacementGroupId group_id = PlacementGroupId::FromBinary(request.pg_id());
   auto [it, inserted] = groups_.try_emplace(group_id);
   if (!inserted) return;
   Group& group = it->second;
@@ -96,7 +105,7 @@ void PlacementGroupManager::Create(ClientId owner, const rpc::CreatePlacementGro
   objects_.AddRef(kTaskArgHolder, group.ready_id);
   const std::string why = Infeasibility(request, group);
   if (!why.empty()) {
-    gcs_.ReportPlacementGroupInfeasible(group_id, nullptr);
+    gcs_.ReportPlacementGroupInfeasible(GcsKey(group_id), nullptr);
     returns_.StoreError(group.ready_id, rpc::INFEASIBLE,
                         "placement group " + group_id.Hex() + " cannot be placed: " + why);
     return;
@@ -107,7 +116,7 @@ void PlacementGroupManager::Create(ClientId owner, const rpc::CreatePlacementGro
 std::vector<TaskId> PlacementGroupManager::ReservePending() {
   std::vector<TaskId> released;
   while (!pending_.empty()) {
-    const TaskId group_id = pending_.front();
+    const PlacementGroupId group_id = pending_.front();
     auto it = groups_.find(group_id);
     if (it == groups_.end()) {  // removed while waiting
       pending_.pop_front();
@@ -119,7 +128,7 @@ std::vector<TaskId> PlacementGroupManager::ReservePending() {
     scheduler_.Acquire(group.total);
     scheduler_.AddCapacity(Offered(group_id, group));
     group.reserved = true;
-    gcs_.ReportPlacementGroupCreated(group_id, node_id_, nullptr);
+    gcs_.ReportPlacementGroupCreated(GcsKey(group_id), node_id_, nullptr);
     rpc::ReturnObject ready;
     ready.mutable_data()->set_object_id(group.ready_id.Binary());
     ready.mutable_data()->set_inline_data(group.ready_value);
@@ -129,7 +138,7 @@ std::vector<TaskId> PlacementGroupManager::ReservePending() {
   return released;
 }
 
-std::vector<std::string> PlacementGroupManager::Remove(const TaskId& group_id) {
+std::vector<std::string> PlacementGroupManager::Remove(const PlacementGroupId& group_id) {
   auto it = groups_.find(group_id);
   if (it == groups_.end()) return {};
   Group& group = it->second;
@@ -144,12 +153,12 @@ std::vector<std::string> PlacementGroupManager::Remove(const TaskId& group_id) {
   std::vector<std::string> keys = std::move(group.kv_keys);
   by_hex_.erase(group_id.Hex());
   groups_.erase(it);
-  gcs_.ReportPlacementGroupRemoved(group_id, nullptr);
+  gcs_.ReportPlacementGroupRemoved(GcsKey(group_id), nullptr);
   return keys;
 }
 
-std::vector<TaskId> PlacementGroupManager::OwnedBy(ClientId owner) const {
-  std::vector<TaskId> owned;
+std::vector<PlacementGroupId> PlacementGroupManager::OwnedBy(ClientId owner) const {
+  std::vector<PlacementGroupId> owned;
   for (const auto& [group_id, group] : groups_) {
     if (group.owner == owner && !group.detached) owned.push_back(group_id);
   }

@@ -47,24 +47,24 @@ class PlacementGroupManager {
   std::vector<TaskId> ReservePending();
   bool has_pending() const { return !pending_.empty(); }
   // Whether the group exists (created and not removed).
-  bool Contains(const TaskId& group_id) const { return groups_.contains(group_id); }
+  bool Contains(const PlacementGroupId& group_id) const { return groups_.contains(group_id); }
 
   // The group `demand` names, if it exists.
-  std::optional<TaskId> GroupOf(const ResourceSet& demand) const;
+  std::optional<PlacementGroupId> GroupOf(const ResourceSet& demand) const;
   // When `demand` names a group not reserved yet, the task waits for it
   // (true); false when the task can be queued now.
   bool Park(const TaskId& task_id, const ResourceSet& demand);
   // Whether `task_id` waits for `group_id` (it never reached the scheduler).
-  bool IsWaiting(const TaskId& group_id, const TaskId& task_id) const;
+  bool IsWaiting(const PlacementGroupId& group_id, const TaskId& task_id) const;
   // What the group offers the scheduler once reserved.
-  ResourceSet Offered(const TaskId& group_id) const;
+  ResourceSet Offered(const PlacementGroupId& group_id) const;
 
   // Frees the group: its resources go back (or its ready object fails, if it
   // was still pending) and the GCS records it REMOVED. Returns the KV keys that
   // described it, to be deleted. REQUIRES: what ran in it has been ended.
-  std::vector<std::string> Remove(const TaskId& group_id);
+  std::vector<std::string> Remove(const PlacementGroupId& group_id);
   // The groups `owner` created that go with it (all but detached ones).
-  std::vector<TaskId> OwnedBy(ClientId owner) const;
+  std::vector<PlacementGroupId> OwnedBy(ClientId owner) const;
 
  private:
   struct Group {
@@ -78,7 +78,7 @@ class PlacementGroupManager {
     std::vector<std::string> kv_keys;
     std::vector<TaskId> waiting;  // submitted before it was reserved
   };
-  static ResourceSet Offered(const TaskId& group_id, const Group& group);
+  static ResourceSet Offered(const PlacementGroupId& group_id, const Group& group);
   // Why this node can never hold the group ("" if it can).
   std::string Infeasibility(const rpc::CreatePlacementGroup& request, const Group& group) const;
 
@@ -87,9 +87,9 @@ class PlacementGroupManager {
   ReturnStore& returns_;
   GcsClient& gcs_;
   NodeId node_id_;
-  absl::flat_hash_map<TaskId, Group, IdHash> groups_;
-  absl::flat_hash_map<std::string, TaskId> by_hex_;
-  std::deque<TaskId> pending_;
+  absl::flat_hash_map<PlacementGroupId, Group, IdHash> groups_;
+  absl::flat_hash_map<std::string, PlacementGroupId> by_hex_;
+  std::deque<PlacementGroupId> pending_;
 };
 
 }  // namespace flare

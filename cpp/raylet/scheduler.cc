@@ -127,4 +127,22 @@ size_t Scheduler::NumFittingNow() const {
   return count;
 }
 
+std::vector<TaskId> Scheduler::PeekDispatchable(size_t max_tasks) const {
+  std::vector<Ready> oldest;
+  for (const auto& [shape, queue] : ready_) {
+    size_t taken = 0;
+    for (const Ready& ready : queue.tasks) {
+      if (taken == max_tasks) break;
+      if (removed_.contains(ready.task)) continue;
+      oldest.push_back(ready);
+      ++taken;
+    }
+  }
+  std::sort(oldest.begin(), oldest.end(),
+            [](const Ready& a, const Ready& b) { return a.seq < b.seq; });
+  std::vector<TaskId> out;
+  for (size_t i = 0; i < oldest.size() && i < max_tasks; ++i) out.push_back(oldest[i].task);
+  return out;
+}
+
 }  // namespace flare

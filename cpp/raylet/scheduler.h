@@ -53,6 +53,10 @@ class Scheduler {
   // task jump ahead of an older one waiting for the same resources.
   std::vector<TaskId> TakeQueued(const std::string& shape, size_t max_tasks);
 
+  // Up to `max_tasks` dispatchable tasks, oldest first, left queued (to
+  // send some elsewhere with Remove).
+  std::vector<TaskId> PeekDispatchable(size_t max_tasks) const;
+
   // Removes a task that has not been dispatched. False if it is not queued.
   bool Remove(const TaskId& task);
 

@@ -49,21 +49,22 @@ void GcsConnection::OnDone(const grpc::Status& status) {
   done_cv_.notify_all();
 }
 
-absl::Status FromGrpc(const grpc::Status& status, const std::string& address) {
+absl::Status FromGrpc(const grpc::Status& status, const std::string& address,
+                      const std::string& peer) {
   switch (status.error_code()) {
     case grpc::StatusCode::OK:
-      return absl::UnavailableError("the head at " + address + " closed the connection");
+      return absl::UnavailableError("the " + peer + " at " + address + " closed the connection");
     case grpc::StatusCode::UNAVAILABLE:
-      return absl::UnavailableError("no flare head answered at " + address + " (" +
+      return absl::UnavailableError("no flare " + peer + " answered at " + address + " (" +
                                     status.error_message() + ")");
     case grpc::StatusCode::UNAUTHENTICATED:
-      return absl::UnauthenticatedError("the head at " + address +
+      return absl::UnauthenticatedError("the " + peer + " at " + address +
                                         " refused this node: " + status.error_message());
     case grpc::StatusCode::CANCELLED:
       return absl::CancelledError("the connection to " + address + " was cancelled");
     default:
       return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                          "the head at " + address + ": " + status.error_message());
+                          "the " + peer + " at " + address + ": " + status.error_message());
   }
 }
 

@@ -56,8 +56,10 @@ class GcsConnection : public grpc::ClientBidiReactor<rpc::GcsRequest, rpc::GcsPu
   bool done_ = false;
 };
 
-// gRPC's status as an absl::Status with a message a user can act on.
-absl::Status FromGrpc(const grpc::Status& status, const std::string& address);
+// gRPC's status as an absl::Status with a message a user can act on;
+// `peer` names what was dialed ("head", "node").
+absl::Status FromGrpc(const grpc::Status& status, const std::string& address,
+                      const std::string& peer = "head");
 
 }  // namespace flare
 

@@ -1,8 +1,23 @@
 #include "rpc/node_service.h"
 
+#include <memory>
+
+#include <boost/asio/post.hpp>
+
+#include "rpc/outbox.h"
 #include "rpc/token.h"
 
 namespace flare {
+
+namespace {
+
+class RefusedPeer : public grpc::ServerBidiReactor<rpc::Message, rpc::Message> {
+ public:
+  explicit RefusedPeer(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
 
 grpc::ServerUnaryReactor* NodeGrpcService::Info(grpc::CallbackServerContext* context,
                                                 const rpc::Empty*, rpc::NodeInfo* reply) {
@@ -14,6 +29,88 @@ grpc::ServerUnaryReactor* NodeGrpcService::Info(grpc::CallbackServerContext* con
   }
   reactor->Finish(std::move(allowed));
   return reactor;
+}
+
+// One peer's stream. The link it gives the local server outlives it (the
+// server and posted events hold it); once the stream is done the link drops
+// what is sent to it.
+class NodeGrpcService::PeerStream : public grpc::ServerBidiReactor<rpc::Message, rpc::Message> {
+ public:
+  class Link : public ClientLink {
+   public:
+    void Send(const rpc::Message& message) override {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stream_ != nullptr) stream_->outbox_.Push(message);
+    }
+    bool SendWithFd(const rpc::Message& message, int) override {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stream_ == nullptr) return false;
+      return stream_->outbox_.Push(message);  // a peer maps no arena of ours
+    }
+    void Close() override {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stream_ != nullptr) stream_->FinishAfterWrites();
+    }
+
+    ClientId id = 0;  // the local server's id for it; event loop only
+
+   private:
+    friend class PeerStream;
+    std::mutex mu_;
+    PeerStream* stream_ = nullptr;  // null once the stream is done
+  };
+
+  PeerStream(NodeGrpcService& service) : service_(service), outbox_(this) {
+    link_ = std::make_shared<Link>();
+    link_->stream_ = this;
+    boost::asio::post(service_.loop_, [&clients = service_.clients_, link = link_] {
+      link->id = clients.AddLink(link);
+    });
+    StartRead(&message_);
+  }
+
+  void OnReadDone(bool ok) override {
+    LocalServer& clients = service_.clients_;
+    if (!ok) {
+      boost::asio::post(service_.loop_, [&clients, link = link_] { clients.OnLinkClosed(link->id); });
+      FinishAfterWrites();
+      return;
+    }
+    boost::asio::post(service_.loop_, [&clients, link = link_, message = std::move(message_)]() mutable {
+      clients.OnLinkMessage(link->id, message);
+    });
+    message_.Clear();
+    StartRead(&message_);
+  }
+
+  void OnWriteDone(bool ok) override { outbox_.OnWriteDone(ok); }
+
+  void OnDone() override {
+    {
+      std::lock_guard<std::mutex> lock(link_->mu_);
+      link_->stream_ = nullptr;
+    }
+    boost::asio::post(service_.loop_,
+                      [&clients = service_.clients_, link = link_] { clients.OnLinkClosed(link->id); });
+    delete this;
+  }
+
+ private:
+  void FinishAfterWrites() {
+    outbox_.Close([this] { Finish(grpc::Status::OK); });
+  }
+
+  NodeGrpcService& service_;
+  std::shared_ptr<Link> link_;
+  rpc::Message message_;
+  Outbox<rpc::Message, PeerStream> outbox_;
+};
+
+grpc::ServerBidiReactor<rpc::Message, rpc::Message>* NodeGrpcService::Connect(
+    grpc::CallbackServerContext* context) {
+  grpc::Status allowed = CheckToken(*context, token_);
+  if (!allowed.ok()) return new RefusedPeer(std::move(allowed));
+  return new PeerStream(*this);
 }
 
 }  // namespace flare

@@ -1,21 +1,30 @@
 // What a raylet serves to other nodes on its port (proto/cluster.proto,
-// NodeService). Handlers run on gRPC's threads; anything that touches node
-// state hops onto the raylet's event loop.
+// NodeService): its record, and a stream on which another node's raylet is
+// a client of this one (kind PEER). gRPC's threads only post stream events
+// onto the raylet's event loop, where the local IPC server handles a peer
+// exactly like a local client.
+//
+// Lifetime: create it before the gRPC server that serves it and destroy it
+// after that server has shut down.
 #ifndef FLARE_RPC_NODE_SERVICE_H_
 #define FLARE_RPC_NODE_SERVICE_H_
 
 #include <mutex>
 #include <string>
 
+#include <boost/asio/io_context.hpp>
 #include <grpcpp/grpcpp.h>
 
 #include "cluster.grpc.pb.h"
+#include "raylet/local_server.h"
 
 namespace flare {
 
 class NodeGrpcService final : public rpc::NodeService::CallbackService {
  public:
-  explicit NodeGrpcService(std::string token) : token_(std::move(token)) {}
+  // Borrows both; `clients` takes each peer stream as a client link.
+  NodeGrpcService(boost::asio::io_context& loop, LocalServer& clients, std::string token)
+      : loop_(loop), clients_(clients), token_(std::move(token)) {}
 
   // The record Info answers with; the event loop refreshes it. Thread-safe.
   void SetInfo(rpc::NodeInfo info) {
@@ -24,9 +33,14 @@ class NodeGrpcService final : public rpc::NodeService::CallbackService {
   }
 
  private:
+  class PeerStream;
   grpc::ServerUnaryReactor* Info(grpc::CallbackServerContext* context, const rpc::Empty* request,
                                  rpc::NodeInfo* reply) override;
+  grpc::ServerBidiReactor<rpc::Message, rpc::Message>* Connect(
+      grpc::CallbackServerContext* context) override;
 
+  boost::asio::io_context& loop_;
+  LocalServer& clients_;
   const std::string token_;
   std::mutex mu_;
   rpc::NodeInfo info_;

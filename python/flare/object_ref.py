@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from flare._private import futures, serialization, state
-from flare._private.protocol import task_id_of
+from flare._private.protocol import OwnerAddress, task_id_of
 
 
 class ObjectRef:
@@ -13,19 +13,33 @@ class ObjectRef:
 
     Hashable and picklable: a ref passed to a task, returned from one or
     stored inside another object keeps the object alive for as long as it
-    is referenced anywhere.
+    is referenced anywhere, and keeps naming the object's owner.
     """
 
+    # _owner: the OwnerAddress of the object's owner (None for a ref made
+    # outside a session); the session's own one for objects made here.
     # _actor_call (unset for most refs): the ref of an actor method call, as
     # its caller got it; cancel(force=True) refuses those, as Ray does.
-    __slots__ = ("_id", "_generation", "_actor_call", "__weakref__")
+    __slots__ = ("_id", "_generation", "_owner", "_actor_call", "__weakref__")
 
-    def __init__(self, binary: bytes, _owned: bool = False) -> None:
+    def __init__(self, binary: bytes, _owned: bool = False,
+                 _owner: Optional[OwnerAddress] = None) -> None:
         self._id = binary
         session = state.session
-        self._generation = session.generation if session is not None else -1
-        if session is not None and not _owned:
-            session.core.add_ref(binary)
+        if session is None:
+            self._generation = -1
+            self._owner = _owner
+            return
+        self._generation = session.generation
+        local = session.owner_address
+        if _owner is None or _owner is local:
+            self._owner = local
+            if not _owned:
+                session.core.add_ref(binary)
+        else:
+            self._owner = _owner
+            if not _owned:
+                session.core.add_borrowed_ref(binary, _owner.node_id, _owner.address)
 
     def __del__(self) -> None:
         try:
@@ -43,6 +57,12 @@ class ObjectRef:
 
     def task_id(self) -> bytes:
         return task_id_of(self._id)
+
+    def owner_address(self) -> Optional[OwnerAddress]:
+        """The address of the object's owner: the node id and raylet address
+        of the node where it was put or its task submitted. None for a ref
+        made outside a session."""
+        return self._owner
 
     def __hash__(self) -> int:
         return hash(self._id)
@@ -67,8 +87,18 @@ class ObjectRef:
 
     def __reduce__(self):
         serialization.record_contained_ref(self._id)
-        return (_rebuild_ref, (self._id,))
+        owner = self._owner
+        if owner is None:
+            return (_rebuild_ref, (self._id,))
+        return (_rebuild_ref, (self._id, owner.node_id, owner.address))
 
 
-def _rebuild_ref(binary: bytes) -> ObjectRef:
-    return ObjectRef(binary)
+def _rebuild_ref(binary: bytes, owner_node_id: Optional[bytes] = None,
+                 owner_address: str = "") -> ObjectRef:
+    if owner_node_id is None:
+        return ObjectRef(binary)
+    session = state.session
+    local = session.owner_address if session is not None else None
+    if local is not None and local.node_id == owner_node_id and local.address == owner_address:
+        return ObjectRef(binary, _owner=local)
+    return ObjectRef(binary, _owner=OwnerAddress(owner_node_id, owner_address))

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import List, Optional
 
 import flare
@@ -15,31 +16,43 @@ from flare._private import node as node_module
 
 
 def _start(args: argparse.Namespace) -> int:
-    if not args.head:
-        print("flare start: only --head is supported (one node); joining a head over the "
-              "network is not available yet", file=sys.stderr)
+    if args.head == bool(args.address):
+        print("flare start: give --head (the cluster's first node) or --address HOST:PORT "
+              "(the head to join)", file=sys.stderr)
+        return 2
+    if args.address and not args.token:
+        print("flare start: joining needs --token (the head printed it when it started)",
+              file=sys.stderr)
         return 2
     existing = node_module.read_cluster_file()
-    if existing and _alive(existing.get("pid", 0)):
-        print(f"flare start: a head node is already running (pid {existing['pid']}); "
+    if args.head and existing and _alive(existing.get("pid", 0)):
+        print(f"flare start: a flare node is already running here (pid {existing['pid']}); "
               "run 'flare stop' first", file=sys.stderr)
         return 1
     resources = json.loads(args.resources) if args.resources else None
     raylet = node_module.start_raylet(num_cpus=args.num_cpus, num_gpus=args.num_gpus,
                                       resources=resources,
                                       object_store_memory=args.object_store_memory,
-                                      memory=args.memory, driver_pid=None)
-    deadline = time.monotonic() + 15
-    while not os.path.exists(raylet.socket_path):
-        if not raylet.alive() or time.monotonic() > deadline:
-            print(f"flare start: the raylet did not start:\n{raylet.log_tail()}", file=sys.stderr)
-            raylet.stop()
-            return 1
-        time.sleep(0.02)
-    node_module.write_cluster_file(raylet.socket_path, raylet.pid, raylet.session_dir)
-    print(f"flare head node started (pid {raylet.pid})")
-    print(f"  session dir: {raylet.session_dir}")
-    print("  connect with: flare.init(address='auto')")
+                                      memory=args.memory, driver_pid=None, head=args.head,
+                                      address=args.address, token=args.token,
+                                      port=args.port, node_ip_address=args.node_ip_address)
+    try:
+        ready = raylet.wait_ready(timeout=15)
+    except RuntimeError as error:
+        print(f"flare start: the node did not start: {error}", file=sys.stderr)
+        return 1
+    node_module.add_to_cluster_file(raylet.socket_path, raylet.pid, raylet.session_dir,
+                                    ready["gcs_address"])
+    if args.head:
+        token = (Path(raylet.session_dir) / "cluster_token").read_text().strip()
+        print(f"flare head node started (pid {raylet.pid}) at {ready['gcs_address']}")
+        print(f"  session dir: {raylet.session_dir}")
+        print("  join another machine with:")
+        print(f"    flare start --address {ready['gcs_address']} --token {token}")
+        print("  connect a driver with: flare.init(address='auto')")
+    else:
+        print(f"flare node started (pid {raylet.pid}) and joined {ready['gcs_address']}")
+        print(f"  session dir: {raylet.session_dir}")
     print("  stop with:    flare stop")
     if args.block:
         try:
@@ -66,8 +79,10 @@ def _stop(args: argparse.Namespace) -> int:
     if info is None:
         print("flare stop: no flare node is running")
         return 0
-    pid = int(info.get("pid", 0))
-    if _alive(pid):
+    for record in reversed(info.get("nodes", [info])):
+        pid = int(record.get("pid", 0))
+        if not _alive(pid):
+            continue
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 5
         while _alive(pid) and time.monotonic() < deadline:
@@ -75,11 +90,11 @@ def _stop(args: argparse.Namespace) -> int:
             time.sleep(0.05)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
+        print(f"flare stop: stopped the node (pid {pid})")
     try:
         node_module.CLUSTER_FILE.unlink()
     except OSError:
         pass
-    print(f"flare stop: stopped the node (pid {pid})")
     return 0
 
 
@@ -103,9 +118,14 @@ def _status(args: argparse.Namespace) -> int:
         stats = flare.object_store_stats()
     finally:
         flare.shutdown()
-    print(f"nodes: {len(nodes)} alive")
+    alive = [node for node in nodes if node["Alive"]]
+    print(f"nodes: {len(alive)} alive" + (f", {len(nodes) - len(alive)} dead"
+                                          if len(nodes) > len(alive) else ""))
     for node in nodes:
-        print(f"  {node['NodeID'][:12]}  session {node['SessionDir']}")
+        state = "head" if node["IsHead"] else ("alive" if node["Alive"] else "dead")
+        cpus = node["Resources"].get("CPU", 0)
+        print(f"  {node['NodeID'][:12]}  {node['NodeManagerAddress']}:{node['NodeManagerPort']}"
+              f"  {state:5}  CPU {cpus:g}  session {node['SessionDir']}")
     print("resources (available / total):")
     for name in sorted(total):
         if name == "object_store_memory":
@@ -124,6 +144,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("start", help="start a node that outlives this shell")
     start.add_argument("--head", action="store_true", help="start the head node (with the GCS)")
+    start.add_argument("--address", default=None, help="HOST:PORT of the head to join")
+    start.add_argument("--token", default=None, help="the cluster token (joining)")
+    start.add_argument("--port", type=int, default=0,
+                       help="this node's port (default: any free one; the head's serves the GCS)")
+    start.add_argument("--node-ip-address", default=None,
+                       help="the address this node listens on and announces "
+                            "(default 127.0.0.1: reachable from this machine only)")
     start.add_argument("--num-cpus", type=float, default=None)
     start.add_argument("--num-gpus", type=float, default=None)
     start.add_argument("--resources", default=None, help="JSON, e.g. '{\"accel\": 2}'")

@@ -101,5 +101,15 @@ TEST(IdsTest, HashDependsOnEveryByteOfTheId) {
   EXPECT_EQ(hashes.size(), 256u);
 }
 
+TEST(IdsTest, AnActorIsNamedByItsCreationTaskWithTheSameBytes) {
+  const TaskId creation = TaskId::FromRandom();
+  const ActorId actor = ActorIdOf(creation);
+  EXPECT_EQ(actor.Binary(), creation.Binary());
+  EXPECT_EQ(CreationTaskOf(actor), creation);
+  EXPECT_EQ(ActorId::kSize, TaskId::kSize);
+  EXPECT_EQ(PlacementGroupId::kSize, 16u) << "the wire layout of a group id is 16 bytes";
+  EXPECT_EQ(PlacementGroupId::FromBinary(creation.Binary()).Hex(), creation.Hex());
+}
+
 }  // namespace
 }  // namespace flare

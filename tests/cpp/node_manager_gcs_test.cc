@@ -31,13 +31,7 @@ class NodeManagerGcsTest : public ::testing::Test {
   }
 
   rpc::TaskSpec Creation(int max_restarts) {
-    rpc::TaskSpec spec = node_.Spec(driver_, "Counter");
-    spec.set_actor_id(spec.task_id());
-    spec.set_max_retries(max_restarts);
-    spec.mutable_actor()->set_max_concurrency(1);
-    spec.mutable_actor()->set_max_restarts(max_restarts);
-    spec.mutable_actor()->set_class_name("Counter");
-    return spec;
+    return testing::ActorCreationSpec(node_.clients().infos.at(driver_).job_id, max_restarts);
   }
 
   NodeManagerHarness node_;

@@ -1,8 +1,7 @@
-// A NodeManager with no sockets, processes, timers or files: clients are a
-// recording ClientChannel, workers are pids handed out by a recording
-// launcher, time moves only when a test advances it, and spilled bytes live
-// in memory. Tests play the drivers and workers: they register, submit and
-// report what a worker would, then read what the raylet sent back.
+// A NodeManager with no sockets, processes, timers or files, over the fakes
+// of raylet_fakes.h. Tests play the drivers and workers: they register,
+// submit and report what a worker would, then read what the raylet sent
+// back.
 #ifndef FLARE_TESTS_CPP_NODE_MANAGER_HARNESS_H_
 #define FLARE_TESTS_CPP_NODE_MANAGER_HARNESS_H_
 
@@ -25,96 +24,9 @@
 #include "gcs/in_process_gcs_client.h"
 #include "gcs/memory_store.h"
 #include "raylet/node_manager.h"
+#include "raylet_fakes.h"
 
 namespace flare::testing {
-
-class RecordingClients : public ClientChannel {
- public:
-  void Send(ClientId client, const rpc::Message& message) override {
-    if (infos.count(client) > 0) sent[client].push_back(message);
-  }
-  const ClientInfo* Find(ClientId client) const override {
-    auto it = infos.find(client);
-    return it == infos.end() ? nullptr : &it->second;
-  }
-  std::vector<ClientId> All() const override {
-    std::vector<ClientId> all;
-    for (const auto& [id, info] : infos) all.push_back(id);
-    return all;
-  }
-
-  std::map<ClientId, ClientInfo> infos;
-  std::map<ClientId, std::vector<rpc::Message>> sent;
-};
-
-// Time stands still until Advance().
-class ManualTimers : public Timers {
- public:
-  void After(std::chrono::milliseconds delay, std::function<void()> action) override {
-    pending_.emplace(now_ + delay, std::move(action));
-  }
-  void Post(std::function<void()> action) override { pending_.emplace(now_, std::move(action)); }
-
-  // Runs, in time order, everything due within `delay` from now.
-  void Advance(std::chrono::milliseconds delay) {
-    const auto until = now_ + delay;
-    while (!pending_.empty() && pending_.begin()->first <= until) {
-      auto next = pending_.begin();
-      now_ = next->first;
-      auto action = std::move(next->second);
-      pending_.erase(next);
-      action();
-    }
-    now_ = until;
-  }
-  void RunPosted() { Advance(std::chrono::milliseconds(0)); }
-
- private:
-  std::chrono::milliseconds now_{0};
-  std::multimap<std::chrono::milliseconds, std::function<void()>> pending_;
-};
-
-class RecordingProcesses : public ProcessControl {
- public:
-  void Kill(pid_t pid, int signal) override { kills.emplace_back(pid, signal); }
-  bool Exists(pid_t) override { return true; }
-  bool Killed(pid_t pid) const {
-    for (const auto& [killed, signal] : kills) {
-      if (killed == pid && signal == SIGKILL) return true;
-    }
-    return false;
-  }
-  std::vector<std::pair<pid_t, int>> kills;
-};
-
-class MemorySpillFiles : public SpillFiles {
- public:
-  absl::Status Write(const ObjectId& id, const uint8_t* data, uint64_t size) override {
-    files[id.Hex()] = std::string(reinterpret_cast<const char*>(data), size);
-    return absl::OkStatus();
-  }
-  absl::Status Read(const ObjectId& id, uint8_t* data, uint64_t size) override {
-    auto it = files.find(id.Hex());
-    if (fail_reads || it == files.end() || it->second.size() != size) {
-      return absl::DataLossError("unreadable");
-    }
-    std::memcpy(data, it->second.data(), size);
-    return absl::OkStatus();
-  }
-  void Remove(const ObjectId& id) override { files.erase(id.Hex()); }
-
-  std::map<std::string, std::string> files;
-  bool fail_reads = false;
-};
-
-class RecordingLauncher : public WorkerLauncher {
- public:
-  absl::StatusOr<pid_t> Launch(const WorkerId& worker_id) override {
-    launched.push_back(worker_id);
-    return 100 + static_cast<pid_t>(launched.size());
-  }
-  std::vector<WorkerId> launched;
-};
 
 // One node: `cpus` CPUs and an arena of `arena_size` bytes.
 class NodeManagerHarness {
@@ -174,14 +86,7 @@ class NodeManagerHarness {
   // A task spec from `driver` asking for `resources`.
   rpc::TaskSpec Spec(ClientId driver, const std::string& name,
                      const std::map<std::string, double>& resources = {{"CPU", 1}}) {
-    rpc::TaskSpec spec;
-    spec.set_task_id(TaskId::FromRandom().Binary());
-    spec.set_job_id(clients_.infos.at(driver).job_id.Binary());
-    spec.set_function_name(name);
-    spec.set_num_returns(1);
-    spec.set_args("args");
-    ResourceSet::FromMap(resources).ToProto(spec.mutable_resources());
-    return spec;
+    return TaskSpecFor(clients_.infos.at(driver).job_id, name, resources);
   }
 
   TaskId Submit(ClientId client, rpc::TaskSpec spec) {
@@ -192,27 +97,10 @@ class NodeManagerHarness {
 
   // What the raylet sent `client` since the last call, of one kind.
   std::vector<rpc::Message> Take(ClientId client, rpc::Message::BodyCase kind) {
-    std::vector<rpc::Message> taken;
-    auto& sent = clients_.sent[client];
-    for (auto it = sent.begin(); it != sent.end();) {
-      if (it->body_case() == kind) {
-        taken.push_back(std::move(*it));
-        it = sent.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    return taken;
+    return clients_.Take(client, kind);
   }
-
   // The tasks the raylet sent `worker` since the last call, in order.
-  std::vector<rpc::ExecuteTask> Executed(ClientId worker) {
-    std::vector<rpc::ExecuteTask> tasks;
-    for (auto& message : Take(worker, rpc::Message::kExecuteTask)) {
-      tasks.push_back(message.execute_task());
-    }
-    return tasks;
-  }
+  std::vector<rpc::ExecuteTask> Executed(ClientId worker) { return clients_.Executed(worker); }
 
   // The objects pushed to `client` since the last call, by id.
   std::map<ObjectId, rpc::ObjectData> Ready(ClientId client) {

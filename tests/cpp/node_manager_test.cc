@@ -166,23 +166,13 @@ TEST_F(NodeManagerTest, TimeoutCountsFromWhenTheTaskStartsNotWhileItIsQueued) {
 
 rpc::TaskSpec ActorCreation(NodeManagerHarness& node, ClientId owner, int max_restarts,
                             int max_task_retries = 0) {
-  rpc::TaskSpec spec = node.Spec(owner, "Counter");
-  spec.set_actor_id(spec.task_id());
-  spec.set_max_retries(max_restarts);
-  auto* actor = spec.mutable_actor();
-  actor->set_max_concurrency(1);
-  actor->set_max_restarts(max_restarts);
-  actor->set_max_task_retries(max_task_retries);
-  actor->set_class_name("Counter");
-  return spec;
+  return testing::ActorCreationSpec(node.clients().infos.at(owner).job_id, max_restarts,
+                                    max_task_retries);
 }
 
 rpc::TaskSpec ActorCall(NodeManagerHarness& node, ClientId caller, const TaskId& actor,
                         const std::string& method) {
-  rpc::TaskSpec spec = node.Spec(caller, "Counter." + method, {});
-  spec.set_actor_id(actor.Binary());
-  spec.set_method_name(method);
-  return spec;
+  return testing::ActorCallSpec(node.clients().infos.at(caller).job_id, actor, method);
 }
 
 // Creates an actor from `owner` on `worker` and reports its constructor done.
@@ -340,7 +330,7 @@ TEST_F(NodeManagerTest, AGeneratorThatCrashedAfterYieldingIsNotRunAgain) {
 
 rpc::CreatePlacementGroup Group(const std::vector<std::map<std::string, double>>& bundles) {
   rpc::CreatePlacementGroup create;
-  create.set_pg_id(TaskId::FromRandom().Binary());
+  create.set_pg_id(PlacementGroupId::FromRandom().Binary());
   for (const auto& bundle : bundles) ResourceSet::FromMap(bundle).ToProto(create.add_bundles());
   create.set_strategy("PACK");
   create.set_ready_id(ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1).Binary());

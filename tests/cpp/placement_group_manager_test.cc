@@ -23,7 +23,7 @@ class PlacementGroupManagerTest : public ::testing::Test {
   rpc::CreatePlacementGroup Request(const std::vector<std::map<std::string, double>>& bundles,
                                     const std::string& strategy = "PACK") {
     rpc::CreatePlacementGroup request;
-    request.set_pg_id(TaskId::FromRandom().Binary());
+    request.set_pg_id(PlacementGroupId::FromRandom().Binary());
     for (const auto& bundle : bundles) ResourceSet::FromMap(bundle).ToProto(request.add_bundles());
     request.set_strategy(strategy);
     request.set_ready_id(ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1).Binary());
@@ -56,7 +56,7 @@ TEST_F(PlacementGroupManagerTest, AReservedGroupOffersItsBundlesUnderItsOwnNames
   EXPECT_EQ(State(request), rpc::PG_CREATED);
   EXPECT_TRUE(objects_.IsReady(ObjectId::FromBinary(request.ready_id())));
   EXPECT_EQ(ReadyObject(request)->inline_data, "ready");
-  const std::string hex = TaskId::FromBinary(request.pg_id()).Hex();
+  const std::string hex = PlacementGroupId::FromBinary(request.pg_id()).Hex();
   EXPECT_EQ(scheduler_.available().Get("CPU"), 1);
   EXPECT_EQ(scheduler_.available().Get("CPU_group_" + hex), 3);
   EXPECT_EQ(scheduler_.available().Get("CPU_group_1_" + hex), 2);
@@ -82,7 +82,7 @@ TEST_F(PlacementGroupManagerTest, ATaskForAGroupNotYetReservedWaitsAndIsReleased
   scheduler_.Acquire(ResourceSet::FromMap({{"CPU", 4}}));
   groups_.Create(kDriver, request);
   groups_.ReservePending();
-  const TaskId group_id = TaskId::FromBinary(request.pg_id());
+  const PlacementGroupId group_id = PlacementGroupId::FromBinary(request.pg_id());
   const ResourceSet demand = ResourceSet::FromMap({{"CPU_group_" + group_id.Hex(), 1}});
   const TaskId task = TaskId::FromRandom();
   EXPECT_EQ(groups_.GroupOf(demand), group_id);
@@ -109,7 +109,7 @@ TEST_F(PlacementGroupManagerTest, RemovingAGroupGivesItsResourcesBackAndSaysRemo
   request.add_kv_keys("pg:ns:name");
   groups_.Create(kDriver, request);
   groups_.ReservePending();
-  const TaskId group_id = TaskId::FromBinary(request.pg_id());
+  const PlacementGroupId group_id = PlacementGroupId::FromBinary(request.pg_id());
   EXPECT_EQ(groups_.Remove(group_id), std::vector<std::string>{"pg:ns:name"});
   EXPECT_EQ(scheduler_.available().Get("CPU"), 4);
   EXPECT_EQ(scheduler_.total().Get("CPU_group_" + group_id.Hex()), 0);
@@ -121,7 +121,7 @@ TEST_F(PlacementGroupManagerTest, RemovingAPendingGroupCancelsItsReadyObject) {
   const auto request = Request({{{"CPU", 2}}});
   scheduler_.Acquire(ResourceSet::FromMap({{"CPU", 4}}));
   groups_.Create(kDriver, request);
-  groups_.Remove(TaskId::FromBinary(request.pg_id()));
+  groups_.Remove(PlacementGroupId::FromBinary(request.pg_id()));
   EXPECT_EQ(ReadyObject(request)->error, rpc::TASK_CANCELLED);
   EXPECT_TRUE(groups_.ReservePending().empty());
 }
@@ -133,7 +133,7 @@ TEST_F(PlacementGroupManagerTest, ADriversGroupsGoWithItButNotDetachedOnes) {
   groups_.Create(kDriver, mine);
   groups_.Create(kDriver, detached);
   groups_.Create(kDriver + 1, Request({{{"CPU", 1}}}));
-  EXPECT_EQ(groups_.OwnedBy(kDriver), std::vector<TaskId>{TaskId::FromBinary(mine.pg_id())});
+  EXPECT_EQ(groups_.OwnedBy(kDriver), std::vector<PlacementGroupId>{PlacementGroupId::FromBinary(mine.pg_id())});
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 from flare._version import __version__
 
@@ -63,7 +63,7 @@ class RayletProcess:
         """Blocks until the raylet has joined its cluster and returns its ready
         record; raises RuntimeError with its log if it exits or times out."""
         deadline = time.monotonic() + timeout
-        while True:
+        while self.ready is None:
             self.ready = read_ready(self.session_dir)
             if self.ready is not None:
                 return self.ready
@@ -75,6 +75,7 @@ class RayletProcess:
                 raise RuntimeError(f"flare-raylet did not start within {timeout:g} s:\n"
                                    f"{self.log_tail()}")
             time.sleep(0.01)
+        return self.ready
 
     @property
     def port(self) -> int:
@@ -119,12 +120,14 @@ def start_raylet(*, num_cpus: Optional[float], num_gpus: Optional[float],
                  session_dir: Optional[str] = None, address: Optional[str] = None,
                  token: Optional[str] = None, port: int = 0,
                  node_ip_address: Optional[str] = None,
-                 node_timeout_ms: Optional[int] = None) -> RayletProcess:
+                 node_timeout_ms: Optional[int] = None,
+                 command_prefix: Sequence[str] = ()) -> RayletProcess:
     """Starts a raylet: a head (with the GCS), or with ``address`` and
-    ``token`` a node that joins the head there."""
+    ``token`` a node that joins the head there. ``command_prefix`` runs it
+    under another command that execs it (e.g. ``ip netns exec NAME``)."""
     session_dir = session_dir or new_session_dir()
     socket_path = os.path.join(session_dir, "raylet.sock")
-    args = [raylet_binary(), "--session-dir", session_dir, "--socket", socket_path,
+    args = [*command_prefix, raylet_binary(), "--session-dir", session_dir, "--socket", socket_path,
             "--python", sys.executable, "--version", __version__, "--port", str(int(port))]
     if head:
         args.append("--head")
@@ -191,10 +194,18 @@ def find_local_node(gcs_address: str) -> Optional[Dict[str, str]]:
     return found[0] if found else None
 
 
-def write_cluster_file(socket_path: str, pid: int, session_dir: str) -> None:
+def add_to_cluster_file(socket_path: str, pid: int, session_dir: str, gcs_address: str) -> None:
+    """Records a node 'flare start' ran on this machine. The first one (the
+    head, or the first node that joined one) is what address='auto' uses;
+    'flare stop' stops them all."""
+    record = {"socket": socket_path, "pid": pid, "session_dir": session_dir,
+              "gcs_address": gcs_address}
+    info = read_cluster_file()
+    if info is None or not _pid_alive(int(info.get("pid", 0))):
+        info = dict(record, nodes=[])
+    info.setdefault("nodes", [dict(info)]).append(record)
     CLUSTER_FILE.parent.mkdir(parents=True, exist_ok=True)
-    CLUSTER_FILE.write_text(json.dumps(
-        {"socket": socket_path, "pid": pid, "session_dir": session_dir}))
+    CLUSTER_FILE.write_text(json.dumps(info))
 
 
 def read_cluster_file() -> Optional[dict]:

@@ -120,3 +120,28 @@ def placement_of(options: Dict[str, Any]) -> Optional[Tuple[Any, int]]:
     if group is None or group == "default":
         return None
     return group, -1 if index is None else index
+
+
+# The wire's SchedulingStrategySpec kinds.
+STRATEGY_DEFAULT, STRATEGY_SPREAD, STRATEGY_NODE_AFFINITY = 0, 1, 2
+
+
+def strategy_of(options: Dict[str, Any]) -> Tuple[int, bytes, bool]:
+    """(kind, node id, soft) of the options' scheduling_strategy, as the
+    raylet takes it: "SPREAD", a NodeAffinitySchedulingStrategy, or the
+    default (placement groups travel as resources, see group_demand)."""
+    strategy = options.get("scheduling_strategy")
+    if strategy == "SPREAD":
+        return STRATEGY_SPREAD, b"", False
+    if isinstance(strategy, NodeAffinitySchedulingStrategy):
+        node_id = strategy.node_id
+        try:
+            raw = bytes.fromhex(node_id) if isinstance(node_id, str) else b""
+        except ValueError:
+            raw = b""
+        if len(raw) != 16:
+            raise ValueError("NodeAffinitySchedulingStrategy(node_id=...) must be a node id as "
+                             f"flare.nodes() gives it (32 hex digits), got {node_id!r}")
+        return STRATEGY_NODE_AFFINITY, raw, bool(strategy.soft)
+    return STRATEGY_DEFAULT, b"", False
+

@@ -6,6 +6,8 @@ constants of the task protocol itself.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flare import _core
 
 # Why an object holds an error instead of a value (proto ErrorCode).
@@ -26,9 +28,26 @@ return_id = _core.return_id
 generator_item_id = _core.generator_item_id
 task_id_of = _core.task_id_of
 
+
+class OwnerAddress(NamedTuple):
+    """Who owns an object: the raylet of the node where it was put or where
+    the task returning it was submitted (ownership is per node).
+
+    ``node_id`` is the node's binary id; ``address`` is where other nodes
+    reach its raylet ("host:port"), empty on a single-node runtime.
+    """
+
+    node_id: bytes
+    address: str
+
+    def __repr__(self) -> str:
+        return f"OwnerAddress(node_id={self.node_id.hex()}, address={self.address!r})"
+
+
 # Placement-group resource names ("CPU_group_<i>_<hex>", "CPU_group_<hex>").
 group_resource_name = _core.group_resource_name
 group_of_resource = _core.group_of_resource
 
-__all__ = ["DYNAMIC", "INLINE_THRESHOLD", "STREAMING", "ErrorCode", "generator_item_id",
-           "group_of_resource", "group_resource_name", "return_id", "task_id_of"]
+__all__ = ["DYNAMIC", "INLINE_THRESHOLD", "STREAMING", "ErrorCode", "OwnerAddress",
+           "generator_item_id", "group_of_resource", "group_resource_name", "return_id",
+           "task_id_of"]

@@ -1,7 +1,6 @@
-"""Where a task or actor runs (ray.util.scheduling_strategies).
-
-flare runs on one node, so only placement groups change anything: a
-NodeAffinitySchedulingStrategy must name this node (or be soft).
+"""Where a task or actor runs (ray.util.scheduling_strategies): in a
+placement group, or on a given node (hard, or soft: elsewhere when that node
+cannot run it). "SPREAD" and "DEFAULT" are plain strings.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import contextvars
 import threading
 from typing import Any, Dict, List, Optional, Set
 
+from flare._private.protocol import OwnerAddress
 from flare.exceptions import FlareError
 
 
@@ -62,6 +63,8 @@ class Session:
         self.node = node  # the raylet this driver started, if any
         self.job_id: bytes = core.job_id
         self.node_id: bytes = core.node_id
+        # The owner of every object this process makes: its node's raylet.
+        self.owner_address = OwnerAddress(*core.owner_address)
         self.exported_functions: Set[str] = set()
         self.context = TaskContext()
         self.log_thread: Optional[threading.Thread] = None

@@ -172,6 +172,7 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
         if env_fields or placement.placement_of(options) is not None:
             demand, env_fields = _capture(options, demand, env_fields, actor_options)
         env = runtime_env.encode(env_fields)
+    strategy_kind, strategy_node, strategy_soft = placement.strategy_of(options)
     # The raylet retries crashed workers up to max_retries; the worker decides
     # whether an application error matches retry_exceptions.
     core.submit_task(
@@ -185,7 +186,8 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
         retry_on_timeout=_retries_timeouts(retry_exceptions), actor_id=actor_id,
         actor=None if actor_options is None else _core.ActorOptions(**actor_options),
         method_name=method_name, streaming=streaming, runtime_env=env,
-        dynamic_returns=dynamic)
+        dynamic_returns=dynamic, strategy_kind=strategy_kind, strategy_node_id=strategy_node,
+        strategy_soft=strategy_soft)
     if args_object_id is not None:
         core.remove_ref(args_object_id)  # the pending task holds it now
     if streaming:

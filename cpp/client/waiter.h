@@ -1,0 +1,91 @@
+// Waiter: the client's lock, and how callers block under it until what they
+// wait for holds.
+//
+// Every unit of the CoreClient keeps its state under this one lock (the I/O
+// thread takes it to apply each incoming message); a caller that must wait
+// — a get, a wait, a request's reply, the worker's next task — waits here.
+// A wait ends when its condition holds, its deadline passes, the
+// connection is lost (Close) or its interruption check says stop (Ctrl-C).
+//
+// Most waits are short (a round trip through the raylet takes about a
+// hundred microseconds), so a waiter first polls the I/O thread's batch
+// counter for `spin` before it sleeps on the condition variable: sleeping
+// costs a futex wake-up, and on a VM an idle vCPU's halt and wake, each way.
+//
+// Thread-safe.
+#ifndef FLARE_CLIENT_WAITER_H_
+#define FLARE_CLIENT_WAITER_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "absl/status/status.h"
+#include "client/clock.h"
+
+namespace flare {
+
+// Returns true when the caller should stop waiting (e.g. Ctrl-C is pending).
+// Called without the lock.
+using InterruptCheck = std::function<bool()>;
+
+struct WaiterOptions {
+  // How long a waiter polls for the I/O thread's next batch before it
+  // sleeps; 0 sleeps at once.
+  std::chrono::microseconds spin{200};
+  // How often a sleeping waiter wakes to run its interruption check.
+  std::chrono::milliseconds interrupt_slice{50};
+};
+
+// The error of every call once the connection to the raylet is lost.
+absl::Status ConnectionLostError(const std::string& reason);
+
+class Waiter {
+ public:
+  // `clock` is borrowed and must outlive the waiter.
+  Waiter(const WaiterOptions& options, const Clock& clock) : options_(options), clock_(clock) {}
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+
+  // The client's lock.
+  std::mutex& mutex() { return mu_; }
+
+  // I/O thread: a batch of messages was applied; wakes every waiter.
+  void NotifyBatch();
+
+  // The connection is lost: waits in progress and later ones fail with
+  // ConnectionLostError(reason). Takes the lock.
+  void Close(const std::string& reason);
+  // Why the connection was lost; empty while it is up. Takes the lock.
+  std::string ClosedReason() const;
+
+  // Waits until done() holds. OK when it does; DeadlineExceeded after
+  // `timeout_ms` (< 0: no deadline); Unavailable once closed; Cancelled
+  // when `interrupted` (may be empty) says so. done() is called with the
+  // lock held.
+  // REQUIRES: `lock` holds mutex().
+  absl::Status Wait(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
+                    const InterruptCheck& interrupted, const std::function<bool()>& done);
+
+ private:
+  // Polls the batch counter until done() holds or the spin time (bounded by
+  // `deadline`) passes. Returns with the lock held.
+  void Spin(std::unique_lock<std::mutex>& lock, Clock::TimePoint deadline,
+            const std::function<bool()>& done);
+
+  const WaiterOptions options_;
+  const Clock& clock_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string closed_reason_;  // guarded by mu_
+  // Batches of messages the I/O thread has applied; spinning waiters poll it.
+  std::atomic<uint64_t> batches_{0};
+};
+
+}  // namespace flare
+
+#endif  // FLARE_CLIENT_WAITER_H_

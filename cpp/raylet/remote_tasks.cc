@@ -1,0 +1,137 @@
+#include "raylet/remote_tasks.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "raylet/task_args.h"
+
+namespace flare {
+
+namespace {
+
+rpc::Message ReleaseMessage(const std::vector<ObjectId>& ids) {
+  rpc::Message message;
+  for (const ObjectId& id : ids) message.mutable_ref_update()->add_remove(id.Binary());
+  return message;
+}
+
+}  // namespace
+
+absl::Status RemoteTasks::Send(const NodeId& node, const TaskId& task_id,
+                               const rpc::TaskSpec& spec, const ResourceSet& demand) {
+  std::vector<rpc::Message> messages;
+  const std::vector<ObjectId> args = ArgumentIds(spec);
+  for (const ObjectId& id : args) {
+    const ObjectEntry* entry = objects_.Find(id);
+    if (entry == nullptr || entry->state != ObjectState::kReady) {
+      return absl::FailedPreconditionError("argument " + id.Hex() + " of task " +
+                                           spec.function_name() + " is not on this node");
+    }
+    rpc::Message message;
+    if (entry->in_store && entry->error == rpc::ERROR_NONE) {
+      auto* location = message.mutable_object_location();
+      location->set_object_id(id.Binary());
+      location->set_size(entry->size);
+      location->set_node_id(self_.Binary());
+    } else {
+      auto* data = message.mutable_put_inline()->mutable_data();
+      data->set_object_id(id.Binary());
+      data->set_inline_data(entry->inline_data);  // an error's payload, or the value
+      data->set_error(entry->error);
+      data->set_error_message(entry->error_message);
+    }
+    messages.push_back(std::move(message));
+  }
+  rpc::Message submit;
+  *submit.mutable_submit_task()->mutable_spec() = spec;
+  messages.push_back(std::move(submit));
+  // The task holds its arguments there from now on; we need not.
+  if (!args.empty()) messages.push_back(ReleaseMessage(args));
+  for (const rpc::Message& message : messages) {
+    if (!peers_.Send(node, message)) {
+      return absl::UnavailableError("cannot reach node " + node.Hex());
+    }
+  }
+  Sent& sent = tasks_[task_id];
+  sent.node = node;
+  sent.demand = demand;
+  sent.returns_left = spec.num_returns();
+  for (uint32_t i = 1; i <= spec.num_returns(); ++i) {
+    sent.held_there.push_back(ObjectIdFor(task_id, i));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<TaskId> RemoteTasks::OnObject(const NodeId& node, const rpc::ObjectData& data) {
+  const ObjectId id = ObjectId::FromBinary(data.object_id());
+  const TaskId task_id = TaskOfObject(id);
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || it->second.node != node) return std::nullopt;  // forgotten
+  Sent& sent = it->second;
+  auto held = std::find(sent.held_there.begin(), sent.held_there.end(), id);
+  if (held == sent.held_there.end()) return std::nullopt;  // already had it
+  sent.held_there.erase(held);
+  if (data.in_store() && data.error() == rpc::ERROR_NONE) {
+    // The value stays there until our copy is sealed.
+    puller_.Pull(id, data.size(), node, [this, id, node](const absl::Status& status) {
+      if (!status.ok()) {
+        returns_.StoreError(id, rpc::OBJECT_LOST,
+                            "the result could not be fetched from node " + node.Hex() + ": " +
+                                std::string(status.message()));
+      }
+      peers_.Send(node, ReleaseMessage({id}));
+    });
+  } else {
+    rpc::ReturnObject ret;
+    *ret.mutable_data() = data;
+    returns_.Store(ret);
+    peers_.Send(node, ReleaseMessage({id}));
+  }
+  if (--sent.returns_left > 0) return std::nullopt;
+  tasks_.erase(it);
+  return task_id;
+}
+
+void RemoteTasks::Cancel(const TaskId& task_id, bool force) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  rpc::Message cancel;
+  cancel.mutable_cancel_task()->set_task_id(task_id.Binary());
+  cancel.mutable_cancel_task()->set_force(force);
+  peers_.Send(it->second.node, cancel);
+}
+
+void RemoteTasks::Forget(const TaskId& task_id) {
+  auto it = tasks_.find(task_id);
+  if (it != tasks_.end()) Release(it);
+}
+
+void RemoteTasks::Release(absl::flat_hash_map<TaskId, Sent, IdHash>::iterator it) {
+  if (!it->second.held_there.empty()) {
+    peers_.Send(it->second.node, ReleaseMessage(it->second.held_there));
+  }
+  tasks_.erase(it);
+}
+
+std::vector<TaskId> RemoteTasks::OnNodeGone(const NodeId& node) {
+  std::vector<TaskId> gone;
+  for (auto it = tasks_.begin(); it != tasks_.end();) {
+    if (it->second.node == node) {
+      gone.push_back(it->first);
+      tasks_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  return gone;
+}
+
+ResourceSet RemoteTasks::DemandOn(const NodeId& node) const {
+  ResourceSet total;
+  for (const auto& [task_id, sent] : tasks_) {
+    if (sent.node == node) total.Add(sent.demand);
+  }
+  return total;
+}
+
+}  // namespace flare

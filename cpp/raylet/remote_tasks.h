@@ -1,0 +1,84 @@
+// The tasks this raylet owns that run on other nodes. The task manager
+// decides where a task goes; when that is another node, this unit sends it
+// there over the peer link (the other raylet sees this one as a client of
+// kind PEER): first the argument values, then the task. That node subscribes
+// us to the task's returns, and as each arrives it is stored here (the
+// owner's copy) and the other node's copy released. Cancels follow the task;
+// when a node goes, the tasks that ran there are handed back for a retry.
+//
+// No I/O: messages go out through PeerChannel. Thread-compatible: the
+// raylet's event loop is its only user.
+#ifndef FLARE_RAYLET_REMOTE_TASKS_H_
+#define FLARE_RAYLET_REMOTE_TASKS_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "common/ids.h"
+#include "flare.pb.h"
+#include "object_store/object_table.h"
+#include "raylet/node_io.h"
+#include "raylet/resources.h"
+#include "raylet/return_store.h"
+
+namespace flare {
+
+class RemoteTasks {
+ public:
+  // Borrows all; they must outlive this.
+  RemoteTasks(const NodeId& self, ObjectTable& objects, ReturnStore& returns, PeerChannel& peers,
+              ObjectPuller& puller)
+      : self_(self), objects_(objects), returns_(returns), peers_(peers), puller_(puller) {}
+
+  // Sends the task to `node`: each top-level argument (a small value or an
+  // error travels with it; an arena object is pulled from here by that
+  // node), then the task. REQUIRES: every argument is ready here. An error
+  // status (an argument is not on this node, or the link broke) leaves
+  // nothing pending.
+  absl::Status Send(const NodeId& node, const TaskId& task_id, const rpc::TaskSpec& spec,
+                    const ResourceSet& demand);
+  // `node` sent an object (a return of a task sent there). Stores it as
+  // this node's copy (an arena object is pulled here first) and releases
+  // the other's. Returns the task when this was its last return.
+  std::optional<TaskId> OnObject(const NodeId& node, const rpc::ObjectData& data);
+  // Asks the node running `task_id` to cancel it (its returns are already
+  // failed here). Nothing happens if it does not run elsewhere.
+  void Cancel(const TaskId& task_id, bool force);
+  // The task is finished here (done, failed or cancelled): the other node
+  // drops what it holds for it, and its later returns are ignored.
+  void Forget(const TaskId& task_id);
+  // `node` died or its link broke: the tasks sent there, which are
+  // forgotten (the caller retries or fails them).
+  std::vector<TaskId> OnNodeGone(const NodeId& node);
+
+  bool Runs(const TaskId& task_id) const { return tasks_.contains(task_id); }
+  // What the tasks sent to `node` and not done yet demand, in total.
+  ResourceSet DemandOn(const NodeId& node) const;
+  size_t size() const { return tasks_.size(); }
+
+ private:
+  struct Sent {
+    NodeId node;
+    ResourceSet demand;
+    uint32_t returns_left = 0;
+    std::vector<ObjectId> held_there;  // returns the peer still holds on `node`
+  };
+  // Releases what we hold on the task's node, then drops the task.
+  void Release(absl::flat_hash_map<TaskId, Sent, IdHash>::iterator it);
+
+  const NodeId self_;
+  ObjectTable& objects_;
+  ReturnStore& returns_;
+  PeerChannel& peers_;
+  ObjectPuller& puller_;
+  absl::flat_hash_map<TaskId, Sent, IdHash> tasks_;
+};
+
+}  // namespace flare
+
+#endif  // FLARE_RAYLET_REMOTE_TASKS_H_

@@ -1,0 +1,745 @@
+#include "raylet/task_manager.h"
+
+#include <signal.h>
+
+#include <cmath>
+#include <deque>
+#include <iostream>
+#include <sstream>
+#include <utility>
+
+#include "raylet/task_args.h"
+
+namespace flare {
+
+namespace {
+
+// What the task raised, as the worker described it in its error returns.
+std::string FirstErrorMessage(const rpc::TaskDone& done) {
+  for (const auto& ret : done.returns()) {
+    if (!ret.data().error_message().empty()) return ret.data().error_message();
+  }
+  return "an exception";
+}
+
+// A top-level argument of `spec` that holds an error, if any.
+const ObjectEntry* FailedArgument(const ObjectTable& objects, const rpc::TaskSpec& spec) {
+  for (const ObjectId& id : ArgumentIds(spec)) {
+    const ObjectEntry* entry = objects.Find(id);
+    if (entry != nullptr && entry->state == ObjectState::kReady &&
+        entry->error != rpc::ERROR_NONE) {
+      return entry;
+    }
+  }
+  return nullptr;
+}
+
+// The task's argument objects that exist but are not ready yet.
+std::vector<ObjectId> UnreadyArgs(const ObjectTable& objects, const rpc::TaskSpec& spec) {
+  std::vector<ObjectId> unready;
+  for (const ObjectId& id : ArgumentIds(spec)) {
+    if (objects.Contains(id) && !objects.IsReady(id)) unready.push_back(id);
+  }
+  return unready;
+}
+
+}  // namespace
+
+TaskManager::TaskManager(const NodeUnits& units, SchedulingPolicy& policy,
+                         ClusterResourceView& view, ActorTasks& actors)
+    : objects_(units.objects),
+      returns_(units.returns),
+      scheduler_(units.scheduler),
+      leases_(units.leases),
+      pool_(units.pool),
+      spill_(units.spill),
+      generators_(units.generators),
+      groups_(units.groups),
+      clients_(units.clients),
+      processes_(units.processes),
+      timers_(units.timers),
+      policy_(policy),
+      view_(view),
+      actors_(actors),
+      remote_(units.remote) {}
+
+// ---- submission and placement ------------------------------------------------
+
+void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
+  const TaskId task_id = TaskId::FromBinary(spec.task_id());
+  auto [it, inserted] = tasks_.try_emplace(task_id);
+  if (!inserted) return;  // duplicate submission
+  TaskRecord& record = it->second;
+  record.owner = owner.id;
+  record.owner_is_peer = owner.kind == rpc::PEER;
+  record.demand = ResourceSet::FromProto(spec.resources());
+  record.retries_left = spec.max_retries();
+  for (uint32_t i = 1; i <= spec.num_returns(); ++i) {
+    const ObjectId id = ObjectIdFor(task_id, i);
+    objects_.AddPending(owner.id, id);
+    // The caller gets its results pushed as soon as they exist.
+    objects_.Subscribe(owner.id, id);
+  }
+  if (spec.streaming()) generators_.OnSubmitted(task_id, owner.id);
+  // The task holds what it reads and the refs nested in its arguments.
+  record.arg_refs = ArgumentIds(spec);
+  for (const auto& nested : spec.nested_refs()) {
+    record.arg_refs.push_back(ObjectId::FromBinary(nested));
+  }
+  for (const ObjectId& id : record.arg_refs) objects_.AddRef(kTaskArgHolder, id);
+  record.spec = std::move(spec);
+
+  if (record.is_actor_call()) {
+    actors_.OnCallSubmitted(task_id, record);
+    return;
+  }
+  if (record.is_actor_creation()) {
+    actors_.OnCreationSubmitted(ActorIdOf(task_id), owner, record.spec);
+  }
+  Place(task_id, record);
+}
+
+void TaskManager::Place(const TaskId& task_id, TaskRecord& record) {
+  if (workers_broken_) {
+    Fail(task_id, rpc::WORKER_CRASHED, *workers_broken_);
+    return;
+  }
+  if (groups_.Park(task_id, record.demand)) return;
+  Route(task_id, record);
+  Dispatch();
+}
+
+bool TaskManager::RunsHereOnly(const TaskRecord& record) const {
+  return record.owner_is_peer || record.is_actor_creation() || record.is_actor_call() ||
+         record.spec.streaming() || record.spec.dynamic_returns() ||
+         groups_.GroupOf(record.demand).has_value() || view_.remote_nodes().empty();
+}
+
+SchedulingDecision TaskManager::Decide(const TaskRecord& record) {
+  if (RunsHereOnly(record)) {
+    // Only this node's resources count.
+    ClusterResourceView here(view_.local_id(), view_.local_total(), view_.local_available());
+    return policy_.Schedule(record.demand, SchedulingStrategy(), here);
+  }
+  SchedulingStrategy strategy;
+  const rpc::SchedulingStrategySpec& spec = record.spec.strategy();
+  if (spec.kind() == rpc::SchedulingStrategySpec::SPREAD) {
+    strategy.kind = SchedulingStrategy::Kind::kSpread;
+  } else if (spec.kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY) {
+    strategy.kind = SchedulingStrategy::Kind::kNodeAffinity;
+    strategy.node = NodeId::FromBinary(spec.node_id());
+    strategy.soft = spec.soft();
+  }
+  return policy_.Schedule(record.demand, strategy, view_);
+}
+
+void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
+  const SchedulingDecision decision = Decide(record);
+  if (decision.is_infeasible()) {
+    const bool affinity =
+        record.spec.strategy().kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY;
+    Fail(task_id, rpc::INFEASIBLE,
+         "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
+             (affinity ? " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
+                             ", which is not alive or has not that much"
+                       : " but no node has that much: the largest has " +
+                             view_.LargestNode().DebugString()));
+    return;
+  }
+  if (decision.is_local()) {
+    Enqueue(task_id, record);
+    return;
+  }
+  record.remote = decision.node();
+  if (!ArgsReady(record.spec)) {
+    awaiting_remote_[task_id] = decision.node();
+    return;
+  }
+  Forward(task_id, record, decision.node());
+}
+
+void TaskManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
+  record.running = false;
+  record.worker = 0;
+  record.clock_started = false;
+  scheduler_.Add(task_id, record.demand, UnreadyArgs(objects_, record.spec),
+                 record.is_actor_creation() ? "actor" : "");
+}
+
+void TaskManager::QueueTasksOfReservedGroups() {
+  for (const TaskId& task_id : groups_.ReservePending()) {
+    auto task = tasks_.find(task_id);
+    if (task == tasks_.end()) continue;
+    TaskRecord& record = task->second;
+    if (!Decide(record).is_local()) {
+      const std::optional<PlacementGroupId> group = groups_.GroupOf(record.demand);
+      Fail(task_id, rpc::INFEASIBLE,
+           "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
+               " but its placement group offers " +
+               (group ? groups_.Offered(*group).DebugString() : std::string("nothing")));
+      continue;
+    }
+    Enqueue(task_id, record);
+  }
+}
+
+void TaskManager::ScheduleActorCreation(const ActorId& actor_id, const rpc::TaskSpec& creation) {
+  const TaskId task_id = CreationTaskOf(actor_id);
+  auto [it, inserted] = tasks_.try_emplace(task_id);
+  if (!inserted) return;  // already queued
+  TaskRecord& record = it->second;
+  record.spec = creation;
+  record.demand = ResourceSet::FromProto(record.spec.resources());
+  record.owner = 0;  // the raylet's own
+  Enqueue(task_id, record);
+}
+
+TaskRecord* TaskManager::Find(const TaskId& task_id) {
+  auto it = tasks_.find(task_id);
+  return it == tasks_.end() ? nullptr : &it->second;
+}
+
+bool TaskManager::ArgsReady(const rpc::TaskSpec& spec) const {
+  for (const ObjectId& id : ArgumentIds(spec)) {
+    if (objects_.Contains(id) && !objects_.IsReady(id)) return false;
+  }
+  return true;
+}
+
+// ---- dispatch -------------------------------------------------------------------
+
+void TaskManager::Dispatch() {
+  if (groups_.has_pending()) QueueTasksOfReservedGroups();
+  if (!awaiting_remote_.empty()) ForwardAwaiting();
+  // New leases: ready tasks whose demand fits go to idle workers.
+  while (pool_.num_idle() > 0 && scheduler_.num_dispatchable() > 0) {
+    std::vector<TaskId> ready = scheduler_.Dispatch(pool_.num_idle());
+    if (ready.empty()) break;
+    for (const TaskId& task_id : ready) {
+      auto it = tasks_.find(task_id);
+      if (it == tasks_.end()) continue;
+      auto worker = pool_.PopIdle(task_id);
+      if (!worker) {  // cannot happen: at most num_idle were taken
+        scheduler_.Release(it->second.demand);
+        Enqueue(task_id, it->second);
+        continue;
+      }
+      leases_.Grant(*worker, task_id, it->second.demand, it->second.is_actor_creation());
+      SendLeased(task_id, *worker);
+    }
+  }
+  // Other nodes with room take what has none here.
+  if (!view_.remote_nodes().empty() && scheduler_.num_dispatchable() > 0) SpillBack();
+  // Tasks that wait only because the node's resources are taken queue
+  // behind running tasks of the same shape (which hold those resources), so
+  // short tasks run back to back. Tasks that fit now get a worker of their
+  // own instead (the pool grows), and a worker that goes idle pulls queued
+  // tasks back (Rebalance): a long task never holds others hostage.
+  if (scheduler_.num_dispatchable() > 0) {
+    for (const LeaseManager::Slot& slot : leases_.PipelineSlots()) {
+      for (const TaskId& task_id : scheduler_.TakeQueued(slot.shape, slot.room)) {
+        leases_.Append(slot.worker, task_id);
+        SendLeased(task_id, slot.worker);
+      }
+      if (scheduler_.num_dispatchable() == 0) break;
+    }
+  }
+  if (!workers_broken_ && pool_.num_idle() == 0) {
+    const size_t fitting = scheduler_.NumFittingNow();
+    pool_.Grow(fitting);
+    if (fitting > 0 && pool_.at_hard_limit() && pool_.num_starting() == 0 &&
+        !warned_worker_limit_) {
+      warned_worker_limit_ = true;
+      std::cerr << "flare-raylet: " << pool_.size()
+                << " worker processes exist, most blocked in get/wait on tasks that have no "
+                   "worker left; no more will be started (nested tasks this deep may not "
+                   "finish)\n";
+    }
+  }
+}
+
+void TaskManager::Rebalance() {
+  if (scheduler_.num_dispatchable() > 0 || (pool_.num_idle() == 0 && !view_.HasRemoteRoom())) {
+    return;
+  }
+  rpc::Message message;
+  message.mutable_return_tasks();
+  auto room_elsewhere = [this](const ResourceSet& demand) {
+    for (const auto& [node, view] : view_.remote_nodes()) {
+      if (demand.IsSubsetOf(view.available)) return true;
+    }
+    return false;
+  };
+  for (ClientId worker : leases_.TakeRebalanceRequests(room_elsewhere)) {
+    clients_.Send(worker, message);
+  }
+}
+
+void TaskManager::SendLeased(const TaskId& task_id, ClientId worker) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  if (!SendTo(task_id, it->second, worker)) RemoveFromLease(worker, task_id);
+}
+
+bool TaskManager::SendTo(const TaskId& task_id, TaskRecord& record, ClientId worker) {
+  record.running = true;
+  record.worker = worker;
+  if (const WorkerInfo* info = pool_.Find(worker)) record.worker_pid = info->pid;
+  // Spilled arguments come back first (one that cannot be read back is
+  // lost); a failed argument fails the task without running it.
+  const SpillManager::Restored restored = spill_.RestoreAll(ArgumentIds(record.spec));
+  if (const ObjectEntry* failed = FailedArgument(objects_, record.spec)) {
+    // Copied: storing the task's errors may rehash the table `failed` is in.
+    const rpc::ErrorCode code = failed->error;
+    const std::string message = failed->error_message;
+    const std::string payload = failed->inline_data;
+    Fail(task_id, code, message, payload);
+    return false;
+  }
+  if (restored == SpillManager::Restored::kNoRoom) {
+    // Arguments spilled to disk and no room to bring them back yet: clients
+    // are asked to unpin, and the task is scheduled again shortly, for a while.
+    AskClientsToUnpin(clients_);
+    record.running = false;
+    record.worker = 0;
+    if (++record.restore_attempts > kRestoreAttempts) {
+      Fail(task_id, rpc::OBJECT_STORE_FULL,
+           "task " + record.spec.function_name() + " could not start: its arguments were "
+           "spilled to disk and the object store stayed too full to bring them back");
+      return false;
+    }
+    timers_.After(kRestoreRetry, [this, task_id] {
+      auto it = tasks_.find(task_id);
+      if (it == tasks_.end() || it->second.running || it->second.cancelled) return;
+      Enqueue(task_id, it->second);
+      Dispatch();
+    });
+    return false;
+  }
+  rpc::Message message;
+  auto* execute = message.mutable_execute_task();
+  *execute->mutable_spec() = record.spec;
+  const std::vector<uint32_t>* gpus = leases_.Devices(worker);
+  if (gpus == nullptr) gpus = actors_.Devices(worker);
+  if (gpus != nullptr) {
+    for (uint32_t gpu : *gpus) execute->add_gpu_ids(gpu);
+  }
+  for (const auto& dep : record.spec.dependencies()) {
+    objects_.DescribeAndPin(worker, ObjectId::FromBinary(dep), execute->add_resolved());
+  }
+  if (!record.spec.args_object_id().empty()) {
+    objects_.DescribeAndPin(worker, ObjectId::FromBinary(record.spec.args_object_id()),
+                            execute->mutable_args_data());
+  }
+  clients_.Send(worker, message);
+  StartTimeoutClock(worker);
+  return true;
+}
+
+void TaskManager::RemoveFromLease(ClientId worker, const TaskId& task_id) {
+  if (leases_.Remove(worker, task_id)) {
+    pool_.OnTaskFinished(worker);
+  } else {
+    StartTimeoutClock(worker);
+  }
+}
+
+void TaskManager::OnTasksReturned(ClientId worker, const rpc::TasksReturned& returned) {
+  leases_.OnTasksReturned(worker);
+  for (const auto& binary : returned.task_ids()) {
+    const TaskId task_id = TaskId::FromBinary(binary);
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end() || it->second.worker != worker) continue;
+    RemoveFromLease(worker, task_id);
+    Enqueue(task_id, it->second);
+  }
+  Dispatch();
+}
+
+void TaskManager::OnWorkerBlocked(ClientId worker, bool blocked) {
+  if (!leases_.Running(worker)) return;
+  pool_.SetBlocked(worker, blocked);
+  if (leases_.SetBlocked(worker, blocked)) Dispatch();
+}
+
+// ---- results, retries and failures ---------------------------------------------
+
+void TaskManager::OnTaskDone(ClientId worker, rpc::TaskDone& done) {
+  const TaskId task_id = TaskId::FromBinary(done.task_id());
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || it->second.worker != worker) return;
+  TaskRecord& record = it->second;
+  if (record.is_actor_creation()) {
+    actors_.OnCreationDone(worker, ActorIdOf(task_id), record, done);
+    return;
+  }
+  if (record.is_actor_call()) {
+    actors_.OnCallDone(task_id, done);
+    return;
+  }
+  RemoveFromLease(worker, task_id);
+  record.running = false;
+  if (done.retryable()) {
+    FailedAttempt raised;
+    raised.raised = &done;
+    if (RetryOrFail(task_id, record, raised)) {
+      Dispatch();
+      return;
+    }
+  } else {
+    StoreReturns(done);
+    Finish(task_id);
+  }
+  Dispatch();
+  Rebalance();
+}
+
+void TaskManager::OnWorkerLost(const WorkerInfo& info, const std::string& cause) {
+  if (info.client == 0) return;
+  const std::deque<TaskId> tasks = leases_.End(info.client);
+  // Tasks queued behind the running one never started: they simply go back.
+  for (size_t i = 1; i < tasks.size(); ++i) {
+    auto it = tasks_.find(tasks[i]);
+    if (it != tasks_.end()) Enqueue(tasks[i], it->second);
+  }
+  if (tasks.empty()) return;
+  auto it = tasks_.find(tasks.front());
+  if (it == tasks_.end()) return;
+  it->second.running = false;
+  FailedAttempt crashed;
+  crashed.worker_pid = info.pid;
+  crashed.cause = cause;
+  RetryOrFail(tasks.front(), it->second, crashed);
+}
+
+bool TaskManager::MayRetry(const TaskId& task_id, const TaskRecord& record) const {
+  return !record.cancelled && record.retries_left != 0 && generators_.Restartable(task_id);
+}
+
+bool TaskManager::TakeRetry(const TaskId& task_id, TaskRecord& record) {
+  if (!MayRetry(task_id, record)) return false;
+  if (record.retries_left > 0) record.retries_left--;
+  record.timed_out = false;
+  record.spec.set_attempt(record.spec.attempt() + 1);
+  return true;
+}
+
+bool TaskManager::RetryOrFail(const TaskId& task_id, TaskRecord& record,
+                              const FailedAttempt& attempt) {
+  const std::string name = record.spec.function_name();
+  // A task lost with its node had no worker of ours.
+  const std::string worker = attempt.worker_pid > 0
+                                 ? "(pid " + std::to_string(attempt.worker_pid) + ")"
+                                 : "process";
+  const bool timed_out = record.timed_out;
+  if (TakeRetry(task_id, record)) {
+    const std::string retrying =
+        "; retrying (attempt " + std::to_string(record.spec.attempt() + 1) + ")";
+    LogToJob(clients_, record.spec.job_id(),
+             attempt.raised != nullptr
+                 ? "task " + name + " raised " + FirstErrorMessage(*attempt.raised) + retrying
+                 : "task " + name + (timed_out ? " timed out" : "") + ": its worker " + worker +
+                       " " + attempt.cause + retrying);
+    record.remote = NodeId();
+    Route(task_id, record);
+    return true;
+  }
+  if (attempt.raised != nullptr) {
+    StoreReturns(*attempt.raised);
+  } else if (record.cancelled) {
+    FailReturns(record, rpc::TASK_CANCELLED,
+                "task " + name + " was cancelled (its worker was killed)");
+  } else if (!generators_.Restartable(task_id)) {
+    FailReturns(record, rpc::WORKER_CRASHED,
+                "the worker " + worker + " running generator " + name + " " + attempt.cause +
+                    " after it had yielded items, so it is not run again");
+  } else {
+    FailReturns(record, rpc::WORKER_CRASHED,
+                "the worker " + worker + " running task " + name + " " + attempt.cause +
+                    " and the task has no retries left");
+  }
+  Finish(task_id);
+  return false;
+}
+
+void TaskManager::StoreReturns(rpc::TaskDone& done) {
+  for (auto& ret : *done.mutable_returns()) returns_.Store(ret);
+}
+
+void TaskManager::FailReturns(const TaskRecord& record, rpc::ErrorCode code,
+                              const std::string& message, const std::string& payload) {
+  const TaskId task_id = TaskId::FromBinary(record.spec.task_id());
+  for (uint32_t i = 1; i <= record.spec.num_returns(); ++i) {
+    returns_.StoreError(ObjectIdFor(task_id, i), code, message, payload);
+  }
+}
+
+void TaskManager::Fail(const TaskId& task_id, rpc::ErrorCode code, const std::string& message,
+                       const std::string& payload) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  FailReturns(it->second, code, message, payload);
+  Finish(task_id);
+}
+
+void TaskManager::Finish(const TaskId& task_id) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  // Out of the table first: what follows may finish other tasks.
+  TaskRecord record = std::move(it->second);
+  tasks_.erase(it);
+  if (record.spec.streaming()) generators_.OnFinished(task_id);
+  if (record.is_actor_creation()) actors_.OnCreationFinished(ActorIdOf(task_id), record);
+  if (!record.remote.IsNil()) {
+    remote_.Forget(task_id);
+    awaiting_remote_.erase(task_id);
+  }
+  for (const ObjectId& id : record.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);
+}
+
+// ---- tasks on other nodes ------------------------------------------------------
+
+void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeId& node) {
+  record.remote = node;
+  record.running = true;
+  record.worker = 0;
+  // A failed argument fails the task here, as it would before running.
+  if (const ObjectEntry* failed = FailedArgument(objects_, record.spec)) {
+    const rpc::ErrorCode code = failed->error;
+    const std::string message = failed->error_message;
+    const std::string payload = failed->inline_data;
+    Fail(task_id, code, message, payload);
+    return;
+  }
+  spill_.RestoreAll(ArgumentIds(record.spec));
+  const absl::Status sent = remote_.Send(node, task_id, record.spec, record.demand);
+  if (!sent.ok()) {
+    record.running = false;
+    FailedAttempt lost;
+    lost.cause = "could not be sent to node " + node.Hex() + ": " + std::string(sent.message());
+    RetryOrFail(task_id, record, lost);
+    return;
+  }
+  view_.Take(node, record.demand);
+}
+
+void TaskManager::ForwardAwaiting() {
+  std::vector<TaskId> ready;
+  for (const auto& [task_id, node] : awaiting_remote_) {
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end() || ArgsReady(it->second.spec)) ready.push_back(task_id);
+  }
+  for (const TaskId& task_id : ready) {
+    const NodeId node = awaiting_remote_[task_id];
+    awaiting_remote_.erase(task_id);
+    auto it = tasks_.find(task_id);
+    if (it != tasks_.end() && !it->second.cancelled) Forward(task_id, it->second, node);
+  }
+}
+
+void TaskManager::SpillBack() {
+  for (const TaskId& task_id : scheduler_.PeekDispatchable(kSpillBatch)) {
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end() || RunsHereOnly(it->second)) continue;
+    const SchedulingDecision decision = Decide(it->second);
+    if (decision.is_local() || decision.is_infeasible()) {
+      if (!view_.HasRemoteRoom()) return;
+      continue;
+    }
+    scheduler_.Remove(task_id);
+    Forward(task_id, it->second, decision.node());
+  }
+}
+
+void TaskManager::OnPeerObject(const NodeId& node, const rpc::ObjectData& data) {
+  const std::optional<TaskId> done = remote_.OnObject(node, data);
+  if (!done) return;
+  auto it = tasks_.find(*done);
+  if (it != tasks_.end()) {
+    it->second.remote = NodeId();  // its returns are all here
+    Finish(*done);
+  }
+  Dispatch();
+}
+
+void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
+  for (const TaskId& task_id : remote_.OnNodeGone(node)) {
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end()) continue;
+    it->second.running = false;
+    it->second.remote = NodeId();
+    FailedAttempt lost;
+    lost.cause = "was on node " + node.Hex() + ", which " + why;
+    RetryOrFail(task_id, it->second, lost);
+  }
+  // Tasks waiting for their arguments to go there choose again.
+  std::vector<TaskId> waiting;
+  for (const auto& [task_id, target] : awaiting_remote_) {
+    if (target == node) waiting.push_back(task_id);
+  }
+  for (const TaskId& task_id : waiting) {
+    awaiting_remote_.erase(task_id);
+    auto it = tasks_.find(task_id);
+    if (it != tasks_.end()) Route(task_id, it->second);
+  }
+  Dispatch();
+}
+
+void TaskManager::OnWorkersBroken(const std::string& reason) {
+  workers_broken_ = reason;
+  std::vector<TaskId> queued;
+  for (const auto& [task_id, record] : tasks_) {
+    if (!record.running) queued.push_back(task_id);
+  }
+  for (const TaskId& task_id : queued) {
+    scheduler_.Remove(task_id);
+    Fail(task_id, rpc::WORKER_CRASHED, reason);
+  }
+}
+
+// ---- cancellation and timeouts ------------------------------------------------
+
+void TaskManager::OnCancel(const rpc::CancelTask& request) {
+  const TaskId root = TaskId::FromBinary(request.task_id());
+  if (!tasks_.contains(root)) return;  // finished: nothing to do
+  std::vector<TaskId> targets = request.recursive() ? TaskTree(root) : std::vector<TaskId>{root};
+  for (const TaskId& task_id : targets) {
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end()) continue;
+    Cancel(task_id, request.force(), rpc::TASK_CANCELLED,
+           "task " + it->second.spec.function_name() + " was cancelled");
+  }
+}
+
+void TaskManager::OnDriverGone(ClientId driver) {
+  // The departed driver's tasks, and the tasks they started, are cancelled;
+  // their returns, held by nobody else, are freed.
+  std::vector<TaskId> owned;
+  for (const auto& [task_id, record] : tasks_) {
+    if (record.owner == driver) owned.push_back(task_id);
+  }
+  for (const TaskId& root : owned) {
+    if (!tasks_.contains(root)) continue;
+    for (const TaskId& task_id : TaskTree(root)) {
+      Cancel(task_id, false, rpc::TASK_CANCELLED, "the driver that submitted it exited");
+    }
+  }
+}
+
+void TaskManager::EndTasksInGroup(const PlacementGroupId& group_id, const std::string& reason) {
+  std::vector<TaskId> tasks;
+  for (const auto& [task_id, record] : tasks_) {
+    if (!record.is_actor_creation() && groups_.GroupOf(record.demand) == group_id) {
+      tasks.push_back(task_id);
+    }
+  }
+  for (const TaskId& task_id : tasks) {
+    auto task = tasks_.find(task_id);
+    if (task == tasks_.end()) continue;
+    const std::string message =
+        "task " + task->second.spec.function_name() + " was cancelled: " + reason;
+    if (groups_.IsWaiting(group_id, task_id)) {  // never queued in the scheduler
+      Fail(task_id, rpc::TASK_CANCELLED, message);
+    } else {
+      Cancel(task_id, /*force=*/true, rpc::TASK_CANCELLED, message);
+    }
+  }
+}
+
+std::vector<TaskId> TaskManager::TaskTree(const TaskId& root) const {
+  std::vector<TaskId> tree{root};
+  for (size_t i = 0; i < tree.size(); ++i) {
+    const std::string parent = tree[i].Binary();
+    for (const auto& [task_id, record] : tasks_) {
+      if (record.spec.parent_task_id() == parent) tree.push_back(task_id);
+    }
+  }
+  return tree;
+}
+
+void TaskManager::Cancel(const TaskId& task_id, bool force, rpc::ErrorCode code,
+                         const std::string& message) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || it->second.cancelled) return;
+  TaskRecord& record = it->second;
+  record.cancelled = true;
+  rpc::Message cancel;
+  cancel.mutable_cancel_task()->set_task_id(task_id.Binary());
+  if (record.running && record.is_actor_call()) {
+    // An actor call sent to its actor: as in Ray, a sync actor finishes it
+    // (an actor's state must not be torn mid-call), an async actor cancels
+    // its coroutine, and one still queued in the worker is dropped there.
+    // Either way the worker reports how it ended.
+    clients_.Send(record.worker, cancel);
+    return;
+  }
+  FailReturns(record, code, message);  // get raises at once, whatever the worker does
+  // A generator takes no more items: the caller's next ref raises this error.
+  if (record.spec.streaming()) generators_.OnFinished(task_id);
+  if (!record.remote.IsNil()) {
+    remote_.Cancel(task_id, force);  // its node stops it; we stop waiting now
+    Finish(task_id);
+    return;
+  }
+  if (!record.running) {
+    scheduler_.Remove(task_id);
+    Finish(task_id);
+    return;
+  }
+  const ClientId worker = record.worker;
+  if (force && leases_.IsRunningOn(task_id, worker) && record.worker_pid > 0) {
+    processes_.Kill(record.worker_pid, SIGKILL);
+    return;
+  }
+  // The worker drops it if still queued there, else interrupts it.
+  clients_.Send(worker, cancel);
+  timers_.After(kCancelGrace, [this, task_id, worker] {
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end() || !leases_.IsRunningOn(task_id, worker) || it->second.worker_pid <= 0) {
+      return;
+    }
+    LogToJob(clients_, it->second.spec.job_id(),
+             "task " + it->second.spec.function_name() +
+                 " did not stop when cancelled; killing its worker (pid " +
+                 std::to_string(it->second.worker_pid) + ")");
+    processes_.Kill(it->second.worker_pid, SIGKILL);
+  });
+}
+
+void TaskManager::StartTimeoutClock(ClientId worker) {
+  const std::optional<TaskId> running = leases_.Running(worker);
+  if (!running) return;
+  const TaskId task_id = *running;
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  TaskRecord& record = it->second;
+  if (record.clock_started || record.spec.timeout_s() <= 0) return;
+  record.clock_started = true;
+  const auto delay = std::chrono::milliseconds(
+      static_cast<int64_t>(std::ceil(record.spec.timeout_s() * 1000.0)));
+  const uint32_t attempt = record.spec.attempt();
+  timers_.After(delay, [this, task_id, attempt] { OnTimeout(task_id, attempt); });
+}
+
+void TaskManager::OnTimeout(const TaskId& task_id, uint32_t attempt) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  TaskRecord& record = it->second;
+  if (record.spec.attempt() != attempt || record.cancelled ||
+      !leases_.IsRunningOn(task_id, record.worker)) {
+    return;
+  }
+  if (record.spec.retry_on_timeout() && MayRetry(task_id, record) && record.worker_pid > 0) {
+    // Its worker goes; OnWorkerLost runs it again.
+    record.timed_out = true;
+    processes_.Kill(record.worker_pid, SIGKILL);
+    return;
+  }
+  std::ostringstream limit;
+  limit << record.spec.timeout_s();
+  Cancel(task_id, false, rpc::TASK_TIMEOUT,
+         "task " + record.spec.function_name() + " timed out after " + limit.str() +
+             " s (timeout_s)");
+}
+
+}  // namespace flare

@@ -1,0 +1,267 @@
+// The life of every task this raylet owns, from submission to its stored
+// returns: placing it (the scheduling policy, then the scheduler), leasing
+// it to a worker (or queueing it behind one), sending it, storing what it
+// returned, running it again after a failed attempt (one retry rule for a
+// crashed worker, a timeout and a retryable exception), cancelling it (and
+// the tasks it submitted), and its timeout.
+//
+// An actor's creation and calls are tasks here too, but where a call goes
+// and what a creation's end means belong to the actor manager, reached
+// through the ActorTasks interface below.
+//
+// No I/O of its own: messages go out through the ClientChannel, workers are
+// killed through ProcessControl, timeouts and grace periods run on Timers,
+// and returns go into the ReturnStore (see node_units.h), so its tests need
+// no sockets, processes or clocks. Thread-compatible: the raylet's event
+// loop is its only user.
+#ifndef FLARE_RAYLET_TASK_MANAGER_H_
+#define FLARE_RAYLET_TASK_MANAGER_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/ids.h"
+#include "flare.pb.h"
+#include "raylet/clients.h"
+#include "raylet/node_units.h"
+#include "raylet/remote_tasks.h"
+#include "raylet/resources.h"
+#include "raylet/scheduling_policy.h"
+
+namespace flare {
+
+// One task this raylet owns, until its returns are stored.
+struct TaskRecord {
+  rpc::TaskSpec spec;
+  ClientId owner = 0;  // 0: the raylet's own (an actor's restart)
+  ResourceSet demand;
+  std::vector<ObjectId> arg_refs;  // counted under kTaskArgHolder
+  bool running = false;            // sent to a worker (running, or queued there)
+  ClientId worker = 0;
+  pid_t worker_pid = 0;
+  bool cancelled = false;
+  bool timed_out = false;      // killed by its timeout_s, to be retried
+  bool clock_started = false;  // timeout_s counts from when it reaches a worker's front
+  int retries_left = 0;        // negative: unlimited
+  int restore_attempts = 0;    // times its spilled arguments found no room
+  NodeId remote;               // not nil: placed on that node (sent, or waiting for arguments)
+  bool owner_is_peer = false;  // another node placed it here: it runs here
+
+  bool is_actor_creation() const { return spec.has_actor(); }
+  bool is_actor_call() const { return !spec.actor_id().empty() && !spec.has_actor(); }
+};
+
+// What the TaskManager leaves to the actor manager.
+class ActorTasks {
+ public:
+  virtual ~ActorTasks() = default;
+  // `owner` submitted an actor's creation task; it is scheduled like any
+  // task once this returns.
+  virtual void OnCreationSubmitted(const ActorId& actor_id, const ClientInfo& owner,
+                                   const rpc::TaskSpec& creation) = 0;
+  // An actor call was submitted: the actor queues it and sends it
+  // (TaskManager::SendTo) in its order.
+  virtual void OnCallSubmitted(const TaskId& task_id, TaskRecord& record) = 0;
+  // `worker` reports the creation task done (the constructor returned or
+  // raised). The actor manager stores its returns and finishes it.
+  virtual void OnCreationDone(ClientId worker, const ActorId& actor_id, TaskRecord& record,
+                              rpc::TaskDone& done) = 0;
+  // The actor's worker reports a call done. The actor manager stores its
+  // returns and finishes it.
+  virtual void OnCallDone(const TaskId& task_id, rpc::TaskDone& done) = 0;
+  // A creation task left the table (done, failed or cancelled). `record`
+  // still holds its arguments: the actor may keep them for restarts.
+  virtual void OnCreationFinished(const ActorId& actor_id, TaskRecord& record) = 0;
+  // The GPU devices of the actor `worker` hosts (nullptr: none, or no actor).
+  virtual const std::vector<uint32_t>* Devices(ClientId worker) const = 0;
+};
+
+class TaskManager {
+ public:
+  // A cancelled task that has not stopped this long after its interrupt
+  // (stuck in C code, or catching KeyboardInterrupt) loses its worker.
+  static constexpr std::chrono::milliseconds kCancelGrace{2000};
+  // A task whose spilled arguments find no room in the arena is tried again
+  // this often, this many times (5 s), before it fails.
+  static constexpr std::chrono::milliseconds kRestoreRetry{20};
+  static constexpr int kRestoreAttempts = 250;
+  // Queued tasks looked at per dispatch for sending to other nodes.
+  static constexpr size_t kSpillBatch = 64;
+
+  // Borrows everything; all must outlive this. `view` is what `policy`
+  // decides from (this node's resources, live).
+  TaskManager(const NodeUnits& units, SchedulingPolicy& policy, ClusterResourceView& view,
+              ActorTasks& actors);
+
+  // ---- events --------------------------------------------------------------
+
+  // `owner` submitted a task. Its returns are pending for the owner (who is
+  // sent each one as it is stored), it holds its arguments, and it is placed
+  // (or fails at once: infeasible, or workers cannot start). A duplicate
+  // submission is ignored.
+  void Submit(const ClientInfo& owner, rpc::TaskSpec& spec);
+  // `worker` reports a task it ran. A retryable exception runs it again
+  // while retries are left; otherwise what it returned is stored.
+  void OnTaskDone(ClientId worker, rpc::TaskDone& done);
+  // `worker` handed back unstarted tasks queued behind its running one.
+  void OnTasksReturned(ClientId worker, const rpc::TasksReturned& returned);
+  // The worker running a leased task blocked in get/wait, or resumed.
+  void OnWorkerBlocked(ClientId worker, bool blocked);
+  // A pooled worker's process ended (`cause` says how: "was killed by signal
+  // 9 (Killed)"). The task it ran is retried or failed; the tasks queued
+  // behind it go back to the scheduler. REQUIRES: it hosted no actor.
+  void OnWorkerLost(const WorkerInfo& info, const std::string& cause);
+  // A client asked to cancel a task (and, if recursive, what it submitted).
+  void OnCancel(const rpc::CancelTask& request);
+  // A driver left: the tasks it submitted, and what they submitted, are
+  // cancelled.
+  void OnDriverGone(ClientId driver);
+  // Worker processes fail to start: every queued task fails with `reason`
+  // (WORKER_CRASHED), and so does every later submission.
+  void OnWorkersBroken(const std::string& reason);
+  // Placement group `group_id` is going: tasks placed in it are cancelled
+  // (its actors are the actor manager's). REQUIRES: the group exists.
+  void EndTasksInGroup(const PlacementGroupId& group_id, const std::string& reason);
+
+  // Starts what can start now: queues the tasks of newly reserved placement
+  // groups, leases ready tasks to idle workers, sends ready tasks that have
+  // no room here to other nodes with room (spillback), queues the rest
+  // behind running tasks of their shape, and grows the worker pool for the
+  // tasks that fit.
+  void Dispatch();
+
+  // ---- tasks on other nodes (RemoteTasks) -----------------------------------
+
+  // `node` sent an object the tasks placed there returned.
+  void OnPeerObject(const NodeId& node, const rpc::ObjectData& data);
+  // `node` left the cluster (or its link broke): the tasks sent there run
+  // again elsewhere while they have retries, else fail.
+  void OnNodeGone(const NodeId& node, const std::string& why);
+  // Tasks placed on another node and waiting here for their arguments.
+  size_t num_awaiting_remote() const { return awaiting_remote_.size(); }
+  // When tasks wait for nothing but a worker and a worker is idle, asks the
+  // workers with unstarted tasks queued behind their running one to hand
+  // them back (answered by OnTasksReturned).
+  void Rebalance();
+
+  // ---- what the actor manager does with its tasks --------------------------
+
+  // nullptr once the task is finished (or never was).
+  TaskRecord* Find(const TaskId& task_id);
+  // Whether every argument of `spec` is ready (or unknown here).
+  bool ArgsReady(const rpc::TaskSpec& spec) const;
+  // Sends the task to `worker` (its arguments restored and pinned for it).
+  // False when it did not go: an argument failed (the task failed with that
+  // error and is finished), or spilled arguments found no room (it is tried
+  // again shortly, through the scheduler).
+  bool SendTo(const TaskId& task_id, TaskRecord& record, ClientId worker);
+  // The retry rule every failed attempt goes through: whether the task may
+  // run again — it was not cancelled, has retries left (negative:
+  // unlimited) and, if a generator, has yielded nothing yet (the caller may
+  // have read items).
+  bool MayRetry(const TaskId& task_id, const TaskRecord& record) const;
+  // When MayRetry: spends one retry and moves the attempt number on (true);
+  // the caller queues it again.
+  bool TakeRetry(const TaskId& task_id, TaskRecord& record);
+  // Queues `creation` again as a task of the raylet's own: an actor's
+  // restart. Nothing happens if it is still queued.
+  void ScheduleActorCreation(const ActorId& actor_id, const rpc::TaskSpec& creation);
+  // Stores each of the task's returns (values or errors) as reported.
+  void StoreReturns(rpc::TaskDone& done);
+  // Stores `code` as every return of the task, then finishes it.
+  void Fail(const TaskId& task_id, rpc::ErrorCode code, const std::string& message,
+            const std::string& payload = "");
+  // Forgets the task: its arguments are released, a generator takes no more
+  // items, and an actor's creation is reported to the actor manager.
+  void Finish(const TaskId& task_id);
+  // Fails the task's returns with `code` at once and stops it: dropped if
+  // queued, interrupted (then killed after kCancelGrace) or, with `force`,
+  // killed if running. Never retried. A call sent to its actor is only
+  // asked to stop: the worker reports how it ended.
+  void Cancel(const TaskId& task_id, bool force, rpc::ErrorCode code, const std::string& message);
+
+  size_t size() const { return tasks_.size(); }
+
+ private:
+  using TaskMap = absl::flat_hash_map<TaskId, TaskRecord, IdHash>;
+
+  // Places a new task: waits for its placement group, or routes it.
+  void Place(const TaskId& task_id, TaskRecord& record);
+  // Asks the policy where the task goes: queues it here, sends it to another
+  // node (once its arguments are ready), or fails it as infeasible.
+  void Route(const TaskId& task_id, TaskRecord& record);
+  // The scheduling policy's answer for the task: its strategy over the
+  // view, or this node alone for what cannot run elsewhere yet.
+  SchedulingDecision Decide(const TaskRecord& record);
+  // Whether only this node may run it (actors, generators, placement
+  // groups, and tasks another node placed here).
+  bool RunsHereOnly(const TaskRecord& record) const;
+  // Sends a task to `node` (RemoteTasks); if it cannot go, it is retried or
+  // failed as if that node had died.
+  void Forward(const TaskId& task_id, TaskRecord& record, const NodeId& node);
+  // Sends queued tasks that have no room here to nodes with room.
+  void SpillBack();
+  // Sends tasks placed elsewhere whose arguments became ready.
+  void ForwardAwaiting();
+  // Queues the task in the scheduler again (not running, no worker).
+  void Enqueue(const TaskId& task_id, TaskRecord& record);
+  // Sends a task just put on `worker`'s lease; if it did not go, it leaves
+  // the lease.
+  void SendLeased(const TaskId& task_id, ClientId worker);
+  // Takes the task off `worker`'s lease, ending the lease (the worker goes
+  // back to the pool) when nothing is left on it.
+  void RemoveFromLease(ClientId worker, const TaskId& task_id);
+  // The tasks that waited for placement groups reserved just now.
+  void QueueTasksOfReservedGroups();
+
+  // How an attempt ended without its result: its worker died, or it raised
+  // a retryable exception (`raised`).
+  struct FailedAttempt {
+    pid_t worker_pid = 0;
+    std::string cause;
+    rpc::TaskDone* raised = nullptr;
+  };
+  // Runs the task again when TakeRetry allows (true), else ends it: with the
+  // exception it raised, or as cancelled, or WORKER_CRASHED.
+  bool RetryOrFail(const TaskId& task_id, TaskRecord& record, const FailedAttempt& attempt);
+
+  // `root` and, transitively, every task submitted by it.
+  std::vector<TaskId> TaskTree(const TaskId& root) const;
+  // Starts the timeout_s clock of the task at the front of `worker`'s lease.
+  void StartTimeoutClock(ClientId worker);
+  void OnTimeout(const TaskId& task_id, uint32_t attempt);
+  // Stores `code` as every return of the task (it stays in the table).
+  void FailReturns(const TaskRecord& record, rpc::ErrorCode code, const std::string& message,
+                   const std::string& payload = "");
+
+  ObjectTable& objects_;
+  ReturnStore& returns_;
+  Scheduler& scheduler_;
+  LeaseManager& leases_;
+  WorkerPool& pool_;
+  SpillManager& spill_;
+  GeneratorManager& generators_;
+  PlacementGroupManager& groups_;
+  ClientChannel& clients_;
+  ProcessControl& processes_;
+  Timers& timers_;
+  SchedulingPolicy& policy_;
+  ClusterResourceView& view_;
+  ActorTasks& actors_;
+  RemoteTasks& remote_;
+
+  TaskMap tasks_;
+  absl::flat_hash_map<TaskId, NodeId, IdHash> awaiting_remote_;  // placed elsewhere, args not ready
+  std::optional<std::string> workers_broken_;  // why no worker can start
+  bool warned_worker_limit_ = false;
+};
+
+}  // namespace flare
+
+#endif  // FLARE_RAYLET_TASK_MANAGER_H_

@@ -1,0 +1,193 @@
+// Specification of how the client's callers wait: until their condition
+// holds, their deadline passes, the connection is lost or they are
+// interrupted. Time is a fake clock that moves only when the waiter sleeps
+// or looks at it, so nothing here sleeps.
+#include "client/waiter.h"
+
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace flare {
+namespace {
+
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+// Sleeping jumps to the wake-up time; each look at the time moves it by `tick`.
+class FakeClock : public Clock {
+ public:
+  TimePoint Now() const override {
+    now += tick;
+    if (on_now) on_now();
+    return now;
+  }
+  void WaitUntil(std::condition_variable&, std::unique_lock<std::mutex>&,
+                 TimePoint until) const override {
+    sleeps++;
+    if (until > now) now = until;
+  }
+
+  microseconds tick{0};
+  std::function<void()> on_now;  // runs at each look at the time
+  mutable TimePoint now{};
+  mutable int sleeps = 0;
+};
+
+Clock::TimePoint TimePointZero() { return Clock::TimePoint(); }
+
+WaiterOptions NoSpin() {
+  WaiterOptions options;
+  options.spin = microseconds(0);
+  options.interrupt_slice = milliseconds(50);
+  return options;
+}
+
+class WaiterTest : public ::testing::Test {
+ protected:
+  absl::Status Wait(int64_t timeout_ms, const std::function<bool()>& done,
+                    const InterruptCheck& interrupted = nullptr) {
+    std::unique_lock<std::mutex> lock(waiter_.mutex());
+    return waiter_.Wait(lock, timeout_ms, interrupted, done);
+  }
+
+  FakeClock clock_;
+  Waiter waiter_{NoSpin(), clock_};
+};
+
+TEST_F(WaiterTest, AConditionThatHoldsEndsTheWaitAtOnce) {
+  EXPECT_TRUE(Wait(1000, [] { return true; }).ok());
+  EXPECT_EQ(clock_.sleeps, 0);
+}
+
+TEST_F(WaiterTest, ANegativeTimeoutWaitsUntilTheConditionHolds) {
+  int checks = 0;
+  EXPECT_TRUE(Wait(-1, [&] { return ++checks == 20; }).ok());
+  EXPECT_GT(clock_.sleeps, 0);
+}
+
+TEST_F(WaiterTest, TheDeadlineEndsTheWaitWithDeadlineExceeded) {
+  const auto start = clock_.now;
+  absl::Status status = Wait(200, [] { return false; });
+  EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
+  EXPECT_GE(clock_.now - start, milliseconds(200)) << "returned before the deadline";
+}
+
+TEST_F(WaiterTest, AZeroTimeoutLooksOnceAndReturns) {
+  absl::Status status = Wait(0, [] { return false; });
+  EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
+  EXPECT_EQ(clock_.sleeps, 0);
+}
+
+TEST_F(WaiterTest, TheInterruptionCheckRunsOncePerSliceWhileAsleep) {
+  int checks = 0;
+  absl::Status status = Wait(200, [] { return false; }, [&] {
+    ++checks;
+    return false;
+  });
+  EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
+  EXPECT_EQ(checks, 4) << "200 ms in slices of 50 ms";
+}
+
+TEST_F(WaiterTest, AnInterruptionEndsTheWaitWithCancelled) {
+  absl::Status status = Wait(-1, [] { return false; }, [] { return true; });
+  EXPECT_TRUE(absl::IsCancelled(status)) << status;
+}
+
+TEST_F(WaiterTest, ALostConnectionFailsWaitsWithItsReason) {
+  waiter_.Close("the raylet exited");
+  EXPECT_EQ(waiter_.ClosedReason(), "the raylet exited");
+  absl::Status status = Wait(-1, [] { return false; });
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  EXPECT_NE(status.message().find("the raylet exited"), std::string::npos) << status;
+}
+
+TEST_F(WaiterTest, ALostConnectionDoesNotFailAConditionThatHolds) {
+  waiter_.Close("the raylet exited");
+  EXPECT_TRUE(Wait(-1, [] { return true; }).ok()) << "what already arrived can be read";
+}
+
+class WaiterSpinTest : public ::testing::Test {
+ protected:
+  WaiterSpinTest() { clock_.tick = microseconds(10); }
+
+  absl::Status Wait(int64_t timeout_ms, const std::function<bool()>& done) {
+    std::unique_lock<std::mutex> lock(waiter_.mutex());
+    return waiter_.Wait(lock, timeout_ms, nullptr, done);
+  }
+
+  static WaiterOptions Spin200us() {
+    WaiterOptions options;
+    options.spin = microseconds(200);
+    return options;
+  }
+
+  FakeClock clock_;
+  Waiter waiter_{Spin200us(), clock_};
+};
+
+TEST_F(WaiterSpinTest, WithoutABatchTheSpinnerNeverRechecksAndThenSleeps) {
+  int checks = 0;
+  absl::Status status = Wait(1000, [&] {
+    ++checks;
+    return false;
+  });
+  EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
+  EXPECT_GT(clock_.sleeps, 0);
+  EXPECT_EQ(checks, clock_.sleeps + 2) << "one check before the spin, one per sleep, one last";
+}
+
+TEST_F(WaiterSpinTest, ABatchDuringTheSpinEndsTheWaitWithoutSleeping) {
+  bool arrived = false;
+  const auto start = clock_.now;
+  clock_.on_now = [&] {
+    if (!arrived && clock_.now - start >= microseconds(100)) {
+      arrived = true;  // as the I/O thread would, under the lock the spinner dropped
+      waiter_.NotifyBatch();
+    }
+  };
+  EXPECT_TRUE(Wait(1000, [&] { return arrived; }).ok());
+  EXPECT_EQ(clock_.sleeps, 0);
+}
+
+TEST_F(WaiterSpinTest, TheSpinNeverOutlastsTheDeadline) {
+  absl::Status status = Wait(0, [] { return false; });
+  EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
+  EXPECT_LT(clock_.now - TimePointZero(), microseconds(200)) << "spun past a zero timeout";
+}
+
+// Waits, with real time, for a flag another thread sets as the I/O thread
+// does: under the lock, then NotifyBatch.
+absl::Status WaitForAnotherThread(const WaiterOptions& options) {
+  SteadyClock clock;
+  Waiter waiter(options, clock);
+  bool arrived = false;
+  std::thread io([&] {
+    {
+      std::lock_guard<std::mutex> lock(waiter.mutex());
+      arrived = true;
+    }
+    waiter.NotifyBatch();
+  });
+  std::unique_lock<std::mutex> lock(waiter.mutex());
+  absl::Status status = waiter.Wait(lock, -1, nullptr, [&] { return arrived; });
+  lock.unlock();
+  io.join();
+  return status;
+}
+
+TEST(WaiterThreadTest, ABatchFromAnotherThreadEndsASpinningWait) {
+  WaiterOptions options;
+  options.spin = microseconds(100000);
+  EXPECT_TRUE(WaitForAnotherThread(options).ok());
+}
+
+TEST(WaiterThreadTest, ABatchFromAnotherThreadWakesASleepingWait) {
+  WaiterOptions options;
+  options.spin = microseconds(0);
+  options.interrupt_slice = milliseconds(60000);  // only a notification wakes it
+  EXPECT_TRUE(WaitForAnotherThread(options).ok());
+}
+
+}  // namespace
+}  // namespace flare

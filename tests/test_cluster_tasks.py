@@ -1,0 +1,172 @@
+"""Tasks across the nodes of a cluster on this machine: placement (the
+default hybrid policy, SPREAD, node affinity, resources only one node has),
+nested tasks on worker nodes, worker output, cancel, and a node that dies
+under its tasks. A module-wide cluster of three one-CPU nodes (as in the
+issue: head plus two), shut down at the end whatever happens."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+import flare
+from conftest import NEVER, wait_for
+from flare.cluster_utils import Cluster
+from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+
+@pytest.fixture(scope="module")
+def three_nodes():
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1},
+                      shutdown_at_exit=False)
+    try:
+        cluster.add_node(num_cpus=1, resources={"gadget": 1})
+        cluster.add_node(num_cpus=1)
+        flare.init(address=cluster.address)
+        yield cluster
+    finally:
+        flare.shutdown()
+        cluster.shutdown()
+
+
+def node_ids(cluster):
+    return [node.node_id for node in cluster.list_all_nodes()]
+
+
+@flare.remote
+def where(x=None):
+    return flare.get_runtime_context().get_node_id()
+
+
+@flare.remote
+def hold(gate, x=None):
+    gate.wait_or_raise()
+    return flare.get_runtime_context().get_node_id()
+
+
+def on(node_id, soft=False):
+    return NodeAffinitySchedulingStrategy(node_id, soft=soft)
+
+
+def test_node_affinity_runs_a_task_on_each_node_and_node_ids_match_nodes(three_nodes):
+    for node_id in node_ids(three_nodes):
+        assert flare.get(where.options(scheduling_strategy=on(node_id)).remote(),
+                         timeout=NEVER) == node_id
+    assert set(node_ids(three_nodes)) == {node["NodeID"] for node in flare.nodes()}
+
+
+def test_arguments_and_results_travel_between_nodes(three_nodes):
+    @flare.remote
+    def add(a, b):
+        return a + b
+
+    worker = node_ids(three_nodes)[1]
+    first = add.options(scheduling_strategy=on(worker)).remote(1, 2)
+    chained = add.options(scheduling_strategy=on(node_ids(three_nodes)[2])).remote(first, 10)
+    assert flare.get(chained, timeout=NEVER) == 13
+    text = flare.put("value put on the head")
+    assert flare.get(add.options(scheduling_strategy=on(worker)).remote(text, "!"),
+                     timeout=NEVER) == "value put on the head!"
+
+
+def test_tasks_that_do_not_fit_the_head_go_to_nodes_with_room(three_nodes, events):
+    gate = events("gate")
+    refs = [hold.remote(gate, i) for i in range(3)]
+    # All three run at once, one per node: the head alone has 1 CPU.
+    assert wait_for(lambda: flare.available_resources().get("CPU", 0) == 0, NEVER)
+    gate.set()
+    assert sorted(flare.get(refs, timeout=NEVER)) == sorted(node_ids(three_nodes))
+
+
+def test_queued_tasks_spread_over_nodes_as_they_free_up(three_nodes):
+    @flare.remote
+    def short(i):
+        time.sleep(0.2)
+        return flare.get_runtime_context().get_node_id()
+
+    placed = flare.get([short.remote(i) for i in range(9)], timeout=NEVER)
+    assert set(placed) == set(node_ids(three_nodes)), "every node took some"
+
+
+def test_spread_strategy_uses_every_node(three_nodes, events):
+    gate = events("gate")
+    refs = [hold.options(scheduling_strategy="SPREAD").remote(gate, i) for i in range(3)]
+    gate.set()
+    assert sorted(flare.get(refs, timeout=NEVER)) == sorted(node_ids(three_nodes))
+
+
+def test_a_resource_only_one_node_has_sends_the_task_there(three_nodes):
+    gadget_node = node_ids(three_nodes)[1]
+    refs = [where.options(resources={"gadget": 1}).remote(i) for i in range(3)]
+    assert flare.get(refs, timeout=NEVER) == [gadget_node] * 3
+
+
+def test_hard_affinity_to_a_node_that_is_not_there_fails_clearly(three_nodes):
+    missing = "ab" * 16
+    with pytest.raises(flare.exceptions.TaskUnschedulableError, match=missing):
+        flare.get(where.options(scheduling_strategy=on(missing)).remote(), timeout=NEVER)
+    # soft: runs anyway
+    assert flare.get(where.options(scheduling_strategy=on(missing, soft=True)).remote(),
+                     timeout=NEVER) in node_ids(three_nodes)
+
+
+def test_bad_node_affinity_ids_fail_at_submission(three_nodes):
+    with pytest.raises(ValueError, match="32 hex digits"):
+        where.options(scheduling_strategy=on("not-a-node")).remote()
+
+
+def test_tasks_submitted_on_a_worker_node_run_and_return(three_nodes):
+    @flare.remote
+    def parent(n):
+        children = [where.remote(i) for i in range(n)]
+        return flare.get_runtime_context().get_node_id(), flare.get(children)
+
+    worker = node_ids(three_nodes)[2]
+    me, children = flare.get(parent.options(scheduling_strategy=on(worker)).remote(3),
+                             timeout=NEVER)
+    assert me == worker
+    assert len(children) == 3 and set(children) <= set(node_ids(three_nodes))
+
+
+def test_worker_output_on_another_node_reaches_the_driver_with_its_address(tmp_path):
+    from conftest import run_script
+    result = run_script("""
+        import flare
+        from flare.cluster_utils import Cluster
+        from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+        worker = cluster.add_node(num_cpus=1)
+        flare.init(address=cluster.address)
+
+        @flare.remote
+        def speak():
+            print("hello from the worker node", flush=True)
+
+        flare.get(speak.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+            worker.node_id, soft=False)).remote())
+        import time; time.sleep(0.5)  # let the output arrive before shutdown
+        flare.shutdown()
+        cluster.shutdown()
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "(speak pid=" in result.stdout and ", ip=127.0.0.1) hello from the worker node" \
+        in result.stdout, result.stdout
+
+
+def test_cancel_reaches_a_task_running_on_another_node(three_nodes, events):
+    started, gate = events("started"), events("never")
+
+    @flare.remote
+    def stuck(started, gate):
+        started.set()
+        gate.wait_or_raise()
+
+    ref = stuck.options(scheduling_strategy=on(node_ids(three_nodes)[1])).remote(started, gate)
+    assert started.wait()
+    flare.cancel(ref)
+    with pytest.raises(flare.exceptions.TaskCancelledError):
+        flare.get(ref, timeout=NEVER)
+    # The node's CPU comes back: the task really stopped there.
+    assert wait_for(lambda: flare.available_resources().get("CPU") == 3, NEVER)
