@@ -97,7 +97,8 @@ class ObjectManager {
   // from one of `holders`, then calls `done` with OK (the object is sealed
   // here), Unavailable (no holder could send it), NotFound (no holders),
   // ResourceExhausted (no room in the store in time) or the store's error.
-  // Concurrent pulls of one object share one transfer.
+  // Concurrent pulls of one object share one transfer. REQUIRES: `object`
+  // is not in the local store (CreateForPull would refuse it).
   void Pull(const ObjectId& object, uint64_t size, const std::vector<Holder>& holders,
             PullCallback done);
 

@@ -16,8 +16,9 @@ using boost::asio::ip::tcp;
 
 namespace {
 
-// How much of a chunk must have arrived before the receiving thread wakes.
-constexpr uint64_t kReadLowWaterBytes = 1u << 20;
+// How much of a chunk must have arrived before the receiving thread wakes:
+// about once per chunk (the kernel grows the receive buffer to twice this).
+constexpr uint64_t kReadLowWaterBytes = 4u << 20;
 
 }  // namespace
 
@@ -68,7 +69,8 @@ void RawPullStream::OnConnected(const boost::system::error_code& error) {
   if (error || !abandoned_.ok()) return End(abandoned_);
   connected_ = true;
   boost::system::error_code ignored;
-  socket_.set_option(tcp::no_delay(true), ignored);
+  socket_.set_option(tcp::no_delay(true), ignored);  // requests are small and urgent
+  socket_.non_blocking(true, ignored);  // ReadData's receive must never block the thread
   WriteNext();
   ReadHeader();
 }
@@ -156,12 +158,19 @@ void RawPullStream::OnHeader(const RawChunkHeader& header) {
 }
 
 void RawPullStream::ReadData(uint64_t at, uint64_t end, uint64_t chunk) {
-  // Wake up only once a good part of the chunk is there: fewer wake-ups of
-  // this thread, fewer window updates waking the sender.
+  // Wait until a good part of the chunk is there (SO_RCVLOWAT holds the
+  // wake-up back), then take all that arrived in one recv: fewer wake-ups
+  // of this thread, fewer window updates waking the sender. (A plain
+  // async_read would recv first and mostly find a sliver.)
   SetLowWater(static_cast<int>(std::min<uint64_t>(end - at, kReadLowWaterBytes)));
-  socket_.async_read_some(
-      boost::asio::buffer(target_.buffer + at, end - at),
-      [self = shared_from_this(), at, end, chunk](boost::system::error_code error, size_t n) {
+  socket_.async_wait(
+      tcp::socket::wait_read,
+      [self = shared_from_this(), at, end, chunk](boost::system::error_code error) {
+        size_t n = 0;
+        if (!error) n = self->socket_.receive(
+            boost::asio::buffer(self->target_.buffer + at, end - at), 0, error);
+        if (error == boost::asio::error::would_block) return self->ReadData(at, end, chunk);
+        if (!error && n == 0) error = boost::asio::error::eof;
         if (error) {
           return self->End(!self->abandoned_.ok()
                                ? self->abandoned_
