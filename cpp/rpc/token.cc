@@ -30,32 +30,38 @@ absl::StatusOr<std::string> NewClusterToken() {
 
 namespace {
 
-// Whether `a` equals `b`, in time that depends on their lengths only.
-bool ConstantTimeEquals(const grpc::string_ref& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
+// Whether `presented` is `token`, in time that depends on their lengths only.
+bool TokenMatches(std::string_view presented, const std::string& token) {
+  if (presented.size() != token.size()) return false;
   unsigned char diff = 0;
-  for (size_t i = 0; i < b.size(); ++i) {
-    diff |= static_cast<unsigned char>(a.data()[i]) ^ static_cast<unsigned char>(b[i]);
+  for (size_t i = 0; i < token.size(); ++i) {
+    diff |= static_cast<unsigned char>(presented[i]) ^ static_cast<unsigned char>(token[i]);
   }
   return diff == 0;
 }
 
 }  // namespace
 
-grpc::Status CheckToken(const grpc::CallbackServerContext& context, const std::string& token) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(kTokenMetadataKey);
-  if (it == metadata.end()) {
+grpc::Status CheckPresentedToken(std::optional<std::string_view> presented,
+                                 const std::string& token) {
+  if (!presented) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                         "missing cluster token: pass the head's token (flare start --token, "
                         "printed when the head started)");
   }
-  if (!ConstantTimeEquals(it->second, token)) {
+  if (!TokenMatches(*presented, token)) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                         "wrong cluster token: use the one the head printed when it started "
                         "(also in its session directory, file 'cluster_token')");
   }
   return grpc::Status::OK;
+}
+
+grpc::Status CheckToken(const grpc::CallbackServerContext& context, const std::string& token) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(kTokenMetadataKey);
+  if (it == metadata.end()) return CheckPresentedToken(std::nullopt, token);
+  return CheckPresentedToken(std::string_view(it->second.data(), it->second.size()), token);
 }
 
 void AttachToken(grpc::ClientContext& context, const std::string& token) {

@@ -3,7 +3,9 @@
 #ifndef FLARE_RPC_TOKEN_H_
 #define FLARE_RPC_TOKEN_H_
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <grpcpp/grpcpp.h>
 
@@ -19,6 +21,11 @@ absl::StatusOr<std::string> NewClusterToken();
 // OK when the call carries `token`; otherwise UNAUTHENTICATED with a message
 // saying whether the token was missing or wrong. Compares in constant time.
 grpc::Status CheckToken(const grpc::CallbackServerContext& context, const std::string& token);
+
+// The same check for a token carried outside gRPC metadata (nullopt: none
+// was presented).
+grpc::Status CheckPresentedToken(std::optional<std::string_view> presented,
+                                 const std::string& token);
 
 // Adds `token` to a call's metadata.
 void AttachToken(grpc::ClientContext& context, const std::string& token);
