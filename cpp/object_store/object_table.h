@@ -32,6 +32,9 @@ namespace flare {
 using ClientId = uint64_t;
 // The holder that stands for "arguments of pending tasks".
 constexpr ClientId kTaskArgHolder = 0;
+// Holds the copies the object manager pulled from other nodes until the
+// raylet hands them to whoever needed them (no process has this id).
+constexpr ClientId kObjectManagerClient = ~ClientId{0};
 
 enum class ObjectState { kPending, kCreating, kReady };
 

@@ -23,6 +23,9 @@
 #include "gcs/gcs_wire.h"
 #include "gcs/in_process_gcs_client.h"
 #include "gcs/memory_store.h"
+#include "object_manager/local_objects.h"
+#include "object_manager/malloc_tuning.h"
+#include "object_manager/object_manager.h"
 #include "object_store/arena.h"
 #include "raylet/local_server.h"
 #include "raylet/node_manager.h"
@@ -103,7 +106,30 @@ void ReapChildren(flare::NodeManager& manager) {
 // This node's side of the cluster: its gRPC port and the GCS client its
 // node manager uses. The head hosts the GCS (reached in process, served to
 // the other nodes on the port); another node keeps a stream to the head's.
+// The store as object transfer sees it: the node manager's table, once
+// it exists (the port, and so the object manager's service, opens first).
+class LateObjects : public flare::LocalObjects {
+ public:
+  void Bind(std::unique_ptr<flare::ObjectTableObjects> objects) { objects_ = std::move(objects); }
+  absl::StatusOr<uint8_t*> CreateForPull(const flare::ObjectId& id, uint64_t size) override {
+    if (!objects_) return absl::UnavailableError("the node is starting");
+    return objects_->CreateForPull(id, size);
+  }
+  absl::Status SealPulled(const flare::ObjectId& id) override { return objects_->SealPulled(id); }
+  void AbortPulled(const flare::ObjectId& id) override { objects_->AbortPulled(id); }
+  absl::StatusOr<Pinned> PinForSend(const flare::ObjectId& id) override {
+    if (!objects_) return absl::UnavailableError("the node is starting");
+    return objects_->PinForSend(id);
+  }
+  void UnpinSent(const flare::ObjectId& id) override { objects_->UnpinSent(id); }
+
+ private:
+  std::unique_ptr<flare::ObjectTableObjects> objects_;
+};
+
 struct ClusterLink {
+  LateObjects store;
+  std::unique_ptr<flare::ObjectManager> objects;  // outlives `server`, which serves it
   std::unique_ptr<flare::Gcs> gcs;
   std::unique_ptr<flare::InProcessGcsClient> local_client;
   std::unique_ptr<flare::GcsGrpcService> gcs_service;
@@ -133,7 +159,10 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
                  const std::function<void(const absl::Status&)>& on_gcs_lost, ClusterLink& link) {
   link.node_service =
       std::make_unique<flare::NodeGrpcService>(io, local_server, flags.token);
-  std::vector<grpc::Service*> services{link.node_service.get()};
+  flare::ObjectManagerOptions transfer;
+  transfer.token = flags.token;
+  link.objects = std::make_unique<flare::ObjectManager>(io, link.store, std::move(transfer));
+  std::vector<grpc::Service*> services{link.node_service.get(), link.objects->service()};
   if (flags.head) {
     link.gcs = std::make_unique<flare::Gcs>(std::make_unique<flare::MemoryStore>());
     link.local_client = std::make_unique<flare::InProcessGcsClient>(*link.gcs);
@@ -174,6 +203,29 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
   return true;
 }
 
+// Pulls for the node manager through the object manager, from a node at the
+// address the GCS's view gave the peer pool. Bound to the object manager
+// once both exist (the node manager needs a puller first).
+class ClusterPuller : public flare::ObjectPuller {
+ public:
+  explicit ClusterPuller(const flare::PeerPool& peers) : peers_(peers) {}
+  void Bind(flare::ObjectManager* manager) { manager_ = manager; }
+
+  void Pull(const flare::ObjectId& id, uint64_t size, const flare::NodeId& from,
+            std::function<void(const absl::Status&)> done) override {
+    const std::string* address = peers_.AddressOf(from);
+    if (manager_ == nullptr || address == nullptr) {
+      done(absl::UnavailableError("node " + from.Hex() + " is not reachable"));
+      return;
+    }
+    manager_->Pull(id, size, {flare::Holder{from, *address}}, std::move(done));
+  }
+
+ private:
+  const flare::PeerPool& peers_;
+  flare::ObjectManager* manager_ = nullptr;
+};
+
 // Runs `action` every `period` on the loop until the loop stops.
 void Every(boost::asio::steady_timer& timer, std::chrono::milliseconds period,
            std::function<void()> action) {
@@ -188,6 +240,7 @@ void Every(boost::asio::steady_timer& timer, std::chrono::milliseconds period,
 }  // namespace
 
 int main(int argc, char** argv) {
+  flare::KeepLargeAllocationsForReuse();  // transfers reuse their big buffers
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = flare::ParseFlags(args);
   if (!parsed.ok()) {
@@ -278,10 +331,18 @@ int main(int argc, char** argv) {
   if (!LinkCluster(flags, io, server, on_gcs_lost, link)) return 1;
   options.port = link.server->port();
   flare::PeerPool peers(io, flags.token, options.node_id);
+  ClusterPuller puller(peers);
   flare::NodeIo node_io = flare::PosixNodeIo(io, flags.session_dir);
   node_io.peers = &peers;
+  node_io.puller = &puller;
   flare::NodeManager manager(options, std::move(*arena), std::move(launcher),
                              std::move(node_io), server, *link.client, stop);
+  link.store.Bind(std::make_unique<flare::ObjectTableObjects>(
+      manager.object_table(), manager.arena_base(), flare::kObjectManagerClient,
+      [&manager](const flare::ObjectId& id, std::vector<flare::ClientId> waiting) {
+        manager.OnObjectPulled(id, waiting);
+      }));
+  puller.Bind(link.objects.get());
   peers.set_callbacks(
       {[&manager](const flare::NodeId& node, flare::rpc::Message& message) {
          manager.OnPeerMessage(node, message);
@@ -328,6 +389,7 @@ int main(int argc, char** argv) {
           peers.SetAddress(id, node.address());
         } else {
           peers.Forget(id);
+          link.objects->OnNodeDead(id);
         }
       }
       if (node.node_id() != options.node_id.Binary()) continue;

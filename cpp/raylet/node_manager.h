@@ -127,6 +127,14 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // The link to `node` broke (`why`).
   void OnPeerLost(const NodeId& node, const std::string& why);
   void OnObjectLocation(const ClientInfo& client, const rpc::ObjectLocation& location) override;
+  // What object transfer works on: the table and the arena it maps.
+  ObjectTable& object_table() { return objects_; }
+  uint8_t* arena_base() { return arena_->base(); }
+  // A copy pulled from another node was sealed here: `waiting` (the
+  // clients subscribed to it) and the tasks that need it are told.
+  void OnObjectPulled(const ObjectId& id, const std::vector<ClientId>& waiting) {
+    ObjectReady(id, waiting);
+  }
 
  private:
   // The units' view of what this node owns.

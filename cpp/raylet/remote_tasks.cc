@@ -15,6 +15,15 @@ rpc::Message ReleaseMessage(const std::vector<ObjectId>& ids) {
   return message;
 }
 
+// The other node pinned each return it told us about (as for any client it
+// sends an object to): unpin, then drop our reference, so it can go.
+void ReleaseReturns(PeerChannel& peers, const NodeId& node, const std::vector<ObjectId>& ids) {
+  rpc::Message unpin;
+  for (const ObjectId& id : ids) unpin.mutable_release_pins()->add_object_ids(id.Binary());
+  peers.Send(node, unpin);
+  peers.Send(node, ReleaseMessage(ids));
+}
+
 }  // namespace
 
 absl::Status RemoteTasks::Send(const NodeId& node, const TaskId& task_id,
@@ -81,13 +90,13 @@ std::optional<TaskId> RemoteTasks::OnObject(const NodeId& node, const rpc::Objec
                             "the result could not be fetched from node " + node.Hex() + ": " +
                                 std::string(status.message()));
       }
-      peers_.Send(node, ReleaseMessage({id}));
+      ReleaseReturns(peers_, node, {id});
     });
   } else {
     rpc::ReturnObject ret;
     *ret.mutable_data() = data;
     returns_.Store(ret);
-    peers_.Send(node, ReleaseMessage({id}));
+    ReleaseReturns(peers_, node, {id});
   }
   if (--sent.returns_left > 0) return std::nullopt;
   tasks_.erase(it);
