@@ -170,3 +170,34 @@ def test_cancel_reaches_a_task_running_on_another_node(three_nodes, events):
         flare.get(ref, timeout=NEVER)
     # The node's CPU comes back: the task really stopped there.
     assert wait_for(lambda: flare.available_resources().get("CPU") == 3, NEVER)
+
+
+def test_large_arrays_cross_nodes_both_ways_and_leave_no_copies(three_nodes):
+    import numpy as np
+
+    @flare.remote
+    def make(mib):
+        return np.full(mib << 20, 7, dtype=np.uint8)
+
+    @flare.remote
+    def checksum(array):
+        return int(array[::4096].sum()), array.nbytes
+
+    worker, other = node_ids(three_nodes)[1], node_ids(three_nodes)[2]
+    for _ in range(3):
+        made = make.options(scheduling_strategy=on(worker)).remote(64)
+        value = flare.get(made, timeout=NEVER)  # pulled to the driver's node
+        assert value.nbytes == 64 << 20 and value[-1] == 7
+        # A task on a third node reads it: pulled from the head's copy.
+        total, size = flare.get(checksum.options(scheduling_strategy=on(other)).remote(made),
+                                timeout=NEVER)
+        assert size == 64 << 20 and total == 7 * ((64 << 20) // 4096)
+        del value, made
+    put = flare.put(np.ones(32 << 20, dtype=np.uint8))
+    assert flare.get(checksum.options(scheduling_strategy=on(worker)).remote(put),
+                     timeout=NEVER)[1] == 32 << 20
+    del put
+    # Every copy goes with the last reference, on every node: each store's
+    # free bytes (available object_store_memory, as in Ray) are all back.
+    total = flare.cluster_resources()["object_store_memory"]
+    assert wait_for(lambda: flare.available_resources()["object_store_memory"] == total, NEVER)

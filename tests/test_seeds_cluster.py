@@ -3,11 +3,8 @@ and two nodes with 1 CPU each, as the multi-node issue asks), their output
 checked as in test_seeds.py. Each program calls ray.init() itself and joins
 the cluster through FLARE_ADDRESS, so its tasks spread over the nodes.
 
-Left out, with the reason:
-- tasks_basics.py passes num_cpus to init(), which Ray also refuses when
-  joining a running cluster.
-- Programs whose values live in the shared-memory store (over 100 KiB) and
-  cross nodes wait for object transfer between nodes."""
+Left out: tasks_basics.py passes num_cpus to init(), which Ray also
+refuses when joining a running cluster."""
 
 from __future__ import annotations
 
@@ -24,7 +21,7 @@ from test_seeds import CASES, EXAMPLES, REPO
 ON_A_CLUSTER = {"monte_carlo_pi.py", "monte_carlo_pi_progress.py", "fibonacci.py",
                 "wait_for_results.py", "pipelining.py", "nested_parallelism.py",
                 "object_refs.py", "cancel_tasks.py", "counter_actor.py", "dag.py",
-                "generators.py"}
+                "generators.py", "image_processing.py", "quick_sort.py", "task_patterns.py"}
 
 
 @pytest.fixture(scope="module")

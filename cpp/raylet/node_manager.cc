@@ -343,6 +343,11 @@ rpc::ResourceSet NodeManager::AvailableForView() const {
   for (const auto& [name, amount] : scheduler_.available().ToMap()) {
     shown.Set(name, std::max(0.0, amount));
   }
+  // As in Ray, the store's free bytes show as available object_store_memory.
+  const StoreStats store = objects_.Stats();
+  const double free_bytes =
+      static_cast<double>(store.capacity > store.used ? store.capacity - store.used : 0);
+  shown.Set("object_store_memory", std::min(free_bytes, shown.Get("object_store_memory")));
   rpc::ResourceSet out;
   shown.ToProto(&out);
   return out;

@@ -134,8 +134,11 @@ def _status(args: argparse.Namespace) -> int:
             print(f"  memory: {available.get(name, 0) / 2**30:.2f} / {total[name] / 2**30:.2f} GiB")
             continue
         print(f"  {name}: {available.get(name, 0):g} / {total[name]:g}")
-    print(f"object store: {stats['used'] / 2**20:.1f} MiB used of "
-          f"{stats['capacity'] / 2**20:.1f} MiB, {stats['num_objects']} objects")
+    store_total = total.get("object_store_memory", 0)
+    store_free = available.get("object_store_memory", 0)
+    print(f"object stores: {(store_total - store_free) / 2**20:.1f} MiB used of "
+          f"{store_total / 2**20:.1f} MiB on {len(alive)} node(s); this node's: "
+          f"{stats['num_objects']} objects")
     return 0
 
 
