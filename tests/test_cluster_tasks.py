@@ -201,3 +201,37 @@ def test_large_arrays_cross_nodes_both_ways_and_leave_no_copies(three_nodes):
     # free bytes (available object_store_memory, as in Ray) are all back.
     total = flare.cluster_resources()["object_store_memory"]
     assert wait_for(lambda: flare.available_resources()["object_store_memory"] == total, NEVER)
+
+
+def test_actor_handles_and_named_actors_work_from_other_nodes(three_nodes):
+    @flare.remote
+    class Tally:
+        def __init__(self):
+            self.values = []
+
+        def add(self, value):
+            self.values.append(value)
+            return len(self.values)
+
+        def all(self):
+            return self.values
+
+    tally = Tally.options(name="tally", namespace="cluster-test").remote()
+
+    @flare.remote
+    def from_handle(actor, start):
+        return [flare.get(actor.add.remote(start + i)) for i in range(5)]
+
+    @flare.remote
+    def by_name(value):
+        actor = flare.get_actor("tally", namespace="cluster-test")
+        return flare.get(actor.add.remote(value))
+
+    worker, other = node_ids(three_nodes)[1], node_ids(three_nodes)[2]
+    counts = flare.get(from_handle.options(scheduling_strategy=on(worker)).remote(tally, 0),
+                       timeout=NEVER)
+    assert counts == [1, 2, 3, 4, 5], "calls from one caller run in submission order"
+    assert flare.get(by_name.options(scheduling_strategy=on(other)).remote(100),
+                     timeout=NEVER) == 6
+    assert flare.get(tally.all.remote(), timeout=NEVER) == [0, 1, 2, 3, 4, 100]
+    flare.kill(tally)

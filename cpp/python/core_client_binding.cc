@@ -63,6 +63,7 @@ py::dict ToPython(const rpc::ActorInfo& actor) {
   out["namespace"] = actor.namespace_();
   out["class_name"] = actor.class_name();
   out["methods"] = py::bytes(actor.methods());
+  out["node_id"] = py::bytes(actor.node_id());
   out["state"] = rpc::ActorState_Name(actor.state()).substr(6);  // without "ACTOR_"
   return out;
 }

@@ -50,6 +50,8 @@ void GcsRequests::RegisterActorName(ClientId client, rpc::RegisterActorName& req
   const uint64_t request_id = request.request_id();
   const std::string name_space = request.actor().namespace_();
   const std::string name = request.actor().name();
+  // Actors run on the node their creator submits them to: this one.
+  if (!node_id_.IsNil()) request.mutable_actor()->set_node_id(node_id_.Binary());
   gcs_.RegisterActor(std::move(*request.mutable_actor()), [this, client, request_id, name_space,
                                                            name](absl::Status status) {
     if (status.ok() || !absl::IsAlreadyExists(status)) {

@@ -21,6 +21,8 @@ class GcsRequests {
  public:
   // Borrows `gcs` and `clients`, which must outlive this.
   GcsRequests(GcsClient& gcs, ClientChannel& clients) : gcs_(gcs), clients_(clients) {}
+  // This node's id: named actors registered through it are hosted here.
+  void set_node_id(const NodeId& node) { node_id_ = node; }
 
   // A put with a request id is answered with a KvReply (found: the key
   // existed and was kept).
@@ -40,6 +42,7 @@ class GcsRequests {
  private:
   GcsClient& gcs_;
   ClientChannel& clients_;
+  NodeId node_id_;
 };
 
 }  // namespace flare

@@ -54,6 +54,7 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
                 : static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))) * 4 + 32),
       gcs_(gcs),
       gcs_requests_(gcs, clients) {
+  gcs_requests_.set_node_id(node_id_);
   rpc::NodeInfo self;
   self.set_node_id(node_id_.Binary());
   self.set_address(options_.ip + ":" + std::to_string(options_.port));

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 from flare import exceptions
 from flare._private import runtime, state
 from flare._private.options import PLACEMENT_OPTIONS, check_method_options, validate_options
-from flare._private.protocol import STREAMING, return_id
+from flare._private.protocol import STREAMING, OwnerAddress, return_id
 from flare._private.submission import (export_function, pickle_for_export, prepare_args,
                                        resource_demand, submit_task)
 from flare.dag import ClassMethodNode, ClassNode
@@ -374,8 +374,13 @@ class ActorMethod:
 def _handle_of(actor: Dict[str, Any]) -> ActorHandle:
     """A handle to an actor of the GCS directory."""
     actor_id = actor["actor_id"]
+    # Its handle object is owned where the actor runs: calls go there.
+    session = state.session
+    here = session.owner_address.node_id if session is not None else b""
+    owner = (OwnerAddress(actor["node_id"], "")
+             if actor.get("node_id") and actor["node_id"] != here else None)
     return ActorHandle(actor_id, actor["class_name"], pickle.loads(actor["methods"]),
-                       ObjectRef(return_id(actor_id, 1)))
+                       ObjectRef(return_id(actor_id, 1), _owner=owner))
 
 
 def _lookup(session: state.Session, name: str, namespace: str) -> Optional[ActorHandle]:
