@@ -190,6 +190,9 @@ def test_named_groups_and_bad_requests():
         return False
 
     assert wait_for(name_is_free), "the removed group's name was not freed"
+    again = placement_group([{"CPU": 1}], name="named-group")
+    assert get_placement_group("named-group") == again != group, "the freed name is taken anew"
+    remove_placement_group(again)
     with pytest.raises(ValueError, match="strategy"):
         placement_group([{"CPU": 1}], strategy="NEARBY")
     with pytest.raises(ValueError, match="bundles"):
@@ -229,6 +232,61 @@ def test_a_drivers_groups_go_with_it_unless_detached():
                   *(table[group]["state"] for group in {[temporary, detached]!r}))
         """, env=env)
         assert after.stdout.split() == ["3.0", "REMOVED", "CREATED"], after.stderr
+
+
+def test_a_named_group_is_found_in_its_namespace_only():
+    with private_head(num_cpus=2) as env:
+        creator = run_script("""
+            import flare
+            from flare.util import placement_group
+            flare.init(address="auto", namespace="alpha")
+            group = placement_group([{"CPU": 1}], name="shared", lifetime="detached")
+            assert group.wait(10)
+            print(group.id.hex())
+        """, env=env)
+        assert creator.returncode == 0, creator.stderr
+        group_hex = creator.stdout.split()[-1]
+        other = run_script("""
+            import flare
+            from flare.util import get_placement_group, placement_group, remove_placement_group
+            flare.init(address="auto", namespace="beta")
+            try:
+                get_placement_group("shared")
+            except ValueError as error:
+                print("not found:", error)
+            own = placement_group([{"CPU": 1}], name="shared")
+            print("own:", get_placement_group("shared") == own)
+            remove_placement_group(own)
+        """, env=env)
+        assert other.returncode == 0, other.stderr
+        assert "not found:" in other.stdout and "'beta'" in other.stdout, other.stdout
+        assert "own: True" in other.stdout, "another namespace has its own names"
+        owner = run_script(f"""
+            import flare
+            from flare.util import (get_placement_group, placement_group_table,
+                                    remove_placement_group)
+            from conftest import wait_for
+            flare.init(address="auto", namespace="alpha")
+
+            @flare.remote(num_cpus=0)
+            def lookup():  # a worker looks in the namespace of the job it runs for
+                return get_placement_group("shared").id.hex()
+
+            group = get_placement_group("shared")
+            print(group.id.hex() == {group_hex!r}, flare.get(lookup.remote(), timeout=30))
+            remove_placement_group(group)
+
+            def gone():
+                try:
+                    get_placement_group("shared")
+                except ValueError:
+                    return True
+                return False
+
+            print(wait_for(gone), placement_group_table(group)["state"])
+        """, env=env)
+        assert owner.returncode == 0, owner.stderr
+        assert owner.stdout.split() == ["True", group_hex, "True", "REMOVED"], owner.stdout
 
 
 def test_child_tasks_join_a_capturing_group():

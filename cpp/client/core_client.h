@@ -138,6 +138,17 @@ class CoreClient : private RayletConnection::Handler, private BlockingListener {
                                                               const std::string& name_space,
                                                               int timeout_ms);
 
+  // Named placement groups (GCS records). Registers `group` (id, name,
+  // namespace, strategy, bundles) before its creation is asked for; false
+  // when a live group of the namespace has the name.
+  absl::StatusOr<bool> RegisterPlacementGroup(rpc::PlacementGroupInfo group, int timeout_ms);
+  // The live group named `name` in `name_space`, or nullopt.
+  absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> LookupPlacementGroup(
+      const std::string& name_space, const std::string& name, int timeout_ms);
+  // The job's record in the GCS job table (its config, namespace...), or
+  // nullopt when the GCS does not know the job.
+  absl::StatusOr<std::optional<rpc::JobInfo>> GetJobInfo(const JobId& job, int timeout_ms);
+
   // ---- worker side ----
   // This worker now hosts an actor. Its queued calls stay here while a call
   // blocks in get (they cannot run anywhere else), and cancels of running

@@ -1,5 +1,6 @@
 // CoreClient: the control-plane requests — KV, cluster and store
-// information, named actors, placement groups and actor control — each a
+// information, named actors, placement groups, job records and actor
+// control — each a
 // message to the raylet (answered by it or, through it, by the GCS). The
 // object and task paths are in core_client.cc.
 #include <optional>
@@ -151,6 +152,40 @@ absl::StatusOr<std::vector<rpc::ActorInfo>> CoreClient::ListNamedActors(
                        &rpc::Message::mutable_list_named_actors_reply);
   if (!reply.ok()) return reply.status();
   return std::vector<rpc::ActorInfo>(reply->actors().begin(), reply->actors().end());
+}
+
+absl::StatusOr<bool> CoreClient::RegisterPlacementGroup(rpc::PlacementGroupInfo group,
+                                                        int timeout_ms) {
+  rpc::Message message;
+  *message.mutable_register_placement_group()->mutable_group() = std::move(group);
+  auto reply = Request(connection_, std::move(message), timeout_ms,
+                       &rpc::Message::mutable_register_placement_group_reply);
+  if (!reply.ok()) return reply.status();
+  return reply->registered();
+}
+
+absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> CoreClient::LookupPlacementGroup(
+    const std::string& name_space, const std::string& name, int timeout_ms) {
+  rpc::Message message;
+  auto* request = message.mutable_placement_group_table_request();
+  request->set_namespace_(name_space);
+  request->set_name(name);
+  auto reply = Request(connection_, std::move(message), timeout_ms,
+                       &rpc::Message::mutable_placement_group_table_reply);
+  if (!reply.ok()) return reply.status();
+  if (reply->groups().empty()) return std::optional<rpc::PlacementGroupInfo>();
+  return std::optional<rpc::PlacementGroupInfo>(reply->groups(0));
+}
+
+absl::StatusOr<std::optional<rpc::JobInfo>> CoreClient::GetJobInfo(const JobId& job,
+                                                                   int timeout_ms) {
+  rpc::Message message;
+  message.mutable_job_info_request()->set_job_id(job.Binary());
+  auto reply = Request(connection_, std::move(message), timeout_ms,
+                       &rpc::Message::mutable_job_info_reply);
+  if (!reply.ok()) return reply.status();
+  if (!reply->found()) return std::optional<rpc::JobInfo>();
+  return std::optional<rpc::JobInfo>(reply->job());
 }
 
 }  // namespace flare

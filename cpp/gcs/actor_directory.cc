@@ -4,14 +4,25 @@
 
 namespace flare {
 
+absl::Status ActorDirectory::Load() {
+  absl::Status status = actors_.Load(
+      [](const rpc::ActorInfo& actor) { return actor.state() == rpc::ACTOR_DEAD; });
+  for (const auto& [id, actor] : actors_.records()) {
+    if (actor.state() != rpc::ACTOR_DEAD) {
+      live_names_.emplace(NameKey(actor.namespace_(), actor.name()), id);
+    }
+  }
+  return status;
+}
+
 absl::Status ActorDirectory::Register(rpc::ActorInfo actor) {
-  if (actor.actor_id().size() != TaskId::kSize) {
-    return absl::InvalidArgumentError("actor id must be " + std::to_string(TaskId::kSize) +
+  if (actor.actor_id().size() != ActorId::kSize) {
+    return absl::InvalidArgumentError("actor id must be " + std::to_string(ActorId::kSize) +
                                       " bytes, got " + std::to_string(actor.actor_id().size()));
   }
   if (actor.name().empty()) return absl::InvalidArgumentError("a named actor needs a name");
-  const TaskId id = TaskId::FromBinary(actor.actor_id());
-  if (actors_.contains(id)) {
+  const ActorId id = ActorId::FromBinary(actor.actor_id());
+  if (actors_.Contains(id)) {
     return absl::AlreadyExistsError("actor " + id.Hex() + " is already registered");
   }
   NameKey key(actor.namespace_(), actor.name());
@@ -20,26 +31,26 @@ absl::Status ActorDirectory::Register(rpc::ActorInfo actor) {
                                     "' already exists in namespace '" + actor.namespace_() + "'");
   }
   actor.set_state(rpc::ACTOR_PENDING_CREATION);
+  if (absl::Status status = actors_.Put(id, std::move(actor)); !status.ok()) return status;
   live_names_.emplace(std::move(key), id);
-  actors_.emplace(id, std::move(actor));
   return absl::OkStatus();
 }
 
-void ActorDirectory::SetState(const TaskId& id, rpc::ActorState state) {
-  auto it = actors_.find(id);
-  if (it == actors_.end() || it->second.state() == rpc::ACTOR_DEAD ||
+absl::StatusOr<std::optional<rpc::ActorInfo>> ActorDirectory::SetState(const ActorId& id,
+                                                                       rpc::ActorState state) {
+  const rpc::ActorInfo* actor = actors_.Find(id);
+  if (actor == nullptr || actor->state() == rpc::ACTOR_DEAD || actor->state() == state ||
       state == rpc::ACTOR_PENDING_CREATION) {
-    return;
+    return std::nullopt;
   }
-  rpc::ActorInfo& actor = it->second;
-  actor.set_state(state);
-  if (state != rpc::ACTOR_DEAD) return;
-  live_names_.erase(NameKey(actor.namespace_(), actor.name()));
-  dead_.push_back(id);
-  while (dead_.size() > max_dead_) {
-    actors_.erase(dead_.front());
-    dead_.pop_front();
+  rpc::ActorInfo changed = *actor;
+  changed.set_state(state);
+  if (absl::Status status = actors_.Put(id, changed); !status.ok()) return status;
+  if (state == rpc::ACTOR_DEAD) {
+    live_names_.erase(NameKey(changed.namespace_(), changed.name()));
+    if (absl::Status status = actors_.End(id); !status.ok()) return status;
   }
+  return changed;
 }
 
 const rpc::ActorInfo* ActorDirectory::Lookup(const std::string& name_space,
@@ -48,10 +59,7 @@ const rpc::ActorInfo* ActorDirectory::Lookup(const std::string& name_space,
   return it == live_names_.end() ? nullptr : Find(it->second);
 }
 
-const rpc::ActorInfo* ActorDirectory::Find(const TaskId& id) const {
-  auto it = actors_.find(id);
-  return it == actors_.end() ? nullptr : &it->second;
-}
+const rpc::ActorInfo* ActorDirectory::Find(const ActorId& id) const { return actors_.Find(id); }
 
 std::vector<const rpc::ActorInfo*> ActorDirectory::ListNamed(
     const std::optional<std::string>& name_space) const {

@@ -5,12 +5,17 @@
 // the most recent `max_dead` of them, so that asking after a death says DEAD
 // while memory stays bounded.
 //
-// No I/O. Thread-compatible: the GCS's owner is its only user.
+// Each change is written through to the store (table kTable, keyed by actor
+// id) before it is applied, so a failed write changes nothing; Load reads
+// the table back after a restart (the dead actors then go oldest-first in
+// the order the store lists them).
+//
+// Borrows the store, which must outlive it. Thread-compatible: the GCS's
+// owner is its only user.
 #ifndef FLARE_GCS_ACTOR_DIRECTORY_H_
 #define FLARE_GCS_ACTOR_DIRECTORY_H_
 
 #include <cstddef>
-#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,31 +23,41 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/ids.h"
 #include "flare.pb.h"
+#include "gcs/record_table.h"
 
 namespace flare {
 
 class ActorDirectory {
  public:
   static constexpr size_t kDefaultMaxDead = 1000;
+  static constexpr char kTable[] = "actors";
 
-  explicit ActorDirectory(size_t max_dead = kDefaultMaxDead) : max_dead_(max_dead) {}
+  explicit ActorDirectory(Store& store, size_t max_dead = kDefaultMaxDead)
+      : actors_(store, kTable, max_dead) {}
+
+  // Loads every actor the store holds.
+  // REQUIRES: the directory is empty (nothing was recorded since construction).
+  absl::Status Load();
 
   // Records a named actor as PENDING_CREATION (whatever `actor.state` says).
-  // REQUIRES: `actor.actor_id` is a TaskId and `actor.name` is not empty.
+  // REQUIRES: `actor.actor_id` is an ActorId and `actor.name` is not empty.
   // AlreadyExists when a live actor of the namespace has the name, or the id
   // is known; InvalidArgument when the requirements do not hold.
   absl::Status Register(rpc::ActorInfo actor);
 
-  // Moves a live actor to `state`; DEAD frees its name for good. Ignores ids
-  // that are unknown (unnamed actors) or dead, and PENDING_CREATION.
-  void SetState(const TaskId& id, rpc::ActorState state);
+  // Moves a live actor to `state`; DEAD frees its name for good. Returns the
+  // actor's record after the change, or nullopt when nothing changed: ids
+  // that are unknown (unnamed actors) or dead, PENDING_CREATION, and the
+  // state the actor is already in are ignored.
+  absl::StatusOr<std::optional<rpc::ActorInfo>> SetState(const ActorId& id, rpc::ActorState state);
 
   // The live actor holding `name` in `name_space`, or nullptr.
   const rpc::ActorInfo* Lookup(const std::string& name_space, const std::string& name) const;
   // The actor's record, live or dead, or nullptr when unknown (or forgotten).
-  const rpc::ActorInfo* Find(const TaskId& id) const;
+  const rpc::ActorInfo* Find(const ActorId& id) const;
   // The live named actors of `name_space`, or of every namespace when it is
   // nullopt, ordered by namespace then name.
   std::vector<const rpc::ActorInfo*> ListNamed(const std::optional<std::string>& name_space) const;
@@ -52,10 +67,8 @@ class ActorDirectory {
  private:
   using NameKey = std::pair<std::string, std::string>;  // (namespace, name)
 
-  size_t max_dead_;
-  absl::flat_hash_map<TaskId, rpc::ActorInfo, IdHash> actors_;
-  absl::flat_hash_map<NameKey, TaskId> live_names_;
-  std::deque<TaskId> dead_;  // oldest first
+  RecordTable<ActorId, rpc::ActorInfo> actors_;  // dead ones count as ended
+  absl::flat_hash_map<NameKey, ActorId> live_names_;
 };
 
 }  // namespace flare

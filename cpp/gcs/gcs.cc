@@ -5,11 +5,39 @@
 
 namespace flare {
 
+namespace {
+
+template <typename Record>
+std::optional<Record> CopyOf(const Record* record) {
+  if (record == nullptr) return std::nullopt;
+  return *record;
+}
+
+template <typename Record>
+std::vector<Record> CopiesOf(const std::vector<const Record*>& records) {
+  std::vector<Record> copies;
+  copies.reserve(records.size());
+  for (const Record* record : records) copies.push_back(*record);
+  return copies;
+}
+
+}  // namespace
+
 Gcs::Gcs(std::unique_ptr<Store> store, GcsOptions options)
     : store_(std::move(store)),
       options_(std::move(options)),
-      actors_(options_.max_dead_actors),
-      groups_(options_.max_removed_groups) {}
+      nodes_(*store_),
+      jobs_(*store_),
+      actors_(*store_, options_.max_dead_actors),
+      groups_(*store_, options_.max_removed_groups) {}
+
+absl::Status Gcs::Recover() {
+  absl::Status status = nodes_.Load();
+  status.Update(jobs_.Load());
+  status.Update(actors_.Load());
+  status.Update(groups_.Load());
+  return status;
+}
 
 int64_t Gcs::NowMs() const {
   if (options_.now_ms) return options_.now_ms();
@@ -18,19 +46,26 @@ int64_t Gcs::NowMs() const {
       .count();
 }
 
-void Gcs::RegisterNode(const rpc::NodeInfo& node) {
-  nodes_.Upsert(node);
+absl::Status Gcs::RegisterNode(const rpc::NodeInfo& node) {
+  absl::Status status = nodes_.Upsert(node);
+  if (!status.ok()) return status;
+  publisher_.PublishNode(node);
   ViewChanged();
+  return absl::OkStatus();
+}
+
+absl::Status Gcs::MarkNodeDead(const NodeId& node) {
+  absl::StatusOr<bool> changed = nodes_.MarkDead(node);
+  if (!changed.ok()) return changed.status();
+  if (*changed) {
+    publisher_.PublishNode(*nodes_.Find(node));
+    ViewChanged();
+  }
+  return absl::OkStatus();
 }
 
 void Gcs::UpdateResources(const NodeId& node, const rpc::ResourceSet& available) {
-  if (!nodes_.UpdateAvailable(node, available)) return;
-  ViewChanged();
-}
-
-void Gcs::MarkNodeDead(const NodeId& node) {
-  if (!nodes_.MarkDead(node)) return;
-  ViewChanged();
+  if (nodes_.UpdateAvailable(node, available)) ViewChanged();
 }
 
 void Gcs::AddViewListener(ViewListener listener) { view_listeners_.push_back(std::move(listener)); }
@@ -60,55 +95,63 @@ absl::StatusOr<std::optional<std::string>> Gcs::KvGet(const std::string& key) co
 
 absl::StatusOr<bool> Gcs::KvDelete(const std::string& key) { return store_->Delete(kKvTable, key); }
 
-JobId Gcs::AddJob(rpc::JobInfo job) { return jobs_.Add(std::move(job), NowMs()); }
+absl::StatusOr<JobId> Gcs::AddJob(rpc::JobInfo job) { return jobs_.Add(std::move(job), NowMs()); }
 
-void Gcs::MarkJobFinished(const JobId& job) { jobs_.MarkFinished(job, NowMs()); }
+absl::Status Gcs::MarkJobFinished(const JobId& job) { return jobs_.MarkFinished(job, NowMs()); }
 
-std::vector<rpc::JobInfo> Gcs::GetAllJobs() const {
-  std::vector<rpc::JobInfo> all;
-  for (const rpc::JobInfo* job : jobs_.All()) all.push_back(*job);
-  return all;
+std::optional<rpc::JobInfo> Gcs::GetJob(const JobId& job) const { return CopyOf(jobs_.Find(job)); }
+
+std::vector<rpc::JobInfo> Gcs::GetAllJobs() const { return CopiesOf(jobs_.All()); }
+
+absl::Status Gcs::RegisterActor(rpc::ActorInfo actor) {
+  const ActorId id = ActorId::FromBinary(actor.actor_id());
+  absl::Status status = actors_.Register(std::move(actor));
+  if (status.ok()) publisher_.PublishActor(*actors_.Find(id));
+  return status;
 }
 
-absl::Status Gcs::RegisterActor(rpc::ActorInfo actor) { return actors_.Register(std::move(actor)); }
-
-void Gcs::ReportActorState(const TaskId& actor, rpc::ActorState state) {
-  actors_.SetState(actor, state);
+absl::Status Gcs::ReportActorState(const ActorId& actor, rpc::ActorState state) {
+  absl::StatusOr<std::optional<rpc::ActorInfo>> changed = actors_.SetState(actor, state);
+  if (!changed.ok()) return changed.status();
+  if (changed->has_value()) publisher_.PublishActor(**changed);
+  return absl::OkStatus();
 }
 
 std::optional<rpc::ActorInfo> Gcs::LookupNamedActor(const std::string& name_space,
                                                     const std::string& name) const {
-  const rpc::ActorInfo* actor = actors_.Lookup(name_space, name);
-  if (actor == nullptr) return std::nullopt;
-  return *actor;
+  return CopyOf(actors_.Lookup(name_space, name));
 }
 
 std::vector<rpc::ActorInfo> Gcs::ListNamedActors(
     const std::optional<std::string>& name_space) const {
-  std::vector<rpc::ActorInfo> actors;
-  for (const rpc::ActorInfo* actor : actors_.ListNamed(name_space)) actors.push_back(*actor);
-  return actors;
+  return CopiesOf(actors_.ListNamed(name_space));
 }
 
-void Gcs::AddPlacementGroup(rpc::PlacementGroupInfo group) { groups_.Add(std::move(group)); }
-
-void Gcs::PlacementGroupCreated(const TaskId& group, const NodeId& node) {
-  groups_.MarkCreated(group, node);
+absl::Status Gcs::AddPlacementGroup(rpc::PlacementGroupInfo group) {
+  return groups_.Add(std::move(group));
 }
 
-void Gcs::PlacementGroupInfeasible(const TaskId& group) { groups_.MarkInfeasible(group); }
+absl::Status Gcs::PlacementGroupCreated(const PlacementGroupId& group, const NodeId& node) {
+  return groups_.MarkCreated(group, node);
+}
 
-void Gcs::PlacementGroupRemoved(const TaskId& group) { groups_.MarkRemoved(group); }
+absl::Status Gcs::PlacementGroupInfeasible(const PlacementGroupId& group) {
+  return groups_.MarkInfeasible(group);
+}
+
+absl::Status Gcs::PlacementGroupRemoved(const PlacementGroupId& group) { return groups_.MarkRemoved(group); }
 
 std::vector<rpc::PlacementGroupInfo> Gcs::GetPlacementGroups(
-    const std::optional<TaskId>& group) const {
+    const std::optional<PlacementGroupId>& group) const {
+  if (!group) return CopiesOf(groups_.All());
   std::vector<rpc::PlacementGroupInfo> found;
-  if (group) {
-    if (const rpc::PlacementGroupInfo* info = groups_.Find(*group)) found.push_back(*info);
-    return found;
-  }
-  for (const rpc::PlacementGroupInfo* info : groups_.All()) found.push_back(*info);
+  if (const rpc::PlacementGroupInfo* info = groups_.Find(*group)) found.push_back(*info);
   return found;
+}
+
+std::optional<rpc::PlacementGroupInfo> Gcs::LookupNamedPlacementGroup(
+    const std::string& name_space, const std::string& name) const {
+  return CopyOf(groups_.LookupNamed(name_space, name));
 }
 
 }  // namespace flare

@@ -1,9 +1,16 @@
 // The GCS, the cluster's control plane: the state behind the GCS service,
 // one method per request the service answers. It holds the node table, the
-// KV (function exports, job configs...), the actor directory, the
-// placement-group records and the job table; no per-task or per-object
-// state. Requests reach it through a GcsClient (gcs_client.h): in process
-// on the head node, over the network elsewhere.
+// KV (function exports), the actor directory, the placement-group records
+// and the job table (each job's config); no per-task or per-object state.
+// Changes to nodes and named actors are published to subscribers
+// (publisher()), and the cluster view (every node's record) goes to view
+// listeners, coalesced until FlushView. Requests reach it through a
+// GcsClient (gcs_client.h): in process on the head node, over the network
+// (gcs_wire.h, gcs_server.h) elsewhere.
+//
+// Every table writes through to the Store, so a Gcs built over the same
+// store after a restart of the head finds the same state once Recover has
+// run (nodes excepted: they count again once they register again).
 //
 // No I/O of its own: storage comes in as a Store, time as a clock.
 // Thread-compatible: the head raylet's event loop is its only user.
@@ -25,6 +32,7 @@
 #include "gcs/job_table.h"
 #include "gcs/node_table.h"
 #include "gcs/placement_group_table.h"
+#include "gcs/publisher.h"
 #include "gcs/store.h"
 
 namespace flare {
@@ -42,17 +50,25 @@ class Gcs {
   // The KV lives in this table of the store.
   static constexpr char kKvTable[] = "kv";
 
+  // An empty GCS over `store`; Recover loads what the store already holds.
   // REQUIRES: `store` is not null.
   explicit Gcs(std::unique_ptr<Store> store, GcsOptions options = {});
 
+  // Rebuilds the tables from the store (after a restart of the head). Nodes
+  // come back not alive: each counts again once it registers again.
+  // REQUIRES: called before any other method, at most once.
+  absl::Status Recover();
+
   // ---- nodes ----
   // Adds the node, or replaces the record of a known node id.
-  void RegisterNode(const rpc::NodeInfo& node);
+  absl::Status RegisterNode(const rpc::NodeInfo& node);
+  // The node left or stopped answering; it stays in the table, not alive
+  // (ignored when unknown or already dead).
+  absl::Status MarkNodeDead(const NodeId& node);
   std::vector<rpc::NodeInfo> GetAllNodes() const;
-  // What a live node's resources are now. Unknown or dead nodes are ignored.
+  // What a live node's resources are now (soft state: not written to the
+  // store). Unknown or dead nodes are ignored.
   void UpdateResources(const NodeId& node, const rpc::ResourceSet& available);
-  // The node left or stopped answering; it stays in the table, not alive.
-  void MarkNodeDead(const NodeId& node);
 
   // ---- the cluster view: every node's record, pushed after changes ----
   using ViewListener = std::function<void(const std::vector<rpc::NodeInfo>&)>;
@@ -73,32 +89,44 @@ class Gcs {
 
   // ---- jobs ----
   // Records a job whose driver just connected; returns its new id.
-  JobId AddJob(rpc::JobInfo job);
-  void MarkJobFinished(const JobId& job);
+  absl::StatusOr<JobId> AddJob(rpc::JobInfo job);
+  absl::Status MarkJobFinished(const JobId& job);
+  // The job's record, or nullopt when it is unknown.
+  std::optional<rpc::JobInfo> GetJob(const JobId& job) const;
   std::vector<rpc::JobInfo> GetAllJobs() const;
 
   // ---- actors ----
   // See ActorDirectory::Register: AlreadyExists when the name is taken.
   absl::Status RegisterActor(rpc::ActorInfo actor);
   // Unknown (unnamed) actors are ignored.
-  void ReportActorState(const TaskId& actor, rpc::ActorState state);
+  absl::Status ReportActorState(const ActorId& actor, rpc::ActorState state);
   std::optional<rpc::ActorInfo> LookupNamedActor(const std::string& name_space,
                                                  const std::string& name) const;
   // Of `name_space`, or of every namespace when it is nullopt.
   std::vector<rpc::ActorInfo> ListNamedActors(const std::optional<std::string>& name_space) const;
 
   // ---- placement groups ----
-  // See PlacementGroupTable for the transitions.
-  void AddPlacementGroup(rpc::PlacementGroupInfo group);
-  void PlacementGroupCreated(const TaskId& group, const NodeId& node);
-  void PlacementGroupInfeasible(const TaskId& group);
-  void PlacementGroupRemoved(const TaskId& group);
+  // See PlacementGroupTable for the transitions: AddPlacementGroup says
+  // AlreadyExists when the group's name is taken in its namespace.
+  absl::Status AddPlacementGroup(rpc::PlacementGroupInfo group);
+  absl::Status PlacementGroupCreated(const PlacementGroupId& group, const NodeId& node);
+  absl::Status PlacementGroupInfeasible(const PlacementGroupId& group);
+  absl::Status PlacementGroupRemoved(const PlacementGroupId& group);
   // Every group kept, or only `group`'s record (none when unknown).
   std::vector<rpc::PlacementGroupInfo> GetPlacementGroups(
-      const std::optional<TaskId>& group) const;
+      const std::optional<PlacementGroupId>& group) const;
+  // The group named `name` in `name_space` that is not removed, or nullopt.
+  std::optional<rpc::PlacementGroupInfo> LookupNamedPlacementGroup(const std::string& name_space,
+                                                                   const std::string& name) const;
+
+  // ---- pub/sub ----
+  // Subscriptions are made on it directly; node and actor changes recorded
+  // here are published to it.
+  Publisher& publisher() { return publisher_; }
 
  private:
   int64_t NowMs() const;
+  // A node's record changed: the view is sent at the next FlushView.
   void ViewChanged();
 
   std::unique_ptr<Store> store_;
@@ -107,6 +135,7 @@ class Gcs {
   JobTable jobs_;
   ActorDirectory actors_;
   PlacementGroupTable groups_;
+  Publisher publisher_;
   std::vector<ViewListener> view_listeners_;
   std::function<void()> on_view_dirty_;
   bool view_dirty_ = false;

@@ -66,6 +66,8 @@ class GcsClient {
   // id (cluster-wide unique).
   virtual void AddJob(rpc::JobInfo job, Callback<JobId> done) = 0;
   virtual void MarkJobFinished(const JobId& job, StatusCallback done) = 0;
+  // The job's record (its config and namespace...); nullopt when unknown.
+  virtual void GetJob(const JobId& job, Callback<std::optional<rpc::JobInfo>> done) = 0;
 
   // ---- actors ----
   // Registers a named actor before its creation task is submitted.
@@ -73,7 +75,7 @@ class GcsClient {
   virtual void RegisterActor(rpc::ActorInfo actor, StatusCallback done) = 0;
   // The actor is alive, restarting or dead (which frees its name). Unknown
   // (unnamed) actors are ignored.
-  virtual void ReportActorState(const TaskId& actor, rpc::ActorState state,
+  virtual void ReportActorState(const ActorId& actor, rpc::ActorState state,
                                 StatusCallback done) = 0;
   // The live actor named `name` in `name_space`; nullopt when none is.
   virtual void LookupNamedActor(const std::string& name_space, const std::string& name,
@@ -84,18 +86,26 @@ class GcsClient {
                                Callback<std::vector<rpc::ActorInfo>> done) = 0;
 
   // ---- placement groups (records; reserving bundles stays on the node) ----
-  // A new group, PENDING.
+  // A new group, PENDING (a known id is left as it is). A named group takes
+  // its name in its namespace: its creator registers it so before asking
+  // for it. AlreadyExists when a group of the namespace that is not removed
+  // has the name.
   virtual void AddPlacementGroup(rpc::PlacementGroupInfo group, StatusCallback done) = 0;
   // Its bundles are reserved on `node`.
-  virtual void ReportPlacementGroupCreated(const TaskId& group, const NodeId& node,
+  virtual void ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
                                            StatusCallback done) = 0;
   // It stays PENDING: the cluster as it is can never hold it.
-  virtual void ReportPlacementGroupInfeasible(const TaskId& group, StatusCallback done) = 0;
-  virtual void ReportPlacementGroupRemoved(const TaskId& group, StatusCallback done) = 0;
+  virtual void ReportPlacementGroupInfeasible(const PlacementGroupId& group, StatusCallback done) = 0;
+  virtual void ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) = 0;
   // Every group the GCS keeps (live and recently removed), or only `group`'s
   // record (none when it is unknown).
-  virtual void GetPlacementGroups(const std::optional<TaskId>& group,
+  virtual void GetPlacementGroups(const std::optional<PlacementGroupId>& group,
                                   Callback<std::vector<rpc::PlacementGroupInfo>> done) = 0;
+  // The group named `name` in `name_space` that is not removed; nullopt
+  // when none is.
+  virtual void LookupNamedPlacementGroup(
+      const std::string& name_space, const std::string& name,
+      Callback<std::optional<rpc::PlacementGroupInfo>> done) = 0;
 };
 
 }  // namespace flare

@@ -15,9 +15,9 @@ absl::Status StatusOf(const rpc::GcsReply& reply) {
   return absl::Status(static_cast<absl::StatusCode>(reply.status_code()), reply.status_message());
 }
 
-std::optional<TaskId> OptionalTask(const std::string& binary) {
+std::optional<PlacementGroupId> OptionalGroup(const std::string& binary) {
   if (binary.empty()) return std::nullopt;
-  return TaskId::FromBinary(binary);
+  return PlacementGroupId::FromBinary(binary);
 }
 
 // Turns a GcsClient callback's result into a reply: `fill` writes an OK
@@ -98,7 +98,7 @@ void ServeGcsRequest(GcsClient& gcs, const rpc::GcsRequest& request,
       gcs.RegisterActor(request.register_actor(), AnswerStatus(id, std::move(reply)));
       return;
     case R::kReportActorState:
-      gcs.ReportActorState(TaskId::FromBinary(request.report_actor_state().actor_id()),
+      gcs.ReportActorState(ActorId::FromBinary(request.report_actor_state().actor_id()),
                            request.report_actor_state().state(),
                            AnswerStatus(id, std::move(reply)));
       return;
@@ -131,25 +131,53 @@ void ServeGcsRequest(GcsClient& gcs, const rpc::GcsRequest& request,
       return;
     case R::kPlacementGroupCreated:
       gcs.ReportPlacementGroupCreated(
-          TaskId::FromBinary(request.placement_group_created().pg_id()),
+          PlacementGroupId::FromBinary(request.placement_group_created().pg_id()),
           NodeId::FromBinary(request.placement_group_created().node_id()),
           AnswerStatus(id, std::move(reply)));
       return;
     case R::kPlacementGroupInfeasible:
-      gcs.ReportPlacementGroupInfeasible(TaskId::FromBinary(request.placement_group_infeasible()),
-                                         AnswerStatus(id, std::move(reply)));
+      gcs.ReportPlacementGroupInfeasible(
+          PlacementGroupId::FromBinary(request.placement_group_infeasible()),
+          AnswerStatus(id, std::move(reply)));
       return;
     case R::kPlacementGroupRemoved:
-      gcs.ReportPlacementGroupRemoved(TaskId::FromBinary(request.placement_group_removed()),
-                                      AnswerStatus(id, std::move(reply)));
+      gcs.ReportPlacementGroupRemoved(
+          PlacementGroupId::FromBinary(request.placement_group_removed()),
+          AnswerStatus(id, std::move(reply)));
       return;
     case R::kGetPlacementGroups:
       gcs.GetPlacementGroups(
-          OptionalTask(request.get_placement_groups().pg_id()),
+          OptionalGroup(request.get_placement_groups().pg_id()),
           Answer<std::vector<rpc::PlacementGroupInfo>>(
               id, std::move(reply),
               [](const std::vector<rpc::PlacementGroupInfo>& groups, rpc::GcsReply& out) {
                 for (const auto& group : groups) *out.mutable_groups()->add_groups() = group;
+              }));
+      return;
+    case R::kGetJob:
+      gcs.GetJob(JobId::FromBinary(request.get_job()),
+                 Answer<std::optional<rpc::JobInfo>>(
+                     id, std::move(reply),
+                     [](const std::optional<rpc::JobInfo>& job, rpc::GcsReply& out) {
+                       if (job) {
+                         *out.mutable_job() = *job;
+                       } else {
+                         out.set_absent(true);
+                       }
+                     }));
+      return;
+    case R::kLookupNamedPlacementGroup:
+      gcs.LookupNamedPlacementGroup(
+          request.lookup_named_placement_group().namespace_(),
+          request.lookup_named_placement_group().name(),
+          Answer<std::optional<rpc::PlacementGroupInfo>>(
+              id, std::move(reply),
+              [](const std::optional<rpc::PlacementGroupInfo>& group, rpc::GcsReply& out) {
+                if (group) {
+                  *out.mutable_group() = *group;
+                } else {
+                  out.set_absent(true);
+                }
               }));
       return;
     case R::BODY_NOT_SET:
@@ -303,7 +331,7 @@ void RemoteGcsClient::RegisterActor(rpc::ActorInfo actor, StatusCallback done) {
   Call(std::move(request), StatusOnly(std::move(done)));
 }
 
-void RemoteGcsClient::ReportActorState(const TaskId& actor, rpc::ActorState state,
+void RemoteGcsClient::ReportActorState(const ActorId& actor, rpc::ActorState state,
                                        StatusCallback done) {
   rpc::GcsRequest request;
   request.mutable_report_actor_state()->set_actor_id(actor.Binary());
@@ -342,7 +370,7 @@ void RemoteGcsClient::AddPlacementGroup(rpc::PlacementGroupInfo group, StatusCal
   Call(std::move(request), StatusOnly(std::move(done)));
 }
 
-void RemoteGcsClient::ReportPlacementGroupCreated(const TaskId& group, const NodeId& node,
+void RemoteGcsClient::ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
                                                   StatusCallback done) {
   rpc::GcsRequest request;
   request.mutable_placement_group_created()->set_pg_id(group.Binary());
@@ -350,19 +378,19 @@ void RemoteGcsClient::ReportPlacementGroupCreated(const TaskId& group, const Nod
   Call(std::move(request), StatusOnly(std::move(done)));
 }
 
-void RemoteGcsClient::ReportPlacementGroupInfeasible(const TaskId& group, StatusCallback done) {
+void RemoteGcsClient::ReportPlacementGroupInfeasible(const PlacementGroupId& group, StatusCallback done) {
   rpc::GcsRequest request;
   request.set_placement_group_infeasible(group.Binary());
   Call(std::move(request), StatusOnly(std::move(done)));
 }
 
-void RemoteGcsClient::ReportPlacementGroupRemoved(const TaskId& group, StatusCallback done) {
+void RemoteGcsClient::ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) {
   rpc::GcsRequest request;
   request.set_placement_group_removed(group.Binary());
   Call(std::move(request), StatusOnly(std::move(done)));
 }
 
-void RemoteGcsClient::GetPlacementGroups(const std::optional<TaskId>& group,
+void RemoteGcsClient::GetPlacementGroups(const std::optional<PlacementGroupId>& group,
                                          Callback<std::vector<rpc::PlacementGroupInfo>> done) {
   rpc::GcsRequest request;
   request.mutable_get_placement_groups()->set_pg_id(group ? group->Binary() : "");
@@ -370,6 +398,28 @@ void RemoteGcsClient::GetPlacementGroups(const std::optional<TaskId>& group,
                                std::move(done), [](const rpc::GcsReply& reply) {
                                  return std::vector<rpc::PlacementGroupInfo>(
                                      reply.groups().groups().begin(), reply.groups().groups().end());
+                               }));
+}
+
+void RemoteGcsClient::GetJob(const JobId& job, Callback<std::optional<rpc::JobInfo>> done) {
+  rpc::GcsRequest request;
+  request.set_get_job(job.Binary());
+  Call(std::move(request), WithResult<std::optional<rpc::JobInfo>>(
+                               std::move(done), [](const rpc::GcsReply& reply) {
+                                 return reply.has_job() ? std::optional(reply.job()) : std::nullopt;
+                               }));
+}
+
+void RemoteGcsClient::LookupNamedPlacementGroup(
+    const std::string& name_space, const std::string& name,
+    Callback<std::optional<rpc::PlacementGroupInfo>> done) {
+  rpc::GcsRequest request;
+  request.mutable_lookup_named_placement_group()->set_namespace_(name_space);
+  request.mutable_lookup_named_placement_group()->set_name(name);
+  Call(std::move(request), WithResult<std::optional<rpc::PlacementGroupInfo>>(
+                               std::move(done), [](const rpc::GcsReply& reply) {
+                                 return reply.has_group() ? std::optional(reply.group())
+                                                          : std::nullopt;
                                }));
 }
 

@@ -15,8 +15,7 @@ void Reply(const Done& done, Result&& result) {
 }  // namespace
 
 void InProcessGcsClient::RegisterNode(const rpc::NodeInfo& node, StatusCallback done) {
-  gcs_.RegisterNode(node);
-  Reply(done, absl::OkStatus());
+  Reply(done, gcs_.RegisterNode(node));
 }
 
 void InProcessGcsClient::GetAllNodes(Callback<std::vector<rpc::NodeInfo>> done) {
@@ -52,18 +51,20 @@ void InProcessGcsClient::AddJob(rpc::JobInfo job, Callback<JobId> done) {
 }
 
 void InProcessGcsClient::MarkJobFinished(const JobId& job, StatusCallback done) {
-  gcs_.MarkJobFinished(job);
-  Reply(done, absl::OkStatus());
+  Reply(done, gcs_.MarkJobFinished(job));
+}
+
+void InProcessGcsClient::GetJob(const JobId& job, Callback<std::optional<rpc::JobInfo>> done) {
+  Reply(done, gcs_.GetJob(job));
 }
 
 void InProcessGcsClient::RegisterActor(rpc::ActorInfo actor, StatusCallback done) {
   Reply(done, gcs_.RegisterActor(std::move(actor)));
 }
 
-void InProcessGcsClient::ReportActorState(const TaskId& actor, rpc::ActorState state,
+void InProcessGcsClient::ReportActorState(const ActorId& actor, rpc::ActorState state,
                                           StatusCallback done) {
-  gcs_.ReportActorState(actor, state);
-  Reply(done, absl::OkStatus());
+  Reply(done, gcs_.ReportActorState(actor, state));
 }
 
 void InProcessGcsClient::LookupNamedActor(const std::string& name_space, const std::string& name,
@@ -77,30 +78,32 @@ void InProcessGcsClient::ListNamedActors(const std::optional<std::string>& name_
 }
 
 void InProcessGcsClient::AddPlacementGroup(rpc::PlacementGroupInfo group, StatusCallback done) {
-  gcs_.AddPlacementGroup(std::move(group));
-  Reply(done, absl::OkStatus());
+  Reply(done, gcs_.AddPlacementGroup(std::move(group)));
 }
 
-void InProcessGcsClient::ReportPlacementGroupCreated(const TaskId& group, const NodeId& node,
+void InProcessGcsClient::ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
                                                      StatusCallback done) {
-  gcs_.PlacementGroupCreated(group, node);
-  Reply(done, absl::OkStatus());
+  Reply(done, gcs_.PlacementGroupCreated(group, node));
 }
 
-void InProcessGcsClient::ReportPlacementGroupInfeasible(const TaskId& group,
+void InProcessGcsClient::ReportPlacementGroupInfeasible(const PlacementGroupId& group,
                                                         StatusCallback done) {
-  gcs_.PlacementGroupInfeasible(group);
-  Reply(done, absl::OkStatus());
+  Reply(done, gcs_.PlacementGroupInfeasible(group));
 }
 
-void InProcessGcsClient::ReportPlacementGroupRemoved(const TaskId& group, StatusCallback done) {
-  gcs_.PlacementGroupRemoved(group);
-  Reply(done, absl::OkStatus());
+void InProcessGcsClient::ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) {
+  Reply(done, gcs_.PlacementGroupRemoved(group));
 }
 
-void InProcessGcsClient::GetPlacementGroups(const std::optional<TaskId>& group,
+void InProcessGcsClient::GetPlacementGroups(const std::optional<PlacementGroupId>& group,
                                             Callback<std::vector<rpc::PlacementGroupInfo>> done) {
   Reply(done, gcs_.GetPlacementGroups(group));
+}
+
+void InProcessGcsClient::LookupNamedPlacementGroup(
+    const std::string& name_space, const std::string& name,
+    Callback<std::optional<rpc::PlacementGroupInfo>> done) {
+  Reply(done, gcs_.LookupNamedPlacementGroup(name_space, name));
 }
 
 }  // namespace flare

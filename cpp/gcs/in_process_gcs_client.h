@@ -26,19 +26,22 @@ class InProcessGcsClient : public GcsClient {
   void KvDelete(const std::string& key, Callback<bool> done) override;
   void AddJob(rpc::JobInfo job, Callback<JobId> done) override;
   void MarkJobFinished(const JobId& job, StatusCallback done) override;
+  void GetJob(const JobId& job, Callback<std::optional<rpc::JobInfo>> done) override;
   void RegisterActor(rpc::ActorInfo actor, StatusCallback done) override;
-  void ReportActorState(const TaskId& actor, rpc::ActorState state, StatusCallback done) override;
+  void ReportActorState(const ActorId& actor, rpc::ActorState state, StatusCallback done) override;
   void LookupNamedActor(const std::string& name_space, const std::string& name,
                         Callback<std::optional<rpc::ActorInfo>> done) override;
   void ListNamedActors(const std::optional<std::string>& name_space,
                        Callback<std::vector<rpc::ActorInfo>> done) override;
   void AddPlacementGroup(rpc::PlacementGroupInfo group, StatusCallback done) override;
-  void ReportPlacementGroupCreated(const TaskId& group, const NodeId& node,
+  void ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
                                    StatusCallback done) override;
-  void ReportPlacementGroupInfeasible(const TaskId& group, StatusCallback done) override;
-  void ReportPlacementGroupRemoved(const TaskId& group, StatusCallback done) override;
-  void GetPlacementGroups(const std::optional<TaskId>& group,
+  void ReportPlacementGroupInfeasible(const PlacementGroupId& group, StatusCallback done) override;
+  void ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) override;
+  void GetPlacementGroups(const std::optional<PlacementGroupId>& group,
                           Callback<std::vector<rpc::PlacementGroupInfo>> done) override;
+  void LookupNamedPlacementGroup(const std::string& name_space, const std::string& name,
+                                 Callback<std::optional<rpc::PlacementGroupInfo>> done) override;
 
  private:
   Gcs& gcs_;

@@ -26,4 +26,12 @@ absl::StatusOr<bool> MemoryStore::Delete(const std::string& table, const std::st
   return found != tables_.end() && found->second.erase(key) > 0;
 }
 
+absl::StatusOr<std::vector<Store::Entry>> MemoryStore::Scan(const std::string& table) const {
+  std::vector<Entry> entries;
+  auto found = tables_.find(table);
+  if (found == tables_.end()) return entries;
+  entries.assign(found->second.begin(), found->second.end());
+  return entries;
+}
+
 }  // namespace flare

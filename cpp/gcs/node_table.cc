@@ -1,38 +1,58 @@
 #include "gcs/node_table.h"
 
+#include <string>
+#include <utility>
+
 namespace flare {
 
-void NodeTable::Upsert(const rpc::NodeInfo& node) {
-  const NodeId id = NodeId::FromBinary(node.node_id());
-  auto [it, inserted] = nodes_.insert_or_assign(id, node);
-  if (inserted) order_.push_back(id);
+absl::Status NodeTable::Load() {
+  if (absl::Status status = nodes_.Load(nullptr); !status.ok()) return status;
+  for (const auto& [id, node] : nodes_.records()) order_.push_back(id);
+  for (const NodeId& id : order_) {
+    rpc::NodeInfo node = *nodes_.Find(id);
+    node.set_alive(false);
+    node.clear_available();
+    if (absl::Status status = nodes_.Put(id, std::move(node)); !status.ok()) return status;
+  }
+  return absl::OkStatus();
 }
 
-bool NodeTable::MarkDead(const NodeId& node) {
-  auto it = nodes_.find(node);
-  if (it == nodes_.end() || !it->second.alive()) return false;
-  it->second.set_alive(false);
-  it->second.clear_available();
+absl::Status NodeTable::Upsert(const rpc::NodeInfo& node) {
+  if (node.node_id().size() != NodeId::kSize) {
+    return absl::InvalidArgumentError("node id must be " + std::to_string(NodeId::kSize) +
+                                      " bytes, got " + std::to_string(node.node_id().size()));
+  }
+  const NodeId id = NodeId::FromBinary(node.node_id());
+  const bool known = nodes_.Contains(id);
+  if (absl::Status status = nodes_.Put(id, node); !status.ok()) return status;
+  if (!known) order_.push_back(id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> NodeTable::MarkDead(const NodeId& node) {
+  const rpc::NodeInfo* known = nodes_.Find(node);
+  if (known == nullptr || !known->alive()) return false;
+  rpc::NodeInfo dead = *known;
+  dead.set_alive(false);
+  dead.clear_available();
+  if (absl::Status status = nodes_.Put(node, std::move(dead)); !status.ok()) return status;
   return true;
 }
 
 bool NodeTable::UpdateAvailable(const NodeId& node, const rpc::ResourceSet& available) {
-  auto it = nodes_.find(node);
-  if (it == nodes_.end() || !it->second.alive()) return false;
-  *it->second.mutable_available() = available;
+  rpc::NodeInfo* known = nodes_.FindSoft(node);
+  if (known == nullptr || !known->alive()) return false;
+  *known->mutable_available() = available;
   return true;
 }
 
 std::vector<rpc::NodeInfo> NodeTable::All() const {
   std::vector<rpc::NodeInfo> out;
-  out.reserve(nodes_.size());
-  for (const NodeId& id : order_) out.push_back(nodes_.at(id));
+  out.reserve(order_.size());
+  for (const NodeId& id : order_) out.push_back(*nodes_.Find(id));
   return out;
 }
 
-const rpc::NodeInfo* NodeTable::Find(const NodeId& node) const {
-  auto it = nodes_.find(node);
-  return it == nodes_.end() ? nullptr : &it->second;
-}
+const rpc::NodeInfo* NodeTable::Find(const NodeId& node) const { return nodes_.Find(node); }
 
 }  // namespace flare

@@ -4,52 +4,86 @@
 
 namespace flare {
 
-void PlacementGroupTable::Add(rpc::PlacementGroupInfo info) {
-  const TaskId id = TaskId::FromBinary(info.pg_id());
-  info.set_state(rpc::PG_PENDING);
-  groups_.try_emplace(id, std::move(info));
-}
-
-rpc::PlacementGroupInfo* PlacementGroupTable::Live(const TaskId& id) {
-  auto it = groups_.find(id);
-  if (it == groups_.end() || it->second.state() == rpc::PG_REMOVED) return nullptr;
-  return &it->second;
-}
-
-void PlacementGroupTable::MarkCreated(const TaskId& id, const NodeId& node) {
-  rpc::PlacementGroupInfo* info = Live(id);
-  if (info == nullptr) return;
-  info->set_state(rpc::PG_CREATED);
-  info->set_infeasible(false);
-  info->clear_bundle_node_ids();
-  for (int i = 0; i < info->bundles_size(); ++i) info->add_bundle_node_ids(node.Binary());
-}
-
-void PlacementGroupTable::MarkInfeasible(const TaskId& id) {
-  if (rpc::PlacementGroupInfo* info = Live(id)) info->set_infeasible(true);
-}
-
-void PlacementGroupTable::MarkRemoved(const TaskId& id) {
-  auto it = groups_.find(id);
-  if (it == groups_.end() || it->second.state() == rpc::PG_REMOVED) return;
-  it->second.set_state(rpc::PG_REMOVED);
-  it->second.clear_bundle_node_ids();
-  removed_.push_back(id);
-  while (removed_.size() > max_removed_) {
-    groups_.erase(removed_.front());
-    removed_.pop_front();
+absl::Status PlacementGroupTable::Load() {
+  absl::Status status = groups_.Load(
+      [](const rpc::PlacementGroupInfo& info) { return info.state() == rpc::PG_REMOVED; });
+  for (const auto& [id, info] : groups_.records()) {
+    if (info.state() != rpc::PG_REMOVED && !info.name().empty()) {
+      live_names_.emplace(NameKey(info.namespace_(), info.name()), id);
+    }
   }
+  return status;
 }
 
-const rpc::PlacementGroupInfo* PlacementGroupTable::Find(const TaskId& id) const {
-  auto it = groups_.find(id);
-  return it == groups_.end() ? nullptr : &it->second;
+absl::Status PlacementGroupTable::Add(rpc::PlacementGroupInfo info) {
+  if (info.pg_id().size() != PlacementGroupId::kSize) {
+    return absl::InvalidArgumentError("placement group id must be " +
+                                      std::to_string(PlacementGroupId::kSize) + " bytes, got " +
+                                      std::to_string(info.pg_id().size()));
+  }
+  const PlacementGroupId id = PlacementGroupId::FromBinary(info.pg_id());
+  if (groups_.Contains(id)) return absl::OkStatus();
+  NameKey key(info.namespace_(), info.name());
+  if (!info.name().empty() && live_names_.contains(key)) {
+    return absl::AlreadyExistsError("a placement group named '" + info.name() +
+                                    "' already exists in namespace '" + info.namespace_() + "'");
+  }
+  info.set_state(rpc::PG_PENDING);
+  if (absl::Status status = groups_.Put(id, std::move(info)); !status.ok()) return status;
+  if (!key.second.empty()) live_names_.emplace(std::move(key), id);
+  return absl::OkStatus();
+}
+
+const rpc::PlacementGroupInfo* PlacementGroupTable::Live(const PlacementGroupId& id) const {
+  const rpc::PlacementGroupInfo* info = groups_.Find(id);
+  return info == nullptr || info->state() == rpc::PG_REMOVED ? nullptr : info;
+}
+
+absl::Status PlacementGroupTable::MarkCreated(const PlacementGroupId& id, const NodeId& node) {
+  const rpc::PlacementGroupInfo* live = Live(id);
+  if (live == nullptr) return absl::OkStatus();
+  rpc::PlacementGroupInfo changed = *live;
+  changed.set_state(rpc::PG_CREATED);
+  changed.set_infeasible(false);
+  changed.clear_bundle_node_ids();
+  for (int i = 0; i < changed.bundles_size(); ++i) changed.add_bundle_node_ids(node.Binary());
+  return groups_.Put(id, std::move(changed));
+}
+
+absl::Status PlacementGroupTable::MarkInfeasible(const PlacementGroupId& id) {
+  const rpc::PlacementGroupInfo* live = Live(id);
+  if (live == nullptr) return absl::OkStatus();
+  rpc::PlacementGroupInfo changed = *live;
+  changed.set_infeasible(true);
+  return groups_.Put(id, std::move(changed));
+}
+
+absl::Status PlacementGroupTable::MarkRemoved(const PlacementGroupId& id) {
+  const rpc::PlacementGroupInfo* live = Live(id);
+  if (live == nullptr) return absl::OkStatus();
+  rpc::PlacementGroupInfo changed = *live;
+  changed.set_state(rpc::PG_REMOVED);
+  changed.clear_bundle_node_ids();
+  auto named = live_names_.find(NameKey(changed.namespace_(), changed.name()));
+  if (absl::Status status = groups_.Put(id, std::move(changed)); !status.ok()) return status;
+  if (named != live_names_.end() && named->second == id) live_names_.erase(named);
+  return groups_.End(id);
+}
+
+const rpc::PlacementGroupInfo* PlacementGroupTable::Find(const PlacementGroupId& id) const {
+  return groups_.Find(id);
+}
+
+const rpc::PlacementGroupInfo* PlacementGroupTable::LookupNamed(const std::string& name_space,
+                                                                const std::string& name) const {
+  auto it = live_names_.find(NameKey(name_space, name));
+  return it == live_names_.end() ? nullptr : Find(it->second);
 }
 
 std::vector<const rpc::PlacementGroupInfo*> PlacementGroupTable::All() const {
   std::vector<const rpc::PlacementGroupInfo*> all;
   all.reserve(groups_.size());
-  for (const auto& [id, info] : groups_) all.push_back(&info);
+  for (const auto& [id, info] : groups_.records()) all.push_back(&info);
   return all;
 }
 

@@ -1,5 +1,7 @@
 // Where the GCS keeps its durable state: named tables of string keys to
-// string values. In memory for now (MemoryStore); an on-disk store comes
+// string values. Every GCS table writes each change through to a Store, so
+// that a GCS built over the same store after a restart (Gcs::Recover) finds
+// the same state. In memory for now (MemoryStore); an on-disk store comes
 // with head restart and implements the same interface.
 //
 // Thread-compatible: the GCS's owner is its only user.
@@ -8,6 +10,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -16,6 +20,8 @@ namespace flare {
 
 class Store {
  public:
+  using Entry = std::pair<std::string, std::string>;  // (key, value)
+
   virtual ~Store() = default;
 
   // Stores `value` under `key` of `table`. Without `overwrite` an existing
@@ -28,6 +34,9 @@ class Store {
                                                          const std::string& key) const = 0;
   // Returns whether the key existed.
   virtual absl::StatusOr<bool> Delete(const std::string& table, const std::string& key) = 0;
+  // Every entry of `table` (none when the table was never written), in no
+  // particular order.
+  virtual absl::StatusOr<std::vector<Entry>> Scan(const std::string& table) const = 0;
 };
 
 }  // namespace flare

@@ -43,6 +43,7 @@ py::dict ToPython(const rpc::PlacementGroupInfo& info) {
   py::dict out;
   out["pg_id"] = py::bytes(info.pg_id());
   out["name"] = info.name();
+  out["namespace"] = info.namespace_();
   out["strategy"] = info.strategy();
   py::list bundles;
   for (const auto& bundle : info.bundles()) bundles.append(ToMap(bundle));
@@ -129,7 +130,7 @@ void RegisterCoreClient(py::module_& m) {
              bool retry_on_timeout, const py::bytes& actor_id, const ActorOptions* actor,
              const std::string& method_name, bool streaming, const py::bytes& runtime_env,
              bool dynamic_returns, int strategy_kind, const py::bytes& strategy_node_id,
-             bool strategy_soft) {
+             bool strategy_soft, const py::bytes& actor_node_id) {
             // Each keyword is the rpc::TaskSpec field of the same name.
             rpc::TaskSpec spec;
             spec.set_task_id(std::string(task_id));
@@ -164,6 +165,7 @@ void RegisterCoreClient(py::module_& m) {
                 static_cast<rpc::SchedulingStrategySpec::Kind>(strategy_kind));
             spec.mutable_strategy()->set_node_id(std::string(strategy_node_id));
             spec.mutable_strategy()->set_soft(strategy_soft);
+            spec.set_actor_node_id(std::string(actor_node_id));
             ThrowIfError(c.SubmitTask(std::move(spec)));
           },
           py::kw_only(), py::arg("task_id"), py::arg("job_id") = py::bytes(), py::arg("function_key"),
@@ -177,6 +179,7 @@ void RegisterCoreClient(py::module_& m) {
           py::arg("streaming") = false, py::arg("runtime_env") = py::bytes(),
           py::arg("dynamic_returns") = false, py::arg("strategy_kind") = 0,
           py::arg("strategy_node_id") = py::bytes(), py::arg("strategy_soft") = false,
+          py::arg("actor_node_id") = py::bytes(),
           "Submits a task; each keyword is the TaskSpec field of that name (proto/flare.proto). "
           "The caller holds one reference to each return.")
       .def("cancel",
@@ -352,7 +355,7 @@ void RegisterCoreClient(py::module_& m) {
           "create_placement_group",
           [](CoreClient& c, const py::bytes& pg_id, const std::vector<std::map<std::string, double>>& bundles,
              const std::string& strategy, const std::string& name, const py::bytes& ready_id,
-             const py::bytes& ready_value, bool detached, const std::vector<std::string>& kv_keys) {
+             const py::bytes& ready_value, bool detached) {
             rpc::CreatePlacementGroup create;
             create.set_pg_id(std::string(pg_id));
             for (const auto& bundle : bundles) {
@@ -364,11 +367,68 @@ void RegisterCoreClient(py::module_& m) {
             create.set_ready_id(std::string(ready_id));
             create.set_ready_value(std::string(ready_value));
             create.set_detached(detached);
-            for (const std::string& key : kv_keys) create.add_kv_keys(key);
             ThrowIfError(c.CreatePlacementGroup(std::move(create)));
           },
           py::kw_only(), py::arg("pg_id"), py::arg("bundles"), py::arg("strategy"), py::arg("name"),
-          py::arg("ready_id"), py::arg("ready_value"), py::arg("detached"), py::arg("kv_keys"))
+          py::arg("ready_id"), py::arg("ready_value"), py::arg("detached"))
+      .def(
+          "register_placement_group",
+          [](CoreClient& c, const py::bytes& pg_id, const std::string& name,
+             const std::string& name_space, const std::string& strategy,
+             const std::vector<std::map<std::string, double>>& bundles, int timeout_ms) {
+            rpc::PlacementGroupInfo group;
+            group.set_pg_id(std::string(pg_id));
+            group.set_name(name);
+            group.set_namespace_(name_space);
+            group.set_strategy(strategy);
+            for (const auto& bundle : bundles) {
+              auto* amounts = group.add_bundles()->mutable_amounts();
+              for (const auto& [resource, amount] : bundle) (*amounts)[resource] = amount;
+            }
+            absl::StatusOr<bool> registered;
+            {
+              py::gil_scoped_release release;
+              registered = c.RegisterPlacementGroup(std::move(group), timeout_ms);
+            }
+            return ValueOrThrow(std::move(registered));
+          },
+          py::kw_only(), py::arg("pg_id"), py::arg("name"), py::arg("namespace"),
+          py::arg("strategy"), py::arg("bundles"), py::arg("timeout_ms"),
+          "Takes a group's name in its namespace before it is created; False when taken.")
+      .def(
+          "lookup_placement_group",
+          [](CoreClient& c, const std::string& name_space, const std::string& name,
+             int timeout_ms) -> py::object {
+            absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> group;
+            {
+              py::gil_scoped_release release;
+              group = c.LookupPlacementGroup(name_space, name, timeout_ms);
+            }
+            auto found = ValueOrThrow(std::move(group));
+            if (!found) return py::none();
+            return ToPython(*found);
+          },
+          py::arg("namespace"), py::arg("name"), py::arg("timeout_ms"))
+      .def(
+          "job_info",
+          [](CoreClient& c, const py::bytes& job_id, int timeout_ms) -> py::object {
+            absl::StatusOr<std::optional<rpc::JobInfo>> job;
+            {
+              py::gil_scoped_release release;
+              job = c.GetJobInfo(JobId::FromBinary(std::string(job_id)), timeout_ms);
+            }
+            auto found = ValueOrThrow(std::move(job));
+            if (!found) return py::none();
+            py::dict out;
+            out["job_id"] = py::bytes(found->job_id());
+            out["namespace"] = found->namespace_();
+            out["config"] = py::bytes(found->config());
+            out["driver_pid"] = found->driver_pid();
+            out["is_dead"] = found->is_dead();
+            return out;
+          },
+          py::arg("job_id"), py::arg("timeout_ms"),
+          "The job's record in the GCS job table, or None when it is unknown.")
       .def("remove_placement_group",
            [](CoreClient& c, const py::bytes& pg_id) {
              ThrowIfError(c.RemovePlacementGroup(TaskId::FromBinary(std::string(pg_id))));

@@ -16,9 +16,6 @@ std::string ActorName(const rpc::TaskSpec& creation) {
 // The actor's handle object: its creation task's return 1.
 ObjectId HandleOf(const ActorId& actor_id) { return ObjectIdFor(CreationTaskOf(actor_id), 1); }
 
-// The GCS's actor records are keyed by the same 16 bytes, typed as a TaskId.
-TaskId GcsKey(const ActorId& actor_id) { return CreationTaskOf(actor_id); }
-
 }  // namespace
 
 ActorManager::ActorManager(const NodeUnits& units, TaskManager& tasks)
@@ -75,7 +72,7 @@ void ActorManager::OnCreationDone(ClientId worker, const ActorId& actor_id, Task
   }
   Actor& actor = it->second;
   actor.state = State::kAlive;
-  gcs_.ReportActorState(GcsKey(actor_id), rpc::ACTOR_ALIVE, nullptr);
+  gcs_.ReportActorState(actor_id, rpc::ACTOR_ALIVE, nullptr);
   actor.worker = worker;
   actor.pid = pid;
   by_worker_[worker] = actor_id;
@@ -269,7 +266,7 @@ void ActorManager::OnActorWorkerLost(const ActorId& actor_id, const std::string&
   }
   if (actor.restarts_left > 0) actor.restarts_left--;
   actor.state = State::kRestarting;
-  gcs_.ReportActorState(GcsKey(actor_id), rpc::ACTOR_RESTARTING, nullptr);
+  gcs_.ReportActorState(actor_id, rpc::ACTOR_RESTARTING, nullptr);
   // Calls that were running go first again, in order, when they may be
   // retried; the others fail.
   std::vector<TaskId> in_flight = std::move(actor.in_flight);
@@ -376,7 +373,7 @@ void ActorManager::MarkDead(const ActorId& actor_id, const std::string& reason) 
     processes_.Kill(actor.pid, SIGKILL);
     actor.pid = 0;
   }
-  gcs_.ReportActorState(GcsKey(actor_id), rpc::ACTOR_DEAD, nullptr);  // frees its name
+  gcs_.ReportActorState(actor_id, rpc::ACTOR_DEAD, nullptr);  // frees its name
   for (const ObjectId& id : actor.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);
   actor.arg_refs.clear();
   // A detached actor's handle object is no longer held by the raylet.

@@ -111,10 +111,8 @@ void GcsRequests::ListNamedActors(ClientId client, const rpc::ListNamedActors& r
 
 void GcsRequests::PlacementGroupTable(ClientId client,
                                       const rpc::PlacementGroupTableRequest& request) {
-  std::optional<TaskId> group;
-  if (!request.pg_id().empty()) group = TaskId::FromBinary(request.pg_id());
-  gcs_.GetPlacementGroups(group, [this, client, request_id = request.request_id()](
-                                     absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> groups) {
+  auto reply_with = [this, client, request_id = request.request_id()](
+                        absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> groups) {
     rpc::Message reply;
     auto* body = reply.mutable_placement_group_table_reply();
     body->set_request_id(request_id);
@@ -124,7 +122,55 @@ void GcsRequests::PlacementGroupTable(ClientId client,
       for (rpc::PlacementGroupInfo& info : *groups) *body->add_groups() = std::move(info);
     }
     clients_.Send(client, reply);
-  });
+  };
+  if (request.pg_id().empty() && !request.name().empty()) {
+    gcs_.LookupNamedPlacementGroup(
+        request.namespace_(), request.name(),
+        [reply_with = std::move(reply_with)](
+            absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> group) {
+          if (!group.ok()) return reply_with(group.status());
+          std::vector<rpc::PlacementGroupInfo> found;
+          if (group->has_value()) found.push_back(std::move(**group));
+          reply_with(std::move(found));
+        });
+    return;
+  }
+  std::optional<PlacementGroupId> group;
+  if (!request.pg_id().empty()) group = PlacementGroupId::FromBinary(request.pg_id());
+  gcs_.GetPlacementGroups(group, std::move(reply_with));
+}
+
+void GcsRequests::RegisterPlacementGroup(ClientId client, rpc::RegisterPlacementGroup& request) {
+  gcs_.AddPlacementGroup(
+      std::move(*request.mutable_group()),
+      [this, client, request_id = request.request_id()](absl::Status status) {
+        rpc::Message reply;
+        auto* body = reply.mutable_register_placement_group_reply();
+        body->set_request_id(request_id);
+        body->set_registered(status.ok());
+        // A taken name is an answer, not an error.
+        if (!status.ok() && !absl::IsAlreadyExists(status)) {
+          body->set_error(std::string(status.message()));
+        }
+        clients_.Send(client, reply);
+      });
+}
+
+void GcsRequests::JobInfo(ClientId client, const rpc::JobInfoRequest& request) {
+  gcs_.GetJob(JobId::FromBinary(request.job_id()),
+              [this, client, request_id = request.request_id()](
+                  absl::StatusOr<std::optional<rpc::JobInfo>> job) {
+                rpc::Message reply;
+                auto* body = reply.mutable_job_info_reply();
+                body->set_request_id(request_id);
+                if (!job.ok()) {
+                  body->set_error(std::string(job.status().message()));
+                } else if (job->has_value()) {
+                  body->set_found(true);
+                  *body->mutable_job() = std::move(**job);
+                }
+                clients_.Send(client, reply);
+              });
 }
 
 }  // namespace flare

@@ -1,5 +1,6 @@
 // The requests of local drivers and workers that the GCS answers: KV,
-// named actors and the placement-group table. Each is passed to the
+// named actors, named placement groups and the placement-group table, and
+// job records. Each is passed to the
 // GcsClient and its reply sent back to the client that asked, whenever the
 // GCS answers (at once on the head, later over the network).
 //
@@ -28,7 +29,13 @@ class GcsRequests {
   void RegisterActorName(ClientId client, rpc::RegisterActorName& request);
   void LookupActor(ClientId client, const rpc::LookupActor& request);
   void ListNamedActors(ClientId client, const rpc::ListNamedActors& request);
+  // Every group, one group by id, or the live group of a name in a
+  // namespace, as the request says.
   void PlacementGroupTable(ClientId client, const rpc::PlacementGroupTableRequest& request);
+  // A named group's creator takes its name before asking for the group.
+  void RegisterPlacementGroup(ClientId client, rpc::RegisterPlacementGroup& request);
+  // A worker reads a job's record (its config) before running its tasks.
+  void JobInfo(ClientId client, const rpc::JobInfoRequest& request);
 
  private:
   GcsClient& gcs_;

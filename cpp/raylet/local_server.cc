@@ -181,6 +181,12 @@ void LocalServer::Dispatch(const ClientInfo& client, rpc::Message& message) {
     case rpc::Message::kPlacementGroupTableRequest:
       handler.OnPlacementGroupTable(client, message.placement_group_table_request());
       break;
+    case rpc::Message::kRegisterPlacementGroup:
+      handler.OnRegisterPlacementGroup(client, *message.mutable_register_placement_group());
+      break;
+    case rpc::Message::kJobInfoRequest:
+      handler.OnJobInfo(client, message.job_info_request());
+      break;
     case rpc::Message::kPing: {
       // A barrier: answered after everything the client sent before it.
       rpc::Message reply;

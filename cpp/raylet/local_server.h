@@ -72,6 +72,9 @@ class LocalRequestHandler {
   virtual void OnRemovePlacementGroup(const rpc::RemovePlacementGroup& remove) = 0;
   virtual void OnPlacementGroupTable(const ClientInfo& client,
                                      const rpc::PlacementGroupTableRequest& request) = 0;
+  virtual void OnRegisterPlacementGroup(const ClientInfo& client,
+                                        rpc::RegisterPlacementGroup& request) = 0;
+  virtual void OnJobInfo(const ClientInfo& client, const rpc::JobInfoRequest& request) = 0;
 };
 
 class LocalServer : public Connection::Handler, public ClientChannel {

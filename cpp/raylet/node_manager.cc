@@ -145,6 +145,15 @@ void NodeManager::OnListNamedActors(const ClientInfo& client,
   gcs_requests_.ListNamedActors(client.id, request);
 }
 
+void NodeManager::OnRegisterPlacementGroup(const ClientInfo& client,
+                                           rpc::RegisterPlacementGroup& request) {
+  gcs_requests_.RegisterPlacementGroup(client.id, request);
+}
+
+void NodeManager::OnJobInfo(const ClientInfo& client, const rpc::JobInfoRequest& request) {
+  gcs_requests_.JobInfo(client.id, request);
+}
+
 void NodeManager::OnWorkerExiting(const ClientInfo& client, const rpc::WorkerExiting& exiting) {
   exit_reasons_[client.pid] = exiting.reason();
 }
@@ -187,7 +196,7 @@ void NodeManager::RemovePlacementGroup(const PlacementGroupId& group_id) {
   const std::string reason = "its placement group " + group_id.Hex() + " was removed";
   actors_.EndActorsInGroup(group_id, reason);
   tasks_.EndTasksInGroup(group_id, reason);
-  for (const std::string& key : groups_.Remove(group_id)) gcs_.KvDelete(key, nullptr);
+  groups_.Remove(group_id);
   tasks_.Dispatch();
 }
 
@@ -209,7 +218,6 @@ void NodeManager::OnRegister(const ClientInfo& client, const rpc::RegisterClient
     job.set_namespace_(request.namespace_());
     job.set_config(request.job_config());
     gcs_.AddJob(std::move(job), [this, client_id = client.id, reply = std::move(reply),
-                                 config = request.job_config(),
                                  done = std::move(done)](absl::StatusOr<JobId> job_id) mutable {
       if (!job_id.ok()) {
         reply.set_error("cannot register the job with the GCS: " +
@@ -217,9 +225,9 @@ void NodeManager::OnRegister(const ClientInfo& client, const rpc::RegisterClient
       } else if (clients_.Find(client_id) == nullptr) {
         gcs_.MarkJobFinished(*job_id, nullptr);  // the driver left meanwhile
       } else {
+        // Workers read the job's config from its record when they run its
+        // tasks (JobInfoRequest).
         reply.set_job_id(job_id->Binary());
-        // Workers read the job's config from here when they run its tasks.
-        gcs_.KvPut("job:" + job_id->Hex(), std::move(config), true, nullptr);
       }
       done(std::move(reply));
     });

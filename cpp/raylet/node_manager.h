@@ -98,6 +98,9 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   void OnRegisterActorName(const ClientInfo& client, rpc::RegisterActorName& request) override;
   void OnLookupActor(const ClientInfo& client, const rpc::LookupActor& request) override;
   void OnListNamedActors(const ClientInfo& client, const rpc::ListNamedActors& request) override;
+  void OnRegisterPlacementGroup(const ClientInfo& client,
+                                rpc::RegisterPlacementGroup& request) override;
+  void OnJobInfo(const ClientInfo& client, const rpc::JobInfoRequest& request) override;
   void OnClusterInfo(const ClientInfo& client, const rpc::ClusterInfoRequest& request) override;
   void OnStoreStats(const ClientInfo& client, const rpc::StoreStatsRequest& request) override;
   void OnLogLines(const rpc::LogLines& lines) override;

@@ -8,14 +8,6 @@
 
 namespace flare {
 
-namespace {
-
-// The GCS's placement-group records are keyed by the same 16 bytes, typed
-// as a TaskId.
-TaskId GcsKey(const PlacementGroupId& group_id) { return TaskId::FromId(group_id); }
-
-}  // namespace
-
 ResourceSet PlacementGroupManager::Offered(const PlacementGroupId& group_id, const Group& group) {
   const std::string hex = group_id.Hex();
   std::map<std::string, double> offered;
@@ -86,7 +78,6 @@ void PlacementGroupManager::Create(ClientId owner, const rpc::CreatePlacementGro
   by_hex_[group_id.Hex()] = group_id;
   group.owner = owner;
   group.detached = request.detached();
-  group.kv_keys.assign(request.kv_keys().begin(), request.kv_keys().end());
   group.ready_id = ObjectId::FromBinary(request.ready_id());
   group.ready_value = request.ready_value();
   for (const auto& bundle : request.bundles()) {
@@ -105,7 +96,7 @@ void PlacementGroupManager::Create(ClientId owner, const rpc::CreatePlacementGro
   objects_.AddRef(kTaskArgHolder, group.ready_id);
   const std::string why = Infeasibility(request, group);
   if (!why.empty()) {
-    gcs_.ReportPlacementGroupInfeasible(GcsKey(group_id), nullptr);
+    gcs_.ReportPlacementGroupInfeasible(group_id, nullptr);
     returns_.StoreError(group.ready_id, rpc::INFEASIBLE,
                         "placement group " + group_id.Hex() + " cannot be placed: " + why);
     return;
@@ -128,7 +119,7 @@ std::vector<TaskId> PlacementGroupManager::ReservePending() {
     scheduler_.Acquire(group.total);
     scheduler_.AddCapacity(Offered(group_id, group));
     group.reserved = true;
-    gcs_.ReportPlacementGroupCreated(GcsKey(group_id), node_id_, nullptr);
+    gcs_.ReportPlacementGroupCreated(group_id, node_id_, nullptr);
     rpc::ReturnObject ready;
     ready.mutable_data()->set_object_id(group.ready_id.Binary());
     ready.mutable_data()->set_inline_data(group.ready_value);
@@ -138,9 +129,9 @@ std::vector<TaskId> PlacementGroupManager::ReservePending() {
   return released;
 }
 
-std::vector<std::string> PlacementGroupManager::Remove(const PlacementGroupId& group_id) {
+void PlacementGroupManager::Remove(const PlacementGroupId& group_id) {
   auto it = groups_.find(group_id);
-  if (it == groups_.end()) return {};
+  if (it == groups_.end()) return;
   Group& group = it->second;
   if (group.reserved) {
     scheduler_.RemoveCapacity(Offered(group_id, group));
@@ -150,11 +141,9 @@ std::vector<std::string> PlacementGroupManager::Remove(const PlacementGroupId& g
                         "placement group " + group_id.Hex() + " was removed before it was placed");
   }
   objects_.RemoveRef(kTaskArgHolder, group.ready_id);
-  std::vector<std::string> keys = std::move(group.kv_keys);
   by_hex_.erase(group_id.Hex());
   groups_.erase(it);
-  gcs_.ReportPlacementGroupRemoved(GcsKey(group_id), nullptr);
-  return keys;
+  gcs_.ReportPlacementGroupRemoved(group_id, nullptr);
 }
 
 std::vector<PlacementGroupId> PlacementGroupManager::OwnedBy(ClientId owner) const {

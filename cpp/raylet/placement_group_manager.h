@@ -60,9 +60,9 @@ class PlacementGroupManager {
   ResourceSet Offered(const PlacementGroupId& group_id) const;
 
   // Frees the group: its resources go back (or its ready object fails, if it
-  // was still pending) and the GCS records it REMOVED. Returns the KV keys that
-  // described it, to be deleted. REQUIRES: what ran in it has been ended.
-  std::vector<std::string> Remove(const PlacementGroupId& group_id);
+  // was still pending) and the GCS records it REMOVED, which frees its name.
+  // REQUIRES: what ran in it has been ended.
+  void Remove(const PlacementGroupId& group_id);
   // The groups `owner` created that go with it (all but detached ones).
   std::vector<PlacementGroupId> OwnedBy(ClientId owner) const;
 
@@ -75,7 +75,6 @@ class PlacementGroupManager {
     bool reserved = false;
     ClientId owner = 0;
     bool detached = false;
-    std::vector<std::string> kv_keys;
     std::vector<TaskId> waiting;  // submitted before it was reserved
   };
   static ResourceSet Offered(const PlacementGroupId& group_id, const Group& group);

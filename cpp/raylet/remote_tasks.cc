@@ -28,7 +28,9 @@ absl::Status RemoteTasks::Send(const NodeId& node, const TaskId& task_id,
                                            spec.function_name() + " is not on this node");
     }
     rpc::Message message;
-    if (entry->in_store && entry->error == rpc::ERROR_NONE) {
+    // An arena object is pulled from here; so is one spilled to disk here,
+    // whose value is not in memory to send (it comes back when read).
+    if ((entry->in_store || entry->spilled) && entry->error == rpc::ERROR_NONE) {
       auto* location = message.mutable_object_location();
       location->set_object_id(id.Binary());
       location->set_size(entry->size);

@@ -90,6 +90,13 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
   record.spec = std::move(spec);
 
   if (record.is_actor_call()) {
+    const std::string& host = record.spec.actor_node_id();
+    if (!host.empty() && host != view_.local_id().Binary()) {
+      record.remote = NodeId::FromBinary(host);
+      remote_calls_[ActorId::FromBinary(record.spec.actor_id())].push_back(task_id);
+      SendRemoteCalls();
+      return;
+    }
     actors_.OnCallSubmitted(task_id, record);
     return;
   }
@@ -112,7 +119,7 @@ void TaskManager::Place(const TaskId& task_id, TaskRecord& record) {
 bool TaskManager::RunsHereOnly(const TaskRecord& record) const {
   return record.owner_is_peer || record.is_actor_creation() || record.is_actor_call() ||
          record.spec.streaming() || record.spec.dynamic_returns() ||
-         groups_.GroupOf(record.demand).has_value() || view_.remote_nodes().empty();
+         groups_.GroupOf(record.demand).has_value();
 }
 
 SchedulingDecision TaskManager::Decide(const TaskRecord& record) {
@@ -134,16 +141,26 @@ SchedulingDecision TaskManager::Decide(const TaskRecord& record) {
 }
 
 void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
+  // Placed anew: a node chosen before (one that went) is no longer its place.
+  record.remote = NodeId();
   const SchedulingDecision decision = Decide(record);
   if (decision.is_infeasible()) {
     const bool affinity =
         record.spec.strategy().kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY;
+    std::string why;
+    if (affinity) {
+      why = " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
+            ", which is not alive or has not that much";
+    } else if (RunsHereOnly(record) && !view_.remote_nodes().empty()) {
+      why = " but this node has " + view_.local_total().DebugString() +
+            (record.is_actor_creation() || record.is_actor_call()
+                 ? " (actors are not placed on other nodes yet)"
+                 : " and this kind of task runs where it was submitted");
+    } else {
+      why = " but no node has that much: the largest has " + view_.LargestNode().DebugString();
+    }
     Fail(task_id, rpc::INFEASIBLE,
-         "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
-             (affinity ? " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
-                             ", which is not alive or has not that much"
-                       : " but no node has that much: the largest has " +
-                             view_.LargestNode().DebugString()));
+         "task " + record.spec.function_name() + " requires " + record.demand.DebugString() + why);
     return;
   }
   if (decision.is_local()) {
@@ -211,6 +228,7 @@ bool TaskManager::ArgsReady(const rpc::TaskSpec& spec) const {
 void TaskManager::Dispatch() {
   if (groups_.has_pending()) QueueTasksOfReservedGroups();
   if (!awaiting_remote_.empty()) ForwardAwaiting();
+  if (!remote_calls_.empty()) SendRemoteCalls();
   // New leases: ready tasks whose demand fits go to idle workers.
   while (pool_.num_idle() > 0 && scheduler_.num_dispatchable() > 0) {
     std::vector<TaskId> ready = scheduler_.Dispatch(pool_.num_idle());
@@ -513,7 +531,18 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
   }
   spill_.RestoreAll(ArgumentIds(record.spec));
   const absl::Status sent = remote_.Send(node, task_id, record.spec, record.demand);
+  if (absl::IsFailedPrecondition(sent)) {
+    // An argument is not on this node (ArgsReady lets unknown ids pass): no
+    // attempt, here or anywhere, could read it.
+    Fail(task_id, rpc::OBJECT_LOST,
+         "task " + record.spec.function_name() + " could not be sent to node " + node.Hex() +
+             ": " + std::string(sent.message()));
+    return;
+  }
   if (!sent.ok()) {
+    // As if the node had died: it takes nothing more until its next report,
+    // so the retry goes elsewhere (and cannot come straight back here).
+    view_.RemoveNode(node);
     record.running = false;
     FailedAttempt lost;
     lost.cause = "could not be sent to node " + node.Hex() + ": " + std::string(sent.message());
@@ -521,6 +550,36 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
     return;
   }
   view_.Take(node, record.demand);
+}
+
+void TaskManager::SendRemoteCalls() {
+  for (auto it = remote_calls_.begin(); it != remote_calls_.end();) {
+    std::deque<TaskId>& calls = it->second;
+    while (!calls.empty()) {
+      auto task = tasks_.find(calls.front());
+      if (task == tasks_.end() || task->second.cancelled) {
+        calls.pop_front();
+        continue;
+      }
+      if (!ArgsReady(task->second.spec)) break;
+      const TaskId task_id = calls.front();
+      calls.pop_front();
+      TaskRecord& record = task->second;
+      record.running = true;
+      const absl::Status sent =
+          remote_.Send(record.remote, task_id, record.spec, ResourceSet());
+      if (!sent.ok()) {
+        Fail(task_id, rpc::ACTOR_DIED,
+             "the actor's node " + record.remote.Hex() + " cannot be reached: " +
+                 std::string(sent.message()));
+      }
+    }
+    if (calls.empty()) {
+      remote_calls_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void TaskManager::ForwardAwaiting() {
@@ -566,6 +625,12 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
   for (const TaskId& task_id : remote_.OnNodeGone(node)) {
     auto it = tasks_.find(task_id);
     if (it == tasks_.end()) continue;
+    if (it->second.is_actor_call()) {  // its actor went with the node
+      Fail(task_id, rpc::ACTOR_DIED,
+           "the actor of call " + it->second.spec.function_name() + " was on node " +
+               node.Hex() + ", which " + why);
+      continue;
+    }
     it->second.running = false;
     it->second.remote = NodeId();
     FailedAttempt lost;

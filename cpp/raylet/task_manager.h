@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <deque>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -202,13 +203,18 @@ class TaskManager {
   // Whether only this node may run it (actors, generators, placement
   // groups, and tasks another node placed here).
   bool RunsHereOnly(const TaskRecord& record) const;
-  // Sends a task to `node` (RemoteTasks); if it cannot go, it is retried or
-  // failed as if that node had died.
+  // Sends a task to `node` (RemoteTasks). If the node cannot be reached, it
+  // leaves the view until its next report and the task is retried or failed
+  // as if that node had died; if an argument is not on this node, the task
+  // fails OBJECT_LOST.
   void Forward(const TaskId& task_id, TaskRecord& record, const NodeId& node);
   // Sends queued tasks that have no room here to nodes with room.
   void SpillBack();
   // Sends tasks placed elsewhere whose arguments became ready.
   void ForwardAwaiting();
+  // Calls on actors hosted by other nodes go there in submission order: the
+  // oldest waits for its arguments, the others wait behind it.
+  void SendRemoteCalls();
   // Queues the task in the scheduler again (not running, no worker).
   void Enqueue(const TaskId& task_id, TaskRecord& record);
   // Sends a task just put on `worker`'s lease; if it did not go, it leaves
@@ -258,6 +264,8 @@ class TaskManager {
 
   TaskMap tasks_;
   absl::flat_hash_map<TaskId, NodeId, IdHash> awaiting_remote_;  // placed elsewhere, args not ready
+  // Calls not yet sent to actors on other nodes, per actor, in order.
+  absl::flat_hash_map<ActorId, std::deque<TaskId>, IdHash> remote_calls_;
   std::optional<std::string> workers_broken_;  // why no worker can start
   bool warned_worker_limit_ = false;
 };

@@ -314,8 +314,12 @@ class ActorHandle:
         serialized, dependencies = prepare_args(label, None, args, kwargs)
         options = _CALL_OPTIONS if num_returns == 1 else {**_CALL_OPTIONS,
                                                           "num_returns": num_returns}
+        # The actor lives on the node that owns its handle object (where it
+        # was created); a call from another node goes there.
+        owner = self._handle_ref.owner_address() if self._handle_ref is not None else None
         result = submit_task(session, "", label, serialized, dependencies, options, {},
-                             actor_id=self._actor_id, method_name=method_name)
+                             actor_id=self._actor_id, method_name=method_name,
+                             actor_node_id=owner.node_id if owner is not None else b"")
         _mark_actor_call(result)
         return result
 

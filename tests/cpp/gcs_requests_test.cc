@@ -69,7 +69,7 @@ class DeferredGcsClient : public GcsClient {
   void RegisterActor(rpc::ActorInfo actor, StatusCallback done) override {
     inner_.RegisterActor(std::move(actor), Defer(std::move(done)));
   }
-  void ReportActorState(const TaskId& actor, rpc::ActorState state, StatusCallback done) override {
+  void ReportActorState(const ActorId& actor, rpc::ActorState state, StatusCallback done) override {
     inner_.ReportActorState(actor, state, Defer(std::move(done)));
   }
   void LookupNamedActor(const std::string& name_space, const std::string& name,
@@ -83,19 +83,26 @@ class DeferredGcsClient : public GcsClient {
   void AddPlacementGroup(rpc::PlacementGroupInfo group, StatusCallback done) override {
     inner_.AddPlacementGroup(std::move(group), Defer(std::move(done)));
   }
-  void ReportPlacementGroupCreated(const TaskId& group, const NodeId& node,
+  void ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
                                    StatusCallback done) override {
     inner_.ReportPlacementGroupCreated(group, node, Defer(std::move(done)));
   }
-  void ReportPlacementGroupInfeasible(const TaskId& group, StatusCallback done) override {
+  void ReportPlacementGroupInfeasible(const PlacementGroupId& group, StatusCallback done) override {
     inner_.ReportPlacementGroupInfeasible(group, Defer(std::move(done)));
   }
-  void ReportPlacementGroupRemoved(const TaskId& group, StatusCallback done) override {
+  void ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) override {
     inner_.ReportPlacementGroupRemoved(group, Defer(std::move(done)));
   }
-  void GetPlacementGroups(const std::optional<TaskId>& group,
+  void GetPlacementGroups(const std::optional<PlacementGroupId>& group,
                           Callback<std::vector<rpc::PlacementGroupInfo>> done) override {
     inner_.GetPlacementGroups(group, Defer(std::move(done)));
+  }
+  void LookupNamedPlacementGroup(const std::string& name_space, const std::string& name,
+                                 Callback<std::optional<rpc::PlacementGroupInfo>> done) override {
+    inner_.LookupNamedPlacementGroup(name_space, name, Defer(std::move(done)));
+  }
+  void GetJob(const JobId& job, Callback<std::optional<rpc::JobInfo>> done) override {
+    inner_.GetJob(job, Defer(std::move(done)));
   }
 
  private:
@@ -130,7 +137,17 @@ class RecordingClients : public ClientChannel {
 
 class GcsRequestsTest : public ::testing::Test {
  protected:
-  rpc::RegisterActorName RegisterName(uint64_t request_id, const TaskId& id,
+  rpc::RegisterPlacementGroup RegisterGroup(uint64_t request_id, const PlacementGroupId& id,
+                                            const std::string& name) {
+    rpc::RegisterPlacementGroup request;
+    request.set_request_id(request_id);
+    request.mutable_group()->set_pg_id(id.Binary());
+    request.mutable_group()->set_namespace_("ns");
+    request.mutable_group()->set_name(name);
+    return request;
+  }
+
+  rpc::RegisterActorName RegisterName(uint64_t request_id, const ActorId& id,
                                       const std::string& name) {
     rpc::RegisterActorName request;
     request.set_request_id(request_id);
@@ -184,13 +201,13 @@ TEST_F(GcsRequestsTest, PutWithoutRequestIdIsNotAnswered) {
 }
 
 TEST_F(GcsRequestsTest, TakenNameIsAnsweredWithTheActorHoldingIt) {
-  const TaskId first = TaskId::FromRandom();
+  const ActorId first = ActorId::FromRandom();
   {
     auto request = RegisterName(1, first, "counter");
     requests_.RegisterActorName(1, request);
   }
   {
-    auto request = RegisterName(2, TaskId::FromRandom(), "counter");
+    auto request = RegisterName(2, ActorId::FromRandom(), "counter");
     requests_.RegisterActorName(2, request);
   }
   deferred_.Deliver();
@@ -209,7 +226,7 @@ TEST_F(GcsRequestsTest, TakenNameIsAnsweredWithTheActorHoldingIt) {
 
 TEST_F(GcsRequestsTest, RefusedRecordIsAnError) {
   {
-    auto request = RegisterName(1, TaskId::FromRandom(), "");
+    auto request = RegisterName(1, ActorId::FromRandom(), "");
     requests_.RegisterActorName(1, request);
   }
   deferred_.Deliver();
@@ -219,7 +236,7 @@ TEST_F(GcsRequestsTest, RefusedRecordIsAnError) {
 }
 
 TEST_F(GcsRequestsTest, LookupAndListFindLiveNamedActors) {
-  const TaskId id = TaskId::FromRandom();
+  const ActorId id = ActorId::FromRandom();
   {
     auto request = RegisterName(1, id, "counter");
     requests_.RegisterActorName(1, request);
@@ -244,7 +261,7 @@ TEST_F(GcsRequestsTest, LookupAndListFindLiveNamedActors) {
       << "another namespace has no actors";
   EXPECT_EQ(sent_[3].reply.list_named_actors_reply().actors_size(), 1);
 
-  gcs_.ReportActorState(id, rpc::ACTOR_DEAD);
+  ASSERT_TRUE(gcs_.ReportActorState(id, rpc::ACTOR_DEAD).ok());
   lookup.set_request_id(5);
   requests_.LookupActor(1, lookup);
   deferred_.Deliver();
@@ -252,20 +269,87 @@ TEST_F(GcsRequestsTest, LookupAndListFindLiveNamedActors) {
 }
 
 TEST_F(GcsRequestsTest, PlacementGroupTableReadsTheGcsRecords) {
-  const TaskId group = TaskId::FromRandom();
+  const PlacementGroupId group = PlacementGroupId::FromRandom();
   rpc::PlacementGroupInfo info;
   info.set_pg_id(group.Binary());
-  gcs_.AddPlacementGroup(info);
+  ASSERT_TRUE(gcs_.AddPlacementGroup(info).ok());
   rpc::PlacementGroupTableRequest request;
   request.set_request_id(9);
   requests_.PlacementGroupTable(2, request);
-  request.set_pg_id(TaskId::FromRandom().Binary());
+  request.set_pg_id(PlacementGroupId::FromRandom().Binary());
   requests_.PlacementGroupTable(2, request);
   deferred_.Deliver();
   ASSERT_EQ(sent_.size(), 2u);
   EXPECT_EQ(sent_[0].reply.placement_group_table_reply().request_id(), 9u);
   EXPECT_EQ(sent_[0].reply.placement_group_table_reply().groups_size(), 1);
   EXPECT_EQ(sent_[1].reply.placement_group_table_reply().groups_size(), 0);
+}
+
+TEST_F(GcsRequestsTest, ANamedGroupTakesItsNameAndIsFoundByIt) {
+  const PlacementGroupId first = PlacementGroupId::FromRandom();
+  {
+    auto request = RegisterGroup(1, first, "workers");
+    requests_.RegisterPlacementGroup(1, request);
+    request = RegisterGroup(2, PlacementGroupId::FromRandom(), "workers");
+    requests_.RegisterPlacementGroup(2, request);
+  }
+  rpc::PlacementGroupTableRequest by_name;
+  by_name.set_request_id(3);
+  by_name.set_namespace_("ns");
+  by_name.set_name("workers");
+  requests_.PlacementGroupTable(1, by_name);
+  by_name.set_request_id(4);
+  by_name.set_namespace_("other");
+  requests_.PlacementGroupTable(1, by_name);
+  EXPECT_TRUE(sent_.empty()) << "no reply before the GCS answers";
+  deferred_.Deliver();
+  ASSERT_EQ(sent_.size(), 4u);
+  EXPECT_TRUE(sent_[0].reply.register_placement_group_reply().registered());
+  const auto& lost = sent_[1].reply.register_placement_group_reply();
+  EXPECT_EQ(sent_[1].client, 2u);
+  EXPECT_EQ(lost.request_id(), 2u);
+  EXPECT_FALSE(lost.registered());
+  EXPECT_TRUE(lost.error().empty()) << "a taken name is an answer, not an error";
+  const auto& found = sent_[2].reply.placement_group_table_reply();
+  EXPECT_EQ(found.request_id(), 3u);
+  ASSERT_EQ(found.groups_size(), 1);
+  EXPECT_EQ(found.groups(0).pg_id(), first.Binary());
+  EXPECT_EQ(sent_[3].reply.placement_group_table_reply().groups_size(), 0)
+      << "another namespace does not see it";
+}
+
+TEST_F(GcsRequestsTest, ARefusedGroupIsAnError) {
+  auto request = RegisterGroup(1, PlacementGroupId::FromRandom(), "workers");
+  request.mutable_group()->set_pg_id("short");
+  requests_.RegisterPlacementGroup(1, request);
+  deferred_.Deliver();
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_FALSE(sent_[0].reply.register_placement_group_reply().registered());
+  EXPECT_FALSE(sent_[0].reply.register_placement_group_reply().error().empty());
+}
+
+TEST_F(GcsRequestsTest, AJobsRecordComesFromTheJobTable) {
+  rpc::JobInfo driver;
+  driver.set_namespace_("ns");
+  driver.set_config("config");
+  const JobId job = gcs_.AddJob(driver).value();
+  rpc::JobInfoRequest request;
+  request.set_request_id(5);
+  request.set_job_id(job.Binary());
+  requests_.JobInfo(6, request);
+  request.set_request_id(7);
+  request.set_job_id(JobId().Binary());
+  requests_.JobInfo(6, request);
+  deferred_.Deliver();
+  ASSERT_EQ(sent_.size(), 2u);
+  const auto& known = sent_[0].reply.job_info_reply();
+  EXPECT_EQ(sent_[0].client, 6u);
+  EXPECT_EQ(known.request_id(), 5u);
+  ASSERT_TRUE(known.found());
+  EXPECT_EQ(known.job().config(), "config");
+  EXPECT_EQ(known.job().namespace_(), "ns");
+  EXPECT_FALSE(sent_[1].reply.job_info_reply().found()) << "an unknown job";
+  EXPECT_TRUE(sent_[1].reply.job_info_reply().error().empty());
 }
 
 }  // namespace

@@ -179,6 +179,47 @@ TEST_F(GcsServerTest, EveryCallRoundTripsThroughTheWire) {
   EXPECT_EQ(node.client->pending(), 0u);
 }
 
+TEST_F(GcsServerTest, NamedPlacementGroupsAndJobRecordsRoundTripThroughTheWire) {
+  Node& node = Connect();
+  ASSERT_TRUE(Register(node, NodeId::FromRandom()).ok());
+  rpc::JobInfo info;
+  info.set_namespace_("ns");
+  info.set_config("job config");
+  std::optional<JobId> job;
+  node.client->AddJob(info, [&](absl::StatusOr<JobId> r) { job = *r; });
+  Pump();
+  ASSERT_TRUE(job.has_value());
+  std::optional<std::optional<rpc::JobInfo>> record, unknown_job;
+  node.client->GetJob(*job, [&](absl::StatusOr<std::optional<rpc::JobInfo>> r) { record = *r; });
+  node.client->GetJob(JobId(),
+                      [&](absl::StatusOr<std::optional<rpc::JobInfo>> r) { unknown_job = *r; });
+  rpc::PlacementGroupInfo group;
+  const PlacementGroupId group_id = PlacementGroupId::FromRandom();
+  group.set_pg_id(group_id.Binary());
+  group.set_namespace_("ns");
+  group.set_name("workers");
+  absl::Status added = absl::UnknownError("none");
+  node.client->AddPlacementGroup(group, [&](absl::Status s) { added = s; });
+  std::optional<std::optional<rpc::PlacementGroupInfo>> named, elsewhere;
+  node.client->LookupNamedPlacementGroup(
+      "ns", "workers",
+      [&](absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> r) { named = *r; });
+  node.client->LookupNamedPlacementGroup(
+      "other", "workers",
+      [&](absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> r) { elsewhere = *r; });
+  Pump();
+
+  ASSERT_TRUE(record.has_value() && record->has_value());
+  EXPECT_EQ((*record)->config(), "job config");
+  ASSERT_TRUE(unknown_job.has_value());
+  EXPECT_FALSE(unknown_job->has_value()) << "an unknown job stays unknown across the wire";
+  EXPECT_TRUE(added.ok()) << added;
+  ASSERT_TRUE(named.has_value() && named->has_value());
+  EXPECT_EQ((*named)->pg_id(), group_id.Binary());
+  ASSERT_TRUE(elsewhere.has_value());
+  EXPECT_FALSE(elsewhere->has_value()) << "another namespace does not see it";
+}
+
 TEST_F(GcsServerTest, ARefusalKeepsItsCodeAndMessage) {
   Node& node = Connect();
   ASSERT_TRUE(Register(node, NodeId::FromRandom()).ok());

@@ -12,24 +12,10 @@
 
 #include "gcs/in_process_gcs_client.h"
 #include "gcs/memory_store.h"
+#include "gcs_test_store.h"
 
 namespace flare {
 namespace {
-
-// A store that cannot write or read: a disk that failed.
-class BrokenStore : public Store {
- public:
-  absl::StatusOr<bool> Put(const std::string&, const std::string&, std::string, bool) override {
-    return absl::UnavailableError("disk gone");
-  }
-  absl::StatusOr<std::optional<std::string>> Get(const std::string&,
-                                                 const std::string&) const override {
-    return absl::UnavailableError("disk gone");
-  }
-  absl::StatusOr<bool> Delete(const std::string&, const std::string&) override {
-    return absl::UnavailableError("disk gone");
-  }
-};
 
 class GcsTest : public ::testing::Test {
  protected:
@@ -79,7 +65,9 @@ TEST_F(GcsTest, RequestsWithoutCallbackAreStillApplied) {
 }
 
 TEST(GcsStoreErrorTest, StoreErrorsReachTheCaller) {
-  Gcs gcs(std::make_unique<BrokenStore>());
+  MemoryStore backing;
+  const bool broken = true;
+  Gcs gcs(std::make_unique<testing::TestStore>(backing, &broken));
   InProcessGcsClient client(gcs);
   absl::Status put;
   client.KvPut("k", "v", true, [&](absl::StatusOr<bool> r) { put = r.status(); });
@@ -87,6 +75,15 @@ TEST(GcsStoreErrorTest, StoreErrorsReachTheCaller) {
   absl::Status get;
   client.KvGet("k", [&](absl::StatusOr<std::optional<std::string>> r) { get = r.status(); });
   EXPECT_NE(get.message().find("disk gone"), std::string::npos) << get;
+  absl::Status job;
+  client.AddJob(rpc::JobInfo(), [&](absl::StatusOr<JobId> r) { job = r.status(); });
+  EXPECT_TRUE(absl::IsUnavailable(job)) << "table writes fail the same way: " << job;
+  absl::Status node;
+  rpc::NodeInfo info;
+  info.set_node_id(NodeId::FromRandom().Binary());
+  client.RegisterNode(info, [&](absl::Status s) { node = s; });
+  EXPECT_TRUE(absl::IsUnavailable(node)) << node;
+  EXPECT_TRUE(gcs.GetAllNodes().empty());
 }
 
 TEST_F(GcsTest, NodesRegisterAndUpdateByNodeId) {
@@ -122,7 +119,7 @@ TEST_F(GcsTest, JobsAreTimedByTheInjectedClock) {
 }
 
 TEST_F(GcsTest, NamedActorLifecycleThroughTheClient) {
-  const TaskId id = TaskId::FromRandom();
+  const ActorId id = ActorId::FromRandom();
   rpc::ActorInfo actor;
   actor.set_actor_id(id.Binary());
   actor.set_namespace_("ns");
@@ -130,7 +127,7 @@ TEST_F(GcsTest, NamedActorLifecycleThroughTheClient) {
   absl::Status registered;
   client_.RegisterActor(actor, [&](absl::Status s) { registered = s; });
   ASSERT_TRUE(registered.ok()) << registered;
-  actor.set_actor_id(TaskId::FromRandom().Binary());
+  actor.set_actor_id(ActorId::FromRandom().Binary());
   client_.RegisterActor(actor, [&](absl::Status s) { registered = s; });
   EXPECT_TRUE(absl::IsAlreadyExists(registered)) << registered;
 
@@ -157,7 +154,7 @@ TEST_F(GcsTest, NamedActorLifecycleThroughTheClient) {
 }
 
 TEST_F(GcsTest, PlacementGroupRecordsFollowTheReports) {
-  const TaskId group = TaskId::FromRandom();
+  const PlacementGroupId group = PlacementGroupId::FromRandom();
   const NodeId node = NodeId::FromRandom();
   rpc::PlacementGroupInfo info;
   info.set_pg_id(group.Binary());
@@ -180,11 +177,55 @@ TEST_F(GcsTest, PlacementGroupRecordsFollowTheReports) {
                              });
   ASSERT_EQ(groups.size(), 1u) << "a removed group is remembered";
   EXPECT_EQ(groups[0].state(), rpc::PG_REMOVED);
-  client_.GetPlacementGroups(TaskId::FromRandom(),
+  client_.GetPlacementGroups(PlacementGroupId::FromRandom(),
                              [&](absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> r) {
                                groups = *r;
                              });
   EXPECT_TRUE(groups.empty()) << "an unknown group has no record";
+}
+
+TEST_F(GcsTest, AJobsRecordCarriesItsConfigAndNamespace) {
+  rpc::JobInfo driver;
+  driver.set_namespace_("ns");
+  driver.set_config("pickled sys.path");
+  JobId id;
+  client_.AddJob(driver, [&](absl::StatusOr<JobId> r) { id = *r; });
+  std::optional<rpc::JobInfo> job;
+  client_.GetJob(id, [&](absl::StatusOr<std::optional<rpc::JobInfo>> r) { job = *r; });
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->config(), "pickled sys.path");
+  EXPECT_EQ(job->namespace_(), "ns");
+  client_.GetJob(JobId(), [&](absl::StatusOr<std::optional<rpc::JobInfo>> r) { job = *r; });
+  EXPECT_FALSE(job.has_value()) << "an unknown job has no record";
+}
+
+TEST_F(GcsTest, NamedPlacementGroupsAreFoundByNameInTheirNamespace) {
+  rpc::PlacementGroupInfo info;
+  const PlacementGroupId group = PlacementGroupId::FromRandom();
+  info.set_pg_id(group.Binary());
+  info.set_name("workers");
+  info.set_namespace_("ns");
+  absl::Status added;
+  client_.AddPlacementGroup(info, [&](absl::Status s) { added = s; });
+  ASSERT_TRUE(added.ok()) << added;
+  info.set_pg_id(PlacementGroupId::FromRandom().Binary());
+  client_.AddPlacementGroup(info, [&](absl::Status s) { added = s; });
+  EXPECT_TRUE(absl::IsAlreadyExists(added)) << added;
+
+  std::optional<rpc::PlacementGroupInfo> found;
+  auto lookup = [&](const std::string& name_space) {
+    client_.LookupNamedPlacementGroup(
+        name_space, "workers",
+        [&](absl::StatusOr<std::optional<rpc::PlacementGroupInfo>> r) { found = *r; });
+  };
+  lookup("ns");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->pg_id(), group.Binary());
+  lookup("other");
+  EXPECT_FALSE(found.has_value()) << "another namespace does not see it";
+  client_.ReportPlacementGroupRemoved(group, nullptr);
+  lookup("ns");
+  EXPECT_FALSE(found.has_value()) << "a removed group is not found by name";
 }
 
 }  // namespace

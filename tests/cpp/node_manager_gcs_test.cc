@@ -74,6 +74,24 @@ TEST_F(NodeManagerGcsTest, EachDriverIsAJobThatEndsWhenItLeaves) {
   EXPECT_TRUE(jobs[1].is_dead()) << "its driver left";
 }
 
+TEST_F(NodeManagerGcsTest, AJobsRecordIsReadFromTheJobTableOnly) {
+  const JobId job = node_.clients().infos.at(driver_).job_id;
+  auto in_kv = node_.gcs().KvGet("job:" + job.Hex());
+  ASSERT_TRUE(in_kv.ok());
+  EXPECT_FALSE(in_kv->has_value()) << "a job's config is kept in its job record only";
+  const ClientId worker = node_.RegisterWorker();
+  rpc::JobInfoRequest request;
+  request.set_request_id(3);
+  request.set_job_id(job.Binary());
+  node_.manager().OnJobInfo(node_.clients().infos.at(worker), request);
+  auto replies = node_.Take(worker, rpc::Message::kJobInfoReply);
+  ASSERT_EQ(replies.size(), 1u);
+  const auto& reply = replies[0].job_info_reply();
+  EXPECT_EQ(reply.request_id(), 3u);
+  ASSERT_TRUE(reply.found());
+  EXPECT_EQ(reply.job().driver_pid(), 50);
+}
+
 TEST_F(NodeManagerGcsTest, ANamedActorsStateFollowsItAndDeathFreesItsName) {
   const ClientId worker = node_.RegisterWorker();
   rpc::TaskSpec creation = Creation(/*max_restarts=*/1);

@@ -35,7 +35,7 @@ class PlacementGroupManagerTest : public ::testing::Test {
   }
   rpc::PlacementGroupState State(const rpc::CreatePlacementGroup& request) {
     // The state the manager reported to the GCS.
-    auto records = gcs_.GetPlacementGroups(TaskId::FromBinary(request.pg_id()));
+    auto records = gcs_.GetPlacementGroups(PlacementGroupId::FromBinary(request.pg_id()));
     EXPECT_EQ(records.size(), 1u);
     return records.empty() ? rpc::PG_REMOVED : records[0].state();
   }
@@ -105,16 +105,33 @@ TEST_F(PlacementGroupManagerTest, AGroupTheNodeCanNeverHoldFailsItsReadyObject) 
 }
 
 TEST_F(PlacementGroupManagerTest, RemovingAGroupGivesItsResourcesBackAndSaysRemoved) {
-  auto request = Request({{{"CPU", 2}}});
-  request.add_kv_keys("pg:ns:name");
+  const auto request = Request({{{"CPU", 2}}});
   groups_.Create(kDriver, request);
   groups_.ReservePending();
   const PlacementGroupId group_id = PlacementGroupId::FromBinary(request.pg_id());
-  EXPECT_EQ(groups_.Remove(group_id), std::vector<std::string>{"pg:ns:name"});
+  groups_.Remove(group_id);
   EXPECT_EQ(scheduler_.available().Get("CPU"), 4);
   EXPECT_EQ(scheduler_.total().Get("CPU_group_" + group_id.Hex()), 0);
   EXPECT_EQ(State(request), rpc::PG_REMOVED);
   EXPECT_FALSE(groups_.Contains(group_id));
+}
+
+TEST_F(PlacementGroupManagerTest, ANamedGroupKeepsTheNameItsCreatorTookUntilRemoved) {
+  auto request = Request({{{"CPU", 1}}});
+  request.set_name("workers");
+  rpc::PlacementGroupInfo registered;  // as util/placement_group.py registers it first
+  registered.set_pg_id(request.pg_id());
+  registered.set_name("workers");
+  registered.set_namespace_("ns");
+  ASSERT_TRUE(gcs_.AddPlacementGroup(registered).ok());
+  groups_.Create(kDriver, request);
+  groups_.ReservePending();
+  auto named = gcs_.LookupNamedPlacementGroup("ns", "workers");
+  ASSERT_TRUE(named.has_value()) << "the node's record of the group is the registered one";
+  EXPECT_EQ(named->state(), rpc::PG_CREATED);
+  groups_.Remove(PlacementGroupId::FromBinary(request.pg_id()));
+  EXPECT_FALSE(gcs_.LookupNamedPlacementGroup("ns", "workers").has_value())
+      << "removal frees the name";
 }
 
 TEST_F(PlacementGroupManagerTest, RemovingAPendingGroupCancelsItsReadyObject) {

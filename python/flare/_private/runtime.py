@@ -74,8 +74,10 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
         # Without a namespace each job gets an anonymous one, as in Ray: its
         # named actors are not visible to other jobs.
         namespace = namespace or "anonymous-" + os.urandom(8).hex()
+        # The job's record in the GCS job table carries this config and the
+        # namespace; workers read both before running the job's tasks.
         job_config = pickle.dumps({"sys_path": [p for p in sys.path if p], "cwd": os.getcwd(),
-                                   "namespace": namespace, "setup_hook": setup_hook})
+                                   "setup_hook": setup_hook})
         try:
             core = _connect(socket_path, raylet, log_to_driver, job_config, namespace)
         except BaseException:

@@ -139,7 +139,7 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
                 serialized: serialization.SerializedObject, dependencies: List[bytes],
                 options: Dict[str, Any], demand: Dict[str, float], *,
                 task_id: Optional[bytes] = None, actor_id: bytes = b"", method_name: str = "",
-                actor_options: Optional[Dict[str, Any]] = None):
+                actor_options: Optional[Dict[str, Any]] = None, actor_node_id: bytes = b""):
     """Submits one task (or actor creation, or actor call) and returns its
     ObjectRef(s) as Ray does."""
     core = session.core
@@ -187,7 +187,7 @@ def submit_task(session: state.Session, function_key: str, function_name: str,
         actor=None if actor_options is None else _core.ActorOptions(**actor_options),
         method_name=method_name, streaming=streaming, runtime_env=env,
         dynamic_returns=dynamic, strategy_kind=strategy_kind, strategy_node_id=strategy_node,
-        strategy_soft=strategy_soft)
+        strategy_soft=strategy_soft, actor_node_id=actor_node_id)
     if args_object_id is not None:
         core.remove_ref(args_object_id)  # the pending task holds it now
     if streaming:

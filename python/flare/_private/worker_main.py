@@ -125,10 +125,10 @@ class TaskRunner:
         if job_id in self.jobs_seen:
             return
         self.jobs_seen.add(job_id)
-        config = self.core.kv_get("job:" + job_id.hex(), 30000)
-        if config:
-            info = pickle.loads(config)
-            state.job_namespaces[job_id] = info.get("namespace", "")
+        job = self.core.job_info(job_id, 30000)  # its record in the GCS job table
+        if job is not None:
+            state.job_namespaces[job_id] = job["namespace"]
+            info = pickle.loads(job["config"]) if job["config"] else {}
             for path in reversed(info.get("sys_path", [])):
                 if path not in sys.path:
                     sys.path.insert(0, path)

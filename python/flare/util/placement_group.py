@@ -7,11 +7,15 @@ asks for ``CPU_group_i_<id>`` instead of ``CPU`` (any bundle:
 ``CPU_group_<id>``). Removing a group cancels the tasks and ends the actors
 placed in it. On one node every strategy but STRICT_SPREAD (with more than
 one bundle) can be met.
+
+Every group is a record in the GCS placement-group table. A named group
+takes its name in the job's namespace there before it is created (as a
+named actor does), is found by it with ``get_placement_group``, and gives
+it up when removed.
 """
 
 from __future__ import annotations
 
-import pickle
 from typing import Any, Dict, List, Optional
 
 from flare._private import runtime, serialization, state
@@ -19,6 +23,7 @@ from flare._private.placement import PlacementGroup, PlacementGroupID
 from flare._private.protocol import group_of_resource
 
 STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
+_GCS_TIMEOUT_MS = 30000
 
 
 def placement_group(bundles: List[Dict[str, float]], strategy: str = "PACK", name: str = "",
@@ -42,20 +47,19 @@ def placement_group(bundles: List[Dict[str, float]], strategy: str = "PACK", nam
     group_id = core.new_task_id()
     group = PlacementGroup(group_id, [{k: float(v) for k, v in b.items()} for b in bundles],
                            strategy, name)
-    record = pickle.dumps((group_id, group.bundle_specs, strategy, name))
-    keys = [_id_key(group_id.hex())]
     if name:
-        name_key = _name_key(session, name)
-        if not core.kv_put_if_absent(name_key, record, 30000):
-            raise ValueError(f"a placement group named {name!r} already exists")
-        keys.append(name_key)
-    core.kv_put(keys[0], record, True)
+        namespace = state.current_namespace(session)
+        if not core.register_placement_group(pg_id=group_id, name=name, namespace=namespace,
+                                             strategy=strategy, bundles=group.bundle_specs,
+                                             timeout_ms=_GCS_TIMEOUT_MS):
+            raise ValueError(f"a placement group named {name!r} already exists in namespace "
+                             f"{namespace!r}")
     ready_id = group._ready_id()
     core.expect_object(ready_id)
     core.create_placement_group(pg_id=group_id, bundles=group.bundle_specs, strategy=strategy,
                                 name=name, ready_id=ready_id,
                                 ready_value=serialization.serialize(group).to_bytes(),
-                                detached=lifetime == "detached", kv_keys=keys)
+                                detached=lifetime == "detached")
     # The raylet keeps the ready object while the group exists; the
     # creator's reference from the submission is not needed.
     core.remove_ref(ready_id)
@@ -70,13 +74,20 @@ def remove_placement_group(group: PlacementGroup) -> None:
     runtime.session().core.remove_placement_group(group.id.binary())
 
 
-def get_placement_group(name: str) -> PlacementGroup:
-    """The live placement group created with ``name`` (in this namespace)."""
+def get_placement_group(placement_group_name: str) -> PlacementGroup:
+    """The live placement group created as ``placement_group_name`` in this
+    job's namespace."""
+    if not isinstance(placement_group_name, str) or not placement_group_name:
+        raise ValueError(f"get_placement_group() needs a non-empty name, got "
+                         f"{placement_group_name!r}")
     session = runtime.session()
-    record = session.core.kv_get(_name_key(session, name), 30000)
-    if record is None:
-        raise ValueError(f"no placement group named {name!r} exists")
-    return PlacementGroup(*pickle.loads(record))
+    namespace = state.current_namespace(session)
+    info = session.core.lookup_placement_group(namespace, placement_group_name,
+                                                _GCS_TIMEOUT_MS)
+    if info is None:
+        raise ValueError(f"no placement group named {placement_group_name!r} exists in "
+                         f"namespace {namespace!r}")
+    return _handle_of(info)
 
 
 def get_current_placement_group() -> Optional[PlacementGroup]:
@@ -85,23 +96,29 @@ def get_current_placement_group() -> Optional[PlacementGroup]:
     for resource in getattr(session, "assigned_resources", None) or {}:
         group_hex = group_of_resource(resource)
         if group_hex is not None:
-            record = session.core.kv_get(_id_key(group_hex), 30000)
-            if record is not None:
-                return PlacementGroup(*pickle.loads(record))
+            groups = session.core.placement_group_table(bytes.fromhex(group_hex),
+                                                        _GCS_TIMEOUT_MS)
+            if groups and groups[0]["state"] != "REMOVED":
+                return _handle_of(groups[0])
     return None
 
 
 def placement_group_table(placement_group: Optional[PlacementGroup] = None) -> Dict[str, Any]:
-    """Ray's table, as the raylet keeps it: with no argument, every group
+    """Ray's table, as the GCS keeps it: with no argument, every group
     (live, and the most recently removed) keyed by id hex; with a group, that
     group's entry ({} once it is forgotten). States: PENDING, CREATED,
     REMOVED."""
     pg_id = b"" if placement_group is None else placement_group.id.binary()
-    groups = runtime.session().core.placement_group_table(pg_id, 10000)
+    groups = runtime.session().core.placement_group_table(pg_id, _GCS_TIMEOUT_MS)
     table = {info["pg_id"].hex(): _table_entry(info) for info in groups}
     if placement_group is None:
         return table
     return table.get(placement_group.id.hex(), {})
+
+
+def _handle_of(info: Dict[str, Any]) -> PlacementGroup:
+    """The handle of a group from its GCS record."""
+    return PlacementGroup(info["pg_id"], info["bundles"], info["strategy"], info["name"])
 
 
 def _table_entry(info: Dict[str, Any]) -> Dict[str, Any]:
@@ -131,14 +148,6 @@ def _check_bundles(bundles: Any) -> None:
                 raise ValueError(f"bundle {bundle!r}: amounts must be non-negative numbers")
         if all(value == 0 for value in bundle.values()):
             raise ValueError(f"bundle {bundle!r} asks for nothing")
-
-
-def _name_key(session: state.Session, name: str) -> str:
-    return f"pg:{state.current_namespace(session)}:{name}"
-
-
-def _id_key(hex_id: str) -> str:
-    return f"pg:id:{hex_id}"
 
 
 __all__ = ["PlacementGroup", "PlacementGroupID", "get_current_placement_group", "get_placement_group",

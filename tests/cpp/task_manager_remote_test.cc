@@ -1,0 +1,911 @@
+// Specification of the TaskManager's tasks across nodes: where the policy
+// places a task (node affinity, SPREAD, the default hybrid strategy), how it
+// is sent to another raylet with its arguments, how its returns come back,
+// how queued and pipelined tasks move to nodes that report room, what never
+// leaves this node, and what cancels, lost nodes and unreachable nodes do.
+// Played over the node's units with fake I/O (node_units_harness.h): other
+// nodes are entries of the cluster view and a RecordingPeers; no sockets,
+// processes or clocks.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/placement_group_resources.h"
+#include "node_units_harness.h"
+#include "raylet/task_manager.h"
+
+namespace flare {
+namespace {
+
+using testing::NodeUnitsHarness;
+
+constexpr auto kPutInline = rpc::Message::kPutInline;
+constexpr auto kLocation = rpc::Message::kObjectLocation;
+constexpr auto kSubmit = rpc::Message::kSubmitTask;
+constexpr auto kRelease = rpc::Message::kRefUpdate;
+constexpr auto kCancel = rpc::Message::kCancelTask;
+constexpr auto kReturnTasks = rpc::Message::kReturnTasks;
+
+class TaskManagerRemoteTest : public ::testing::Test {
+ protected:
+  explicit TaskManagerRemoteTest(double cpus = 1) : node_(cpus) {
+    node_.Attach(tasks_, /*actors=*/nullptr);
+    // Two other nodes, b before c in the view's order (ties go to b).
+    NodeId first = NodeId::FromRandom();
+    NodeId second = NodeId::FromRandom();
+    if (second < first) std::swap(first, second);
+    b_ = first;
+    c_ = second;
+  }
+
+  // ---- the cluster ------------------------------------------------------------
+
+  // `node` reports `total` CPUs of which `available` are free.
+  void Report(const NodeId& node, double total, double available) {
+    node_.view().UpdateNode(node, {ResourceSet::FromMap({{"CPU", total}}),
+                                   ResourceSet::FromMap({{"CPU", available}})});
+  }
+  // `node` died: it leaves the view, then the task manager hears of it (as
+  // the NodeManager does on a cluster report without it).
+  void NodeDies(const NodeId& node) {
+    node_.view().RemoveNode(node);
+    tasks_.OnNodeGone(node, "died or left the cluster");
+  }
+  // The tasks sent to `node`, in order, and their specs.
+  std::vector<TaskId> SentTo(const NodeId& node) {
+    std::vector<TaskId> ids;
+    for (const auto& spec : SpecsSentTo(node)) ids.push_back(TaskId::FromBinary(spec.task_id()));
+    return ids;
+  }
+  std::vector<rpc::TaskSpec> SpecsSentTo(const NodeId& node) {
+    std::vector<rpc::TaskSpec> specs;
+    for (const auto& message : node_.peers().Of(node, kSubmit)) {
+      specs.push_back(message.submit_task().spec());
+    }
+    return specs;
+  }
+  std::vector<rpc::Message::BodyCase> KindsSentTo(const NodeId& node) {
+    std::vector<rpc::Message::BodyCase> kinds;
+    for (const auto& message : node_.peers().sent[node]) kinds.push_back(message.body_case());
+    return kinds;
+  }
+  // All the object ids released on `node`.
+  std::vector<ObjectId> ReleasedOn(const NodeId& node) {
+    std::vector<ObjectId> ids;
+    for (const auto& message : node_.peers().Of(node, kRelease)) {
+      for (const auto& binary : message.ref_update().remove()) {
+        ids.push_back(ObjectId::FromBinary(binary));
+      }
+    }
+    return ids;
+  }
+  // `node` sends return `index` of `task`: a value, an error, an arena object.
+  void ReturnsValue(const NodeId& node, const TaskId& task, const std::string& value,
+                    uint32_t index = 1) {
+    rpc::ObjectData data;
+    data.set_object_id(ObjectIdFor(task, index).Binary());
+    data.set_inline_data(value);
+    tasks_.OnPeerObject(node, data);
+  }
+  void ReturnsError(const NodeId& node, const TaskId& task, const std::string& message,
+                    uint32_t index = 1) {
+    rpc::ObjectData data;
+    data.set_object_id(ObjectIdFor(task, index).Binary());
+    data.set_error(rpc::TASK_ERROR);
+    data.set_error_message(message);
+    tasks_.OnPeerObject(node, data);
+  }
+  void ReturnsInStore(const NodeId& node, const TaskId& task, uint64_t size, uint32_t index = 1) {
+    rpc::ObjectData data;
+    data.set_object_id(ObjectIdFor(task, index).Binary());
+    data.set_in_store(true);
+    data.set_size(size);
+    tasks_.OnPeerObject(node, data);
+  }
+
+  // ---- tasks and objects -----------------------------------------------------------
+
+  rpc::TaskSpec Spec(const std::string& name,
+                     const std::map<std::string, double>& resources = {{"CPU", 1}}) {
+    return testing::TaskSpecFor(driver_.job_id, name, resources);
+  }
+  rpc::TaskSpec Pinned(const std::string& name, const NodeId& node, bool soft = false) {
+    rpc::TaskSpec spec = Spec(name);
+    spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
+    spec.mutable_strategy()->set_node_id(node.Binary());
+    spec.mutable_strategy()->set_soft(soft);
+    return spec;
+  }
+  rpc::TaskSpec Spread(const std::string& name) {
+    rpc::TaskSpec spec = Spec(name);
+    spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::SPREAD);
+    return spec;
+  }
+  rpc::TaskSpec Retried(rpc::TaskSpec spec, int max_retries) {
+    spec.set_max_retries(max_retries);
+    return spec;
+  }
+  static rpc::TaskSpec Reading(rpc::TaskSpec spec, const std::vector<ObjectId>& args) {
+    for (const ObjectId& arg : args) spec.add_dependencies(arg.Binary());
+    return spec;
+  }
+  TaskId Submit(rpc::TaskSpec spec) { return node_.Submit(driver_, std::move(spec)); }
+  // Submits `spec`, which starts on `worker` at once.
+  TaskId RunOn(ClientId worker, rpc::TaskSpec spec) {
+    const TaskId task = Submit(std::move(spec));
+    EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{task}) << "it runs here";
+    return task;
+  }
+  // The driver's objects: a small value, an arena object.
+  ObjectId PutSmall(const std::string& value) {
+    const ObjectId id = ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1);
+    node_.objects().PutInline(driver_.id, id, value, {});
+    return id;
+  }
+  ObjectId PutInStore(uint64_t size) {
+    const ObjectId id = ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1);
+    EXPECT_TRUE(node_.objects().Create(driver_.id, id, size).ok());
+    EXPECT_TRUE(node_.objects().Seal(id, {}).ok());
+    return id;
+  }
+  // Whether pending tasks here hold `id` as an argument.
+  bool HeldByTasks(const ObjectId& id) {
+    const ObjectEntry* entry = node_.objects().Find(id);
+    return entry != nullptr && entry->holders.contains(kTaskArgHolder);
+  }
+  // The log lines the driver was sent since the last call.
+  std::vector<std::string> DriverLog() {
+    std::vector<std::string> lines;
+    for (const auto& message : node_.clients().Take(driver_.id, rpc::Message::kLogLines)) {
+      for (const auto& line : message.log_lines().lines()) lines.push_back(line);
+    }
+    return lines;
+  }
+
+  NodeUnitsHarness node_;
+  testing::NoActors no_actors_;
+  TaskManager tasks_{node_.units(), node_.policy(), node_.view(), no_actors_};
+  ClientInfo driver_ = node_.Driver();
+  NodeId b_;
+  NodeId c_;
+};
+
+// A node of two CPUs.
+class TaskManagerRemoteTwoCpuTest : public TaskManagerRemoteTest {
+ protected:
+  TaskManagerRemoteTwoCpuTest() : TaskManagerRemoteTest(2) {}
+};
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// ---- sending a task and storing its returns ----------------------------------------
+
+TEST_F(TaskManagerRemoteTest, ATaskPinnedToAnotherNodeGoesThereAtOnceWithItsArgumentsFirst) {
+  Report(b_, 4, 4);
+  const ObjectId small = PutSmall("small");
+  const ObjectId big = PutInStore(8192);
+  const ClientId worker = node_.StartWorker();
+
+  const TaskId task = Submit(Reading(Pinned("f", b_), {small, big}));
+
+  EXPECT_EQ(KindsSentTo(b_),
+            (std::vector<rpc::Message::BodyCase>{kPutInline, kLocation, kSubmit, kRelease}));
+  const auto& sent = node_.peers().sent[b_];
+  EXPECT_EQ(sent[0].put_inline().data().inline_data(), "small");
+  EXPECT_EQ(sent[1].object_location().object_id(), big.Binary());
+  EXPECT_EQ(sent[2].submit_task().spec().task_id(), task.Binary());
+  EXPECT_EQ(ReleasedOn(b_), (std::vector<ObjectId>{small, big}));
+  EXPECT_TRUE(node_.Executed(worker).empty()) << "an idle worker here does not take it";
+  EXPECT_EQ(node_.Result(task), nullptr);
+  EXPECT_EQ(tasks_.size(), 1u) << "it is ours until its returns are here";
+  EXPECT_TRUE(node_.peers().sent[c_].empty());
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskWhoseArgumentFailedFailsHereWithThatErrorAndIsNotSent) {
+  Report(b_, 4, 4);
+  const ClientId worker = node_.StartWorker();
+  const TaskId producer = RunOn(worker, Spec("producer"));
+  node_.Done(worker, NodeUnitsHarness::Raised(producer, "ValueError: bad", /*retryable=*/false));
+
+  const TaskId task = Submit(Reading(Pinned("consumer", b_), {ObjectIdFor(producer, 1)}));
+
+  EXPECT_EQ(node_.ErrorOf(task), rpc::TASK_ERROR);
+  EXPECT_EQ(node_.MessageOf(task), "ValueError: bad");
+  EXPECT_TRUE(SentTo(b_).empty());
+  EXPECT_EQ(tasks_.size(), 0u);
+}
+
+TEST_F(TaskManagerRemoteTest, TheLastReturnFinishesTheTaskAndReleasesItsArgumentsHere) {
+  Report(b_, 4, 4);
+  const ObjectId arg = PutSmall("arg");
+  rpc::TaskSpec spec = Reading(Pinned("pair", b_), {arg});
+  spec.set_num_returns(2);
+  const TaskId task = Submit(spec);
+  EXPECT_TRUE(HeldByTasks(arg)) << "held here while the task is ours";
+
+  ReturnsValue(b_, task, "first", 1);
+  ASSERT_NE(node_.Result(task, 1), nullptr);
+  EXPECT_EQ(node_.Result(task, 1)->inline_data, "first");
+  EXPECT_EQ(tasks_.size(), 1u) << "one return is still to come";
+  EXPECT_TRUE(HeldByTasks(arg));
+
+  ReturnsError(b_, task, "KeyError: k", 2);
+  ASSERT_NE(node_.Result(task, 2), nullptr);
+  EXPECT_EQ(node_.Result(task, 2)->error, rpc::TASK_ERROR);
+  EXPECT_EQ(node_.Result(task, 2)->error_message, "KeyError: k");
+  EXPECT_EQ(tasks_.size(), 0u) << "its last return finished it";
+  EXPECT_FALSE(HeldByTasks(arg)) << "its argument is released here";
+  const std::vector<ObjectId> released = ReleasedOn(b_);
+  EXPECT_EQ(std::count(released.begin(), released.end(), ObjectIdFor(task, 1)), 1);
+  EXPECT_EQ(std::count(released.begin(), released.end(), ObjectIdFor(task, 2)), 1)
+      << "each return is released there once stored here";
+}
+
+TEST_F(TaskManagerRemoteTest, AnArenaReturnIsPulledFromThatNodeThenReleasedThere) {
+  Report(b_, 4, 4);
+  const TaskId task = Submit(Pinned("big", b_));
+
+  ReturnsInStore(b_, task, 1 << 16);
+
+  ASSERT_EQ(node_.peers().pulls.size(), 1u);
+  EXPECT_EQ(node_.peers().pulls[0].id, ObjectIdFor(task, 1));
+  EXPECT_EQ(node_.peers().pulls[0].from, b_);
+  EXPECT_EQ(tasks_.size(), 0u) << "the task is done; its return is on its way";
+  const auto before = ReleasedOn(b_);
+  EXPECT_EQ(std::count(before.begin(), before.end(), ObjectIdFor(task, 1)), 0)
+      << "not released there before the pull";
+
+  node_.peers().pulls[0].done(absl::OkStatus());
+  const auto after = ReleasedOn(b_);
+  EXPECT_EQ(std::count(after.begin(), after.end(), ObjectIdFor(task, 1)), 1);
+}
+
+TEST_F(TaskManagerRemoteTest, AFailedPullOfAReturnStoresObjectLost) {
+  Report(b_, 4, 4);
+  const TaskId task = Submit(Pinned("big", b_));
+  ReturnsInStore(b_, task, 1 << 16);
+  ASSERT_EQ(node_.peers().pulls.size(), 1u);
+
+  node_.peers().pulls[0].done(absl::UnavailableError("peer closed"));
+
+  EXPECT_EQ(node_.ErrorOf(task), rpc::OBJECT_LOST);
+  EXPECT_TRUE(Contains(node_.MessageOf(task), b_.Hex())) << node_.MessageOf(task);
+}
+
+TEST_F(TaskManagerRemoteTest, ALateOrDuplicateReturnIsIgnored) {
+  Report(b_, 4, 4);
+  rpc::TaskSpec spec = Pinned("pair", b_);
+  spec.set_num_returns(2);
+  const TaskId task = Submit(spec);
+
+  ReturnsValue(b_, task, "first", 1);
+  ReturnsValue(b_, task, "duplicate", 1);
+  EXPECT_EQ(tasks_.size(), 1u) << "a duplicate does not count as the last return";
+  EXPECT_EQ(node_.Result(task, 1)->inline_data, "first");
+
+  ReturnsValue(b_, task, "second", 2);
+  EXPECT_EQ(tasks_.size(), 0u);
+  ReturnsValue(b_, task, "late", 2);
+  EXPECT_EQ(node_.Result(task, 2)->inline_data, "second");
+}
+
+TEST_F(TaskManagerRemoteTest, AReturnFromANodeTheTaskWasNotSentToIsIgnored) {
+  Report(b_, 4, 4);
+  Report(c_, 4, 4);
+  const TaskId task = Submit(Pinned("f", b_));
+  ReturnsValue(c_, task, "impostor");
+  EXPECT_EQ(node_.Result(task), nullptr);
+  EXPECT_EQ(tasks_.size(), 1u);
+}
+
+// ---- node affinity -------------------------------------------------------------------
+
+TEST_F(TaskManagerRemoteTest, ATaskPinnedToAnotherNodeWaitsHereForItsArgumentsThenGoes) {
+  Report(b_, 4, 4);
+  const ClientId worker = node_.StartWorker();
+  const TaskId producer = RunOn(worker, Spec("producer"));
+
+  const TaskId task = Submit(Reading(Pinned("consumer", b_), {ObjectIdFor(producer, 1)}));
+  EXPECT_TRUE(node_.peers().sent[b_].empty()) << "its argument is not ready";
+  EXPECT_EQ(tasks_.num_awaiting_remote(), 1u);
+  EXPECT_EQ(node_.scheduler().num_queued(), 0u) << "it waits to go, not in the queue here";
+
+  node_.Done(worker, NodeUnitsHarness::Returned(producer, "made"));
+
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{task});
+  EXPECT_EQ(tasks_.num_awaiting_remote(), 0u);
+  const auto values = node_.peers().Of(b_, kPutInline);
+  ASSERT_EQ(values.size(), 1u);
+  EXPECT_EQ(values[0].put_inline().data().inline_data(), "made");
+  EXPECT_TRUE(node_.Executed(worker).empty()) << "the idle worker here does not take it";
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskWaitingToGoElsewhereWhoseArgumentFailsFailsWithThatError) {
+  Report(b_, 4, 4);
+  const ClientId worker = node_.StartWorker();
+  const TaskId producer = RunOn(worker, Spec("producer"));
+  const TaskId task = Submit(Reading(Pinned("consumer", b_), {ObjectIdFor(producer, 1)}));
+
+  node_.Done(worker, NodeUnitsHarness::Raised(producer, "OSError: disk", /*retryable=*/false));
+
+  EXPECT_EQ(node_.ErrorOf(task), rpc::TASK_ERROR);
+  EXPECT_EQ(node_.MessageOf(task), "OSError: disk");
+  EXPECT_TRUE(node_.peers().sent[b_].empty());
+  EXPECT_EQ(tasks_.num_awaiting_remote(), 0u);
+}
+
+TEST_F(TaskManagerRemoteTest, HardAffinityToAnUnknownNodeFailsInfeasibleNamingTheNode) {
+  Report(b_, 4, 4);
+  node_.StartWorker();
+  const NodeId unknown = NodeId::FromRandom();
+
+  const TaskId task = Submit(Pinned("f", unknown));
+
+  EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE);
+  EXPECT_TRUE(Contains(node_.MessageOf(task), "on node " + unknown.Hex()))
+      << node_.MessageOf(task);
+  EXPECT_TRUE(node_.peers().sent.empty());
+  EXPECT_EQ(tasks_.size(), 0u);
+}
+
+TEST_F(TaskManagerRemoteTest, HardAffinityToAnotherNodeFailsInfeasibleWhenThisIsTheOnlyNode) {
+  const ClientId worker = node_.StartWorker();
+  const NodeId unknown = NodeId::FromRandom();
+
+  const TaskId task = Submit(Pinned("f", unknown));
+
+  EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE);
+  EXPECT_TRUE(Contains(node_.MessageOf(task), "on node " + unknown.Hex()))
+      << node_.MessageOf(task);
+  EXPECT_TRUE(node_.Executed(worker).empty()) << "it must not run here";
+}
+
+TEST_F(TaskManagerRemoteTest, HardAffinityToANodeTooSmallForTheTaskFailsInfeasible) {
+  Report(b_, 2, 2);
+  rpc::TaskSpec spec = Pinned("wide", b_);
+  ResourceSet::FromMap({{"CPU", 4}}).ToProto(spec.mutable_resources());
+  const TaskId task = Submit(spec);
+  EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE);
+  EXPECT_TRUE(Contains(node_.MessageOf(task), b_.Hex())) << node_.MessageOf(task);
+}
+
+TEST_F(TaskManagerRemoteTest, HardAffinityToABusyNodeStillGoesThere) {
+  Report(b_, 4, 0);
+  node_.StartWorker();
+  const TaskId task = Submit(Pinned("f", b_));
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{task}) << "it queues there, not here";
+}
+
+TEST_F(TaskManagerRemoteTest, SoftAffinityToAnUnknownNodeFallsBackToThisNode) {
+  const ClientId worker = node_.StartWorker();
+  Report(b_, 4, 0);
+  const TaskId task = RunOn(worker, Pinned("f", NodeId::FromRandom(), /*soft=*/true));
+  EXPECT_EQ(node_.Result(task), nullptr);
+  EXPECT_TRUE(node_.peers().sent.empty());
+}
+
+TEST_F(TaskManagerRemoteTest, AffinityToThisNodeRunsHereThoughAnotherNodeHasMoreRoom) {
+  Report(b_, 16, 16);
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Pinned("here", node_.view().local_id()));
+  EXPECT_TRUE(node_.peers().sent.empty());
+}
+
+// ---- SPREAD and the default strategy ------------------------------------------------
+
+TEST_F(TaskManagerRemoteTest, SpreadTasksAlternateBetweenTheNodesWithRoom) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));  // this node has no room left
+  Report(b_, 4, 4);
+  Report(c_, 4, 4);
+
+  std::vector<NodeId> placed;
+  for (int i = 0; i < 4; ++i) {
+    const TaskId task = Submit(Spread("s" + std::to_string(i)));
+    const auto on_b = SentTo(b_);
+    const auto on_c = SentTo(c_);
+    if (std::find(on_b.begin(), on_b.end(), task) != on_b.end()) placed.push_back(b_);
+    if (std::find(on_c.begin(), on_c.end(), task) != on_c.end()) placed.push_back(c_);
+  }
+
+  ASSERT_EQ(placed.size(), 4u) << "each went to exactly one other node";
+  for (size_t i = 1; i < placed.size(); ++i) {
+    EXPECT_NE(placed[i], placed[i - 1]) << "task " << i << " went where the one before went";
+  }
+  EXPECT_EQ(SentTo(b_).size(), 2u);
+  EXPECT_EQ(SentTo(c_).size(), 2u);
+}
+
+TEST_F(TaskManagerRemoteTest, SpreadSkipsANodeWithoutRoom) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 4, 0);
+  Report(c_, 4, 4);
+  for (int i = 0; i < 3; ++i) Submit(Spread("s" + std::to_string(i)));
+  EXPECT_TRUE(SentTo(b_).empty());
+  EXPECT_EQ(SentTo(c_).size(), 3u);
+}
+
+TEST_F(TaskManagerRemoteTwoCpuTest, TheDefaultKeepsTasksHereWhileTheyFitAndSendsTheOverflow) {
+  Report(b_, 2, 2);
+  const ClientId w1 = node_.StartWorker();
+  const ClientId w2 = node_.StartWorker();
+
+  const TaskId first = Submit(Spec("first"));
+  const TaskId second = Submit(Spec("second"));
+  std::vector<TaskId> here = node_.ExecutedIds(w1);
+  for (const TaskId& task : node_.ExecutedIds(w2)) here.push_back(task);
+  std::sort(here.begin(), here.end());
+  std::vector<TaskId> expected{first, second};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(here, expected) << "both fit here and run here";
+  EXPECT_TRUE(node_.peers().sent.empty());
+
+  const TaskId third = Submit(Spec("third"));
+  const TaskId fourth = Submit(Spec("fourth"));
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{third, fourth})) << "the overflow goes to b";
+  EXPECT_TRUE(node_.ExecutedIds(w1).empty());
+  EXPECT_TRUE(node_.ExecutedIds(w2).empty());
+}
+
+TEST_F(TaskManagerRemoteTest, TheOverflowGoesToTheNodeWithTheMostRoom) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 8, 2);
+  Report(c_, 8, 6);
+  const TaskId task = Submit(Spec("f"));
+  EXPECT_EQ(SentTo(c_), std::vector<TaskId>{task});
+  EXPECT_TRUE(SentTo(b_).empty());
+}
+
+TEST_F(TaskManagerRemoteTest, ANodeIsSentNoMoreThanItsRoomBeforeItsNextReport) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 4, 2);
+
+  std::vector<TaskId> submitted;
+  for (int i = 0; i < 5; ++i) submitted.push_back(Submit(Spec("t" + std::to_string(i))));
+
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{submitted[0], submitted[1]}))
+      << "b had room for two";
+  EXPECT_EQ(node_.view().remote_nodes().at(b_).available.Get("CPU"), 0)
+      << "what was sent counts as taken there";
+  // The rest queue here, behind the running task (pipelined to its worker).
+  EXPECT_EQ(node_.ExecutedIds(worker),
+            (std::vector<TaskId>{submitted[2], submitted[3], submitted[4]}));
+  EXPECT_EQ(tasks_.size(), 6u);
+}
+
+TEST_F(TaskManagerRemoteTest, WhenNoNodeHasRoomTasksQueueHere) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 4, 0);
+  Report(c_, 4, 0);
+
+  const TaskId queued = Submit(Spec("queued", {{"CPU", 0.5}}));  // not pipelined: another shape
+  tasks_.Dispatch();
+
+  EXPECT_TRUE(node_.peers().sent.empty());
+  EXPECT_EQ(node_.scheduler().num_queued(), 1u);
+  EXPECT_EQ(node_.Result(queued), nullptr);
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskOnlyAnotherNodeCouldHoldGoesThereEvenWithoutRoomNow) {
+  Report(b_, 8, 0);
+  const TaskId task = Submit(Spec("wide", {{"CPU", 4}}));
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{task}) << "it queues there, where it can run";
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskNoNodeCouldHoldFailsInfeasibleNamingTheLargestNode) {
+  Report(b_, 8, 8);
+  const TaskId task = Submit(Spec("huge", {{"CPU", 64}}));
+  EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE);
+  EXPECT_TRUE(Contains(node_.MessageOf(task), "the largest has {CPU: 8}"))
+      << node_.MessageOf(task);
+  EXPECT_TRUE(node_.peers().sent.empty());
+}
+
+// ---- spillback and rebalancing --------------------------------------------------------
+
+TEST_F(TaskManagerRemoteTest, QueuedTasksMoveToANodeWhenItsReportShowsRoom) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 4, 0);
+  const TaskId queued = Submit(Spec("queued", {{"CPU", 0.5}}));
+  ASSERT_TRUE(node_.peers().sent.empty());
+
+  Report(b_, 4, 4);
+  tasks_.Dispatch();
+
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{queued});
+  EXPECT_EQ(node_.scheduler().num_queued(), 0u) << "it left this node's queue";
+  EXPECT_EQ(tasks_.size(), 2u);
+}
+
+TEST_F(TaskManagerRemoteTest, SpillbackSendsNoMoreThanTheReportedRoomOldestFirst) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 4, 0);
+  std::vector<TaskId> queued;
+  for (int i = 0; i < 3; ++i) queued.push_back(Submit(Spec("q" + std::to_string(i), {{"CPU", 0.5}})));
+
+  Report(b_, 4, 1);
+  tasks_.Dispatch();
+
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{queued[0], queued[1]}));
+  EXPECT_EQ(node_.scheduler().num_queued(), 1u) << "the third waits here";
+
+  tasks_.Dispatch();
+  EXPECT_EQ(SentTo(b_).size(), 2u) << "nothing more before b reports again";
+}
+
+TEST_F(TaskManagerRemoteTest, TasksPipelinedBehindARunningOneAreTakenBackForANodeWithRoom) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 4, 0);
+  const TaskId t1 = Submit(Spec("t1"));
+  const TaskId t2 = Submit(Spec("t2"));
+  const TaskId t3 = Submit(Spec("t3"));
+  ASSERT_EQ(node_.ExecutedIds(worker), (std::vector<TaskId>{t1, t2, t3})) << "pipelined";
+
+  Report(b_, 4, 2);
+  tasks_.Dispatch();
+  tasks_.Rebalance();
+  ASSERT_EQ(node_.clients().Take(worker, kReturnTasks).size(), 1u)
+      << "the worker is asked to hand back what it has not started";
+  tasks_.Rebalance();
+  EXPECT_TRUE(node_.clients().Take(worker, kReturnTasks).empty()) << "asked once";
+
+  rpc::TasksReturned returned;
+  for (const TaskId& task : {t1, t2, t3}) returned.add_task_ids(task.Binary());
+  tasks_.OnTasksReturned(worker, returned);
+
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{t1, t2})) << "b has room for two";
+  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{t3}) << "the third queues here again";
+}
+
+TEST_F(TaskManagerRemoteTest, PipelinedTasksAreLeftAloneWhileNoOtherNodeHasRoom) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 4, 0);
+  Submit(Spec("t1"));
+  ASSERT_EQ(node_.ExecutedIds(worker).size(), 1u) << "pipelined";
+
+  tasks_.Rebalance();
+
+  EXPECT_TRUE(node_.clients().Take(worker, kReturnTasks).empty());
+}
+
+// ---- what stays on this node ------------------------------------------------------
+
+TEST_F(TaskManagerRemoteTest, ATaskAnotherNodePlacedHereNeverLeaves) {
+  const ClientId worker = node_.StartWorker();
+  const TaskId busy = RunOn(worker, Spec("busy"));
+  ClientInfo& peer = node_.clients().infos[900];
+  peer.id = 900;
+  peer.kind = rpc::PEER;
+  Report(b_, 4, 4);
+
+  rpc::TaskSpec spec = Pinned("from_b", b_);  // its placement was b's to make
+  ResourceSet::FromMap({{"CPU", 0.5}}).ToProto(spec.mutable_resources());
+  const TaskId task = node_.Submit(peer, spec);
+  tasks_.Dispatch();
+
+  EXPECT_TRUE(node_.peers().sent.empty()) << "it is never sent on, not even to b";
+  EXPECT_EQ(node_.scheduler().num_queued(), 1u) << "it waits for room here";
+
+  node_.Done(worker, NodeUnitsHarness::Returned(busy));
+  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{task}) << "it runs here";
+  EXPECT_TRUE(node_.peers().sent.empty());
+}
+
+TEST_F(TaskManagerRemoteTest, AnActorCreationStaysHereThoughAnotherNodeHasRoom) {
+  const ClientId worker = node_.StartWorker();
+  const TaskId busy = RunOn(worker, Spec("busy"));
+  Report(b_, 4, 4);
+
+  const TaskId creation = Submit(testing::ActorCreationSpec(driver_.job_id, /*max_restarts=*/0));
+  tasks_.Dispatch();
+  EXPECT_TRUE(node_.peers().sent.empty());
+
+  node_.Done(worker, NodeUnitsHarness::Returned(busy));
+  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{creation}) << "it runs here";
+}
+
+TEST_F(TaskManagerRemoteTest, AGeneratorStaysHereThoughAnotherNodeHasRoom) {
+  const ClientId worker = node_.StartWorker();
+  const TaskId busy = RunOn(worker, Spec("busy"));
+  Report(b_, 4, 4);
+  rpc::TaskSpec spec = Spec("gen", {{"CPU", 0.5}});
+  spec.set_streaming(true);
+  const TaskId generator = Submit(spec);
+  tasks_.Dispatch();
+  EXPECT_TRUE(node_.peers().sent.empty());
+
+  node_.Done(worker, NodeUnitsHarness::Returned(busy));
+  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{generator}) << "it runs here";
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskWithDynamicReturnsStaysHereThoughAnotherNodeHasRoom) {
+  const ClientId worker = node_.StartWorker();
+  const TaskId busy = RunOn(worker, Spec("busy"));
+  Report(b_, 4, 4);
+  rpc::TaskSpec spec = Spec("dynamic", {{"CPU", 0.5}});
+  spec.set_dynamic_returns(true);
+  const TaskId dynamic = Submit(spec);
+  tasks_.Dispatch();
+  EXPECT_TRUE(node_.peers().sent.empty());
+
+  node_.Done(worker, NodeUnitsHarness::Returned(busy));
+  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{dynamic}) << "it runs here";
+}
+
+class TaskManagerRemoteGroupTest : public TaskManagerRemoteTest {
+ protected:
+  // A group of one bundle of `cpus` CPUs (reserved at the next dispatch);
+  // returns the demand of a task asking for `asked` of them.
+  ResourceSet Group(double cpus, double asked) {
+    rpc::CreatePlacementGroup create;
+    group_ = PlacementGroupId::FromRandom();
+    create.set_pg_id(group_.Binary());
+    ResourceSet::FromMap({{"CPU", cpus}}).ToProto(create.add_bundles());
+    create.set_strategy("PACK");
+    create.set_ready_id(ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1).Binary());
+    node_.groups().Create(driver_.id, create);
+    return ResourceSet::FromMap({{GroupResourceName("CPU", group_.Hex()), asked}});
+  }
+  rpc::TaskSpec InGroup(const std::string& name, const ResourceSet& demand) {
+    rpc::TaskSpec spec = Spec(name, {});
+    demand.ToProto(spec.mutable_resources());
+    return spec;
+  }
+  PlacementGroupId group_;
+};
+
+TEST_F(TaskManagerRemoteGroupTest, APlacementGroupTaskWaitsHereForItsGroupThoughAnotherNodeHasRoom) {
+  const ClientId worker = node_.StartWorker();
+  const ResourceSet whole = Group(1, 1);
+  tasks_.Dispatch();  // reserves the group: this node's only CPU
+  Report(b_, 4, 4);
+  const TaskId first = RunOn(worker, InGroup("first", whole));
+
+  const TaskId second = Submit(InGroup("second", whole));
+  const TaskId outside = Submit(Spec("outside"));
+  tasks_.Dispatch();
+
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{outside}) << "only the task outside the group goes";
+  node_.Done(worker, NodeUnitsHarness::Returned(first));
+  std::vector<TaskId> executed = node_.ExecutedIds(worker);
+  EXPECT_NE(std::find(executed.begin(), executed.end(), second), executed.end())
+      << "the second runs in its group, here";
+}
+
+// ---- cancelling a task on another node ----------------------------------------------
+
+TEST_F(TaskManagerRemoteTest, CancellingATaskOnAnotherNodeAsksThatNodeAndFailsItsReturnsAtOnce) {
+  Report(b_, 4, 4);
+  const ObjectId arg = PutSmall("arg");
+  const TaskId task = Submit(Reading(Pinned("f", b_), {arg}));
+
+  node_.Cancel(task);
+
+  const auto cancels = node_.peers().Of(b_, kCancel);
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(cancels[0].cancel_task().task_id(), task.Binary());
+  EXPECT_FALSE(cancels[0].cancel_task().force());
+  EXPECT_EQ(node_.ErrorOf(task), rpc::TASK_CANCELLED) << "get raises at once";
+  EXPECT_EQ(tasks_.size(), 0u);
+  EXPECT_FALSE(HeldByTasks(arg));
+  const auto released = ReleasedOn(b_);
+  EXPECT_NE(std::find(released.begin(), released.end(), ObjectIdFor(task, 1)), released.end())
+      << "b drops the return it would have made";
+
+  ReturnsValue(b_, task, "finished anyway");
+  EXPECT_EQ(node_.ErrorOf(task), rpc::TASK_CANCELLED) << "a late return is ignored";
+}
+
+TEST_F(TaskManagerRemoteTest, ForceCancelIsCarriedToTheOtherNode) {
+  Report(b_, 4, 4);
+  const TaskId task = Submit(Pinned("f", b_));
+  node_.Cancel(task, /*force=*/true);
+  const auto cancels = node_.peers().Of(b_, kCancel);
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_TRUE(cancels[0].cancel_task().force());
+  EXPECT_EQ(node_.ErrorOf(task), rpc::TASK_CANCELLED);
+}
+
+TEST_F(TaskManagerRemoteTest, ACancelledTaskWaitingForItsArgumentsIsNeverSent) {
+  Report(b_, 4, 4);
+  const ClientId worker = node_.StartWorker();
+  const TaskId producer = RunOn(worker, Spec("producer"));
+  const TaskId task = Submit(Reading(Pinned("consumer", b_), {ObjectIdFor(producer, 1)}));
+
+  node_.Cancel(task);
+  EXPECT_EQ(node_.ErrorOf(task), rpc::TASK_CANCELLED);
+  EXPECT_EQ(tasks_.num_awaiting_remote(), 0u);
+  node_.Done(worker, NodeUnitsHarness::Returned(producer));
+
+  EXPECT_TRUE(node_.peers().sent[b_].empty());
+}
+
+// ---- a node that goes -------------------------------------------------------------
+
+TEST_F(TaskManagerRemoteTest, ATaskWithRetriesOnALostNodeRunsAgainHereWithItsAttemptIncreased) {
+  Report(b_, 4, 4);
+  const ClientId worker = node_.StartWorker();
+  const TaskId busy = RunOn(worker, Spec("busy"));
+  const TaskId task = Submit(Retried(Spec("f", {{"CPU", 0.5}}), 1));
+  ASSERT_EQ(SentTo(b_), std::vector<TaskId>{task});
+  EXPECT_EQ(SpecsSentTo(b_)[0].attempt(), 0u);
+
+  NodeDies(b_);
+
+  EXPECT_EQ(node_.Result(task), nullptr) << "a retry is left: nothing fails";
+  const auto log = DriverLog();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_TRUE(Contains(log[0], b_.Hex())) << log[0];
+  EXPECT_TRUE(Contains(log[0], "retrying (attempt 2)")) << log[0];
+
+  node_.Done(worker, NodeUnitsHarness::Returned(busy));
+  const auto executed = node_.Executed(worker);
+  ASSERT_EQ(executed.size(), 1u) << "it runs here now";
+  EXPECT_EQ(executed[0].spec().task_id(), task.Binary());
+  EXPECT_EQ(executed[0].spec().attempt(), 1u);
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskWithRetriesOnALostNodeGoesToAnotherNodeWithRoom) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 4, 4);
+  Report(c_, 4, 1);
+  const TaskId task = Submit(Retried(Spec("f"), 2));
+  ASSERT_EQ(SentTo(b_), std::vector<TaskId>{task}) << "b has the most room";
+
+  NodeDies(b_);
+
+  ASSERT_EQ(SentTo(c_), std::vector<TaskId>{task});
+  EXPECT_EQ(SpecsSentTo(c_)[0].attempt(), 1u);
+  ReturnsValue(c_, task, "from c");
+  EXPECT_EQ(node_.Result(task)->inline_data, "from c");
+  EXPECT_EQ(tasks_.size(), 1u) << "only busy is left";
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskWithoutRetriesOnALostNodeFailsWorkerCrashedNamingTheNode) {
+  Report(b_, 4, 4);
+  const ObjectId arg = PutSmall("arg");
+  const TaskId task = Submit(Reading(Retried(Pinned("f", b_), 0), {arg}));
+
+  NodeDies(b_);
+
+  EXPECT_EQ(node_.ErrorOf(task), rpc::WORKER_CRASHED);
+  EXPECT_TRUE(Contains(node_.MessageOf(task), "node " + b_.Hex())) << node_.MessageOf(task);
+  EXPECT_TRUE(Contains(node_.MessageOf(task), "died or left the cluster"))
+      << node_.MessageOf(task);
+  EXPECT_EQ(tasks_.size(), 0u);
+  EXPECT_FALSE(HeldByTasks(arg));
+}
+
+TEST_F(TaskManagerRemoteTest, TasksOnOtherNodesAreUntouchedWhenANodeGoes) {
+  Report(b_, 4, 4);
+  Report(c_, 4, 4);
+  const TaskId on_b = Submit(Retried(Pinned("on_b", b_), 0));
+  const TaskId on_c = Submit(Retried(Pinned("on_c", c_), 0));
+  NodeDies(b_);
+  EXPECT_EQ(node_.ErrorOf(on_b), rpc::WORKER_CRASHED);
+  EXPECT_EQ(node_.Result(on_c), nullptr);
+  ReturnsValue(c_, on_c, "fine");
+  EXPECT_EQ(node_.Result(on_c)->inline_data, "fine");
+}
+
+TEST_F(TaskManagerRemoteTest, TasksWaitingForArgumentsToGoToALostNodeChooseAgain) {
+  const ClientId worker = node_.StartWorker();
+  const TaskId producer = RunOn(worker, Spec("producer"));  // this node is full
+  Report(b_, 4, 4);
+  Report(c_, 4, 2);
+  const TaskId task = Submit(Reading(Spec("consumer"), {ObjectIdFor(producer, 1)}));
+  ASSERT_EQ(tasks_.num_awaiting_remote(), 1u) << "placed on b, waiting for its argument";
+
+  NodeDies(b_);
+  EXPECT_EQ(tasks_.num_awaiting_remote(), 1u) << "placed again, on c";
+  EXPECT_TRUE(DriverLog().empty()) << "it never ran: no retry is spent";
+
+  node_.Done(worker, NodeUnitsHarness::Returned(producer, "made"));
+  EXPECT_EQ(SentTo(c_), std::vector<TaskId>{task});
+  EXPECT_EQ(SpecsSentTo(c_)[0].attempt(), 0u);
+}
+
+TEST_F(TaskManagerRemoteTest, APinnedTaskWaitingForArgumentsFailsInfeasibleWhenItsNodeGoes) {
+  Report(b_, 4, 4);
+  const ClientId worker = node_.StartWorker();
+  const TaskId producer = RunOn(worker, Spec("producer"));
+  const TaskId task = Submit(Reading(Pinned("consumer", b_), {ObjectIdFor(producer, 1)}));
+
+  NodeDies(b_);
+
+  EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE);
+  EXPECT_TRUE(Contains(node_.MessageOf(task), b_.Hex())) << node_.MessageOf(task);
+  EXPECT_EQ(tasks_.num_awaiting_remote(), 0u);
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskPlacedHereAgainAfterItsNodeWentIsCancelledLikeALocalTask) {
+  const ClientId worker = node_.StartWorker();
+  const TaskId producer = RunOn(worker, Spec("producer"));
+  Report(b_, 4, 4);
+  const TaskId task = Submit(Reading(Spec("consumer"), {ObjectIdFor(producer, 1)}));
+  ASSERT_EQ(tasks_.num_awaiting_remote(), 1u);
+  NodeDies(b_);  // no other node: it queues here
+  node_.Done(worker, NodeUnitsHarness::Returned(producer));
+  ASSERT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{task}) << "it runs here";
+
+  node_.Cancel(task);
+
+  EXPECT_EQ(node_.ErrorOf(task), rpc::TASK_CANCELLED);
+  EXPECT_EQ(node_.clients().Take(worker, kCancel).size(), 1u)
+      << "its worker here is asked to stop it";
+  node_.Done(worker, NodeUnitsHarness::Raised(task, "TaskCancelledError", /*retryable=*/false));
+  const TaskId next = RunOn(worker, Spec("next"));
+  EXPECT_EQ(node_.Result(next), nullptr) << "the worker is free for the next task";
+}
+
+// ---- a node that cannot be reached ----------------------------------------------------
+
+TEST_F(TaskManagerRemoteTest, AnUnreachableNodeFailsATaskWithoutRetriesWorkerCrashedNamingIt) {
+  Report(b_, 4, 4);
+  node_.peers().unreachable.insert(b_);
+  const TaskId task = Submit(Retried(Pinned("f", b_), 0));
+  EXPECT_EQ(node_.ErrorOf(task), rpc::WORKER_CRASHED);
+  EXPECT_TRUE(Contains(node_.MessageOf(task), "node " + b_.Hex())) << node_.MessageOf(task);
+  EXPECT_EQ(tasks_.size(), 0u);
+}
+
+TEST_F(TaskManagerRemoteTest, AnUnreachableNodeSpendsOneRetryAndTheTaskRunsElsewhere) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 4, 4);
+  Report(c_, 4, 2);
+  node_.peers().unreachable.insert(b_);
+
+  const TaskId task = Submit(Retried(Spec("f"), 3));
+
+  ASSERT_EQ(SentTo(c_), std::vector<TaskId>{task}) << "b could not be reached: c takes it";
+  EXPECT_EQ(SpecsSentTo(c_)[0].attempt(), 1u) << "one attempt was spent on b";
+  EXPECT_EQ(node_.Result(task), nullptr);
+}
+
+TEST_F(TaskManagerRemoteTest, AnUnreachableNodeDoesNotLoopATaskWithUnlimitedRetries) {
+  const ClientId worker = node_.StartWorker();
+  const TaskId busy = RunOn(worker, Spec("busy"));
+  Report(b_, 4, 4);
+  node_.peers().unreachable.insert(b_);
+
+  const TaskId task = Submit(Retried(Spec("f"), -1));
+
+  EXPECT_EQ(node_.Result(task), nullptr);
+  node_.Done(worker, NodeUnitsHarness::Returned(busy));
+  const auto executed = node_.ExecutedIds(worker);
+  EXPECT_NE(std::find(executed.begin(), executed.end(), task), executed.end())
+      << "it runs here";
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskWhoseArgumentIsNotOnThisNodeFailsObjectLostInsteadOfLooping) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 4, 4);
+  const ObjectId unknown = ObjectIdFor(TaskId::FromRandom(), 1);
+
+  const TaskId task = Submit(Reading(Retried(Spec("f"), -1), {unknown}));
+
+  EXPECT_EQ(node_.ErrorOf(task), rpc::OBJECT_LOST);
+  EXPECT_TRUE(Contains(node_.MessageOf(task), unknown.Hex())) << node_.MessageOf(task);
+  EXPECT_TRUE(node_.peers().sent.empty());
+  EXPECT_EQ(tasks_.size(), 1u) << "only busy is left";
+}
+
+}  // namespace
+}  // namespace flare
