@@ -234,4 +234,11 @@ def test_actor_handles_and_named_actors_work_from_other_nodes(three_nodes):
     assert flare.get(by_name.options(scheduling_strategy=on(other)).remote(100),
                      timeout=NEVER) == 6
     assert flare.get(tally.all.remote(), timeout=NEVER) == [0, 1, 2, 3, 4, 100]
-    flare.kill(tally)
+
+    @flare.remote
+    def kill_by_name():
+        flare.kill(flare.get_actor("tally", namespace="cluster-test"))
+
+    flare.get(kill_by_name.options(scheduling_strategy=on(worker)).remote(), timeout=NEVER)
+    with pytest.raises(flare.exceptions.ActorDiedError):
+        flare.get(tally.add.remote(7), timeout=NEVER)

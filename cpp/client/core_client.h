@@ -111,7 +111,9 @@ class CoreClient : private RayletConnection::Handler, private BlockingListener {
                                      int timeout_ms);
   absl::StatusOr<std::optional<std::string>> KvGet(const std::string& key, int timeout_ms);
   // exiting: the calling actor process ends itself (exit_actor()).
-  absl::Status KillActor(const TaskId& actor, bool no_restart, bool exiting = false);
+  // `node`: the node hosting the actor (empty: the local one).
+  absl::Status KillActor(const TaskId& actor, bool no_restart, bool exiting = false,
+                         const std::string& node = "");
   // Asks the raylet to reserve a placement group; its ready object becomes
   // ready once the bundles are reserved.
   absl::Status CreatePlacementGroup(rpc::CreatePlacementGroup request);

@@ -72,8 +72,10 @@ absl::StatusOr<std::optional<std::string>> CoreClient::KvGet(const std::string& 
   return std::optional<std::string>(std::move(*reply->mutable_value()));
 }
 
-absl::Status CoreClient::KillActor(const TaskId& actor, bool no_restart, bool exiting) {
+absl::Status CoreClient::KillActor(const TaskId& actor, bool no_restart, bool exiting,
+                                   const std::string& node) {
   rpc::Message message;
+  message.mutable_kill_actor()->set_node_id(node);
   message.mutable_kill_actor()->set_actor_id(actor.Binary());
   message.mutable_kill_actor()->set_no_restart(no_restart);
   message.mutable_kill_actor()->set_exiting(exiting);

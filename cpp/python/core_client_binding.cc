@@ -446,11 +446,13 @@ void RegisterCoreClient(py::module_& m) {
            })
       .def(
           "kill_actor",
-          [](CoreClient& c, const py::bytes& actor_id, bool no_restart, bool exiting) {
-            ThrowIfError(
-                c.KillActor(TaskId::FromBinary(std::string(actor_id)), no_restart, exiting));
+          [](CoreClient& c, const py::bytes& actor_id, bool no_restart, bool exiting,
+             const py::bytes& node_id) {
+            ThrowIfError(c.KillActor(TaskId::FromBinary(std::string(actor_id)), no_restart,
+                                     exiting, std::string(node_id)));
           },
-          py::arg("actor_id"), py::arg("no_restart"), py::arg("exiting") = false)
+          py::arg("actor_id"), py::arg("no_restart"), py::arg("exiting") = false,
+          py::arg("node_id") = py::bytes())
       .def(
           "register_actor_name",
           [](CoreClient& c, const py::bytes& actor_id, const std::string& name,

@@ -159,7 +159,18 @@ void NodeManager::OnWorkerExiting(const ClientInfo& client, const rpc::WorkerExi
   exit_reasons_[client.pid] = exiting.reason();
 }
 
-void NodeManager::OnKillActor(const rpc::KillActor& request) { actors_.OnKill(request); }
+void NodeManager::OnKillActor(const rpc::KillActor& request) {
+  const std::string& host = request.node_id();
+  if (!host.empty() && host != node_id_.Binary()) {
+    // The actor runs on another node: the kill goes there.
+    rpc::Message forward;
+    *forward.mutable_kill_actor() = request;
+    forward.mutable_kill_actor()->clear_node_id();
+    if (node_io_.peers != nullptr) node_io_.peers->Send(NodeId::FromBinary(host), forward);
+    return;
+  }
+  actors_.OnKill(request);
+}
 
 void NodeManager::OnCancelTask(const rpc::CancelTask& request) { tasks_.OnCancel(request); }
 

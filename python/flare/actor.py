@@ -421,7 +421,9 @@ def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:
         raise TypeError(f"kill() takes an actor handle, got {type(actor).__name__} (to stop "
                         "a task, use cancel())")
     session = runtime.session()
-    session.core.kill_actor(actor._actor_id, bool(no_restart))
+    owner = actor._handle_ref.owner_address() if actor._handle_ref is not None else None
+    session.core.kill_actor(actor._actor_id, bool(no_restart),
+                            node_id=owner.node_id if owner is not None else b"")
 
 
 def exit_actor() -> None:
