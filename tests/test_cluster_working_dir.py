@@ -101,8 +101,8 @@ def test_the_jobs_working_dir_reaches_a_task_on_another_node(job, other_node, tm
     assert flare.get(parent.remote(), timeout=NEVER)["cwd"] == seen["cwd"]
 
 
-def test_task_and_actor_options_ship_and_the_next_job_ships_new_contents(job, cluster,
-                                                                           other_node, tmp_path):
+def test_task_and_actor_options_ship_and_the_next_job_ships_new_contents(job, other_node,
+                                                                           tmp_path):
     project = make_project(tmp_path / "project", "first")
     env = {"working_dir": str(project)}
     job()
@@ -114,17 +114,12 @@ def test_task_and_actor_options_ship_and_the_next_job_ships_new_contents(job, cl
     make_project(project, "second")  # same path, new contents, new job
     job()
     task = look.options(runtime_env=env, scheduling_strategy=pinned(other_node)).remote()
-    actor = Looker.options(runtime_env=env).remote()
-    called = actor.look.remote()
+    actor = Looker.options(runtime_env=env, scheduling_strategy=pinned(other_node)).remote()
     project.rename(tmp_path / "renamed")  # shipped at .remote()
     second = flare.get(task, timeout=NEVER)
     assert_ran_in_shipped_copy(second, other_node, "second")
     assert second["cwd"] != first["cwd"]
-    # Actors start on their creator's node (the head) until they are
-    # scheduled across nodes; there too they run in the node's own copy.
-    from_actor = flare.get(called, timeout=NEVER)
-    node = {node.node_id: node for node in cluster.list_all_nodes()}[from_actor["node"]]
-    assert_ran_in_shipped_copy(from_actor, node, "second")
+    assert flare.get(actor.look.remote(), timeout=NEVER) == second
 
 
 def test_a_function_the_driver_imports_from_its_working_dir_runs_each_jobs_copy(
