@@ -23,6 +23,7 @@ import warnings
 from typing import Any, Dict, List, Optional
 
 from flare._private import working_dir as working_dir_module
+from flare._private import working_dir_cache
 from flare.exceptions import RuntimeEnvSetupError
 
 _APPLIED = ("env_vars", "working_dir", "excludes", "worker_process_setup_hook")
@@ -169,7 +170,7 @@ class Applied:
     """Applies an environment in this process and, unless kept, undoes it.
     ``copies`` turns a working_dir package URI into this node's copy."""
 
-    def __init__(self, env: Dict[str, Any], copies: Any) -> None:
+    def __init__(self, env: Dict[str, Any], copies: working_dir_cache.NodeCopies) -> None:
         self._saved_vars: Dict[str, Optional[str]] = {}
         self._saved_cwd: Optional[str] = None
         self._added_path: List[str] = []
