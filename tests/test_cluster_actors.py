@@ -87,7 +87,10 @@ def test_an_actor_needing_a_resource_only_one_node_has_is_created_there(three_no
 
 
 def test_spread_and_node_affinity_place_actors_on_every_node(three_nodes):
-    spread = [Counter.options(scheduling_strategy="SPREAD").remote() for _ in range(3)]
+    # Zero CPUs: every node fits each of them whatever its load, so SPREAD
+    # takes the nodes in turn.
+    spread = [Counter.options(scheduling_strategy="SPREAD", num_cpus=0).remote()
+              for _ in range(3)]
     assert sorted(flare.get([actor.node.remote() for actor in spread], timeout=NEVER)) == \
         sorted(node_ids(three_nodes))
     for node_id in node_ids(three_nodes):
