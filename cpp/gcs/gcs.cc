@@ -131,8 +131,9 @@ absl::Status Gcs::AddPlacementGroup(rpc::PlacementGroupInfo group) {
   return groups_.Add(std::move(group));
 }
 
-absl::Status Gcs::PlacementGroupCreated(const PlacementGroupId& group, const NodeId& node) {
-  return groups_.MarkCreated(group, node);
+absl::Status Gcs::PlacementGroupCreated(const PlacementGroupId& group,
+                                        const std::vector<NodeId>& bundle_nodes) {
+  return groups_.MarkCreated(group, bundle_nodes);
 }
 
 absl::Status Gcs::PlacementGroupInfeasible(const PlacementGroupId& group) {

@@ -109,7 +109,8 @@ class Gcs {
   // See PlacementGroupTable for the transitions: AddPlacementGroup says
   // AlreadyExists when the group's name is taken in its namespace.
   absl::Status AddPlacementGroup(rpc::PlacementGroupInfo group);
-  absl::Status PlacementGroupCreated(const PlacementGroupId& group, const NodeId& node);
+  absl::Status PlacementGroupCreated(const PlacementGroupId& group,
+                                     const std::vector<NodeId>& bundle_nodes);
   absl::Status PlacementGroupInfeasible(const PlacementGroupId& group);
   absl::Status PlacementGroupRemoved(const PlacementGroupId& group);
   // Every group kept, or only `group`'s record (none when unknown).

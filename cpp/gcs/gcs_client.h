@@ -91,8 +91,9 @@ class GcsClient {
   // for it. AlreadyExists when a group of the namespace that is not removed
   // has the name.
   virtual void AddPlacementGroup(rpc::PlacementGroupInfo group, StatusCallback done) = 0;
-  // Its bundles are reserved on `node`.
-  virtual void ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
+  // Its bundles are reserved: bundle i on `bundle_nodes[i]`.
+  virtual void ReportPlacementGroupCreated(const PlacementGroupId& group,
+                                           std::vector<NodeId> bundle_nodes,
                                            StatusCallback done) = 0;
   // It stays PENDING: the cluster as it is can never hold it.
   virtual void ReportPlacementGroupInfeasible(const PlacementGroupId& group, StatusCallback done) = 0;

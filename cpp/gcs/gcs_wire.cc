@@ -129,12 +129,16 @@ void ServeGcsRequest(GcsClient& gcs, const rpc::GcsRequest& request,
     case R::kAddPlacementGroup:
       gcs.AddPlacementGroup(request.add_placement_group(), AnswerStatus(id, std::move(reply)));
       return;
-    case R::kPlacementGroupCreated:
+    case R::kPlacementGroupCreated: {
+      std::vector<NodeId> bundle_nodes;
+      for (const auto& node : request.placement_group_created().bundle_node_ids()) {
+        bundle_nodes.push_back(NodeId::FromBinary(node));
+      }
       gcs.ReportPlacementGroupCreated(
           PlacementGroupId::FromBinary(request.placement_group_created().pg_id()),
-          NodeId::FromBinary(request.placement_group_created().node_id()),
-          AnswerStatus(id, std::move(reply)));
+          std::move(bundle_nodes), AnswerStatus(id, std::move(reply)));
       return;
+    }
     case R::kPlacementGroupInfeasible:
       gcs.ReportPlacementGroupInfeasible(
           PlacementGroupId::FromBinary(request.placement_group_infeasible()),
@@ -370,11 +374,14 @@ void RemoteGcsClient::AddPlacementGroup(rpc::PlacementGroupInfo group, StatusCal
   Call(std::move(request), StatusOnly(std::move(done)));
 }
 
-void RemoteGcsClient::ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
+void RemoteGcsClient::ReportPlacementGroupCreated(const PlacementGroupId& group,
+                                                  std::vector<NodeId> bundle_nodes,
                                                   StatusCallback done) {
   rpc::GcsRequest request;
   request.mutable_placement_group_created()->set_pg_id(group.Binary());
-  request.mutable_placement_group_created()->set_node_id(node.Binary());
+  for (const NodeId& node : bundle_nodes) {
+    request.mutable_placement_group_created()->add_bundle_node_ids(node.Binary());
+  }
   Call(std::move(request), StatusOnly(std::move(done)));
 }
 

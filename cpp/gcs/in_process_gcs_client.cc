@@ -81,9 +81,10 @@ void InProcessGcsClient::AddPlacementGroup(rpc::PlacementGroupInfo group, Status
   Reply(done, gcs_.AddPlacementGroup(std::move(group)));
 }
 
-void InProcessGcsClient::ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
+void InProcessGcsClient::ReportPlacementGroupCreated(const PlacementGroupId& group,
+                                                     std::vector<NodeId> bundle_nodes,
                                                      StatusCallback done) {
-  Reply(done, gcs_.PlacementGroupCreated(group, node));
+  Reply(done, gcs_.PlacementGroupCreated(group, bundle_nodes));
 }
 
 void InProcessGcsClient::ReportPlacementGroupInfeasible(const PlacementGroupId& group,

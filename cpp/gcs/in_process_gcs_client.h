@@ -34,7 +34,7 @@ class InProcessGcsClient : public GcsClient {
   void ListNamedActors(const std::optional<std::string>& name_space,
                        Callback<std::vector<rpc::ActorInfo>> done) override;
   void AddPlacementGroup(rpc::PlacementGroupInfo group, StatusCallback done) override;
-  void ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
+  void ReportPlacementGroupCreated(const PlacementGroupId& group, std::vector<NodeId> bundle_nodes,
                                    StatusCallback done) override;
   void ReportPlacementGroupInfeasible(const PlacementGroupId& group, StatusCallback done) override;
   void ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) override;

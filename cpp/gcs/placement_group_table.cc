@@ -39,14 +39,20 @@ const rpc::PlacementGroupInfo* PlacementGroupTable::Live(const PlacementGroupId&
   return info == nullptr || info->state() == rpc::PG_REMOVED ? nullptr : info;
 }
 
-absl::Status PlacementGroupTable::MarkCreated(const PlacementGroupId& id, const NodeId& node) {
+absl::Status PlacementGroupTable::MarkCreated(const PlacementGroupId& id,
+                                              const std::vector<NodeId>& bundle_nodes) {
   const rpc::PlacementGroupInfo* live = Live(id);
   if (live == nullptr) return absl::OkStatus();
+  if (bundle_nodes.size() != static_cast<size_t>(live->bundles_size())) {
+    return absl::InvalidArgumentError("placement group " + id.Hex() + " has " +
+                                      std::to_string(live->bundles_size()) + " bundles but " +
+                                      std::to_string(bundle_nodes.size()) + " nodes were given");
+  }
   rpc::PlacementGroupInfo changed = *live;
   changed.set_state(rpc::PG_CREATED);
   changed.set_infeasible(false);
   changed.clear_bundle_node_ids();
-  for (int i = 0; i < changed.bundles_size(); ++i) changed.add_bundle_node_ids(node.Binary());
+  for (const NodeId& node : bundle_nodes) changed.add_bundle_node_ids(node.Binary());
   return groups_.Put(id, std::move(changed));
 }
 

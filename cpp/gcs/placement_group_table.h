@@ -48,8 +48,9 @@ class PlacementGroupTable {
   // name.
   absl::Status Add(rpc::PlacementGroupInfo info);
   // The transitions below ignore ids that are unknown or already removed.
-  // Its bundles are reserved on `node`.
-  absl::Status MarkCreated(const PlacementGroupId& id, const NodeId& node);
+  // Its bundles are reserved, bundle i on `bundle_nodes[i]`.
+  // REQUIRES: one node per bundle (else InvalidArgument).
+  absl::Status MarkCreated(const PlacementGroupId& id, const std::vector<NodeId>& bundle_nodes);
   // It stays PENDING: the cluster as it is can never hold it.
   absl::Status MarkInfeasible(const PlacementGroupId& id);
   // The group is gone and its name free; beyond `max_removed` removed

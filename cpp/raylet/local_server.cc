@@ -190,6 +190,15 @@ void LocalServer::Dispatch(const ClientInfo& client, rpc::Message& message) {
     case rpc::Message::kJobInfoRequest:
       handler.OnJobInfo(client, message.job_info_request());
       break;
+    case rpc::Message::kPrepareBundles:
+      handler.OnPrepareBundles(client, message.prepare_bundles());
+      break;
+    case rpc::Message::kCommitBundles:
+      handler.OnCommitBundles(client, message.commit_bundles());
+      break;
+    case rpc::Message::kReturnBundles:
+      handler.OnReturnBundles(client, message.return_bundles());
+      break;
     case rpc::Message::kPing: {
       // A barrier: answered after everything the client sent before it.
       rpc::Message reply;

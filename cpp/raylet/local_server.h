@@ -75,6 +75,11 @@ class LocalRequestHandler {
   virtual void OnRegisterPlacementGroup(const ClientInfo& client,
                                         rpc::RegisterPlacementGroup& request) = 0;
   virtual void OnJobInfo(const ClientInfo& client, const rpc::JobInfoRequest& request) = 0;
+  // Another node reserving bundles of its placement group here (only a
+  // PEER may).
+  virtual void OnPrepareBundles(const ClientInfo& client, const rpc::PrepareBundles& request) = 0;
+  virtual void OnCommitBundles(const ClientInfo& client, const rpc::CommitBundles& commit) = 0;
+  virtual void OnReturnBundles(const ClientInfo& client, const rpc::ReturnBundles& give_back) = 0;
 };
 
 class LocalServer : public Connection::Handler, public ClientChannel {

@@ -56,6 +56,7 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
       gcs_requests_(gcs, clients) {
   gcs_requests_.set_node_id(node_id_);
   tasks_.set_infeasible_grace(options_.infeasible_grace);
+  groups_.set_infeasible_grace(options_.infeasible_grace);
   rpc::NodeInfo self;
   self.set_node_id(node_id_.Binary());
   self.set_address(options_.ip + ":" + std::to_string(options_.port));
@@ -210,7 +211,18 @@ void NodeManager::OnCreatePlacementGroup(const ClientInfo& client,
 }
 
 void NodeManager::OnRemovePlacementGroup(const rpc::RemovePlacementGroup& request) {
-  RemovePlacementGroup(PlacementGroupId::FromBinary(request.pg_id()));
+  const PlacementGroupId group_id = PlacementGroupId::FromBinary(request.pg_id());
+  if (const std::optional<ClientId> creator = groups_.CreatorPeer(group_id)) {
+    // Only a group's creator removes it (and then every bundle goes).
+    const ClientInfo* peer = clients_.Find(*creator);
+    if (peer != nullptr && node_io_.peers != nullptr) {
+      rpc::Message forward;
+      *forward.mutable_remove_placement_group() = request;
+      node_io_.peers->Send(peer->node_id, forward);
+    }
+    return;
+  }
+  RemovePlacementGroup(group_id);
 }
 
 void NodeManager::RemovePlacementGroup(const PlacementGroupId& group_id) {
@@ -222,6 +234,31 @@ void NodeManager::RemovePlacementGroup(const PlacementGroupId& group_id) {
   tasks_.EndTasksInGroup(group_id, reason);
   groups_.Remove(group_id);
   tasks_.Dispatch();
+}
+
+void NodeManager::OnPrepareBundles(const ClientInfo& client,
+                                   const rpc::PrepareBundles& request) {
+  if (client.kind != rpc::PEER) return;
+  rpc::Message reply;
+  *reply.mutable_prepare_bundles_reply() = groups_.OnPrepare(client.id, request);
+  clients_.Send(client.id, reply);
+}
+
+void NodeManager::OnCommitBundles(const ClientInfo& client, const rpc::CommitBundles& commit) {
+  if (client.kind != rpc::PEER) return;
+  groups_.OnCommit(commit);
+  tasks_.Dispatch();
+}
+
+void NodeManager::OnReturnBundles(const ClientInfo& client, const rpc::ReturnBundles& give_back) {
+  if (client.kind != rpc::PEER) return;
+  const PlacementGroupId group_id = PlacementGroupId::FromBinary(give_back.pg_id());
+  if (give_back.round() == 0) {
+    RemovePlacementGroup(group_id);  // removed: what runs in its bundles here ends
+  } else {
+    groups_.ReturnPrepared(group_id, give_back.round());
+    tasks_.Dispatch();
+  }
 }
 
 void NodeManager::OnPlacementGroupTable(const ClientInfo& client,
@@ -488,6 +525,11 @@ void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
     ClusterResourceView::Node view;
     view.total = ResourceSet::FromProto(node.total());
     view.available = ResourceSet::FromProto(node.available());
+    // A node reports only what is free of its placement groups' bundles;
+    // they count as its own (a task in one may go there).
+    for (const auto& [name, amount] : view.available.ToMap()) {
+      if (GroupOfResource(name) && amount > view.total.Get(name)) view.total.Set(name, amount);
+    }
     // The report may predate tasks just sent there: they count as taken.
     ResourceSet unsent = view.total;
     unsent.Subtract(remote_.DemandOn(id));
@@ -502,6 +544,7 @@ void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
     tasks_.OnNodeGone(id, "died or left the cluster");
   }
   live_nodes_ = std::move(live);
+  groups_.OnViewChanged();
   tasks_.OnViewChanged();
   tasks_.Dispatch();
   tasks_.Rebalance();
@@ -510,6 +553,9 @@ void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
 void NodeManager::OnPeerMessage(const NodeId& node, rpc::Message& message) {
   if (message.body_case() == rpc::Message::kObjectReady) {
     tasks_.OnPeerObject(node, message.object_ready());
+  } else if (message.body_case() == rpc::Message::kPrepareBundlesReply) {
+    groups_.OnPrepareReply(node, message.prepare_bundles_reply());
+    tasks_.Dispatch();
   } else if (message.body_case() == rpc::Message::kLogLines) {
     SendToDrivers(clients_, message.log_lines());
   } else if (message.body_case() == rpc::Message::kRegisterReply &&

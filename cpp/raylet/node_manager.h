@@ -114,6 +114,9 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   void OnRemovePlacementGroup(const rpc::RemovePlacementGroup& request) override;
   void OnPlacementGroupTable(const ClientInfo& client,
                              const rpc::PlacementGroupTableRequest& request) override;
+  void OnPrepareBundles(const ClientInfo& client, const rpc::PrepareBundles& request) override;
+  void OnCommitBundles(const ClientInfo& client, const rpc::CommitBundles& commit) override;
+  void OnReturnBundles(const ClientInfo& client, const rpc::ReturnBundles& give_back) override;
 
   const NodeId& node_id() const { return node_id_; }
   // This node's available resources as the cluster view shows them:
@@ -179,7 +182,6 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   WorkerPool pool_;
   GcsClient& gcs_;
   GcsRequests gcs_requests_;  // KV, named actors, placement-group table
-  PlacementGroupManager groups_{scheduler_, objects_, *this, gcs_, node_id_};
   LeaseManager leases_{scheduler_, gpus_};
   // This node's resources, live, and the others' as the GCS reports them.
   ClusterResourceView cluster_{node_id_, scheduler_.total(), scheduler_.available()};
@@ -197,6 +199,10 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   RemoteTasks remote_{node_id_, objects_, *this,
                       node_io_.peers ? *node_io_.peers : static_cast<PeerChannel&>(no_peers_),
                       node_io_.puller ? *node_io_.puller : static_cast<ObjectPuller&>(no_peers_)};
+  PlacementGroupManager groups_{
+      scheduler_, objects_, *this, gcs_,
+      node_io_.peers ? *node_io_.peers : static_cast<PeerChannel&>(no_peers_), *node_io_.timers,
+      node_id_};
   // Each borrows the other (through ActorTasks and TaskManager&).
   TaskManager tasks_{Units(), policy_, cluster_, actors_};
   ActorManager actors_{Units(), tasks_};

@@ -1,94 +1,198 @@
-// Placement groups on one node: bundles reserved out of the node's
-// resources together, then offered again under the group's own names
-// (bundle i's CPU as "CPU_group_i_<id>", the group's as "CPU_group_<id>"),
-// so the scheduler needs nothing new: a task placed in a group simply asks
-// for those names. Groups are reserved in creation order once they fit; a
-// task submitted to a group that is not reserved yet waits for it.
+// Placement groups across the cluster.
+//
+// The node where a group is created (its creator) chooses a node for each
+// bundle from its cluster view (bundle_placement.h), then reserves them in
+// a round: each chosen node is asked to prepare its bundles (this node
+// directly, the others over the peer links: PrepareBundles), and only when
+// every one has said yes are they committed (CommitBundles); when one
+// refuses (the view was stale) or leaves, what was prepared is returned
+// (ReturnBundles) and the group tries again on the next cluster view. So a
+// group is reserved all or nothing. Groups are reserved in creation order:
+// one without room now holds back the ones created after it. A group the
+// cluster as it is can never hold (a bundle larger than any node, more
+// STRICT_SPREAD bundles than nodes) waits up to the infeasible grace for
+// nodes to join, then its ready object fails.
+//
+// Every node holding bundles of a group, its own or another node's, takes
+// them out of its resources when it prepares them and, once committed,
+// offers them again under the group's own names (bundle i's CPU as
+// "CPU_group_i_<id>", this node's part of the group as "CPU_group_<id>"),
+// so the scheduler needs nothing new. A commit tells every holder where
+// each bundle is, so any of them routes a task to its bundle's node
+// (NodesFor).
 //
 // No I/O: resources move in the Scheduler, the ready object is stored
-// through the ReturnStore, and every group's state is reported to the GCS
-// (its placement-group records). What runs in a removed group is the
-// caller's to end.
-// Thread-compatible: the raylet's event loop is its only user.
+// through the ReturnStore, the creator reports each group's state to the
+// GCS (its placement-group records), messages to other nodes go through the
+// PeerChannel, the grace runs on Timers. What runs in a removed group is the
+// caller's to end. Thread-compatible: the raylet's event loop is its only
+// user.
 #ifndef FLARE_RAYLET_PLACEMENT_GROUP_MANAGER_H_
 #define FLARE_RAYLET_PLACEMENT_GROUP_MANAGER_H_
 
+#include <chrono>
+#include <cstdint>
 #include <deque>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "common/ids.h"
 #include "flare.pb.h"
-#include "object_store/object_table.h"
 #include "gcs/gcs_client.h"
+#include "object_store/object_table.h"
+#include "raylet/node_io.h"
 #include "raylet/resources.h"
 #include "raylet/return_store.h"
 #include "raylet/scheduler.h"
+#include "raylet/scheduling_policy.h"
 
 namespace flare {
 
 class PlacementGroupManager {
  public:
+  // How long a group the cluster cannot hold waits for nodes to join (the
+  // raylet's --infeasible-grace-ms, as for tasks).
+  static constexpr std::chrono::milliseconds kInfeasibleGrace{3000};
+
   // Borrows its collaborators, which must outlive it.
   PlacementGroupManager(Scheduler& scheduler, ObjectTable& objects, ReturnStore& returns,
-                        GcsClient& gcs, NodeId node_id)
-      : scheduler_(scheduler), objects_(objects), returns_(returns), gcs_(gcs), node_id_(node_id) {}
+                        GcsClient& gcs, PeerChannel& peers, Timers& timers, NodeId node_id)
+      : scheduler_(scheduler),
+        objects_(objects),
+        returns_(returns),
+        gcs_(gcs),
+        peers_(peers),
+        timers_(timers),
+        node_id_(node_id) {}
+
+  // Zero: a group the cluster cannot hold fails at once.
+  void set_infeasible_grace(std::chrono::milliseconds grace) { infeasible_grace_ = grace; }
+
+  // ---- the creator ----------------------------------------------------------
 
   // `owner` asks for a group. Its ready object is pending for the owner
-  // until the group is reserved (ReservePending), or holds INFEASIBLE at
-  // once when this node can never hold it.
+  // until the group is reserved (ReservePending).
   void Create(ClientId owner, const rpc::CreatePlacementGroup& request);
+  // Starts reserving pending groups that the view has room for, in creation
+  // order, and takes the view's room for the bundles asked of other nodes.
+  // Returns the tasks that waited for the groups reserved since the last
+  // call, to be placed now.
+  std::vector<TaskId> ReservePending(ClusterResourceView& view);
+  bool has_pending() const { return !pending_.empty() || !released_.empty(); }
+  // A node answered a prepare of this node's round.
+  void OnPrepareReply(const NodeId& node, const rpc::PrepareBundlesReply& reply);
+  // A new cluster view: groups whose round was refused try again.
+  void OnViewChanged();
+  // `node` left: a round waiting for it fails (and is tried again), and
+  // tasks no longer go to the bundles that were there.
+  void OnNodeGone(const NodeId& node);
 
-  // Reserves pending groups that fit now, in creation order (a group that
-  // does not fit holds back the ones created after it). Returns the tasks
-  // that waited for the groups reserved, to be queued now.
-  std::vector<TaskId> ReservePending();
-  bool has_pending() const { return !pending_.empty(); }
-  // Whether the group exists (created and not removed).
+  // ---- a node holding bundles of another node's group -----------------------
+
+  // `creator` (a peer) asks this node to take bundles out of its resources.
+  rpc::PrepareBundlesReply OnPrepare(ClientId creator, const rpc::PrepareBundles& request);
+  // The round's bundles are offered under the group's names.
+  void OnCommit(const rpc::CommitBundles& commit);
+  // A refused round's bundles go back (nothing happens if `round` is not
+  // the one prepared here). Removal (round 0) is Remove.
+  void ReturnPrepared(const PlacementGroupId& group_id, uint64_t round);
+
+  // ---- every node -------------------------------------------------------------
+
+  // Whether the group exists here (created here, or bundles held here).
   bool Contains(const PlacementGroupId& group_id) const { return groups_.contains(group_id); }
-
-  // The group `demand` names, if it exists.
+  // The peer that asked this node to hold the group's bundles (nullopt for
+  // a group created here, or unknown).
+  std::optional<ClientId> CreatorPeer(const PlacementGroupId& group_id) const {
+    auto it = groups_.find(group_id);
+    if (it == groups_.end() || it->second.created_here) return std::nullopt;
+    return it->second.owner;
+  }
+  // The group `demand` names, if it exists here.
   std::optional<PlacementGroupId> GroupOf(const ResourceSet& demand) const;
-  // When `demand` names a group not reserved yet, the task waits for it
-  // (true); false when the task can be queued now.
+  // When `demand` names a group created here and not reserved yet, the task
+  // waits for it (true); false when the task can be placed now.
   bool Park(const TaskId& task_id, const ResourceSet& demand);
   // Whether `task_id` waits for `group_id` (it never reached the scheduler).
   bool IsWaiting(const PlacementGroupId& group_id, const TaskId& task_id) const;
-  // What the group offers the scheduler once reserved.
+  // For a demand naming a reserved group known here: the nodes alive whose
+  // bundles of the group could hold it, this node first (empty: none).
+  // nullopt when the demand names no such group.
+  std::optional<std::vector<NodeId>> NodesFor(const ResourceSet& demand) const;
+  // What the whole group offers, on whichever nodes (for messages).
   ResourceSet Offered(const PlacementGroupId& group_id) const;
+  // Where each bundle is (empty until reserved).
+  std::vector<NodeId> BundleNodes(const PlacementGroupId& group_id) const;
 
-  // Frees the group: its resources go back (or its ready object fails, if it
-  // was still pending) and the GCS records it REMOVED, which frees its name.
-  // REQUIRES: what ran in it has been ended.
+  // Frees what this node holds of the group. On its creator, also the
+  // other nodes' bundles (ReturnBundles, round 0), its ready object fails
+  // if it was still pending, and the GCS records it REMOVED, which frees
+  // its name. REQUIRES: what ran in it here has been ended.
   void Remove(const PlacementGroupId& group_id);
-  // The groups `owner` created that go with it (all but detached ones).
+  // The groups `owner` created here that go with it (all but detached
+  // ones), and those whose bundles `owner` (a peer) asked this node to hold.
   std::vector<PlacementGroupId> OwnedBy(ClientId owner) const;
 
  private:
   struct Group {
-    std::vector<ResourceSet> bundles;
-    ResourceSet total;  // the bundles together
+    std::vector<ResourceSet> bundles;  // on a holder: known once committed
+    std::vector<NodeId> nodes;         // each bundle's node (chosen in a round, then reserved)
+    absl::flat_hash_set<NodeId, IdHash> gone;  // nodes of bundles that left
+    // What this node holds: bundle index -> resources, out of the scheduler.
+    std::vector<std::pair<int, ResourceSet>> here;
+    uint64_t round = 0;      // the round under way (0: none)
+    bool committed = false;  // offered under the group's names here
+    ClientId owner = 0;      // who asked: a client here, or the creator peer
+    // The creator's.
+    bool created_here = false;
+    std::string strategy;
+    bool detached = false;
     ObjectId ready_id;
     std::string ready_value;
     bool reserved = false;
-    ClientId owner = 0;
-    bool detached = false;
-    std::vector<TaskId> waiting;  // submitted before it was reserved
+    absl::flat_hash_set<NodeId, IdHash> awaiting;  // prepares not answered yet
+    bool refused = false;                          // in this round
+    bool wait_for_view = false;                    // refused: tries again on a new view
+    bool infeasible = false;                       // the cluster as it is cannot hold it
+    std::vector<TaskId> waiting;                   // submitted before it was reserved
   };
-  static ResourceSet Offered(const PlacementGroupId& group_id, const Group& group);
-  // Why this node can never hold the group ("" if it can).
-  std::string Infeasibility(const rpc::CreatePlacementGroup& request, const Group& group) const;
+
+  // This node's bundles of the group, under the group's names.
+  static ResourceSet OfferedHere(const PlacementGroupId& group_id, const Group& group);
+  // The bundles `indexes` of the group held here from now on; false (and
+  // nothing held) when the node has not the room.
+  bool PrepareHere(Group& group, const std::vector<std::pair<int, ResourceSet>>& bundles);
+  void CommitHere(const PlacementGroupId& group_id, Group& group);
+  // Gives back what is held here.
+  void ReleaseHere(const PlacementGroupId& group_id, Group& group);
+  // The creator asks each chosen node for its bundles.
+  void StartRound(const PlacementGroupId& group_id, Group& group, std::vector<NodeId> nodes,
+                  ClusterResourceView& view);
+  // Every node answered: commit, or return what was prepared.
+  void FinishRound(const PlacementGroupId& group_id, Group& group);
+  // Sends `message` (a commit or a return) to each other node of the group.
+  void SendToHolders(const Group& group, const rpc::Message& message);
+  // The group cannot be held by the cluster as it is: recorded so in the
+  // GCS, and its ready object fails once the grace has passed.
+  void MarkInfeasible(const PlacementGroupId& group_id, Group& group, const std::string& why);
 
   Scheduler& scheduler_;
   ObjectTable& objects_;
   ReturnStore& returns_;
   GcsClient& gcs_;
+  PeerChannel& peers_;
+  Timers& timers_;
   NodeId node_id_;
+  std::chrono::milliseconds infeasible_grace_ = kInfeasibleGrace;
   absl::flat_hash_map<PlacementGroupId, Group, IdHash> groups_;
   absl::flat_hash_map<std::string, PlacementGroupId> by_hex_;
-  std::deque<PlacementGroupId> pending_;
+  std::deque<PlacementGroupId> pending_;  // created here, not reserved, in creation order
+  std::vector<TaskId> released_;          // waited for groups reserved since ReservePending
+  uint64_t next_round_ = 0;
 };
 
 }  // namespace flare

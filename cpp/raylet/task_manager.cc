@@ -121,10 +121,21 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
     return;
   }
   if (record.is_actor_creation()) {
-    if (PlaceActorElsewhere(owner, task_id, record)) return;
-    actors_.OnCreationSubmitted(ActorIdOf(task_id), owner, record.spec);
+    // In a group not reserved yet, it waits before its node is chosen.
+    if (groups_.Park(task_id, record.demand)) {
+      parked_creations_.emplace(task_id, owner);
+      return;
+    }
+    if (ReleaseCreation(owner, task_id, record)) return;
   }
   Place(task_id, record);
+}
+
+bool TaskManager::ReleaseCreation(const ClientInfo& creator, const TaskId& task_id,
+                                  TaskRecord& record) {
+  if (PlaceActorElsewhere(creator, task_id, record)) return true;
+  actors_.OnCreationSubmitted(ActorIdOf(task_id), creator, record.spec);
+  return false;
 }
 
 void TaskManager::Place(const TaskId& task_id, TaskRecord& record) {
@@ -158,8 +169,38 @@ bool TaskManager::RunsHereOnly(const TaskRecord& record) const {
       record.is_actor_creation() &&
       actors_.Hosts(ActorIdOf(TaskId::FromBinary(record.spec.task_id())));
   return record.owner_is_peer || hosted_here || record.is_actor_call() ||
-         record.spec.streaming() || record.spec.dynamic_returns() ||
-         groups_.GroupOf(record.demand).has_value();
+         record.spec.streaming() || record.spec.dynamic_returns();
+}
+
+SchedulingDecision TaskManager::InGroup(const ResourceSet& demand,
+                                        const std::vector<NodeId>& nodes) const {
+  auto at = [this](const NodeId& node) {
+    return node == view_.local_id() ? SchedulingDecision::Local() : SchedulingDecision::Remote(node);
+  };
+  // A node of its bundles with room now, this node first; else the first
+  // one alive, where it queues.
+  for (const NodeId& node : nodes) {
+    if (node == view_.local_id()) {
+      if (demand.IsSubsetOf(view_.local_available())) return at(node);
+    } else if (auto it = view_.remote_nodes().find(node);
+               it != view_.remote_nodes().end() && demand.IsSubsetOf(it->second.available)) {
+      return at(node);
+    }
+  }
+  for (const NodeId& node : nodes) {
+    if (node == view_.local_id() || view_.remote_nodes().count(node) > 0) return at(node);
+  }
+  return SchedulingDecision::Infeasible();
+}
+
+std::optional<std::string> TaskManager::GroupMisfit(const TaskRecord& record) const {
+  const std::optional<std::vector<NodeId>> nodes = groups_.NodesFor(record.demand);
+  if (!nodes || !nodes->empty()) return std::nullopt;
+  const PlacementGroupId group = *groups_.GroupOf(record.demand);
+  return "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
+         " but no bundle of its placement group " + group.Hex() +
+         " on a node still in the cluster offers that (the group offers " +
+         groups_.Offered(group).DebugString() + ")";
 }
 
 SchedulingDecision TaskManager::Decide(const TaskRecord& record) {
@@ -167,6 +208,9 @@ SchedulingDecision TaskManager::Decide(const TaskRecord& record) {
     // Only this node's resources count.
     ClusterResourceView here(view_.local_id(), view_.local_total(), view_.local_available());
     return policy_.Schedule(record.demand, SchedulingStrategy(), here);
+  }
+  if (const std::optional<std::vector<NodeId>> nodes = groups_.NodesFor(record.demand)) {
+    return InGroup(record.demand, *nodes);
   }
   SchedulingStrategy strategy;
   const rpc::SchedulingStrategySpec& spec = record.spec.strategy();
@@ -185,6 +229,10 @@ void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
   record.remote = NodeId();
   const SchedulingDecision decision = Decide(record);
   if (decision.is_infeasible()) {
+    if (const std::optional<std::string> misfit = GroupMisfit(record)) {
+      Fail(task_id, rpc::INFEASIBLE, *misfit);
+      return;
+    }
     if (WaitForAFittingNode(task_id, record, nullptr)) return;
     Fail(task_id, rpc::INFEASIBLE, InfeasibleReason(record));
     return;
@@ -226,10 +274,7 @@ void TaskManager::EndInfeasibleWait(const TaskId& task_id) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
   TaskRecord& record = it->second;
-  if (creator) {
-    if (PlaceActorElsewhere(*creator, task_id, record)) return;
-    actors_.OnCreationSubmitted(ActorIdOf(task_id), *creator, record.spec);
-  }
+  if (creator && ReleaseCreation(*creator, task_id, record)) return;
   Place(task_id, record);  // where it fits now, or it fails INFEASIBLE
 }
 
@@ -252,19 +297,15 @@ void TaskManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
 }
 
 void TaskManager::QueueTasksOfReservedGroups() {
-  for (const TaskId& task_id : groups_.ReservePending()) {
+  for (const TaskId& task_id : groups_.ReservePending(view_)) {
     auto task = tasks_.find(task_id);
     if (task == tasks_.end()) continue;
     TaskRecord& record = task->second;
-    if (!Decide(record).is_local()) {
-      const std::optional<PlacementGroupId> group = groups_.GroupOf(record.demand);
-      Fail(task_id, rpc::INFEASIBLE,
-           "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
-               " but its placement group offers " +
-               (group ? groups_.Offered(*group).DebugString() : std::string("nothing")));
+    if (auto creation = parked_creations_.extract(task_id);
+        creation && ReleaseCreation(creation.mapped(), task_id, record)) {
       continue;
     }
-    Enqueue(task_id, record);
+    Route(task_id, record);  // to its bundle's node
   }
 }
 
@@ -581,6 +622,7 @@ void TaskManager::Finish(const TaskId& task_id) {
     awaiting_remote_.erase(task_id);
   }
   if (record.waited_infeasible) infeasible_.erase(task_id);
+  parked_creations_.erase(task_id);
   for (const ObjectId& id : record.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);
 }
 
@@ -718,6 +760,7 @@ void TaskManager::OnPeerObject(const NodeId& node, const rpc::ObjectData& data) 
 }
 
 void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
+  groups_.OnNodeGone(node);
   remote_.borrowed().OnNodeGone(node);
   for (const TaskId& task_id : remote_.OnNodeGone(node)) {
     auto it = tasks_.find(task_id);

@@ -223,9 +223,18 @@ class TaskManager {
   // The scheduling policy's answer for the task: its strategy over the
   // view, or this node alone for what cannot run elsewhere yet.
   SchedulingDecision Decide(const TaskRecord& record);
-  // Whether only this node may run it (actors, generators, placement
-  // groups, and tasks another node placed here).
+  // Whether only this node may run it (actor calls, generators, and tasks
+  // another node placed here).
   bool RunsHereOnly(const TaskRecord& record) const;
+  // Where a task in a placement group goes among `nodes`, those of its
+  // bundles that could hold it (PlacementGroupManager::NodesFor).
+  SchedulingDecision InGroup(const ResourceSet& demand, const std::vector<NodeId>& nodes) const;
+  // Why a task in a reserved group can run on none of its bundles, if so.
+  std::optional<std::string> GroupMisfit(const TaskRecord& record) const;
+  // An actor's creation held back before the actor manager heard of it
+  // (waiting for its group, or for a node that fits) goes on: to another
+  // node (true), or to the actor manager here (false; the caller places it).
+  bool ReleaseCreation(const ClientInfo& creator, const TaskId& task_id, TaskRecord& record);
   // Sends a task to `node` (RemoteTasks). If the node cannot be reached, it
   // leaves the view until its next report and the task is retried or failed
   // as if that node had died; if an argument is not on this node, the task
@@ -264,7 +273,8 @@ class TaskManager {
   // Takes the task off `worker`'s lease, ending the lease (the worker goes
   // back to the pool) when nothing is left on it.
   void RemoveFromLease(ClientId worker, const TaskId& task_id);
-  // The tasks that waited for placement groups reserved just now.
+  // The tasks that waited for placement groups reserved just now go to
+  // their bundles' nodes.
   void QueueTasksOfReservedGroups();
 
   // How an attempt ended without its result: its worker died, or it raised
@@ -320,6 +330,9 @@ class TaskManager {
   // Tasks waiting for a node that fits them; for an actor's creation, the
   // creator when the actor manager has not heard of it yet.
   absl::flat_hash_map<TaskId, std::optional<ClientInfo>, IdHash> infeasible_;
+  // Actor creations waiting for their placement group, with their creator
+  // (the actor manager has not heard of them yet).
+  absl::flat_hash_map<TaskId, ClientInfo, IdHash> parked_creations_;
   std::chrono::milliseconds infeasible_grace_ = kInfeasibleGrace;
   std::optional<std::string> workers_broken_;  // why no worker can start
   bool warned_worker_limit_ = false;

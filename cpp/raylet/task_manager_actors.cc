@@ -8,9 +8,7 @@ namespace flare {
 
 bool TaskManager::PlaceActorElsewhere(const ClientInfo& owner, const TaskId& task_id,
                                       TaskRecord& record) {
-  if (workers_broken_ || RunsHereOnly(record) || groups_.GroupOf(record.demand).has_value()) {
-    return false;
-  }
+  if (workers_broken_ || RunsHereOnly(record)) return false;
   const SchedulingDecision decision = Decide(record);
   if (decision.is_infeasible()) {
     // Until a node that fits joins, the actor manager does not hear of it

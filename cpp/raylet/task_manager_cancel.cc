@@ -40,13 +40,21 @@ void TaskManager::OnDriverGone(ClientId driver) {
 void TaskManager::EndTasksInGroup(const PlacementGroupId& group_id, const std::string& reason) {
   std::vector<TaskId> tasks;
   for (const auto& [task_id, record] : tasks_) {
-    if (!record.is_actor_creation() && groups_.GroupOf(record.demand) == group_id) {
+    // An actor's creation is the actor manager's, unless it waited for the
+    // group before the actor manager heard of it.
+    if ((!record.is_actor_creation() || parked_creations_.contains(task_id)) &&
+        groups_.GroupOf(record.demand) == group_id) {
       tasks.push_back(task_id);
     }
   }
   for (const TaskId& task_id : tasks) {
     auto task = tasks_.find(task_id);
     if (task == tasks_.end()) continue;
+    if (auto creation = parked_creations_.extract(task_id)) {
+      actors_.OnCreationSubmitted(ActorIdOf(task_id), creation.mapped(), task->second.spec);
+      Fail(task_id, rpc::ACTOR_DIED, "the actor could not be created: " + reason);
+      continue;
+    }
     const std::string message =
         "task " + task->second.spec.function_name() + " was cancelled: " + reason;
     if (groups_.IsWaiting(group_id, task_id)) {  // never queued in the scheduler

@@ -59,17 +59,19 @@ TEST_F(PlacementGroupTableTest, MalformedIdIsRefused) {
 
 TEST_F(PlacementGroupTableTest, CreatedGroupNamesTheNodeOfEachBundle) {
   const PlacementGroupId id = PlacementGroupId::FromRandom();
-  const NodeId node = NodeId::FromRandom();
+  const std::vector<NodeId> nodes = {NodeId::FromRandom(), NodeId::FromRandom(),
+                                     NodeId::FromRandom()};
   STEP(table_.Add(Group(id, "", 3)));
   STEP(table_.MarkInfeasible(id));
-  STEP(table_.MarkCreated(id, node));
+  EXPECT_TRUE(absl::IsInvalidArgument(table_.MarkCreated(id, {nodes[0]})))
+      << "one node per bundle";
+  EXPECT_EQ(table_.Find(id)->state(), rpc::PG_PENDING);
+  STEP(table_.MarkCreated(id, nodes));
   const rpc::PlacementGroupInfo* found = table_.Find(id);
   EXPECT_EQ(found->state(), rpc::PG_CREATED);
   EXPECT_FALSE(found->infeasible());
   ASSERT_EQ(found->bundle_node_ids_size(), 3);
-  for (const std::string& bundle_node : found->bundle_node_ids()) {
-    EXPECT_EQ(bundle_node, node.Binary());
-  }
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(found->bundle_node_ids(i), nodes[i].Binary());
 }
 
 TEST_F(PlacementGroupTableTest, InfeasibleGroupStaysPending) {
@@ -85,7 +87,7 @@ TEST_F(PlacementGroupTableTest, RemovedGroupIsKeptAsRemovedAndStaysRemoved) {
   const PlacementGroupId created = PlacementGroupId::FromRandom();
   STEP(table_.Add(Group(pending, "a")));
   STEP(table_.Add(Group(created, "b")));
-  STEP(table_.MarkCreated(created, NodeId::FromRandom()));
+  STEP(table_.MarkCreated(created, {NodeId::FromRandom()}));
   STEP(table_.MarkRemoved(pending));
   STEP(table_.MarkRemoved(created));
   EXPECT_EQ(table_.Find(pending)->state(), rpc::PG_REMOVED);
@@ -93,7 +95,7 @@ TEST_F(PlacementGroupTableTest, RemovedGroupIsKeptAsRemovedAndStaysRemoved) {
   EXPECT_EQ(table_.Find(created)->bundle_node_ids_size(), 0);
   EXPECT_EQ(table_.Find(created)->name(), "b");
 
-  STEP(table_.MarkCreated(created, NodeId::FromRandom()));
+  STEP(table_.MarkCreated(created, {NodeId::FromRandom()}));
   EXPECT_EQ(table_.Find(created)->state(), rpc::PG_REMOVED) << "removal is final";
   STEP(table_.Add(Group(created, "again")));
   EXPECT_EQ(table_.Find(created)->name(), "b") << "a known id is not added twice";
@@ -145,7 +147,7 @@ TEST_F(PlacementGroupTableTest, ANewTableOverTheStoreLoadsTheSameGroups) {
   const PlacementGroupId removed = PlacementGroupId::FromRandom();
   const NodeId node = NodeId::FromRandom();
   STEP(table_.Add(Group(created, "workers", 2)));
-  STEP(table_.MarkCreated(created, node));
+  STEP(table_.MarkCreated(created, {node, node}));
   STEP(table_.Add(Group(removed, "gone")));
   STEP(table_.MarkRemoved(removed));
 

@@ -69,7 +69,7 @@ TEST_F(GcsRecoverTest, ARestartedGcsFindsWhatTheFirstRecorded) {
     pg.set_strategy("PACK");
     pg.add_bundles();
     ASSERT_TRUE(first->AddPlacementGroup(pg).ok());
-    ASSERT_TRUE(first->PlacementGroupCreated(group, node).ok());
+    ASSERT_TRUE(first->PlacementGroupCreated(group, {node}).ok());
     pg.set_pg_id(removed_group.Binary());
     pg.set_name("");
     ASSERT_TRUE(first->AddPlacementGroup(pg).ok());

@@ -83,9 +83,9 @@ class DeferredGcsClient : public GcsClient {
   void AddPlacementGroup(rpc::PlacementGroupInfo group, StatusCallback done) override {
     inner_.AddPlacementGroup(std::move(group), Defer(std::move(done)));
   }
-  void ReportPlacementGroupCreated(const PlacementGroupId& group, const NodeId& node,
+  void ReportPlacementGroupCreated(const PlacementGroupId& group, std::vector<NodeId> bundle_nodes,
                                    StatusCallback done) override {
-    inner_.ReportPlacementGroupCreated(group, node, Defer(std::move(done)));
+    inner_.ReportPlacementGroupCreated(group, std::move(bundle_nodes), Defer(std::move(done)));
   }
   void ReportPlacementGroupInfeasible(const PlacementGroupId& group, StatusCallback done) override {
     inner_.ReportPlacementGroupInfeasible(group, Defer(std::move(done)));

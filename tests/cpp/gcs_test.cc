@@ -161,7 +161,7 @@ TEST_F(GcsTest, PlacementGroupRecordsFollowTheReports) {
   info.set_name("g");
   info.add_bundles();
   client_.AddPlacementGroup(info, nullptr);
-  client_.ReportPlacementGroupCreated(group, node, nullptr);
+  client_.ReportPlacementGroupCreated(group, {node}, nullptr);
   std::vector<rpc::PlacementGroupInfo> groups;
   client_.GetPlacementGroups(group, [&](absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> r) {
     groups = *r;

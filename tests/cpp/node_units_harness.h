@@ -217,12 +217,12 @@ class NodeUnitsHarness : private ReturnStore {
   Scheduler scheduler_;
   GpuSlots gpus_{0};
   WorkerPool pool_;
-  PlacementGroupManager groups_{scheduler_, objects_, *this, gcs_client_, node_id_};
   LeaseManager leases_{scheduler_, gpus_};
   ClusterResourceView view_{node_id_, scheduler_.total(), scheduler_.available()};
   ClusterSchedulingPolicy policy_;
   RecordingPeers peers_;
   RemoteTasks remote_{node_id_, objects_, *this, peers_, peers_};
+  PlacementGroupManager groups_{scheduler_, objects_, *this, gcs_client_, peers_, timers_, node_id_};
 
   TaskManager* tasks_ = nullptr;
   ActorManager* actors_ = nullptr;

@@ -1,10 +1,14 @@
-// Specification of placement groups on one node: reservation in creation
-// order, the group's own resource names, tasks that wait for their group,
-// infeasible groups and removal. No I/O.
+// Specification of placement groups: reservation in creation order, the
+// group's own resource names, tasks that wait for their group, groups the
+// cluster cannot hold (yet), removal, and across nodes the prepare/commit
+// round of the creator and the bundles a node holds for another. Other
+// nodes are entries of the cluster view and a RecordingPeers. No I/O.
 #include "raylet/placement_group_manager.h"
 
 #include <gtest/gtest.h>
 
+#include "common/placement_group_resources.h"
+#include "raylet_fakes.h"
 #include "table_returns.h"
 
 #include "gcs/gcs.h"
@@ -15,11 +19,24 @@ namespace flare {
 namespace {
 
 constexpr ClientId kDriver = 1;
+constexpr ClientId kCreatorPeer = 7;  // another node's raylet, as a client here
+constexpr auto kPrepare = rpc::Message::kPrepareBundles;
+constexpr auto kCommit = rpc::Message::kCommitBundles;
+constexpr auto kReturn = rpc::Message::kReturnBundles;
 
+using testing::ManualTimers;
+using testing::RecordingPeers;
 using testing::TableReturns;
 
 class PlacementGroupManagerTest : public ::testing::Test {
  protected:
+  PlacementGroupManagerTest() {
+    NodeId first = NodeId::FromRandom();
+    NodeId second = NodeId::FromRandom();
+    if (second < first) std::swap(first, second);
+    b_ = first;
+    c_ = second;
+  }
   rpc::CreatePlacementGroup Request(const std::vector<std::map<std::string, double>>& bundles,
                                     const std::string& strategy = "PACK") {
     rpc::CreatePlacementGroup request;
@@ -30,29 +47,65 @@ class PlacementGroupManagerTest : public ::testing::Test {
     request.set_ready_value("ready");
     return request;
   }
+  static PlacementGroupId IdOf(const rpc::CreatePlacementGroup& request) {
+    return PlacementGroupId::FromBinary(request.pg_id());
+  }
   const ObjectEntry* ReadyObject(const rpc::CreatePlacementGroup& request) {
     return objects_.Find(ObjectId::FromBinary(request.ready_id()));
   }
-  rpc::PlacementGroupState State(const rpc::CreatePlacementGroup& request) {
+  bool IsReady(const rpc::CreatePlacementGroup& request) {
+    return objects_.IsReady(ObjectId::FromBinary(request.ready_id()));
+  }
+  rpc::PlacementGroupInfo Record(const rpc::CreatePlacementGroup& request) {
     // The state the manager reported to the GCS.
-    auto records = gcs_.GetPlacementGroups(PlacementGroupId::FromBinary(request.pg_id()));
+    auto records = gcs_.GetPlacementGroups(IdOf(request));
     EXPECT_EQ(records.size(), 1u);
-    return records.empty() ? rpc::PG_REMOVED : records[0].state();
+    return records.empty() ? rpc::PlacementGroupInfo() : records[0];
+  }
+  rpc::PlacementGroupState State(const rpc::CreatePlacementGroup& request) {
+    return Record(request).state();
+  }
+  std::vector<TaskId> ReservePending() { return groups_.ReservePending(view_); }
+  // `node` reports `cpus` CPUs, all free.
+  void Report(const NodeId& node, double cpus) {
+    view_.UpdateNode(node, {ResourceSet::FromMap({{"CPU", cpus}}),
+                            ResourceSet::FromMap({{"CPU", cpus}})});
+  }
+  // `node` answers the last prepare it was sent.
+  void Answers(const NodeId& node, bool ok) {
+    const auto prepares = peers_.Of(node, kPrepare);
+    ASSERT_FALSE(prepares.empty()) << "no prepare was sent to that node";
+    rpc::PrepareBundlesReply reply;
+    reply.set_pg_id(prepares.back().prepare_bundles().pg_id());
+    reply.set_round(prepares.back().prepare_bundles().round());
+    reply.set_ok(ok);
+    groups_.OnPrepareReply(node, reply);
+  }
+  static ResourceSet Demand(const std::string& name, const PlacementGroupId& group, int bundle,
+                            double amount) {
+    return ResourceSet::FromMap({{GroupResourceName(name, group.Hex(), bundle), amount}});
   }
 
+  NodeId self_ = NodeId::FromRandom();
+  NodeId b_;
+  NodeId c_;
   Scheduler scheduler_{ResourceSet::FromMap({{"CPU", 4}})};
   ObjectTable objects_{1 << 20};
   TableReturns returns_{objects_};
   Gcs gcs_{std::make_unique<MemoryStore>()};
   InProcessGcsClient gcs_client_{gcs_};
-  PlacementGroupManager groups_{scheduler_, objects_, returns_, gcs_client_, NodeId::FromRandom()};
+  RecordingPeers peers_;
+  ManualTimers timers_;
+  ClusterResourceView view_{self_, scheduler_.total(), scheduler_.available()};
+  PlacementGroupManager groups_{scheduler_, objects_, returns_, gcs_client_,
+                                peers_,     timers_,  self_};
 };
 
 TEST_F(PlacementGroupManagerTest, AReservedGroupOffersItsBundlesUnderItsOwnNames) {
   const auto request = Request({{{"CPU", 1}}, {{"CPU", 2}}});
   groups_.Create(kDriver, request);
   EXPECT_EQ(State(request), rpc::PG_PENDING);
-  EXPECT_TRUE(groups_.ReservePending().empty());
+  EXPECT_TRUE(ReservePending().empty());
   EXPECT_EQ(State(request), rpc::PG_CREATED);
   EXPECT_TRUE(objects_.IsReady(ObjectId::FromBinary(request.ready_id())));
   EXPECT_EQ(ReadyObject(request)->inline_data, "ready");
@@ -68,11 +121,11 @@ TEST_F(PlacementGroupManagerTest, GroupsAreReservedInCreationOrder) {
   scheduler_.Acquire(ResourceSet::FromMap({{"CPU", 2}}));  // tasks hold 2 of 4
   groups_.Create(kDriver, big);
   groups_.Create(kDriver, small);
-  groups_.ReservePending();
+  ReservePending();
   EXPECT_EQ(State(big), rpc::PG_PENDING);
   EXPECT_EQ(State(small), rpc::PG_PENDING) << "it fits, but the older group goes first";
   scheduler_.Release(ResourceSet::FromMap({{"CPU", 2}}));
-  groups_.ReservePending();
+  ReservePending();
   EXPECT_EQ(State(big), rpc::PG_CREATED);
   EXPECT_EQ(State(small), rpc::PG_CREATED);
 }
@@ -81,7 +134,7 @@ TEST_F(PlacementGroupManagerTest, ATaskForAGroupNotYetReservedWaitsAndIsReleased
   const auto request = Request({{{"CPU", 2}}});
   scheduler_.Acquire(ResourceSet::FromMap({{"CPU", 4}}));
   groups_.Create(kDriver, request);
-  groups_.ReservePending();
+  ReservePending();
   const PlacementGroupId group_id = PlacementGroupId::FromBinary(request.pg_id());
   const ResourceSet demand = ResourceSet::FromMap({{"CPU_group_" + group_id.Hex(), 1}});
   const TaskId task = TaskId::FromRandom();
@@ -89,25 +142,34 @@ TEST_F(PlacementGroupManagerTest, ATaskForAGroupNotYetReservedWaitsAndIsReleased
   EXPECT_TRUE(groups_.Park(task, demand));
   EXPECT_TRUE(groups_.IsWaiting(group_id, task));
   scheduler_.Release(ResourceSet::FromMap({{"CPU", 4}}));
-  EXPECT_EQ(groups_.ReservePending(), std::vector<TaskId>{task});
+  EXPECT_EQ(ReservePending(), std::vector<TaskId>{task});
   EXPECT_FALSE(groups_.Park(TaskId::FromRandom(), demand)) << "reserved: queue at once";
 }
 
-TEST_F(PlacementGroupManagerTest, AGroupTheNodeCanNeverHoldFailsItsReadyObject) {
+TEST_F(PlacementGroupManagerTest, AGroupTheClusterCannotHoldFailsAfterTheGrace) {
   const auto too_big = Request({{{"CPU", 8}}});
-  groups_.Create(kDriver, too_big);
-  EXPECT_EQ(ReadyObject(too_big)->error, rpc::INFEASIBLE);
-  EXPECT_FALSE(groups_.has_pending());
   const auto spread = Request({{{"CPU", 1}}, {{"CPU", 1}}}, "STRICT_SPREAD");
+  groups_.Create(kDriver, too_big);
   groups_.Create(kDriver, spread);
+  const auto small = Request({{{"CPU", 1}}});
+  groups_.Create(kDriver, small);
+  ReservePending();
+  EXPECT_EQ(State(small), rpc::PG_CREATED) << "groups waiting for nodes hold back no other";
+  EXPECT_TRUE(Record(too_big).infeasible()) << "the table says so at once";
+  EXPECT_FALSE(IsReady(too_big)) << "nodes may still join";
+  timers_.Advance(PlacementGroupManager::kInfeasibleGrace);
+  EXPECT_EQ(ReadyObject(too_big)->error, rpc::INFEASIBLE);
+  EXPECT_NE(ReadyObject(too_big)->error_message.find("CPU: 8"), std::string::npos);
   EXPECT_EQ(ReadyObject(spread)->error, rpc::INFEASIBLE);
   EXPECT_NE(ReadyObject(spread)->error_message.find("STRICT_SPREAD"), std::string::npos);
+  EXPECT_FALSE(groups_.has_pending());
+  EXPECT_EQ(State(too_big), rpc::PG_PENDING);
 }
 
 TEST_F(PlacementGroupManagerTest, RemovingAGroupGivesItsResourcesBackAndSaysRemoved) {
   const auto request = Request({{{"CPU", 2}}});
   groups_.Create(kDriver, request);
-  groups_.ReservePending();
+  ReservePending();
   const PlacementGroupId group_id = PlacementGroupId::FromBinary(request.pg_id());
   groups_.Remove(group_id);
   EXPECT_EQ(scheduler_.available().Get("CPU"), 4);
@@ -123,9 +185,10 @@ TEST_F(PlacementGroupManagerTest, ANamedGroupKeepsTheNameItsCreatorTookUntilRemo
   registered.set_pg_id(request.pg_id());
   registered.set_name("workers");
   registered.set_namespace_("ns");
+  *registered.mutable_bundles() = request.bundles();
   ASSERT_TRUE(gcs_.AddPlacementGroup(registered).ok());
   groups_.Create(kDriver, request);
-  groups_.ReservePending();
+  ReservePending();
   auto named = gcs_.LookupNamedPlacementGroup("ns", "workers");
   ASSERT_TRUE(named.has_value()) << "the node's record of the group is the registered one";
   EXPECT_EQ(named->state(), rpc::PG_CREATED);
@@ -140,7 +203,7 @@ TEST_F(PlacementGroupManagerTest, RemovingAPendingGroupCancelsItsReadyObject) {
   groups_.Create(kDriver, request);
   groups_.Remove(PlacementGroupId::FromBinary(request.pg_id()));
   EXPECT_EQ(ReadyObject(request)->error, rpc::TASK_CANCELLED);
-  EXPECT_TRUE(groups_.ReservePending().empty());
+  EXPECT_TRUE(ReservePending().empty());
 }
 
 TEST_F(PlacementGroupManagerTest, ADriversGroupsGoWithItButNotDetachedOnes) {
@@ -151,6 +214,198 @@ TEST_F(PlacementGroupManagerTest, ADriversGroupsGoWithItButNotDetachedOnes) {
   groups_.Create(kDriver, detached);
   groups_.Create(kDriver + 1, Request({{{"CPU", 1}}}));
   EXPECT_EQ(groups_.OwnedBy(kDriver), std::vector<PlacementGroupId>{PlacementGroupId::FromBinary(mine.pg_id())});
+}
+
+// ---- across nodes: the creator ----------------------------------------------------------
+
+TEST_F(PlacementGroupManagerTest, AStrictSpreadGroupIsPreparedOnEachNodeAndCommittedWhenAllAgree) {
+  Report(b_, 1);
+  Report(c_, 1);
+  const auto request = Request({{{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}}, "STRICT_SPREAD");
+  const PlacementGroupId group = IdOf(request);
+  groups_.Create(kDriver, request);
+  ReservePending();
+  EXPECT_EQ(scheduler_.available().Get("CPU"), 3) << "bundle 0 is prepared here directly";
+  ASSERT_EQ(peers_.Of(b_, kPrepare).size(), 1u);
+  EXPECT_EQ(peers_.Of(b_, kPrepare)[0].prepare_bundles().bundle_indexes(0), 1u);
+  EXPECT_EQ(peers_.Of(c_, kPrepare)[0].prepare_bundles().bundle_indexes(0), 2u);
+  EXPECT_EQ(view_.remote_nodes().at(b_).available.Get("CPU"), 0) << "taken until b reports";
+
+  Answers(b_, true);
+  EXPECT_TRUE(peers_.Of(b_, kCommit).empty()) << "nothing is committed before every node agrees";
+  EXPECT_EQ(State(request), rpc::PG_PENDING);
+  Answers(c_, true);
+
+  ASSERT_EQ(peers_.Of(b_, kCommit).size(), 1u);
+  ASSERT_EQ(peers_.Of(c_, kCommit).size(), 1u);
+  const rpc::CommitBundles& commit = peers_.Of(c_, kCommit)[0].commit_bundles();
+  EXPECT_EQ(commit.bundle_node_ids_size(), 3) << "every holder learns where each bundle is";
+  EXPECT_EQ(commit.bundles_size(), 3);
+  const rpc::PlacementGroupInfo record = Record(request);
+  EXPECT_EQ(record.state(), rpc::PG_CREATED);
+  ASSERT_EQ(record.bundle_node_ids_size(), 3);
+  EXPECT_EQ(record.bundle_node_ids(0), self_.Binary());
+  EXPECT_EQ(record.bundle_node_ids(1), b_.Binary());
+  EXPECT_EQ(record.bundle_node_ids(2), c_.Binary());
+  EXPECT_TRUE(IsReady(request));
+  EXPECT_EQ(scheduler_.available().Get(GroupResourceName("CPU", group.Hex(), 0)), 1);
+  EXPECT_EQ(scheduler_.available().Get(GroupResourceName("CPU", group.Hex(), 1)), 0)
+      << "only this node's bundle is offered here";
+  EXPECT_EQ(groups_.NodesFor(Demand("CPU", group, 1, 1)), std::vector<NodeId>{b_});
+  EXPECT_EQ(groups_.NodesFor(Demand("CPU", group, -1, 1)),
+            (std::vector<NodeId>{self_, b_, c_}))
+      << "any bundle: this node first";
+  EXPECT_EQ(groups_.NodesFor(Demand("CPU", group, 1, 2)), std::vector<NodeId>{})
+      << "no bundle could hold it";
+}
+
+TEST_F(PlacementGroupManagerTest, ARefusalReturnsEveryPreparedBundleAndTheGroupTriesOnTheNextView) {
+  Report(b_, 1);
+  Report(c_, 1);
+  const auto request = Request({{{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}}, "STRICT_SPREAD");
+  const auto later = Request({{{"CPU", 1}}});
+  groups_.Create(kDriver, request);
+  groups_.Create(kDriver, later);
+  ReservePending();
+  Answers(b_, true);
+  Answers(c_, false);  // c's report was stale
+
+  EXPECT_EQ(scheduler_.available().Get("CPU"), 4) << "this node's bundle went back";
+  ASSERT_EQ(peers_.Of(b_, kReturn).size(), 1u) << "b gives its prepared bundle back";
+  EXPECT_EQ(peers_.Of(b_, kReturn)[0].return_bundles().round(),
+            peers_.Of(b_, kPrepare)[0].prepare_bundles().round());
+  EXPECT_TRUE(peers_.Of(b_, kCommit).empty());
+  EXPECT_EQ(State(request), rpc::PG_PENDING);
+  EXPECT_FALSE(IsReady(request));
+
+  ReservePending();
+  EXPECT_EQ(peers_.Of(b_, kPrepare).size(), 1u) << "the same stale view is not tried again";
+  EXPECT_EQ(State(later), rpc::PG_PENDING) << "a later group waits its turn";
+
+  Report(b_, 1);
+  Report(c_, 1);
+  groups_.OnViewChanged();
+  ReservePending();
+  ASSERT_EQ(peers_.Of(c_, kPrepare).size(), 2u);
+  EXPECT_GT(peers_.Of(c_, kPrepare)[1].prepare_bundles().round(),
+            peers_.Of(c_, kPrepare)[0].prepare_bundles().round());
+  Answers(b_, true);
+  Answers(c_, true);
+  EXPECT_EQ(State(request), rpc::PG_CREATED);
+  ReservePending();
+  EXPECT_EQ(State(later), rpc::PG_CREATED);
+}
+
+TEST_F(PlacementGroupManagerTest, AGroupNeedingMoreNodesWaitsForThemToJoin) {
+  const auto request = Request({{{"CPU", 1}}, {{"CPU", 1}}}, "STRICT_SPREAD");
+  groups_.Create(kDriver, request);
+  ReservePending();
+  EXPECT_TRUE(Record(request).infeasible());
+  timers_.Advance(PlacementGroupManager::kInfeasibleGrace / 2);
+  Report(b_, 2);  // a node joins within the grace
+  groups_.OnViewChanged();
+  ReservePending();
+  Answers(b_, true);
+  timers_.Advance(PlacementGroupManager::kInfeasibleGrace);
+  EXPECT_EQ(State(request), rpc::PG_CREATED);
+  EXPECT_FALSE(Record(request).infeasible());
+  EXPECT_EQ(ReadyObject(request)->error, rpc::ERROR_NONE);
+}
+
+TEST_F(PlacementGroupManagerTest, ANodeLeavingDuringARoundCountsAsARefusal) {
+  Report(b_, 2);
+  const auto request = Request({{{"CPU", 4}}, {{"CPU", 2}}}, "PACK");
+  groups_.Create(kDriver, request);
+  ReservePending();
+  EXPECT_EQ(scheduler_.available().Get("CPU"), 0);
+  view_.RemoveNode(b_);
+  groups_.OnNodeGone(b_);
+  EXPECT_EQ(scheduler_.available().Get("CPU"), 4) << "what was prepared here went back";
+  EXPECT_TRUE(peers_.Of(b_, kReturn).empty()) << "nothing is sent to a node that left";
+  EXPECT_EQ(State(request), rpc::PG_PENDING);
+}
+
+TEST_F(PlacementGroupManagerTest, RemovingAGroupReturnsTheBundlesOfEveryNode) {
+  Report(b_, 1);
+  const auto request = Request({{{"CPU", 1}}, {{"CPU", 1}}}, "STRICT_SPREAD");
+  groups_.Create(kDriver, request);
+  ReservePending();
+  Answers(b_, true);
+  groups_.Remove(IdOf(request));
+  ASSERT_EQ(peers_.Of(b_, kReturn).size(), 1u);
+  EXPECT_EQ(peers_.Of(b_, kReturn)[0].return_bundles().round(), 0u) << "round 0: removed";
+  EXPECT_EQ(scheduler_.available().Get("CPU"), 4);
+  EXPECT_EQ(State(request), rpc::PG_REMOVED);
+}
+
+TEST_F(PlacementGroupManagerTest, ATaskForABundleOnANodeThatLeftHasNowhereToGo) {
+  Report(b_, 1);
+  const auto request = Request({{{"CPU", 1}}, {{"CPU", 1}}}, "STRICT_SPREAD");
+  groups_.Create(kDriver, request);
+  ReservePending();
+  Answers(b_, true);
+  groups_.OnNodeGone(b_);
+  EXPECT_EQ(groups_.NodesFor(Demand("CPU", IdOf(request), 1, 1)), std::vector<NodeId>{});
+  EXPECT_EQ(groups_.NodesFor(Demand("CPU", IdOf(request), -1, 1)), std::vector<NodeId>{self_});
+}
+
+// ---- across nodes: a node holding another node's bundles ------------------------------------
+
+TEST_F(PlacementGroupManagerTest, ANodeHoldsAnotherNodesBundlesFromPrepareToReturn) {
+  const PlacementGroupId group = PlacementGroupId::FromRandom();
+  rpc::PrepareBundles prepare;
+  prepare.set_pg_id(group.Binary());
+  prepare.set_round(5);
+  prepare.add_bundle_indexes(1);
+  ResourceSet::FromMap({{"CPU", 3}}).ToProto(prepare.add_bundles());
+
+  rpc::PrepareBundlesReply reply = groups_.OnPrepare(kCreatorPeer, prepare);
+  EXPECT_TRUE(reply.ok());
+  EXPECT_EQ(reply.round(), 5u);
+  EXPECT_EQ(scheduler_.available().Get("CPU"), 1);
+  rpc::PrepareBundles more = prepare;
+  more.set_pg_id(PlacementGroupId::FromRandom().Binary());
+  reply = groups_.OnPrepare(kCreatorPeer, more);
+  EXPECT_FALSE(reply.ok()) << "no room for a second group";
+  EXPECT_NE(reply.refusal().find("CPU: 3"), std::string::npos) << reply.refusal();
+  EXPECT_EQ(scheduler_.available().Get("CPU"), 1) << "a refusal holds nothing";
+
+  rpc::CommitBundles commit;
+  commit.set_pg_id(group.Binary());
+  commit.set_round(5);
+  commit.add_bundle_node_ids(b_.Binary());
+  commit.add_bundle_node_ids(self_.Binary());
+  ResourceSet::FromMap({{"CPU", 1}}).ToProto(commit.add_bundles());
+  ResourceSet::FromMap({{"CPU", 3}}).ToProto(commit.add_bundles());
+  groups_.OnCommit(commit);
+  EXPECT_EQ(scheduler_.available().Get(GroupResourceName("CPU", group.Hex(), 1)), 3);
+  EXPECT_EQ(scheduler_.available().Get(GroupResourceName("CPU", group.Hex())), 3);
+  EXPECT_EQ(groups_.NodesFor(Demand("CPU", group, 0, 1)), std::vector<NodeId>{b_})
+      << "a holder routes to the other bundles too";
+  EXPECT_EQ(groups_.CreatorPeer(group), kCreatorPeer);
+  EXPECT_EQ(groups_.OwnedBy(kCreatorPeer), std::vector<PlacementGroupId>{group})
+      << "they go if the creator's node does";
+  EXPECT_FALSE(groups_.Park(TaskId::FromRandom(), Demand("CPU", group, 1, 1)));
+
+  groups_.Remove(group);
+  EXPECT_EQ(scheduler_.available().Get("CPU"), 4);
+  EXPECT_EQ(scheduler_.total().Get(GroupResourceName("CPU", group.Hex())), 0);
+  EXPECT_TRUE(gcs_.GetPlacementGroups(group).empty()) << "the creator keeps the record";
+}
+
+TEST_F(PlacementGroupManagerTest, AReturnedPrepareGivesTheBundlesBack) {
+  const PlacementGroupId group = PlacementGroupId::FromRandom();
+  rpc::PrepareBundles prepare;
+  prepare.set_pg_id(group.Binary());
+  prepare.set_round(2);
+  prepare.add_bundle_indexes(0);
+  ResourceSet::FromMap({{"CPU", 2}}).ToProto(prepare.add_bundles());
+  ASSERT_TRUE(groups_.OnPrepare(kCreatorPeer, prepare).ok());
+  groups_.ReturnPrepared(group, 1);
+  EXPECT_EQ(scheduler_.available().Get("CPU"), 2) << "another round's return changes nothing";
+  groups_.ReturnPrepared(group, 2);
+  EXPECT_EQ(scheduler_.available().Get("CPU"), 4);
+  EXPECT_FALSE(groups_.Contains(group));
 }
 
 }  // namespace

@@ -880,6 +880,69 @@ TEST_F(TaskManagerRemoteGroupTest, APlacementGroupTaskWaitsHereForItsGroupThough
       << "the second runs in its group, here";
 }
 
+// A group of two one-CPU bundles, bundle 0 here and bundle 1 on b.
+class TaskManagerRemoteSpreadGroupTest : public TaskManagerRemoteGroupTest {
+ protected:
+  void CreateSpreadGroup() {
+    rpc::CreatePlacementGroup create;
+    group_ = PlacementGroupId::FromRandom();
+    create.set_pg_id(group_.Binary());
+    ResourceSet::FromMap({{"CPU", 1}}).ToProto(create.add_bundles());
+    ResourceSet::FromMap({{"CPU", 1}}).ToProto(create.add_bundles());
+    create.set_strategy("STRICT_SPREAD");
+    create.set_ready_id(ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1).Binary());
+    node_.groups().Create(driver_.id, create);
+  }
+  // b agrees to hold bundle 1; the group is reserved.
+  void BAgrees() {
+    const auto prepares = node_.peers().Of(b_, rpc::Message::kPrepareBundles);
+    ASSERT_EQ(prepares.size(), 1u);
+    rpc::PrepareBundlesReply reply;
+    reply.set_pg_id(group_.Binary());
+    reply.set_round(prepares[0].prepare_bundles().round());
+    reply.set_ok(true);
+    node_.groups().OnPrepareReply(b_, reply);
+    tasks_.Dispatch();
+  }
+  ResourceSet Bundle(int index) const {
+    return ResourceSet::FromMap({{GroupResourceName("CPU", group_.Hex(), index), 1}});
+  }
+};
+
+TEST_F(TaskManagerRemoteSpreadGroupTest, ATaskInABundleOnAnotherNodeGoesThereOnceTheGroupIsReserved) {
+  Report(b_, 1, 1);
+  CreateSpreadGroup();
+  const TaskId early = Submit(InGroup("early", Bundle(1)));
+  tasks_.Dispatch();
+  EXPECT_TRUE(SentTo(b_).empty()) << "it waits for its group";
+  BAgrees();
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{early});
+  const TaskId later = Submit(InGroup("later", Bundle(1)));
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{early, later})) << "its bundle is on b";
+
+  const ClientId worker = node_.StartWorker();
+  const TaskId here = Submit(InGroup("here", Bundle(0)));
+  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{here}) << "bundle 0 is this node's";
+}
+
+TEST_F(TaskManagerRemoteSpreadGroupTest, ATaskInABundleOfANodeThatDiedFailsSayingSo) {
+  Report(b_, 1, 1);
+  CreateSpreadGroup();
+  tasks_.Dispatch();
+  BAgrees();
+  const TaskId running = Submit(Retried(InGroup("running", Bundle(1)), 3));
+  ASSERT_EQ(SentTo(b_), std::vector<TaskId>{running});
+
+  NodeDies(b_);
+
+  EXPECT_EQ(node_.ErrorOf(running), rpc::INFEASIBLE);
+  EXPECT_TRUE(Contains(node_.MessageOf(running), "on a node still in the cluster"))
+      << node_.MessageOf(running);
+  const TaskId after = Submit(InGroup("after", Bundle(1)));
+  EXPECT_EQ(node_.ErrorOf(after), rpc::INFEASIBLE) << "it fails at once, nothing hangs";
+  EXPECT_EQ(tasks_.size(), 0u);
+}
+
 // ---- cancelling a task on another node ----------------------------------------------
 
 TEST_F(TaskManagerRemoteTest, CancellingATaskOnAnotherNodeAsksThatNodeAndFailsItsReturnsAtOnce) {
