@@ -198,9 +198,8 @@ std::optional<std::string> TaskManager::GroupMisfit(const TaskRecord& record) co
   if (!nodes || !nodes->empty()) return std::nullopt;
   const PlacementGroupId group = *groups_.GroupOf(record.demand);
   return "task " + record.spec.function_name() + " requires " + record.demand.DebugString() +
-         " but no bundle of its placement group " + group.Hex() +
-         " on a node still in the cluster offers that (the group offers " +
-         groups_.Offered(group).DebugString() + ")";
+         " but its placement group offers " + groups_.Offered(group).DebugString() +
+         " and none of its bundles on a node still in the cluster can hold that";
 }
 
 SchedulingDecision TaskManager::Decide(const TaskRecord& record) {
