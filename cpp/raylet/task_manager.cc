@@ -110,6 +110,12 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
       }
       record.spec.set_actor_node_id(elsewhere->second.node.Binary());
     }
+    if (here && CreationHeldBack(actor_id)) {
+      // Its creation waits for a node that fits, or for its placement
+      // group: so do its calls, in order.
+      remote_calls_[actor_id].push_back(task_id);
+      return;
+    }
     const std::string& host = record.spec.actor_node_id();
     if (!host.empty() && host != view_.local_id().Binary()) {
       record.remote = NodeId::FromBinary(host);
@@ -133,8 +139,22 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
 
 bool TaskManager::ReleaseCreation(const ClientInfo& creator, const TaskId& task_id,
                                   TaskRecord& record) {
-  if (PlaceActorElsewhere(creator, task_id, record)) return true;
-  actors_.OnCreationSubmitted(ActorIdOf(task_id), creator, record.spec);
+  const ActorId actor_id = ActorIdOf(task_id);
+  if (PlaceActorElsewhere(creator, task_id, record)) {
+    // Its calls made meanwhile follow it there.
+    auto calls = remote_calls_.find(actor_id);
+    auto elsewhere = actors_elsewhere_.find(actor_id);
+    if (calls != remote_calls_.end() && elsewhere != actors_elsewhere_.end()) {
+      for (const TaskId& call : calls->second) {
+        if (TaskRecord* waiting = Find(call)) {
+          waiting->remote = elsewhere->second.node;
+          waiting->spec.set_actor_node_id(elsewhere->second.node.Binary());
+        }
+      }
+    }
+    return true;
+  }
+  actors_.OnCreationSubmitted(actor_id, creator, record.spec);
   return false;
 }
 
@@ -260,7 +280,9 @@ bool TaskManager::WaitForAFittingNode(const TaskId& task_id, TaskRecord& record,
            "warning: " + InfeasibleReason(record) + "; it fails unless a node that fits joins within " +
                std::to_string(infeasible_grace_.count()) + " ms");
   timers_.After(infeasible_grace_, [this, task_id] {
-    if (infeasible_.contains(task_id)) EndInfeasibleWait(task_id);
+    if (!infeasible_.contains(task_id)) return;
+    EndInfeasibleWait(task_id);
+    Dispatch();
   });
   return true;
 }
@@ -673,7 +695,7 @@ void TaskManager::SendRemoteCalls() {
     std::deque<TaskId>& calls = it->second;
     const ActorId actor_id = it->first;
     // Calls on an actor placed elsewhere from here follow its creation.
-    if (awaiting_remote_.contains(CreationTaskOf(actor_id))) {
+    if (awaiting_remote_.contains(CreationTaskOf(actor_id)) || CreationHeldBack(actor_id)) {
       ++it;
       continue;
     }
@@ -690,6 +712,14 @@ void TaskManager::SendRemoteCalls() {
       auto task = tasks_.find(calls.front());
       if (task == tasks_.end() || task->second.cancelled) {
         calls.pop_front();
+        continue;
+      }
+      if (task->second.remote.IsNil()) {
+        // Its creation waited for a node that fits and stayed here (or
+        // failed): the actor manager takes it, in order.
+        const TaskId task_id = calls.front();
+        calls.pop_front();
+        actors_.OnCallSubmitted(task_id, task->second);
         continue;
       }
       if (!ArgsReady(task->second.spec)) break;

@@ -235,6 +235,12 @@ class TaskManager {
   // (waiting for its group, or for a node that fits) goes on: to another
   // node (true), or to the actor manager here (false; the caller places it).
   bool ReleaseCreation(const ClientInfo& creator, const TaskId& task_id, TaskRecord& record);
+  // Whether the actor's creation is held back here before its node is
+  // chosen (ReleaseCreation has not run yet).
+  bool CreationHeldBack(const ActorId& actor_id) const {
+    const TaskId creation = CreationTaskOf(actor_id);
+    return infeasible_.contains(creation) || parked_creations_.contains(creation);
+  }
   // Sends a task to `node` (RemoteTasks). If the node cannot be reached, it
   // leaves the view until its next report and the task is retried or failed
   // as if that node had died; if an argument is not on this node, the task

@@ -112,6 +112,10 @@ TEST_F(BorrowedObjectsTest, FreeingTheValueThenTheRefReleasesItThere) {
   const ObjectId nested = NewPut();
   const ObjectId container = StoreContainer({nested});
   objects_.AddRef(kDriver, nested);  // the driver took the ref out of the value
+  rpc::ObjectData data;
+  data.set_object_id(nested.Binary());
+  data.set_inline_data("value");
+  borrowed_.OnObject(node_b_, data);
   Free(kDriver, container);
   EXPECT_TRUE(objects_.Contains(nested)) << "the driver holds it";
   EXPECT_TRUE(Removes(node_b_).empty());

@@ -505,6 +505,7 @@ TEST_F(TaskManagerRemoteTest, ATaskOnlyAnotherNodeCouldHoldGoesThereEvenWithoutR
 TEST_F(TaskManagerRemoteTest, ATaskNoNodeCouldHoldFailsInfeasibleNamingTheLargestNode) {
   Report(b_, 8, 8);
   const TaskId task = Submit(Spec("huge", {{"CPU", 64}}));
+  node_.timers().Advance(TaskManager::kInfeasibleGrace);
   EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE);
   EXPECT_TRUE(Contains(node_.MessageOf(task), "the largest has {CPU: 8}"))
       << node_.MessageOf(task);
@@ -662,10 +663,13 @@ TEST_F(TaskManagerRemoteTest, AnActorNoNodeFitsIsCreatedOnANodeThatJoins) {
   (*spec.mutable_resources()->mutable_amounts())["gadget"] = 1;
   const TaskId actor = Submit(spec);
   EXPECT_FALSE(no_actors_.Hosts(ActorIdOf(actor))) << "not here while it waits";
+  const TaskId call = Submit(testing::ActorCallSpec(driver_.job_id, actor, "add"));
+  EXPECT_TRUE(no_actors_.calls.empty()) << "calls wait with it";
   node_.view().UpdateNode(b_, {ResourceSet::FromMap({{"CPU", 1}, {"gadget", 1}}),
                                ResourceSet::FromMap({{"CPU", 1}, {"gadget", 1}})});
   tasks_.OnViewChanged();
-  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{actor});
+  tasks_.Dispatch();
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{actor, call}));
   EXPECT_EQ(tasks_.ActorNode(ActorIdOf(actor)), b_);
 }
 
@@ -673,8 +677,10 @@ TEST_F(TaskManagerRemoteTest, AnActorNoNodeFitsFailsHereAfterTheGrace) {
   rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
   (*spec.mutable_resources()->mutable_amounts())["gadget"] = 1;
   const TaskId actor = Submit(spec);
+  const TaskId call = Submit(testing::ActorCallSpec(driver_.job_id, actor, "add"));
   node_.timers().Advance(TaskManager::kInfeasibleGrace);
   EXPECT_TRUE(no_actors_.Hosts(ActorIdOf(actor))) << "the actor manager records why it died";
+  EXPECT_EQ(no_actors_.calls, std::vector<TaskId>{call}) << "and fails its calls";
   EXPECT_EQ(node_.objects().Find(ObjectIdFor(actor, 1))->error, rpc::INFEASIBLE);
 }
 
