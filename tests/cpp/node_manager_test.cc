@@ -363,9 +363,12 @@ TEST_F(NodeManagerTest, APlacementGroupIsReservedWhenItFitsAndRemovedGroupsSayRe
             rpc::PG_REMOVED);
 }
 
-TEST_F(NodeManagerTest, APlacementGroupTooLargeForTheNodeFailsItsReadyObject) {
+TEST_F(NodeManagerTest, APlacementGroupTooLargeForTheClusterFailsItsReadyObjectAfterTheGrace) {
   const rpc::CreatePlacementGroup create = Group({{{"CPU", 4}}});
   node_.manager().OnCreatePlacementGroup(node_.clients().infos.at(driver_), create);
+  EXPECT_EQ(node_.Ready(driver_).count(ObjectId::FromBinary(create.ready_id())), 0u)
+      << "a node that fits may still join";
+  node_.timers().Advance(NodeOptions().infeasible_grace);
   auto ready = node_.Ready(driver_);
   EXPECT_EQ(ready[ObjectId::FromBinary(create.ready_id())].error(), rpc::INFEASIBLE);
 }

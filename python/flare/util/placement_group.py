@@ -1,12 +1,12 @@
 """Placement groups (ray.util.placement_group): reserve bundles of resources
 at once, then run tasks and actors inside them.
 
-The raylet takes a group's bundles out of the node's resources when they all
-fit and offers them again under the group's names; a task placed in bundle i
-asks for ``CPU_group_i_<id>`` instead of ``CPU`` (any bundle:
-``CPU_group_<id>``). Removing a group cancels the tasks and ends the actors
-placed in it. On one node every strategy but STRICT_SPREAD (with more than
-one bundle) can be met.
+The raylet where the group is created chooses a node for each bundle by the
+group's strategy and reserves them all or nothing; each node offers its
+bundles again under the group's names, and a task placed in bundle i asks
+for ``CPU_group_i_<id>`` instead of ``CPU`` (any bundle: ``CPU_group_<id>``),
+which sends it to that bundle's node. Removing a group cancels the tasks and
+ends the actors placed in it, on every node.
 
 Every group is a record in the GCS placement-group table. A named group
 takes its name in the job's namespace there before it is created (as a
