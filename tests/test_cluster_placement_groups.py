@@ -111,7 +111,8 @@ def test_strict_spread_puts_each_bundle_on_its_own_node_and_tasks_run_there(clus
     anywhere = [where.options(scheduling_strategy=in_bundle(group, -1)).remote()
                 for _ in range(6)]
     assert set(flare.get(anywhere, timeout=NEVER)) <= set(nodes.values())
-    assert flare.available_resources().get("CPU", 0) == 0, "the bundles hold every CPU"
+    assert wait_for(lambda: flare.available_resources().get("CPU", 0) == 0, NEVER), \
+        "the bundles hold every CPU"
 
 
 def test_pack_fills_this_node_first_and_spread_uses_every_node(cluster, groups):
