@@ -240,7 +240,7 @@ void NodeManager::OnPrepareBundles(const ClientInfo& client,
                                    const rpc::PrepareBundles& request) {
   if (client.kind != rpc::PEER) return;
   rpc::Message reply;
-  *reply.mutable_prepare_bundles_reply() = groups_.OnPrepare(client.id, request);
+  *reply.mutable_bundles_prepared() = groups_.OnPrepare(client.id, request);
   clients_.Send(client.id, reply);
 }
 
@@ -553,8 +553,8 @@ void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
 void NodeManager::OnPeerMessage(const NodeId& node, rpc::Message& message) {
   if (message.body_case() == rpc::Message::kObjectReady) {
     tasks_.OnPeerObject(node, message.object_ready());
-  } else if (message.body_case() == rpc::Message::kPrepareBundlesReply) {
-    groups_.OnPrepareReply(node, message.prepare_bundles_reply());
+  } else if (message.body_case() == rpc::Message::kBundlesPrepared) {
+    groups_.OnPrepareReply(node, message.bundles_prepared());
     tasks_.Dispatch();
   } else if (message.body_case() == rpc::Message::kLogLines) {
     SendToDrivers(clients_, message.log_lines());

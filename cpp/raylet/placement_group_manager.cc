@@ -218,7 +218,7 @@ void PlacementGroupManager::StartRound(const PlacementGroupId& group_id, Group& 
 }
 
 void PlacementGroupManager::OnPrepareReply(const NodeId& node,
-                                           const rpc::PrepareBundlesReply& reply) {
+                                           const rpc::BundlesPrepared& reply) {
   auto it = groups_.find(PlacementGroupId::FromBinary(reply.pg_id()));
   if (it == groups_.end()) return;
   Group& group = it->second;
@@ -308,10 +308,10 @@ void PlacementGroupManager::ReleaseHere(const PlacementGroupId& group_id, Group&
   group.committed = false;
 }
 
-rpc::PrepareBundlesReply PlacementGroupManager::OnPrepare(ClientId creator,
+rpc::BundlesPrepared PlacementGroupManager::OnPrepare(ClientId creator,
                                                           const rpc::PrepareBundles& request) {
   const PlacementGroupId group_id = PlacementGroupId::FromBinary(request.pg_id());
-  rpc::PrepareBundlesReply reply;
+  rpc::BundlesPrepared reply;
   reply.set_pg_id(request.pg_id());
   reply.set_round(request.round());
   auto [it, inserted] = groups_.try_emplace(group_id);

@@ -84,7 +84,7 @@ class PlacementGroupManager {
   std::vector<TaskId> ReservePending(ClusterResourceView& view);
   bool has_pending() const { return !pending_.empty() || !released_.empty(); }
   // A node answered a prepare of this node's round.
-  void OnPrepareReply(const NodeId& node, const rpc::PrepareBundlesReply& reply);
+  void OnPrepareReply(const NodeId& node, const rpc::BundlesPrepared& reply);
   // A new cluster view: groups whose round was refused try again.
   void OnViewChanged();
   // `node` left: a round waiting for it fails (and is tried again), and
@@ -94,7 +94,7 @@ class PlacementGroupManager {
   // ---- a node holding bundles of another node's group -----------------------
 
   // `creator` (a peer) asks this node to take bundles out of its resources.
-  rpc::PrepareBundlesReply OnPrepare(ClientId creator, const rpc::PrepareBundles& request);
+  rpc::BundlesPrepared OnPrepare(ClientId creator, const rpc::PrepareBundles& request);
   // The round's bundles are offered under the group's names.
   void OnCommit(const rpc::CommitBundles& commit);
   // A refused round's bundles go back (nothing happens if `round` is not

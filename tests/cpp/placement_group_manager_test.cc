@@ -75,7 +75,7 @@ class PlacementGroupManagerTest : public ::testing::Test {
   void Answers(const NodeId& node, bool ok) {
     const auto prepares = peers_.Of(node, kPrepare);
     ASSERT_FALSE(prepares.empty()) << "no prepare was sent to that node";
-    rpc::PrepareBundlesReply reply;
+    rpc::BundlesPrepared reply;
     reply.set_pg_id(prepares.back().prepare_bundles().pg_id());
     reply.set_round(prepares.back().prepare_bundles().round());
     reply.set_ok(ok);
@@ -359,7 +359,7 @@ TEST_F(PlacementGroupManagerTest, ANodeHoldsAnotherNodesBundlesFromPrepareToRetu
   prepare.add_bundle_indexes(1);
   ResourceSet::FromMap({{"CPU", 3}}).ToProto(prepare.add_bundles());
 
-  rpc::PrepareBundlesReply reply = groups_.OnPrepare(kCreatorPeer, prepare);
+  rpc::BundlesPrepared reply = groups_.OnPrepare(kCreatorPeer, prepare);
   EXPECT_TRUE(reply.ok());
   EXPECT_EQ(reply.round(), 5u);
   EXPECT_EQ(scheduler_.available().Get("CPU"), 1);

@@ -903,7 +903,7 @@ class TaskManagerRemoteSpreadGroupTest : public TaskManagerRemoteGroupTest {
   void BAgrees() {
     const auto prepares = node_.peers().Of(b_, rpc::Message::kPrepareBundles);
     ASSERT_EQ(prepares.size(), 1u);
-    rpc::PrepareBundlesReply reply;
+    rpc::BundlesPrepared reply;
     reply.set_pg_id(group_.Binary());
     reply.set_round(prepares[0].prepare_bundles().round());
     reply.set_ok(true);
