@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 import pytest
 
 import flare
+from flare.cluster_utils import Cluster
 
 PYTHON = sys.executable
 
@@ -192,6 +193,28 @@ def private_head(num_cpus: int) -> Iterator[dict]:
     finally:
         subprocess.run([PYTHON, "-m", "flare.scripts", "stop"], env=env, timeout=60)
         shutil.rmtree(private_tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def connected_cluster(head_node_args: dict, *node_args: dict) -> Iterator[Cluster]:
+    """A cluster on this machine (a head with ``head_node_args``, then a node
+    for each of ``node_args``) with this process as its driver; shut down on
+    the way out whatever happened."""
+    cluster = Cluster(initialize_head=True, head_node_args=head_node_args,
+                      shutdown_at_exit=False)
+    try:
+        for args in node_args:
+            cluster.add_node(**args)
+        flare.init(address=cluster.address)
+        yield cluster
+    finally:
+        flare.shutdown()
+        cluster.shutdown()
+
+
+def node_ids(cluster: Cluster) -> list:
+    """The ids of the cluster's nodes, the head first."""
+    return [node.node_id for node in cluster.list_all_nodes()]
 
 
 # ---- runtimes ---------------------------------------------------------------------

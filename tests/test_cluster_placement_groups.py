@@ -12,8 +12,7 @@ from __future__ import annotations
 import pytest
 
 import flare
-from conftest import NEVER, wait_for
-from flare.cluster_utils import Cluster
+from conftest import NEVER, connected_cluster, node_ids, wait_for
 from flare.exceptions import ActorDiedError, TaskCancelledError, TaskUnschedulableError
 from flare.util import placement_group, placement_group_table, remove_placement_group
 from flare.util.scheduling_strategies import PlacementGroupSchedulingStrategy
@@ -23,17 +22,9 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture(scope="module")
 def cluster():
-    cluster = Cluster(initialize_head=True,
-                      head_node_args={"num_cpus": 1, "infeasible_grace_ms": 120000},
-                      shutdown_at_exit=False)
-    try:
-        cluster.add_node(num_cpus=1)
-        cluster.add_node(num_cpus=1)
-        flare.init(address=cluster.address)
+    with connected_cluster({"num_cpus": 1, "infeasible_grace_ms": 120000}, {"num_cpus": 1},
+                           {"num_cpus": 1}) as cluster:
         yield cluster
-    finally:
-        flare.shutdown()
-        cluster.shutdown()
 
 
 @pytest.fixture
@@ -68,10 +59,6 @@ def groups():
             remove_placement_group(group)
     assert wait_for(lambda: flare.available_resources().get("CPU") == 3.0, NEVER), \
         "every bundle's CPU came back"
-
-
-def node_ids(cluster):
-    return [node.node_id for node in cluster.list_all_nodes()]
 
 
 def bundle_nodes(group):

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include <utility>
+#include <tuple>
+
+#include "raylet_fakes.h"
 
 namespace flare {
 namespace {
@@ -13,13 +15,7 @@ using Kind = BundlePlacement::Kind;
 
 class BundlePlacementTest : public ::testing::Test {
  protected:
-  BundlePlacementTest() {
-    NodeId first = NodeId::FromRandom();
-    NodeId second = NodeId::FromRandom();
-    if (second < first) std::swap(first, second);
-    b_ = first;
-    c_ = second;
-  }
+  BundlePlacementTest() { std::tie(b_, c_) = testing::OrderedNodeIds(); }
   // `node` has `total` CPUs, `free` of them free.
   void Node(const NodeId& node, double total, double free) {
     view_.UpdateNode(node, {ResourceSet::FromMap({{"CPU", total}}),

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "common/placement_group_resources.h"
 #include "raylet_fakes.h"
 #include "table_returns.h"
@@ -30,13 +32,7 @@ using testing::TableReturns;
 
 class PlacementGroupManagerTest : public ::testing::Test {
  protected:
-  PlacementGroupManagerTest() {
-    NodeId first = NodeId::FromRandom();
-    NodeId second = NodeId::FromRandom();
-    if (second < first) std::swap(first, second);
-    b_ = first;
-    c_ = second;
-  }
+  PlacementGroupManagerTest() { std::tie(b_, c_) = testing::OrderedNodeIds(); }
   rpc::CreatePlacementGroup Request(const std::vector<std::map<std::string, double>>& bundles,
                                     const std::string& strategy = "PACK") {
     rpc::CreatePlacementGroup request;
@@ -80,6 +76,25 @@ class PlacementGroupManagerTest : public ::testing::Test {
     reply.set_round(prepares.back().prepare_bundles().round());
     reply.set_ok(ok);
     groups_.OnPrepareReply(node, reply);
+  }
+  // A STRICT_SPREAD group of two one-CPU bundles, reserved here and on b.
+  rpc::CreatePlacementGroup ReservedHereAndOnB() {
+    Report(b_, 1);
+    const auto request = Request({{{"CPU", 1}}, {{"CPU", 1}}}, "STRICT_SPREAD");
+    groups_.Create(kDriver, request);
+    ReservePending();
+    Answers(b_, true);
+    return request;
+  }
+  // What a creator sends to hold bundle `index` (of `cpus` CPUs) here.
+  static rpc::PrepareBundles PrepareOf(const PlacementGroupId& group, uint64_t round, int index,
+                                       double cpus) {
+    rpc::PrepareBundles prepare;
+    prepare.set_pg_id(group.Binary());
+    prepare.set_round(round);
+    prepare.add_bundle_indexes(static_cast<uint32_t>(index));
+    ResourceSet::FromMap({{"CPU", cpus}}).ToProto(prepare.add_bundles());
+    return prepare;
   }
   static ResourceSet Demand(const std::string& name, const PlacementGroupId& group, int bundle,
                             double amount) {
@@ -326,11 +341,7 @@ TEST_F(PlacementGroupManagerTest, ANodeLeavingDuringARoundCountsAsARefusal) {
 }
 
 TEST_F(PlacementGroupManagerTest, RemovingAGroupReturnsTheBundlesOfEveryNode) {
-  Report(b_, 1);
-  const auto request = Request({{{"CPU", 1}}, {{"CPU", 1}}}, "STRICT_SPREAD");
-  groups_.Create(kDriver, request);
-  ReservePending();
-  Answers(b_, true);
+  const auto request = ReservedHereAndOnB();
   groups_.Remove(IdOf(request));
   ASSERT_EQ(peers_.Of(b_, kReturn).size(), 1u);
   EXPECT_EQ(peers_.Of(b_, kReturn)[0].return_bundles().round(), 0u) << "round 0: removed";
@@ -339,11 +350,7 @@ TEST_F(PlacementGroupManagerTest, RemovingAGroupReturnsTheBundlesOfEveryNode) {
 }
 
 TEST_F(PlacementGroupManagerTest, ATaskForABundleOnANodeThatLeftHasNowhereToGo) {
-  Report(b_, 1);
-  const auto request = Request({{{"CPU", 1}}, {{"CPU", 1}}}, "STRICT_SPREAD");
-  groups_.Create(kDriver, request);
-  ReservePending();
-  Answers(b_, true);
+  const auto request = ReservedHereAndOnB();
   groups_.OnNodeGone(b_);
   EXPECT_EQ(groups_.NodesFor(Demand("CPU", IdOf(request), 1, 1)), std::vector<NodeId>{});
   EXPECT_EQ(groups_.NodesFor(Demand("CPU", IdOf(request), -1, 1)), std::vector<NodeId>{self_});
@@ -353,11 +360,7 @@ TEST_F(PlacementGroupManagerTest, ATaskForABundleOnANodeThatLeftHasNowhereToGo) 
 
 TEST_F(PlacementGroupManagerTest, ANodeHoldsAnotherNodesBundlesFromPrepareToReturn) {
   const PlacementGroupId group = PlacementGroupId::FromRandom();
-  rpc::PrepareBundles prepare;
-  prepare.set_pg_id(group.Binary());
-  prepare.set_round(5);
-  prepare.add_bundle_indexes(1);
-  ResourceSet::FromMap({{"CPU", 3}}).ToProto(prepare.add_bundles());
+  const rpc::PrepareBundles prepare = PrepareOf(group, 5, 1, 3);
 
   rpc::BundlesPrepared reply = groups_.OnPrepare(kCreatorPeer, prepare);
   EXPECT_TRUE(reply.ok());
@@ -395,12 +398,7 @@ TEST_F(PlacementGroupManagerTest, ANodeHoldsAnotherNodesBundlesFromPrepareToRetu
 
 TEST_F(PlacementGroupManagerTest, AReturnedPrepareGivesTheBundlesBack) {
   const PlacementGroupId group = PlacementGroupId::FromRandom();
-  rpc::PrepareBundles prepare;
-  prepare.set_pg_id(group.Binary());
-  prepare.set_round(2);
-  prepare.add_bundle_indexes(0);
-  ResourceSet::FromMap({{"CPU", 2}}).ToProto(prepare.add_bundles());
-  ASSERT_TRUE(groups_.OnPrepare(kCreatorPeer, prepare).ok());
+  ASSERT_TRUE(groups_.OnPrepare(kCreatorPeer, PrepareOf(group, 2, 0, 2)).ok());
   groups_.ReturnPrepared(group, 1);
   EXPECT_EQ(scheduler_.available().Get("CPU"), 2) << "another round's return changes nothing";
   groups_.ReturnPrepared(group, 2);

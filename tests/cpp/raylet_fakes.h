@@ -25,6 +25,14 @@
 
 namespace flare::testing {
 
+// Two random node ids, the first before the second in a view's order.
+inline std::pair<NodeId, NodeId> OrderedNodeIds() {
+  NodeId first = NodeId::FromRandom();
+  NodeId second = NodeId::FromRandom();
+  if (second < first) std::swap(first, second);
+  return {first, second};
+}
+
 class RecordingClients : public ClientChannel {
  public:
   void Send(ClientId client, const rpc::Message& message) override {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -35,11 +36,7 @@ class TaskManagerRemoteTest : public ::testing::Test {
   explicit TaskManagerRemoteTest(double cpus = 1) : node_(cpus) {
     node_.Attach(tasks_, /*actors=*/nullptr);
     // Two other nodes, b before c in the view's order (ties go to b).
-    NodeId first = NodeId::FromRandom();
-    NodeId second = NodeId::FromRandom();
-    if (second < first) std::swap(first, second);
-    b_ = first;
-    c_ = second;
+    std::tie(b_, c_) = testing::OrderedNodeIds();
   }
 
   // ---- the cluster ------------------------------------------------------------
