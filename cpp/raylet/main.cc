@@ -344,6 +344,16 @@ int main(int argc, char** argv) {
         manager.OnObjectPulled(id, waiting);
       }));
   puller.Bind(link.objects.get());
+  // Pulls that find no room: clients unpin what they only cache, objects
+  // spill, and the pulls try again shortly (and again while they wait).
+  boost::asio::steady_timer space_retry(io);
+  link.objects->SetSpaceRequester([&](uint64_t bytes) {
+    manager.MakeRoomForPulls(bytes);
+    space_retry.expires_after(std::chrono::milliseconds(50));
+    space_retry.async_wait([&](const boost::system::error_code& error) {
+      if (!error) link.objects->OnSpaceFreed();
+    });
+  });
   peers.set_callbacks(
       {[&manager](const flare::NodeId& node, flare::rpc::Message& message) {
          manager.OnPeerMessage(node, message);

@@ -166,6 +166,11 @@ void NodeManager::OnWorkerExiting(const ClientInfo& client, const rpc::WorkerExi
   exit_reasons_[client.pid] = exiting.reason();
 }
 
+void NodeManager::MakeRoomForPulls(uint64_t bytes) {
+  AskClientsToUnpin(clients_);
+  spill_.MakeRoom(bytes);
+}
+
 void NodeManager::OnKillActor(const rpc::KillActor& request) {
   std::string host = request.node_id();
   if (host.empty() || host == node_id_.Binary()) {

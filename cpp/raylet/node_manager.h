@@ -134,6 +134,10 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   uint8_t* arena_base() { return arena_->base(); }
   // A copy pulled from another node was sealed here: `waiting` (the
   // clients subscribed to it) and the tasks that need it are told.
+  // Pulls from other nodes found no room for `bytes`: clients are asked to
+  // drop the pins they only cache, and unmapped objects spill (the caller
+  // has the pulls try again).
+  void MakeRoomForPulls(uint64_t bytes);
   void OnObjectPulled(const ObjectId& id, const std::vector<ClientId>& waiting) {
     ObjectReady(id, waiting);
   }

@@ -50,6 +50,11 @@ class SpillManager {
   // The object was freed: its spilled bytes go too.
   void OnObjectFreed(const ObjectId& id);
 
+  // Spills objects no client has mapped until `bytes` of the arena are
+  // free (in total: a block that size may still not exist). False when it
+  // ran out of objects to spill first.
+  bool MakeRoom(uint64_t bytes);
+
   size_t num_spilled() const { return spilled_.size(); }
 
  private:
