@@ -32,6 +32,7 @@
 #include "raylet/options.h"
 #include "raylet/posix_io.h"
 #include "raylet/process_launcher.h"
+#include "rpc/channel_args.h"
 #include "rpc/cluster_server.h"
 #include "rpc/gcs_connection.h"
 #include "rpc/gcs_service.h"
@@ -169,7 +170,8 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
     link.gcs_service = std::make_unique<flare::GcsGrpcService>(io, flags.token);
     link.gcs_server = std::make_unique<flare::GcsServer>(
         *link.gcs, *link.local_client, *link.gcs_service,
-        flare::GcsServer::Options{flags.version, std::chrono::milliseconds(flags.node_timeout_ms)});
+        flare::GcsServer::Options{flags.version, std::chrono::milliseconds(flags.node_timeout_ms),
+                                  flare::kMaxClusterMessageBytes});
     link.gcs_service->set_server(link.gcs_server.get());
     services.push_back(link.gcs_service.get());
     link.client = link.local_client.get();
@@ -188,7 +190,8 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
   link.remote_client = std::make_unique<flare::RemoteGcsClient>(
       [&link](flare::rpc::GcsRequest request) {
         return link.connection && link.connection->Send(std::move(request));
-      });
+      },
+      flare::kMaxClusterMessageBytes);
   flare::GcsConnection::Callbacks callbacks;
   callbacks.on_push = [&link](const flare::rpc::GcsPush& push) {
     link.remote_client->OnPush(push);

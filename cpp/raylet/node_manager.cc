@@ -106,14 +106,26 @@ void NodeManager::OnPutInline(const ClientInfo& client, rpc::PutInline& put) {
   ObjectReady(id, waiting);
 }
 
-void NodeManager::OnSealObject(const ClientInfo&, const rpc::SealObject& seal) {
+bool NodeManager::IsWriterOf(const ClientInfo& client, const ObjectId& id) const {
+  const ObjectEntry* entry = objects_.Find(id);
+  if (entry == nullptr || entry->creator == client.id) return true;  // unknown: a no-op below
+  // Another writer's buffer (a put, a return, a copy being pulled) is not
+  // this client's to seal or free: the writer may still be copying into it.
+  std::cerr << "flare-raylet: client " << client.id << " tried to seal or abort object "
+            << id.Hex() << ", which it is not writing; ignored\n";
+  return false;
+}
+
+void NodeManager::OnSealObject(const ClientInfo& client, const rpc::SealObject& seal) {
   const ObjectId id = ObjectId::FromBinary(seal.object_id());
+  if (!IsWriterOf(client, id)) return;
   auto waiting = objects_.Seal(id, ToObjectIds(seal.contained_refs()));
   if (waiting.ok()) ObjectReady(id, *waiting);
 }
 
-void NodeManager::OnAbortObject(const ClientInfo&, const rpc::AbortObject& abort) {
-  objects_.Abort(ObjectId::FromBinary(abort.object_id()));
+void NodeManager::OnAbortObject(const ClientInfo& client, const rpc::AbortObject& abort) {
+  const ObjectId id = ObjectId::FromBinary(abort.object_id());
+  if (IsWriterOf(client, id)) objects_.Abort(id);
 }
 
 void NodeManager::OnRefUpdate(const ClientInfo& client, const rpc::RefUpdate& update) {

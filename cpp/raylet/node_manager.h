@@ -149,6 +149,9 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // Sends `client` where object `id` is, bringing it back from disk first
   // (tried again shortly, a few times, while the arena has no room).
   void SendObject(ClientId client, const ObjectId& id, int attempt = 0);
+  // Whether `client` may seal or abort `id`: it created it (or `id` is not
+  // in the table). Logs a refusal.
+  bool IsWriterOf(const ClientInfo& client, const ObjectId& id) const;
   // Ends what runs in the group, then frees it.
   void RemovePlacementGroup(const PlacementGroupId& group_id);
   // The GCS's node records, this node's with its available resources now.
