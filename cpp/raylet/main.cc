@@ -346,6 +346,11 @@ int main(int argc, char** argv) {
         manager.OnObjectPulled(id, waiting);
       }));
   puller.Bind(link.objects.get());
+  // Pulls that find the arena full wait for room: spilling makes some, and
+  // so does every object freed here.
+  link.objects->SetSpaceRequester(
+      [&](uint64_t) { manager.MakeRoom([&link] { link.objects->OnSpaceFreed(); }); });
+  manager.SetRoomListener([&link] { link.objects->OnSpaceFreed(); });
   peers.set_callbacks(
       {[&manager](const flare::NodeId& node, flare::rpc::Message& message) {
          manager.OnPeerMessage(node, message);
@@ -418,11 +423,11 @@ int main(int argc, char** argv) {
   boost::asio::steady_timer liveness(io);
   bool flush_armed = false;
   if (link.gcs) {
-    constexpr auto kViewDelay = std::chrono::milliseconds(20);
-    link.gcs->SetViewDirtyHook([&] {
+    // The hook outlives this block, so it holds the delay by value.
+    link.gcs->SetViewDirtyHook([&, delay = std::chrono::milliseconds(20)] {
       if (flush_armed) return;
       flush_armed = true;
-      view_flush.expires_after(kViewDelay);
+      view_flush.expires_after(delay);
       view_flush.async_wait([&](const boost::system::error_code& error) {
         flush_armed = false;
         if (!error) link.gcs->FlushView();

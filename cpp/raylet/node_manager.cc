@@ -74,7 +74,24 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
   objects_.SetFreeListener([this](const ObjectId& id) {
     spill_.OnObjectFreed(id);
     actors_.OnObjectFreed(id);  // an actor's handle: the actor is out of scope
+    if (on_room_ && !room_posted_) {
+      // Posted: the listener must not call back into the table.
+      room_posted_ = true;
+      node_io_.timers->Post([this] {
+        room_posted_ = false;
+        on_room_();
+      });
+    }
   });
+}
+
+void NodeManager::MakeRoom(std::function<void()> then) {
+  if (spill_.SpillAny()) {
+    node_io_.timers->Post(std::move(then));
+    return;
+  }
+  AskClientsToUnpin(clients_);
+  node_io_.timers->After(kRoomRetry, std::move(then));
 }
 
 NodeUnits NodeManager::Units() {
