@@ -23,7 +23,8 @@ absl::Status FirstError(std::initializer_list<absl::Status> checks) {
 }
 
 absl::Status CheckObjectData(const rpc::ObjectData& data, const char* what) {
-  return CheckId<ObjectId>(data.object_id(), what);
+  return FirstError(
+      {CheckId<ObjectId>(data.object_id(), what), CheckIds<ObjectId>(data.contained_refs(), what)});
 }
 
 template <typename Returns>
@@ -56,6 +57,7 @@ bool PeerMaySend(rpc::Message::BodyCase body) {
     case M::kPutInline:
     case M::kObjectLocation:
     case M::kRefUpdate:
+    case M::kSubscribe:  // refs it borrows from objects made here
     case M::kReleasePins:
     case M::kCancelTask:
     case M::kKillActor:
@@ -185,13 +187,26 @@ absl::Status CheckTaskSpec(const rpc::TaskSpec& spec) {
   return absl::OkStatus();
 }
 
+absl::Status CheckPeerAnswer(const rpc::Message& message) {
+  using M = rpc::Message;
+  switch (message.body_case()) {
+    case M::kObjectReady:
+      return CheckObjectData(message.object_ready(), "object_ready");
+    case M::kLogLines:
+    case M::kRegisterReply:
+      return CheckFields(message);
+    default:
+      return absl::OkStatus();  // nothing the raylet acts on (it ignores them)
+  }
+}
+
 absl::Status CheckClientMessage(rpc::ClientKind sender, const rpc::Message& message) {
   if (sender == rpc::PEER && !PeerMaySend(message.body_case())) {
     const auto* field = rpc::Message::descriptor()->FindFieldByNumber(message.body_case());
     return absl::PermissionDeniedError(
         "another node's raylet may not send " +
         (field != nullptr ? field->name() : "an empty message") +
-        " (only tasks, their arguments, releases, cancels and kills)");
+        " (only tasks, their arguments, borrows and releases, cancels and kills)");
   }
   return CheckFields(message);
 }

@@ -7,9 +7,11 @@
 // client that sent it, telling it why where the link can carry that.
 //
 // Another node's raylet (kind PEER, on the cluster port) sends only what
-// RemoteTasks sends: argument values and locations, the task, reference
-// and pin releases, cancels and kills. Worker-only messages (task_done,
-// generator items, store writes) and driver requests are not for it.
+// RemoteTasks sends: argument values and locations, the task, borrows
+// (a ref and a subscription) and reference and pin releases, cancels and
+// kills. Worker-only messages (task_done, generator items, store writes)
+// and driver requests are not for it. What a node this one dialed answers
+// on that link is checked as well (CheckPeerAnswer).
 //
 // Stateless: the checks need nothing but the message.
 #ifndef FLARE_RAYLET_MESSAGE_CHECKS_H_
@@ -33,6 +35,11 @@ inline constexpr double kMaxTaskTimeoutSeconds = 1e9;
 // InvalidArgument naming the field otherwise. Registration is checked with
 // the kind the client is still unknown as (CLIENT_KIND_UNSPECIFIED).
 absl::Status CheckClientMessage(rpc::ClientKind sender, const rpc::Message& message);
+
+// What a node this raylet dialed (its PeerConnection) sends back and the
+// raylet acts on — objects (returns, borrowed values), worker logs, its
+// registration reply — is well formed.
+absl::Status CheckPeerAnswer(const rpc::Message& message);
 
 // The fields of a task as submitted (by a driver, a worker or a peer).
 absl::Status CheckTaskSpec(const rpc::TaskSpec& spec);

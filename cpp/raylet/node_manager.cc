@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "common/placement_group_resources.h"
+#include "raylet/message_checks.h"
 
 namespace flare {
 
@@ -55,6 +56,7 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
       gcs_(gcs),
       gcs_requests_(gcs, clients) {
   gcs_requests_.set_node_id(node_id_);
+  tasks_.set_infeasible_grace(options_.infeasible_grace);
   rpc::NodeInfo self;
   self.set_node_id(node_id_.Binary());
   self.set_address(options_.ip + ":" + std::to_string(options_.port));
@@ -74,6 +76,12 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
   objects_.SetFreeListener([this](const ObjectId& id) {
     spill_.OnObjectFreed(id);
     actors_.OnObjectFreed(id);  // an actor's handle: the actor is out of scope
+    tasks_.OnObjectFreed(id);   // ... or its node hears no handle is left here
+    // What it held, or the node that held it for us, lets go (after this
+    // event: the table is not re-entered from here).
+    if (remote_.borrowed().Tracks(id)) {
+      node_io_.timers->Post([this, id] { remote_.borrowed().OnFreed(id); });
+    }
     if (on_room_ && !room_posted_) {
       // Posted: the listener must not call back into the table.
       room_posted_ = true;
@@ -189,7 +197,12 @@ void NodeManager::OnWorkerExiting(const ClientInfo& client, const rpc::WorkerExi
 }
 
 void NodeManager::OnKillActor(const rpc::KillActor& request) {
-  const std::string& host = request.node_id();
+  std::string host = request.node_id();
+  if (host.empty() || host == node_id_.Binary()) {
+    // An actor this node placed elsewhere.
+    const std::optional<NodeId> placed = tasks_.ActorNode(ActorId::FromBinary(request.actor_id()));
+    if (placed) host = placed->Binary();
+  }
   if (!host.empty() && host != node_id_.Binary()) {
     // The actor runs on another node: the kill goes there.
     rpc::Message forward;
@@ -346,6 +359,14 @@ void NodeManager::SendObject(ClientId client, const ObjectId& id, int attempt) {
   }
   rpc::Message message;
   objects_.DescribeAndPin(client, id, message.mutable_object_ready());
+  const ClientInfo* info = clients_.Find(client);
+  const ObjectEntry* entry = objects_.Find(id);
+  if (info != nullptr && info->kind == rpc::PEER && entry != nullptr) {
+    // Another node borrows what the value holds from us.
+    for (const ObjectId& nested : entry->contained) {
+      message.mutable_object_ready()->add_contained_refs(nested.Binary());
+    }
+  }
   clients_.Send(client, message);
 }
 
@@ -442,6 +463,7 @@ void NodeManager::OnClientClosed(const ClientInfo& info) {
   objects_.DropClient(client);
   generators_.OnClientGone(client);
   actors_.OnOwnerGone(client);
+  tasks_.OnOwnerGone(client);
   if (info.kind == rpc::WORKER) {
     pool_.OnDisconnected(client);
     // The process normally exits right after; make sure it does.
@@ -510,11 +532,17 @@ void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
     tasks_.OnNodeGone(id, "died or left the cluster");
   }
   live_nodes_ = std::move(live);
+  tasks_.OnViewChanged();
   tasks_.Dispatch();
   tasks_.Rebalance();
 }
 
 void NodeManager::OnPeerMessage(const NodeId& node, rpc::Message& message) {
+  if (absl::Status valid = CheckPeerAnswer(message); !valid.ok()) {
+    std::cerr << "flare-raylet: ignoring a message from node " << node.Hex() << ": "
+              << valid.message() << "\n";
+    return;
+  }
   if (message.body_case() == rpc::Message::kObjectReady) {
     tasks_.OnPeerObject(node, message.object_ready());
   } else if (message.body_case() == rpc::Message::kLogLines) {

@@ -313,8 +313,22 @@ TEST(MessageChecksTest, DriversAndWorkersSendTheirMessagesAndMalformedOnesFailTh
   rpc::Message subscribe;
   subscribe.mutable_subscribe()->add_object_ids("x");
   EXPECT_EQ(CheckClientMessage(rpc::DRIVER, subscribe).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckClientMessage(rpc::PEER, subscribe).code(), absl::StatusCode::kInvalidArgument)
+      << "a peer borrows well-formed ids only";
   done.mutable_task_done()->mutable_returns(0)->mutable_data()->set_object_id("y");
   EXPECT_EQ(CheckClientMessage(rpc::WORKER, done).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(MessageChecksTest, WhatADialedNodeAnswersIsCheckedBeforeItIsActedOn) {
+  rpc::Message ready;
+  ready.mutable_object_ready()->set_object_id(ObjectIdFor(TaskId::FromRandom(), 1).Binary());
+  ready.mutable_object_ready()->add_contained_refs(ObjectIdFor(TaskId::FromRandom(), 2).Binary());
+  EXPECT_TRUE(CheckPeerAnswer(ready).ok());
+  ready.mutable_object_ready()->add_contained_refs("short");
+  EXPECT_EQ(CheckPeerAnswer(ready).code(), absl::StatusCode::kInvalidArgument);
+  ready.mutable_object_ready()->clear_contained_refs();
+  ready.mutable_object_ready()->set_object_id("");
+  EXPECT_EQ(CheckPeerAnswer(ready).code(), absl::StatusCode::kInvalidArgument);
 }
 
 // A client seals or aborts only what it writes: another's buffer may still
