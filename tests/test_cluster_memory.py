@@ -17,8 +17,7 @@ import os
 import pytest
 
 import flare
-from conftest import NEVER, wait_for
-from flare.cluster_utils import Cluster
+from conftest import NEVER, connected_cluster, wait_for
 from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 np = pytest.importorskip("numpy")
@@ -30,17 +29,9 @@ ROUNDS = 12        # 12 x 16 MiB = twice a store per scenario and node
 
 @pytest.fixture(scope="module")
 def cluster():
-    cluster = Cluster(initialize_head=True,
-                      head_node_args={"num_cpus": 1, "object_store_memory": STORE},
-                      shutdown_at_exit=False)
-    try:
-        cluster.add_node(num_cpus=1, object_store_memory=STORE)
-        cluster.add_node(num_cpus=1, object_store_memory=STORE)
-        flare.init(address=cluster.address)
+    node = {"num_cpus": 1, "object_store_memory": STORE}
+    with connected_cluster(node, node, node) as cluster:
         yield cluster
-    finally:
-        flare.shutdown()
-        cluster.shutdown()
 
 
 def on(node):
