@@ -77,11 +77,18 @@ absl::Status RemoteTasks::Send(const NodeId& node, const TaskId& task_id,
 std::optional<TaskId> RemoteTasks::OnObject(const NodeId& node, const rpc::ObjectData& data) {
   const ObjectId id = ObjectId::FromBinary(data.object_id());
   const TaskId task_id = TaskOfObject(id);
+  // The node pinned an arena copy for us as it sent it: one we do not take
+  // (the task was forgotten, sent elsewhere, or this return is here
+  // already) is let go of there at once, or it would stay there for good.
+  auto ignore = [&]() -> std::optional<TaskId> {
+    if (data.in_store() && data.error() == rpc::ERROR_NONE) ReleaseReturns(peers_, node, {id});
+    return std::nullopt;
+  };
   auto it = tasks_.find(task_id);
-  if (it == tasks_.end() || it->second.node != node) return std::nullopt;  // forgotten
+  if (it == tasks_.end() || it->second.node != node) return ignore();  // forgotten
   Sent& sent = it->second;
   auto held = std::find(sent.held_there.begin(), sent.held_there.end(), id);
-  if (held == sent.held_there.end()) return std::nullopt;  // already had it
+  if (held == sent.held_there.end()) return ignore();  // already had it
   sent.held_there.erase(held);
   Receive(node, data);
   if (--sent.returns_left > 0) return std::nullopt;

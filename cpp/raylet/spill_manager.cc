@@ -7,14 +7,6 @@ namespace flare {
 SpillManager::SpillManager(ObjectTable& objects, uint8_t* arena_base, SpillFiles& files)
     : objects_(objects), arena_base_(arena_base), files_(files) {}
 
-bool SpillManager::MakeRoom(uint64_t bytes) {
-  for (;;) {
-    const StoreStats stats = objects_.Stats();
-    if (stats.capacity - stats.used >= bytes) return true;
-    if (!SpillOne(ObjectId())) return false;
-  }
-}
-
 bool SpillManager::SpillOne(const ObjectId& keep) {
   for (const ObjectId& id : objects_.SpillCandidates()) {
     if (id == keep) continue;

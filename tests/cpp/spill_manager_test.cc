@@ -70,17 +70,6 @@ TEST_F(SpillManagerTest, AFullArenaSpillsAnUnmappedObjectToMakeRoom) {
   EXPECT_EQ(spill_.num_spilled(), 1u);
 }
 
-TEST_F(SpillManagerTest, MakingRoomForAPullSpillsUnmappedObjectsUntilItFits) {
-  const ObjectId mapped = Put(300 * 1024, 'a');
-  rpc::ObjectData described;
-  objects_.DescribeAndPin(kReader, mapped, &described);
-  const ObjectId unmapped = Put(600 * 1024, 'b');
-  EXPECT_TRUE(spill_.MakeRoom(600 * 1024));
-  EXPECT_TRUE(objects_.IsSpilled(unmapped));
-  EXPECT_FALSE(objects_.IsSpilled(mapped));
-  EXPECT_FALSE(spill_.MakeRoom(kCapacity)) << "the mapped object cannot go";
-}
-
 TEST_F(SpillManagerTest, AMappedObjectIsNeverSpilledAndTheCreatorIsToldToAskForUnpins) {
   const ObjectId mapped = Put(600 * 1024, 'a');
   rpc::ObjectData described;
