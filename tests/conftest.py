@@ -196,15 +196,15 @@ def private_head(num_cpus: int) -> Iterator[dict]:
 
 
 @contextlib.contextmanager
-def connected_cluster(head_node_args: dict, *node_args: dict) -> Iterator[Cluster]:
-    """A cluster on this machine (a head with ``head_node_args``, then a node
-    for each of ``node_args``) with this process as its driver; shut down on
-    the way out whatever happened."""
-    cluster = Cluster(initialize_head=True, head_node_args=head_node_args,
-                      shutdown_at_exit=False)
+def connected_cluster(head: dict, *nodes: dict) -> Iterator[Cluster]:
+    """A cluster on this machine (cluster_utils.Cluster): a head started
+    with the ``add_node`` arguments ``head``, a node for each of ``nodes``,
+    and this process ``flare.init``-ed to it. Shut down at exit whatever
+    happens."""
+    cluster = Cluster(initialize_head=True, head_node_args=head, shutdown_at_exit=False)
     try:
-        for args in node_args:
-            cluster.add_node(**args)
+        for node in nodes:
+            cluster.add_node(**node)
         flare.init(address=cluster.address)
         yield cluster
     finally:

@@ -223,8 +223,8 @@ class TaskManager {
   // The scheduling policy's answer for the task: its strategy over the
   // view, or this node alone for what cannot run elsewhere yet.
   SchedulingDecision Decide(const TaskRecord& record);
-  // Whether only this node may run it (actor calls, generators, and tasks
-  // another node placed here).
+  // Whether only this node may run it (actor calls, num_returns="dynamic"
+  // tasks, and tasks another node placed here).
   bool RunsHereOnly(const TaskRecord& record) const;
   // Where a task in a placement group goes among `nodes`, those of its
   // bundles that could hold it (PlacementGroupManager::NodesFor).
