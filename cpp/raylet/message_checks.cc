@@ -47,10 +47,19 @@ absl::Status CheckBundles(const Bundles& bundles, const char* what) {
   return absl::OkStatus();
 }
 
+// What only another node's raylet sends: the rounds that reserve the
+// bundles of its placement groups here.
+bool PeerOnly(rpc::Message::BodyCase body) {
+  using M = rpc::Message;
+  return body == M::kPrepareBundles || body == M::kCommitBundles || body == M::kReturnBundles;
+}
+
 // What another node's raylet sends as a client (RemoteTasks, NodeManager's
-// forwarded kills), and the barrier every client may use.
+// forwarded kills and group removals, placement-group rounds), and the
+// barrier every client may use.
 bool PeerMaySend(rpc::Message::BodyCase body) {
   using M = rpc::Message;
+  if (PeerOnly(body)) return true;
   switch (body) {
     case M::kRegisterClient:
     case M::kSubmitTask:
@@ -61,6 +70,7 @@ bool PeerMaySend(rpc::Message::BodyCase body) {
     case M::kReleasePins:
     case M::kCancelTask:
     case M::kKillActor:
+    case M::kRemovePlacementGroup:  // asked of a node holding one of its bundles
     case M::kPing:
       return true;
     default:
@@ -138,6 +148,33 @@ absl::Status CheckFields(const rpc::Message& message) {
           {CheckId<PlacementGroupId>(group.pg_id(), "register_placement_group.group.pg_id"),
            CheckBundles(group.bundles(), "register_placement_group.group.bundles")});
     }
+    case M::kPrepareBundles: {
+      const rpc::PrepareBundles& prepare = message.prepare_bundles();
+      if (prepare.bundle_indexes_size() != prepare.bundles_size()) {
+        return absl::InvalidArgumentError(
+            "prepare_bundles has " + std::to_string(prepare.bundle_indexes_size()) +
+            " bundle_indexes for " + std::to_string(prepare.bundles_size()) + " bundles");
+      }
+      return FirstError({CheckId<PlacementGroupId>(prepare.pg_id(), "prepare_bundles.pg_id"),
+                         CheckBundles(prepare.bundles(), "prepare_bundles.bundles")});
+    }
+    case M::kCommitBundles: {
+      const rpc::CommitBundles& commit = message.commit_bundles();
+      if (commit.bundle_node_ids_size() != commit.bundles_size()) {
+        return absl::InvalidArgumentError(
+            "commit_bundles has " + std::to_string(commit.bundle_node_ids_size()) +
+            " bundle_node_ids for " + std::to_string(commit.bundles_size()) + " bundles");
+      }
+      return FirstError(
+          {CheckId<PlacementGroupId>(commit.pg_id(), "commit_bundles.pg_id"),
+           CheckIds<NodeId>(commit.bundle_node_ids(), "commit_bundles.bundle_node_ids"),
+           CheckBundles(commit.bundles(), "commit_bundles.bundles")});
+    }
+    case M::kReturnBundles:
+      return CheckId<PlacementGroupId>(message.return_bundles().pg_id(), "return_bundles.pg_id");
+    case M::kBundlesPrepared:
+      return CheckId<PlacementGroupId>(message.bundles_prepared().pg_id(),
+                                       "bundles_prepared.pg_id");
     case M::kRegisterActorName:
       return CheckId<ActorId>(message.register_actor_name().actor().actor_id(),
                               "register_actor_name.actor.actor_id");
@@ -194,6 +231,7 @@ absl::Status CheckPeerAnswer(const rpc::Message& message) {
       return CheckObjectData(message.object_ready(), "object_ready");
     case M::kLogLines:
     case M::kRegisterReply:
+    case M::kBundlesPrepared:
       return CheckFields(message);
     default:
       return absl::OkStatus();  // nothing the raylet acts on (it ignores them)
@@ -206,7 +244,12 @@ absl::Status CheckClientMessage(rpc::ClientKind sender, const rpc::Message& mess
     return absl::PermissionDeniedError(
         "another node's raylet may not send " +
         (field != nullptr ? field->name() : "an empty message") +
-        " (only tasks, their arguments, borrows and releases, cancels and kills)");
+        " (only tasks, their arguments, borrows and releases, cancels and kills, and "
+        "placement-group bundles)");
+  }
+  if (sender != rpc::PEER && PeerOnly(message.body_case())) {
+    return absl::PermissionDeniedError(
+        "only another node's raylet reserves placement-group bundles on this node");
   }
   return CheckFields(message);
 }

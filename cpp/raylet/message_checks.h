@@ -9,7 +9,8 @@
 // Another node's raylet (kind PEER, on the cluster port) sends only what
 // RemoteTasks sends: argument values and locations, the task, borrows
 // (a ref and a subscription) and reference and pin releases, cancels and
-// kills. Worker-only messages (task_done, generator items, store writes)
+// kills; and, for its placement groups, the rounds that reserve bundles
+// here (which no other client may send) and removals. Worker-only messages (task_done, generator items, store writes)
 // and driver requests are not for it. What a node this one dialed answers
 // on that link is checked as well (CheckPeerAnswer).
 //

@@ -268,20 +268,17 @@ void NodeManager::RemovePlacementGroup(const PlacementGroupId& group_id) {
 
 void NodeManager::OnPrepareBundles(const ClientInfo& client,
                                    const rpc::PrepareBundles& request) {
-  if (client.kind != rpc::PEER) return;
   rpc::Message reply;
   *reply.mutable_bundles_prepared() = groups_.OnPrepare(client.id, request);
   clients_.Send(client.id, reply);
 }
 
 void NodeManager::OnCommitBundles(const ClientInfo& client, const rpc::CommitBundles& commit) {
-  if (client.kind != rpc::PEER) return;
   groups_.OnCommit(commit);
   tasks_.Dispatch();
 }
 
 void NodeManager::OnReturnBundles(const ClientInfo& client, const rpc::ReturnBundles& give_back) {
-  if (client.kind != rpc::PEER) return;
   const PlacementGroupId group_id = PlacementGroupId::FromBinary(give_back.pg_id());
   if (give_back.round() == 0) {
     RemovePlacementGroup(group_id);  // removed: what runs in its bundles here ends

@@ -331,6 +331,33 @@ TEST(MessageChecksTest, WhatADialedNodeAnswersIsCheckedBeforeItIsActedOn) {
   EXPECT_EQ(CheckPeerAnswer(ready).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(MessageChecksTest, OnlyAPeerReservesBundlesAndMalformedRoundsAreRefused) {
+  rpc::Message prepare;
+  prepare.mutable_prepare_bundles()->set_pg_id(PlacementGroupId::FromRandom().Binary());
+  prepare.mutable_prepare_bundles()->add_bundle_indexes(0);
+  (*prepare.mutable_prepare_bundles()->add_bundles()->mutable_amounts())["CPU"] = 1;
+  EXPECT_TRUE(CheckClientMessage(rpc::PEER, prepare).ok());
+  EXPECT_EQ(CheckClientMessage(rpc::DRIVER, prepare).code(), absl::StatusCode::kPermissionDenied)
+      << "a driver asks for groups with create_placement_group";
+  prepare.mutable_prepare_bundles()->add_bundle_indexes(1);
+  EXPECT_EQ(CheckClientMessage(rpc::PEER, prepare).code(), absl::StatusCode::kInvalidArgument)
+      << "an index for every bundle";
+
+  rpc::Message commit;
+  commit.mutable_commit_bundles()->set_pg_id(PlacementGroupId::FromRandom().Binary());
+  commit.mutable_commit_bundles()->add_bundle_node_ids("short");
+  commit.mutable_commit_bundles()->add_bundles();
+  EXPECT_EQ(CheckClientMessage(rpc::PEER, commit).code(), absl::StatusCode::kInvalidArgument);
+
+  rpc::Message remove;
+  remove.mutable_remove_placement_group()->set_pg_id(PlacementGroupId::FromRandom().Binary());
+  EXPECT_TRUE(CheckClientMessage(rpc::PEER, remove).ok()) << "forwarded to the group's creator";
+
+  rpc::Message answer;
+  answer.mutable_bundles_prepared()->set_pg_id("short");
+  EXPECT_EQ(CheckPeerAnswer(answer).code(), absl::StatusCode::kInvalidArgument);
+}
+
 // A client seals or aborts only what it writes: another's buffer may still
 // be being copied into (a put, a task return, a copy pulled from a node).
 TEST(NodeManagerWritersTest, AnotherClientsAbortOrSealOfABufferBeingWrittenIsIgnored) {
