@@ -101,7 +101,7 @@ absl::Status CheckGcsRequest(const rpc::GcsRequest& request) {
           !status.ok()) {
         return status;
       }
-      return CheckId<NodeId>(report.node_id(), "placement_group_created.node_id");
+      return CheckIds<NodeId>(report.bundle_node_ids(), "placement_group_created.bundle_node_ids");
     }
     case R::kPlacementGroupInfeasible:
       return CheckId<PlacementGroupId>(request.placement_group_infeasible(),

@@ -231,11 +231,11 @@ TEST_F(GcsServerTest, MalformedIdsAndAmountsAreAnsweredNamingTheFieldAndTheStrea
       {"get_job", Raw(102, [](auto& r) { r.set_get_job(std::string(5, 'j')); })},
       {"report_actor_state.actor_id",
        Raw(103, [](auto& r) { r.mutable_report_actor_state()->set_actor_id("x"); })},
-      {"placement_group_created.node_id",
+      {"placement_group_created.bundle_node_ids",
        Raw(104,
            [](auto& r) {
              r.mutable_placement_group_created()->set_pg_id(PlacementGroupId().Binary());
-             r.mutable_placement_group_created()->set_node_id("n");
+             r.mutable_placement_group_created()->add_bundle_node_ids("n");
            })},
       {"placement_group_removed", Raw(105, [](auto& r) { r.set_placement_group_removed("p"); })},
       {"get_placement_groups.pg_id",
