@@ -273,3 +273,24 @@ def test_tasks_on_a_node_that_dies_retry_elsewhere_or_fail_with_its_name(events)
     finally:
         flare.shutdown()
         cluster.shutdown()
+
+
+def test_calls_to_an_actor_whose_node_is_removed_fail_with_actor_died(cluster):
+    node = cluster.add_node(num_cpus=1)
+    flare.init(address=cluster.address)
+
+    @flare.remote
+    class Counter:
+        def __init__(self):
+            self.total = 0
+
+        def add(self, value):
+            self.total += value
+            return self.total
+
+    counter = Counter.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node.node_id, False),
+                              num_cpus=0).remote()
+    assert flare.get(counter.add.remote(1), timeout=NEVER) == 1
+    cluster.remove_node(node, allow_graceful=False)
+    with pytest.raises(flare.exceptions.ActorDiedError, match=node.node_id):
+        flare.get(counter.add.remote(2), timeout=NEVER)

@@ -107,6 +107,8 @@ inline bool IsPutObject(const ObjectId& object) { return (IndexOfObject(object) 
 // An actor is named by the task that created it: the same 16 bytes.
 inline ActorId ActorIdOf(const TaskId& creation_task) { return ActorId::FromId(creation_task); }
 inline TaskId CreationTaskOf(const ActorId& actor) { return TaskId::FromId(actor); }
+// The actor's handle object: its creation task's return 1.
+inline ObjectId HandleOf(const ActorId& actor) { return ObjectIdFor(CreationTaskOf(actor), 1); }
 
 // A streaming generator task `task` reports its completion as return 1 and
 // its k-th yielded item (0-based) as return k + 2.

@@ -13,9 +13,6 @@ std::string ActorName(const rpc::TaskSpec& creation) {
   return creation.actor().class_name().empty() ? "actor" : creation.actor().class_name();
 }
 
-// The actor's handle object: its creation task's return 1.
-ObjectId HandleOf(const ActorId& actor_id) { return ObjectIdFor(CreationTaskOf(actor_id), 1); }
-
 }  // namespace
 
 ActorManager::ActorManager(const NodeUnits& units, TaskManager& tasks)
@@ -40,8 +37,20 @@ void ActorManager::OnCreationSubmitted(const ActorId& actor_id, const ClientInfo
   actor.restarts_left = creation.actor().max_restarts();
   actor.owner = owner.id;
   actor.owner_pid = owner.pid;
-  // A detached actor's handle object is held by the raylet until kill.
-  if (creation.actor().detached()) objects_.AddRef(kTaskArgHolder, HandleOf(actor_id));
+  // A detached actor's handle object is held by the raylet until kill; an
+  // actor another node placed here, until that node has no handle left
+  // (handles there are counted there: the copy here is not theirs).
+  actor.held_for_peer = owner.kind == rpc::PEER && !creation.actor().detached();
+  if (creation.actor().detached() || actor.held_for_peer) {
+    objects_.AddRef(kTaskArgHolder, HandleOf(actor_id));
+  }
+}
+
+void ActorManager::ReleasePeerHold(const ActorId& actor_id) {
+  auto it = actors_.find(actor_id);
+  if (it == actors_.end() || !it->second.held_for_peer) return;
+  it->second.held_for_peer = false;
+  objects_.RemoveRef(kTaskArgHolder, HandleOf(actor_id));  // may end it (OnObjectFreed)
 }
 
 void ActorManager::OnCreationDone(ClientId worker, const ActorId& actor_id, TaskRecord& record,
@@ -219,6 +228,17 @@ void ActorManager::OnObjectReady() {
 
 void ActorManager::OnKill(const rpc::KillActor& request) {
   const ActorId actor_id = ActorId::FromBinary(request.actor_id());
+  if (request.out_of_scope()) {
+    auto it = actors_.find(actor_id);
+    if (request.no_restart() && it != actors_.end()) {
+      MarkDead(actor_id, "the actor " + ActorName(it->second.creation) +
+                             (request.owner_died()
+                                  ? " died: its owner (the process that created it) died"
+                                  : " was killed by kill()"));
+    }
+    ReleasePeerHold(actor_id);
+    return;
+  }
   auto it = actors_.find(actor_id);
   if (it == actors_.end() || it->second.state == State::kDead) return;
   Actor& actor = it->second;
@@ -305,9 +325,13 @@ void ActorManager::OnOwnerGone(ClientId owner) {
   for (const ActorId& actor_id : owned) {
     auto it = actors_.find(actor_id);
     if (it == actors_.end()) continue;
+    const bool placed_by_peer = it->second.held_for_peer;
     MarkDead(actor_id, "the actor " + ActorName(it->second.creation) +
-                           " died: its owner (the process that created it, pid " +
-                           std::to_string(it->second.owner_pid) + ") died");
+                           (placed_by_peer
+                                ? " died: the node of its owner left the cluster"
+                                : " died: its owner (the process that created it, pid " +
+                                      std::to_string(it->second.owner_pid) + ") died"));
+    ReleasePeerHold(actor_id);
   }
 }
 

@@ -57,6 +57,7 @@ class ActorManager : public ActorTasks {
   void OnCallDone(const TaskId& task_id, rpc::TaskDone& done) override;
   void OnCreationFinished(const ActorId& actor_id, TaskRecord& record) override;
   const std::vector<uint32_t>* Devices(ClientId worker) const override;
+  bool Hosts(const ActorId& actor_id) const override { return actors_.contains(actor_id); }
 
   // A client asked to kill an actor (or the actor ends itself: exiting).
   void OnKill(const rpc::KillActor& request);
@@ -99,6 +100,9 @@ class ActorManager : public ActorTasks {
     // in Ray (0: unknown).
     ClientId owner = 0;
     pid_t owner_pid = 0;
+    // Placed here by another node (the owner is a PEER): the handle object
+    // here is held for that node until it says no handle is left there.
+    bool held_for_peer = false;
   };
   using ActorMap = absl::flat_hash_map<ActorId, Actor, IdHash>;
 
@@ -116,6 +120,8 @@ class ActorManager : public ActorTasks {
   void MarkDead(const ActorId& actor_id, const std::string& reason);
   // Gives back what a live actor holds for its life (resources, devices).
   void ReleaseLifetime(Actor& actor);
+  // The node that placed the actor here holds no handle to it any more.
+  void ReleasePeerHold(const ActorId& actor_id);
   // Stores the handle object unless an earlier construction did.
   void StoreHandle(const ActorId& actor_id, rpc::TaskDone& done);
 

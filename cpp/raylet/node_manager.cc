@@ -74,6 +74,7 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
   objects_.SetFreeListener([this](const ObjectId& id) {
     spill_.OnObjectFreed(id);
     actors_.OnObjectFreed(id);  // an actor's handle: the actor is out of scope
+    tasks_.OnObjectFreed(id);   // ... or its node hears no handle is left here
   });
 }
 
@@ -160,7 +161,12 @@ void NodeManager::OnWorkerExiting(const ClientInfo& client, const rpc::WorkerExi
 }
 
 void NodeManager::OnKillActor(const rpc::KillActor& request) {
-  const std::string& host = request.node_id();
+  std::string host = request.node_id();
+  if (host.empty() || host == node_id_.Binary()) {
+    // An actor this node placed elsewhere.
+    const std::optional<NodeId> placed = tasks_.ActorNode(ActorId::FromBinary(request.actor_id()));
+    if (placed) host = placed->Binary();
+  }
   if (!host.empty() && host != node_id_.Binary()) {
     // The actor runs on another node: the kill goes there.
     rpc::Message forward;
@@ -413,6 +419,7 @@ void NodeManager::OnClientClosed(const ClientInfo& info) {
   objects_.DropClient(client);
   generators_.OnClientGone(client);
   actors_.OnOwnerGone(client);
+  tasks_.OnOwnerGone(client);
   if (info.kind == rpc::WORKER) {
     pool_.OnDisconnected(client);
     // The process normally exits right after; make sure it does.

@@ -49,6 +49,13 @@ class RemoteTasks {
   // Asks the node running `task_id` to cancel it (its returns are already
   // failed here). Nothing happens if it does not run elsewhere.
   void Cancel(const TaskId& task_id, bool force);
+  // Sends a kill (or a release: no handle is left here) of an actor this
+  // node placed on `node`.
+  void SendKill(const NodeId& node, const rpc::KillActor& kill) {
+    rpc::Message message;
+    *message.mutable_kill_actor() = kill;
+    peers_.Send(node, message);
+  }
   // The task is finished here (done, failed or cancelled): the other node
   // drops what it holds for it, and its later returns are ignored.
   void Forget(const TaskId& task_id);

@@ -89,10 +89,22 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
   record.spec = std::move(spec);
 
   if (record.is_actor_call()) {
+    const ActorId actor_id = ActorId::FromBinary(record.spec.actor_id());
+    const bool here = record.spec.actor_node_id().empty() ||
+                      record.spec.actor_node_id() == view_.local_id().Binary();
+    if (auto elsewhere = actors_elsewhere_.find(actor_id);
+        here && elsewhere != actors_elsewhere_.end()) {
+      // A handle made here: the call goes on to the actor's node.
+      if (!elsewhere->second.death.empty()) {
+        Fail(task_id, rpc::ACTOR_DIED, elsewhere->second.death);
+        return;
+      }
+      record.spec.set_actor_node_id(elsewhere->second.node.Binary());
+    }
     const std::string& host = record.spec.actor_node_id();
     if (!host.empty() && host != view_.local_id().Binary()) {
       record.remote = NodeId::FromBinary(host);
-      remote_calls_[ActorId::FromBinary(record.spec.actor_id())].push_back(task_id);
+      remote_calls_[actor_id].push_back(task_id);
       SendRemoteCalls();
       return;
     }
@@ -100,6 +112,7 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
     return;
   }
   if (record.is_actor_creation()) {
+    if (PlaceActorElsewhere(task_id, record)) return;
     actors_.OnCreationSubmitted(ActorIdOf(task_id), owner, record.spec);
   }
   Place(task_id, record);
@@ -116,7 +129,11 @@ void TaskManager::Place(const TaskId& task_id, TaskRecord& record) {
 }
 
 bool TaskManager::RunsHereOnly(const TaskRecord& record) const {
-  return record.owner_is_peer || record.is_actor_creation() || record.is_actor_call() ||
+  // An actor being created here restarts here; issue 14 moves it.
+  const bool hosted_here =
+      record.is_actor_creation() &&
+      actors_.Hosts(ActorIdOf(TaskId::FromBinary(record.spec.task_id())));
+  return record.owner_is_peer || hosted_here || record.is_actor_call() ||
          record.spec.streaming() || record.spec.dynamic_returns() ||
          groups_.GroupOf(record.demand).has_value();
 }
@@ -150,11 +167,10 @@ void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
     if (affinity) {
       why = " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
             ", which is not alive or has not that much";
-    } else if (RunsHereOnly(record) && !view_.remote_nodes().empty()) {
+    } else if (RunsHereOnly(record) && !record.is_actor_creation() &&
+               !view_.remote_nodes().empty()) {
       why = " but this node has " + view_.local_total().DebugString() +
-            (record.is_actor_creation() || record.is_actor_call()
-                 ? " (actors are not placed on other nodes yet)"
-                 : " and this kind of task runs where it was submitted");
+            " and this kind of task runs where it was submitted";
     } else {
       why = " but no node has that much: the largest has " + view_.LargestNode().DebugString();
     }
@@ -542,6 +558,11 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
     // As if the node had died: it takes nothing more until its next report,
     // so the retry goes elsewhere (and cannot come straight back here).
     view_.RemoveNode(node);
+    if (record.is_actor_creation()) {
+      FailActorElsewhere(task_id, "node " + node.Hex() + " could not be reached: " +
+                                      std::string(sent.message()));
+      return;
+    }
     record.running = false;
     FailedAttempt lost;
     lost.cause = "could not be sent to node " + node.Hex() + ": " + std::string(sent.message());
@@ -552,9 +573,25 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
 }
 
 void TaskManager::SendRemoteCalls() {
+  std::vector<ActorId> drained;
   for (auto it = remote_calls_.begin(); it != remote_calls_.end();) {
     std::deque<TaskId>& calls = it->second;
+    const ActorId actor_id = it->first;
+    // Calls on an actor placed elsewhere from here follow its creation.
+    if (awaiting_remote_.contains(CreationTaskOf(actor_id))) {
+      ++it;
+      continue;
+    }
+    auto elsewhere = actors_elsewhere_.find(actor_id);
+    const std::string death =
+        elsewhere != actors_elsewhere_.end() ? elsewhere->second.death : std::string();
     while (!calls.empty()) {
+      if (!death.empty()) {
+        const TaskId call = calls.front();
+        calls.pop_front();
+        Fail(call, rpc::ACTOR_DIED, death);
+        continue;
+      }
       auto task = tasks_.find(calls.front());
       if (task == tasks_.end() || task->second.cancelled) {
         calls.pop_front();
@@ -574,11 +611,13 @@ void TaskManager::SendRemoteCalls() {
       }
     }
     if (calls.empty()) {
+      drained.push_back(actor_id);
       remote_calls_.erase(it++);
     } else {
       ++it;
     }
   }
+  for (const ActorId& actor_id : drained) MaybeReleaseActorElsewhere(actor_id);
 }
 
 void TaskManager::ForwardAwaiting() {
@@ -630,6 +669,10 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
                node.Hex() + ", which " + why);
       continue;
     }
+    if (it->second.is_actor_creation()) {
+      FailActorElsewhere(task_id, "its node " + node.Hex() + " " + why);
+      continue;
+    }
     it->second.running = false;
     it->second.remote = NodeId();
     FailedAttempt lost;
@@ -644,7 +687,18 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
   for (const TaskId& task_id : waiting) {
     awaiting_remote_.erase(task_id);
     auto it = tasks_.find(task_id);
-    if (it != tasks_.end()) Route(task_id, it->second);
+    if (it == tasks_.end()) continue;
+    if (it->second.is_actor_creation()) {
+      FailActorElsewhere(task_id, "its node " + node.Hex() + " " + why);
+    } else {
+      Route(task_id, it->second);
+    }
+  }
+  // Actors created there are gone with it (issue 14 restarts them elsewhere).
+  for (auto& [actor_id, actor] : actors_elsewhere_) {
+    if (actor.node == node && actor.death.empty()) {
+      actor.death = "the actor " + actor_id.Hex() + " was on node " + node.Hex() + ", which " + why;
+    }
   }
   Dispatch();
 }

@@ -81,6 +81,9 @@ class ActorTasks {
   virtual void OnCreationFinished(const ActorId& actor_id, TaskRecord& record) = 0;
   // The GPU devices of the actor `worker` hosts (nullptr: none, or no actor).
   virtual const std::vector<uint32_t>* Devices(ClientId worker) const = 0;
+  // Whether the actor is this node's (being created, alive, restarting, or
+  // dead with a handle left).
+  virtual bool Hosts(const ActorId& actor_id) const = 0;
 };
 
 class TaskManager {
@@ -144,6 +147,15 @@ class TaskManager {
   // `node` left the cluster (or its link broke): the tasks sent there run
   // again elsewhere while they have retries, else fail.
   void OnNodeGone(const NodeId& node, const std::string& why);
+  // The node hosting an actor whose creation this node sent elsewhere.
+  std::optional<NodeId> ActorNode(const ActorId& actor_id) const;
+  // An object was freed here. If it was the handle of an actor this node
+  // placed elsewhere, that node hears that no handle is left here (once the
+  // calls sent from here are on their way).
+  void OnObjectFreed(const ObjectId& id);
+  // A driver or worker left: the non-detached actors it created on other
+  // nodes are killed there, as the ones here are.
+  void OnOwnerGone(ClientId owner);
   // Tasks placed on another node and waiting here for their arguments.
   size_t num_awaiting_remote() const { return awaiting_remote_.size(); }
   // When tasks wait for nothing but a worker and a worker is idle, asks the
@@ -208,6 +220,15 @@ class TaskManager {
   // as if that node had died; if an argument is not on this node, the task
   // fails OBJECT_LOST.
   void Forward(const TaskId& task_id, TaskRecord& record, const NodeId& node);
+  // An actor creation that the policy places on another node goes there
+  // (true); false when it stays here (the actor manager takes it).
+  bool PlaceActorElsewhere(const TaskId& task_id, TaskRecord& record);
+  // An actor placed elsewhere could not be created there: it is dead for
+  // the calls made here.
+  void FailActorElsewhere(const TaskId& creation, const std::string& why);
+  // Tells the actor's node that no handle is left here, when none is and
+  // no call from here still waits to go.
+  void MaybeReleaseActorElsewhere(const ActorId& actor_id);
   // Sends queued tasks that have no room here to nodes with room.
   void SpillBack();
   // Sends tasks placed elsewhere whose arguments became ready.
@@ -266,6 +287,16 @@ class TaskManager {
   absl::flat_hash_map<TaskId, NodeId, IdHash> awaiting_remote_;  // placed elsewhere, args not ready
   // Calls not yet sent to actors on other nodes, per actor, in order.
   absl::flat_hash_map<ActorId, std::deque<TaskId>, IdHash> remote_calls_;
+  // Actors whose creation this node sent to another node: handles made
+  // here send their calls here, and they go on to that node.
+  struct ActorElsewhere {
+    NodeId node;
+    ClientId owner = 0;         // who created it: it dies with its owner
+    bool detached = false;      // ... unless detached
+    bool out_of_scope = false;  // no handle to it is left here
+    std::string death;          // why it is dead (empty: alive, or not known dead)
+  };
+  absl::flat_hash_map<ActorId, ActorElsewhere, IdHash> actors_elsewhere_;
   std::optional<std::string> workers_broken_;  // why no worker can start
   bool warned_worker_limit_ = false;
 };

@@ -19,6 +19,7 @@ from flare import exceptions
 from flare._private import runtime, state
 from flare._private.options import PLACEMENT_OPTIONS, check_method_options, validate_options
 from flare._private.protocol import STREAMING, OwnerAddress, return_id
+from flare._private.scheduling_strategies import NodeAffinitySchedulingStrategy
 from flare._private.submission import (export_function, pickle_for_export, prepare_args,
                                        resource_demand, submit_task)
 from flare.dag import ClassMethodNode, ClassNode
@@ -243,6 +244,9 @@ class ActorClass:
         creation = {"num_returns": 1, "max_retries": options["max_restarts"],
                     "retry_exceptions": False, "timeout_s": None,
                     "runtime_env": options.get("runtime_env")}
+        strategy = options.get("scheduling_strategy")
+        if strategy == "SPREAD" or isinstance(strategy, NodeAffinitySchedulingStrategy):
+            creation["scheduling_strategy"] = strategy  # which node (groups are resources)
         handle_ref = submit_task(session, key, self._name, serialized, dependencies,
                                  creation, placement, task_id=actor_id, actor_id=actor_id,
                                  actor_options=actor_options)

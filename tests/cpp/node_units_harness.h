@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/container/flat_hash_set.h"
 #include "gcs/gcs.h"
 #include "gcs/in_process_gcs_client.h"
 #include "gcs/memory_store.h"
@@ -233,7 +234,12 @@ class NodeUnitsHarness : private ReturnStore {
 // here is an actor's.
 class NoActors : public ActorTasks {
  public:
-  void OnCreationSubmitted(const ActorId&, const ClientInfo&, const rpc::TaskSpec&) override {}
+  void OnCreationSubmitted(const ActorId& actor_id, const ClientInfo&,
+                           const rpc::TaskSpec&) override {
+    hosted.insert(actor_id);
+  }
+  bool Hosts(const ActorId& actor_id) const override { return hosted.contains(actor_id); }
+  absl::flat_hash_set<ActorId, IdHash> hosted;  // creations submitted here
   void OnCallSubmitted(const TaskId&, TaskRecord&) override {}
   void OnCreationDone(ClientId, const ActorId&, TaskRecord&, rpc::TaskDone&) override {}
   void OnCallDone(const TaskId&, rpc::TaskDone&) override {}

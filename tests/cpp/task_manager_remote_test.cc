@@ -605,17 +605,138 @@ TEST_F(TaskManagerRemoteTest, ATaskAnotherNodePlacedHereNeverLeaves) {
   EXPECT_TRUE(node_.peers().sent.empty());
 }
 
-TEST_F(TaskManagerRemoteTest, AnActorCreationStaysHereThoughAnotherNodeHasRoom) {
+// ---- actors placed on other nodes ---------------------------------------------------
+
+// The kill messages sent to `node`.
+std::vector<rpc::KillActor> KillsSentTo(NodeUnitsHarness& node, const NodeId& to) {
+  std::vector<rpc::KillActor> kills;
+  for (const auto& message : node.peers().Of(to, rpc::Message::kKillActor)) {
+    kills.push_back(message.kill_actor());
+  }
+  return kills;
+}
+
+TEST_F(TaskManagerRemoteTest, AnActorCreationGoesToAnotherNodeWhenThisOneIsBusy) {
   const ClientId worker = node_.StartWorker();
-  const TaskId busy = RunOn(worker, Spec("busy"));
+  RunOn(worker, Spec("busy"));
   Report(b_, 4, 4);
 
-  const TaskId creation = Submit(testing::ActorCreationSpec(driver_.job_id, /*max_restarts=*/0));
-  tasks_.Dispatch();
-  EXPECT_TRUE(node_.peers().sent.empty());
+  const TaskId creation = Submit(testing::ActorCreationSpec(driver_.job_id, 0));
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{creation});
+  EXPECT_FALSE(no_actors_.Hosts(ActorIdOf(creation))) << "the actor manager here never sees it";
+  EXPECT_EQ(tasks_.ActorNode(ActorIdOf(creation)), b_);
+}
 
-  node_.Done(worker, NodeUnitsHarness::Returned(busy));
-  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{creation}) << "it runs here";
+TEST_F(TaskManagerRemoteTest, AnActorCreationStaysHereWhileItFits) {
+  Report(b_, 4, 4);
+  const TaskId creation = Submit(testing::ActorCreationSpec(driver_.job_id, 0));
+  EXPECT_TRUE(node_.peers().sent.empty());
+  EXPECT_TRUE(no_actors_.Hosts(ActorIdOf(creation)));
+  EXPECT_FALSE(tasks_.ActorNode(ActorIdOf(creation)).has_value());
+}
+
+TEST_F(TaskManagerRemoteTest, CallsThroughAHandleMadeHereFollowTheActorInOrder) {
+  Report(b_, 4, 4);
+  rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
+  spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
+  spec.mutable_strategy()->set_node_id(b_.Binary());
+  const ObjectId arg = ObjectIdFor(TaskId::FromRandom(), 1);
+  node_.objects().AddPending(driver_.id, arg);
+  const TaskId actor = Submit(Reading(spec, {arg}));
+  const TaskId first = Submit(testing::ActorCallSpec(driver_.job_id, actor, "add"));
+  const TaskId second = Submit(testing::ActorCallSpec(driver_.job_id, actor, "add"));
+  EXPECT_TRUE(SentTo(b_).empty()) << "its calls wait for the creation, which waits for its argument";
+
+  node_.objects().PutInline(driver_.id, arg, "value", {});
+  tasks_.Dispatch();
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{actor, first, second}));
+  for (const rpc::TaskSpec& sent : SpecsSentTo(b_)) {
+    if (sent.method_name().empty()) continue;
+    EXPECT_EQ(sent.actor_node_id(), b_.Binary()) << "that node runs it: it is not sent back";
+  }
+}
+
+TEST_F(TaskManagerRemoteTest, TheLastHandleHereReleasesTheActorThereAfterItsCallsAreSent) {
+  Report(b_, 4, 4);
+  rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
+  spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
+  spec.mutable_strategy()->set_node_id(b_.Binary());
+  const TaskId actor = Submit(spec);
+  const ObjectId arg = ObjectIdFor(TaskId::FromRandom(), 1);
+  node_.objects().AddPending(driver_.id, arg);
+  Submit(Reading(testing::ActorCallSpec(driver_.job_id, actor, "add"), {arg}));
+
+  tasks_.OnObjectFreed(HandleOf(ActorIdOf(actor)));
+  EXPECT_TRUE(KillsSentTo(node_, b_).empty()) << "a call still waits here to go";
+  node_.objects().PutInline(driver_.id, arg, "value", {});
+  tasks_.Dispatch();
+  const std::vector<rpc::KillActor> kills = KillsSentTo(node_, b_);
+  ASSERT_EQ(kills.size(), 1u);
+  EXPECT_TRUE(kills[0].out_of_scope());
+  EXPECT_FALSE(kills[0].no_restart()) << "it ends once its calls are done";
+  EXPECT_EQ(node_.peers().sent[b_].back().body_case(), rpc::Message::kKillActor)
+      << "after the call";
+  EXPECT_FALSE(tasks_.ActorNode(ActorIdOf(actor)).has_value());
+}
+
+TEST_F(TaskManagerRemoteTest, ItsOwnerLeavingKillsTheActorThereUnlessDetached) {
+  Report(b_, 4, 4);
+  auto pinned_creation = [&](bool detached) {
+    rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
+    spec.mutable_actor()->set_detached(detached);
+    spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
+    spec.mutable_strategy()->set_node_id(b_.Binary());
+    return Submit(spec);
+  };
+  const TaskId owned = pinned_creation(false);
+  const TaskId detached = pinned_creation(true);
+
+  tasks_.OnOwnerGone(driver_.id);
+  const std::vector<rpc::KillActor> kills = KillsSentTo(node_, b_);
+  ASSERT_EQ(kills.size(), 1u);
+  EXPECT_EQ(ActorId::FromBinary(kills[0].actor_id()), ActorIdOf(owned));
+  EXPECT_TRUE(kills[0].no_restart());
+  EXPECT_TRUE(kills[0].owner_died());
+  EXPECT_EQ(tasks_.ActorNode(ActorIdOf(detached)), b_);
+}
+
+TEST_F(TaskManagerRemoteTest, CallsOnAnActorWhoseNodeDiedFailNamingTheNode) {
+  Report(b_, 4, 4);
+  rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
+  spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
+  spec.mutable_strategy()->set_node_id(b_.Binary());
+  const TaskId actor = Submit(spec);
+  ReturnsValue(b_, actor, "handle");
+  const TaskId running = Submit(testing::ActorCallSpec(driver_.job_id, actor, "add"));
+
+  NodeDies(b_);
+  const TaskId later = Submit(testing::ActorCallSpec(driver_.job_id, actor, "add"));
+  for (const TaskId& call : {running, later}) {
+    const ObjectEntry* result = node_.objects().Find(ObjectIdFor(call, 1));
+    ASSERT_NE(result, nullptr);
+    EXPECT_EQ(result->error, rpc::ACTOR_DIED);
+    EXPECT_TRUE(Contains(result->error_message, b_.Hex())) << result->error_message;
+  }
+}
+
+TEST_F(TaskManagerRemoteTest, AnActorWaitingToGoToANodeThatDiesFailsAndSoDoItsCalls) {
+  Report(b_, 4, 4);
+  rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
+  spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
+  spec.mutable_strategy()->set_node_id(b_.Binary());
+  const ObjectId arg = ObjectIdFor(TaskId::FromRandom(), 1);
+  node_.objects().AddPending(driver_.id, arg);
+  const TaskId actor = Submit(Reading(spec, {arg}));
+  const TaskId call = Submit(testing::ActorCallSpec(driver_.job_id, actor, "add"));
+
+  NodeDies(b_);
+  for (const TaskId& task : {actor, call}) {
+    const ObjectEntry* result = node_.objects().Find(ObjectIdFor(task, 1));
+    ASSERT_NE(result, nullptr);
+    EXPECT_EQ(result->error, rpc::ACTOR_DIED);
+    EXPECT_TRUE(Contains(result->error_message, "could not be created")) << result->error_message;
+  }
+  EXPECT_TRUE(SentTo(b_).empty());
 }
 
 TEST_F(TaskManagerRemoteTest, AGeneratorStaysHereThoughAnotherNodeHasRoom) {
