@@ -294,3 +294,45 @@ def test_calls_to_an_actor_whose_node_is_removed_fail_with_actor_died(cluster):
     cluster.remove_node(node, allow_graceful=False)
     with pytest.raises(flare.exceptions.ActorDiedError, match=node.node_id):
         flare.get(counter.add.remote(2), timeout=NEVER)
+
+
+def test_a_task_no_node_fits_waits_for_one_to_join_then_runs_there(capfd):
+    cluster = Cluster(initialize_head=True,
+                      head_node_args={"num_cpus": 1, "infeasible_grace_ms": 30000},
+                      shutdown_at_exit=False)
+    try:
+        flare.init(address=cluster.address)
+
+        @flare.remote
+        def where():
+            return flare.get_runtime_context().get_node_id()
+
+        ref = where.options(resources={"late": 1}).remote()
+        assert wait_for(lambda: "warning" in capfd.readouterr().err, NEVER), \
+            "the driver is warned at once"
+        ready, _ = flare.wait([ref], timeout=0.2)
+        assert not ready
+        late = cluster.add_node(num_cpus=1, resources={"late": 1})
+        assert flare.get(ref, timeout=NEVER) == late.node_id
+    finally:
+        flare.shutdown()
+        cluster.shutdown()
+
+
+def test_a_task_no_node_fits_fails_after_the_grace_naming_the_largest_node():
+    cluster = Cluster(initialize_head=True,
+                      head_node_args={"num_cpus": 1, "infeasible_grace_ms": 200},
+                      shutdown_at_exit=False)
+    try:
+        cluster.add_node(num_cpus=2)
+        flare.init(address=cluster.address)
+
+        @flare.remote
+        def never():
+            return 1
+
+        with pytest.raises(flare.exceptions.TaskUnschedulableError, match="largest has"):
+            flare.get(never.options(num_cpus=64).remote(), timeout=NEVER)
+    finally:
+        flare.shutdown()
+        cluster.shutdown()

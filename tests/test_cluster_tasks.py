@@ -242,3 +242,31 @@ def test_actor_handles_and_named_actors_work_from_other_nodes(three_nodes):
     flare.get(kill_by_name.options(scheduling_strategy=on(worker)).remote(), timeout=NEVER)
     with pytest.raises(flare.exceptions.ActorDiedError):
         flare.get(tally.add.remote(7), timeout=NEVER)
+
+
+def test_refs_made_on_another_node_are_read_anywhere_and_freed_everywhere(three_nodes):
+    import numpy as np
+
+    @flare.remote
+    def make():
+        # Owned on this node: only the refs leave it, inside the return value.
+        return [flare.put(np.full(2_000_000, 3.0)), flare.put("small")]
+
+    @flare.remote
+    def read(refs):
+        return float(flare.get(refs[0]).sum()), flare.get(refs[1])
+
+    maker, reader = node_ids(three_nodes)[1], node_ids(three_nodes)[2]
+    refs = flare.get(make.options(scheduling_strategy=on(maker)).remote(), timeout=NEVER)
+    assert flare.get(refs[1], timeout=NEVER) == "small"
+    assert flare.get(refs[0], timeout=NEVER).sum() == 6_000_000.0
+    for node_id in (reader, node_ids(three_nodes)[0], maker):
+        assert flare.get(read.options(scheduling_strategy=on(node_id)).remote(refs),
+                         timeout=NEVER) == (6_000_000.0, "small")
+    # Refs nested in the arguments of a task on another node: the driver's own.
+    mine = [flare.put(np.full(2_000_000, 1.0)), flare.put("mine")]
+    assert flare.get(read.options(scheduling_strategy=on(reader)).remote(mine),
+                     timeout=NEVER) == (2_000_000.0, "mine")
+    del refs, mine
+    total = flare.cluster_resources()["object_store_memory"]
+    assert wait_for(lambda: flare.available_resources()["object_store_memory"] == total, NEVER)

@@ -24,6 +24,7 @@ struct ClientInfo {
   pid_t pid = 0;
   JobId job_id;
   bool log_to_driver = false;
+  NodeId node_id;  // a PEER: the node whose raylet it is
 };
 
 class ClientChannel {

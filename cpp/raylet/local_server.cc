@@ -50,6 +50,9 @@ void LocalServer::Register(Client& client, const rpc::RegisterClient& request) {
   client.info.kind = request.kind();
   client.info.pid = request.pid();
   client.info.log_to_driver = request.log_to_driver();
+  if (request.kind() == rpc::PEER && request.node_id().size() == NodeId::kSize) {
+    client.info.node_id = NodeId::FromBinary(request.node_id());
+  }
   client.registering = true;
   handler_->OnRegister(client.info, request,
                        [this, id = client.info.id](rpc::RegisterReply body) {

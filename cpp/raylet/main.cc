@@ -288,6 +288,7 @@ int main(int argc, char** argv) {
   options.ip = flags.node_ip_address;
   options.is_head = flags.head;
   options.version = flags.version;
+  options.infeasible_grace = std::chrono::milliseconds(flags.infeasible_grace_ms);
 
   auto arena = flare::Arena::Create(memory.object_store, "flare-arena");
   if (!arena.ok()) {

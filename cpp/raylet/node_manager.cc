@@ -55,6 +55,7 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
       gcs_(gcs),
       gcs_requests_(gcs, clients) {
   gcs_requests_.set_node_id(node_id_);
+  tasks_.set_infeasible_grace(options_.infeasible_grace);
   rpc::NodeInfo self;
   self.set_node_id(node_id_.Binary());
   self.set_address(options_.ip + ":" + std::to_string(options_.port));
@@ -75,6 +76,11 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
     spill_.OnObjectFreed(id);
     actors_.OnObjectFreed(id);  // an actor's handle: the actor is out of scope
     tasks_.OnObjectFreed(id);   // ... or its node hears no handle is left here
+    // What it held, or the node that held it for us, lets go (after this
+    // event: the table is not re-entered from here).
+    if (remote_.borrowed().Tracks(id)) {
+      node_io_.timers->Post([this, id] { remote_.borrowed().OnFreed(id); });
+    }
   });
 }
 
@@ -323,6 +329,14 @@ void NodeManager::SendObject(ClientId client, const ObjectId& id, int attempt) {
   }
   rpc::Message message;
   objects_.DescribeAndPin(client, id, message.mutable_object_ready());
+  const ClientInfo* info = clients_.Find(client);
+  const ObjectEntry* entry = objects_.Find(id);
+  if (info != nullptr && info->kind == rpc::PEER && entry != nullptr) {
+    // Another node borrows what the value holds from us.
+    for (const ObjectId& nested : entry->contained) {
+      message.mutable_object_ready()->add_contained_refs(nested.Binary());
+    }
+  }
   clients_.Send(client, message);
 }
 
@@ -488,6 +502,7 @@ void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
     tasks_.OnNodeGone(id, "died or left the cluster");
   }
   live_nodes_ = std::move(live);
+  tasks_.OnViewChanged();
   tasks_.Dispatch();
   tasks_.Rebalance();
 }

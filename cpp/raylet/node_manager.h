@@ -58,6 +58,8 @@ struct NodeOptions {
   int port = 0;  // its gRPC port
   bool is_head = false;
   std::string version;
+  // A task no node fits waits this long for one to join (0: fails at once).
+  std::chrono::milliseconds infeasible_grace{3000};
 };
 
 class NodeManager : public LocalRequestHandler, private ReturnStore {

@@ -38,6 +38,8 @@ cluster:
                                default a new random one in DIR/cluster_token)
   --version TEXT               flare's version; nodes must match the head's
   --node-timeout-ms N          head: a node silent this long is dead (5000)
+  --infeasible-grace-ms N      a task no node fits waits this long for one
+                               to join before it fails (3000; 0: fail at once)
   --help                       print this text
 )";
 }
@@ -180,6 +182,13 @@ absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args) {
         return absl::InvalidArgumentError("--node-timeout-ms must be between 1 and 3600000");
       }
       flags.node_timeout_ms = static_cast<int>(*n);
+    } else if (arg == "--infeasible-grace-ms") {
+      auto n = number();
+      if (!n.ok()) return n.status();
+      if (*n < 0 || *n > 3.6e6) {
+        return absl::InvalidArgumentError("--infeasible-grace-ms must be between 0 and 3600000");
+      }
+      flags.infeasible_grace_ms = static_cast<int>(*n);
     } else if (arg == "--node-ip-address" || arg == "--address" || arg == "--token" ||
                arg == "--version") {
       auto text = value();

@@ -33,6 +33,7 @@ struct RayletFlags {
   std::string token;                          // the cluster token (joining: required)
   std::string version;                        // flare's version, checked on join
   int node_timeout_ms = 5000;                 // head: a silent node is dead after this
+  int infeasible_grace_ms = 3000;             // a task no node fits waits this long for one
 };
 
 // The node's two memory resources, in bytes: the arena and what tasks and

@@ -82,6 +82,10 @@ std::optional<TaskId> RemoteTasks::OnObject(const NodeId& node, const rpc::Objec
   auto held = std::find(sent.held_there.begin(), sent.held_there.end(), id);
   if (held == sent.held_there.end()) return std::nullopt;  // already had it
   sent.held_there.erase(held);
+  // The refs it holds stay held there (for us) before its copy there goes.
+  std::vector<ObjectId> nested;
+  for (const auto& binary : data.contained_refs()) nested.push_back(ObjectId::FromBinary(binary));
+  borrowed_.HoldContained(node, id, nested);
   if (data.in_store() && data.error() == rpc::ERROR_NONE) {
     // The value stays there until our copy is sealed.
     puller_.Pull(id, data.size(), node, [this, id, node](const absl::Status& status) {
@@ -95,6 +99,7 @@ std::optional<TaskId> RemoteTasks::OnObject(const NodeId& node, const rpc::Objec
   } else {
     rpc::ReturnObject ret;
     *ret.mutable_data() = data;
+    ret.mutable_data()->clear_contained_refs();
     returns_.Store(ret);
     ReleaseReturns(peers_, node, {id});
   }

@@ -22,6 +22,7 @@
 #include "common/ids.h"
 #include "flare.pb.h"
 #include "object_store/object_table.h"
+#include "raylet/borrowed_objects.h"
 #include "raylet/node_io.h"
 #include "raylet/resources.h"
 #include "raylet/return_store.h"
@@ -33,7 +34,16 @@ class RemoteTasks {
   // Borrows all; they must outlive this.
   RemoteTasks(const NodeId& self, ObjectTable& objects, ReturnStore& returns, PeerChannel& peers,
               ObjectPuller& puller)
-      : self_(self), objects_(objects), returns_(returns), peers_(peers), puller_(puller) {}
+      : self_(self),
+        objects_(objects),
+        returns_(returns),
+        peers_(peers),
+        puller_(puller),
+        borrowed_(objects, returns, peers, puller) {}
+
+  // The objects this node borrows from others (refs that came in values or
+  // tasks they sent).
+  BorrowedObjects& borrowed() { return borrowed_; }
 
   // Sends the task to `node`: each top-level argument (a small value or an
   // error travels with it; an arena object is pulled from here by that
@@ -83,6 +93,7 @@ class RemoteTasks {
   ReturnStore& returns_;
   PeerChannel& peers_;
   ObjectPuller& puller_;
+  BorrowedObjects borrowed_;
   absl::flat_hash_map<TaskId, Sent, IdHash> tasks_;
 };
 

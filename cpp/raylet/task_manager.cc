@@ -85,7 +85,16 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
   for (const auto& nested : spec.nested_refs()) {
     record.arg_refs.push_back(ObjectId::FromBinary(nested));
   }
+  // Refs nested in the arguments of a task another node placed here are
+  // borrowed from that node (its top-level arguments came before it).
+  std::vector<ObjectId> borrowed;
+  if (record.owner_is_peer && !owner.node_id.IsNil()) {
+    for (const ObjectId& id : record.arg_refs) {
+      if (remote_.borrowed().Borrow(owner.node_id, id)) borrowed.push_back(id);
+    }
+  }
   for (const ObjectId& id : record.arg_refs) objects_.AddRef(kTaskArgHolder, id);
+  for (const ObjectId& id : borrowed) remote_.borrowed().EndHold(id);
   record.spec = std::move(spec);
 
   if (record.is_actor_call()) {
@@ -101,6 +110,11 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
       }
       record.spec.set_actor_node_id(elsewhere->second.node.Binary());
     }
+    if (here && infeasible_.contains(CreationTaskOf(actor_id))) {
+      // Its creation waits for a node that fits: so do its calls, in order.
+      remote_calls_[actor_id].push_back(task_id);
+      return;
+    }
     const std::string& host = record.spec.actor_node_id();
     if (!host.empty() && host != view_.local_id().Binary()) {
       record.remote = NodeId::FromBinary(host);
@@ -112,7 +126,7 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
     return;
   }
   if (record.is_actor_creation()) {
-    if (PlaceActorElsewhere(task_id, record)) return;
+    if (PlaceActorElsewhere(owner, task_id, record)) return;
     actors_.OnCreationSubmitted(ActorIdOf(task_id), owner, record.spec);
   }
   Place(task_id, record);
@@ -126,6 +140,21 @@ void TaskManager::Place(const TaskId& task_id, TaskRecord& record) {
   if (groups_.Park(task_id, record.demand)) return;
   Route(task_id, record);
   Dispatch();
+}
+
+std::string TaskManager::InfeasibleReason(const TaskRecord& record) {
+  std::string why;
+  if (record.spec.strategy().kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY) {
+    why = " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
+          ", which is not alive or has not that much";
+  } else if (RunsHereOnly(record) && !record.is_actor_creation() &&
+             !view_.remote_nodes().empty()) {
+    why = " but this node has " + view_.local_total().DebugString() +
+          " and this kind of task runs where it was submitted";
+  } else {
+    why = " but no node has that much: the largest has " + view_.LargestNode().DebugString();
+  }
+  return "task " + record.spec.function_name() + " requires " + record.demand.DebugString() + why;
 }
 
 bool TaskManager::RunsHereOnly(const TaskRecord& record) const {
@@ -161,21 +190,8 @@ void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
   record.remote = NodeId();
   const SchedulingDecision decision = Decide(record);
   if (decision.is_infeasible()) {
-    const bool affinity =
-        record.spec.strategy().kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY;
-    std::string why;
-    if (affinity) {
-      why = " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
-            ", which is not alive or has not that much";
-    } else if (RunsHereOnly(record) && !record.is_actor_creation() &&
-               !view_.remote_nodes().empty()) {
-      why = " but this node has " + view_.local_total().DebugString() +
-            " and this kind of task runs where it was submitted";
-    } else {
-      why = " but no node has that much: the largest has " + view_.LargestNode().DebugString();
-    }
-    Fail(task_id, rpc::INFEASIBLE,
-         "task " + record.spec.function_name() + " requires " + record.demand.DebugString() + why);
+    if (WaitForAFittingNode(task_id, record, nullptr)) return;
+    Fail(task_id, rpc::INFEASIBLE, InfeasibleReason(record));
     return;
   }
   if (decision.is_local()) {
@@ -188,6 +204,64 @@ void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
     return;
   }
   Forward(task_id, record, decision.node());
+}
+
+bool TaskManager::WaitForAFittingNode(const TaskId& task_id, TaskRecord& record,
+                                      const ClientInfo* creator) {
+  const bool hard_affinity =
+      record.spec.strategy().kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY &&
+      !record.spec.strategy().soft();
+  if (record.waited_infeasible || hard_affinity || infeasible_grace_.count() <= 0) return false;
+  record.waited_infeasible = true;
+  infeasible_[task_id] = creator != nullptr ? std::optional<ClientInfo>(*creator) : std::nullopt;
+  LogToJob(clients_, record.spec.job_id(),
+           "warning: " + InfeasibleReason(record) + "; it fails unless a node that fits joins within " +
+               std::to_string(infeasible_grace_.count()) + " ms");
+  timers_.After(infeasible_grace_, [this, task_id] {
+    if (!infeasible_.contains(task_id)) return;
+    EndInfeasibleWait(task_id);
+    Dispatch();
+  });
+  return true;
+}
+
+void TaskManager::EndInfeasibleWait(const TaskId& task_id) {
+  auto parked = infeasible_.find(task_id);
+  if (parked == infeasible_.end()) return;
+  const std::optional<ClientInfo> creator = parked->second;
+  infeasible_.erase(parked);
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  TaskRecord& record = it->second;
+  if (creator) {
+    const ActorId actor_id = ActorIdOf(task_id);
+    if (PlaceActorElsewhere(*creator, task_id, record)) {
+      // Its calls made meanwhile follow it there.
+      auto calls = remote_calls_.find(actor_id);
+      auto elsewhere = actors_elsewhere_.find(actor_id);
+      if (calls != remote_calls_.end() && elsewhere != actors_elsewhere_.end()) {
+        for (const TaskId& call : calls->second) {
+          if (TaskRecord* waiting = Find(call)) {
+            waiting->remote = elsewhere->second.node;
+            waiting->spec.set_actor_node_id(elsewhere->second.node.Binary());
+          }
+        }
+      }
+      return;
+    }
+    actors_.OnCreationSubmitted(actor_id, *creator, record.spec);
+  }
+  Place(task_id, record);  // where it fits now, or it fails INFEASIBLE
+}
+
+void TaskManager::OnViewChanged() {
+  if (infeasible_.empty()) return;
+  std::vector<TaskId> fitting;
+  for (const auto& [task_id, creator] : infeasible_) {
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end() || !Decide(it->second).is_infeasible()) fitting.push_back(task_id);
+  }
+  for (const TaskId& task_id : fitting) EndInfeasibleWait(task_id);
 }
 
 void TaskManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
@@ -527,6 +601,7 @@ void TaskManager::Finish(const TaskId& task_id) {
     remote_.Forget(task_id);
     awaiting_remote_.erase(task_id);
   }
+  if (record.waited_infeasible) infeasible_.erase(task_id);
   for (const ObjectId& id : record.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);
 }
 
@@ -578,7 +653,8 @@ void TaskManager::SendRemoteCalls() {
     std::deque<TaskId>& calls = it->second;
     const ActorId actor_id = it->first;
     // Calls on an actor placed elsewhere from here follow its creation.
-    if (awaiting_remote_.contains(CreationTaskOf(actor_id))) {
+    if (awaiting_remote_.contains(CreationTaskOf(actor_id)) ||
+        infeasible_.contains(CreationTaskOf(actor_id))) {
       ++it;
       continue;
     }
@@ -595,6 +671,14 @@ void TaskManager::SendRemoteCalls() {
       auto task = tasks_.find(calls.front());
       if (task == tasks_.end() || task->second.cancelled) {
         calls.pop_front();
+        continue;
+      }
+      if (task->second.remote.IsNil()) {
+        // Its creation waited for a node that fits and stayed here (or
+        // failed): the actor manager takes it, in order.
+        const TaskId task_id = calls.front();
+        calls.pop_front();
+        actors_.OnCallSubmitted(task_id, task->second);
         continue;
       }
       if (!ArgsReady(task->second.spec)) break;
@@ -649,6 +733,10 @@ void TaskManager::SpillBack() {
 }
 
 void TaskManager::OnPeerObject(const NodeId& node, const rpc::ObjectData& data) {
+  if (remote_.borrowed().OnObject(node, data)) {
+    Dispatch();
+    return;
+  }
   const std::optional<TaskId> done = remote_.OnObject(node, data);
   if (!done) return;
   auto it = tasks_.find(*done);
@@ -660,6 +748,7 @@ void TaskManager::OnPeerObject(const NodeId& node, const rpc::ObjectData& data) 
 }
 
 void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
+  remote_.borrowed().OnNodeGone(node);
   for (const TaskId& task_id : remote_.OnNodeGone(node)) {
     auto it = tasks_.find(task_id);
     if (it == tasks_.end()) continue;

@@ -48,6 +48,7 @@ struct TaskRecord {
   pid_t worker_pid = 0;
   bool cancelled = false;
   bool timed_out = false;      // killed by its timeout_s, to be retried
+  bool waited_infeasible = false;  // waited its grace for a node that fits
   bool clock_started = false;  // timeout_s counts from when it reaches a worker's front
   int retries_left = 0;        // negative: unlimited
   int restore_attempts = 0;    // times its spilled arguments found no room
@@ -97,6 +98,9 @@ class TaskManager {
   static constexpr int kRestoreAttempts = 250;
   // Queued tasks looked at per dispatch for sending to other nodes.
   static constexpr size_t kSpillBatch = 64;
+  // How long a task no node fits waits for one to join before it fails
+  // (the raylet's --infeasible-grace-ms).
+  static constexpr std::chrono::milliseconds kInfeasibleGrace{3000};
 
   // Borrows everything; all must outlive this. `view` is what `policy`
   // decides from (this node's resources, live).
@@ -156,6 +160,13 @@ class TaskManager {
   // A driver or worker left: the non-detached actors it created on other
   // nodes are killed there, as the ones here are.
   void OnOwnerGone(ClientId owner);
+  // The cluster view changed: tasks waiting for a node that fits them go
+  // where one now does.
+  void OnViewChanged();
+  // Zero: a task no node fits fails at once.
+  void set_infeasible_grace(std::chrono::milliseconds grace) { infeasible_grace_ = grace; }
+  // Tasks waiting for a node that fits them.
+  size_t num_infeasible() const { return infeasible_.size(); }
   // Tasks placed on another node and waiting here for their arguments.
   size_t num_awaiting_remote() const { return awaiting_remote_.size(); }
   // When tasks wait for nothing but a worker and a worker is idle, asks the
@@ -222,7 +233,16 @@ class TaskManager {
   void Forward(const TaskId& task_id, TaskRecord& record, const NodeId& node);
   // An actor creation that the policy places on another node goes there
   // (true); false when it stays here (the actor manager takes it).
-  bool PlaceActorElsewhere(const TaskId& task_id, TaskRecord& record);
+  // An infeasible creation waits (true) before the actor manager hears of it.
+  bool PlaceActorElsewhere(const ClientInfo& owner, const TaskId& task_id, TaskRecord& record);
+  // No node fits the task: it waits up to the grace period for one that
+  // does (the job is warned now). True when it waits; false when it waited
+  // already, or must fail now (hard affinity, no grace).
+  bool WaitForAFittingNode(const TaskId& task_id, TaskRecord& record, const ClientInfo* creator);
+  // A waiting task goes where it fits now, or fails INFEASIBLE.
+  void EndInfeasibleWait(const TaskId& task_id);
+  // Why no node fits the task, for its warning and its error.
+  std::string InfeasibleReason(const TaskRecord& record);
   // An actor placed elsewhere could not be created there: it is dead for
   // the calls made here.
   void FailActorElsewhere(const TaskId& creation, const std::string& why);
@@ -297,6 +317,10 @@ class TaskManager {
     std::string death;          // why it is dead (empty: alive, or not known dead)
   };
   absl::flat_hash_map<ActorId, ActorElsewhere, IdHash> actors_elsewhere_;
+  // Tasks waiting for a node that fits them; for an actor's creation, the
+  // creator when the actor manager has not heard of it yet.
+  absl::flat_hash_map<TaskId, std::optional<ClientInfo>, IdHash> infeasible_;
+  std::chrono::milliseconds infeasible_grace_ = kInfeasibleGrace;
   std::optional<std::string> workers_broken_;  // why no worker can start
   bool warned_worker_limit_ = false;
 };

@@ -6,13 +6,19 @@
 
 namespace flare {
 
-bool TaskManager::PlaceActorElsewhere(const TaskId& task_id, TaskRecord& record) {
-  if (view_.remote_nodes().empty() || workers_broken_ || RunsHereOnly(record) ||
-      groups_.GroupOf(record.demand).has_value()) {
+bool TaskManager::PlaceActorElsewhere(const ClientInfo& owner, const TaskId& task_id,
+                                      TaskRecord& record) {
+  if (workers_broken_ || RunsHereOnly(record) || groups_.GroupOf(record.demand).has_value()) {
     return false;
   }
   const SchedulingDecision decision = Decide(record);
-  if (decision.is_local() || decision.is_infeasible()) return false;  // here, or infeasible (said by Route)
+  if (decision.is_infeasible()) {
+    // Until a node that fits joins, the actor manager does not hear of it
+    // (it could then be created there); after that it fails as infeasible
+    // here, through the actor manager (Route).
+    return WaitForAFittingNode(task_id, record, &owner);
+  }
+  if (decision.is_local()) return false;
   ActorElsewhere& actor = actors_elsewhere_[ActorIdOf(task_id)];
   actor.node = decision.node();
   actor.owner = record.owner;

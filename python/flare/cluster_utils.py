@@ -26,7 +26,7 @@ from flare._private import runtime
 
 # What add_node() takes, as in Ray; each maps to the raylet's own flag.
 _NODE_ARGS = {"num_cpus", "num_gpus", "resources", "object_store_memory", "_memory", "memory",
-              "node_ip_address", "port", "node_timeout_ms"}
+              "node_ip_address", "port", "node_timeout_ms", "infeasible_grace_ms"}
 # Ray arguments a one-machine flare cluster has no use for.
 _IGNORED_ARGS = {"_system_config", "dashboard_host", "include_dashboard", "redis_port",
                  "enable_object_reconstruction", "min_worker_port", "max_worker_port",
@@ -135,7 +135,8 @@ class Cluster:
             memory=memory, driver_pid=None, head=head,
             address=None if head else self.address, token=self._token,
             port=node_args.get("port", 0), node_ip_address=node_args.get("node_ip_address"),
-            node_timeout_ms=node_args.get("node_timeout_ms"))
+            node_timeout_ms=node_args.get("node_timeout_ms"),
+            infeasible_grace_ms=node_args.get("infeasible_grace_ms"))
         node = ClusterNode(raylet, head)
         if head:
             self.head_node = node

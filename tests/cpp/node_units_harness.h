@@ -240,7 +240,8 @@ class NoActors : public ActorTasks {
   }
   bool Hosts(const ActorId& actor_id) const override { return hosted.contains(actor_id); }
   absl::flat_hash_set<ActorId, IdHash> hosted;  // creations submitted here
-  void OnCallSubmitted(const TaskId&, TaskRecord&) override {}
+  std::vector<TaskId> calls;                     // calls handed to the actors here
+  void OnCallSubmitted(const TaskId& task_id, TaskRecord&) override { calls.push_back(task_id); }
   void OnCreationDone(ClientId, const ActorId&, TaskRecord&, rpc::TaskDone&) override {}
   void OnCallDone(const TaskId&, rpc::TaskDone&) override {}
   void OnCreationFinished(const ActorId&, TaskRecord&) override {}

@@ -20,6 +20,7 @@
 #include "raylet/clients.h"
 #include "raylet/node_io.h"
 #include "raylet/resources.h"
+#include "raylet/return_store.h"
 #include "raylet/worker_pool.h"
 
 namespace flare::testing {
@@ -182,6 +183,38 @@ class RecordingPeers : public PeerChannel, public ObjectPuller {
   absl::flat_hash_map<NodeId, std::vector<rpc::Message>, IdHash> sent;
   absl::flat_hash_set<NodeId, IdHash> unreachable;
   std::vector<PendingPull> pulls;
+};
+
+// The owner's copies, as the NodeManager keeps them: values and errors go
+// into the table (an error as an error), and every store is recorded.
+class RecordingReturns : public ReturnStore {
+ public:
+  explicit RecordingReturns(ObjectTable& objects) : objects_(objects) {}
+
+  void Store(rpc::ReturnObject& ret) override {
+    stored.push_back(ret.data());
+    const ObjectId id = ObjectId::FromBinary(ret.data().object_id());
+    if (ret.data().error() != rpc::ERROR_NONE) {
+      objects_.SetError(id, ret.data().error(), ret.data().error_message(),
+                        ret.data().inline_data());
+    } else {
+      objects_.PutInline(kTaskArgHolder, id, ret.data().inline_data(), {});
+    }
+  }
+  void StoreError(const ObjectId& id, rpc::ErrorCode code, const std::string& message,
+                  const std::string& payload) override {
+    rpc::ObjectData data;
+    data.set_object_id(id.Binary());
+    data.set_error(code);
+    data.set_error_message(message);
+    stored.push_back(data);
+    objects_.SetError(id, code, message, payload);
+  }
+
+  std::vector<rpc::ObjectData> stored;
+
+ private:
+  ObjectTable& objects_;
 };
 
 // The creation task of an actor of class Counter in job `job`, placed on

@@ -20,6 +20,7 @@ namespace flare {
 namespace {
 
 using testing::RecordingPeers;
+using testing::RecordingReturns;
 
 constexpr auto kPutInline = rpc::Message::kPutInline;
 constexpr auto kLocation = rpc::Message::kObjectLocation;
@@ -28,38 +29,6 @@ constexpr auto kRelease = rpc::Message::kRefUpdate;
 constexpr auto kCancel = rpc::Message::kCancelTask;
 
 constexpr ClientId kDriver = 7;
-
-// The owner's copies, as the NodeManager keeps them: values and errors go
-// into the table (an error as an error), and every store is recorded.
-class RecordingReturns : public ReturnStore {
- public:
-  explicit RecordingReturns(ObjectTable& objects) : objects_(objects) {}
-
-  void Store(rpc::ReturnObject& ret) override {
-    stored.push_back(ret.data());
-    const ObjectId id = ObjectId::FromBinary(ret.data().object_id());
-    if (ret.data().error() != rpc::ERROR_NONE) {
-      objects_.SetError(id, ret.data().error(), ret.data().error_message(),
-                        ret.data().inline_data());
-    } else {
-      objects_.PutInline(kTaskArgHolder, id, ret.data().inline_data(), {});
-    }
-  }
-  void StoreError(const ObjectId& id, rpc::ErrorCode code, const std::string& message,
-                  const std::string& payload) override {
-    rpc::ObjectData data;
-    data.set_object_id(id.Binary());
-    data.set_error(code);
-    data.set_error_message(message);
-    stored.push_back(data);
-    objects_.SetError(id, code, message, payload);
-  }
-
-  std::vector<rpc::ObjectData> stored;
-
- private:
-  ObjectTable& objects_;
-};
 
 class RemoteTasksTest : public ::testing::Test {
  protected:

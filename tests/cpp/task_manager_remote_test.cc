@@ -505,6 +505,7 @@ TEST_F(TaskManagerRemoteTest, ATaskOnlyAnotherNodeCouldHoldGoesThereEvenWithoutR
 TEST_F(TaskManagerRemoteTest, ATaskNoNodeCouldHoldFailsInfeasibleNamingTheLargestNode) {
   Report(b_, 8, 8);
   const TaskId task = Submit(Spec("huge", {{"CPU", 64}}));
+  node_.timers().Advance(TaskManager::kInfeasibleGrace);
   EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE);
   EXPECT_TRUE(Contains(node_.MessageOf(task), "the largest has {CPU: 8}"))
       << node_.MessageOf(task);
@@ -603,6 +604,84 @@ TEST_F(TaskManagerRemoteTest, ATaskAnotherNodePlacedHereNeverLeaves) {
   node_.Done(worker, NodeUnitsHarness::Returned(busy));
   EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{task}) << "it runs here";
   EXPECT_TRUE(node_.peers().sent.empty());
+}
+
+// ---- waiting for a node that fits ---------------------------------------------------
+
+TEST_F(TaskManagerRemoteTest, ATaskNoNodeFitsWarnsAtOnceThenGoesToANodeThatJoins) {
+  Report(b_, 1, 1);
+  const TaskId big = Submit(Spec("big", {{"CPU", 8}}));
+  EXPECT_FALSE(node_.objects().IsReady(ObjectIdFor(big, 1))) << "it waits";
+  EXPECT_EQ(tasks_.num_infeasible(), 1u);
+  const std::vector<std::string> log = DriverLog();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_TRUE(Contains(log[0], "warning")) << log[0];
+  EXPECT_TRUE(Contains(log[0], "{CPU: 8}")) << log[0];
+
+  Report(c_, 8, 8);
+  tasks_.OnViewChanged();
+  EXPECT_EQ(SentTo(c_), std::vector<TaskId>{big});
+  EXPECT_EQ(tasks_.num_infeasible(), 0u);
+  node_.timers().Advance(TaskManager::kInfeasibleGrace);
+  EXPECT_FALSE(node_.objects().IsReady(ObjectIdFor(big, 1))) << "the grace no longer applies";
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskNoNodeFitsFailsInfeasibleWhenNoneJoinedInTheGrace) {
+  Report(b_, 1, 1);
+  const TaskId big = Submit(Spec("big", {{"CPU", 8}}));
+  node_.timers().Advance(TaskManager::kInfeasibleGrace - std::chrono::milliseconds(1));
+  EXPECT_FALSE(node_.objects().IsReady(ObjectIdFor(big, 1)));
+  node_.timers().Advance(std::chrono::milliseconds(1));
+  const ObjectEntry* result = node_.objects().Find(ObjectIdFor(big, 1));
+  ASSERT_TRUE(result != nullptr && result->state == ObjectState::kReady);
+  EXPECT_EQ(result->error, rpc::INFEASIBLE);
+  EXPECT_TRUE(Contains(result->error_message, "the largest has")) << result->error_message;
+  EXPECT_EQ(tasks_.num_infeasible(), 0u);
+}
+
+TEST_F(TaskManagerRemoteTest, HardAffinityOrNoGraceFailsAtOnce) {
+  const TaskId pinned = Submit(Pinned("f", NodeId::FromRandom()));
+  EXPECT_EQ(node_.objects().Find(ObjectIdFor(pinned, 1))->error, rpc::INFEASIBLE);
+  tasks_.set_infeasible_grace(std::chrono::milliseconds(0));
+  const TaskId big = Submit(Spec("big", {{"CPU", 8}}));
+  EXPECT_EQ(node_.objects().Find(ObjectIdFor(big, 1))->error, rpc::INFEASIBLE);
+}
+
+TEST_F(TaskManagerRemoteTest, AWaitingTaskCanBeCancelled) {
+  const TaskId big = Submit(Spec("big", {{"CPU", 8}}));
+  rpc::CancelTask cancel;
+  cancel.set_task_id(big.Binary());
+  tasks_.OnCancel(cancel);
+  EXPECT_EQ(node_.objects().Find(ObjectIdFor(big, 1))->error, rpc::TASK_CANCELLED);
+  EXPECT_EQ(tasks_.num_infeasible(), 0u);
+  node_.timers().Advance(TaskManager::kInfeasibleGrace);
+  EXPECT_EQ(tasks_.size(), 0u);
+}
+
+TEST_F(TaskManagerRemoteTest, AnActorNoNodeFitsIsCreatedOnANodeThatJoins) {
+  rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
+  (*spec.mutable_resources()->mutable_amounts())["gadget"] = 1;
+  const TaskId actor = Submit(spec);
+  EXPECT_FALSE(no_actors_.Hosts(ActorIdOf(actor))) << "not here while it waits";
+  const TaskId call = Submit(testing::ActorCallSpec(driver_.job_id, actor, "add"));
+  EXPECT_TRUE(no_actors_.calls.empty()) << "calls wait with it";
+  node_.view().UpdateNode(b_, {ResourceSet::FromMap({{"CPU", 1}, {"gadget", 1}}),
+                               ResourceSet::FromMap({{"CPU", 1}, {"gadget", 1}})});
+  tasks_.OnViewChanged();
+  tasks_.Dispatch();
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{actor, call}));
+  EXPECT_EQ(tasks_.ActorNode(ActorIdOf(actor)), b_);
+}
+
+TEST_F(TaskManagerRemoteTest, AnActorNoNodeFitsFailsHereAfterTheGrace) {
+  rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
+  (*spec.mutable_resources()->mutable_amounts())["gadget"] = 1;
+  const TaskId actor = Submit(spec);
+  const TaskId call = Submit(testing::ActorCallSpec(driver_.job_id, actor, "add"));
+  node_.timers().Advance(TaskManager::kInfeasibleGrace);
+  EXPECT_TRUE(no_actors_.Hosts(ActorIdOf(actor))) << "the actor manager records why it died";
+  EXPECT_EQ(no_actors_.calls, std::vector<TaskId>{call}) << "and fails its calls";
+  EXPECT_EQ(node_.objects().Find(ObjectIdFor(actor, 1))->error, rpc::INFEASIBLE);
 }
 
 // ---- actors placed on other nodes ---------------------------------------------------

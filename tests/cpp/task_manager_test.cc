@@ -71,8 +71,10 @@ TEST_F(TaskManagerTest, ATaskRunsOnAnIdleWorkerAndItsReturnIsStored) {
   EXPECT_EQ(tasks_.size(), 0u) << "a finished task is forgotten";
 }
 
-TEST_F(TaskManagerTest, ATaskNoNodeCanHoldFailsAtOnceWithInfeasible) {
+TEST_F(TaskManagerTest, ATaskNoNodeCanHoldFailsInfeasibleAfterTheGrace) {
   const TaskId task = Submit(Spec("huge", {{"CPU", 8}}));
+  EXPECT_EQ(tasks_.num_infeasible(), 1u) << "a node that fits may join";
+  node_.timers().Advance(TaskManager::kInfeasibleGrace);
   EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE);
   EXPECT_NE(node_.MessageOf(task).find("requires {CPU: 8}"), std::string::npos)
       << node_.MessageOf(task);

@@ -121,6 +121,7 @@ def start_raylet(*, num_cpus: Optional[float], num_gpus: Optional[float],
                  token: Optional[str] = None, port: int = 0,
                  node_ip_address: Optional[str] = None,
                  node_timeout_ms: Optional[int] = None,
+                 infeasible_grace_ms: Optional[int] = None,
                  command_prefix: Sequence[str] = ()) -> RayletProcess:
     """Starts a raylet: a head (with the GCS), or with ``address`` and
     ``token`` a node that joins the head there. ``command_prefix`` runs it
@@ -139,6 +140,8 @@ def start_raylet(*, num_cpus: Optional[float], num_gpus: Optional[float],
         args += ["--node-ip-address", node_ip_address]
     if node_timeout_ms is not None:
         args += ["--node-timeout-ms", str(int(node_timeout_ms))]
+    if infeasible_grace_ms is not None:
+        args += ["--infeasible-grace-ms", str(int(infeasible_grace_ms))]
     if num_cpus is not None:
         args += ["--num-cpus", repr(float(num_cpus))]
     if num_gpus is not None:

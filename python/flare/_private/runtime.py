@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 from flare import _core, context, exceptions
 from flare._private import node as node_module
 from flare._private import runtime_env as runtime_env_module
-from flare._private import serialization, state
+from flare._private import serialization, state, working_dir
 
 
 def is_initialized() -> bool:
@@ -53,48 +53,69 @@ def init(address: Optional[str] = None, *, num_cpus: Optional[float] = None,
                 setup_hook = serialization.dumps_function(setup_hook)
         _check_init_options(num_cpus, num_gpus, resources, object_store_memory, _memory,
                             unsupported)
-        address = address or os.environ.get("FLARE_ADDRESS") or os.environ.get("RAY_ADDRESS")
-        raylet = None
-        if address is None or address == "local":
-            raylet = node_module.start_raylet(
-                num_cpus=num_cpus if num_cpus is not None else float(os.cpu_count() or 1),
-                num_gpus=num_gpus, resources=resources, memory=_memory,
-                object_store_memory=object_store_memory, driver_pid=os.getpid())
-            socket_path = raylet.socket_path
-        else:
-            if any(v is not None
-                   for v in (num_cpus, num_gpus, resources, object_store_memory, _memory)):
-                raise ValueError("num_cpus, num_gpus, resources, object_store_memory and _memory "
-                                 "describe a "
-                                 "new node; they cannot be given when joining an existing one "
-                                 f"(address={address!r})")
-            socket_path = _resolve_address(address)
-        if namespace is not None and (not isinstance(namespace, str) or not namespace):
-            raise ValueError(f"init(namespace=...) must be a non-empty string, got {namespace!r}")
-        # Without a namespace each job gets an anonymous one, as in Ray: its
-        # named actors are not visible to other jobs.
-        namespace = namespace or "anonymous-" + os.urandom(8).hex()
-        # The job's record in the GCS job table carries this config and the
-        # namespace; workers read both before running the job's tasks.
-        job_config = pickle.dumps({"sys_path": [p for p in sys.path if p], "cwd": os.getcwd(),
-                                   "setup_hook": setup_hook})
+        # Packed before any process starts, so a directory that is too
+        # large fails here; stored in the GCS once connected.
+        package = runtime_env_module.pack_working_dir(job_env, "init()")
         try:
-            core = _connect(socket_path, raylet, log_to_driver, job_config, namespace)
-        except BaseException:
-            if raylet is not None:
-                raylet.stop()
-            raise
-        session = state.Session(core, "driver", state.next_generation(), raylet)
-        session.context.job_id = core.job_id
-        session.socket_path = socket_path
-        session.namespace = namespace
-        session.runtime_env = job_env
-        state.session = session
-        if log_to_driver:
-            session.log_thread = threading.Thread(target=_print_worker_logs, args=(session,),
-                                                  name="flare-logs", daemon=True)
-            session.log_thread.start()
-        return _context(session)
+            return _start(address, num_cpus, num_gpus, resources, object_store_memory, _memory,
+                          log_to_driver, namespace, job_env, setup_hook, package)
+        finally:
+            if package is not None:
+                package.close()
+
+
+def _start(address, num_cpus, num_gpus, resources, object_store_memory, memory, log_to_driver,
+           namespace, job_env, setup_hook, package) -> context.FlareContext:
+    """init() past the checks: starts or joins a node and connects."""
+    address = address or os.environ.get("FLARE_ADDRESS") or os.environ.get("RAY_ADDRESS")
+    raylet = None
+    if address is None or address == "local":
+        raylet = node_module.start_raylet(
+            num_cpus=num_cpus if num_cpus is not None else float(os.cpu_count() or 1),
+            num_gpus=num_gpus, resources=resources, memory=memory,
+            object_store_memory=object_store_memory, driver_pid=os.getpid())
+        socket_path = raylet.socket_path
+    else:
+        if any(v is not None
+               for v in (num_cpus, num_gpus, resources, object_store_memory, memory)):
+            raise ValueError("num_cpus, num_gpus, resources, object_store_memory and _memory "
+                             "describe a "
+                             "new node; they cannot be given when joining an existing one "
+                             f"(address={address!r})")
+        socket_path = _resolve_address(address)
+    if namespace is not None and (not isinstance(namespace, str) or not namespace):
+        raise ValueError(f"init(namespace=...) must be a non-empty string, got {namespace!r}")
+    # Without a namespace each job gets an anonymous one, as in Ray: its
+    # named actors are not visible to other jobs.
+    namespace = namespace or "anonymous-" + os.urandom(8).hex()
+    # The job's record in the GCS job table carries this config and the
+    # namespace; workers read both before running the job's tasks.
+    job_config = pickle.dumps({"sys_path": [p for p in sys.path if p], "cwd": os.getcwd(),
+                               "setup_hook": setup_hook})
+    try:
+        core = _connect(socket_path, raylet, log_to_driver, job_config, namespace)
+        if package is not None:
+            working_dir.upload(core, package)
+    except BaseException:
+        core = None  # the traceback keeps this frame: let the connection go now
+        if raylet is not None:
+            raylet.stop()
+        raise
+    session = state.Session(core, "driver", state.next_generation(), raylet)
+    session.context.job_id = core.job_id
+    session.socket_path = socket_path
+    session.namespace = namespace
+    if package is not None:
+        session.shipped_working_dirs[(job_env["working_dir"],
+                                      tuple(job_env.get("excludes", ())))] = package.uri
+        job_env = runtime_env_module.with_uri(job_env, package.uri)
+    session.runtime_env = job_env
+    state.session = session
+    if log_to_driver:
+        session.log_thread = threading.Thread(target=_print_worker_logs, args=(session,),
+                                              name="flare-logs", daemon=True)
+        session.log_thread.start()
+    return _context(session)
 
 
 def _context(session: state.Session) -> context.FlareContext:

@@ -2,11 +2,16 @@
 tasks and actors of a job (``init(runtime_env=...)``) or of one remote
 function or actor class (``.options(runtime_env=...)``).
 
-flare applies ``env_vars`` and a local ``working_dir`` in the worker that
-runs the task, for the task's duration (an actor keeps them for its life);
-tasks submitted from inside inherit them, as in Ray. Package installation
-(``pip``, ``conda``, ...) is not done: those keys are accepted with a
-warning, and the packages must already be importable.
+flare applies ``env_vars`` and ``working_dir`` in the worker that runs the
+task, for the task's duration (an actor keeps them for its life); tasks
+submitted from inside inherit them, as in Ray. A ``working_dir`` (a local
+directory, less what ``excludes`` names, or a .zip file) is packed and
+stored in the GCS once per session where it is first needed (init() for
+the job's, the first submission for a task's), and tasks carry only its
+package's URI; each node fetches and unpacks a package once (see
+working_dir and working_dir_cache). Package installation (``pip``,
+``conda``, ...) is not done: those keys are accepted with a warning, and
+the packages must already be importable.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import sys
 import warnings
 from typing import Any, Dict, List, Optional
 
+from flare._private import working_dir as working_dir_module
+from flare._private import working_dir_cache
 from flare.exceptions import RuntimeEnvSetupError
 
-_APPLIED = ("env_vars", "working_dir", "worker_process_setup_hook")
-_NOT_INSTALLED = ("pip", "conda", "uv", "py_modules", "py_executable", "excludes", "config",
+_APPLIED = ("env_vars", "working_dir", "excludes", "worker_process_setup_hook")
+_NOT_INSTALLED = ("pip", "conda", "uv", "py_modules", "py_executable", "config",
                   "container", "image_uri", "nsight", "java_jars")
 SETUP_HOOK = "worker_process_setup_hook"
 
@@ -55,13 +62,14 @@ def validate(runtime_env: Any, where: str, job_level: bool = False) -> Optional[
         normalized["env_vars"] = dict(env_vars)
     working_dir = runtime_env.get("working_dir")
     if working_dir:
-        if not isinstance(working_dir, (str, os.PathLike)) or "://" in str(working_dir):
-            raise ValueError(f"{where}: runtime_env['working_dir'] must be a local directory, "
-                             f"got {working_dir!r}")
-        path = os.path.abspath(os.fspath(working_dir))
-        if not os.path.isdir(path):
-            raise ValueError(f"{where}: runtime_env['working_dir'] {path!r} is not a directory")
-        normalized["working_dir"] = path
+        normalized["working_dir"] = working_dir_module.check_source(working_dir, where)
+    excludes = runtime_env.get("excludes")
+    if excludes:
+        if isinstance(excludes, str) or not isinstance(excludes, (list, tuple)) or \
+                not all(isinstance(pattern, str) for pattern in excludes):
+            raise TypeError(f"{where}: runtime_env['excludes'] must be a list of gitignore-style "
+                            f"patterns (str), got {excludes!r}")
+        normalized["excludes"] = list(excludes)
     hook = runtime_env.get(SETUP_HOOK)
     if hook is not None:
         if not job_level:
@@ -107,12 +115,48 @@ def merge(parent: Optional[Dict[str, Any]],
 
 def for_submission(session: Any, requested: Any, where: str) -> Optional[Dict[str, Any]]:
     """The environment a task submitted now runs in: the caller's, with the
-    task's own on top. Besides the user's fields it may carry
-    CAPTURED_GROUP, the placement group that captures child tasks."""
+    task's own on top, its working_dir shipped. Besides the user's fields it
+    may carry CAPTURED_GROUP, the placement group that captures child tasks."""
     base = getattr(session, "runtime_env", None)
     if requested is None:
         return base
-    return merge(base, validate(requested, where))
+    return ship_working_dir(session, merge(base, validate(requested, where)), where)
+
+
+def pack_working_dir(env: Optional[Dict[str, Any]],
+                     where: str) -> Optional[working_dir_module.Package]:
+    """The package of ``env``'s local working_dir; None when it has none or
+    carries a package URI already. Raises ValueError when it is too large."""
+    source = (env or {}).get("working_dir")
+    if not source or working_dir_module.is_uri(source):
+        return None
+    return working_dir_module.pack(source, env.get("excludes", ()), where=where)
+
+
+def with_uri(env: Dict[str, Any], uri: str) -> Dict[str, Any]:
+    """``env`` with the package URI ``uri`` in place of its local
+    working_dir (whose excludes are spent)."""
+    shipped = _Normalized({k: v for k, v in env.items() if k != "excludes"})
+    shipped["working_dir"] = uri
+    return shipped
+
+
+def ship_working_dir(session: Any, env: Optional[Dict[str, Any]],
+                     where: str) -> Optional[Dict[str, Any]]:
+    """``env`` with its local working_dir packed and stored in the GCS, once
+    per session for each (directory, excludes): later submissions reuse it,
+    so edits made after the first do not reach them (a new session packs
+    again)."""
+    source = (env or {}).get("working_dir")
+    if not source or working_dir_module.is_uri(source):
+        return env
+    key = (source, tuple(env.get("excludes", ())))
+    uri = session.shipped_working_dirs.get(key)
+    if uri is None:
+        with pack_working_dir(env, where) as package:
+            working_dir_module.upload(session.core, package)
+        uri = session.shipped_working_dirs[key] = package.uri
+    return with_uri(env, uri)
 
 
 CAPTURED_GROUP = "_captured_placement_group"
@@ -123,17 +167,20 @@ def encode(env: Optional[Dict[str, Any]]) -> bytes:
 
 
 class Applied:
-    """Applies an environment in this process and, unless kept, undoes it."""
+    """Applies an environment in this process and, unless kept, undoes it.
+    ``copies`` turns a working_dir package URI into this node's copy."""
 
-    def __init__(self, env: Dict[str, Any]) -> None:
+    def __init__(self, env: Dict[str, Any], copies: working_dir_cache.NodeCopies) -> None:
         self._saved_vars: Dict[str, Optional[str]] = {}
         self._saved_cwd: Optional[str] = None
         self._added_path: List[str] = []
+        # First what can fail (fetching the package), so nothing is half set.
+        working_dir = copies.path(env["working_dir"]) if env.get("working_dir") else None
         for name, value in env.get("env_vars", {}).items():
             self._saved_vars[name] = os.environ.get(name)
             os.environ[name] = value
-        working_dir = env.get("working_dir")
         if working_dir:
+            copies.enter(working_dir)
             self._saved_cwd = os.getcwd()
             os.chdir(working_dir)
             if working_dir not in sys.path:

@@ -74,6 +74,9 @@ class Session:
         # The runtime_env new tasks inherit: the job's (init) in a driver,
         # the running task's in a worker.
         self.runtime_env: Optional[dict] = None
+        # (directory, excludes) -> the URI of its package, uploaded by this
+        # session (runtime_env.ship_working_dir).
+        self.shipped_working_dirs: Dict[tuple, str] = {}
         # Workers: what the running task or actor was given.
         self.assigned_resources: Optional[Dict[str, float]] = None
         self.gpu_ids: List[str] = []

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import cloudpickle
 
 from flare import _core
-from flare._private import objects, runtime_env, serialization, state
+from flare._private import objects, runtime_env, serialization, state, working_dir_cache
 from flare._private.protocol import ErrorCode, generator_item_id, return_id
 from flare._private.submission import resolve_args
 from flare.actor import CONCURRENCY_GROUPS_KWARG, exit_actor, is_async_class, method_groups
@@ -85,7 +85,7 @@ class TaskRunner:
     def __init__(self, core: Any, session: Any) -> None:
         self.core = core
         self.session = session
-        self.functions: Dict[str, Callable] = {}
+        self.functions: Dict[Tuple[str, Optional[str]], Callable] = {}
         self.jobs_seen: set = set()
         self.pid = os.getpid()
         self.interruptible = False  # the task's own code runs: a cancel may interrupt it
@@ -94,6 +94,9 @@ class TaskRunner:
         self.actor_executor: Any = None  # runs its calls, unless one at a time on this thread
         self.cancelled_streams: set = set()  # running actor calls whose cancel arrived
         self.applied_env: Any = None  # the running task's runtime_env, undone after it
+        # This node's copies of working_dir packages, under its session dir.
+        self.working_dirs = working_dir_cache.NodeCopies(
+            core, os.path.join(core.session_dir, "runtime_resources", "working_dir"))
         # Device k of the raylet's GPUs is the k-th one visible to it.
         self.original_cuda = os.environ.get("CUDA_VISIBLE_DEVICES")
         self.visible_gpus = [d for d in (self.original_cuda or "").split(",") if d.strip()]
@@ -112,13 +115,17 @@ class TaskRunner:
 
     # -- execution -----------------------------------------------------------
     def function(self, key: str) -> Callable:
-        function = self.functions.get(key)
+        # Per working_dir: a function pickled by reference to a module of the
+        # working directory names the module, not its contents, and another
+        # job may ship other contents under the same name.
+        working_dir = (self.session.runtime_env or {}).get("working_dir")
+        function = self.functions.get((key, working_dir))
         if function is None:
             pickled = self.core.kv_get(key, 30000)
             if pickled is None:
                 raise RuntimeError(f"function {key} was not exported to the GCS")
             function = cloudpickle.loads(pickled)
-            self.functions[key] = function
+            self.functions[(key, working_dir)] = function
         return function
 
     def enter_job(self, job_id: bytes) -> None:
@@ -188,8 +195,9 @@ class TaskRunner:
             self.session.assigned_resources = resources
             self.use_gpus(task.gpu_ids)
         if task.runtime_env is not None:  # a task's for its run, an actor's for its life
-            self.session.runtime_env = pickle.loads(task.runtime_env)
-            self.applied_env = runtime_env.Applied(self.session.runtime_env)
+            env = pickle.loads(task.runtime_env)
+            self.applied_env = runtime_env.Applied(env, self.working_dirs)
+            self.session.runtime_env = env
         method = task.method_name
         if not task.actor_id:
             function = self.function(task.function_key)

@@ -1,0 +1,98 @@
+#include "raylet/borrowed_objects.h"
+
+#include <string>
+#include <utility>
+
+namespace flare {
+
+void BorrowedObjects::Start(const NodeId& node, const ObjectId& id) {
+  objects_.AddPending(kBorrowHolder, id);
+  borrowed_[id] = node;
+  // Hold it there for us, then send it when ready (in this order, on one
+  // link: it cannot go in between).
+  rpc::Message hold;
+  hold.mutable_ref_update()->add_add(id.Binary());
+  rpc::Message subscribe;
+  subscribe.mutable_subscribe()->add_object_ids(id.Binary());
+  if (!peers_.Send(node, hold) || !peers_.Send(node, subscribe)) {
+    borrowed_.erase(id);
+    returns_.StoreError(id, rpc::OBJECT_LOST,
+                        "object " + id.Hex() + " is held by node " + node.Hex() +
+                            ", which cannot be reached");
+  }
+}
+
+void BorrowedObjects::HoldContained(const NodeId& node, const ObjectId& container,
+                                    const std::vector<ObjectId>& ids) {
+  if (ids.empty() || contained_.contains(container)) return;
+  for (const ObjectId& id : ids) {
+    if (objects_.Contains(id)) {
+      objects_.AddRef(kBorrowHolder, id);
+    } else {
+      Start(node, id);
+    }
+  }
+  contained_[container] = ids;
+}
+
+bool BorrowedObjects::Borrow(const NodeId& node, const ObjectId& id) {
+  if (objects_.Contains(id)) return false;
+  Start(node, id);
+  return true;
+}
+
+bool BorrowedObjects::OnObject(const NodeId& node, const rpc::ObjectData& data) {
+  const ObjectId id = ObjectId::FromBinary(data.object_id());
+  auto it = borrowed_.find(id);
+  if (it == borrowed_.end() || it->second != node || objects_.IsReady(id)) return false;
+  if (data.in_store() && data.error() == rpc::ERROR_NONE) {
+    // Pinned there for us until our copy is sealed.
+    puller_.Pull(id, data.size(), node, [this, id, node](const absl::Status& status) {
+      if (!status.ok()) {
+        returns_.StoreError(id, rpc::OBJECT_LOST,
+                            "object " + id.Hex() + " could not be fetched from node " +
+                                node.Hex() + ": " + std::string(status.message()));
+      }
+      rpc::Message unpin;
+      unpin.mutable_release_pins()->add_object_ids(id.Binary());
+      peers_.Send(node, unpin);
+    });
+    return true;
+  }
+  rpc::ReturnObject ret;
+  *ret.mutable_data() = data;
+  ret.mutable_data()->clear_contained_refs();
+  std::vector<ObjectId> nested;
+  for (const auto& binary : data.contained_refs()) nested.push_back(ObjectId::FromBinary(binary));
+  HoldContained(node, id, nested);
+  returns_.Store(ret);
+  return true;
+}
+
+void BorrowedObjects::OnFreed(const ObjectId& id) {
+  if (auto held = contained_.find(id); held != contained_.end()) {
+    const std::vector<ObjectId> ids = std::move(held->second);
+    contained_.erase(held);
+    for (const ObjectId& nested : ids) objects_.RemoveRef(kBorrowHolder, nested);
+  }
+  auto it = borrowed_.find(id);
+  if (it == borrowed_.end()) return;
+  rpc::Message release;
+  release.mutable_ref_update()->add_remove(id.Binary());
+  peers_.Send(it->second, release);
+  borrowed_.erase(it);
+}
+
+void BorrowedObjects::OnNodeGone(const NodeId& node) {
+  std::vector<ObjectId> lost;
+  for (const auto& [id, from] : borrowed_) {
+    if (from == node && !objects_.IsReady(id)) lost.push_back(id);
+  }
+  for (const ObjectId& id : lost) {
+    returns_.StoreError(id, rpc::OBJECT_LOST,
+                        "object " + id.Hex() + " was held by node " + node.Hex() +
+                            ", which died or left the cluster");
+  }
+}
+
+}  // namespace flare
