@@ -11,7 +11,7 @@ Usage::
     python bench/cluster_bench.py --scale 32 --ray-python /tmp/rayvenv/bin/python
 
 Each runtime runs in a subprocess of its own; the parent prints a markdown
-table (ratio > 1: flare is better). Workloads (rates are medians of 3-5
+table (ratio > 1: flare is better). Workloads (rates are medians of 3-7
 repetitions after an untimed one; 1 GiB = 2^30 bytes):
 
 ==========================  ===================================================
@@ -27,9 +27,10 @@ repetitions after an untimed one; 1 GiB = 2^30 bytes):
 ``get_100m``, ``get_500m``  ``get(make.remote())`` on the driver (head), make
                             pinned on a worker node, returning a numpy array
                             (GiB/s end to end: making the array is timed too).
-                            The same on the head gives a local baseline;
-                            ``*_transfer`` is size / (end to end - baseline):
-                            what crossing nodes costs. (Ray pulls at the get,
+                            Each run is paired with the same on the head (a
+                            local baseline); ``*_transfer`` is size / the
+                            median of (end to end - baseline): what crossing
+                            nodes costs. (Ray pulls at the get,
                             flare as soon as the task ends: timing only the
                             get would not compare the same thing)
 ``put_200m``                ``put`` of an array on the driver, then a task
@@ -258,12 +259,18 @@ def transfer_workloads(ray, pin, head: str, workers: List[str], only,
         return elapsed
 
     def cross_node_get(name: str, nbytes: int, reps: int) -> None:
-        remote = median_of(reps, lambda: made_and_got(workers[0], nbytes))
-        local = median_of(reps, lambda: made_and_got(head, nbytes))
+        # Each remote run is paired with a local one right after it, so that
+        # the difference sees the same load on the machine.
+        made_and_got(workers[0], nbytes)
+        made_and_got(head, nbytes)
+        pairs = [(made_and_got(workers[0], nbytes), made_and_got(head, nbytes))
+                 for _ in range(reps)]
+        remote = statistics.median(r for r, _ in pairs)
+        crossing = statistics.median(r - local for r, local in pairs)
         results[name] = nbytes / remote / GIB
-        results[name + "_local_s"] = local
-        if remote > local:
-            results[name + "_transfer"] = nbytes / (remote - local) / GIB
+        results[name + "_local_s"] = statistics.median(local for _, local in pairs)
+        if crossing > 0:
+            results[name + "_transfer"] = nbytes / crossing / GIB
 
     def read_elsewhere(nbytes: int, nodes: List[str]) -> float:
         ref = ray.put(np.ones(nbytes, dtype=np.uint8))
@@ -271,7 +278,7 @@ def transfer_workloads(ray, pin, head: str, workers: List[str], only,
         assert ray.get([read_on(node, ref) for node in nodes]) == [nbytes] * len(nodes)
         return len(nodes) * nbytes / (time.perf_counter() - t) / GIB
 
-    for name, mib, reps in (("get_100m", 100, 5), ("get_500m", 500, 3)):
+    for name, mib, reps in (("get_100m", 100, 7), ("get_500m", 500, 5)):
         if name in only:
             cross_node_get(name, mib * MIB, reps)
     if "put_200m" in only:
