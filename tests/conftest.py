@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 import pytest
 
 import flare
+from flare.cluster_utils import Cluster
 
 PYTHON = sys.executable
 
@@ -192,6 +193,23 @@ def private_head(num_cpus: int) -> Iterator[dict]:
     finally:
         subprocess.run([PYTHON, "-m", "flare.scripts", "stop"], env=env, timeout=60)
         shutil.rmtree(private_tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def connected_cluster(head: dict, *nodes: dict) -> Iterator[Cluster]:
+    """A cluster on this machine (cluster_utils.Cluster): a head started
+    with the ``add_node`` arguments ``head``, a node for each of ``nodes``,
+    and this process ``flare.init``-ed to it. Shut down at exit whatever
+    happens."""
+    cluster = Cluster(initialize_head=True, head_node_args=head, shutdown_at_exit=False)
+    try:
+        for node in nodes:
+            cluster.add_node(**node)
+        flare.init(address=cluster.address)
+        yield cluster
+    finally:
+        flare.shutdown()
+        cluster.shutdown()
 
 
 # ---- runtimes ---------------------------------------------------------------------

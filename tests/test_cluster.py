@@ -336,3 +336,39 @@ def test_a_task_no_node_fits_fails_after_the_grace_naming_the_largest_node():
     finally:
         flare.shutdown()
         cluster.shutdown()
+
+
+def test_a_pull_that_finds_no_room_goes_on_once_room_is_freed(cluster):
+    import gc
+
+    import numpy as np
+
+    node = cluster.add_node(num_cpus=1, object_store_memory=80 << 20)
+    flare.init(address=cluster.address)
+    pinned = NodeAffinitySchedulingStrategy(node.node_id, soft=False)
+
+    @flare.remote
+    class Holder:
+        def hold(self, array):
+            self.array = array  # keeps the node's copy mapped
+            return array.nbytes
+
+        def drop(self):
+            self.array = None
+            gc.collect()
+
+    @flare.remote
+    def size(array):
+        return array.nbytes
+
+    holder = Holder.options(scheduling_strategy=pinned, num_cpus=0).remote()
+    first = flare.put(np.ones(48 << 20, dtype=np.uint8))
+    assert flare.get(holder.hold.remote(first), timeout=NEVER) == 48 << 20
+    # No room on that node for a second copy while the first is mapped: the
+    # pull waits (it cannot spill or unpin a mapped object) ...
+    waiting = size.options(scheduling_strategy=pinned).remote(
+        flare.put(np.ones(48 << 20, dtype=np.uint8)))
+    # ... and goes on as soon as the first copy is freed there.
+    flare.get(holder.drop.remote(), timeout=NEVER)
+    del first
+    assert flare.get(waiting, timeout=NEVER) == 48 << 20

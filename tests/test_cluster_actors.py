@@ -15,24 +15,16 @@ import textwrap
 import pytest
 
 import flare
-from conftest import NEVER, wait_for
-from flare.cluster_utils import Cluster
+from conftest import NEVER, connected_cluster, wait_for
 from flare.util import ActorPool
 from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 
 @pytest.fixture(scope="module")
 def three_nodes():
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1},
-                      shutdown_at_exit=False)
-    try:
-        cluster.add_node(num_cpus=1, resources={"gadget": 1})
-        cluster.add_node(num_cpus=1)
-        flare.init(address=cluster.address)
+    with connected_cluster({"num_cpus": 1}, {"num_cpus": 1, "resources": {"gadget": 1}},
+                           {"num_cpus": 1}) as cluster:
         yield cluster
-    finally:
-        flare.shutdown()
-        cluster.shutdown()
 
 
 def node_ids(cluster):

@@ -12,23 +12,15 @@ import time
 import pytest
 
 import flare
-from conftest import NEVER, wait_for
-from flare.cluster_utils import Cluster
+from conftest import NEVER, connected_cluster, wait_for
 from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 
 @pytest.fixture(scope="module")
 def three_nodes():
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1},
-                      shutdown_at_exit=False)
-    try:
-        cluster.add_node(num_cpus=1, resources={"gadget": 1})
-        cluster.add_node(num_cpus=1)
-        flare.init(address=cluster.address)
+    with connected_cluster({"num_cpus": 1}, {"num_cpus": 1, "resources": {"gadget": 1}},
+                           {"num_cpus": 1}) as cluster:
         yield cluster
-    finally:
-        flare.shutdown()
-        cluster.shutdown()
 
 
 def node_ids(cluster):
@@ -270,3 +262,35 @@ def test_refs_made_on_another_node_are_read_anywhere_and_freed_everywhere(three_
     del refs, mine
     total = flare.cluster_resources()["object_store_memory"]
     assert wait_for(lambda: flare.available_resources()["object_store_memory"] == total, NEVER)
+
+
+def test_a_generator_on_another_node_streams_its_items_back_in_order(three_nodes, events):
+    import numpy as np
+
+    @flare.remote
+    def produce(n, gate):
+        for i in range(n):
+            if i == 2:
+                gate.wait_or_raise()  # the caller reads the first items meanwhile
+            # Small items travel inline, large ones are pulled.
+            yield (flare.get_runtime_context().get_node_id(),
+                   np.full(200_000 if i % 2 else 10, float(i)))
+
+    gate = events("gate")
+    worker = node_ids(three_nodes)[1]
+    gen = produce.options(scheduling_strategy=on(worker)).remote(5, gate)
+    first = [flare.get(next(gen), timeout=NEVER) for _ in range(2)]
+    gate.set()
+    items = first + [flare.get(ref, timeout=NEVER) for ref in gen]
+    assert [node for node, _ in items] == [worker] * 5
+    assert [float(values[0]) for _, values in items] == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+    @flare.remote
+    def failing():
+        yield 1
+        raise ValueError("broken after one item")
+
+    gen = failing.options(scheduling_strategy=on(worker)).remote()
+    assert flare.get(next(gen), timeout=NEVER) == 1
+    with pytest.raises(flare.exceptions.TaskError, match="broken after one item"):
+        flare.get(next(gen), timeout=NEVER)

@@ -8,6 +8,15 @@
 // stays connected but silent (hung, stopped, cut off) for longer than
 // `node_timeout` is marked dead by CheckLiveness.
 //
+// What a stream sends is checked before it counts (the stream is the
+// network's edge): a stream that sends anything before registering, or
+// registers a malformed record or the id of a node that is alive (another
+// stream's, or the head's own), is answered with the error and closed; a
+// registered stream may not take another node's id, nor report another
+// node's resources. Malformed requests are answered with InvalidArgument
+// (gcs_wire.h). A reply too large for the stream (a KV value over the
+// cluster's message limit) is answered with ResourceExhausted instead.
+//
 // Thread-compatible: the head raylet's event loop is its only user.
 #ifndef FLARE_GCS_GCS_SERVER_H_
 #define FLARE_GCS_GCS_SERVER_H_
@@ -18,6 +27,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "cluster.pb.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_client.h"
@@ -41,6 +51,9 @@ class GcsServer {
   struct Options {
     std::string version;  // a node must run the same flare version
     std::chrono::milliseconds node_timeout{5000};
+    // The largest reply a stream carries (the cluster's message limit,
+    // rpc/channel_args.h).
+    size_t max_reply_bytes = 64 << 20;
   };
 
   // Borrows all three; `local` serves requests (the head's in-process client
@@ -61,12 +74,21 @@ class GcsServer {
     Clock::time_point last_heard;
   };
   void Reply(StreamId stream, rpc::GcsReply reply);
+  // Registers the node `request` names on `stream`, or refuses it (the reply
+  // says why, and the stream is closed). Returns whether it was accepted.
+  bool Admit(StreamId stream, const rpc::GcsRequest& request, Clock::time_point now);
+  // Answers `request` with `status` and closes the stream, saying why.
+  void Refuse(StreamId stream, const rpc::GcsRequest& request, const absl::Status& status);
+  // Whether a node `id` is alive now, on another stream or the head's own.
+  bool IsAlive(const NodeId& id) const;
 
   Gcs& gcs_;
   GcsClient& local_;
   Sink& sink_;
   Options options_;
   absl::flat_hash_map<StreamId, Session> streams_;
+  // Streams refused and closing: what they still send is dropped.
+  absl::flat_hash_set<StreamId> refused_;
 };
 
 }  // namespace flare

@@ -1,6 +1,9 @@
 #include "gcs/gcs_wire.h"
 
+#include <iostream>
 #include <utility>
+
+#include "common/wire_checks.h"
 
 namespace flare {
 
@@ -42,11 +45,90 @@ GcsClient::StatusCallback AnswerStatus(uint64_t id, std::function<void(rpc::GcsR
   };
 }
 
+// A node's record as it registers: its id and its resources.
+absl::Status CheckNodeInfo(const rpc::NodeInfo& node) {
+  if (absl::Status status = CheckId<NodeId>(node.node_id(), "register_node.node_id");
+      !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = CheckResourceAmounts(node.total(), "register_node.total");
+      !status.ok()) {
+    return status;
+  }
+  return CheckResourceAmounts(node.available(), "register_node.available");
+}
+
+absl::Status CheckPlacementGroupInfo(const rpc::PlacementGroupInfo& group) {
+  for (const rpc::ResourceSet& bundle : group.bundles()) {
+    if (absl::Status status = CheckResourceAmounts(bundle, "add_placement_group.bundles");
+        !status.ok()) {
+      return status;
+    }
+  }
+  return CheckIds<NodeId>(group.bundle_node_ids(), "add_placement_group.bundle_node_ids");
+}
+
 }  // namespace
+
+absl::Status CheckGcsRequest(const rpc::GcsRequest& request) {
+  using R = rpc::GcsRequest;
+  switch (request.body_case()) {
+    case R::kRegisterNode:
+      return CheckNodeInfo(request.register_node());
+    case R::kResourceReport: {
+      const rpc::ResourceReport& report = request.resource_report();
+      if (absl::Status status = CheckId<NodeId>(report.node_id(), "resource_report.node_id");
+          !status.ok()) {
+        return status;
+      }
+      return CheckResourceAmounts(report.available(), "resource_report.available");
+    }
+    case R::kMarkJobFinished:
+      return CheckId<JobId>(request.mark_job_finished(), "mark_job_finished");
+    case R::kGetJob:
+      return CheckId<JobId>(request.get_job(), "get_job");
+    case R::kRegisterActor:
+      return CheckId<ActorId>(request.register_actor().actor_id(), "register_actor.actor_id");
+    case R::kReportActorState:
+      return CheckId<ActorId>(request.report_actor_state().actor_id(),
+                              "report_actor_state.actor_id");
+    case R::kAddPlacementGroup:
+      return CheckPlacementGroupInfo(request.add_placement_group());
+    case R::kPlacementGroupCreated: {
+      const rpc::PlacementGroupReport& report = request.placement_group_created();
+      if (absl::Status status =
+              CheckId<PlacementGroupId>(report.pg_id(), "placement_group_created.pg_id");
+          !status.ok()) {
+        return status;
+      }
+      return CheckId<NodeId>(report.node_id(), "placement_group_created.node_id");
+    }
+    case R::kPlacementGroupInfeasible:
+      return CheckId<PlacementGroupId>(request.placement_group_infeasible(),
+                                       "placement_group_infeasible");
+    case R::kPlacementGroupRemoved:
+      return CheckId<PlacementGroupId>(request.placement_group_removed(),
+                                       "placement_group_removed");
+    case R::kGetPlacementGroups:
+      return CheckId<PlacementGroupId>(request.get_placement_groups().pg_id(),
+                                       "get_placement_groups.pg_id", /*may_be_empty=*/true);
+    default:
+      return absl::OkStatus();  // strings only, or nothing at all
+  }
+}
 
 void ServeGcsRequest(GcsClient& gcs, const rpc::GcsRequest& request,
                      std::function<void(rpc::GcsReply)> reply) {
   const uint64_t id = request.request_id();
+  if (absl::Status valid = CheckGcsRequest(request); !valid.ok()) {
+    std::cerr << "flare-raylet: the GCS refused a request: " << valid.message() << "\n";
+    if (request.has_resource_report()) return;  // it has no reply
+    rpc::GcsReply out;
+    out.set_request_id(id);
+    SetStatus(valid, out);
+    reply(std::move(out));
+    return;
+  }
   using R = rpc::GcsRequest;
   switch (request.body_case()) {
     case R::kRegisterNode:
@@ -199,6 +281,15 @@ void RemoteGcsClient::Call(rpc::GcsRequest request, ReplyHandler on_reply) {
   }
   const uint64_t id = next_request_id_++;
   request.set_request_id(id);
+  if (const size_t size = request.ByteSizeLong(); size > max_request_bytes_) {
+    const auto* field = request.GetDescriptor()->FindFieldByNumber(request.body_case());
+    on_reply(absl::ResourceExhaustedError(
+                 "the GCS request " + (field != nullptr ? field->name() : std::string("?")) +
+                 " is " + std::to_string(size) + " bytes, more than the " +
+                 std::to_string(max_request_bytes_) + " a message between nodes may carry"),
+             kNoReply);
+    return;
+  }
   pending_.emplace(id, std::move(on_reply));
   if (!send_(std::move(request))) {
     auto handler = std::move(pending_.at(id));

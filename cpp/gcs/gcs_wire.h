@@ -17,9 +17,15 @@
 
 namespace flare {
 
+// OK when every id in `request` has its kind's length and every resource
+// amount is one the raylets can count with; InvalidArgument naming the
+// field otherwise. The records' own rules (a taken name...) are the GCS's.
+absl::Status CheckGcsRequest(const rpc::GcsRequest& request);
+
 // Serves one request against `gcs`. `reply` is called once, possibly later
 // (as `gcs` calls back), unless the request needs no reply (a resource
-// report). An empty or unknown request is answered with InvalidArgument.
+// report). An empty or unknown request, or one CheckGcsRequest refuses, is
+// answered with InvalidArgument (a refused resource report is dropped).
 void ServeGcsRequest(GcsClient& gcs, const rpc::GcsRequest& request,
                      std::function<void(rpc::GcsReply)> reply);
 
@@ -35,7 +41,11 @@ class RemoteGcsClient : public GcsClient {
   // the call then fails at once with Unavailable.
   using Send = std::function<bool(rpc::GcsRequest)>;
 
-  explicit RemoteGcsClient(Send send) : send_(std::move(send)) {}
+  // A request larger than `max_request_bytes` (the cluster's message
+  // limit, rpc/channel_args.h) is not sent: it would break the stream, and
+  // with it the node's membership. Its call fails with ResourceExhausted.
+  explicit RemoteGcsClient(Send send, size_t max_request_bytes = 64 << 20)
+      : send_(std::move(send)), max_request_bytes_(max_request_bytes) {}
 
   // A reply or a pushed view from the GCS.
   void OnPush(const rpc::GcsPush& push);
@@ -80,6 +90,7 @@ class RemoteGcsClient : public GcsClient {
   void Call(rpc::GcsRequest request, ReplyHandler on_reply);
 
   Send send_;
+  const size_t max_request_bytes_;
   uint64_t next_request_id_ = 1;
   absl::flat_hash_map<uint64_t, ReplyHandler> pending_;
   std::vector<std::function<void(const std::vector<rpc::NodeInfo>&)>> view_listeners_;

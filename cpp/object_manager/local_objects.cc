@@ -5,6 +5,13 @@
 namespace flare {
 
 absl::StatusOr<uint8_t*> ObjectTableObjects::CreateForPull(const ObjectId& id, uint64_t size) {
+  if (size > table_.capacity()) {
+    // No amount of spilling makes room: fail now rather than wait for space
+    // (and hold back the pulls behind it).
+    return absl::OutOfRangeError("object " + id.Hex() + " is said to have " +
+                                 std::to_string(size) + " bytes, more than this node's store (" +
+                                 std::to_string(table_.capacity()) + " bytes) can hold");
+  }
   absl::StatusOr<uint64_t> offset = table_.Create(self_, id, size);
   if (!offset.ok()) return offset.status();
   return arena_base_ + *offset;

@@ -26,7 +26,7 @@ class LocalObjects {
 
   // Receiving. Reserves `size` bytes in the arena for a copy of `id`.
   // ResourceExhausted when there is no room now (the pull waits for space);
-  // any other error fails the pull.
+  // any other error fails the pull (OutOfRange: larger than the arena).
   virtual absl::StatusOr<uint8_t*> CreateForPull(const ObjectId& id, uint64_t size) = 0;
   // REQUIRES: CreateForPull(id) succeeded and every byte has been written.
   virtual absl::Status SealPulled(const ObjectId& id) = 0;

@@ -8,6 +8,7 @@
 #ifndef FLARE_RAYLET_CLIENT_LINK_H_
 #define FLARE_RAYLET_CLIENT_LINK_H_
 
+#include "absl/status/status.h"
 #include "flare.pb.h"
 
 namespace flare {
@@ -21,6 +22,9 @@ class ClientLink {
   // the client can map it (local clients); false when the link is gone.
   virtual bool SendWithFd(const rpc::Message& message, int fd) = 0;
   virtual void Close() = 0;
+  // Closes the link because the client broke the protocol (`why`); a link
+  // that can carry an error to the other end (a peer's stream) does.
+  virtual void Refuse(const absl::Status& why) { Close(); }
 };
 
 }  // namespace flare

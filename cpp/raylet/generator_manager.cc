@@ -4,9 +4,29 @@
 
 namespace flare {
 
-void GeneratorManager::OnSubmitted(const TaskId& task_id, ClientId owner) {
-  generators_[task_id] = State{owner};
-  objects_.AddPending(owner, GeneratorItemId(task_id, 0));
+void GeneratorManager::OnSubmitted(const TaskId& task_id, ClientId owner, bool push_items) {
+  State& state = generators_[task_id] = State{owner};
+  state.push_items = push_items;
+  AddPendingItem(task_id, state, 0);
+}
+
+void GeneratorManager::AddPendingItem(const TaskId& task_id, const State& state,
+                                      uint32_t index) {
+  const ObjectId id = GeneratorItemId(task_id, index);
+  objects_.AddPending(state.owner, id);
+  if (state.push_items) objects_.Subscribe(state.owner, id);
+}
+
+bool GeneratorManager::OnRemoteItem(const TaskId& task_id, const ObjectId& id) {
+  auto gen = generators_.find(task_id);
+  if (gen == generators_.end() || gen->second.released || gen->second.finished ||
+      id != GeneratorItemId(task_id, gen->second.produced)) {
+    return false;
+  }
+  State& state = gen->second;
+  state.produced++;
+  AddPendingItem(task_id, state, state.produced);
+  return true;
 }
 
 void GeneratorManager::OnYield(ClientId worker, rpc::GeneratorYield& items) {
@@ -20,7 +40,7 @@ void GeneratorManager::OnYield(ClientId worker, rpc::GeneratorYield& items) {
     if (expected) {
       State& state = gen->second;
       state.produced++;
-      objects_.AddPending(state.owner, GeneratorItemId(task_id, state.produced));
+      AddPendingItem(task_id, state, state.produced);
       continue;
     }
     // Nobody will take it (the caller let go, or the task was cancelled):

@@ -26,8 +26,14 @@ class GeneratorManager {
       : objects_(objects), returns_(returns) {}
 
   // `owner` submitted streaming task `task_id`: its first item is pending
-  // for the owner.
-  void OnSubmitted(const TaskId& task_id, ClientId owner);
+  // for the owner. With `push_items` (the owner is another node's raylet)
+  // the owner is sent each item as it is stored, in order.
+  void OnSubmitted(const TaskId& task_id, ClientId owner, bool push_items = false);
+  // The generator runs on another node, which sent item `id`: it is the
+  // next item here (stored by the caller), and the one after becomes
+  // pending. False when nobody takes it (the caller let go, or it is not
+  // the next one): the caller drops it.
+  bool OnRemoteItem(const TaskId& task_id, const ObjectId& id);
   // `worker` yielded `items`, in order. Items nobody will take (the caller
   // let go, or the task ended) are dropped.
   void OnYield(ClientId worker, rpc::GeneratorYield& items);
@@ -51,7 +57,11 @@ class GeneratorManager {
     uint32_t produced = 0;  // items stored so far
     bool finished = false;  // the task ended
     bool released = false;  // the caller dropped its generator
+    bool push_items = false;  // the owner is sent each item
   };
+  // Makes item `index` pending for the owner (and subscribes a pushed-to
+  // owner to it).
+  void AddPendingItem(const TaskId& task_id, const State& state, uint32_t index);
   // Frees `id` unless something else still holds it.
   void DropIfUnreferenced(const ObjectId& id);
 

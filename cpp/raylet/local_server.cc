@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "raylet/message_checks.h"
+
 namespace flare {
 
 void LocalServer::Accept(Connection::Socket socket) {
@@ -41,10 +43,12 @@ std::vector<ClientId> LocalServer::All() const {
 
 void LocalServer::Register(Client& client, const rpc::RegisterClient& request) {
   if (client.peer_link != (request.kind() == rpc::PEER)) {
-    std::cerr << "flare-raylet: dropping client " << client.info.id << ": a "
-              << (client.peer_link ? "node's stream" : "local connection")
-              << " cannot register as kind " << request.kind() << "\n";
-    client.link->Close();
+    const std::string kind = rpc::ClientKind_IsValid(request.kind())
+                                 ? rpc::ClientKind_Name(request.kind())
+                                 : "kind " + std::to_string(request.kind());
+    Refuse(client, absl::PermissionDeniedError(
+                       std::string("a ") + (client.peer_link ? "node's stream" : "local connection") +
+                       " cannot register as " + kind));
     return;
   }
   client.info.kind = request.kind();
@@ -82,19 +86,31 @@ void LocalServer::OnMessage(Connection& connection, rpc::Message& message) {
 
 void LocalServer::OnLinkMessage(ClientId id, rpc::Message& message) {
   auto it = clients_.find(id);
-  if (it == clients_.end()) return;
+  if (it == clients_.end() || it->second.refused) return;
   Client& client = it->second;
-  if (message.body_case() == rpc::Message::kRegisterClient) {
+  const bool registration = message.body_case() == rpc::Message::kRegisterClient;
+  if (!client.registered && !registration) {
+    Refuse(client, absl::FailedPreconditionError("it sent a message before registering"));
+    return;
+  }
+  // The earliest point the message is typed: what is wrong with it stops here.
+  if (absl::Status allowed = CheckClientMessage(client.info.kind, message); !allowed.ok()) {
+    Refuse(client, allowed);
+    return;
+  }
+  if (registration) {
     if (!client.registered && !client.registering) Register(client, message.register_client());
     return;
   }
-  if (!client.registered) {
-    std::cerr << "flare-raylet: dropping client " << id
-              << ": it sent a message before registering\n";
-    client.link->Close();
-    return;
-  }
   Dispatch(client.info, message);
+}
+
+void LocalServer::Refuse(Client& client, const absl::Status& why) {
+  std::cerr << "flare-raylet: dropping client " << client.info.id << " ("
+            << (client.peer_link ? "a node's stream" : "local connection") << "): " << why.message()
+            << "\n";
+  client.refused = true;
+  client.link->Refuse(why);
 }
 
 void LocalServer::Dispatch(const ClientInfo& client, rpc::Message& message) {

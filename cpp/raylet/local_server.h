@@ -107,10 +107,14 @@ class LocalServer : public Connection::Handler, public ClientChannel {
     ClientInfo info;
     bool registering = false;  // waiting for the handler's reply
     bool registered = false;
+    bool refused = false;  // dropped for a protocol error: the rest it sends is ignored
   };
   void Register(Client& client, const rpc::RegisterClient& request);
   void FinishRegister(ClientId id, rpc::RegisterReply body);
   void Dispatch(const ClientInfo& client, rpc::Message& message);
+  // Drops a client that broke the protocol: a log line, and the link closes
+  // telling it `why` where it can.
+  void Refuse(Client& client, const absl::Status& why);
 
   int arena_fd_;
   LocalRequestHandler* handler_ = nullptr;

@@ -32,6 +32,7 @@
 #include "raylet/options.h"
 #include "raylet/posix_io.h"
 #include "raylet/process_launcher.h"
+#include "rpc/channel_args.h"
 #include "rpc/cluster_server.h"
 #include "rpc/gcs_connection.h"
 #include "rpc/gcs_service.h"
@@ -169,7 +170,8 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
     link.gcs_service = std::make_unique<flare::GcsGrpcService>(io, flags.token);
     link.gcs_server = std::make_unique<flare::GcsServer>(
         *link.gcs, *link.local_client, *link.gcs_service,
-        flare::GcsServer::Options{flags.version, std::chrono::milliseconds(flags.node_timeout_ms)});
+        flare::GcsServer::Options{flags.version, std::chrono::milliseconds(flags.node_timeout_ms),
+                                  flare::kMaxClusterMessageBytes});
     link.gcs_service->set_server(link.gcs_server.get());
     services.push_back(link.gcs_service.get());
     link.client = link.local_client.get();
@@ -188,7 +190,8 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
   link.remote_client = std::make_unique<flare::RemoteGcsClient>(
       [&link](flare::rpc::GcsRequest request) {
         return link.connection && link.connection->Send(std::move(request));
-      });
+      },
+      flare::kMaxClusterMessageBytes);
   flare::GcsConnection::Callbacks callbacks;
   callbacks.on_push = [&link](const flare::rpc::GcsPush& push) {
     link.remote_client->OnPush(push);
@@ -344,6 +347,11 @@ int main(int argc, char** argv) {
         manager.OnObjectPulled(id, waiting);
       }));
   puller.Bind(link.objects.get());
+  // Pulls that find the arena full wait for room: spilling makes some, and
+  // so does every object freed here.
+  link.objects->SetSpaceRequester(
+      [&](uint64_t) { manager.MakeRoom([&link] { link.objects->OnSpaceFreed(); }); });
+  manager.SetRoomListener([&link] { link.objects->OnSpaceFreed(); });
   peers.set_callbacks(
       {[&manager](const flare::NodeId& node, flare::rpc::Message& message) {
          manager.OnPeerMessage(node, message);
@@ -416,11 +424,11 @@ int main(int argc, char** argv) {
   boost::asio::steady_timer liveness(io);
   bool flush_armed = false;
   if (link.gcs) {
-    constexpr auto kViewDelay = std::chrono::milliseconds(20);
-    link.gcs->SetViewDirtyHook([&] {
+    // The hook outlives this block, so it holds the delay by value.
+    link.gcs->SetViewDirtyHook([&, delay = std::chrono::milliseconds(20)] {
       if (flush_armed) return;
       flush_armed = true;
-      view_flush.expires_after(kViewDelay);
+      view_flush.expires_after(delay);
       view_flush.async_wait([&](const boost::system::error_code& error) {
         flush_armed = false;
         if (!error) link.gcs->FlushView();

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "common/placement_group_resources.h"
+#include "raylet/message_checks.h"
 
 namespace flare {
 
@@ -81,7 +82,24 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
     if (remote_.borrowed().Tracks(id)) {
       node_io_.timers->Post([this, id] { remote_.borrowed().OnFreed(id); });
     }
+    if (on_room_ && !room_posted_) {
+      // Posted: the listener must not call back into the table.
+      room_posted_ = true;
+      node_io_.timers->Post([this] {
+        room_posted_ = false;
+        on_room_();
+      });
+    }
   });
+}
+
+void NodeManager::MakeRoom(std::function<void()> then) {
+  if (spill_.SpillAny()) {
+    node_io_.timers->Post(std::move(then));
+    return;
+  }
+  AskClientsToUnpin(clients_);
+  node_io_.timers->After(kRoomRetry, std::move(then));
 }
 
 NodeUnits NodeManager::Units() {
@@ -113,14 +131,26 @@ void NodeManager::OnPutInline(const ClientInfo& client, rpc::PutInline& put) {
   ObjectReady(id, waiting);
 }
 
-void NodeManager::OnSealObject(const ClientInfo&, const rpc::SealObject& seal) {
+bool NodeManager::IsWriterOf(const ClientInfo& client, const ObjectId& id) const {
+  const ObjectEntry* entry = objects_.Find(id);
+  if (entry == nullptr || entry->creator == client.id) return true;  // unknown: a no-op below
+  // Another writer's buffer (a put, a return, a copy being pulled) is not
+  // this client's to seal or free: the writer may still be copying into it.
+  std::cerr << "flare-raylet: client " << client.id << " tried to seal or abort object "
+            << id.Hex() << ", which it is not writing; ignored\n";
+  return false;
+}
+
+void NodeManager::OnSealObject(const ClientInfo& client, const rpc::SealObject& seal) {
   const ObjectId id = ObjectId::FromBinary(seal.object_id());
+  if (!IsWriterOf(client, id)) return;
   auto waiting = objects_.Seal(id, ToObjectIds(seal.contained_refs()));
   if (waiting.ok()) ObjectReady(id, *waiting);
 }
 
-void NodeManager::OnAbortObject(const ClientInfo&, const rpc::AbortObject& abort) {
-  objects_.Abort(ObjectId::FromBinary(abort.object_id()));
+void NodeManager::OnAbortObject(const ClientInfo& client, const rpc::AbortObject& abort) {
+  const ObjectId id = ObjectId::FromBinary(abort.object_id());
+  if (IsWriterOf(client, id)) objects_.Abort(id);
 }
 
 void NodeManager::OnRefUpdate(const ClientInfo& client, const rpc::RefUpdate& update) {
@@ -508,6 +538,11 @@ void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
 }
 
 void NodeManager::OnPeerMessage(const NodeId& node, rpc::Message& message) {
+  if (absl::Status valid = CheckPeerAnswer(message); !valid.ok()) {
+    std::cerr << "flare-raylet: ignoring a message from node " << node.Hex() << ": "
+              << valid.message() << "\n";
+    return;
+  }
   if (message.body_case() == rpc::Message::kObjectReady) {
     tasks_.OnPeerObject(node, message.object_ready());
   } else if (message.body_case() == rpc::Message::kLogLines) {

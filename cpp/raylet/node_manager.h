@@ -132,6 +132,14 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // What object transfer works on: the table and the arena it maps.
   ObjectTable& object_table() { return objects_; }
   uint8_t* arena_base() { return arena_->base(); }
+  // Object transfer waits for room in the arena. `on_room` is posted onto
+  // the loop (once for a burst) after objects are freed here.
+  void SetRoomListener(std::function<void()> on_room) { on_room_ = std::move(on_room); }
+  // Makes room for a pull: spills one object no client maps, or, when none
+  // can be, asks clients to drop the values they only cache. `then` runs on
+  // the loop once there may be room: at once after a spill, shortly after
+  // asking (what clients unpin can then be spilled).
+  void MakeRoom(std::function<void()> then);
   // A copy pulled from another node was sealed here: `waiting` (the
   // clients subscribed to it) and the tasks that need it are told.
   void OnObjectPulled(const ObjectId& id, const std::vector<ClientId>& waiting) {
@@ -151,6 +159,9 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // Sends `client` where object `id` is, bringing it back from disk first
   // (tried again shortly, a few times, while the arena has no room).
   void SendObject(ClientId client, const ObjectId& id, int attempt = 0);
+  // Whether `client` may seal or abort `id`: it created it (or `id` is not
+  // in the table). Logs a refusal.
+  bool IsWriterOf(const ClientInfo& client, const ObjectId& id) const;
   // Ends what runs in the group, then frees it.
   void RemovePlacementGroup(const PlacementGroupId& group_id);
   // The GCS's node records, this node's with its available resources now.
@@ -161,6 +172,9 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // A spilled object a client asked for waits this long, this many times,
   // for room to come back into the arena.
   static constexpr std::chrono::milliseconds kRestoreRetry{20};
+  // A pull that found no room looks again this long after clients were
+  // asked to unpin (its admission timeout bounds the tries).
+  static constexpr std::chrono::milliseconds kRoomRetry{20};
   static constexpr int kRestoreAttempts = 50;
 
   ClientChannel& clients_;
@@ -201,6 +215,8 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   TaskManager tasks_{Units(), policy_, cluster_, actors_};
   ActorManager actors_{Units(), tasks_};
 
+  std::function<void()> on_room_;
+  bool room_posted_ = false;  // on_room_ is posted and has not run yet
   // Why a worker process is about to exit on its own (sys.exit()), by pid.
   absl::flat_hash_map<pid_t, std::string> exit_reasons_;
   int startup_failures_ = 0;

@@ -67,6 +67,7 @@ absl::Status RemoteTasks::Send(const NodeId& node, const TaskId& task_id,
   sent.node = node;
   sent.demand = demand;
   sent.returns_left = spec.num_returns();
+  sent.streaming = spec.streaming();
   for (uint32_t i = 1; i <= spec.num_returns(); ++i) {
     sent.held_there.push_back(ObjectIdFor(task_id, i));
   }
@@ -76,12 +77,27 @@ absl::Status RemoteTasks::Send(const NodeId& node, const TaskId& task_id,
 std::optional<TaskId> RemoteTasks::OnObject(const NodeId& node, const rpc::ObjectData& data) {
   const ObjectId id = ObjectId::FromBinary(data.object_id());
   const TaskId task_id = TaskOfObject(id);
+  // The node pinned an arena copy for us as it sent it: one we do not take
+  // (the task was forgotten, sent elsewhere, or this return is here
+  // already) is let go of there at once, or it would stay there for good.
+  auto ignore = [&]() -> std::optional<TaskId> {
+    if (data.in_store() && data.error() == rpc::ERROR_NONE) ReleaseReturns(peers_, node, {id});
+    return std::nullopt;
+  };
   auto it = tasks_.find(task_id);
-  if (it == tasks_.end() || it->second.node != node) return std::nullopt;  // forgotten
+  if (it == tasks_.end() || it->second.node != node) return ignore();  // forgotten
   Sent& sent = it->second;
   auto held = std::find(sent.held_there.begin(), sent.held_there.end(), id);
-  if (held == sent.held_there.end()) return std::nullopt;  // already had it
+  if (held == sent.held_there.end()) return ignore();  // already had it
   sent.held_there.erase(held);
+  Receive(node, data);
+  if (--sent.returns_left > 0) return std::nullopt;
+  tasks_.erase(it);
+  return task_id;
+}
+
+void RemoteTasks::Receive(const NodeId& node, const rpc::ObjectData& data) {
+  const ObjectId id = ObjectId::FromBinary(data.object_id());
   // The refs it holds stay held there (for us) before its copy there goes.
   std::vector<ObjectId> nested;
   for (const auto& binary : data.contained_refs()) nested.push_back(ObjectId::FromBinary(binary));
@@ -96,16 +112,28 @@ std::optional<TaskId> RemoteTasks::OnObject(const NodeId& node, const rpc::Objec
       }
       ReleaseReturns(peers_, node, {id});
     });
-  } else {
-    rpc::ReturnObject ret;
-    *ret.mutable_data() = data;
-    ret.mutable_data()->clear_contained_refs();
-    returns_.Store(ret);
-    ReleaseReturns(peers_, node, {id});
+    return;
   }
-  if (--sent.returns_left > 0) return std::nullopt;
-  tasks_.erase(it);
-  return task_id;
+  rpc::ReturnObject ret;
+  *ret.mutable_data() = data;
+  ret.mutable_data()->clear_contained_refs();
+  returns_.Store(ret);
+  ReleaseReturns(peers_, node, {id});
+}
+
+void RemoteTasks::OnItem(const NodeId& node, const rpc::ObjectData& data, bool wanted) {
+  if (wanted) {
+    Receive(node, data);
+    return;
+  }
+  const ObjectId id = ObjectId::FromBinary(data.object_id());
+  ReleaseReturns(peers_, node, {id});
+  if (objects_.Contains(id) && !objects_.IsReady(id)) {
+    // Pending here for a caller that let go: it ends, and goes.
+    returns_.StoreError(id, rpc::OBJECT_LOST, "the generator's caller let go of this item");
+    objects_.AddRef(kTaskArgHolder, id);
+    objects_.RemoveRef(kTaskArgHolder, id);
+  }
 }
 
 void RemoteTasks::Cancel(const TaskId& task_id, bool force) {

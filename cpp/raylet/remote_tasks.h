@@ -56,6 +56,14 @@ class RemoteTasks {
   // this node's copy (an arena object is pulled here first) and releases
   // the other's. Returns the task when this was its last return.
   std::optional<TaskId> OnObject(const NodeId& node, const rpc::ObjectData& data);
+  // Whether `task_id` is a streaming generator sent to `node`.
+  bool Streams(const NodeId& node, const TaskId& task_id) const {
+    auto it = tasks_.find(task_id);
+    return it != tasks_.end() && it->second.node == node && it->second.streaming;
+  }
+  // `node` sent an item of a generator sent there: stored here (pulled
+  // first) when `wanted`, and released there either way.
+  void OnItem(const NodeId& node, const rpc::ObjectData& data, bool wanted);
   // Asks the node running `task_id` to cancel it (its returns are already
   // failed here). Nothing happens if it does not run elsewhere.
   void Cancel(const TaskId& task_id, bool force);
@@ -84,7 +92,11 @@ class RemoteTasks {
     ResourceSet demand;
     uint32_t returns_left = 0;
     std::vector<ObjectId> held_there;  // returns the peer still holds on `node`
+    bool streaming = false;            // its items come as they are yielded
   };
+  // Stores an object `node` sent (pulled first if in its arena), holding
+  // the refs it contains, then releases the copy there.
+  void Receive(const NodeId& node, const rpc::ObjectData& data);
   // Releases what we hold on the task's node, then drops the task.
   void Release(absl::flat_hash_map<TaskId, Sent, IdHash>::iterator it);
 

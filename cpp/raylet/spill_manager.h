@@ -47,8 +47,13 @@ class SpillManager {
   // all of them are in the arena together.
   Restored RestoreAll(const std::vector<ObjectId>& ids);
 
+  // Writes one unmapped object out, to make room for something that is not
+  // a create here (a copy pulled from another node); false if none could be.
+  bool SpillAny() { return SpillOne(ObjectId()); }
+
   // The object was freed: its spilled bytes go too.
   void OnObjectFreed(const ObjectId& id);
+
 
   size_t num_spilled() const { return spilled_.size(); }
 

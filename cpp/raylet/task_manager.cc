@@ -79,7 +79,7 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
     // The caller gets its results pushed as soon as they exist.
     objects_.Subscribe(owner.id, id);
   }
-  if (spec.streaming()) generators_.OnSubmitted(task_id, owner.id);
+  if (spec.streaming()) generators_.OnSubmitted(task_id, owner.id, record.owner_is_peer);
   // The task holds what it reads and the refs nested in its arguments.
   record.arg_refs = ArgumentIds(spec);
   for (const auto& nested : spec.nested_refs()) {
@@ -163,7 +163,7 @@ bool TaskManager::RunsHereOnly(const TaskRecord& record) const {
       record.is_actor_creation() &&
       actors_.Hosts(ActorIdOf(TaskId::FromBinary(record.spec.task_id())));
   return record.owner_is_peer || hosted_here || record.is_actor_call() ||
-         record.spec.streaming() || record.spec.dynamic_returns() ||
+         record.spec.dynamic_returns() ||
          groups_.GroupOf(record.demand).has_value();
 }
 
@@ -734,6 +734,13 @@ void TaskManager::SpillBack() {
 
 void TaskManager::OnPeerObject(const NodeId& node, const rpc::ObjectData& data) {
   if (remote_.borrowed().OnObject(node, data)) {
+    Dispatch();
+    return;
+  }
+  const ObjectId id = ObjectId::FromBinary(data.object_id());
+  if (IndexOfObject(id) >= 2 && remote_.Streams(node, TaskOfObject(id))) {
+    // An item of a generator running there, in order.
+    remote_.OnItem(node, data, generators_.OnRemoteItem(TaskOfObject(id), id));
     Dispatch();
     return;
   }

@@ -49,7 +49,14 @@ class NodeGrpcService::PeerStream : public grpc::ServerBidiReactor<rpc::Message,
     }
     void Close() override {
       std::lock_guard<std::mutex> lock(mu_);
-      if (stream_ != nullptr) stream_->FinishAfterWrites();
+      if (stream_ != nullptr) stream_->FinishAfterWrites(grpc::Status::OK);
+    }
+    // The peer sees `why` as the status its stream ends with.
+    void Refuse(const absl::Status& why) override {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stream_ == nullptr) return;
+      stream_->FinishAfterWrites(
+          grpc::Status(static_cast<grpc::StatusCode>(why.code()), std::string(why.message())));
     }
 
     ClientId id = 0;  // the local server's id for it; event loop only
@@ -73,7 +80,7 @@ class NodeGrpcService::PeerStream : public grpc::ServerBidiReactor<rpc::Message,
     LocalServer& clients = service_.clients_;
     if (!ok) {
       boost::asio::post(service_.loop_, [&clients, link = link_] { clients.OnLinkClosed(link->id); });
-      FinishAfterWrites();
+      FinishAfterWrites(grpc::Status::OK);
       return;
     }
     boost::asio::post(service_.loop_, [&clients, link = link_, message = std::move(message_)]() mutable {
@@ -96,8 +103,8 @@ class NodeGrpcService::PeerStream : public grpc::ServerBidiReactor<rpc::Message,
   }
 
  private:
-  void FinishAfterWrites() {
-    outbox_.Close([this] { Finish(grpc::Status::OK); });
+  void FinishAfterWrites(grpc::Status status) {
+    outbox_.Close([this, status = std::move(status)] { Finish(status); });
   }
 
   NodeGrpcService& service_;

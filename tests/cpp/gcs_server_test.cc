@@ -6,7 +6,11 @@
 // connection goes.
 #include "gcs/gcs_server.h"
 
+#include <cmath>
 #include <deque>
+#include <functional>
+#include <limits>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -31,6 +35,7 @@ class GcsServerTest : public ::testing::Test, public GcsServer::Sink {
     std::deque<rpc::GcsRequest> to_head;
     std::unique_ptr<RemoteGcsClient> client;
     std::vector<std::vector<rpc::NodeInfo>> views;
+    std::vector<rpc::GcsReply> replies;  // every reply the head sent, in order
     std::string closed_because;  // set when the head closed its stream
   };
 
@@ -65,7 +70,9 @@ class GcsServerTest : public ::testing::Test, public GcsServer::Sink {
         auto [stream, push] = std::move(to_nodes_.front());
         to_nodes_.pop_front();
         for (auto& node : nodes_) {
-          if (node->stream == stream) node->client->OnPush(push);
+          if (node->stream != stream) continue;
+          if (push.has_reply()) node->replies.push_back(push.reply());
+          node->client->OnPush(push);
         }
         moved = true;
       }
@@ -122,6 +129,11 @@ TEST_F(GcsServerTest, ANodeMustRegisterBeforeAnythingElse) {
   Pump();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
   EXPECT_NE(status.message().find("register"), std::string::npos) << status;
+  EXPECT_FALSE(node.closed_because.empty()) << "a stream that breaks the protocol is closed";
+  // What it sends after that is dropped: it does not become a member.
+  node.client->RegisterNode(Record(NodeId::FromRandom()), nullptr);
+  Pump();
+  EXPECT_EQ(server_.connected_nodes(), 0u);
 }
 
 TEST_F(GcsServerTest, ANodeOfAnotherVersionIsRefusedNamingBothVersions) {
@@ -132,6 +144,176 @@ TEST_F(GcsServerTest, ANodeOfAnotherVersionIsRefusedNamingBothVersions) {
   EXPECT_NE(status.message().find("1.0"), std::string::npos) << status;
   EXPECT_FALSE(node.closed_because.empty()) << "its stream is closed";
   EXPECT_EQ(server_.connected_nodes(), 0u);
+}
+
+// A request sent as it is, bypassing the client's encoding: what a buggy or
+// hostile node could put on the stream.
+rpc::GcsRequest Raw(uint64_t id, const std::function<void(rpc::GcsRequest&)>& fill) {
+  rpc::GcsRequest request;
+  request.set_request_id(id);
+  fill(request);
+  return request;
+}
+
+TEST_F(GcsServerTest, AMalformedRegistrationIsRefusedAndItsStreamClosed) {
+  Node& short_id = Connect();
+  rpc::NodeInfo record = Record(NodeId::FromRandom());
+  record.set_node_id("short");
+  absl::Status status;
+  short_id.client->RegisterNode(record, [&](absl::Status s) { status = s; });
+  Pump();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("node_id"), std::string::npos) << status;
+  EXPECT_FALSE(short_id.closed_because.empty());
+
+  Node& bad_amount = Connect();
+  record = Record(NodeId::FromRandom());
+  (*record.mutable_total()->mutable_amounts())["CPU"] = std::nan("");
+  bad_amount.client->RegisterNode(record, [&](absl::Status s) { status = s; });
+  Pump();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("CPU"), std::string::npos) << status;
+  EXPECT_FALSE(bad_amount.closed_because.empty());
+
+  EXPECT_EQ(server_.connected_nodes(), 0u) << "neither became a member";
+  EXPECT_TRUE(gcs_.GetAllNodes().empty()) << "nor was recorded";
+}
+
+TEST_F(GcsServerTest, ANodeCannotTakeTheIdOfALiveNodeNorKillItByLeaving) {
+  // The head's own node registers in process; another node on a stream.
+  const NodeId head = NodeId::FromRandom(), member = NodeId::FromRandom();
+  ASSERT_TRUE(gcs_.RegisterNode(Record(head)).ok());
+  Node& honest = Connect();
+  ASSERT_TRUE(Register(honest, member).ok());
+
+  for (const NodeId& taken : {head, member}) {
+    Node& impostor = Connect();
+    absl::Status status = Register(impostor, taken);
+    EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists) << status;
+    EXPECT_NE(status.message().find(taken.Hex()), std::string::npos) << status;
+    EXPECT_FALSE(impostor.closed_because.empty()) << "the impostor's stream is closed";
+    server_.OnStreamClosed(impostor.stream);  // ... and ends
+  }
+  gcs_.FlushView();
+  Pump();
+  ASSERT_NE(InView(honest, head), nullptr);
+  EXPECT_TRUE(InView(honest, head)->alive()) << "the head is not dead because an impostor left";
+  EXPECT_TRUE(InView(honest, member)->alive());
+  EXPECT_EQ(server_.connected_nodes(), 1u);
+}
+
+TEST_F(GcsServerTest, ANodeSpeaksOnlyForItself) {
+  Node& a = Connect();
+  Node& b = Connect();
+  const NodeId id_a = NodeId::FromRandom(), id_b = NodeId::FromRandom();
+  ASSERT_TRUE(Register(a, id_a).ok());
+  ASSERT_TRUE(Register(b, id_b).ok());
+  rpc::ResourceSet lie;
+  (*lie.mutable_amounts())["CPU"] = 64;
+  a.client->ReportResources(id_b, lie);
+  absl::Status reregistered = Register(a, id_b);
+  gcs_.FlushView();
+  Pump();
+  EXPECT_EQ(reregistered.code(), absl::StatusCode::kPermissionDenied) << reregistered;
+  ASSERT_NE(InView(b, id_b), nullptr);
+  EXPECT_EQ(InView(b, id_b)->available().amounts().count("CPU"), 0u)
+      << "a cannot report b's resources";
+  EXPECT_TRUE(InView(b, id_a)->alive());
+  EXPECT_TRUE(a.closed_because.empty()) << "a refused request does not end a member";
+}
+
+TEST_F(GcsServerTest, MalformedIdsAndAmountsAreAnsweredNamingTheFieldAndTheStreamServesOn) {
+  Node& node = Connect();
+  const NodeId id = NodeId::FromRandom();
+  ASSERT_TRUE(Register(node, id).ok());
+  const std::vector<std::pair<std::string, rpc::GcsRequest>> requests = {
+      {"mark_job_finished", Raw(101, [](auto& r) { r.set_mark_job_finished("abc"); })},
+      {"get_job", Raw(102, [](auto& r) { r.set_get_job(std::string(5, 'j')); })},
+      {"report_actor_state.actor_id",
+       Raw(103, [](auto& r) { r.mutable_report_actor_state()->set_actor_id("x"); })},
+      {"placement_group_created.node_id",
+       Raw(104,
+           [](auto& r) {
+             r.mutable_placement_group_created()->set_pg_id(PlacementGroupId().Binary());
+             r.mutable_placement_group_created()->set_node_id("n");
+           })},
+      {"placement_group_removed", Raw(105, [](auto& r) { r.set_placement_group_removed("p"); })},
+      {"get_placement_groups.pg_id",
+       Raw(106, [](auto& r) { r.mutable_get_placement_groups()->set_pg_id("zz"); })},
+      {"add_placement_group.bundles",
+       Raw(107,
+           [](auto& r) {
+             r.mutable_add_placement_group()->set_pg_id(PlacementGroupId::FromRandom().Binary());
+             (*r.mutable_add_placement_group()->add_bundles()->mutable_amounts())["CPU"] = -1;
+           })},
+  };
+  for (const auto& [field, request] : requests) node.to_head.push_back(request);
+  // A resource report has no reply: a malformed one is dropped.
+  node.to_head.push_back(Raw(108, [&](auto& r) {
+    r.mutable_resource_report()->set_node_id(id.Binary());
+    (*r.mutable_resource_report()->mutable_available()->mutable_amounts())["CPU"] =
+        std::numeric_limits<double>::infinity();
+  }));
+  Pump();
+  ASSERT_EQ(node.replies.size(), requests.size() + 1) << "one reply each (and the registration)";
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const rpc::GcsReply& reply = node.replies[i + 1];
+    SCOPED_TRACE(requests[i].first);
+    EXPECT_EQ(reply.request_id(), requests[i].second.request_id());
+    EXPECT_EQ(reply.status_code(), static_cast<int32_t>(absl::StatusCode::kInvalidArgument));
+    EXPECT_NE(reply.status_message().find(requests[i].first), std::string::npos)
+        << reply.status_message();
+  }
+  gcs_.FlushView();
+  Pump();
+  EXPECT_EQ(InView(node, id)->available().amounts().count("CPU"), 0u)
+      << "the infinite report was dropped";
+  EXPECT_TRUE(gcs_.GetPlacementGroups(std::nullopt).empty());
+  EXPECT_TRUE(node.closed_because.empty()) << "a malformed request does not end the member";
+  std::optional<bool> written;
+  node.client->KvPut("k", "v", true, [&](absl::StatusOr<bool> r) { written = r.ok() && *r; });
+  Pump();
+  EXPECT_EQ(written, true) << "the stream serves on";
+}
+
+TEST_F(GcsServerTest, AnAnswerTooLargeForTheStreamIsRefusedAndTheStreamServesOn) {
+  Node& node = Connect();
+  ASSERT_TRUE(Register(node, NodeId::FromRandom()).ok());
+  // Written on the head (in process, no stream limit), read by a node.
+  ASSERT_TRUE(gcs_.KvPut("big", std::string((64 << 20) + 1, 'b'), true).ok());
+  ASSERT_TRUE(gcs_.KvPut("small", "s", true).ok());
+  absl::Status big;
+  std::optional<std::string> small;
+  node.client->KvGet("big", [&](absl::StatusOr<std::optional<std::string>> r) {
+    big = r.status();
+  });
+  node.client->KvGet("small", [&](absl::StatusOr<std::optional<std::string>> r) {
+    if (r.ok() && r->has_value()) small = **r;
+  });
+  Pump();
+  EXPECT_EQ(big.code(), absl::StatusCode::kResourceExhausted) << big;
+  EXPECT_NE(big.message().find("bytes"), std::string::npos) << big;
+  EXPECT_EQ(small, "s");
+  EXPECT_TRUE(node.closed_because.empty());
+}
+
+TEST(RemoteGcsClientTest, ARequestTooLargeForTheStreamFailsWithoutBeingSent) {
+  std::vector<rpc::GcsRequest> sent;
+  RemoteGcsClient client(
+      [&](rpc::GcsRequest request) {
+        sent.push_back(std::move(request));
+        return true;
+      },
+      /*max_request_bytes=*/1024);
+  absl::Status status;
+  client.KvPut("fn", std::string(2000, 'f'), true,
+               [&](absl::StatusOr<bool> r) { status = r.status(); });
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_NE(status.message().find("kv_put"), std::string::npos) << status;
+  EXPECT_TRUE(sent.empty()) << "sent, it would break the node's stream to the GCS";
+  EXPECT_EQ(client.pending(), 0u);
+  client.KvPut("fn", "small", true, nullptr);
+  EXPECT_EQ(sent.size(), 1u) << "smaller requests still go";
 }
 
 TEST_F(GcsServerTest, EveryCallRoundTripsThroughTheWire) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "table_returns.h"
 
 namespace flare {
@@ -43,6 +45,28 @@ TEST_F(GeneratorManagerTest, TheNextItemIsAlwaysPendingForTheCaller) {
   EXPECT_TRUE(objects_.Contains(Item(1)));
   EXPECT_FALSE(objects_.IsReady(Item(1)));
   EXPECT_FALSE(generators_.Restartable(task_)) << "it has yielded: a rerun would repeat items";
+}
+
+TEST_F(GeneratorManagerTest, AnotherNodeAsCallerIsSubscribedToEachItemInTurn) {
+  generators_.OnSubmitted(task_, kCaller, /*push_items=*/true);
+  auto subscribed = [&](uint32_t k) {
+    const ObjectEntry* entry = objects_.Find(Item(k));
+    return entry != nullptr && std::find(entry->subscribers.begin(), entry->subscribers.end(),
+                                         kCaller) != entry->subscribers.end();
+  };
+  EXPECT_TRUE(subscribed(0));
+  Yield(0);
+  EXPECT_TRUE(subscribed(1)) << "the next one too, so items go out as they are stored";
+}
+
+TEST_F(GeneratorManagerTest, ItemsFromAnotherNodeAdvanceTheGeneratorInOrderOnly) {
+  generators_.OnSubmitted(task_, kCaller);
+  EXPECT_FALSE(generators_.OnRemoteItem(task_, Item(1))) << "not the next one";
+  EXPECT_TRUE(generators_.OnRemoteItem(task_, Item(0)));
+  EXPECT_TRUE(objects_.Contains(Item(1)));
+  EXPECT_FALSE(generators_.Restartable(task_));
+  generators_.OnReleased(kCaller, task_, 1);
+  EXPECT_FALSE(generators_.OnRemoteItem(task_, Item(1))) << "the caller let go";
 }
 
 TEST_F(GeneratorManagerTest, TheEndOfTheTaskEndsThePendingItemWithObjectLost) {

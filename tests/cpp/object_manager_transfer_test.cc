@@ -1,6 +1,8 @@
 // Object transfer over real sockets on loopback: two or three nodes in one
 // process (object_transfer_harness.h), each with its own arena and port,
 // with every transport.
+#include <future>
+
 #include <gtest/gtest.h>
 
 #include "object_transfer_harness.h"
@@ -175,6 +177,30 @@ TEST_F(PullAdmissionTest, PullThatNeverFindsRoomFailsWithResourceExhausted) {
   EXPECT_TRUE(absl::IsResourceExhausted(pulled)) << pulled;
   EXPECT_NE(pulled.message().find("no room"), std::string::npos) << pulled;
   EXPECT_EQ(sender_.manager().active_sends(), 0u) << "nothing was asked of the holder";
+}
+
+TEST_F(PullAdmissionTest, PullOfAnObjectLargerThanTheStoreFailsAtOnceAndHoldsNoneBack) {
+  // A peer may name any size (object_location, object_ready): one no
+  // spilling can make room for must not wait for room, holding back every
+  // pull behind it.
+  TransferNode receiver(loop_, 8 * kChunkBytes, Options(std::chrono::seconds(60)), 2);
+  const ObjectId remote = sender_.Put(kChunkBytes, 3);
+  std::promise<absl::Status> absurd;
+  std::promise<absl::Status> fine;
+  loop_.Run([&] {
+    receiver.manager().Pull(ObjectIdFor(TaskId::FromRandom(), 1), uint64_t{1} << 62,
+                            {sender_.AsHolder()},
+                            [&](const absl::Status& s) { absurd.set_value(s); });
+    receiver.manager().Pull(remote, kChunkBytes, {sender_.AsHolder()},
+                            [&](const absl::Status& s) { fine.set_value(s); });
+    return 0;
+  });
+  absl::Status refused = absurd.get_future().get();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kOutOfRange) << refused;
+  EXPECT_NE(refused.message().find("more than this node's store"), std::string::npos) << refused;
+  absl::Status pulled = fine.get_future().get();
+  EXPECT_TRUE(pulled.ok()) << pulled;
+  EXPECT_TRUE(receiver.HasPutBytes(remote, kChunkBytes, 3));
 }
 
 }  // namespace

@@ -398,6 +398,39 @@ TEST_F(RemoteTasksTest, ForgettingATaskReleasesThereOnlyTheReturnsNotYetHere) {
   EXPECT_EQ(returns_.stored.size(), 1u);
 }
 
+TEST_F(RemoteTasksTest, AnArenaReturnThatIsNotTakenIsUnpinnedAndReleasedThere) {
+  // The node pinned its copy for us when it sent it; a return that comes
+  // after the task was forgotten (cancelled here while it finished there),
+  // twice, or from a node the task no longer runs on must not stay pinned.
+  const TaskId forgotten = SendOk(node_b_, Spec());
+  remote_.Forget(forgotten);
+  const TaskId twice = SendOk(node_b_, Spec({}, /*num_returns=*/2));
+  remote_.OnObject(node_b_, InStore(twice, 1, 100));
+  const TaskId elsewhere = SendOk(node_b_, Spec());
+  peers_.sent.clear();
+
+  EXPECT_EQ(remote_.OnObject(node_b_, InStore(forgotten, 1, 100)), std::nullopt);
+  EXPECT_EQ(remote_.OnObject(node_b_, InStore(twice, 1, 100)), std::nullopt);
+  EXPECT_EQ(remote_.OnObject(node_c_, InStore(elsewhere, 1, 100)), std::nullopt);
+
+  const auto unpinned = [&](const NodeId& node) {
+    std::vector<ObjectId> ids;
+    for (const auto& message : peers_.Of(node, rpc::Message::kReleasePins)) {
+      for (const auto& binary : message.release_pins().object_ids()) {
+        ids.push_back(ObjectId::FromBinary(binary));
+      }
+    }
+    return ids;
+  };
+  EXPECT_EQ(unpinned(node_b_),
+            (std::vector<ObjectId>{ObjectIdFor(forgotten, 1), ObjectIdFor(twice, 1)}));
+  EXPECT_EQ(AllReleased(node_b_),
+            (std::vector<ObjectId>{ObjectIdFor(forgotten, 1), ObjectIdFor(twice, 1)}));
+  EXPECT_EQ(unpinned(node_c_), (std::vector<ObjectId>{ObjectIdFor(elsewhere, 1)}));
+  EXPECT_EQ(peers_.pulls.size(), 1u) << "only the return taken was pulled";
+  EXPECT_TRUE(remote_.Runs(elsewhere));
+}
+
 TEST_F(RemoteTasksTest, ForgettingATaskNotSentAnywhereSendsNothing) {
   remote_.Forget(TaskId::FromRandom());
   EXPECT_TRUE(peers_.sent.empty());

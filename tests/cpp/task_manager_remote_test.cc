@@ -818,18 +818,44 @@ TEST_F(TaskManagerRemoteTest, AnActorWaitingToGoToANodeThatDiesFailsAndSoDoItsCa
   EXPECT_TRUE(SentTo(b_).empty());
 }
 
-TEST_F(TaskManagerRemoteTest, AGeneratorStaysHereThoughAnotherNodeHasRoom) {
+TEST_F(TaskManagerRemoteTest, AGeneratorGoesToANodeWithRoomAndItsItemsComeBackInOrder) {
   const ClientId worker = node_.StartWorker();
-  const TaskId busy = RunOn(worker, Spec("busy"));
+  RunOn(worker, Spec("busy"));
   Report(b_, 4, 4);
   rpc::TaskSpec spec = Spec("gen", {{"CPU", 0.5}});
   spec.set_streaming(true);
   const TaskId generator = Submit(spec);
-  tasks_.Dispatch();
-  EXPECT_TRUE(node_.peers().sent.empty());
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{generator});
 
-  node_.Done(worker, NodeUnitsHarness::Returned(busy));
-  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{generator}) << "it runs here";
+  const ObjectId first = GeneratorItemId(generator, 0);
+  const ObjectId second = GeneratorItemId(generator, 1);
+  EXPECT_FALSE(node_.objects().IsReady(first)) << "pending for the caller";
+  EXPECT_FALSE(node_.objects().Contains(second));
+  ReturnsValue(b_, generator, "item 0", 2);
+  EXPECT_TRUE(node_.objects().IsReady(first));
+  EXPECT_TRUE(node_.objects().Contains(second)) << "the next item is pending here";
+  ReturnsInStore(b_, generator, 4096, 3);
+  ASSERT_EQ(node_.peers().pulls.size(), 1u);
+  EXPECT_EQ(node_.peers().pulls[0].id, second);
+  EXPECT_EQ(ReleasedOn(b_), std::vector<ObjectId>{first}) << "the second is released once here";
+  node_.peers().pulls[0].done(absl::OkStatus());
+  EXPECT_EQ(ReleasedOn(b_), (std::vector<ObjectId>{first, second}));
+
+  ReturnsValue(b_, generator, "2 items", 1);  // the completion, after the items
+  EXPECT_EQ(tasks_.size(), 1u) << "the busy task";
+  const ObjectEntry* end = node_.objects().Find(GeneratorItemId(generator, 2));
+  ASSERT_TRUE(end == nullptr || end->error == rpc::OBJECT_LOST) << "no third item comes";
+}
+
+TEST_F(TaskManagerRemoteTest, ItemsOfAGeneratorTheCallerDroppedAreReleasedThereNotStored) {
+  Report(b_, 4, 4);
+  rpc::TaskSpec spec = Pinned("gen", b_);
+  spec.set_streaming(true);
+  const TaskId generator = Submit(spec);
+  node_.generators().OnReleased(driver_.id, generator, 0);
+  ReturnsValue(b_, generator, "item 0", 2);
+  EXPECT_FALSE(node_.objects().Contains(GeneratorItemId(generator, 0)));
+  EXPECT_EQ(ReleasedOn(b_), std::vector<ObjectId>{GeneratorItemId(generator, 0)});
 }
 
 TEST_F(TaskManagerRemoteTest, ATaskWithDynamicReturnsStaysHereThoughAnotherNodeHasRoom) {
