@@ -54,7 +54,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -63,7 +62,9 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from bench_procs import kill_tree
 
 IMPLS = ("flare", "ray")
 MIB = 1024 * 1024
@@ -515,49 +516,6 @@ def _log(impl: str, msg: str) -> None:
     print(f"[{impl}] {msg}", file=sys.stderr, flush=True)
 
 
-def _proc_table() -> Dict[int, Tuple[int, int]]:
-    """Map pid -> (ppid, sid) for all processes (Linux /proc)."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        # Fields after the ")" closing the command name: state ppid pgrp sid
-        fields = stat[stat.rindex(")") + 2:].split()
-        table[int(entry)] = (int(fields[1]), int(fields[3]))
-    return table
-
-
-def _kill_tree(root: int) -> None:
-    """SIGKILL ``root``, its descendants and its session (if it leads one).
-
-    Only processes started (directly or not) by ``root`` are targeted; a
-    snapshot is taken first so reparented orphans are still found.
-    """
-    try:
-        table = _proc_table()
-    except OSError:
-        table = {}
-    victims = {root}
-    victims |= {pid for pid, (_ppid, sid) in table.items() if sid == root}
-    changed = True
-    while changed:
-        changed = False
-        for pid, (ppid, _sid) in table.items():
-            if ppid in victims and pid not in victims:
-                victims.add(pid)
-                changed = True
-    for pid in victims:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
 def _run_child(cmd: List[str], timeout: float, capture: bool,
                new_session: bool) -> subprocess.CompletedProcess:
     """Run ``cmd``; on timeout (or Ctrl-C) kill it and what it started."""
@@ -567,12 +525,12 @@ def _run_child(cmd: List[str], timeout: float, capture: bool,
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_tree(proc.pid)
+        kill_tree(proc.pid)
         stdout, stderr = proc.communicate()
         return subprocess.CompletedProcess(cmd, -9, stdout or "",
                                            (stderr or "") + "\nTIMEOUT")
     except KeyboardInterrupt:
-        _kill_tree(proc.pid)
+        kill_tree(proc.pid)
         raise
     return subprocess.CompletedProcess(cmd, proc.returncode, stdout or "",
                                        stderr or "")

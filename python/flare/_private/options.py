@@ -9,6 +9,11 @@ from typing import Any, Dict
 from flare._private import runtime_env
 from flare._private.protocol import DYNAMIC, STREAMING
 
+# The raylet's bounds (cpp/raylet/message_checks.h, cpp/common/wire_checks.h):
+# what exceeds them is refused here, naming the option, before it is sent.
+MAX_NUM_RETURNS = 1 << 16
+MAX_RESOURCE_AMOUNT = 1e14
+
 TASK_OPTIONS = {"num_cpus", "num_gpus", "resources", "num_returns", "max_retries",
                  "retry_exceptions", "name", "timeout_s", "memory", "scheduling_strategy",
                  "enable_task_events", "runtime_env", "accelerator_type", "max_calls",
@@ -40,8 +45,9 @@ def validate_options(options: Dict[str, Any], allowed: set, where: str) -> Dict[
     for key in ("num_cpus", "num_gpus", "memory"):
         if key in options and options[key] is not None:
             value = options[key]
-            if not _is_number(value) or value < 0:
-                raise ValueError(f"{where}: {key} must be a non-negative number, got {value!r}")
+            if not _is_number(value) or not 0 <= value <= MAX_RESOURCE_AMOUNT:
+                raise ValueError(f"{where}: {key} must be a number from 0 to "
+                                 f"{MAX_RESOURCE_AMOUNT:g}, got {value!r}")
     resources = options.get("resources")
     if resources is not None:
         if not isinstance(resources, dict):
@@ -52,15 +58,16 @@ def validate_options(options: Dict[str, Any], allowed: set, where: str) -> Dict[
                 raise TypeError(f"{where}: resource names must be strings, got {name!r}")
             if name in ("CPU", "GPU"):
                 raise ValueError(f"{where}: use num_cpus/num_gpus instead of {name!r} in resources")
-            if not _is_number(amount) or amount < 0:
-                raise ValueError(f"{where}: resource {name!r} must be a non-negative number, "
-                                 f"got {amount!r}")
+            if not _is_number(amount) or not 0 <= amount <= MAX_RESOURCE_AMOUNT:
+                raise ValueError(f"{where}: resource {name!r} must be a number from 0 to "
+                                 f"{MAX_RESOURCE_AMOUNT:g}, got {amount!r}")
     if "num_returns" in options:
         value = options["num_returns"]
         if value not in (STREAMING, DYNAMIC) and (isinstance(value, bool)
-                                                  or not isinstance(value, int) or value < 0):
-            raise ValueError(f"{where}: num_returns must be a non-negative integer, "
-                             f"'streaming' or 'dynamic', got {value!r}")
+                                                  or not isinstance(value, int) or value < 0
+                                                  or value > MAX_NUM_RETURNS):
+            raise ValueError(f"{where}: num_returns must be an integer from 0 to "
+                             f"{MAX_NUM_RETURNS}, 'streaming' or 'dynamic', got {value!r}")
     if "max_retries" in options:
         value = options["max_retries"]
         if isinstance(value, bool) or not isinstance(value, int) or value < -1:
