@@ -47,6 +47,13 @@ absl::Status CheckBundles(const Bundles& bundles, const char* what) {
   return absl::OkStatus();
 }
 
+// A placement-group round names one `what` (an index, a node) per bundle.
+absl::Status OnePerBundle(int count, int bundles, const std::string& what) {
+  if (count == bundles) return absl::OkStatus();
+  return absl::InvalidArgumentError(what + " has " + std::to_string(count) + " entries for " +
+                                    std::to_string(bundles) + " bundles");
+}
+
 // What only another node's raylet sends: the rounds that reserve the
 // bundles of its placement groups here.
 bool PeerOnly(rpc::Message::BodyCase body) {
@@ -150,23 +157,17 @@ absl::Status CheckFields(const rpc::Message& message) {
     }
     case M::kPrepareBundles: {
       const rpc::PrepareBundles& prepare = message.prepare_bundles();
-      if (prepare.bundle_indexes_size() != prepare.bundles_size()) {
-        return absl::InvalidArgumentError(
-            "prepare_bundles has " + std::to_string(prepare.bundle_indexes_size()) +
-            " bundle_indexes for " + std::to_string(prepare.bundles_size()) + " bundles");
-      }
-      return FirstError({CheckId<PlacementGroupId>(prepare.pg_id(), "prepare_bundles.pg_id"),
+      return FirstError({OnePerBundle(prepare.bundle_indexes_size(), prepare.bundles_size(),
+                                      "prepare_bundles.bundle_indexes"),
+                         CheckId<PlacementGroupId>(prepare.pg_id(), "prepare_bundles.pg_id"),
                          CheckBundles(prepare.bundles(), "prepare_bundles.bundles")});
     }
     case M::kCommitBundles: {
       const rpc::CommitBundles& commit = message.commit_bundles();
-      if (commit.bundle_node_ids_size() != commit.bundles_size()) {
-        return absl::InvalidArgumentError(
-            "commit_bundles has " + std::to_string(commit.bundle_node_ids_size()) +
-            " bundle_node_ids for " + std::to_string(commit.bundles_size()) + " bundles");
-      }
       return FirstError(
-          {CheckId<PlacementGroupId>(commit.pg_id(), "commit_bundles.pg_id"),
+          {OnePerBundle(commit.bundle_node_ids_size(), commit.bundles_size(),
+                        "commit_bundles.bundle_node_ids"),
+           CheckId<PlacementGroupId>(commit.pg_id(), "commit_bundles.pg_id"),
            CheckIds<NodeId>(commit.bundle_node_ids(), "commit_bundles.bundle_node_ids"),
            CheckBundles(commit.bundles(), "commit_bundles.bundles")});
     }
