@@ -163,3 +163,28 @@ def test_the_actors_of_a_driver_that_exits_die_on_other_nodes_unless_detached(th
     assert flare.get(survivor.pid.remote(), timeout=NEVER) == detached_pid
     flare.kill(survivor)
     assert wait_for(lambda: process_gone(detached_pid), NEVER)
+
+
+def test_an_actor_on_another_node_restarts_there_and_its_calls_go_on(three_nodes):
+    import signal
+
+    @flare.remote(max_restarts=1, max_task_retries=1)
+    class Survivor:
+        def pid(self):
+            return os.getpid()
+
+        def node(self):
+            return flare.get_runtime_context().get_node_id()
+
+    worker_node = node_ids(three_nodes)[2]
+    survivor = Survivor.options(scheduling_strategy=on(worker_node), num_cpus=0).remote()
+    first = flare.get(survivor.pid.remote(), timeout=NEVER)
+    os.kill(first, signal.SIGKILL)
+    assert wait_for(lambda: process_gone(first), NEVER)
+    second = flare.get(survivor.pid.remote(), timeout=NEVER)
+    assert second != first
+    assert flare.get(survivor.node.remote(), timeout=NEVER) == worker_node
+    os.kill(second, signal.SIGKILL)
+    assert wait_for(lambda: process_gone(second), NEVER)
+    with pytest.raises(flare.exceptions.ActorDiedError):
+        flare.get(survivor.pid.remote(), timeout=NEVER)
