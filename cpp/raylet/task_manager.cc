@@ -168,21 +168,6 @@ void TaskManager::Place(const TaskId& task_id, TaskRecord& record) {
   Dispatch();
 }
 
-std::string TaskManager::InfeasibleReason(const TaskRecord& record) {
-  std::string why;
-  if (record.spec.strategy().kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY) {
-    why = " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
-          ", which is not alive or has not that much";
-  } else if (RunsHereOnly(record) && !record.is_actor_creation() &&
-             !view_.remote_nodes().empty()) {
-    why = " but this node has " + view_.local_total().DebugString() +
-          " and this kind of task runs where it was submitted";
-  } else {
-    why = " but no node has that much: the largest has " + view_.LargestNode().DebugString();
-  }
-  return "task " + record.spec.function_name() + " requires " + record.demand.DebugString() + why;
-}
-
 bool TaskManager::RunsHereOnly(const TaskRecord& record) const {
   // An actor being created here restarts here; issue 14 moves it.
   const bool hosted_here =
@@ -266,47 +251,6 @@ void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
     return;
   }
   Forward(task_id, record, decision.node());
-}
-
-bool TaskManager::WaitForAFittingNode(const TaskId& task_id, TaskRecord& record,
-                                      const ClientInfo* creator) {
-  const bool hard_affinity =
-      record.spec.strategy().kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY &&
-      !record.spec.strategy().soft();
-  if (record.waited_infeasible || hard_affinity || infeasible_grace_.count() <= 0) return false;
-  record.waited_infeasible = true;
-  infeasible_[task_id] = creator != nullptr ? std::optional<ClientInfo>(*creator) : std::nullopt;
-  LogToJob(clients_, record.spec.job_id(),
-           "warning: " + InfeasibleReason(record) + "; it fails unless a node that fits joins within " +
-               std::to_string(infeasible_grace_.count()) + " ms");
-  timers_.After(infeasible_grace_, [this, task_id] {
-    if (!infeasible_.contains(task_id)) return;
-    EndInfeasibleWait(task_id);
-    Dispatch();
-  });
-  return true;
-}
-
-void TaskManager::EndInfeasibleWait(const TaskId& task_id) {
-  auto parked = infeasible_.find(task_id);
-  if (parked == infeasible_.end()) return;
-  const std::optional<ClientInfo> creator = parked->second;
-  infeasible_.erase(parked);
-  auto it = tasks_.find(task_id);
-  if (it == tasks_.end()) return;
-  TaskRecord& record = it->second;
-  if (creator && ReleaseCreation(*creator, task_id, record)) return;
-  Place(task_id, record);  // where it fits now, or it fails INFEASIBLE
-}
-
-void TaskManager::OnViewChanged() {
-  if (infeasible_.empty()) return;
-  std::vector<TaskId> fitting;
-  for (const auto& [task_id, creator] : infeasible_) {
-    auto it = tasks_.find(task_id);
-    if (it == tasks_.end() || !Decide(it->second).is_infeasible()) fitting.push_back(task_id);
-  }
-  for (const TaskId& task_id : fitting) EndInfeasibleWait(task_id);
 }
 
 void TaskManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
