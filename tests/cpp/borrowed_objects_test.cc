@@ -49,6 +49,20 @@ class BorrowedObjectsTest : public ::testing::Test {
     borrowed_.HoldContained(node_b_, container, nested);
     return container;
   }
+  // What the holding node pushes: a small value, or where an arena object is.
+  static rpc::ObjectData Inline(const ObjectId& id, const std::string& value) {
+    rpc::ObjectData data;
+    data.set_object_id(id.Binary());
+    data.set_inline_data(value);
+    return data;
+  }
+  static rpc::ObjectData InStore(const ObjectId& id, uint64_t size) {
+    rpc::ObjectData data;
+    data.set_object_id(id.Binary());
+    data.set_in_store(true);
+    data.set_size(size);
+    return data;
+  }
   void Free(ClientId holder, const ObjectId& id) {
     objects_.RemoveRef(holder, id);
     borrowed_.OnFreed(id);
@@ -69,9 +83,7 @@ TEST_F(BorrowedObjectsTest, RefsInAValueAreHeldThereThenSentHereWhenReady) {
   EXPECT_TRUE(objects_.Contains(nested));
   EXPECT_FALSE(objects_.IsReady(nested)) << "pending here until it comes";
 
-  rpc::ObjectData data;
-  data.set_object_id(nested.Binary());
-  data.set_inline_data("value");
+  rpc::ObjectData data = Inline(nested, "value");
   EXPECT_TRUE(borrowed_.OnObject(node_b_, data));
   ASSERT_TRUE(objects_.IsReady(nested));
   EXPECT_EQ(objects_.Find(nested)->inline_data, "value");
@@ -80,10 +92,7 @@ TEST_F(BorrowedObjectsTest, RefsInAValueAreHeldThereThenSentHereWhenReady) {
 TEST_F(BorrowedObjectsTest, AnArenaObjectIsPulledAndUnpinnedThereOnceHere) {
   const ObjectId nested = NewPut();
   StoreContainer({nested});
-  rpc::ObjectData data;
-  data.set_object_id(nested.Binary());
-  data.set_in_store(true);
-  data.set_size(4096);
+  rpc::ObjectData data = InStore(nested, 4096);
   EXPECT_TRUE(borrowed_.OnObject(node_b_, data));
   ASSERT_EQ(peers_.pulls.size(), 1u);
   EXPECT_EQ(peers_.pulls[0].from, node_b_);
@@ -97,10 +106,7 @@ TEST_F(BorrowedObjectsTest, AnArenaObjectIsPulledAndUnpinnedThereOnceHere) {
 TEST_F(BorrowedObjectsTest, AFailedPullLeavesObjectLostNamingTheNode) {
   const ObjectId nested = NewPut();
   StoreContainer({nested});
-  rpc::ObjectData data;
-  data.set_object_id(nested.Binary());
-  data.set_in_store(true);
-  data.set_size(4096);
+  rpc::ObjectData data = InStore(nested, 4096);
   borrowed_.OnObject(node_b_, data);
   peers_.pulls[0].done(absl::UnavailableError("link down"));
   ASSERT_TRUE(objects_.IsReady(nested));
@@ -112,9 +118,7 @@ TEST_F(BorrowedObjectsTest, FreeingTheValueThenTheRefReleasesItThere) {
   const ObjectId nested = NewPut();
   const ObjectId container = StoreContainer({nested});
   objects_.AddRef(kDriver, nested);  // the driver took the ref out of the value
-  rpc::ObjectData data;
-  data.set_object_id(nested.Binary());
-  data.set_inline_data("value");
+  rpc::ObjectData data = Inline(nested, "value");
   borrowed_.OnObject(node_b_, data);
   Free(kDriver, container);
   EXPECT_TRUE(objects_.Contains(nested)) << "the driver holds it";
@@ -152,9 +156,7 @@ TEST_F(BorrowedObjectsTest, ATasksNestedRefIsBorrowedAndHeldByWhatTheCallerAdds)
 TEST_F(BorrowedObjectsTest, AnObjectFromAnotherNodeOrNotBorrowedIsNotTaken) {
   const ObjectId nested = NewPut();
   StoreContainer({nested});
-  rpc::ObjectData data;
-  data.set_object_id(nested.Binary());
-  data.set_inline_data("value");
+  rpc::ObjectData data = Inline(nested, "value");
   EXPECT_FALSE(borrowed_.OnObject(NodeId::FromRandom(), data));
   data.set_object_id(NewPut().Binary());
   EXPECT_FALSE(borrowed_.OnObject(node_b_, data));

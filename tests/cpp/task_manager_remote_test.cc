@@ -117,6 +117,13 @@ class TaskManagerRemoteTest : public ::testing::Test {
     spec.mutable_strategy()->set_soft(soft);
     return spec;
   }
+  // The creation of an actor (no restarts) pinned to `node`.
+  rpc::TaskSpec PinnedCreation(const NodeId& node) {
+    rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
+    spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
+    spec.mutable_strategy()->set_node_id(node.Binary());
+    return spec;
+  }
   rpc::TaskSpec Spread(const std::string& name) {
     rpc::TaskSpec spec = Spec(name);
     spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::SPREAD);
@@ -713,9 +720,7 @@ TEST_F(TaskManagerRemoteTest, AnActorCreationStaysHereWhileItFits) {
 
 TEST_F(TaskManagerRemoteTest, CallsThroughAHandleMadeHereFollowTheActorInOrder) {
   Report(b_, 4, 4);
-  rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
-  spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
-  spec.mutable_strategy()->set_node_id(b_.Binary());
+  rpc::TaskSpec spec = PinnedCreation(b_);
   const ObjectId arg = ObjectIdFor(TaskId::FromRandom(), 1);
   node_.objects().AddPending(driver_.id, arg);
   const TaskId actor = Submit(Reading(spec, {arg}));
@@ -734,9 +739,7 @@ TEST_F(TaskManagerRemoteTest, CallsThroughAHandleMadeHereFollowTheActorInOrder) 
 
 TEST_F(TaskManagerRemoteTest, TheLastHandleHereReleasesTheActorThereAfterItsCallsAreSent) {
   Report(b_, 4, 4);
-  rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
-  spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
-  spec.mutable_strategy()->set_node_id(b_.Binary());
+  rpc::TaskSpec spec = PinnedCreation(b_);
   const TaskId actor = Submit(spec);
   const ObjectId arg = ObjectIdFor(TaskId::FromRandom(), 1);
   node_.objects().AddPending(driver_.id, arg);
@@ -758,10 +761,8 @@ TEST_F(TaskManagerRemoteTest, TheLastHandleHereReleasesTheActorThereAfterItsCall
 TEST_F(TaskManagerRemoteTest, ItsOwnerLeavingKillsTheActorThereUnlessDetached) {
   Report(b_, 4, 4);
   auto pinned_creation = [&](bool detached) {
-    rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
+    rpc::TaskSpec spec = PinnedCreation(b_);
     spec.mutable_actor()->set_detached(detached);
-    spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
-    spec.mutable_strategy()->set_node_id(b_.Binary());
     return Submit(spec);
   };
   const TaskId owned = pinned_creation(false);
@@ -778,9 +779,7 @@ TEST_F(TaskManagerRemoteTest, ItsOwnerLeavingKillsTheActorThereUnlessDetached) {
 
 TEST_F(TaskManagerRemoteTest, CallsOnAnActorWhoseNodeDiedFailNamingTheNode) {
   Report(b_, 4, 4);
-  rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
-  spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
-  spec.mutable_strategy()->set_node_id(b_.Binary());
+  rpc::TaskSpec spec = PinnedCreation(b_);
   const TaskId actor = Submit(spec);
   ReturnsValue(b_, actor, "handle");
   const TaskId running = Submit(testing::ActorCallSpec(driver_.job_id, actor, "add"));
@@ -797,9 +796,7 @@ TEST_F(TaskManagerRemoteTest, CallsOnAnActorWhoseNodeDiedFailNamingTheNode) {
 
 TEST_F(TaskManagerRemoteTest, AnActorWaitingToGoToANodeThatDiesFailsAndSoDoItsCalls) {
   Report(b_, 4, 4);
-  rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
-  spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
-  spec.mutable_strategy()->set_node_id(b_.Binary());
+  rpc::TaskSpec spec = PinnedCreation(b_);
   const ObjectId arg = ObjectIdFor(TaskId::FromRandom(), 1);
   node_.objects().AddPending(driver_.id, arg);
   const TaskId actor = Submit(Reading(spec, {arg}));
