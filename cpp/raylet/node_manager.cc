@@ -160,7 +160,17 @@ void NodeManager::OnAbortObject(const ClientInfo& client, const rpc::AbortObject
 }
 
 void NodeManager::OnRefUpdate(const ClientInfo& client, const rpc::RefUpdate& update) {
-  for (const auto& id : update.add()) objects_.AddRef(client.id, ObjectId::FromBinary(id));
+  for (int i = 0; i < update.add_size(); ++i) {
+    const ObjectId id = ObjectId::FromBinary(update.add(i));
+    // Owned by another node, and unknown here: borrowed from its owner.
+    const NodeId owner = i < update.add_owners_size() && !update.add_owners(i).empty()
+                             ? NodeId::FromBinary(update.add_owners(i))
+                             : NodeId();
+    const bool borrowed = client.kind != rpc::PEER && !owner.IsNil() && owner != node_id_ &&
+                          remote_.borrowed().Borrow(owner, id);
+    objects_.AddRef(client.id, id);
+    if (borrowed) remote_.borrowed().EndHold(id);
+  }
   for (const auto& id : update.remove()) objects_.RemoveRef(client.id, ObjectId::FromBinary(id));
 }
 
