@@ -127,20 +127,25 @@ def test_killed_driver_takes_its_raylet_and_workers_down():
             process.kill()
 
 
-def test_raylet_killed_under_a_driver_gives_a_clear_error_not_a_hang(fresh_flare):
-    fresh_flare()
+def _kill_the_raylet_under_a_running_task():
+    """SIGKILLs this driver's raylet while a task runs; a get of it must raise
+    RayletDiedError, not GetTimeoutError: it does not wait for a result that
+    cannot come."""
     from flare._private import state
-    raylet = state.session.node
 
     @flare.remote
     def slow():
         time.sleep(600)
 
     ref = slow.remote()
-    os.kill(raylet.pid, signal.SIGKILL)
-    # RayletDiedError, not GetTimeoutError: the get does not wait for a result that cannot come.
+    os.kill(state.session.node.pid, signal.SIGKILL)
     with pytest.raises(exceptions.RayletDiedError):
         flare.get(ref, timeout=60)
+
+
+def test_raylet_killed_under_a_driver_gives_a_clear_error_not_a_hang(fresh_flare):
+    fresh_flare()
+    _kill_the_raylet_under_a_running_task()
     with pytest.raises(exceptions.RayletDiedError):
         flare.put(1)
 
@@ -267,8 +272,6 @@ def test_a_worker_holds_only_its_own_connections_however_many_came_before(fresh_
 
 def test_a_dead_raylet_is_noticed_while_a_task_s_forked_child_lives_on(fresh_flare):
     fresh_flare()
-    from flare._private import state
-    raylet = state.session.node
 
     @flare.remote
     def fork_a_child():
@@ -280,13 +283,6 @@ def test_a_dead_raylet_is_noticed_while_a_task_s_forked_child_lives_on(fresh_fla
 
     child = flare.get(fork_a_child.remote(), timeout=60)
     try:
-        @flare.remote
-        def slow():
-            time.sleep(600)
-
-        ref = slow.remote()
-        os.kill(raylet.pid, signal.SIGKILL)
-        with pytest.raises(exceptions.RayletDiedError):
-            flare.get(ref, timeout=60)
+        _kill_the_raylet_under_a_running_task()
     finally:
         os.kill(child, signal.SIGKILL)
