@@ -293,8 +293,9 @@ def test_a_stale_cluster_file_fails_auto_at_once_and_stop_leaves_a_reused_pid_al
     # The node recorded for address='auto' ended without cleaning up: its
     # socket file is still there, its pid is gone (or now someone else's).
     env = dict(os.environ, TMPDIR=str(tmp_path))
-    (tmp_path / "flare").mkdir()
-    socket_file = tmp_path / "flare" / "raylet.sock"
+    root = tmp_path / f"flare-{os.getuid()}"
+    root.mkdir(mode=0o700)
+    socket_file = root / "raylet.sock"
     socket_file.write_text("")
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -303,7 +304,7 @@ def test_a_stale_cluster_file_fails_auto_at_once_and_stop_leaves_a_reused_pid_al
         for pid in (dead.pid, bystander.pid):
             record = {"socket": str(socket_file), "pid": pid, "session_dir": str(tmp_path),
                       "gcs_address": "127.0.0.1:1", "head": "1"}
-            (tmp_path / "flare" / "flare_current_cluster").write_text(json.dumps(record))
+            (root / "flare_current_cluster").write_text(json.dumps(record))
             joined = subprocess.run([sys.executable, "-c", "import flare; flare.init(address='auto')"],
                                     capture_output=True, text=True, env=env, timeout=60)
             assert joined.returncode != 0
@@ -315,3 +316,25 @@ def test_a_stale_cluster_file_fails_auto_at_once_and_stop_leaves_a_reused_pid_al
     finally:
         bystander.kill()
         bystander.wait()
+
+
+@pytest.mark.parametrize("hostile", ["open to all", "another user's"])
+def test_a_flare_directory_others_control_is_refused_naming_it(tmp_path, hostile):
+    # Someone else made this user's flare directory first (or left it open):
+    # nothing in it may be trusted, so nothing starts.
+    root = tmp_path / f"flare-{os.getuid()}"
+    root.mkdir()
+    if hostile == "open to all":
+        os.chmod(root, 0o777)
+    else:
+        if os.getuid() != 0:
+            pytest.skip("needs root to give the directory to another user")
+        os.chown(root, 65534, 65534)
+        os.chmod(root, 0o700)
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    started = subprocess.run([sys.executable, "-c", "import flare; flare.init(num_cpus=1)"],
+                             capture_output=True, text=True, env=env, timeout=60)
+    assert started.returncode != 0
+    assert "is not a private directory of this user" in started.stderr, started.stderr
+    assert str(root) in started.stderr
+    assert not list(root.iterdir()), "nothing was written into it"

@@ -95,7 +95,7 @@ def _stop(args: argparse.Namespace) -> int:
             os.kill(pid, signal.SIGKILL)
         print(f"flare stop: stopped the node (pid {pid})")
     try:
-        node_module.CLUSTER_FILE.unlink()
+        node_module.cluster_file().unlink()
     except OSError:
         pass
     return 0

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -14,7 +15,31 @@ from typing import Dict, Optional, Sequence
 
 from flare._version import __version__
 
-CLUSTER_FILE = Path(tempfile.gettempdir()) / "flare" / "flare_current_cluster"
+
+
+def flare_root() -> Path:
+    """This user's private directory for sessions and the cluster file:
+    ``$TMPDIR/flare-<uid>``, created 0700. Anything else found there (another
+    user's, or one others may write into) is refused: a cluster file or a
+    socket in it would decide which process this user's drivers trust."""
+    root = Path(tempfile.gettempdir()) / f"flare-{os.getuid()}"
+    try:
+        root.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(root)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise PermissionError(
+            f"{root} is not a private directory of this user (owner uid {info.st_uid}, mode "
+            f"{oct(info.st_mode & 0o777)}, a {'directory' if stat.S_ISDIR(info.st_mode) else 'file'}): "
+            "flare keeps its sessions and cluster file there, so it must be this user's "
+            "alone (0700); remove it, or set TMPDIR elsewhere")
+    return root
+
+
+def cluster_file() -> Path:
+    """The record of the nodes 'flare start' ran on this machine."""
+    return flare_root() / "flare_current_cluster"
 
 
 def raylet_binary() -> str:
@@ -31,8 +56,7 @@ def raylet_binary() -> str:
 
 
 def new_session_dir() -> str:
-    root = Path(tempfile.gettempdir()) / "flare"
-    root.mkdir(parents=True, exist_ok=True)
+    root = flare_root()
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     path = Path(tempfile.mkdtemp(prefix=f"session_{stamp}_{os.getpid()}_", dir=root))
     (path / "logs").mkdir(exist_ok=True)
@@ -199,7 +223,7 @@ def find_local_node(gcs_address: str) -> Optional[Dict[str, str]]:
     """The ready record of a live raylet on this machine in the cluster whose
     head is at ``gcs_address`` (the head's own node first)."""
     wanted = _normalize(gcs_address)
-    root = Path(tempfile.gettempdir()) / "flare"
+    root = flare_root()
     found = []
     for ready_file in root.glob("session_*/raylet.ready"):
         record = read_ready(str(ready_file.parent))
@@ -222,12 +246,15 @@ def add_to_cluster_file(socket_path: str, pid: int, session_dir: str, gcs_addres
     if info is None or not _pid_alive(int(info.get("pid", 0))):
         info = dict(record, nodes=[])
     info.setdefault("nodes", [dict(info)]).append(record)
-    CLUSTER_FILE.parent.mkdir(parents=True, exist_ok=True)
-    CLUSTER_FILE.write_text(json.dumps(info))
+    path = cluster_file()
+    # Private to this user (the directory is too): 0600 from the start.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(info))
 
 
 def read_cluster_file() -> Optional[dict]:
     try:
-        return json.loads(CLUSTER_FILE.read_text())
+        return json.loads(cluster_file().read_text())
     except (OSError, ValueError):
         return None

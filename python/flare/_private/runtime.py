@@ -169,7 +169,7 @@ def _resolve_address(address: str) -> str:
             # A node that ended without cleaning up: say so now, not after retries.
             raise exceptions.FlareConnectionError(
                 f"no flare node is running for address='auto': the node recorded in "
-                f"{node_module.CLUSTER_FILE} (pid {info.get('pid')}) has exited; start one with "
+                f"{node_module.cluster_file()} (pid {info.get('pid')}) has exited; start one with "
                 "'flare start --head'")
         return info["socket"]
     if os.path.exists(address):
