@@ -65,22 +65,17 @@ TEST_F(RawConnectionTest, MalformedRequestIsRefused) {
   EXPECT_TRUE(client.ClosedByPeer());
 }
 
-TEST_F(RawConnectionTest, MissingTokenIsRefusedWithAMessageSayingSo) {
-  RawClient client(Port());
-  client.Send(Opening("", object_, 3000) + Range(0, 10));
-  auto [header, message] = client.Answer();
-  EXPECT_EQ(header.status, static_cast<uint32_t>(grpc::StatusCode::UNAUTHENTICATED));
-  EXPECT_NE(message.find("missing cluster token"), std::string::npos) << message;
-  EXPECT_EQ(node_.manager().active_sends(), 0u) << "nothing was pinned for a refused connection";
-}
-
-TEST_F(RawConnectionTest, WrongTokenIsRefusedWithAMessageSayingSo) {
-  RawClient client(Port());
-  client.Send(Opening("secreT", object_, 3000) + Range(0, 10));
-  auto [header, message] = client.Answer();
-  EXPECT_EQ(header.status, static_cast<uint32_t>(grpc::StatusCode::UNAUTHENTICATED));
-  EXPECT_NE(message.find("wrong cluster token"), std::string::npos) << message;
-  EXPECT_TRUE(client.ClosedByPeer());
+TEST_F(RawConnectionTest, MissingOrWrongTokenIsRefusedWithAMessageSayingWhich) {
+  for (const auto& [token, why] : {std::pair<std::string, std::string>{"", "missing"},
+                                   {"secreT", "wrong"}}) {
+    SCOPED_TRACE(why);
+    RawClient client(Port());
+    client.Send(Opening(token, object_, 3000) + Range(0, 10));
+    auto [header, message] = client.Answer();
+    EXPECT_EQ(header.status, static_cast<uint32_t>(grpc::StatusCode::UNAUTHENTICATED));
+    EXPECT_NE(message.find(why + " cluster token"), std::string::npos) << message;
+    EXPECT_TRUE(client.ClosedByPeer());
+  }
   EXPECT_EQ(node_.manager().active_sends(), 0u) << "nothing was pinned for a refused connection";
 }
 
