@@ -178,6 +178,9 @@ class TaskManager {
 
   // nullptr once the task is finished (or never was).
   TaskRecord* Find(const TaskId& task_id);
+  // Whether `client` is the worker running the task that returns `id` (so
+  // it may write that return).
+  bool WritesReturnsOf(ClientId client, const ObjectId& id) const;
   // Whether every argument of `spec` is ready (or unknown here), wherever
   // its bytes are: enough to send the task to another node.
   bool ArgsReady(const rpc::TaskSpec& spec) const;
@@ -232,8 +235,8 @@ class TaskManager {
   // The scheduling policy's answer for the task: its strategy over the
   // view, or this node alone for what cannot run elsewhere yet.
   SchedulingDecision Decide(const TaskRecord& record);
-  // Whether only this node may run it (actor calls, num_returns="dynamic"
-  // tasks, and tasks another node placed here).
+  // Whether only this node may run it (actor calls, an actor's restart,
+  // and tasks another node placed here).
   bool RunsHereOnly(const TaskRecord& record) const;
   // The other node that holds more of the task's argument bytes than this
   // one, when it has room for the task now and may run it (default
