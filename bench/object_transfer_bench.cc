@@ -126,7 +126,7 @@ void RunPulls(benchmark::State& state, const ObjectManagerOptions& options, Node
 void BM_GrpcPull(benchmark::State& state) {
   ObjectManagerOptions options =
       TransferOptions(state.range(1) * kMiB, state.range(2), state.range(3));
-  RunPulls(state, options, NodePort::kClusterServer);
+  RunPulls(state, options, NodePort::kGrpcOnly);
 }
 BENCHMARK(BM_GrpcPull)
     ->ArgNames({"MiB", "chunk_MiB", "in_flight", "tuning"})
@@ -145,11 +145,11 @@ BENCHMARK(BM_GrpcPull)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-// The same pulls over raw data connections on a SharedPort.
+// The same pulls over raw data connections on the same port.
 void BM_RawPull(benchmark::State& state) {
   ObjectManagerOptions options = TransferOptions(state.range(1) * kMiB, state.range(2), 0);
   options.transport = TransferTransport::kRawTcp;
-  RunPulls(state, options, NodePort::kSharedPort);
+  RunPulls(state, options, NodePort::kGrpcAndRaw);
 }
 BENCHMARK(BM_RawPull)
     ->ArgNames({"MiB", "chunk_MiB", "in_flight"})

@@ -6,6 +6,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "object_manager/raw_protocol.h"
 #include "object_manager/raw_pull_stream.h"
 
 namespace flare {
@@ -56,6 +57,11 @@ ObjectManager::~ObjectManager() {
   raw_sender_.CloseAll();  // the transfer thread stops with the members
   timer_.cancel();
   for (const auto& [object, buffer] : buffers_) objects_.AbortPulled(object);
+}
+
+SharedPort::RawRoute ObjectManager::raw_route() {
+  return {std::string(kRawMagic, kRawMagicBytes),
+          [this](int fd, int family) { raw_sender_.Adopt(fd, family); }};
 }
 
 size_t ObjectManager::active_sends() const {

@@ -6,8 +6,7 @@
 //
 // Usage from the raylet (all on its event loop; README.md, "Wiring"):
 //   ObjectManager objects(loop, local_objects, options);  // token, transport
-//   ClusterServer::Start(host, port, {..., objects.service()});
-//     // or SharedPort::Start(host, port, configure, objects.raw_handler())
+//   ClusterServer::Start(host, port, {..., objects.service()}, objects.raw_route());
 //   objects.SetSpaceRequester([&](uint64_t bytes) { spill...; objects.OnSpaceFreed(); });
 //   objects.Pull(id, size, {{node, "10.0.0.2:6380"}}, [](const absl::Status& s) {...});
 //   objects.OnNodeDead(node);  // from the GCS's node events
@@ -48,13 +47,14 @@
 #include "object_manager/io_thread.h"
 #include "object_manager/raw_sender.h"
 #include "object_manager/send_pin.h"
-#include "object_manager/shared_port.h"
 #include "object_manager/transfer_stream.h"
+#include "rpc/shared_port.h"
 
 namespace flare {
 
-// What carries a pull's bytes. Both ends must agree: a holder serves raw
-// data connections only on a SharedPort (shared_port.h).
+// What carries a pull's bytes. A holder serves both when its port hands
+// raw data connections to raw_route() (ClusterServer does), so nodes
+// pulling with either transport can share a cluster.
 enum class TransferTransport {
   kGrpc,    // ObjectManagerService.Pull calls
   kRawTcp,  // raw data connections on the same port (raw_protocol.h)
@@ -86,12 +86,10 @@ class ObjectManager {
   ObjectManager(const ObjectManager&) = delete;
   ObjectManager& operator=(const ObjectManager&) = delete;
 
-  // Serve this on the node's port (ClusterServer::Start, or SharedPort).
+  // Serve these on the node's port (ClusterServer::Start): the gRPC
+  // service, and where raw data connections go.
   grpc::Service* service() { return &service_; }
-  // Hand this the raw data connections of the node's SharedPort.
-  SharedPort::RawHandler raw_handler() {
-    return [this](int fd, int family) { raw_sender_.Adopt(fd, family); };
-  }
+  SharedPort::RawRoute raw_route();
 
   // Brings `object` (`size` bytes, as its owner says) into the local arena
   // from one of `holders`, then calls `done` with OK (the object is sealed

@@ -71,6 +71,7 @@ void RawPullStream::OnConnected(const boost::system::error_code& error) {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);  // requests are small and urgent
   socket_.non_blocking(true, ignored);  // ReadData's receive must never block the thread
+  KeepRawConnectionAlive(socket_.native_handle());
   WriteNext();
   ReadHeader();
 }

@@ -223,6 +223,7 @@ void RawSender::Adopt(int fd, int family) {
     // A large send buffer: the thread then wakes to refill it once per
     // megabytes, not once per ~100 KiB as with the autotuned default.
     socket.set_option(boost::asio::socket_base::send_buffer_size(kSendBufferBytes), error);
+    KeepRawConnectionAlive(socket.native_handle());
     auto connection =
         std::make_shared<RawSendConnection>(std::move(socket), shared->senders, shared->token);
     auto& connections = shared->connections;

@@ -170,6 +170,8 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
       std::make_unique<flare::NodeGrpcService>(io, local_server, flags.token);
   flare::ObjectManagerOptions transfer;
   transfer.token = flags.token;
+  transfer.transport = flags.object_transport == "grpc" ? flare::TransferTransport::kGrpc
+                                                         : flare::TransferTransport::kRawTcp;
   link.objects = std::make_unique<flare::ObjectManager>(io, link.store, std::move(transfer));
   std::vector<grpc::Service*> services{link.node_service.get(), link.objects->service()};
   if (flags.head) {
@@ -184,7 +186,8 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
     services.push_back(link.gcs_service.get());
     link.client = link.local_client.get();
   }
-  auto server = flare::ClusterServer::Start(flags.node_ip_address, flags.port, services);
+  auto server = flare::ClusterServer::Start(flags.node_ip_address, flags.port, services,
+                                            link.objects->raw_route());
   if (!server.ok()) {
     std::cerr << "flare-raylet: " << server.status().message() << "\n";
     return false;
@@ -358,9 +361,14 @@ int main(int argc, char** argv) {
   puller.Bind(link.objects.get());
   // Pulls that find the arena full wait for room: spilling makes some, and
   // so does every object freed here.
-  link.objects->SetSpaceRequester(
-      [&](uint64_t) { manager.MakeRoom([&link] { link.objects->OnSpaceFreed(); }); });
-  manager.SetRoomListener([&link] { link.objects->OnSpaceFreed(); });
+  link.objects->SetSpaceRequester([&](uint64_t) {
+    manager.MakeRoom([&link] {
+      if (link.objects) link.objects->OnSpaceFreed();
+    });
+  });
+  manager.SetRoomListener([&link] {
+    if (link.objects) link.objects->OnSpaceFreed();  // none once shutting down
+  });
   peers.set_callbacks(
       {[&manager](const flare::NodeId& node, flare::rpc::Message& message) {
          manager.OnPeerMessage(node, message);
@@ -407,7 +415,7 @@ int main(int argc, char** argv) {
           peers.SetAddress(id, node.address());
         } else {
           peers.Forget(id);
-          link.objects->OnNodeDead(id);
+          if (link.objects) link.objects->OnNodeDead(id);
         }
       }
       if (node.node_id() != options.node_id.Binary()) continue;
@@ -473,6 +481,9 @@ int main(int argc, char** argv) {
   // Shutdown: stop accepting, end the workers, remove what we created.
   link.connection.reset();  // waits for the stream to end
   link.server->Shutdown();
+  // Transfers end while the arena and the table they use still exist.
+  puller.Bind(nullptr);
+  link.objects.reset();
   boost::system::error_code ignored;
   acceptor.close(ignored);
   ::unlink(flags.socket_path.c_str());

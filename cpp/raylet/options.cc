@@ -40,6 +40,9 @@ cluster:
   --node-timeout-ms N          head: a node silent this long is dead (5000)
   --infeasible-grace-ms N      a task no node fits waits this long for one
                                to join before it fails (3000; 0: fail at once)
+  --object-transport raw|grpc  what carries the objects this node pulls: raw
+                               data connections on the port (default) or gRPC
+                               streams; every node serves both
   --help                       print this text
 )";
 }
@@ -198,6 +201,14 @@ absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args) {
                            : arg == "--token"         ? flags.token
                                                       : flags.version;
       field = *text;
+    } else if (arg == "--object-transport") {
+      auto text = value();
+      if (!text.ok()) return text.status();
+      if (*text != "raw" && *text != "grpc") {
+        return absl::InvalidArgumentError("--object-transport must be raw or grpc, got '" + *text +
+                                          "'");
+      }
+      flags.object_transport = *text;
     } else if (arg == "--python") {
       auto text = value();
       if (!text.ok()) return text.status();

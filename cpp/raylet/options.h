@@ -34,6 +34,9 @@ struct RayletFlags {
   std::string version;                        // flare's version, checked on join
   int node_timeout_ms = 5000;                 // head: a silent node is dead after this
   int infeasible_grace_ms = 3000;             // a task no node fits waits this long for one
+  // What carries the bytes this node pulls: "raw" (data connections on the
+  // port) or "grpc" (ObjectManagerService.Pull). Every node serves both.
+  std::string object_transport = "raw";
 };
 
 // The node's two memory resources, in bytes: the arena and what tasks and

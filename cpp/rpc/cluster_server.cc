@@ -18,30 +18,19 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
 }
 
 absl::StatusOr<std::unique_ptr<ClusterServer>> ClusterServer::Start(
-    const std::string& host, int port, const std::vector<grpc::Service*>& services) {
-  const std::string address = host + ":" + std::to_string(port);
-  grpc::ServerBuilder builder;
-  int bound = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound);
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.SetMaxReceiveMessageSize(kMaxClusterMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxClusterMessageBytes);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-  for (grpc::Service* service : services) builder.RegisterService(service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || bound == 0) {
-    return absl::UnavailableError("cannot listen on " + address +
-                                  ": the port is in use or the address is not this machine's");
-  }
-  return std::unique_ptr<ClusterServer>(new ClusterServer(std::move(server), bound));
-}
-
-void ClusterServer::Shutdown(std::chrono::milliseconds grace) {
-  if (shut_down_) return;
-  shut_down_ = true;
-  server_->Shutdown(std::chrono::system_clock::now() + grace);
-  server_->Wait();
+    const std::string& host, int port, const std::vector<grpc::Service*>& services,
+    SharedPort::RawRoute raw, SharedPortOptions options) {
+  auto configure = [&services](grpc::ServerBuilder& builder) {
+    builder.SetMaxReceiveMessageSize(kMaxClusterMessageBytes);
+    builder.SetMaxSendMessageSize(kMaxClusterMessageBytes);
+    // Let peers' keepalive pings (NewChannel) through, even without calls.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    for (grpc::Service* service : services) builder.RegisterService(service);
+  };
+  auto shared = SharedPort::Start(host, port, configure, std::move(raw), options);
+  if (!shared.ok()) return shared.status();
+  return std::unique_ptr<ClusterServer>(new ClusterServer(std::move(*shared)));
 }
 
 }  // namespace flare

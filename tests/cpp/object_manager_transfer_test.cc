@@ -13,8 +13,8 @@ namespace {
 constexpr uint64_t kArenaBytes = 64u << 20;
 constexpr uint64_t kChunkBytes = 1u << 20;
 
-// How the nodes of a test talk: gRPC on a ClusterServer (today's port), or
-// on a SharedPort, or raw data connections on a SharedPort.
+// How the nodes of a test talk: gRPC on a port that serves only gRPC, or
+// on one that also takes raw data connections, or raw data connections.
 struct Setup {
   TransferTransport transport;
   NodePort port;
@@ -43,12 +43,12 @@ class ObjectTransferTest : public ::testing::TestWithParam<Setup> {
 
 INSTANTIATE_TEST_SUITE_P(
     Transports, ObjectTransferTest,
-    ::testing::Values(Setup{TransferTransport::kGrpc, NodePort::kClusterServer},
-                      Setup{TransferTransport::kGrpc, NodePort::kSharedPort},
-                      Setup{TransferTransport::kRawTcp, NodePort::kSharedPort}),
+    ::testing::Values(Setup{TransferTransport::kGrpc, NodePort::kGrpcOnly},
+                      Setup{TransferTransport::kGrpc, NodePort::kGrpcAndRaw},
+                      Setup{TransferTransport::kRawTcp, NodePort::kGrpcAndRaw}),
     [](const ::testing::TestParamInfo<Setup>& info) {
       return std::string(info.param.transport == TransferTransport::kGrpc ? "Grpc" : "RawTcp") +
-             (info.param.port == NodePort::kClusterServer ? "OnClusterServer" : "OnSharedPort");
+             (info.param.port == NodePort::kGrpcOnly ? "OnGrpcOnlyPort" : "OnSharedPort");
     });
 
 TEST_P(ObjectTransferTest, MultiChunkObjectArrivesWholeAndTheSenderUnpinsIt) {

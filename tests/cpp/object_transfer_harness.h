@@ -19,7 +19,6 @@
 #include "object_manager/io_thread.h"
 #include "object_manager/local_objects.h"
 #include "object_manager/object_manager.h"
-#include "object_manager/shared_port.h"
 #include "object_store/arena.h"
 #include "object_store/object_table.h"
 #include "rpc/cluster_server.h"
@@ -83,14 +82,14 @@ class PinCountingObjects : public ObjectTableObjects {
 constexpr ClientId kTransferClient = 1u << 30;  // the object manager's holder id
 constexpr ClientId kPutClient = 7;              // "a driver" that puts objects
 
-// Where a node listens: a ClusterServer (gRPC only), or a SharedPort that
-// also takes raw data connections.
-enum class NodePort { kClusterServer, kSharedPort };
+// What a node's port (a ClusterServer) serves: gRPC only, or gRPC and the
+// raw data connections.
+enum class NodePort { kGrpcOnly, kGrpcAndRaw };
 
 class TransferNode {
  public:
   TransferNode(LoopThread& loop, uint64_t arena_bytes, ObjectManagerOptions options,
-               uint8_t number, NodePort port = NodePort::kClusterServer)
+               uint8_t number, NodePort port = NodePort::kGrpcOnly)
       : loop_(loop), table_(arena_bytes) {
     node_.MutableData()[0] = number;
     arena_ = *Arena::Create(arena_bytes, "transfer-test");
@@ -99,27 +98,21 @@ class TransferNode {
       manager_ = std::make_unique<ObjectManager>(loop.loop(), *objects_, std::move(options));
       return 0;
     });
-    if (port == NodePort::kClusterServer) {
-      cluster_server_ = *ClusterServer::Start("127.0.0.1", 0, {manager_->service()});
-      port_ = cluster_server_->port();
-    } else {
-      auto configure = [this](grpc::ServerBuilder& builder) {
-        builder.RegisterService(manager_->service());
-      };
-      shared_port_ = *SharedPort::Start("127.0.0.1", 0, configure, manager_->raw_handler());
-      port_ = shared_port_->port();
-    }
+    server_ = *ClusterServer::Start(
+        "127.0.0.1", 0, {manager_->service()},
+        port == NodePort::kGrpcAndRaw ? manager_->raw_route() : SharedPort::RawRoute{});
   }
   ~TransferNode() {
-    if (cluster_server_) cluster_server_->Shutdown();
-    if (shared_port_) shared_port_->Shutdown();
+    server_->Shutdown();
     loop_.Run([this] {
       manager_.reset();
       return 0;
     });
   }
 
-  Holder AsHolder() const { return Holder{node_, "127.0.0.1:" + std::to_string(port_)}; }
+  Holder AsHolder() const {
+    return Holder{node_, "127.0.0.1:" + std::to_string(server_->port())};
+  }
   const NodeId& node() const { return node_; }
   ObjectManager& manager() { return *manager_; }
   ObjectTable& table() { return table_; }
@@ -167,9 +160,7 @@ class TransferNode {
   std::unique_ptr<Arena> arena_;
   std::unique_ptr<PinCountingObjects> objects_;
   std::unique_ptr<ObjectManager> manager_;
-  std::unique_ptr<ClusterServer> cluster_server_;
-  std::unique_ptr<SharedPort> shared_port_;
-  int port_ = 0;
+  std::unique_ptr<ClusterServer> server_;
 };
 
 }  // namespace flare

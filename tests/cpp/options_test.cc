@@ -78,7 +78,7 @@ TEST(ParseFlagsTest, EveryDocumentedFlagAppearsInTheUsageText) {
   for (const char* flag : {"--head", "--num-cpus", "--num-gpus", "--resources",
                            "--object-store-memory", "--memory", "--session-dir", "--socket", "--python",
                            "--driver-pid", "--help", "--port", "--node-ip-address", "--address",
-                           "--token", "--version", "--node-timeout-ms"}) {
+                           "--token", "--version", "--node-timeout-ms", "--object-transport"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
 }
@@ -94,6 +94,7 @@ TEST(ParseFlagsTest, DefaultsApplyWhenOnlyTheSessionDirIsGiven) {
   EXPECT_EQ(flags->memory, 0u);
   EXPECT_EQ(flags->python, "python3");
   EXPECT_EQ(flags->socket_path, "/tmp/s/raylet.sock");
+  EXPECT_EQ(flags->object_transport, "raw");
 }
 
 TEST(ParseFlagsTest, AcceptsTheJoinFlags) {
@@ -118,6 +119,15 @@ TEST(ParseFlagsTest, ANodeIsAHeadOrJoinsOneWithItsToken) {
   EXPECT_NE(no_token.status().message().find("--token"), std::string::npos) << no_token.status();
   EXPECT_FALSE(ParseFlags({"--session-dir", "/tmp/s", "--head", "--address", "h:1"}).ok());
   EXPECT_FALSE(ParseFlags({"--session-dir", "/tmp/s", "--head", "--port", "70000"}).ok());
+}
+
+TEST(ParseFlagsTest, ObjectTransportIsRawOrGrpc) {
+  auto grpc = ParseFlags({"--session-dir", "/tmp/s", "--head", "--object-transport", "grpc"});
+  ASSERT_TRUE(grpc.ok()) << grpc.status();
+  EXPECT_EQ(grpc->object_transport, "grpc");
+  auto other = ParseFlags({"--session-dir", "/tmp/s", "--head", "--object-transport", "udp"});
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("raw or grpc"), std::string::npos) << other.status();
 }
 
 TEST(ParseFlagsTest, RejectsUnknownFlagsNamingThem) {

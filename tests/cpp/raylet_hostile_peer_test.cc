@@ -4,13 +4,15 @@
 // token and sends what no healthy node sends: garbage bytes, messages over
 // the size limit, requests before registering, an impostor's registration,
 // messages a peer must not send, malformed tasks, streams cut mid-way,
-// pulls of unknown objects and impossible ranges. After each, the raylet is
-// still alive and still serves its driver.
+// pulls of unknown objects and impossible ranges, on gRPC and on the raw
+// data connections of the same port. After each, the raylet is still alive
+// and still serves its driver.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +29,7 @@
 #include "client/core_client.h"
 #include "cluster.grpc.pb.h"
 #include "object_manager/chunk_codec.h"
+#include "raw_client.h"
 #include "rpc/token.h"
 
 #ifndef FLARE_RAYLET_PATH
@@ -449,6 +452,52 @@ TEST_F(RayletHostilePeerTest, PullsOfUnknownObjectsAndImpossibleRangesEndOnlyTha
   driver_->RemoveRef(id);
   EXPECT_TRUE(WaitForStats([](const rpc::StoreStatsReply& now) { return now.used() == 0; }))
       << "every failed pull let go of its pin";
+  ExpectServing();
+}
+
+TEST_F(RayletHostilePeerTest, RawConnectionsOnThePortCheckTheTokenAndRefuseBadInput) {
+  const ObjectId id = driver_->NewPutId();
+  constexpr uint64_t kSize = 4096;
+  auto buffer = driver_->Create(id, kSize, kTimeoutMs);
+  ASSERT_TRUE(buffer.ok()) << buffer.status();
+  std::memset(*buffer, 7, kSize);
+  ASSERT_TRUE(driver_->Seal(id, {}).ok());
+  const int port = std::stoi(address_->substr(address_->rfind(':') + 1));
+  // Answer to `bytes` sent on a fresh raw connection.
+  auto answer = [port](const std::string& bytes) {
+    RawClient client(port);
+    EXPECT_TRUE(client.connected());
+    client.Send(bytes);
+    auto answered = client.Answer();
+    EXPECT_TRUE(answered.first.status == 0 || client.ClosedByPeer()) << "refused, then closed";
+    return answered;
+  };
+
+  auto [missing, missing_message] = answer(Opening("", id, kSize) + Range(0, 8));
+  EXPECT_EQ(missing.status, static_cast<uint32_t>(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_NE(missing_message.find("missing cluster token"), std::string::npos) << missing_message;
+  auto [wrong, wrong_message] = answer(Opening(*token_ + "x", id, kSize) + Range(0, 8));
+  EXPECT_EQ(wrong.status, static_cast<uint32_t>(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_NE(wrong_message.find("wrong cluster token"), std::string::npos) << wrong_message;
+  auto [oversized, oversized_message] =
+      answer(std::string(kRawMagic, kRawMagicBytes) + std::string("\xff\xff\xff\x7f", 4));
+  EXPECT_EQ(oversized.status, static_cast<uint32_t>(grpc::StatusCode::INVALID_ARGUMENT));
+  auto [malformed, malformed_message] = answer(std::string(kRawMagic, kRawMagicBytes) +
+                                               std::string("\x03\x00\x00\x00\xff\xff\xff", 7));
+  EXPECT_EQ(malformed.status, static_cast<uint32_t>(grpc::StatusCode::INVALID_ARGUMENT));
+  auto [far, far_message] = answer(Opening(*token_, id, kSize) + Range(kSize - 1, 2));
+  EXPECT_EQ(far.status, static_cast<uint32_t>(grpc::StatusCode::INVALID_ARGUMENT));
+  {
+    RawClient cut(port);  // a connection cut in the middle of its opening
+    cut.Send(Opening(*token_, id, kSize).substr(0, 13));
+  }
+
+  auto [served, data] = answer(Opening(*token_, id, kSize) + Range(8, 16));
+  EXPECT_EQ(served.status, 0u) << data;
+  EXPECT_EQ(data, std::string(16, '\x07'));
+  driver_->RemoveRef(id);
+  EXPECT_TRUE(WaitForStats([](const rpc::StoreStatsReply& now) { return now.used() == 0; }))
+      << "every raw connection let go of its pin";
   ExpectServing();
 }
 
