@@ -30,9 +30,9 @@ repetitions after an untimed one; 1 GiB = 2^30 bytes):
                             Each run is paired with the same on the head (a
                             local baseline); ``*_transfer`` is size / the
                             median of (end to end - baseline): what crossing
-                            nodes costs. (Ray pulls at the get,
-                            flare as soon as the task ends: timing only the
-                            get would not compare the same thing)
+                            nodes costs. (Both pull at the get;
+                            timing the task too keeps the rows comparable
+                            with earlier runs)
 ``put_200m``                ``put`` of an array on the driver, then a task
                             pinned on a worker node reads it (GiB/s over the
                             task's round trip; the put is not timed)
