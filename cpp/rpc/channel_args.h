@@ -22,6 +22,9 @@ struct StreamLimits {
   size_t max_message_bytes = kMaxClusterMessageBytes;
   // Read and handed to the event loop but not handled yet (ReadBudget).
   size_t max_unhandled_bytes = kStreamUnhandledBytes;
+  // Queued to be written: past this the other end is taken to have stopped
+  // reading and the stream ends (Outbox).
+  size_t max_queued_bytes = size_t{1} << 30;
 };
 
 // A channel to another node's port.

@@ -1,6 +1,13 @@
 #include "rpc/client_stream.h"
 
+#include <iostream>
+
 namespace flare {
+
+void LogStreamEnd(const std::string& peer, const std::string& address, const absl::Status& why) {
+  std::cerr << "flare-raylet: ending the stream with the " << peer << " at " << address << ": "
+            << why.message() << "\n";
+}
 
 absl::Status FromGrpc(const grpc::Status& status, const std::string& address,
                       const std::string& peer) {

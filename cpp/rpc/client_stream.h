@@ -43,6 +43,10 @@ namespace flare {
 absl::Status FromGrpc(const grpc::Status& status, const std::string& address,
                       const std::string& peer = "head");
 
+// The log line for a stream this node ends because the other end stopped
+// reading.
+void LogStreamEnd(const std::string& peer, const std::string& address, const absl::Status& why);
+
 // Calls `handle` with each message `message` carries (a peer stream's
 // batches are unpacked, peer_messages.h).
 template <typename Message, typename Handle>
@@ -75,7 +79,7 @@ class ClientStream : public grpc::ClientBidiReactor<Request, Response> {
   // Unavailable once the stream has ended; ResourceExhausted, nothing sent,
   // when it is larger than a message between nodes may be.
   absl::Status Send(Request request, bool held = false) {
-    return outbox_.Push(std::move(request), held);
+    return Checked(outbox_.Push(std::move(request), held));
   }
   // Writes what Send held back.
   void Flush() { outbox_.Flush(); }
@@ -118,7 +122,7 @@ class ClientStream : public grpc::ClientBidiReactor<Request, Response> {
         peer_name_(std::move(peer_name)),
         callbacks_(std::move(callbacks)),
         channel_(NewChannel(address)),
-        outbox_(this, limits.max_message_bytes),
+        outbox_(this, limits.max_message_bytes, limits.max_queued_bytes),
         budget_(std::make_shared<ReadBudget>(limits.max_unhandled_bytes)) {
     AttachToken(context_, token);
   }
@@ -126,6 +130,15 @@ class ClientStream : public grpc::ClientBidiReactor<Request, Response> {
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
   Outbox<Request, ClientStream, Packer>& outbox() { return outbox_; }
   grpc::ClientContext* context() { return &context_; }
+  // What a push to the outbox said; ends the stream when the other end
+  // stopped reading (Aborted).
+  absl::Status Checked(absl::Status pushed) {
+    if (absl::IsAborted(pushed)) {
+      LogStreamEnd(peer_name_, address_, pushed);
+      context_.TryCancel();
+    }
+    return pushed;
+  }
   // Starts reading and the call. REQUIRES: the call was opened on context().
   void Begin() {
     this->StartRead(&incoming_);

@@ -27,15 +27,18 @@ class Refusal : public grpc::ServerBidiReactor<rpc::GcsRequest, rpc::GcsPush> {
 // reactor deletes itself when gRPC is done with it.
 class GcsGrpcService::Stream : public grpc::ServerBidiReactor<rpc::GcsRequest, rpc::GcsPush> {
  public:
-  Stream(GcsGrpcService& service, GcsServer::StreamId id)
+  Stream(GcsGrpcService& service, GcsServer::StreamId id, grpc::CallbackServerContext* context)
       : service_(service),
         id_(id),
-        outbox_(this, service.limits_.max_message_bytes),
+        context_(context),
+        outbox_(this, service.limits_.max_message_bytes, service.limits_.max_queued_bytes),
         budget_(std::make_shared<ReadBudget>(service.limits_.max_unhandled_bytes)) {
     StartRead(&request_);
   }
 
   Outbox<rpc::GcsPush, Stream>& outbox() { return outbox_; }
+  // Ends the call (its node stopped reading what the GCS sends).
+  void Cancel() { context_->TryCancel(); }
   // REQUIRES: the service's lock held (the stream is in its map).
   void ResumeReading() { StartRead(&request_); }
 
@@ -68,6 +71,7 @@ class GcsGrpcService::Stream : public grpc::ServerBidiReactor<rpc::GcsRequest, r
  private:
   GcsGrpcService& service_;
   const GcsServer::StreamId id_;
+  grpc::CallbackServerContext* const context_;  // gRPC's, valid until OnDone
   rpc::GcsRequest request_;  // the read in flight
   Outbox<rpc::GcsPush, Stream> outbox_;
   std::shared_ptr<ReadBudget> budget_;
@@ -79,7 +83,7 @@ grpc::ServerBidiReactor<rpc::GcsRequest, rpc::GcsPush>* GcsGrpcService::Connect(
   if (!allowed.ok()) return new Refusal(std::move(allowed));
   std::lock_guard<std::mutex> lock(mu_);
   const GcsServer::StreamId id = next_stream_++;
-  auto* stream = new Stream(*this, id);
+  auto* stream = new Stream(*this, id, context);
   streams_.emplace(id, stream);
   return stream;
 }
@@ -105,10 +109,14 @@ void GcsGrpcService::Push(GcsServer::StreamId stream, rpc::GcsPush push) {
   if (it == streams_.end()) return;
   // The GCS keeps its replies within bounds (GcsServer::Reply); anything
   // else too large is not sent rather than ending the node's membership.
-  if (absl::Status pushed = it->second->outbox().Push(std::move(push));
-      absl::IsResourceExhausted(pushed)) {
+  const absl::Status pushed = it->second->outbox().Push(std::move(push));
+  if (absl::IsResourceExhausted(pushed)) {
     std::cerr << "flare-raylet: the GCS did not send a push to stream " << stream << ": "
               << pushed.message() << "\n";
+  } else if (absl::IsAborted(pushed)) {
+    std::cerr << "flare-raylet: the GCS ends stream " << stream << ": " << pushed.message()
+              << "\n";
+    it->second->Cancel();
   }
 }
 

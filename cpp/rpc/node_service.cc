@@ -1,5 +1,6 @@
 #include "rpc/node_service.h"
 
+#include <iostream>
 #include <memory>
 
 #include <boost/asio/post.hpp>
@@ -66,7 +67,12 @@ class NodeGrpcService::PeerStream : public grpc::ServerBidiReactor<rpc::Message,
     bool Push(const rpc::Message& message) {
       std::lock_guard<std::mutex> lock(mu_);
       if (stream_ == nullptr) return false;
-      return PushToPeer(stream_->outbox_, message, "a node's stream");
+      const absl::Status pushed = PushToPeer(stream_->outbox_, message, "a node's stream");
+      if (absl::IsAborted(pushed)) {
+        std::cerr << "flare-raylet: ending a node's stream: " << pushed.message() << "\n";
+        stream_->context_->TryCancel();
+      }
+      return pushed.ok();
     }
     void ResumeReading() {
       std::lock_guard<std::mutex> lock(mu_);
@@ -77,9 +83,10 @@ class NodeGrpcService::PeerStream : public grpc::ServerBidiReactor<rpc::Message,
     PeerStream* stream_ = nullptr;  // null once the stream is done
   };
 
-  PeerStream(NodeGrpcService& service)
+  PeerStream(NodeGrpcService& service, grpc::CallbackServerContext* context)
       : service_(service),
-        outbox_(this, service.limits_.max_message_bytes),
+        context_(context),
+        outbox_(this, service.limits_.max_message_bytes, service.limits_.max_queued_bytes),
         budget_(std::make_shared<ReadBudget>(service.limits_.max_unhandled_bytes)) {
     link_ = std::make_shared<Link>();
     link_->stream_ = this;
@@ -126,6 +133,7 @@ class NodeGrpcService::PeerStream : public grpc::ServerBidiReactor<rpc::Message,
   }
 
   NodeGrpcService& service_;
+  grpc::CallbackServerContext* const context_;  // gRPC's, valid until OnDone
   std::shared_ptr<Link> link_;
   rpc::Message message_;  // the read in flight
   Outbox<rpc::Message, PeerStream, PeerBatching> outbox_;
@@ -136,7 +144,7 @@ grpc::ServerBidiReactor<rpc::Message, rpc::Message>* NodeGrpcService::Connect(
     grpc::CallbackServerContext* context) {
   grpc::Status allowed = CheckToken(*context, token_);
   if (!allowed.ok()) return new RefusedPeer(std::move(allowed));
-  return new PeerStream(*this);
+  return new PeerStream(*this, context);
 }
 
 }  // namespace flare

@@ -6,7 +6,10 @@
 // each.
 //
 // Bounds: a message larger than `max_message_bytes` is refused at Push
-// (gRPC would end the whole stream on it), and no write carries more.
+// (gRPC would end the whole stream on it), and no write carries more. What
+// waits to be written is bounded by `max_queued_bytes`: a push past it
+// means the other end stopped reading, and the outbox gives up (Aborted;
+// the owner then ends the stream) rather than grow without limit.
 //
 // `Reactor` is a grpc::ServerBidiReactor or ClientBidiReactor; its
 // OnWriteDone must call OnWriteDone here. Thread-safe. StartWrite runs under
@@ -41,26 +44,33 @@ template <typename Message>
 struct OneByOne {
   // Moves what the next write carries from the front of `queue` (not
   // empty) into `out`; `sizes` runs parallel to `queue`. Never more than
-  // `budget` bytes unless the first message alone is larger.
-  static void Pack(std::deque<Message>& queue, std::deque<size_t>& sizes, size_t budget,
-                   Message* out) {
+  // `budget` bytes unless the first message alone is larger. Returns the
+  // sizes taken, summed.
+  static size_t Pack(std::deque<Message>& queue, std::deque<size_t>& sizes, size_t budget,
+                     Message* out) {
+    const size_t taken = sizes.front();
     *out = std::move(queue.front());
     queue.pop_front();
     sizes.pop_front();
+    return taken;
   }
 };
 
 template <typename Message, typename Reactor, typename Packer = OneByOne<Message>>
 class Outbox {
  public:
-  explicit Outbox(Reactor* reactor, size_t max_message_bytes = SIZE_MAX)
-      : reactor_(reactor), max_message_bytes_(max_message_bytes) {}
+  explicit Outbox(Reactor* reactor, size_t max_message_bytes = SIZE_MAX,
+                  size_t max_queued_bytes = SIZE_MAX)
+      : reactor_(reactor),
+        max_message_bytes_(max_message_bytes),
+        max_queued_bytes_(max_queued_bytes) {}
 
   // Queues `message` and starts a write unless one is in flight. `held`:
   // queue it without starting one; it goes with the next write (Push of a
   // message not held, or Flush). OK; Unavailable once the stream is closed
   // or closing; ResourceExhausted, nothing queued, when the message is
-  // larger than a write may carry.
+  // larger than a write may carry; Aborted, and the outbox closed with
+  // everything it held dropped, when more than `max_queued_bytes` would wait.
   absl::Status Push(Message message, bool held = false) {
     const size_t bytes = WireBytes(message);
     return Push(std::move(message), bytes, held);
@@ -74,8 +84,16 @@ class Outbox {
     }
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_) return absl::UnavailableError("the stream is closed");
+    if (queued_bytes_ + bytes > max_queued_bytes_) {
+      const size_t queued = queued_bytes_;
+      closing_ = true;
+      Drop();
+      return absl::AbortedError("the other end does not read: " + std::to_string(queued) +
+                                " bytes were waiting to be sent to it");
+    }
     queue_.push_back(std::move(message));
     sizes_.push_back(bytes);
+    queued_bytes_ += bytes;
     if (!held) MaybeStartWrite();
     return absl::OkStatus();
   }
@@ -96,8 +114,7 @@ class Outbox {
       writing_ = false;
       if (!ok) {
         closing_ = true;
-        queue_.clear();
-        sizes_.clear();
+        Drop();
       }
       if (MaybeStartWrite()) return;
       finish = std::move(on_drained_);
@@ -130,16 +147,25 @@ class Outbox {
     if (queue_.empty()) return false;
     writing_ = true;
     in_flight_ = Message();
-    Packer::Pack(queue_, sizes_, max_message_bytes_, &in_flight_);
+    queued_bytes_ -= Packer::Pack(queue_, sizes_, max_message_bytes_, &in_flight_);
     reactor_->StartWrite(&in_flight_);
     return true;
   }
 
+  // REQUIRES: mu_ held.
+  void Drop() {
+    queue_.clear();
+    sizes_.clear();
+    queued_bytes_ = 0;
+  }
+
   Reactor* reactor_;
   const size_t max_message_bytes_;
+  const size_t max_queued_bytes_;
   std::mutex mu_;
   std::deque<Message> queue_;  // not written yet
   std::deque<size_t> sizes_;   // each queued message's serialized size
+  size_t queued_bytes_ = 0;    // their sum
   Message in_flight_;          // valid while writing_
   bool writing_ = false;
   bool closing_ = false;          // no more pushes

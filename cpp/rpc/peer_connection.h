@@ -24,10 +24,10 @@ class PeerConnection : public ClientStream<rpc::Message, rpc::Message, PeerBatch
                  StreamLimits limits = {});
 
   // Queues `message`, fitted to the size one message may have (a message
-  // that cannot be is dropped with a log line); `held` as for Send. False
-  // when the stream has ended or the message was dropped.
-  bool SendFitted(rpc::Message message, bool held) {
-    return PushToPeer(outbox(), std::move(message), "a link to another node", held);
+  // that cannot be is dropped with a log line); `held` and the errors as
+  // for Send.
+  absl::Status SendFitted(rpc::Message message, bool held) {
+    return Checked(PushToPeer(outbox(), std::move(message), "a link to another node", held));
   }
 
  private:

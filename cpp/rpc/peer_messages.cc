@@ -54,13 +54,15 @@ void ReplaceByError(rpc::ObjectData& data, size_t message_bytes, size_t max_byte
 
 }  // namespace
 
-void PeerBatching::Pack(std::deque<rpc::Message>& queue, std::deque<size_t>& sizes,
-                        size_t budget, rpc::Message* out) {
+size_t PeerBatching::Pack(std::deque<rpc::Message>& queue, std::deque<size_t>& sizes,
+                          size_t budget, rpc::Message* out) {
   budget = std::min(budget, kPeerBatchBytes);
   size_t count = 0;
-  size_t bytes = 0;
+  size_t bytes = 0;  // with each field's overhead
+  size_t taken = 0;
   while (count < queue.size() && (count == 0 || bytes + sizes[count] + kFieldOverhead <= budget)) {
     bytes += sizes[count] + kFieldOverhead;
+    taken += sizes[count];
     ++count;
   }
   if (count == 1) {
@@ -72,6 +74,7 @@ void PeerBatching::Pack(std::deque<rpc::Message>& queue, std::deque<size_t>& siz
   }
   queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(count));
   sizes.erase(sizes.begin(), sizes.begin() + static_cast<std::ptrdiff_t>(count));
+  return taken;
 }
 
 bool IsHousekeeping(const rpc::Message& message) {

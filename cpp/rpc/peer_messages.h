@@ -24,8 +24,8 @@ inline constexpr size_t kPeerBatchBytes = 1 << 20;
 // of at most min(budget, kPeerBatchBytes) bytes; a lone message goes as it
 // is.
 struct PeerBatching {
-  static void Pack(std::deque<rpc::Message>& queue, std::deque<size_t>& sizes, size_t budget,
-                   rpc::Message* out);
+  static size_t Pack(std::deque<rpc::Message>& queue, std::deque<size_t>& sizes, size_t budget,
+                     rpc::Message* out);
 };
 
 // Calls `handle` with each message `message` carries, in order: the
@@ -57,22 +57,23 @@ void LogDropped(const char* stream, const absl::Status& why);
 
 // Queues `message` on a peer stream's Outbox, fitted first (FitForPeer)
 // when it is larger than one message may be; one that cannot be fitted is
-// dropped with a log line naming `stream`. `held` as for Outbox::Push.
-// False when the stream is closed or the message was dropped.
+// dropped with a log line naming `stream` (ResourceExhausted). `held` and
+// the other errors as for Outbox::Push.
 template <typename Outbox>
-bool PushToPeer(Outbox& outbox, rpc::Message message, const char* stream, bool held = false) {
+absl::Status PushToPeer(Outbox& outbox, rpc::Message message, const char* stream,
+                        bool held = false) {
   const size_t bytes = message.ByteSizeLong();
-  if (bytes <= outbox.max_message_bytes()) return outbox.Push(std::move(message), bytes, held).ok();
+  if (bytes <= outbox.max_message_bytes()) return outbox.Push(std::move(message), bytes, held);
   absl::StatusOr<std::vector<rpc::Message>> pieces =
       FitForPeer(std::move(message), outbox.max_message_bytes());
   if (!pieces.ok()) {
     LogDropped(stream, pieces.status());
-    return false;
+    return pieces.status();
   }
   for (rpc::Message& piece : *pieces) {
-    if (!outbox.Push(std::move(piece), held).ok()) return false;
+    if (absl::Status pushed = outbox.Push(std::move(piece), held); !pushed.ok()) return pushed;
   }
-  return true;
+  return absl::OkStatus();
 }
 
 }  // namespace flare

@@ -39,7 +39,7 @@ bool PeerPool::Send(const NodeId& node, const rpc::Message& message) {
              .first;
   }
   const bool held = IsHousekeeping(message);
-  if (!it->second->SendFitted(message, held)) return false;
+  if (!it->second->SendFitted(message, held).ok()) return false;
   if (held) ScheduleFlush();
   return true;
 }

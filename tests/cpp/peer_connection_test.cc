@@ -27,6 +27,8 @@ namespace {
 
 // A ping with this id asks the server to send kFloodCount log messages.
 constexpr uint64_t kFlood = 999;
+// A ping with this id makes the server stop reading.
+constexpr uint64_t kDeaf = 998;
 constexpr int kFloodCount = 16000;  // 16 MiB: more than gRPC and TCP buffer
 constexpr size_t kFloodLineBytes = 1024;
 
@@ -52,6 +54,7 @@ class StandInNode final : public rpc::NodeService::CallbackService {
         ++node_.messages_received;
         node_.ids_received += one.ref_update().add_size();
         if (!one.has_ping()) return;
+        if (one.ping().request_id() == kDeaf) deaf_ = true;
         if (one.ping().request_id() == kFlood) {
           for (int i = 0; i < kFloodCount; ++i) {
             rpc::Message lines;
@@ -66,7 +69,7 @@ class StandInNode final : public rpc::NodeService::CallbackService {
         Queue(std::move(pong));
       });
       incoming_.Clear();
-      StartRead(&incoming_);
+      if (!deaf_) StartRead(&incoming_);
     }
     void OnWriteDone(bool ok) override {
       std::lock_guard<std::mutex> lock(mu_);
@@ -84,6 +87,7 @@ class StandInNode final : public rpc::NodeService::CallbackService {
     }
 
     StandInNode& node_;
+    bool deaf_ = false;
     rpc::Message incoming_;
     std::mutex mu_;
     std::deque<rpc::Message> out_;  // front: the write in flight
@@ -154,7 +158,8 @@ TEST_F(PeerConnectionTest, AMessageTooLargeIsRefusedAndTheLinkStaysUp) {
   large.mutable_submit_task()->mutable_spec()->set_args(std::string(100 << 10, 'a'));
   const absl::Status refused = connection_->Send(large);
   EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
-  EXPECT_FALSE(connection_->SendFitted(large, false)) << "a task cannot be split";
+  EXPECT_TRUE(absl::IsResourceExhausted(connection_->SendFitted(large, false)))
+      << "a task cannot be split";
   ASSERT_TRUE(connection_->Send(Ping(1)).ok());
   RunUntil([&] { return GotPong(1); });
   EXPECT_TRUE(GotPong(1)) << "the link still answers: " << closed_;
@@ -169,7 +174,7 @@ TEST_F(PeerConnectionTest, ALargeReferenceUpdateIsSplitAndArrivesWhole) {
   for (int i = 0; i < count; ++i) {
     update.mutable_ref_update()->add_add(ObjectId::FromRandom().Binary());
   }
-  ASSERT_TRUE(connection_->SendFitted(update, false));
+  ASSERT_TRUE(connection_->SendFitted(update, false).ok());
   ASSERT_TRUE(connection_->Send(Ping(2)).ok());
   RunUntil([&] { return GotPong(2); });
   ASSERT_TRUE(GotPong(2)) << closed_;
@@ -184,8 +189,8 @@ TEST_F(PeerConnectionTest, HeldMessagesRideWithTheNextOne) {
   const int messages_before = node_.messages_received.load();
   rpc::Message release;
   release.mutable_release_pins()->add_object_ids(std::string(28, 'r'));
-  ASSERT_TRUE(connection_->SendFitted(release, /*held=*/true));
-  ASSERT_TRUE(connection_->SendFitted(release, /*held=*/true));
+  ASSERT_TRUE(connection_->SendFitted(release, /*held=*/true).ok());
+  ASSERT_TRUE(connection_->SendFitted(release, /*held=*/true).ok());
   ASSERT_TRUE(connection_->Send(Ping(4)).ok());
   RunUntil([&] { return GotPong(4); });
   ASSERT_TRUE(GotPong(4)) << closed_;
@@ -208,6 +213,21 @@ TEST_F(PeerConnectionTest, AClientWhoseLoopStallsStopsReadingAtItsBudget) {
   for (int i = 0; i < kFloodCount; ++i) {
     ASSERT_EQ(received_[i].log_lines().prefix(), std::to_string(i)) << "in order";
   }
+}
+
+TEST_F(PeerConnectionTest, ANodeThatStopsReadingLosesItsStreamNotThisNodesMemory) {
+  StreamLimits limits;
+  limits.max_queued_bytes = 256 << 10;
+  Connect(limits);
+  ASSERT_TRUE(connection_->Send(Ping(kDeaf)).ok());
+  rpc::Message lines;
+  lines.mutable_log_lines()->add_lines(std::string(1024, 'y'));
+  absl::Status pushed;
+  for (int i = 0; i < 100000 && pushed.ok(); ++i) pushed = connection_->Send(lines);
+  EXPECT_TRUE(absl::IsAborted(pushed)) << pushed;
+  RunUntil([] { return false; });  // until the stream ends
+  EXPECT_FALSE(closed_.ok()) << "the stream ended";
+  EXPECT_TRUE(absl::IsUnavailable(connection_->Send(Ping(5))));
 }
 
 }  // namespace

@@ -115,6 +115,20 @@ TEST(OutboxTest, ABatchNeverPassesTheBound) {
   for (uint64_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], i) << "in order";
 }
 
+TEST(OutboxTest, MoreWaitingThanTheQueueBoundGivesUpOnTheStream) {
+  FakeReactor reactor;
+  PeerOutbox outbox(&reactor, /*max_message_bytes=*/1000, /*max_queued_bytes=*/100);
+  ASSERT_TRUE(outbox.Push(Ping(0)).ok());  // in flight, never completes
+  absl::Status pushed;
+  int queued = 0;
+  while ((pushed = outbox.Push(Ping(++queued))).ok()) ASSERT_LT(queued, 100);
+  EXPECT_TRUE(absl::IsAborted(pushed)) << pushed;
+  EXPECT_NE(pushed.message().find("does not read"), std::string::npos) << pushed;
+  EXPECT_TRUE(absl::IsUnavailable(outbox.Push(Ping(1000)))) << "the outbox is closed";
+  outbox.OnWriteDone(true);
+  EXPECT_EQ(reactor.writes.size(), 1u) << "what waited was dropped";
+}
+
 TEST(OutboxTest, CloseSendsHeldMessagesThenFinishes) {
   FakeReactor reactor;
   PeerOutbox outbox(&reactor);
