@@ -17,8 +17,7 @@ import os
 import pytest
 
 import flare
-from conftest import NEVER, connected_cluster, wait_for
-from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from conftest import NEVER, one_cpu_nodes, on, wait_for
 
 np = pytest.importorskip("numpy")
 
@@ -29,13 +28,8 @@ ROUNDS = 12        # 12 x 16 MiB = twice a store per scenario and node
 
 @pytest.fixture(scope="module")
 def cluster():
-    node = {"num_cpus": 1, "object_store_memory": STORE}
-    with connected_cluster(node, node, node) as cluster:
+    with one_cpu_nodes(3, STORE) as cluster:
         yield cluster
-
-
-def on(node):
-    return NodeAffinitySchedulingStrategy(node.node_id, soft=False)
 
 
 @flare.remote

@@ -12,8 +12,7 @@ import time
 import pytest
 
 import flare
-from conftest import NEVER, connected_cluster, node_ids, wait_for
-from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from conftest import connected_cluster, NEVER, node_ids, on, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +31,6 @@ def where(x=None):
 def hold(gate, x=None):
     gate.wait_or_raise()
     return flare.get_runtime_context().get_node_id()
-
-
-def on(node_id, soft=False):
-    return NodeAffinitySchedulingStrategy(node_id, soft=soft)
 
 
 def test_node_affinity_runs_a_task_on_each_node_and_node_ids_match_nodes(three_nodes):

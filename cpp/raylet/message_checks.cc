@@ -23,8 +23,10 @@ absl::Status FirstError(std::initializer_list<absl::Status> checks) {
 }
 
 absl::Status CheckObjectData(const rpc::ObjectData& data, const char* what) {
-  return FirstError(
-      {CheckId<ObjectId>(data.object_id(), what), CheckIds<ObjectId>(data.contained_refs(), what)});
+  return FirstError({CheckId<ObjectId>(data.object_id(), what),
+                     CheckIds<ObjectId>(data.contained_refs(), what),
+                     data.elsewhere() ? CheckId<NodeId>(data.node_id(), what)
+                                      : absl::OkStatus()});
 }
 
 template <typename Returns>
