@@ -112,9 +112,9 @@ def test_refs_passed_through_a_task_on_a_third_node_leave_no_copy(cluster):
 
 
 def test_results_that_together_outgrow_the_drivers_store_are_all_read(cluster):
-    # The owner pulls each result as it is made; held together they do not
-    # fit its store, so pulls wait for room (spilling, frees) instead of
-    # failing, and the other nodes' copies go as each pull completes.
+    # The results stay where they were made until read; read one after the
+    # other on the driver's node they do not fit its store together, so
+    # pulls wait for room (spilling, frees) instead of failing.
     _, worker, other = cluster.list_all_nodes()
     refs = [make.options(scheduling_strategy=on((worker, other)[i % 2])).remote(MIB, i)
             for i in range(ROUNDS)]

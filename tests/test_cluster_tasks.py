@@ -100,6 +100,22 @@ def test_bad_node_affinity_ids_fail_at_submission(three_nodes):
         where.options(scheduling_strategy=on("not-a-node")).remote()
 
 
+def test_dynamic_returns_made_on_another_node_are_read_on_the_drivers(three_nodes):
+    import numpy as np
+
+    @flare.remote(num_returns="dynamic")
+    def pieces(n):
+        for i in range(n):
+            # Small items travel inline; large ones stay in that node's store.
+            yield np.full(1 << 20 if i % 2 else 8, i, dtype=np.uint8)
+
+    worker = node_ids(three_nodes)[2]
+    generator = flare.get(pieces.options(scheduling_strategy=on(worker)).remote(4),
+                          timeout=NEVER)
+    values = flare.get(list(generator), timeout=NEVER)
+    assert [(int(v[0]), v.nbytes) for v in values] == [(0, 8), (1, 1 << 20), (2, 8), (3, 1 << 20)]
+
+
 def test_tasks_submitted_on_a_worker_node_run_and_return(three_nodes):
     @flare.remote
     def parent(n):

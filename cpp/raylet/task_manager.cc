@@ -173,8 +173,7 @@ bool TaskManager::RunsHereOnly(const TaskRecord& record) const {
   const bool hosted_here =
       record.is_actor_creation() &&
       actors_.Hosts(ActorIdOf(TaskId::FromBinary(record.spec.task_id())));
-  return record.owner_is_peer || hosted_here || record.is_actor_call() ||
-         record.spec.dynamic_returns();
+  return record.owner_is_peer || hosted_here || record.is_actor_call();
 }
 
 std::optional<NodeId> TaskManager::ArgumentNode(const TaskRecord& record) const {

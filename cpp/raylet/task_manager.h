@@ -232,8 +232,8 @@ class TaskManager {
   // The scheduling policy's answer for the task: its strategy over the
   // view, or this node alone for what cannot run elsewhere yet.
   SchedulingDecision Decide(const TaskRecord& record);
-  // Whether only this node may run it (actor calls, num_returns="dynamic"
-  // tasks, and tasks another node placed here).
+  // Whether only this node may run it (actor calls, an actor's restart,
+  // and tasks another node placed here).
   bool RunsHereOnly(const TaskRecord& record) const;
   // The other node that holds more of the task's argument bytes than this
   // one, when it has room for the task now and may run it (default
