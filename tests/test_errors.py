@@ -56,6 +56,7 @@ def test_wrong_number_of_arguments_fails_at_remote(flare_2cpu):
     ({"memory": 1e300}, "memory"),
     ({"resources": {"accel": float("inf")}}, "accel"),
     ({"max_retries": -2}, "max_retries"),
+    ({"max_retries": 2**40}, "max_retries"),
     ({"resources": {"CPU": 1}}, "num_cpus"),
     ({"resources": {"accel": -1}}, "accel"),
     ({"retry_exceptions": "yes"}, "retry_exceptions"),
@@ -140,3 +141,42 @@ def test_api_before_init_raises_clearly_when_auto_init_is_off():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=30, env=dict(os.environ, FLARE_AUTO_INIT="0"))
     assert "error:" in result.stdout and "init" in result.stdout
+
+
+def test_an_exception_class_the_driver_cannot_load_arrives_as_task_error_with_its_traceback(
+        flare_2cpu, tmp_path):
+    # The class lives in a module only the worker imports: the driver gets a
+    # TaskError that names the class and keeps the message and traceback.
+    @flare.remote
+    def raise_private(directory):
+        import sys
+        with open(os.path.join(directory, "worker_only_errors.py"), "w") as module:
+            module.write("class PrivateError(Exception):\n    pass\n")
+        sys.path.insert(0, directory)
+        import worker_only_errors
+        raise worker_only_errors.PrivateError("only the worker knows this class")
+
+    with pytest.raises(exceptions.TaskError) as raised:
+        flare.get(raise_private.remote(str(tmp_path)), timeout=60)
+    text = str(raised.value)
+    assert "PrivateError" in text and "only the worker knows this class" in text
+    assert "raise_private" in text, "the remote traceback is kept"
+    assert raised.value.cause is None
+    assert "could not be loaded here" in raised.value.cause_repr
+    assert flare.get(identity.remote(7), timeout=60) == 7, "nothing else broke"
+
+
+def test_actor_counts_past_32_bits_fail_at_decoration(flare_2cpu):
+    for key in ("max_restarts", "max_task_retries", "max_concurrency"):
+        with pytest.raises(ValueError, match=key):
+            @flare.remote(**{key: 2**40})
+            class Counter:
+                pass
+
+
+def test_an_infinite_timeout_means_none(flare_2cpu):
+    assert flare.get(identity.remote(3), timeout=float("inf")) == 3
+    ready, _ = flare.wait([identity.remote(4)], timeout=float("inf"))
+    assert len(ready) == 1
+    with pytest.raises(ValueError, match="timeout"):
+        flare.get(identity.remote(5), timeout=float("nan"))

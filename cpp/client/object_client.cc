@@ -24,7 +24,9 @@ void ObjectClient::AddRef(const ObjectId& id, const std::shared_ptr<const OwnerA
     std::lock_guard<std::mutex> lock(waiter_.mutex());
     first = refs_.AddRef(id, owner);
   }
-  if (first) connection_.DeferRefAdd(id);
+  // Another node's object: named with its owner, so that the raylet can
+  // borrow it from there if it does not know it.
+  if (first) connection_.DeferRefAdd(id, *owner != *local_owner_ ? owner->node_id : NodeId());
 }
 
 void ObjectClient::RemoveRef(const ObjectId& id) {

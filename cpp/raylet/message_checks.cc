@@ -41,6 +41,20 @@ absl::Status CheckReturns(const Returns& returns, const char* what) {
   return absl::OkStatus();
 }
 
+// One owner node (or none: empty) per added ref at most.
+absl::Status CheckOwners(const rpc::RefUpdate& update) {
+  if (update.add_owners_size() > update.add_size()) {
+    return absl::InvalidArgumentError("ref_update.add_owners has more entries than ref_update.add");
+  }
+  for (const std::string& owner : update.add_owners()) {
+    if (absl::Status status = CheckId<NodeId>(owner, "ref_update.add_owners", kMayBeEmpty);
+        !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
+}
+
 template <typename Bundles>
 absl::Status CheckBundles(const Bundles& bundles, const char* what) {
   for (const rpc::ResourceSet& bundle : bundles) {
@@ -121,7 +135,8 @@ absl::Status CheckFields(const rpc::Message& message) {
       return CheckIds<ObjectId>(message.subscribe().object_ids(), "subscribe.object_ids");
     case M::kRefUpdate:
       return FirstError({CheckIds<ObjectId>(message.ref_update().add(), "ref_update.add"),
-                         CheckIds<ObjectId>(message.ref_update().remove(), "ref_update.remove")});
+                         CheckIds<ObjectId>(message.ref_update().remove(), "ref_update.remove"),
+                         CheckOwners(message.ref_update())});
     case M::kReleasePins:
       return CheckIds<ObjectId>(message.release_pins().object_ids(), "release_pins.object_ids");
     case M::kObjectLocation:
