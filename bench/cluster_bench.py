@@ -23,6 +23,8 @@ repetitions after an untimed one; 1 GiB = 2^30 bytes):
                             node (tasks/s)
 ``remote_actor_sync``       ``get(a.noop.remote())``, the caller a task on
                             another node than the actor (calls/s)
+``remote_actor_batch``      batches of 1000 ``a.noop.remote()``, the caller a
+                            task on another node than the actor (calls/s)
 ``spread_6x05``             6 tasks of 0.5 s on 3 x 1 CPU (s; ideal 1.0)
 ``get_100m``, ``get_500m``  ``get(make.remote())`` on the driver (head), make
                             pinned on a worker node, returning a numpy array
@@ -81,6 +83,7 @@ WORKLOADS: Dict[str, Tuple[str, str, bool]] = {
     "remote_task_sync": ("task round trip to a task pinned on another node", "/s", True),
     "remote_task_batch": ("batches of 1000 tasks pinned on another node", "/s", True),
     "remote_actor_sync": ("actor call round trip, caller on another node", "/s", True),
+    "remote_actor_batch": ("actor calls in batches of 1000, caller on another node", "/s", True),
     "spread_6x05": ("6 tasks of 0.5 s on 3 x 1 CPU (ideal 1.0)", "s", False),
     "get_100m": ("`get` of a 100 MiB array a task on another node returns", "GiB/s", True),
     "get_500m": ("`get` of a 500 MiB array a task on another node returns", "GiB/s", True),
@@ -207,7 +210,7 @@ def basic_workloads(ray, pin, other: str, only, results: Dict[str, float]) -> No
         results["remote_task_sync"] = median_of(3, sync_trips)
     if "remote_task_batch" in only:
         results["remote_task_batch"] = median_of(3, batch)
-    if "remote_actor_sync" in only:
+    if "remote_actor_sync" in only or "remote_actor_batch" in only:
         @ray.remote(num_cpus=0)
         class Echo:
             def noop(self):
@@ -221,10 +224,20 @@ def basic_workloads(ray, pin, other: str, only, results: Dict[str, float]) -> No
                 ray.get(actor.noop.remote())
             return n / (time.perf_counter() - t)
 
+        @ray.remote(num_cpus=0)
+        def batch_caller(actor, n):
+            ray.get(actor.noop.remote())
+            t = time.perf_counter()
+            ray.get([actor.noop.remote() for _ in range(n)])
+            return n / (time.perf_counter() - t)
+
         actor = Echo.remote()  # on the head, where this driver runs
-        rates = [ray.get(caller.options(scheduling_strategy=pin(other)).remote(actor, 300))
-                 for _ in range(3)]
-        results["remote_actor_sync"] = statistics.median(rates)
+        for name, fn, n in (("remote_actor_sync", caller, 300),
+                            ("remote_actor_batch", batch_caller, 1000)):
+            if name in only:
+                rates = [ray.get(fn.options(scheduling_strategy=pin(other)).remote(actor, n))
+                         for _ in range(3)]
+                results[name] = statistics.median(rates)
     if "spread_6x05" in only:
         @ray.remote(num_cpus=1)
         def half():

@@ -200,11 +200,11 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
   link.gcs_address = flags.address;
   link.remote_client = std::make_unique<flare::RemoteGcsClient>(
       [&link](flare::rpc::GcsRequest request) {
-        return link.connection && link.connection->Send(std::move(request));
+        return link.connection && link.connection->Send(std::move(request)).ok();
       },
       flare::kMaxClusterMessageBytes);
   flare::GcsConnection::Callbacks callbacks;
-  callbacks.on_push = [&link](const flare::rpc::GcsPush& push) {
+  callbacks.on_message = [&link](const flare::rpc::GcsPush& push) {
     link.remote_client->OnPush(push);
   };
   callbacks.on_closed = [&link, on_gcs_lost](const absl::Status& status) {

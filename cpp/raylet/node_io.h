@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -49,11 +50,17 @@ class SpillFiles {
 };
 
 // Messages to other nodes' raylets, by node id.
+// The largest message between nodes (gRPC refuses larger ones); a task
+// whose spec is larger cannot be sent to another node.
+inline constexpr size_t kMaxPeerMessageBytes = 64 << 20;
+
 class PeerChannel {
  public:
   virtual ~PeerChannel() = default;
   // Queues `message` for `node`'s raylet (connecting first if needed);
-  // false when the node is unknown or its link is gone.
+  // false when the node is unknown or its link is gone. A message larger
+  // than kMaxPeerMessageBytes is split, or its inline value replaced by an
+  // error, where that keeps its meaning, else dropped (false).
   virtual bool Send(const NodeId& node, const rpc::Message& message) = 0;
 };
 

@@ -66,6 +66,12 @@ absl::Status RemoteTasks::Send(const NodeId& node, const TaskId& task_id,
   }
   rpc::Message submit;
   *submit.mutable_submit_task()->mutable_spec() = spec;
+  if (const size_t bytes = submit.ByteSizeLong(); bytes > kMaxPeerMessageBytes) {
+    return absl::FailedPreconditionError(
+        "task " + spec.function_name() + " is " + std::to_string(bytes) +
+        " bytes as a message, more than the " + std::to_string(kMaxPeerMessageBytes) +
+        " one message between nodes may carry (pass large values as ObjectRefs)");
+  }
   messages.push_back(std::move(submit));
   // The task holds its arguments there from now on; we need not.
   if (!args.empty()) messages.push_back(ReleaseMessage(args));

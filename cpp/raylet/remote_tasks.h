@@ -52,8 +52,9 @@ class RemoteTasks {
   // Sends the task to `node`: each top-level argument (a small value or an
   // error travels with it; an arena object is pulled from here by that
   // node), then the task. REQUIRES: every argument is ready here. An error
-  // status (an argument is not on this node, or the link broke) leaves
-  // nothing pending.
+  // status leaves nothing pending: FailedPrecondition when no attempt could
+  // succeed (an argument is not on this node, the task is larger than a
+  // message between nodes), Unavailable when the link broke.
   absl::Status Send(const NodeId& node, const TaskId& task_id, const rpc::TaskSpec& spec,
                     const ResourceSet& demand);
   // `node` sent an object (a return of a task sent there). Stores it as

@@ -702,8 +702,8 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
   spill_.RestoreAll(ArgumentIds(record.spec));
   const absl::Status sent = remote_.Send(node, task_id, record.spec, record.demand);
   if (absl::IsFailedPrecondition(sent)) {
-    // An argument is not on this node (ArgsReady lets unknown ids pass): no
-    // attempt, here or anywhere, could read it.
+    // An argument is not on this node (ArgsReady lets unknown ids pass), or
+    // the task is too large to send: no attempt, here or anywhere, could run it.
     Fail(task_id, rpc::OBJECT_LOST,
          "task " + record.spec.function_name() + " could not be sent to node " + node.Hex() +
              ": " + std::string(sent.message()));

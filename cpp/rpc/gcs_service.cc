@@ -1,7 +1,11 @@
 #include "rpc/gcs_service.h"
 
+#include <iostream>
+#include <memory>
+
 #include <boost/asio/post.hpp>
 
+#include "rpc/loop_reads.h"
 #include "rpc/outbox.h"
 #include "rpc/token.h"
 
@@ -18,16 +22,25 @@ class Refusal : public grpc::ServerBidiReactor<rpc::GcsRequest, rpc::GcsPush> {
 
 }  // namespace
 
-// One node's stream. Reads are posted to the event loop in order, then the
-// end of the stream; the reactor deletes itself when gRPC is done with it.
+// One node's stream. Reads are posted to the event loop in order (at most
+// the service's ReadBudget ahead of it), then the end of the stream; the
+// reactor deletes itself when gRPC is done with it.
 class GcsGrpcService::Stream : public grpc::ServerBidiReactor<rpc::GcsRequest, rpc::GcsPush> {
  public:
-  Stream(GcsGrpcService& service, GcsServer::StreamId id)
-      : service_(service), id_(id), outbox_(this) {
+  Stream(GcsGrpcService& service, GcsServer::StreamId id, grpc::CallbackServerContext* context)
+      : service_(service),
+        id_(id),
+        context_(context),
+        outbox_(this, service.limits_.max_message_bytes, service.limits_.max_queued_bytes),
+        budget_(std::make_shared<ReadBudget>(service.limits_.max_unhandled_bytes)) {
     StartRead(&request_);
   }
 
   Outbox<rpc::GcsPush, Stream>& outbox() { return outbox_; }
+  // Ends the call (its node stopped reading what the GCS sends).
+  void Cancel() { context_->TryCancel(); }
+  // REQUIRES: the service's lock held (the stream is in its map).
+  void ResumeReading() { StartRead(&request_); }
 
   void OnReadDone(bool ok) override {
     GcsGrpcService& service = service_;
@@ -37,11 +50,15 @@ class GcsGrpcService::Stream : public grpc::ServerBidiReactor<rpc::GcsRequest, r
       outbox_.Close([this] { Finish(grpc::Status::OK); });
       return;
     }
-    boost::asio::post(service.loop_, [&service, id, request = std::move(request_)] {
-      service.server_->OnRequest(id, request, GcsServer::Clock::now());
-    });
+    rpc::GcsRequest request = std::move(request_);
     request_.Clear();
-    StartRead(&request_);
+    const bool read_on = PostToLoop(
+        service.loop_, budget_, std::move(request),
+        [&service, id](rpc::GcsRequest& received) {
+          service.server_->OnRequest(id, received, GcsServer::Clock::now());
+        },
+        [&service, id] { service.ResumeReading(id); });
+    if (read_on) StartRead(&request_);
   }
 
   void OnWriteDone(bool ok) override { outbox_.OnWriteDone(ok); }
@@ -54,8 +71,10 @@ class GcsGrpcService::Stream : public grpc::ServerBidiReactor<rpc::GcsRequest, r
  private:
   GcsGrpcService& service_;
   const GcsServer::StreamId id_;
-  rpc::GcsRequest request_;
+  grpc::CallbackServerContext* const context_;  // gRPC's, valid until OnDone
+  rpc::GcsRequest request_;  // the read in flight
   Outbox<rpc::GcsPush, Stream> outbox_;
+  std::shared_ptr<ReadBudget> budget_;
 };
 
 grpc::ServerBidiReactor<rpc::GcsRequest, rpc::GcsPush>* GcsGrpcService::Connect(
@@ -64,7 +83,7 @@ grpc::ServerBidiReactor<rpc::GcsRequest, rpc::GcsPush>* GcsGrpcService::Connect(
   if (!allowed.ok()) return new Refusal(std::move(allowed));
   std::lock_guard<std::mutex> lock(mu_);
   const GcsServer::StreamId id = next_stream_++;
-  auto* stream = new Stream(*this, id);
+  auto* stream = new Stream(*this, id, context);
   streams_.emplace(id, stream);
   return stream;
 }
@@ -78,10 +97,27 @@ void GcsGrpcService::Forget(GcsServer::StreamId stream) {
   boost::asio::post(loop_, [this, stream] { server_->OnStreamClosed(stream); });
 }
 
+void GcsGrpcService::ResumeReading(GcsServer::StreamId stream) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = streams_.find(stream);
+  if (it != streams_.end()) it->second->ResumeReading();
+}
+
 void GcsGrpcService::Push(GcsServer::StreamId stream, rpc::GcsPush push) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = streams_.find(stream);
-  if (it != streams_.end()) it->second->outbox().Push(std::move(push));
+  if (it == streams_.end()) return;
+  // The GCS keeps its replies within bounds (GcsServer::Reply); anything
+  // else too large is not sent rather than ending the node's membership.
+  const absl::Status pushed = it->second->outbox().Push(std::move(push));
+  if (absl::IsResourceExhausted(pushed)) {
+    std::cerr << "flare-raylet: the GCS did not send a push to stream " << stream << ": "
+              << pushed.message() << "\n";
+  } else if (absl::IsAborted(pushed)) {
+    std::cerr << "flare-raylet: the GCS ends stream " << stream << ": " << pushed.message()
+              << "\n";
+    it->second->Cancel();
+  }
 }
 
 void GcsGrpcService::Close(GcsServer::StreamId stream, const std::string& why) {

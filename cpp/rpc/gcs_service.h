@@ -1,7 +1,9 @@
 // The GCS's gRPC service on the head's port: one bidirectional stream per
 // node (proto/cluster.proto). gRPC's threads only post stream events onto
 // the head raylet's event loop, where a GcsServer handles them; what the
-// GcsServer pushes from the loop is queued on the stream's Outbox.
+// GcsServer pushes from the loop is queued on the stream's Outbox. Each
+// stream's reads are bounded by a ReadBudget and its writes by the largest
+// message (`limits`).
 //
 // Lifetime: create it before the gRPC server that serves it and destroy it
 // after that server has shut down (every stream has then ended).
@@ -18,13 +20,14 @@
 #include "absl/container/flat_hash_map.h"
 #include "cluster.grpc.pb.h"
 #include "gcs/gcs_server.h"
+#include "rpc/channel_args.h"
 
 namespace flare {
 
 class GcsGrpcService final : public rpc::GcsService::CallbackService, public GcsServer::Sink {
  public:
-  GcsGrpcService(boost::asio::io_context& loop, std::string token)
-      : loop_(loop), token_(std::move(token)) {}
+  GcsGrpcService(boost::asio::io_context& loop, std::string token, StreamLimits limits = {})
+      : loop_(loop), token_(std::move(token)), limits_(limits) {}
 
   // REQUIRES: called before the port opens; `server` outlives this.
   void set_server(GcsServer* server) { server_ = server; }
@@ -39,9 +42,12 @@ class GcsGrpcService final : public rpc::GcsService::CallbackService, public Gcs
       grpc::CallbackServerContext* context) override;
   // Called by a stream as it ends.
   void Forget(GcsServer::StreamId stream);
+  // The loop caught up with a stream that paused reading.
+  void ResumeReading(GcsServer::StreamId stream);
 
   boost::asio::io_context& loop_;
   const std::string token_;
+  const StreamLimits limits_;
   GcsServer* server_ = nullptr;
   std::mutex mu_;  // guards the two below
   GcsServer::StreamId next_stream_ = 1;

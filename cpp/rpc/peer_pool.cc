@@ -38,7 +38,21 @@ bool PeerPool::Send(const NodeId& node, const rpc::Message& message) {
                                                              std::move(callbacks)))
              .first;
   }
-  return it->second->Send(message);
+  const bool held = IsHousekeeping(message);
+  if (!it->second->SendFitted(message, held).ok()) return false;
+  if (held) ScheduleFlush();
+  return true;
+}
+
+void PeerPool::ScheduleFlush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  flush_timer_.expires_after(kHousekeepingDelay);
+  flush_timer_.async_wait([this](const boost::system::error_code& error) {
+    flush_scheduled_ = false;
+    if (error) return;
+    for (auto& [node, link] : links_) link->Flush();
+  });
 }
 
 }  // namespace flare

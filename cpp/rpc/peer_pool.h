@@ -1,22 +1,30 @@
 // This raylet's links to the other nodes' raylets, one PeerConnection per
 // node, opened on first use at the address the GCS's view gives. Implements
 // the raylet's PeerChannel; what peers send back, and a link that breaks,
-// go to the callbacks. Event loop only.
+// go to the callbacks. Messages the other node is in no hurry for
+// (IsHousekeeping: pins and references let go of) wait up to
+// kHousekeepingDelay to ride in the batch of the next message to that node.
+// Event loop only.
 #ifndef FLARE_RPC_PEER_POOL_H_
 #define FLARE_RPC_PEER_POOL_H_
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "raylet/node_io.h"
 #include "rpc/peer_connection.h"
 
 namespace flare {
+
+// How long a housekeeping message may wait for company.
+inline constexpr std::chrono::microseconds kHousekeepingDelay{1000};
 
 class PeerPool : public PeerChannel {
  public:
@@ -26,7 +34,7 @@ class PeerPool : public PeerChannel {
   };
 
   PeerPool(boost::asio::io_context& loop, std::string token, const NodeId& self)
-      : loop_(loop), token_(std::move(token)), self_(self) {}
+      : loop_(loop), token_(std::move(token)), self_(self), flush_timer_(loop) {}
   // REQUIRES: the loop no longer runs.
   ~PeerPool() = default;
 
@@ -40,6 +48,9 @@ class PeerPool : public PeerChannel {
   const std::string* AddressOf(const NodeId& node) const;
 
  private:
+  // Writes what the links hold back, soon.
+  void ScheduleFlush();
+
   boost::asio::io_context& loop_;
   const std::string token_;
   const NodeId self_;
@@ -49,6 +60,8 @@ class PeerPool : public PeerChannel {
   // Links that ended: destroyed with the pool (their callbacks may still be
   // queued on the loop).
   std::vector<std::unique_ptr<PeerConnection>> closed_;
+  boost::asio::steady_timer flush_timer_;
+  bool flush_scheduled_ = false;
 };
 
 }  // namespace flare
