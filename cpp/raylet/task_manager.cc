@@ -233,6 +233,10 @@ void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
   record.remote = NodeId();
   const SchedulingDecision decision = Decide(record);
   if (decision.is_infeasible()) {
+    if (record.owner_is_peer) {  // its owner's view of this node was stale
+      SpillBackToOwner(task_id, record);
+      return;
+    }
     if (const std::optional<std::string> misfit = GroupMisfit(record)) {
       Fail(task_id, rpc::INFEASIBLE, *misfit);
       return;
@@ -777,11 +781,14 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
     }
   }
   // Actors created there are gone with it (issue 14 restarts them elsewhere).
+  std::vector<ActorId> died;
   for (auto& [actor_id, actor] : actors_elsewhere_) {
     if (actor.node == node && actor.death.empty()) {
       actor.death = "the actor " + actor_id.Hex() + " was on node " + node.Hex() + ", which " + why;
+      died.push_back(actor_id);
     }
   }
+  for (const ActorId& actor_id : died) MaybeReleaseActorElsewhere(actor_id);
   Dispatch();
 }
 

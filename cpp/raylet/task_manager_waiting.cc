@@ -2,7 +2,10 @@
 // period for a node that fits to join (the job is warned at once), go there
 // when the cluster view shows one, or fail INFEASIBLE. An actor's creation
 // waits before the actor manager hears of it, so it may still be placed on
-// the node that joins; its calls wait with it.
+// the node that joins; its calls wait with it. A task another node placed
+// here that does not fit here waits for nothing here: it is spilled back to
+// that node, which places it again (and waits, if no node fits).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -15,6 +18,9 @@ std::string TaskManager::InfeasibleReason(const TaskRecord& record) {
   if (record.spec.strategy().kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY) {
     why = " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
           ", which is not alive or has not that much";
+  } else if (record.owner_is_peer) {
+    why = " but node " + view_.local_id().Hex() + ", where another node placed it, has " +
+          view_.local_total().DebugString();
   } else if (RunsHereOnly(record) && !record.is_actor_creation() &&
              !view_.remote_nodes().empty()) {
     why = " but this node has " + view_.local_total().DebugString() +
@@ -54,6 +60,41 @@ void TaskManager::EndInfeasibleWait(const TaskId& task_id) {
   TaskRecord& record = it->second;
   if (creator && ReleaseCreation(*creator, task_id, record)) return;
   Place(task_id, record);  // where it fits now, or it fails INFEASIBLE
+}
+
+void TaskManager::SpillBackToOwner(const TaskId& task_id, const TaskRecord& record) {
+  rpc::Message message;
+  rpc::TaskSpilledBack& back = *message.mutable_task_spilled_back();
+  back.set_task_id(task_id.Binary());
+  back.set_why(InfeasibleReason(record));
+  view_.local_total().ToProto(back.mutable_total());
+  // Sent before its returns end here (so that they can go once the owner
+  // lets go of them): the owner forgets the task first, and ignores them.
+  clients_.Send(record.owner, message);
+  Fail(task_id, rpc::INFEASIBLE, back.why());
+}
+
+void TaskManager::OnSpilledBack(const NodeId& node, const rpc::TaskSpilledBack& back) {
+  const TaskId task_id = TaskId::FromBinary(back.task_id());
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || it->second.remote != node || !remote_.Runs(task_id)) return;
+  if (auto known = view_.remote_nodes().find(node); known != view_.remote_nodes().end()) {
+    ClusterResourceView::Node corrected{ResourceSet::FromProto(back.total()), ResourceSet()};
+    for (const auto& [name, amount] : known->second.available.ToMap()) {
+      corrected.available.Set(name, std::min(amount, corrected.total.Get(name)));
+    }
+    view_.UpdateNode(node, std::move(corrected));
+  }
+  remote_.Forget(task_id);  // that node drops the returns it held for it
+  TaskRecord& record = it->second;
+  record.running = false;
+  const std::string why = "node " + node.Hex() + " spilled it back: " + back.why();
+  if (record.is_actor_creation()) {
+    FailActorElsewhere(task_id, why);
+    return;
+  }
+  Route(task_id, record);
+  Dispatch();
 }
 
 void TaskManager::OnViewChanged() {

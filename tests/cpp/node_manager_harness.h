@@ -135,7 +135,7 @@ class NodeManagerHarness {
     cancel.set_task_id(task_id.Binary());
     cancel.set_force(force);
     cancel.set_recursive(recursive);
-    manager_->OnCancelTask(cancel);
+    manager_->OnCancelTask(ClientInfo(), cancel);
   }
 
   bool stopped() const { return stopped_; }
