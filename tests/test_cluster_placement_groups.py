@@ -166,12 +166,13 @@ def test_a_strict_spread_wider_than_the_cluster_stays_pending_until_a_node_joins
 
 def test_removing_a_group_that_waits_for_nodes_ends_its_wait(cluster, groups):
     group = groups([{"CPU": 8}], "PACK")  # larger than any node
+    ready = group.ready()
     waiting = where.options(scheduling_strategy=in_bundle(group, 0)).remote()
     assert wait_for(lambda: placement_group_table(group)["stats"]["scheduling_state"] ==
                     "INFEASIBLE", NEVER)
     remove_placement_group(group)
     with pytest.raises(TaskCancelledError):
-        flare.get(group.ready(), timeout=NEVER)
+        flare.get(ready, timeout=NEVER)
     with pytest.raises(TaskCancelledError):
         flare.get(waiting, timeout=NEVER)
     assert placement_group_table(group)["state"] == "REMOVED"
