@@ -363,6 +363,29 @@ TEST_F(NodeManagerTest, APlacementGroupIsReservedWhenItFitsAndRemovedGroupsSayRe
             rpc::PG_REMOVED);
 }
 
+TEST_F(NodeManagerTest, RemovingAGroupThisNodeKnowsNothingOfAsksTheOtherNodes) {
+  const NodeId other = NodeId::FromRandom();
+  rpc::NodeInfo info;
+  info.set_node_id(other.Binary());
+  info.set_alive(true);
+  (*info.mutable_total()->mutable_amounts())["CPU"] = 1;
+  node_.manager().OnClusterView({info});
+  rpc::RemovePlacementGroup remove;
+  remove.set_pg_id(PlacementGroupId::FromRandom().Binary());  // created there
+
+  ClientInfo peer;
+  peer.kind = rpc::PEER;
+  peer.node_id = other;
+  node_.manager().OnRemovePlacementGroup(peer, remove);
+  EXPECT_TRUE(node_.peers().Of(other, rpc::Message::kRemovePlacementGroup).empty())
+      << "another node's removal is not passed on again";
+
+  node_.manager().OnRemovePlacementGroup(node_.clients().infos.at(driver_), remove);
+  const auto asked = node_.peers().Of(other, rpc::Message::kRemovePlacementGroup);
+  ASSERT_EQ(asked.size(), 1u) << "a driver's removal reaches the node that made the group";
+  EXPECT_EQ(asked[0].remove_placement_group().pg_id(), remove.pg_id());
+}
+
 TEST_F(NodeManagerTest, APlacementGroupTooLargeForTheClusterWarnsAndStaysPendingUntilRemoved) {
   node_.clients().infos.at(driver_).log_to_driver = true;
   const rpc::CreatePlacementGroup create = Group({{{"CPU", 4}}});
