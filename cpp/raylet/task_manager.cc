@@ -60,7 +60,8 @@ TaskManager::TaskManager(const NodeUnits& units, SchedulingPolicy& policy,
       policy_(policy),
       view_(view),
       actors_(actors),
-      remote_(units.remote) {}
+      remote_(units.remote),
+      gcs_(units.gcs) {}
 
 // ---- submission and placement ------------------------------------------------
 

@@ -11,9 +11,9 @@
 //
 // No I/O of its own: messages go out through the ClientChannel, workers are
 // killed through ProcessControl, timeouts and grace periods run on Timers,
-// and returns go into the ReturnStore (see node_units.h), so its tests need
-// no sockets, processes or clocks. Thread-compatible: the raylet's event
-// loop is its only user.
+// returns go into the ReturnStore (see node_units.h), and the GCS is asked
+// through the GcsClient, so its tests need no sockets, processes or clocks.
+// Thread-compatible: the raylet's event loop is its only user.
 #ifndef FLARE_RAYLET_TASK_MANAGER_H_
 #define FLARE_RAYLET_TASK_MANAGER_H_
 
@@ -270,6 +270,13 @@ class TaskManager {
   bool WaitForAFittingNode(const TaskId& task_id, TaskRecord& record, const ClientInfo* creator);
   // A waiting task goes where it fits now, or fails INFEASIBLE.
   void EndInfeasibleWait(const TaskId& task_id);
+  // The grace of a waiting task is over: it ends its wait, unless it is in
+  // a placement group made elsewhere that is still pending (it then waits
+  // another grace).
+  void OnInfeasibleGraceOver(const TaskId& task_id);
+  // The placement group `demand` names when this node knows nothing of it
+  // (another node made it, and holds its bundles), if any.
+  std::optional<PlacementGroupId> GroupElsewhere(const ResourceSet& demand) const;
   // A task another node placed here does not fit this node: that node (its
   // owner) is told so, with why and this node's total, and places it again;
   // it ends here (its returns fail, after the owner has heard).
@@ -337,6 +344,7 @@ class TaskManager {
   ClusterResourceView& view_;
   ActorTasks& actors_;
   RemoteTasks& remote_;
+  GcsClient& gcs_;
 
   TaskMap tasks_;
   absl::flat_hash_map<TaskId, NodeId, IdHash> awaiting_remote_;  // placed elsewhere, args not ready

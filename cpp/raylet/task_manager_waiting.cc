@@ -4,11 +4,17 @@
 // waits before the actor manager hears of it, so it may still be placed on
 // the node that joins; its calls wait with it. A task another node placed
 // here that does not fit here waits for nothing here: it is spilled back to
-// that node, which places it again (and waits, if no node fits).
+// that node, which places it again (and waits, if no node fits). A task in
+// a placement group that another node made, which no node offers yet, waits
+// as long as the GCS records the group pending (asked after each grace).
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/strings/escaping.h"
+#include "common/placement_group_resources.h"
 #include "raylet/task_manager.h"
 
 namespace flare {
@@ -18,6 +24,9 @@ std::string TaskManager::InfeasibleReason(const TaskRecord& record) {
   if (record.spec.strategy().kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY) {
     why = " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
           ", which is not alive or has not that much";
+  } else if (std::optional<PlacementGroupId> group = GroupElsewhere(record.demand)) {
+    why = " but no node offers that of placement group " + group->Hex() +
+          " (made on another node: not reserved yet, removed, or its bundles' nodes left)";
   } else if (record.owner_is_peer) {
     why = " but node " + view_.local_id().Hex() + ", where another node placed it, has " +
           view_.local_total().DebugString();
@@ -39,15 +48,57 @@ bool TaskManager::WaitForAFittingNode(const TaskId& task_id, TaskRecord& record,
   if (record.waited_infeasible || hard_affinity || infeasible_grace_.count() <= 0) return false;
   record.waited_infeasible = true;
   infeasible_[task_id] = creator != nullptr ? std::optional<ClientInfo>(*creator) : std::nullopt;
+  const std::string grace = std::to_string(infeasible_grace_.count()) + " ms";
   LogToJob(clients_, record.spec.job_id(),
-           "warning: " + InfeasibleReason(record) + "; it fails unless a node that fits joins within " +
-               std::to_string(infeasible_grace_.count()) + " ms");
-  timers_.After(infeasible_grace_, [this, task_id] {
-    if (!infeasible_.contains(task_id)) return;
+           "warning: " + InfeasibleReason(record) +
+               (GroupElsewhere(record.demand)
+                    ? "; it waits while the group is pending (checked every " + grace + ")"
+                    : "; it fails unless a node that fits joins within " + grace));
+  timers_.After(infeasible_grace_, [this, task_id] { OnInfeasibleGraceOver(task_id); });
+  return true;
+}
+
+std::optional<PlacementGroupId> TaskManager::GroupElsewhere(const ResourceSet& demand) const {
+  if (groups_.GroupOf(demand)) return std::nullopt;  // known here
+  for (const auto& [name, amount] : demand.ToMap()) {
+    const std::optional<std::string_view> hex = GroupOfResource(name);
+    if (hex && hex->size() == 2 * PlacementGroupId::kSize) {
+      return PlacementGroupId::FromBinary(
+          absl::HexStringToBytes(absl::string_view(hex->data(), hex->size())));
+    }
+  }
+  return std::nullopt;
+}
+
+void TaskManager::OnInfeasibleGraceOver(const TaskId& task_id) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || !infeasible_.contains(task_id)) return;
+  const std::optional<PlacementGroupId> group = GroupElsewhere(it->second.demand);
+  if (!group) {
     EndInfeasibleWait(task_id);
     Dispatch();
-  });
-  return true;
+    return;
+  }
+  // Another node made the group: the GCS says whether it is still pending
+  // (or reserved on nodes alive, which this node's view has not shown yet).
+  gcs_.GetPlacementGroups(
+      *group, [this, task_id](absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> records) {
+        if (!infeasible_.contains(task_id)) return;
+        const rpc::PlacementGroupInfo* record =
+            records.ok() && !records->empty() ? &records->front() : nullptr;
+        bool waits = record != nullptr && record->state() == rpc::PG_PENDING;
+        if (record != nullptr && record->state() == rpc::PG_CREATED) {
+          for (const std::string& node : record->bundle_node_ids()) {
+            waits = waits || view_.remote_nodes().count(NodeId::FromBinary(node)) > 0;
+          }
+        }
+        if (waits) {
+          timers_.After(infeasible_grace_, [this, task_id] { OnInfeasibleGraceOver(task_id); });
+          return;
+        }
+        EndInfeasibleWait(task_id);  // goes to the group's bundles, or fails
+        Dispatch();
+      });
 }
 
 void TaskManager::EndInfeasibleWait(const TaskId& task_id) {

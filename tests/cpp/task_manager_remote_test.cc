@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/placement_group_resources.h"
 #include "node_units_harness.h"
 #include "raylet/task_manager.h"
 
@@ -673,6 +674,68 @@ TEST_F(TaskManagerRemoteTest, ATaskSpilledBackThatNoNodeFitsWaitsForOneAsAnyInfe
 }
 
 // ---- waiting for a node that fits ---------------------------------------------------
+
+// A group of one one-CPU bundle that b made (this node knows nothing of it
+// but its GCS record, PENDING), and a task of this node's driver in it.
+class TaskManagerGroupElsewhereTest : public TaskManagerRemoteTest {
+ protected:
+  TaskManagerGroupElsewhereTest() {
+    rpc::PlacementGroupInfo record;
+    record.set_pg_id(group_.Binary());
+    record.set_strategy("PACK");
+    ResourceSet::FromMap({{"CPU", 1}}).ToProto(record.add_bundles());
+    EXPECT_TRUE(node_.gcs().AddPlacementGroup(record).ok());
+    Report(b_, 1, 1);
+  }
+  TaskId SubmitInGroup() {
+    rpc::TaskSpec spec = Spec("in_group", {});
+    bundle_.ToProto(spec.mutable_resources());
+    return Submit(spec);
+  }
+  // b reserved the group: its bundle shows in b's report.
+  void BReportsTheBundle() {
+    ResourceSet total = ResourceSet::FromMap({{"CPU", 1}});
+    total.Add(bundle_);
+    node_.view().UpdateNode(b_, {total, total});
+    tasks_.OnViewChanged();
+  }
+
+  PlacementGroupId group_ = PlacementGroupId::FromRandom();
+  ResourceSet bundle_ = ResourceSet::FromMap({{GroupResourceName("CPU", group_.Hex(), 0), 1}});
+};
+
+TEST_F(TaskManagerGroupElsewhereTest, ATaskWaitsPastTheGraceWhileItsGroupIsPendingThenGoesToIt) {
+  const TaskId task = SubmitInGroup();
+  const std::vector<std::string> log = DriverLog();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_TRUE(Contains(log[0], "waits while the group is pending")) << log[0];
+
+  node_.timers().Advance(TaskManager::kInfeasibleGrace * 3);
+  EXPECT_EQ(node_.Result(task), nullptr) << "the group is pending: so is the task";
+  EXPECT_EQ(tasks_.num_infeasible(), 1u);
+
+  ASSERT_TRUE(node_.gcs().PlacementGroupCreated(group_, {b_}).ok());
+  BReportsTheBundle();
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{task});
+}
+
+TEST_F(TaskManagerGroupElsewhereTest, ATaskFailsAfterTheGraceOnceItsGroupIsRemoved) {
+  const TaskId task = SubmitInGroup();
+  ASSERT_TRUE(node_.gcs().PlacementGroupRemoved(group_).ok());
+  node_.timers().Advance(TaskManager::kInfeasibleGrace);
+  EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE);
+  EXPECT_TRUE(Contains(node_.MessageOf(task), "placement group " + group_.Hex()))
+      << node_.MessageOf(task);
+}
+
+TEST_F(TaskManagerGroupElsewhereTest, ATaskWaitsForTheViewOfAGroupReservedOnANodeAlive) {
+  const TaskId task = SubmitInGroup();
+  ASSERT_TRUE(node_.gcs().PlacementGroupCreated(group_, {b_}).ok());
+  node_.timers().Advance(TaskManager::kInfeasibleGrace);
+  EXPECT_EQ(node_.Result(task), nullptr) << "b's next report will show the bundle";
+  BReportsTheBundle();
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{task});
+}
 
 TEST_F(TaskManagerRemoteTest, ATaskNoNodeFitsWarnsAtOnceThenGoesToANodeThatJoins) {
   Report(b_, 1, 1);
