@@ -84,6 +84,13 @@ def hold(started, gate):
 
 
 @flare.remote
+def where_in(group):
+    """Where a task this task submits into ``group`` (any bundle) runs."""
+    inner = where.options(num_cpus=0.25, scheduling_strategy=in_bundle(group, -1)).remote()
+    return flare.get(inner, timeout=NEVER)
+
+
+@flare.remote
 def remove_from_here(group):
     remove_placement_group(group)
     return flare.get_runtime_context().get_node_id()
@@ -162,6 +169,20 @@ def test_a_strict_spread_wider_than_the_cluster_stays_pending_until_a_node_joins
     assert len(set(nodes.values())) == 4 and fourth.node_id in nodes.values()
     assert flare.get(waiting, timeout=NEVER) == nodes[3], "then its task runs in its bundle"
     remove_placement_group(group)
+
+
+def test_a_task_on_another_node_in_a_pending_group_waits_for_it(cluster, groups, extra_node):
+    quick = extra_node(num_cpus=1, infeasible_grace_ms=300)
+    cluster.wait_for_nodes()
+    group = groups([{"CPU": 0.5}] * 5, "STRICT_SPREAD")  # four nodes: it waits for a fifth
+    outer = where_in.options(num_cpus=0.5, scheduling_strategy=NodeAffinitySchedulingStrategy(
+        quick.node_id, soft=False)).remote(group)
+    with pytest.raises(GetTimeoutError):
+        # Past that node's grace, the task it submitted still waits with the group.
+        flare.get(outer, timeout=2)
+    extra_node(num_cpus=1)
+    assert group.wait(NEVER)
+    assert flare.get(outer, timeout=NEVER) in bundle_nodes(group).values()
 
 
 def test_removing_a_group_that_waits_for_nodes_ends_its_wait(cluster, groups):
