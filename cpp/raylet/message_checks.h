@@ -41,8 +41,8 @@ absl::Status CheckClientMessage(rpc::ClientKind sender, const rpc::Message& mess
 
 // What a node this raylet dialed (its PeerConnection) sends back and the
 // raylet acts on — objects (returns, borrowed values), worker logs, its
-// registration reply, prepared bundles, tasks it spilled back — is well
-// formed.
+// registration reply, prepared bundles, tasks it spilled back, actors of
+// ours that died there — is well formed.
 absl::Status CheckPeerAnswer(const rpc::Message& message);
 
 // The fields of a task as submitted (by a driver, a worker or a peer).

@@ -601,6 +601,8 @@ void NodeManager::OnPeerMessage(const NodeId& node, rpc::Message& message) {
     tasks_.Dispatch();
   } else if (message.body_case() == rpc::Message::kTaskSpilledBack) {
     tasks_.OnSpilledBack(node, message.task_spilled_back());
+  } else if (message.body_case() == rpc::Message::kActorDied) {
+    tasks_.OnActorDied(node, message.actor_died());
   } else if (message.body_case() == rpc::Message::kLogLines) {
     SendToDrivers(clients_, message.log_lines());
   } else if (message.body_case() == rpc::Message::kRegisterReply &&

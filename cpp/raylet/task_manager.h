@@ -172,6 +172,10 @@ class TaskManager {
   // that does not let it restart ends it: calls through handles made here
   // fail, and a detached actor's record here goes.
   void OnActorKilled(const rpc::KillActor& kill);
+  // `node`, where this node placed an actor, says it died there: later calls
+  // through handles made here fail with why, and a detached actor's record
+  // here goes.
+  void OnActorDied(const NodeId& node, const rpc::ActorDied& died);
   // Actors this node placed on other nodes that it still keeps a record of.
   size_t num_actors_elsewhere() const { return actors_elsewhere_.size(); }
   // The cluster view changed: tasks waiting for a node that fits them go

@@ -41,6 +41,14 @@ void TaskManager::FailActorElsewhere(const TaskId& creation, const std::string& 
   MaybeReleaseActorElsewhere(ActorIdOf(creation));
 }
 
+void TaskManager::OnActorDied(const NodeId& node, const rpc::ActorDied& died) {
+  const ActorId actor_id = ActorId::FromBinary(died.actor_id());
+  auto it = actors_elsewhere_.find(actor_id);
+  if (it == actors_elsewhere_.end() || it->second.node != node) return;
+  if (it->second.death.empty()) it->second.death = died.death();
+  MaybeReleaseActorElsewhere(actor_id);
+}
+
 void TaskManager::OnActorKilled(const rpc::KillActor& kill) {
   const ActorId actor_id = ActorId::FromBinary(kill.actor_id());
   auto it = actors_elsewhere_.find(actor_id);

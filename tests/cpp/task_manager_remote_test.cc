@@ -934,6 +934,33 @@ TEST_F(TaskManagerRemoteTest, ADetachedActorsRecordGoesOnceItIsKilledOrItsNodeDi
   EXPECT_FALSE(tasks_.ActorNode(lost).has_value());
 }
 
+TEST_F(TaskManagerRemoteTest, AnActorsRecordHearsOfItsDeathFromItsNode) {
+  Report(b_, 4, 4);
+  rpc::TaskSpec spec = PinnedCreation(b_);
+  spec.mutable_actor()->set_detached(true);
+  const TaskId detached = Submit(spec);
+  const TaskId owned = Submit(PinnedCreation(b_));
+  ReturnsValue(b_, detached, "handle");
+  ReturnsValue(b_, owned, "handle");
+  auto died = [](const TaskId& actor) {
+    rpc::ActorDied message;
+    message.set_actor_id(ActorIdOf(actor).Binary());
+    message.set_death("the actor Counter exited: exit_actor() was called");
+    return message;
+  };
+
+  tasks_.OnActorDied(c_, died(detached));  // not where it is: ignored
+  EXPECT_EQ(tasks_.ActorNode(ActorIdOf(detached)), b_);
+  tasks_.OnActorDied(b_, died(detached));
+  tasks_.OnActorDied(b_, died(owned));
+  EXPECT_FALSE(tasks_.ActorNode(ActorIdOf(detached)).has_value()) << "a detached one is forgotten";
+
+  const TaskId call = Submit(testing::ActorCallSpec(driver_.job_id, owned, "add"));
+  EXPECT_EQ(node_.ErrorOf(call), rpc::ACTOR_DIED) << "a handle here still calls the other";
+  EXPECT_TRUE(Contains(node_.MessageOf(call), "exit_actor()")) << node_.MessageOf(call);
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{detached, owned})) << "the call does not go";
+}
+
 TEST_F(TaskManagerRemoteTest, CallsOnAKilledActorWithAHandleHereFailSayingSo) {
   Report(b_, 4, 4);
   const TaskId actor = Submit(PinnedCreation(b_));
