@@ -212,9 +212,22 @@ def connected_cluster(head: dict, *nodes: dict) -> Iterator[Cluster]:
         cluster.shutdown()
 
 
+def one_cpu_nodes(count: int, store: int):
+    """``connected_cluster`` of ``count`` one-CPU nodes (the head first) with
+    ``store`` bytes of object store each."""
+    node = {"num_cpus": 1, "object_store_memory": store}
+    return connected_cluster(*[node] * count)
+
+
 def node_ids(cluster: Cluster) -> list:
     """The ids of the cluster's nodes, the head first."""
     return [node.node_id for node in cluster.list_all_nodes()]
+
+
+def on(node, soft: bool = False):
+    """Node affinity to ``node`` (a cluster node handle, or a node id)."""
+    from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+    return NodeAffinitySchedulingStrategy(getattr(node, "node_id", node), soft=soft)
 
 
 # ---- runtimes ---------------------------------------------------------------------

@@ -296,6 +296,26 @@ def test_calls_to_an_actor_whose_node_is_removed_fail_with_actor_died(cluster):
         flare.get(counter.add.remote(2), timeout=NEVER)
 
 
+def test_a_large_result_whose_node_is_removed_raises_object_lost_naming_the_node(cluster):
+    # Large results stay where they were made: a node that goes takes them
+    # along (rebuilding them from lineage is issue 14's), and a get says so
+    # instead of hanging.
+    import numpy as np
+
+    node = cluster.add_node(num_cpus=1)
+    flare.init(address=cluster.address)
+
+    @flare.remote(max_retries=0)
+    def make():
+        return np.ones(8 << 20, dtype=np.uint8)
+
+    ref = make.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node.node_id, False)).remote()
+    flare.wait([ref], timeout=NEVER, fetch_local=False)
+    cluster.remove_node(node, allow_graceful=False)
+    with pytest.raises(flare.exceptions.ObjectLostError, match=node.node_id):
+        flare.get(ref, timeout=NEVER)
+
+
 def test_a_task_no_node_fits_waits_for_one_to_join_then_runs_there(capfd):
     cluster = Cluster(initialize_head=True,
                       head_node_args={"num_cpus": 1, "infeasible_grace_ms": 30000},

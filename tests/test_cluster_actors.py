@@ -15,9 +15,8 @@ import textwrap
 import pytest
 
 import flare
-from conftest import NEVER, connected_cluster, node_ids, wait_for
+from conftest import connected_cluster, NEVER, node_ids, on, wait_for
 from flare.util import ActorPool
-from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +24,6 @@ def three_nodes():
     with connected_cluster({"num_cpus": 1}, {"num_cpus": 1, "resources": {"gadget": 1}},
                            {"num_cpus": 1}) as cluster:
         yield cluster
-
-
-def on(node_id, soft=False):
-    return NodeAffinitySchedulingStrategy(node_id, soft=soft)
 
 
 def process_gone(pid):

@@ -17,8 +17,7 @@ import os
 import pytest
 
 import flare
-from conftest import NEVER, connected_cluster, wait_for
-from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from conftest import NEVER, one_cpu_nodes, on, wait_for
 
 np = pytest.importorskip("numpy")
 
@@ -29,13 +28,8 @@ ROUNDS = 12        # 12 x 16 MiB = twice a store per scenario and node
 
 @pytest.fixture(scope="module")
 def cluster():
-    node = {"num_cpus": 1, "object_store_memory": STORE}
-    with connected_cluster(node, node, node) as cluster:
+    with one_cpu_nodes(3, STORE) as cluster:
         yield cluster
-
-
-def on(node):
-    return NodeAffinitySchedulingStrategy(node.node_id, soft=False)
 
 
 @flare.remote
@@ -118,9 +112,9 @@ def test_refs_passed_through_a_task_on_a_third_node_leave_no_copy(cluster):
 
 
 def test_results_that_together_outgrow_the_drivers_store_are_all_read(cluster):
-    # The owner pulls each result as it is made; held together they do not
-    # fit its store, so pulls wait for room (spilling, frees) instead of
-    # failing, and the other nodes' copies go as each pull completes.
+    # The results stay where they were made until read; read one after the
+    # other on the driver's node they do not fit its store together, so
+    # pulls wait for room (spilling, frees) instead of failing.
     _, worker, other = cluster.list_all_nodes()
     refs = [make.options(scheduling_strategy=on((worker, other)[i % 2])).remote(MIB, i)
             for i in range(ROUNDS)]

@@ -140,3 +140,26 @@ def test_api_before_init_raises_clearly_when_auto_init_is_off():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=30, env=dict(os.environ, FLARE_AUTO_INIT="0"))
     assert "error:" in result.stdout and "init" in result.stdout
+
+
+def test_an_exception_class_the_driver_cannot_load_arrives_as_task_error_with_its_traceback(
+        flare_2cpu, tmp_path):
+    # The class lives in a module only the worker imports: the driver gets a
+    # TaskError that names the class and keeps the message and traceback.
+    @flare.remote
+    def raise_private(directory):
+        import sys
+        with open(os.path.join(directory, "worker_only_errors.py"), "w") as module:
+            module.write("class PrivateError(Exception):\n    pass\n")
+        sys.path.insert(0, directory)
+        import worker_only_errors
+        raise worker_only_errors.PrivateError("only the worker knows this class")
+
+    with pytest.raises(exceptions.TaskError) as raised:
+        flare.get(raise_private.remote(str(tmp_path)), timeout=60)
+    text = str(raised.value)
+    assert "PrivateError" in text and "only the worker knows this class" in text
+    assert "raise_private" in text, "the remote traceback is kept"
+    assert raised.value.cause is None
+    assert "could not be loaded here" in raised.value.cause_repr
+    assert flare.get(identity.remote(7), timeout=60) == 7, "nothing else broke"

@@ -179,9 +179,15 @@ absl::Status Channel::Send(const rpc::Message& message) {
   return WriteLocked(std::move(bytes));
 }
 
-void Channel::DeferRefAdd(const ObjectId& id) {
+void Channel::DeferRefAdd(const ObjectId& id, const NodeId& owner) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  deferred_refs_.mutable_ref_update()->add_add(id.Data(), ObjectId::kSize);
+  rpc::RefUpdate* update = deferred_refs_.mutable_ref_update();
+  if (!owner.IsNil()) {
+    // Owners go by index: earlier adds (this node's) get empty entries.
+    while (update->add_owners_size() < update->add_size()) update->add_add_owners();
+    update->add_add_owners(owner.Binary());
+  }
+  update->add_add(id.Data(), ObjectId::kSize);
   has_deferred_ = true;
 }
 

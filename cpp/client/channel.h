@@ -40,7 +40,9 @@ class Channel : public PinReleaser {
   // next Send or flush. Used for task submissions, so that a burst of
   // .remote() calls costs one write.
   absl::Status SendDeferred(const rpc::Message& message);
-  void DeferRefAdd(const ObjectId& id);
+  // `owner`: the object's owner node when it is not this node's raylet
+  // (nil otherwise).
+  void DeferRefAdd(const ObjectId& id, const NodeId& owner = NodeId());
   void DeferRefRemove(const ObjectId& id);
   void DeferPinRelease(const ObjectId& id);
   void ReleasePin(const ObjectId& id) override { DeferPinRelease(id); }

@@ -85,10 +85,11 @@ class CoreClient : private RayletConnection::Handler, private BlockingListener {
   }
   // `lend_cpu`: a worker's task waiting here gives its CPU back meanwhile
   // (off for background waiters such as the futures resolver).
+  // `fetch_local`: see ObjectClient::Wait.
   absl::StatusOr<std::vector<bool>> Wait(const std::vector<ObjectId>& ids, size_t num_returns,
                                          int64_t timeout_ms, const InterruptCheck& interrupted,
-                                         bool lend_cpu = true) {
-    return objects_.Wait(ids, num_returns, timeout_ms, interrupted, lend_cpu);
+                                         bool lend_cpu = true, bool fetch_local = true) {
+    return objects_.Wait(ids, num_returns, timeout_ms, interrupted, lend_cpu, fetch_local);
   }
   // A reference to an object owned by this node.
   void AddRef(const ObjectId& id) { objects_.AddRef(id); }

@@ -4,11 +4,29 @@
 
 namespace flare {
 
-bool ObjectCache::Subscribe(const ObjectId& id, bool for_value) {
+bool ObjectCache::Subscribe(const ObjectId& id, Need need) {
   Entry& entry = entries_[id];
-  if (entry.subscribed || (entry.ready && !for_value)) return false;
+  if (entry.subscribed) return false;
+  if (entry.ready && need == Need::kExists) return false;
+  if (entry.ready && need == Need::kHere && !entry.elsewhere) return false;
   entry.subscribed = true;
   return true;
+}
+
+void ObjectCache::MarkElsewhere(const ObjectId& id) {
+  Entry& entry = entries_[id];
+  if (entry.value) return;  // a copy is here already
+  entry.ready = true;
+  entry.elsewhere = true;
+  entry.subscribed = false;
+}
+
+bool ObjectCache::MustAskAgain(const ObjectId& id, Need need) const {
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.subscribed || !it->second.ready) return false;
+  const Entry& entry = it->second;
+  if (need == Need::kValue) return !entry.value;
+  return need == Need::kHere && entry.elsewhere;
 }
 
 void ObjectCache::ExpectPush(const ObjectId& id) { entries_[id].subscribed = true; }
@@ -19,6 +37,7 @@ void ObjectCache::Store(ObjectValue value) {
   Entry& entry = entries_[value.id];
   entry.value = std::move(value);
   entry.ready = true;
+  entry.elsewhere = false;
   entry.handed_out = false;
 }
 
@@ -31,6 +50,11 @@ const ObjectValue* ObjectCache::Find(const ObjectId& id) const {
 bool ObjectCache::IsReady(const ObjectId& id) const {
   auto it = entries_.find(id);
   return it != entries_.end() && it->second.ready;
+}
+
+bool ObjectCache::IsHere(const ObjectId& id) const {
+  auto it = entries_.find(id);
+  return it != entries_.end() && it->second.ready && !it->second.elsewhere;
 }
 
 void ObjectCache::MarkHandedOut(const ObjectId& id) {

@@ -24,10 +24,24 @@ namespace flare {
 
 class ObjectCache {
  public:
-  // A reader wants `id`: get needs its value (for_value), wait only needs
-  // to know that it exists. Returns true when the raylet must be asked
-  // (subscribed to); it is asked once until the value is dropped.
-  bool Subscribe(const ObjectId& id, bool for_value);
+  // What a reader needs of an object: get needs its value; wait needs it
+  // on this node (fetch_local=True) or only to know that it exists.
+  enum class Need { kExists, kHere, kValue };
+  // A reader wants `id`. Returns true when the raylet must be asked
+  // (subscribed to); it is asked once until the value is dropped, or until
+  // the raylet answers that it is on another node.
+  bool Subscribe(const ObjectId& id, Need need);
+  bool Subscribe(const ObjectId& id, bool for_value) {
+    return Subscribe(id, for_value ? Need::kValue : Need::kExists);
+  }
+
+  // The raylet answered that `id` exists on another node only: it is
+  // ready, with no value here; a reader that needs one asks again.
+  void MarkElsewhere(const ObjectId& id);
+  // Whether a reader that needs `need` of `id` must ask the raylet again
+  // before it can have it (it is on another node, or its value was
+  // dropped, and nobody has asked since).
+  bool MustAskAgain(const ObjectId& id, Need need) const;
 
   // The raylet sends `id` without being asked (a task's returns go to the
   // process that submitted it).
@@ -44,6 +58,9 @@ class ObjectCache {
 
   // Whether `id` is known to exist. Stays true after its value is dropped.
   bool IsReady(const ObjectId& id) const;
+  // Whether `id` exists with its bytes on this node (in the cache, or in
+  // this node's store after the value was dropped).
+  bool IsHere(const ObjectId& id) const;
 
   // A get returned the value of `id`: only now may DropUnreadValues drop it
   // (a value nobody has read yet must stay until it is read once).
@@ -64,6 +81,8 @@ class ObjectCache {
     bool ready = false;
     // A get has returned this value: only then may the cache drop it.
     bool handed_out = false;
+    // It exists on another node only (the raylet said so).
+    bool elsewhere = false;
     std::optional<ObjectValue> value;
   };
 

@@ -24,7 +24,9 @@ void ObjectClient::AddRef(const ObjectId& id, const std::shared_ptr<const OwnerA
     std::lock_guard<std::mutex> lock(waiter_.mutex());
     first = refs_.AddRef(id, owner);
   }
-  if (first) connection_.DeferRefAdd(id);
+  // Another node's object: named with its owner, so that the raylet can
+  // borrow it from there if it does not know it.
+  if (first) connection_.DeferRefAdd(id, *owner != *local_owner_ ? owner->node_id : NodeId());
 }
 
 void ObjectClient::RemoveRef(const ObjectId& id) {
@@ -125,12 +127,16 @@ void ObjectClient::Abort(const ObjectId& id) {
 
 // ---- reads -----------------------------------------------------------------
 
-void ObjectClient::SubscribeLocked(const std::vector<ObjectId>& ids, bool for_value,
+void ObjectClient::SubscribeLocked(const std::vector<ObjectId>& ids, ObjectCache::Need need,
                                    rpc::Message* subscribe) {
   for (const ObjectId& id : ids) {
-    if (cache_.Subscribe(id, for_value)) {
+    if (cache_.Subscribe(id, need)) {
       subscribe->mutable_subscribe()->add_object_ids(id.Data(), ObjectId::kSize);
     }
+  }
+  // Only whether it exists: one on another node is not pulled here.
+  if (subscribe->has_subscribe() && need == ObjectCache::Need::kExists) {
+    subscribe->mutable_subscribe()->set_location_only(true);
   }
 }
 
@@ -140,15 +146,20 @@ absl::StatusOr<std::vector<ObjectValue>> ObjectClient::Get(const std::vector<Obj
   rpc::Message subscribe;
   // Values never become unready while the caller holds their refs, so the
   // scan resumes where it stopped: O(n) over the whole wait, not per wake.
+  // Stops early when a value must be asked for again (it is on another
+  // node, or was dropped): the loop below asks.
   size_t cursor = 0;
   auto all_ready = [&] {
     for (; cursor < ids.size(); ++cursor) {
-      if (cache_.Find(ids[cursor]) == nullptr) return false;
+      if (cache_.Find(ids[cursor]) == nullptr &&
+          !cache_.MustAskAgain(ids[cursor], ObjectCache::Need::kValue)) {
+        return false;
+      }
     }
     return true;
   };
   std::unique_lock<std::mutex> lock(waiter_.mutex());
-  SubscribeLocked(ids, /*for_value=*/true, &subscribe);
+  SubscribeLocked(ids, ObjectCache::Need::kValue, &subscribe);
   const bool ready_now = all_ready();
   lock.unlock();
   absl::Status status;
@@ -182,9 +193,10 @@ absl::StatusOr<std::vector<ObjectValue>> ObjectClient::Get(const std::vector<Obj
       for (const ObjectId& id : ids) cache_.MarkHandedOut(id);
       break;
     }
-    // A cached value was dropped meanwhile (DropUnreadValues): ask again.
+    // A value is on another node, or was dropped meanwhile
+    // (DropUnreadValues): ask again.
     rpc::Message again;
-    SubscribeLocked(ids, /*for_value=*/true, &again);
+    SubscribeLocked(ids, ObjectCache::Need::kValue, &again);
     cursor = 0;
     lock.unlock();
     if (again.has_subscribe()) status = connection_.Send(again);
@@ -204,37 +216,69 @@ absl::StatusOr<std::vector<ObjectValue>> ObjectClient::Get(const std::vector<Obj
 absl::StatusOr<std::vector<bool>> ObjectClient::Wait(const std::vector<ObjectId>& ids,
                                                      size_t num_returns, int64_t timeout_ms,
                                                      const InterruptCheck& interrupted,
-                                                     bool lend_cpu) {
-  rpc::Message subscribe;
+                                                     bool lend_cpu, bool fetch_local) {
+  const ObjectCache::Need need =
+      fetch_local ? ObjectCache::Need::kHere : ObjectCache::Need::kExists;
+  auto ready_now = [&](const ObjectId& id) {
+    return fetch_local ? cache_.IsHere(id) : cache_.IsReady(id);
+  };
   auto count_ready = [&] {
     size_t ready = 0;
-    for (const ObjectId& id : ids) ready += cache_.IsReady(id) ? 1 : 0;
+    for (const ObjectId& id : ids) ready += ready_now(id) ? 1 : 0;
     return ready;
   };
+  // Ready on another node, and wanted here: asked for again.
+  auto must_ask = [&] {
+    if (!fetch_local) return false;
+    for (const ObjectId& id : ids) {
+      if (cache_.MustAskAgain(id, need)) return true;
+    }
+    return false;
+  };
+  // Asking again (an object is on another node) keeps the one deadline.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::unique_lock<std::mutex> lock(waiter_.mutex());
-  SubscribeLocked(ids, /*for_value=*/false, &subscribe);
+  rpc::Message subscribe;
+  SubscribeLocked(ids, need, &subscribe);
   absl::Status status;
   bool blocked = false;
-  if (subscribe.has_subscribe()) {
-    lock.unlock();
-    status = connection_.Send(subscribe);
-    if (status.ok() && timeout_ms >= 0) status = connection_.Barrier();
-    lock.lock();
-  }
-  if (status.ok() && count_ready() < num_returns && timeout_ms != 0) {
-    lock.unlock();
-    connection_.FlushDeferred();
-    if (lend_cpu) {
-      blocking_.SetBlocked(true);
-      blocked = true;
+  bool first = true;
+  while (subscribe.has_subscribe() || first) {
+    if (subscribe.has_subscribe()) {
+      lock.unlock();
+      status = connection_.Send(subscribe);
+      if (status.ok() && timeout_ms >= 0 && first) status = connection_.Barrier();
+      lock.lock();
     }
-    lock.lock();
-    status = waiter_.Wait(lock, timeout_ms, interrupted, [&] { return count_ready() >= num_returns; });
-    if (absl::IsDeadlineExceeded(status)) status = absl::OkStatus();
+    first = false;
+    subscribe.Clear();
+    if (!status.ok() || count_ready() >= num_returns || timeout_ms == 0) break;
+    if (!blocked) {
+      lock.unlock();
+      connection_.FlushDeferred();
+      if (lend_cpu) {
+        blocking_.SetBlocked(true);
+        blocked = true;
+      }
+      lock.lock();
+    }
+    int64_t left = timeout_ms;
+    if (timeout_ms > 0) {
+      left = std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      deadline - std::chrono::steady_clock::now())
+                                      .count());
+    }
+    status = waiter_.Wait(lock, left, interrupted,
+                          [&] { return count_ready() >= num_returns || must_ask(); });
+    if (absl::IsDeadlineExceeded(status)) {
+      status = absl::OkStatus();
+      break;
+    }
+    if (status.ok() && count_ready() < num_returns) SubscribeLocked(ids, need, &subscribe);
   }
   std::vector<bool> ready;
   ready.reserve(ids.size());
-  for (const ObjectId& id : ids) ready.push_back(cache_.IsReady(id));
+  for (const ObjectId& id : ids) ready.push_back(ready_now(id));
   lock.unlock();
   if (blocked) blocking_.SetBlocked(false);
   if (!status.ok()) return status;
@@ -244,6 +288,12 @@ absl::StatusOr<std::vector<bool>> ObjectClient::Wait(const std::vector<ObjectId>
 // ---- I/O thread ------------------------------------------------------------
 
 void ObjectClient::OnObjectReady(const rpc::ObjectData& data) {
+  if (data.elsewhere()) {
+    const ObjectId id = ObjectId::FromBinary(data.object_id());
+    std::lock_guard<std::mutex> lock(waiter_.mutex());
+    if (cache_.Contains(id) || refs_.RefCount(id) > 0) cache_.MarkElsewhere(id);
+    return;
+  }
   ObjectValue value = MakeValue(data);
   std::lock_guard<std::mutex> lock(waiter_.mutex());
   // Nobody here refers to it any more: dropping the value (after the lock

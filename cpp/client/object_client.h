@@ -86,9 +86,11 @@ class ObjectClient {
                                                const InterruptCheck& interrupted);
   // Waits until `num_returns` of `ids` are ready or the timeout passes;
   // returns which are ready. `lend_cpu`: tell the BlockingListener.
+  // `fetch_local`: ready means here (one made on another node is pulled
+  // first); otherwise ready anywhere, and nothing is pulled.
   absl::StatusOr<std::vector<bool>> Wait(const std::vector<ObjectId>& ids, size_t num_returns,
                                          int64_t timeout_ms, const InterruptCheck& interrupted,
-                                         bool lend_cpu);
+                                         bool lend_cpu, bool fetch_local = true);
   // Turns ObjectData received from the raylet into a value (pinning arena spans).
   ObjectValue MakeValue(const rpc::ObjectData& data) const {
     return MakeObjectValue(data, arena_, connection_.pin_releaser());
@@ -102,7 +104,8 @@ class ObjectClient {
 
  private:
   // REQUIRES: the client's lock. Adds a Subscribe for the ids not asked for yet.
-  void SubscribeLocked(const std::vector<ObjectId>& ids, bool for_value, rpc::Message* subscribe);
+  void SubscribeLocked(const std::vector<ObjectId>& ids, ObjectCache::Need need,
+                       rpc::Message* subscribe);
 
   RayletConnection& connection_;
   Waiter& waiter_;

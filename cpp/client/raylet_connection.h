@@ -61,7 +61,9 @@ class RayletConnection {
   absl::Status Barrier();
 
   // Reference-count updates and pin releases, batched (see Channel).
-  void DeferRefAdd(const ObjectId& id) { channel_->DeferRefAdd(id); }
+  void DeferRefAdd(const ObjectId& id, const NodeId& owner = NodeId()) {
+    channel_->DeferRefAdd(id, owner);
+  }
   void DeferRefRemove(const ObjectId& id) { channel_->DeferRefRemove(id); }
   void DeferPinRelease(const ObjectId& id) { channel_->DeferPinRelease(id); }
   void FlushDeferred() { channel_->FlushDeferred(); }

@@ -38,16 +38,21 @@ absl::StatusOr<uint64_t> ObjectTable::Create(ClientId creator, const ObjectId& i
   ObjectEntry& entry = it->second;
   // A new object is a put: its creator holds the first reference. An
   // existing pending one is a task return, held by the task's caller.
+  if (NeedsFetch(id) && !entry.fetching) {
+    auto offset = allocator_.Allocate(size);
+    if (!offset) return StoreFull(size);
+    entry.fetching = true;
+    entry.offset = *offset;
+    entry.creator = creator;
+    return *offset;
+  }
   if (entry.state != ObjectState::kPending) {
     return absl::AlreadyExistsError("object " + id.Hex() + " already exists");
   }
   auto offset = allocator_.Allocate(size);
   if (!offset) {
     if (inserted) objects_.erase(it);
-    return absl::ResourceExhaustedError(
-        "object store is full: cannot allocate " + std::to_string(size) +
-        " bytes (capacity " + std::to_string(allocator_.capacity()) +
-        ", in use " + std::to_string(allocator_.used()) + ")");
+    return StoreFull(size);
   }
   entry.state = ObjectState::kCreating;
   entry.in_store = true;
@@ -62,9 +67,29 @@ absl::StatusOr<uint64_t> ObjectTable::Create(ClientId creator, const ObjectId& i
   return *offset;
 }
 
+absl::Status ObjectTable::StoreFull(uint64_t size) const {
+  return absl::ResourceExhaustedError(
+      "object store is full: cannot allocate " + std::to_string(size) + " bytes (capacity " +
+      std::to_string(allocator_.capacity()) + ", in use " + std::to_string(allocator_.used()) +
+      ")");
+}
+
 absl::StatusOr<std::vector<ClientId>> ObjectTable::Seal(
     const ObjectId& id, std::vector<ObjectId> contained) {
   auto it = objects_.find(id);
+  if (it != objects_.end() && it->second.fetching) {
+    // A copy of an object made elsewhere is here now (unless it failed
+    // meanwhile): it was ready all along, so nobody is waiting in the table.
+    ObjectEntry& entry = it->second;
+    entry.fetching = false;
+    if (entry.error == rpc::ERROR_NONE) {
+      entry.in_store = true;
+    } else {
+      allocator_.Free(entry.offset);
+    }
+    MaybeFree(id);
+    return std::vector<ClientId>();
+  }
   if (it != objects_.end() && it->second.abandoned) {
     ReleaseAbandoned(id, it->second);
     return absl::FailedPreconditionError("object " + id.Hex() +
@@ -87,7 +112,11 @@ absl::StatusOr<std::vector<ClientId>> ObjectTable::Seal(
 void ObjectTable::Abort(const ObjectId& id) {
   auto it = objects_.find(id);
   if (it == objects_.end()) return;
-  if (it->second.abandoned) {
+  if (it->second.fetching) {
+    allocator_.Free(it->second.offset);
+    it->second.fetching = false;
+    MaybeFree(id);
+  } else if (it->second.abandoned) {
     ReleaseAbandoned(id, it->second);
   } else if (it->second.state == ObjectState::kCreating) {
     Unwrite(id, it->second);
@@ -127,6 +156,26 @@ std::vector<ClientId> ObjectTable::PutInline(ClientId holder, const ObjectId& id
   auto waiting = MarkReady(entry, id);
   MaybeFree(id);
   return waiting;
+}
+
+std::vector<ClientId> ObjectTable::SetElsewhere(const ObjectId& id, uint64_t size,
+                                                const NodeId& node) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || it->second.state != ObjectState::kPending) return {};
+  ObjectEntry& entry = it->second;
+  entry.size = size;
+  entry.elsewhere = node;
+  auto waiting = MarkReady(entry, id);
+  MaybeFree(id);
+  return waiting;
+}
+
+bool ObjectTable::NeedsFetch(const ObjectId& id) const {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return false;
+  const ObjectEntry& entry = it->second;
+  return entry.state == ObjectState::kReady && !entry.elsewhere.IsNil() && !entry.in_store &&
+         !entry.spilled && entry.error == rpc::ERROR_NONE;
 }
 
 std::vector<ClientId> ObjectTable::SetError(const ObjectId& id, rpc::ErrorCode code,
@@ -187,6 +236,10 @@ void ObjectTable::DescribeAndPin(ClientId client, const ObjectId& id,
     out->set_offset(entry.offset);
     out->set_size(entry.size);
     entry.pins[client]++;
+  } else if (!entry.elsewhere.IsNil()) {
+    out->set_elsewhere(true);
+    out->set_node_id(entry.elsewhere.Binary());
+    out->set_size(entry.size);
   } else {
     out->set_inline_data(entry.inline_data);
   }
@@ -256,11 +309,14 @@ void ObjectTable::MaybeFree(const ObjectId& id) {
     if (it == objects_.end()) continue;
     ObjectEntry& entry = it->second;
     if (entry.refs > 0 || !entry.pins.empty() || entry.state != ObjectState::kReady ||
-        !entry.subscribers.empty() || entry.abandoned) {
+        !entry.subscribers.empty() || entry.abandoned || entry.fetching) {
       continue;
     }
     if (entry.in_store) allocator_.Free(entry.offset);
-    if (!entry.in_store && !entry.spilled && entry.error == rpc::ERROR_NONE) num_inline_--;
+    if (!entry.in_store && !entry.spilled && entry.elsewhere.IsNil() &&
+        entry.error == rpc::ERROR_NONE) {
+      num_inline_--;
+    }
     std::vector<ObjectId> contained = std::move(entry.contained);
     objects_.erase(it);
     if (free_listener_) free_listener_(current);
@@ -321,6 +377,7 @@ void ObjectTable::MarkLost(const ObjectId& id, std::string message) {
   auto it = objects_.find(id);
   if (it == objects_.end()) return;
   ObjectEntry& entry = it->second;
+  // (The block a pull still writes into goes when the pull ends.)
   if (entry.in_store) allocator_.Free(entry.offset);
   entry.in_store = false;
   entry.spilled = false;

@@ -61,6 +61,13 @@ struct ObjectEntry {
   // Its bytes were written to a file to make room in the arena (in_store is
   // false meanwhile); they come back before any client reads them.
   bool spilled = false;
+  // Ready, with its bytes in the arena of another node (a large result
+  // stays where it was made); nil when it was made here. Until a copy is
+  // pulled here (in_store), a reader here needs one first (NeedsFetch).
+  NodeId elsewhere;
+  // A copy is being pulled here into the block at `offset`: the entry
+  // stays until the pull seals or aborts it.
+  bool fetching = false;
 };
 
 struct StoreStats {
@@ -89,7 +96,7 @@ class ObjectTable {
 
   // Reserves `size` bytes of the arena for `id`, written by `creator`. A new
   // id is a put and `creator` holds its first reference; a pending one is a
-  // task return.
+  // task return; one that NeedsFetch gets the block its pulled copy fills.
   absl::StatusOr<uint64_t> Create(ClientId creator, const ObjectId& id,
                                   uint64_t size);
   // Makes a created object immutable and ready. Returns the clients waiting
@@ -102,6 +109,13 @@ class ObjectTable {
   // `holder`.
   std::vector<ClientId> PutInline(ClientId holder, const ObjectId& id,
                                   std::string data, std::vector<ObjectId> contained);
+  // Makes a pending task return ready with its bytes in the arena of
+  // `node` (size `size`). Returns its subscribers, as Seal does.
+  std::vector<ClientId> SetElsewhere(const ObjectId& id, uint64_t size, const NodeId& node);
+  // Whether `id` is ready with its bytes only on another node: a reader
+  // here needs a copy pulled first (Create reserves its block, Seal or
+  // Abort ends the pull; the object stays ready throughout).
+  bool NeedsFetch(const ObjectId& id) const;
   // Makes `id` ready with an error; `payload` carries the pickled exception
   // of a TASK_ERROR.
   std::vector<ClientId> SetError(const ObjectId& id, rpc::ErrorCode code,
@@ -129,8 +143,9 @@ class ObjectTable {
   void MarkSpilled(const ObjectId& id);
   absl::StatusOr<uint64_t> Unspill(const ObjectId& id);
   bool IsSpilled(const ObjectId& id) const;
-  // A restored object's bytes could not be read back: its block is freed and
-  // it holds an OBJECT_LOST error with `message` from now on.
+  // A restored object's bytes could not be read back, or its only copy was
+  // on a node that is gone: its block is freed and it holds an OBJECT_LOST
+  // error with `message` from now on.
   void MarkLost(const ObjectId& id, std::string message);
   uint64_t capacity() const { return allocator_.capacity(); }
 
@@ -142,6 +157,7 @@ class ObjectTable {
 
  private:
   void DecrementRef(const ObjectId& id, int64_t count);
+  absl::Status StoreFull(uint64_t size) const;
   void MaybeFree(const ObjectId& id);
   std::function<void(const ObjectId&)> free_listener_;
   // Returns an unsealed object's memory. A put goes entirely (only its

@@ -222,16 +222,18 @@ void RegisterCoreClient(py::module_& m) {
            })
       .def("wait",
            [](CoreClient& c, const std::vector<py::bytes>& ids, size_t num_returns, int64_t timeout_ms,
-              bool lend_cpu) {
+              bool lend_cpu, bool fetch_local) {
              const std::vector<ObjectId> objects = ToIds(ids);
              absl::StatusOr<std::vector<bool>> ready;
              {
                py::gil_scoped_release release;
-               ready = c.Wait(objects, num_returns, timeout_ms, PythonInterrupted, lend_cpu);
+               ready = c.Wait(objects, num_returns, timeout_ms, PythonInterrupted, lend_cpu,
+                              fetch_local);
              }
              return ValueOrThrow(std::move(ready));
            },
-           py::arg("ids"), py::arg("num_returns"), py::arg("timeout_ms"), py::arg("lend_cpu") = true)
+           py::arg("ids"), py::arg("num_returns"), py::arg("timeout_ms"), py::arg("lend_cpu") = true,
+           py::arg("fetch_local") = true)
       .def("add_ref", [](CoreClient& c, const py::bytes& id) { c.AddRef(ToId(id)); },
            "Adds a reference to an object owned by this process's node.")
       .def("add_borrowed_ref",

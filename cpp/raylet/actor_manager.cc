@@ -170,7 +170,7 @@ void ActorManager::Pump(const ActorId& actor_id) {
     }
     // Calls run in arrival order: one waiting for an argument holds back
     // the calls behind it, unless the actor runs calls out of order.
-    if (!tasks_.ArgsReady(task->spec)) {
+    if (!tasks_.ArgsHere(task->spec)) {
       waiting_args_.insert(actor_id);
       if (actor.creation.actor().out_of_order()) PumpReadyCalls(actor);
       return;
@@ -187,7 +187,7 @@ void ActorManager::PumpReadyCalls(Actor& actor) {
   for (const TaskId& task_id : std::exchange(actor.queue, {})) {
     TaskRecord* task = tasks_.Find(task_id);
     if (task == nullptr) continue;  // cancelled while queued
-    if (!tasks_.ArgsReady(task->spec)) {
+    if (!tasks_.ArgsHere(task->spec)) {
       waiting.push_back(task_id);
     } else {
       SendCall(actor, task_id, *task);

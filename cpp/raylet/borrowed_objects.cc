@@ -45,6 +45,8 @@ bool BorrowedObjects::OnObject(const NodeId& node, const rpc::ObjectData& data) 
   const ObjectId id = ObjectId::FromBinary(data.object_id());
   auto it = borrowed_.find(id);
   if (it == borrowed_.end() || it->second != node || objects_.IsReady(id)) return false;
+  // On a third node (data.elsewhere): stored as such, and pulled from
+  // there when read here.
   if (data.in_store() && data.error() == rpc::ERROR_NONE) {
     // Pinned there for us until our copy is sealed.
     puller_.Pull(id, data.size(), node, [this, id, node](const absl::Status& status) {

@@ -111,7 +111,13 @@ void ReapChildren(flare::NodeManager& manager) {
 // it exists (the port, and so the object manager's service, opens first).
 class LateObjects : public flare::LocalObjects {
  public:
-  void Bind(std::unique_ptr<flare::ObjectTableObjects> objects) { objects_ = std::move(objects); }
+  // `before_send` runs before an object is pinned to be sent (it brings a
+  // spilled object back into the arena).
+  void Bind(std::unique_ptr<flare::ObjectTableObjects> objects,
+            std::function<void(const flare::ObjectId&)> before_send) {
+    objects_ = std::move(objects);
+    before_send_ = std::move(before_send);
+  }
   absl::StatusOr<uint8_t*> CreateForPull(const flare::ObjectId& id, uint64_t size) override {
     if (!objects_) return absl::UnavailableError("the node is starting");
     return objects_->CreateForPull(id, size);
@@ -120,12 +126,14 @@ class LateObjects : public flare::LocalObjects {
   void AbortPulled(const flare::ObjectId& id) override { objects_->AbortPulled(id); }
   absl::StatusOr<Pinned> PinForSend(const flare::ObjectId& id) override {
     if (!objects_) return absl::UnavailableError("the node is starting");
+    if (before_send_) before_send_(id);
     return objects_->PinForSend(id);
   }
   void UnpinSent(const flare::ObjectId& id) override { objects_->UnpinSent(id); }
 
  private:
   std::unique_ptr<flare::ObjectTableObjects> objects_;
+  std::function<void(const flare::ObjectId&)> before_send_;
 };
 
 struct ClusterLink {
@@ -345,7 +353,8 @@ int main(int argc, char** argv) {
       manager.object_table(), manager.arena_base(), flare::kObjectManagerClient,
       [&manager](const flare::ObjectId& id, std::vector<flare::ClientId> waiting) {
         manager.OnObjectPulled(id, waiting);
-      }));
+      }),
+      [&manager](const flare::ObjectId& id) { manager.BringBackToSend(id); });
   puller.Bind(link.objects.get());
   // Pulls that find the arena full wait for room: spilling makes some, and
   // so does every object freed here.

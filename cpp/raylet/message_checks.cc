@@ -23,8 +23,10 @@ absl::Status FirstError(std::initializer_list<absl::Status> checks) {
 }
 
 absl::Status CheckObjectData(const rpc::ObjectData& data, const char* what) {
-  return FirstError(
-      {CheckId<ObjectId>(data.object_id(), what), CheckIds<ObjectId>(data.contained_refs(), what)});
+  return FirstError({CheckId<ObjectId>(data.object_id(), what),
+                     CheckIds<ObjectId>(data.contained_refs(), what),
+                     data.elsewhere() ? CheckId<NodeId>(data.node_id(), what)
+                                      : absl::OkStatus()});
 }
 
 template <typename Returns>
@@ -32,6 +34,20 @@ absl::Status CheckReturns(const Returns& returns, const char* what) {
   for (const rpc::ReturnObject& ret : returns) {
     if (absl::Status status = FirstError({CheckObjectData(ret.data(), what),
                                           CheckIds<ObjectId>(ret.contained_refs(), what)});
+        !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// One owner node (or none: empty) per added ref at most.
+absl::Status CheckOwners(const rpc::RefUpdate& update) {
+  if (update.add_owners_size() > update.add_size()) {
+    return absl::InvalidArgumentError("ref_update.add_owners has more entries than ref_update.add");
+  }
+  for (const std::string& owner : update.add_owners()) {
+    if (absl::Status status = CheckId<NodeId>(owner, "ref_update.add_owners", kMayBeEmpty);
         !status.ok()) {
       return status;
     }
@@ -119,7 +135,8 @@ absl::Status CheckFields(const rpc::Message& message) {
       return CheckIds<ObjectId>(message.subscribe().object_ids(), "subscribe.object_ids");
     case M::kRefUpdate:
       return FirstError({CheckIds<ObjectId>(message.ref_update().add(), "ref_update.add"),
-                         CheckIds<ObjectId>(message.ref_update().remove(), "ref_update.remove")});
+                         CheckIds<ObjectId>(message.ref_update().remove(), "ref_update.remove"),
+                         CheckOwners(message.ref_update())});
     case M::kReleasePins:
       return CheckIds<ObjectId>(message.release_pins().object_ids(), "release_pins.object_ids");
     case M::kObjectLocation:

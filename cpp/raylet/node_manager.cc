@@ -73,6 +73,10 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
   gcs_.RegisterNode(self, [](absl::Status status) {
     if (!status.ok()) std::cerr << "flare-raylet: cannot register with the GCS: " << status << "\n";
   });
+  // Posted: a pull that fails at once must not re-enter its caller.
+  remote_.SetFetchListener([this](const ObjectId& id, const absl::Status& status) {
+    node_io_.timers->Post([this, id, status] { OnFetched(id, status); });
+  });
   objects_.SetFreeListener([this](const ObjectId& id) {
     spill_.OnObjectFreed(id);
     actors_.OnObjectFreed(id);  // an actor's handle: the actor is out of scope
@@ -82,6 +86,7 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
     if (remote_.borrowed().Tracks(id)) {
       node_io_.timers->Post([this, id] { remote_.borrowed().OnFreed(id); });
     }
+    remote_.OnFreed(id);
     if (on_room_ && !room_posted_) {
       // Posted: the listener must not call back into the table.
       room_posted_ = true;
@@ -154,7 +159,17 @@ void NodeManager::OnAbortObject(const ClientInfo& client, const rpc::AbortObject
 }
 
 void NodeManager::OnRefUpdate(const ClientInfo& client, const rpc::RefUpdate& update) {
-  for (const auto& id : update.add()) objects_.AddRef(client.id, ObjectId::FromBinary(id));
+  for (int i = 0; i < update.add_size(); ++i) {
+    const ObjectId id = ObjectId::FromBinary(update.add(i));
+    // Owned by another node, and unknown here: borrowed from its owner.
+    const NodeId owner = i < update.add_owners_size() && !update.add_owners(i).empty()
+                             ? NodeId::FromBinary(update.add_owners(i))
+                             : NodeId();
+    const bool borrowed = client.kind != rpc::PEER && !owner.IsNil() && owner != node_id_ &&
+                          remote_.borrowed().Borrow(owner, id);
+    objects_.AddRef(client.id, id);
+    if (borrowed) remote_.borrowed().EndHold(id);
+  }
   for (const auto& id : update.remove()) objects_.RemoveRef(client.id, ObjectId::FromBinary(id));
 }
 
@@ -368,7 +383,9 @@ void NodeManager::Store(rpc::ReturnObject& ret) {
     return;
   }
   std::vector<ClientId> waiting;
-  if (data->in_store()) {
+  if (data->elsewhere()) {
+    waiting = objects_.SetElsewhere(id, data->size(), NodeId::FromBinary(data->node_id()));
+  } else if (data->in_store()) {
     auto sealed = objects_.Seal(id, ToObjectIds(ret.contained_refs()));
     if (!sealed.ok()) return;
     waiting = std::move(*sealed);
@@ -386,12 +403,39 @@ void NodeManager::StoreError(const ObjectId& id, rpc::ErrorCode code, const std:
 
 void NodeManager::ObjectReady(const ObjectId& id, const std::vector<ClientId>& waiting) {
   for (ClientId client : waiting) SendObject(client, id);
-  scheduler_.OnObjectReady(id);
+  // Made on another node: tasks here wait until it is pulled here (or go
+  // there), actor calls here pull it as their turn comes (ArgsHere).
+  if (objects_.NeedsFetch(id)) {
+    tasks_.OnReadyElsewhere(id);
+  } else {
+    scheduler_.OnObjectReady(id);
+  }
   actors_.OnObjectReady();
+}
+
+void NodeManager::OnFetched(const ObjectId& id, const absl::Status& status) {
+  if (!status.ok() && objects_.NeedsFetch(id)) {
+    objects_.MarkLost(id, std::string(status.message()));
+  }
+  std::vector<ClientId> waiting;
+  if (auto it = fetch_waiters_.find(id); it != fetch_waiters_.end()) {
+    waiting = std::move(it->second);
+    fetch_waiters_.erase(it);
+  }
+  // Sealed here: ObjectReady woke the tasks (OnObjectPulled). Lost: wake
+  // them now, to fail on the error.
+  if (status.ok()) {
+    for (ClientId client : waiting) SendObject(client, id);
+  } else {
+    ObjectReady(id, waiting);
+  }
+  tasks_.Dispatch();
 }
 
 void NodeManager::SendObject(ClientId client, const ObjectId& id, int attempt) {
   if (clients_.Find(client) == nullptr) return;
+  // On another node: a local reader learns where (and asks again for the
+  // value if it needs it); another node pulls it from there.
   if (spill_.Restore(id) == SpillManager::Restored::kNoRoom) {
     // No room to bring it back yet: clients are asked to unpin what they
     // only cache, and it is tried again shortly.
@@ -434,7 +478,14 @@ void NodeManager::OnCreateObject(const ClientInfo& client, const rpc::CreateObje
 void NodeManager::OnSubscribe(const ClientInfo& client, const rpc::Subscribe& request) {
   for (const auto& binary : request.object_ids()) {
     const ObjectId id = ObjectId::FromBinary(binary);
-    if (objects_.Subscribe(client.id, id)) SendObject(client.id, id);
+    if (!objects_.Subscribe(client.id, id)) continue;  // sent once ready
+    if (client.kind != rpc::PEER && !request.location_only() && objects_.NeedsFetch(id)) {
+      // Made on another node and read here: pulled first.
+      fetch_waiters_[id].push_back(client.id);
+      remote_.Fetch(id);
+      continue;
+    }
+    SendObject(client.id, id);
   }
 }
 
@@ -621,7 +672,14 @@ void NodeManager::OnPeerLost(const NodeId& node, const std::string& why) {
 void NodeManager::OnObjectLocation(const ClientInfo& client,
                                    const rpc::ObjectLocation& location) {
   const ObjectId id = ObjectId::FromBinary(location.object_id());
-  if (client.kind != rpc::PEER || objects_.Contains(id)) return;  // or here, or on its way
+  if (client.kind != rpc::PEER) return;
+  if (objects_.Contains(id)) {
+    // Here already (e.g. made here for that node) or on its way: the node
+    // holds it as an argument all the same, and lets go of it once its
+    // task holds it.
+    objects_.AddRef(client.id, id);
+    return;
+  }
   objects_.AddPending(client.id, id);
   const NodeId from = NodeId::FromBinary(location.node_id());
   (node_io_.puller ? *node_io_.puller : static_cast<ObjectPuller&>(no_peers_))

@@ -144,10 +144,15 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // the loop once there may be room: at once after a spill, shortly after
   // asking (what clients unpin can then be spilled).
   void MakeRoom(std::function<void()> then);
+  // Another node pulls `id` from here: a copy spilled to disk (a result
+  // held here for its owner elsewhere may be) comes back into the arena
+  // first, if there is room.
+  void BringBackToSend(const ObjectId& id) { spill_.Restore(id); }
   // A copy pulled from another node was sealed here: `waiting` (the
   // clients subscribed to it) and the tasks that need it are told.
   void OnObjectPulled(const ObjectId& id, const std::vector<ClientId>& waiting) {
     ObjectReady(id, waiting);
+    tasks_.Dispatch();
   }
 
  private:
@@ -160,6 +165,9 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // Sends a ready object to the clients that waited for it and wakes the
   // tasks and actor calls that depended on it.
   void ObjectReady(const ObjectId& id, const std::vector<ClientId>& waiting);
+  // A pull of an object made on another node (RemoteTasks::Fetch) ended:
+  // the clients that asked for its value get it, or the error.
+  void OnFetched(const ObjectId& id, const absl::Status& status);
   // Sends `client` where object `id` is, bringing it back from disk first
   // (tried again shortly, a few times, while the arena has no room).
   void SendObject(ClientId client, const ObjectId& id, int attempt = 0);
@@ -221,6 +229,8 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   TaskManager tasks_{Units(), policy_, cluster_, actors_};
   ActorManager actors_{Units(), tasks_};
 
+  // The local clients waiting for a copy of an object made elsewhere.
+  absl::flat_hash_map<ObjectId, std::vector<ClientId>, IdHash> fetch_waiters_;
   std::function<void()> on_room_;
   bool room_posted_ = false;  // on_room_ is posted and has not run yet
   // Why a worker process is about to exit on its own (sys.exit()), by pid.

@@ -16,11 +16,16 @@ rpc::Message ReleaseMessage(const std::vector<ObjectId>& ids) {
 }
 
 // The other node pinned each return it told us about (as for any client it
-// sends an object to): unpin, then drop our reference, so it can go.
-void ReleaseReturns(PeerChannel& peers, const NodeId& node, const std::vector<ObjectId>& ids) {
+// sends an object to).
+void Unpin(PeerChannel& peers, const NodeId& node, const std::vector<ObjectId>& ids) {
   rpc::Message unpin;
   for (const ObjectId& id : ids) unpin.mutable_release_pins()->add_object_ids(id.Binary());
   peers.Send(node, unpin);
+}
+
+// Unpins, then drops our reference, so it can go.
+void ReleaseReturns(PeerChannel& peers, const NodeId& node, const std::vector<ObjectId>& ids) {
+  Unpin(peers, node, ids);
   peers.Send(node, ReleaseMessage(ids));
 }
 
@@ -37,9 +42,15 @@ absl::Status RemoteTasks::Send(const NodeId& node, const TaskId& task_id,
                                            spec.function_name() + " is not on this node");
     }
     rpc::Message message;
-    // An arena object is pulled from here; so is one spilled to disk here,
-    // whose value is not in memory to send (it comes back when read).
-    if ((entry->in_store || entry->spilled) && entry->error == rpc::ERROR_NONE) {
+    if (objects_.NeedsFetch(id)) {
+      // Pulled from the node that made it (on that node, it is there).
+      auto* location = message.mutable_object_location();
+      location->set_object_id(id.Binary());
+      location->set_size(entry->size);
+      location->set_node_id(entry->elsewhere.Binary());
+    } else if ((entry->in_store || entry->spilled) && entry->error == rpc::ERROR_NONE) {
+      // An arena object is pulled from here; so is one spilled to disk here,
+      // whose value is not in memory to send (it comes back when read).
       auto* location = message.mutable_object_location();
       location->set_object_id(id.Binary());
       location->set_size(entry->size);
@@ -90,9 +101,11 @@ std::optional<TaskId> RemoteTasks::OnObject(const NodeId& node, const rpc::Objec
   auto held = std::find(sent.held_there.begin(), sent.held_there.end(), id);
   if (held == sent.held_there.end()) return ignore();  // already had it
   sent.held_there.erase(held);
+  const bool last = --sent.returns_left == 0;
+  if (last) tasks_.erase(it);
+  // Last: storing it may wake tasks that are sent elsewhere at once.
   Receive(node, data);
-  if (--sent.returns_left > 0) return std::nullopt;
-  tasks_.erase(it);
+  if (!last) return std::nullopt;
   return task_id;
 }
 
@@ -102,23 +115,70 @@ void RemoteTasks::Receive(const NodeId& node, const rpc::ObjectData& data) {
   std::vector<ObjectId> nested;
   for (const auto& binary : data.contained_refs()) nested.push_back(ObjectId::FromBinary(binary));
   borrowed_.HoldContained(node, id, nested);
-  if (data.in_store() && data.error() == rpc::ERROR_NONE) {
-    // The value stays there until our copy is sealed.
-    puller_.Pull(id, data.size(), node, [this, id, node](const absl::Status& status) {
-      if (!status.ok()) {
-        returns_.StoreError(id, rpc::OBJECT_LOST,
-                            "the result could not be fetched from node " + node.Hex() + ": " +
-                                std::string(status.message()));
-      }
-      ReleaseReturns(peers_, node, {id});
-    });
-    return;
-  }
   rpc::ReturnObject ret;
   *ret.mutable_data() = data;
   ret.mutable_data()->clear_contained_refs();
+  const bool stays_there = data.in_store() && data.error() == rpc::ERROR_NONE;
+  if (stays_there) {
+    // Its bytes stay in that node's arena, pinned and held there for us,
+    // until it is freed here; it is pulled here only if read here.
+    ret.mutable_data()->set_in_store(false);
+    ret.mutable_data()->clear_offset();
+    ret.mutable_data()->set_elsewhere(true);
+    ret.mutable_data()->set_node_id(node.Binary());
+  }
   returns_.Store(ret);
-  ReleaseReturns(peers_, node, {id});
+  const ObjectEntry* entry = objects_.Find(id);
+  if (stays_there && entry != nullptr && entry->elsewhere == node) {
+    // Held there, not pinned: that node may spill it (and brings it back
+    // when it is pulled).
+    held_elsewhere_[id] = node;
+    Unpin(peers_, node, {id});
+  } else {
+    // Not taken as stored there (it is here already, or nobody here
+    // wants it any more): let go of it there.
+    ReleaseReturns(peers_, node, {id});
+  }
+}
+
+void RemoteTasks::Fetch(const ObjectId& id) {
+  const ObjectEntry* entry = objects_.Find(id);
+  if (entry == nullptr || !objects_.NeedsFetch(id) || !fetching_.insert(id).second) return;
+  const NodeId from = entry->elsewhere;
+  puller_.Pull(id, entry->size, from, [this, id, from](const absl::Status& status) {
+    fetching_.erase(id);
+    if (!fetched_) return;
+    if (status.ok()) {
+      fetched_(id, status);
+    } else {
+      fetched_(id, absl::Status(status.code(), "its value could not be fetched from node " +
+                                                   from.Hex() + ": " +
+                                                   std::string(status.message())));
+    }
+  });
+}
+
+void RemoteTasks::OnFreed(const ObjectId& id) {
+  auto it = held_elsewhere_.find(id);
+  if (it == held_elsewhere_.end()) return;
+  peers_.Send(it->second, ReleaseMessage({id}));  // unpinned when it came
+  held_elsewhere_.erase(it);
+}
+
+std::vector<ObjectId> RemoteTasks::LostWith(const NodeId& node, const std::string& why) {
+  std::vector<ObjectId> lost;
+  for (auto it = held_elsewhere_.begin(); it != held_elsewhere_.end();) {
+    if (it->second != node) {
+      ++it;
+      continue;
+    }
+    if (objects_.NeedsFetch(it->first)) {
+      objects_.MarkLost(it->first, "its only copy was on node " + node.Hex() + ", which " + why);
+      lost.push_back(it->first);
+    }
+    held_elsewhere_.erase(it++);
+  }
+  return lost;
 }
 
 void RemoteTasks::OnItem(const NodeId& node, const rpc::ObjectData& data, bool wanted) {

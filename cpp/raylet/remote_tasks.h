@@ -1,10 +1,13 @@
 // The tasks this raylet owns that run on other nodes. The task manager
 // decides where a task goes; when that is another node, this unit sends it
 // there over the peer link (the other raylet sees this one as a client of
-// kind PEER): first the argument values, then the task. That node subscribes
-// us to the task's returns, and as each arrives it is stored here (the
-// owner's copy) and the other node's copy released. Cancels follow the task;
-// when a node goes, the tasks that ran there are handed back for a retry.
+// kind PEER): first the argument values (or where they are), then the task.
+// That node subscribes us to the task's returns. A small one is stored here
+// (the owner's copy) and the other node's released; a large one stays in
+// that node's arena, held there for us until it is freed here, and is
+// pulled here only when something here reads it (Fetch). Cancels follow the
+// task; when a node goes, the tasks that ran there are handed back for a
+// retry, and the results that only it held are lost.
 //
 // No I/O: messages go out through PeerChannel. Thread-compatible: the
 // raylet's event loop is its only user.
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "common/ids.h"
 #include "flare.pb.h"
@@ -74,12 +78,26 @@ class RemoteTasks {
     *message.mutable_kill_actor() = kill;
     peers_.Send(node, message);
   }
+  // Pulls a copy of `id` (ready, its bytes on another node) here, unless
+  // one is on its way. The fetch listener hears when it ends: OK once it is
+  // sealed here.
+  void Fetch(const ObjectId& id);
+  void SetFetchListener(std::function<void(const ObjectId&, const absl::Status&)> listener) {
+    fetched_ = std::move(listener);
+  }
+  // The table freed `id`: the copy held for it on another node goes too.
+  void OnFreed(const ObjectId& id);
   // The task is finished here (done, failed or cancelled): the other node
   // drops what it holds for it, and its later returns are ignored.
   void Forget(const TaskId& task_id);
   // `node` died or its link broke: the tasks sent there, which are
-  // forgotten (the caller retries or fails them).
+  // forgotten (the caller retries or fails them). The results it held for
+  // us and that have no copy here become OBJECT_LOST errors (the caller
+  // wakes their readers: see LostWith).
   std::vector<TaskId> OnNodeGone(const NodeId& node);
+  // The objects whose only copy was on `node` (held there for us), which
+  // are now marked lost; call before OnNodeGone's retries.
+  std::vector<ObjectId> LostWith(const NodeId& node, const std::string& why);
 
   bool Runs(const TaskId& task_id) const { return tasks_.contains(task_id); }
   // What the tasks sent to `node` and not done yet demand, in total.
@@ -107,6 +125,10 @@ class RemoteTasks {
   ObjectPuller& puller_;
   BorrowedObjects borrowed_;
   absl::flat_hash_map<TaskId, Sent, IdHash> tasks_;
+  // Results held for us on the node that made them, until freed here.
+  absl::flat_hash_map<ObjectId, NodeId, IdHash> held_elsewhere_;
+  absl::flat_hash_set<ObjectId, IdHash> fetching_;
+  std::function<void(const ObjectId&, const absl::Status&)> fetched_;
 };
 
 }  // namespace flare

@@ -37,6 +37,16 @@ void Scheduler::OnObjectReady(const ObjectId& object) {
   }
 }
 
+std::vector<TaskId> Scheduler::WaitingFor(const ObjectId& object) const {
+  std::vector<TaskId> tasks;
+  auto it = waiting_.find(object);
+  if (it == waiting_.end()) return tasks;
+  for (const TaskId& task : it->second) {
+    if (tasks_.contains(task)) tasks.push_back(task);
+  }
+  return tasks;
+}
+
 bool Scheduler::SkipRemoved(ShapeQueue& queue) {
   while (!queue.tasks.empty() && removed_.erase(queue.tasks.front().task) > 0) {
     queue.tasks.pop_front();

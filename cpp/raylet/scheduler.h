@@ -40,6 +40,8 @@ class Scheduler {
 
   // An object became ready: tasks waiting only on it become dispatchable.
   void OnObjectReady(const ObjectId& object);
+  // The queued tasks still waiting for `object`.
+  std::vector<TaskId> WaitingFor(const ObjectId& object) const;
 
   // Takes up to `max_tasks` dispatchable tasks whose demand fits, oldest
   // first (a task that does not fit is passed over), and acquires their

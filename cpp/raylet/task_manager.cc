@@ -174,8 +174,43 @@ bool TaskManager::RunsHereOnly(const TaskRecord& record) const {
   const bool hosted_here =
       record.is_actor_creation() &&
       actors_.Hosts(ActorIdOf(TaskId::FromBinary(record.spec.task_id())));
-  return record.owner_is_peer || hosted_here || record.is_actor_call() ||
-         record.spec.dynamic_returns();
+  return record.owner_is_peer || hosted_here || record.is_actor_call();
+}
+
+std::optional<NodeId> TaskManager::ArgumentNode(const TaskRecord& record) const {
+  if (RunsHereOnly(record) || groups_.GroupOf(record.demand) ||
+      record.spec.strategy().kind() != rpc::SchedulingStrategySpec::DEFAULT) {
+    return std::nullopt;
+  }
+  absl::flat_hash_map<NodeId, uint64_t, IdHash> bytes;
+  uint64_t here = 0;
+  for (const ObjectId& id : ArgumentIds(record.spec)) {
+    const ObjectEntry* entry = objects_.Find(id);
+    if (entry == nullptr || entry->error != rpc::ERROR_NONE) continue;
+    if (objects_.NeedsFetch(id)) {
+      bytes[entry->elsewhere] += entry->size;
+    } else if (entry->in_store || entry->spilled) {
+      here += entry->size;
+    }
+  }
+  std::optional<NodeId> best;
+  uint64_t most = here;
+  for (const auto& [node, size] : bytes) {
+    if (size > most) {
+      best = node;
+      most = size;
+    }
+  }
+  if (!best) return std::nullopt;
+  // Room there by what this node has sent there: reports lag by tens of
+  // milliseconds, and a task that just made the argument there would
+  // still show as running. (Another owner's load there may make it queue.)
+  auto view = view_.remote_nodes().find(*best);
+  if (view == view_.remote_nodes().end()) return std::nullopt;
+  ResourceSet room = view->second.total;
+  room.Subtract(remote_.DemandOn(*best));
+  if (!record.demand.IsSubsetOf(room)) return std::nullopt;
+  return best;
 }
 
 SchedulingDecision TaskManager::InGroup(const ResourceSet& demand,
@@ -219,6 +254,10 @@ SchedulingDecision TaskManager::Decide(const TaskRecord& record) {
   }
   SchedulingStrategy strategy;
   const rpc::SchedulingStrategySpec& spec = record.spec.strategy();
+  // Where its large arguments are, if that node has room now.
+  if (const std::optional<NodeId> node = ArgumentNode(record)) {
+    return SchedulingDecision::Remote(*node);
+  }
   if (spec.kind() == rpc::SchedulingStrategySpec::SPREAD) {
     strategy.kind = SchedulingStrategy::Kind::kSpread;
   } else if (spec.kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY) {
@@ -262,8 +301,16 @@ void TaskManager::Enqueue(const TaskId& task_id, TaskRecord& record) {
   record.running = false;
   record.worker = 0;
   record.clock_started = false;
-  scheduler_.Add(task_id, record.demand, UnreadyArgs(objects_, record.spec),
-                 record.is_actor_creation() ? "actor" : "");
+  // Arguments made on other nodes are pulled here first: the task waits
+  // for them as for arguments not made yet.
+  std::vector<ObjectId> unready = UnreadyArgs(objects_, record.spec);
+  std::vector<ObjectId> elsewhere;
+  for (const ObjectId& id : ArgumentIds(record.spec)) {
+    if (objects_.NeedsFetch(id)) elsewhere.push_back(id);
+  }
+  unready.insert(unready.end(), elsewhere.begin(), elsewhere.end());
+  scheduler_.Add(task_id, record.demand, unready, record.is_actor_creation() ? "actor" : "");
+  for (const ObjectId& id : elsewhere) remote_.Fetch(id);
 }
 
 void TaskManager::QueueTasksOfReservedGroups() {
@@ -300,6 +347,38 @@ bool TaskManager::ArgsReady(const rpc::TaskSpec& spec) const {
     if (objects_.Contains(id) && !objects_.IsReady(id)) return false;
   }
   return true;
+}
+
+void TaskManager::OnReadyElsewhere(const ObjectId& id) {
+  bool needed_here = false;
+
+  for (const TaskId& task_id : scheduler_.WaitingFor(id)) {
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end()) continue;
+    TaskRecord& record = it->second;
+    const std::optional<NodeId> node =
+        ArgsReady(record.spec) ? ArgumentNode(record) : std::nullopt;
+    if (!node) {
+      needed_here = true;
+      continue;
+    }
+    scheduler_.Remove(task_id);
+    Forward(task_id, record, *node);
+  }
+  if (needed_here) remote_.Fetch(id);
+}
+
+bool TaskManager::ArgsHere(const rpc::TaskSpec& spec) {
+  bool here = true;
+  for (const ObjectId& id : ArgumentIds(spec)) {
+    if (objects_.NeedsFetch(id)) {
+      remote_.Fetch(id);
+      here = false;
+    } else if (objects_.Contains(id) && !objects_.IsReady(id)) {
+      here = false;
+    }
+  }
+  return here;
 }
 
 // ---- dispatch -------------------------------------------------------------------
@@ -745,6 +824,8 @@ void TaskManager::OnPeerObject(const NodeId& node, const rpc::ObjectData& data) 
 }
 
 void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
+  // Results only it held are lost (their readers hear it when they look).
+  remote_.LostWith(node, why);
   groups_.OnNodeGone(node);
   remote_.borrowed().OnNodeGone(node);
   for (const TaskId& task_id : remote_.OnNodeGone(node)) {

@@ -196,8 +196,17 @@ class TaskManager {
 
   // nullptr once the task is finished (or never was).
   TaskRecord* Find(const TaskId& task_id);
-  // Whether every argument of `spec` is ready (or unknown here).
+  // Whether every argument of `spec` is ready (or unknown here), wherever
+  // its bytes are: enough to send the task to another node.
   bool ArgsReady(const rpc::TaskSpec& spec) const;
+  // `id` became ready with its bytes on another node: the tasks queued here
+  // that wait for it go to that node if it suits them better (ArgumentNode),
+  // and it is pulled here for the others.
+  void OnReadyElsewhere(const ObjectId& id);
+  // Whether every argument is ready with its bytes on this node, as a
+  // worker here needs them. Starts pulling those made on other nodes
+  // (whoever waits for them is woken once they are here).
+  bool ArgsHere(const rpc::TaskSpec& spec);
   // Sends the task to `worker` (its arguments restored and pinned for it).
   // False when it did not go: an argument failed (the task failed with that
   // error and is finished), or spilled arguments found no room (it is tried
@@ -241,9 +250,13 @@ class TaskManager {
   // The scheduling policy's answer for the task: its strategy over the
   // view, or this node alone for what cannot run elsewhere yet.
   SchedulingDecision Decide(const TaskRecord& record);
-  // Whether only this node may run it (actor calls, num_returns="dynamic"
-  // tasks, and tasks another node placed here).
+  // Whether only this node may run it (actor calls, an actor's restart,
+  // and tasks another node placed here).
   bool RunsHereOnly(const TaskRecord& record) const;
+  // The other node that holds more of the task's argument bytes than this
+  // one, when it has room for the task now and may run it (default
+  // strategy, no placement group): running there moves nothing.
+  std::optional<NodeId> ArgumentNode(const TaskRecord& record) const;
   // Where a task in a placement group goes among `nodes`, those of its
   // bundles that could hold it (PlacementGroupManager::NodesFor).
   SchedulingDecision InGroup(const ResourceSet& demand, const std::vector<NodeId>& nodes) const;

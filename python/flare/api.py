@@ -104,9 +104,11 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
                          f"given ({len(refs)})")
     timeout_ms = objects.timeout_ms(timeout, "wait")
     if any(isinstance(ref, ObjectRefGenerator) for ref in refs):
-        flags = _wait_with_generators(session.core, refs, num_returns, timeout_ms)
+        flags = _wait_with_generators(session.core, refs, num_returns, timeout_ms,
+                                      bool(fetch_local))
     else:
-        flags = session.core.wait([ref._id for ref in refs], num_returns, timeout_ms)
+        flags = session.core.wait([ref._id for ref in refs], num_returns, timeout_ms,
+                                  fetch_local=bool(fetch_local))
     ready: List[ObjectRef] = []
     not_ready: List[ObjectRef] = []
     for ref, is_ready in zip(refs, flags):
@@ -117,7 +119,8 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
     return ready, not_ready
 
 
-def _wait_with_generators(core, refs: list, num_returns: int, timeout_ms: int) -> List[bool]:
+def _wait_with_generators(core, refs: list, num_returns: int, timeout_ms: int,
+                          fetch_local: bool) -> List[bool]:
     """wait() over refs and generators: a generator is ready when its next
     item is, or when it has finished."""
     ids: List[bytes] = []
@@ -129,12 +132,12 @@ def _wait_with_generators(core, refs: list, num_returns: int, timeout_ms: int) -
     deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
     while True:
         remaining = -1 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
-        seen = core.wait(ids, 1, 0)
+        seen = core.wait(ids, 1, 0, fetch_local=fetch_local)
         flags = [any(seen[a:b]) for a, b in spans]
         if sum(flags) >= num_returns or remaining == 0:
             return flags
         # Sleep until something more is ready, then count again.
-        core.wait(ids, min(len(ids), sum(seen) + 1), remaining)
+        core.wait(ids, min(len(ids), sum(seen) + 1), remaining, fetch_local=fetch_local)
 
 
 def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:

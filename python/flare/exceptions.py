@@ -35,8 +35,11 @@ class TaskError(FlareError):
         return self._message()
 
     def __reduce__(self):
-        return (TaskError, (self.function_name, self.traceback_str, self.cause,
-                            self.pid, self.cause_repr))
+        # The cause goes pickled on its own: a process that cannot unpickle
+        # its class (a module only the worker had) still gets this error
+        # with the remote traceback, just without the cause object.
+        return (_rebuild_task_error, (self.function_name, self.traceback_str,
+                                      _pickle_cause(self.cause), self.pid, self.cause_repr))
 
     def as_instanceof_cause(self) -> "TaskError":
         """Returns this error as an instance of TaskError and the cause's class."""
@@ -51,6 +54,29 @@ class TaskError(FlareError):
         error.__dict__.update(self.__dict__)
         error.args = self.cause.args if self.cause is not None else ()
         return error
+
+
+def _pickle_cause(cause: Optional[BaseException]) -> Optional[bytes]:
+    if cause is None:
+        return None
+    import cloudpickle
+    try:
+        return cloudpickle.dumps(cause)
+    except Exception:  # noqa: BLE001 - the traceback text still says what it was
+        return None
+
+
+def _rebuild_task_error(function_name: str, traceback_str: str, cause: Optional[bytes],
+                        pid: int, cause_repr: str) -> "TaskError":
+    import pickle
+    loaded: Optional[BaseException] = None
+    if cause is not None:
+        try:
+            loaded = pickle.loads(cause)
+        except Exception as failure:  # noqa: BLE001
+            cause_repr = (f"{cause_repr} (its class could not be loaded here: "
+                          f"{type(failure).__name__}: {failure})")
+    return TaskError(function_name, traceback_str, loaded, pid, cause_repr)
 
 
 _DUAL_CLASSES: Dict[type, Optional[type]] = {}

@@ -38,6 +38,7 @@ class NodeUnitsHarness : private ReturnStore {
     objects_.SetFreeListener([this](const ObjectId& id) {
       spill_.OnObjectFreed(id);
       if (actors_ != nullptr) actors_->OnObjectFreed(id);
+      remote_.OnFreed(id);
     });
     EXPECT_TRUE(pool_.Prestart().ok());
   }
@@ -138,6 +139,17 @@ class NodeUnitsHarness : private ReturnStore {
     return done;
   }
 
+  // The object manager pulled a copy of `id` (made on another node) here:
+  // it is sealed, and what waited for it is told, as OnObjectPulled does.
+  void Fetched(const ObjectId& id) {
+    const ObjectEntry* entry = objects_.Find(id);
+    ASSERT_NE(entry, nullptr);
+    ASSERT_TRUE(objects_.Create(kObjectManagerClient, id, entry->size).ok());
+    ASSERT_TRUE(objects_.Seal(id, {}).ok());
+    Ready(id);
+    tasks_->Dispatch();
+  }
+
   // Return `index` of `task` once stored (nullptr while it is unknown).
   const ObjectEntry* Result(const TaskId& task, uint32_t index = 1) const {
     const ObjectEntry* entry = objects_.Find(ObjectIdFor(task, index));
@@ -195,7 +207,11 @@ class NodeUnitsHarness : private ReturnStore {
       StoreError(id, data.error(), data.error_message(), data.inline_data());
       return;
     }
-    objects_.PutInline(kTaskArgHolder, id, data.inline_data(), {});
+    if (data.elsewhere()) {
+      objects_.SetElsewhere(id, data.size(), NodeId::FromBinary(data.node_id()));
+    } else {
+      objects_.PutInline(kTaskArgHolder, id, data.inline_data(), {});
+    }
     Ready(id);
   }
   void StoreError(const ObjectId& id, rpc::ErrorCode code, const std::string& message,
@@ -204,6 +220,11 @@ class NodeUnitsHarness : private ReturnStore {
     Ready(id);
   }
   void Ready(const ObjectId& id) {
+    if (objects_.NeedsFetch(id)) {
+      if (tasks_ != nullptr) tasks_->OnReadyElsewhere(id);
+      if (actors_ != nullptr) actors_->OnObjectReady();
+      return;
+    }
     scheduler_.OnObjectReady(id);
     if (actors_ != nullptr) actors_->OnObjectReady();
   }

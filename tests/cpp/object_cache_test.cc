@@ -150,5 +150,47 @@ TEST_F(ObjectCacheTest, EraseForgetsTheObjectAndReturnsItsValue) {
   EXPECT_FALSE(cache_.Erase(Object(1)).has_value());
 }
 
+// ---- objects on another node --------------------------------------------------
+
+using Need = ObjectCache::Need;
+
+TEST_F(ObjectCacheTest, AnObjectOnAnotherNodeIsReadyButNotHereAndAGetAsksForItsValue) {
+  cache_.ExpectPush(Object(1));  // a task's return, pushed when it exists
+  EXPECT_FALSE(cache_.MustAskAgain(Object(1), Need::kValue)) << "not ready yet";
+
+  cache_.MarkElsewhere(Object(1));
+
+  EXPECT_TRUE(cache_.IsReady(Object(1)));
+  EXPECT_FALSE(cache_.IsHere(Object(1)));
+  EXPECT_EQ(cache_.Find(Object(1)), nullptr);
+  EXPECT_FALSE(cache_.MustAskAgain(Object(1), Need::kExists));
+  EXPECT_TRUE(cache_.MustAskAgain(Object(1), Need::kHere));
+  EXPECT_TRUE(cache_.MustAskAgain(Object(1), Need::kValue));
+  EXPECT_FALSE(cache_.Subscribe(Object(1), Need::kExists)) << "wait(fetch_local=False) is done";
+  EXPECT_TRUE(cache_.Subscribe(Object(1), Need::kValue));
+  EXPECT_FALSE(cache_.MustAskAgain(Object(1), Need::kValue)) << "asked; the value is coming";
+
+  cache_.Store(InStore(1));
+
+  EXPECT_TRUE(cache_.IsHere(Object(1)));
+  EXPECT_NE(cache_.Find(Object(1)), nullptr);
+}
+
+TEST_F(ObjectCacheTest, AWaitWithFetchLocalAsksForAnObjectOnAnotherNodeOnce) {
+  cache_.Subscribe(Object(1), Need::kHere);
+  cache_.MarkElsewhere(Object(1));
+  EXPECT_TRUE(cache_.Subscribe(Object(1), Need::kHere));
+  EXPECT_FALSE(cache_.Subscribe(Object(1), Need::kHere));
+  EXPECT_FALSE(cache_.Subscribe(Object(1), Need::kValue)) << "one request at a time";
+}
+
+TEST_F(ObjectCacheTest, AValueHereIsNotUndoneByALateAnswerThatItIsElsewhere) {
+  cache_.Subscribe(Object(1), Need::kValue);
+  cache_.Store(Inline(1, "abc"));
+  cache_.MarkElsewhere(Object(1));
+  EXPECT_TRUE(cache_.IsHere(Object(1)));
+  EXPECT_NE(cache_.Find(Object(1)), nullptr);
+}
+
 }  // namespace
 }  // namespace flare

@@ -404,5 +404,100 @@ TEST_F(ObjectTableTest, PutAndDropLoopReturnsAllMemory) {
   EXPECT_EQ(table_.Stats().num_objects, 0u);
 }
 
+// ---- objects whose bytes stay on the node that made them ---------------------
+
+class ElsewhereTest : public ObjectTableTest {
+ protected:
+  // A task return the caller holds, made on `node_` and left there.
+  ObjectId MadeElsewhere(uint64_t size) {
+    const ObjectId id = NewReturnId();
+    table_.AddPending(kDriver, id);
+    table_.Subscribe(kDriver, id);
+    EXPECT_EQ(table_.SetElsewhere(id, size, node_), std::vector<ClientId>{kDriver});
+    return id;
+  }
+
+  const NodeId node_ = NodeId::FromRandom();
+};
+
+TEST_F(ElsewhereTest, IsReadyButNeedsAFetchAndTakesNoArenaSpace) {
+  const ObjectId id = MadeElsewhere(4096);
+  EXPECT_TRUE(table_.IsReady(id));
+  EXPECT_TRUE(table_.NeedsFetch(id));
+  EXPECT_EQ(table_.Stats().used, 0u);
+  EXPECT_EQ(table_.Stats().num_inline, 0u);
+  EXPECT_TRUE(table_.SpillCandidates().empty()) << "nothing here to spill";
+
+  rpc::ObjectData where;
+  table_.DescribeAndPin(kReader, id, &where);
+  EXPECT_TRUE(where.elsewhere());
+  EXPECT_FALSE(where.in_store());
+  EXPECT_EQ(NodeId::FromBinary(where.node_id()), node_);
+  EXPECT_EQ(where.size(), 4096u);
+  EXPECT_TRUE(table_.Find(id)->pins.empty()) << "nothing here to pin";
+}
+
+TEST_F(ElsewhereTest, AFetchedCopyIsReadLikeAnyObjectHere) {
+  const ObjectId id = MadeElsewhere(4096);
+  ASSERT_TRUE(table_.Create(kObjectManagerClient, id, 4096).ok());
+  EXPECT_TRUE(table_.IsReady(id)) << "ready all along, while its copy arrives";
+  EXPECT_FALSE(table_.Create(kObjectManagerClient, id, 4096).ok()) << "one copy at a time";
+  auto waiting = table_.Seal(id, {});
+  ASSERT_TRUE(waiting.ok()) << waiting.status();
+  EXPECT_TRUE(waiting->empty());
+  EXPECT_FALSE(table_.NeedsFetch(id));
+
+  rpc::ObjectData where;
+  table_.DescribeAndPin(kReader, id, &where);
+  EXPECT_TRUE(where.in_store());
+  EXPECT_FALSE(where.elsewhere());
+  table_.Unpin(kReader, id);
+  table_.RemoveRef(kDriver, id);
+  EXPECT_FALSE(table_.Contains(id));
+  EXPECT_EQ(table_.Stats().used, 0u);
+  EXPECT_EQ(table_.Stats().num_inline, 0u);
+}
+
+TEST_F(ElsewhereTest, AnAbortedFetchLeavesItElsewhereAndReturnsTheBlock) {
+  const ObjectId id = MadeElsewhere(4096);
+  ASSERT_TRUE(table_.Create(kObjectManagerClient, id, 4096).ok());
+  table_.Abort(id);
+  EXPECT_TRUE(table_.NeedsFetch(id));
+  EXPECT_EQ(table_.Stats().used, 0u);
+  EXPECT_TRUE(table_.Create(kObjectManagerClient, id, 4096).ok()) << "fetched again";
+}
+
+TEST_F(ElsewhereTest, AnObjectDroppedWhileItsCopyArrivesGoesOnceThePullEnds) {
+  const ObjectId id = MadeElsewhere(4096);
+  std::vector<ObjectId> freed;
+  table_.SetFreeListener([&](const ObjectId& gone) { freed.push_back(gone); });
+  ASSERT_TRUE(table_.Create(kObjectManagerClient, id, 4096).ok());
+  table_.RemoveRef(kDriver, id);
+  EXPECT_TRUE(table_.Contains(id)) << "the pull still writes into its block";
+  ASSERT_TRUE(table_.Seal(id, {}).ok());
+  EXPECT_FALSE(table_.Contains(id));
+  EXPECT_EQ(freed, std::vector<ObjectId>{id});
+  EXPECT_EQ(table_.Stats().used, 0u);
+}
+
+TEST_F(ElsewhereTest, LostWhileItsCopyArrivesKeepsTheBlockUntilThePullEnds) {
+  const ObjectId id = MadeElsewhere(4096);
+  ASSERT_TRUE(table_.Create(kObjectManagerClient, id, 4096).ok());
+  table_.MarkLost(id, "its node died");
+  EXPECT_FALSE(table_.NeedsFetch(id));
+  EXPECT_TRUE(table_.IsError(id));
+  EXPECT_GT(table_.Stats().used, 0u) << "the pull may still be writing";
+  EXPECT_TRUE(table_.Seal(id, {}).ok());
+  EXPECT_EQ(table_.Stats().used, 0u);
+  EXPECT_TRUE(table_.IsError(id)) << "a late copy does not bring it back";
+}
+
+TEST_F(ElsewhereTest, OnlyAPendingReturnCanBeElsewhere) {
+  const ObjectId put = PutInStore(kDriver, 100);
+  EXPECT_TRUE(table_.SetElsewhere(put, 100, node_).empty());
+  EXPECT_FALSE(table_.NeedsFetch(put));
+  EXPECT_TRUE(table_.SetElsewhere(NewReturnId(), 100, node_).empty()) << "unknown: ignored";
+}
+
 }  // namespace
 }  // namespace flare

@@ -205,6 +205,8 @@ class RecordingReturns : public ReturnStore {
     if (ret.data().error() != rpc::ERROR_NONE) {
       objects_.SetError(id, ret.data().error(), ret.data().error_message(),
                         ret.data().inline_data());
+    } else if (ret.data().elsewhere()) {
+      objects_.SetElsewhere(id, ret.data().size(), NodeId::FromBinary(ret.data().node_id()));
     } else {
       objects_.PutInline(kTaskArgHolder, id, ret.data().inline_data(), {});
     }

@@ -1,7 +1,8 @@
 // Specification of RemoteTasks: the tasks this raylet owns that run on other
 // nodes. Sending one is its argument values (or where to pull them from),
 // then the task, then a release of the arguments; returns coming back are
-// stored here (arena returns pulled first) and released there; cancels
+// stored here (small ones) and released there, or left there (arena ones)
+// until freed here, pulled only when fetched; cancels
 // follow the task; a node that goes hands its tasks back. Played over a
 // bare ObjectTable, a ReturnStore that records, and RecordingPeers: no
 // sockets, no clocks.
@@ -288,41 +289,69 @@ TEST_F(RemoteTasksTest, AnErrorReturnIsStoredAsThatError) {
   EXPECT_FALSE(remote_.Runs(task));
 }
 
-TEST_F(RemoteTasksTest, AnArenaReturnIsPulledFromItsNodeAndReleasedThereOnlyAfterThePull) {
+TEST_F(RemoteTasksTest, AnArenaReturnStaysOnItsNodeUnpinnedUntilItIsFreedHere) {
+  objects_.SetFreeListener([this](const ObjectId& id) { remote_.OnFreed(id); });
   const TaskId task = SendOk(node_b_, Spec());
+  const ObjectId id = ObjectIdFor(task, 1);
 
   const std::optional<TaskId> done = remote_.OnObject(node_b_, InStore(task, 1, 1 << 16));
 
-  ASSERT_EQ(peers_.pulls.size(), 1u);
-  EXPECT_EQ(peers_.pulls[0].id, ObjectIdFor(task, 1));
-  EXPECT_EQ(peers_.pulls[0].from, node_b_);
-  EXPECT_EQ(peers_.pulls[0].size, uint64_t{1} << 16);
-  EXPECT_TRUE(returns_.stored.empty()) << "the puller stores it, not a ReturnStore";
-  EXPECT_TRUE(AllReleased(node_b_).empty()) << "the value stays there until our copy is sealed";
-  EXPECT_EQ(done, task) << "its last return has arrived (it is on its way)";
+  EXPECT_EQ(done, task) << "its last return has arrived";
+  EXPECT_TRUE(peers_.pulls.empty()) << "nothing here reads it yet";
+  ASSERT_EQ(returns_.stored.size(), 1u);
+  EXPECT_TRUE(returns_.stored[0].elsewhere());
+  EXPECT_FALSE(returns_.stored[0].in_store());
+  EXPECT_EQ(NodeId::FromBinary(returns_.stored[0].node_id()), node_b_);
+  EXPECT_TRUE(objects_.NeedsFetch(id));
+  EXPECT_EQ(peers_.Of(node_b_, rpc::Message::kReleasePins).size(), 1u)
+      << "unpinned there at once: that node may spill it";
+  EXPECT_TRUE(AllReleased(node_b_).empty()) << "but held there for us";
 
-  peers_.pulls[0].done(absl::OkStatus());
+  objects_.RemoveRef(kDriver, id);
 
-  EXPECT_TRUE(returns_.stored.empty());
-  EXPECT_EQ(AllReleased(node_b_), std::vector<ObjectId>{ObjectIdFor(task, 1)})
-      << "released there after the pull";
+  EXPECT_EQ(AllReleased(node_b_), std::vector<ObjectId>{id}) << "freed here: let go of there";
 }
 
-TEST_F(RemoteTasksTest, AFailedPullStoresObjectLostNamingTheNodeThenReleasesThere) {
+TEST_F(RemoteTasksTest, AFetchPullsFromTheHolderOnceAndReportsTheEnd) {
+  std::vector<std::pair<ObjectId, absl::Status>> ends;
+  remote_.SetFetchListener(
+      [&](const ObjectId& id, const absl::Status& status) { ends.emplace_back(id, status); });
   const TaskId task = SendOk(node_b_, Spec());
+  const ObjectId id = ObjectIdFor(task, 1);
   remote_.OnObject(node_b_, InStore(task, 1, 1 << 16));
-  ASSERT_EQ(peers_.pulls.size(), 1u);
 
+  remote_.Fetch(id);
+  remote_.Fetch(id);
+
+  ASSERT_EQ(peers_.pulls.size(), 1u) << "one pull for both readers";
+  EXPECT_EQ(peers_.pulls[0].id, id);
+  EXPECT_EQ(peers_.pulls[0].from, node_b_);
+  EXPECT_EQ(peers_.pulls[0].size, uint64_t{1} << 16);
   peers_.pulls[0].done(absl::UnavailableError("connection reset"));
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].first, id);
+  EXPECT_NE(ends[0].second.message().find(node_b_.Hex()), std::string::npos)
+      << ends[0].second;
+  EXPECT_NE(ends[0].second.message().find("connection reset"), std::string::npos);
 
+  remote_.Fetch(id);
+  EXPECT_EQ(peers_.pulls.size(), 2u) << "a failed fetch can be tried again";
+}
+
+TEST_F(RemoteTasksTest, ReturnsOnlyALostNodeHeldAreMarkedLostNamingIt) {
+  const TaskId task = SendOk(node_b_, Spec({}, /*num_returns=*/2));
+  remote_.OnObject(node_b_, InStore(task, 1, 1 << 16));
+  remote_.OnObject(node_b_, Inline(task, 2, "small"));
+
+  const std::vector<ObjectId> lost = remote_.LostWith(node_b_, "died");
+
+  EXPECT_EQ(lost, std::vector<ObjectId>{ObjectIdFor(task, 1)});
   const ObjectEntry* entry = objects_.Find(ObjectIdFor(task, 1));
   ASSERT_NE(entry, nullptr);
-  EXPECT_EQ(entry->state, ObjectState::kReady);
   EXPECT_EQ(entry->error, rpc::OBJECT_LOST);
   EXPECT_NE(entry->error_message.find(node_b_.Hex()), std::string::npos) << entry->error_message;
-  EXPECT_NE(entry->error_message.find("connection reset"), std::string::npos)
-      << entry->error_message;
-  EXPECT_EQ(AllReleased(node_b_), std::vector<ObjectId>{ObjectIdFor(task, 1)});
+  EXPECT_EQ(objects_.Find(ObjectIdFor(task, 2))->error, rpc::ERROR_NONE) << "the copy is here";
+  EXPECT_TRUE(remote_.LostWith(node_b_, "died").empty());
 }
 
 TEST_F(RemoteTasksTest, OnlyTheLastReturnFinishesTheTask) {
@@ -427,7 +456,6 @@ TEST_F(RemoteTasksTest, AnArenaReturnThatIsNotTakenIsUnpinnedAndReleasedThere) {
   EXPECT_EQ(AllReleased(node_b_),
             (std::vector<ObjectId>{ObjectIdFor(forgotten, 1), ObjectIdFor(twice, 1)}));
   EXPECT_EQ(unpinned(node_c_), (std::vector<ObjectId>{ObjectIdFor(elsewhere, 1)}));
-  EXPECT_EQ(peers_.pulls.size(), 1u) << "only the return taken was pulled";
   EXPECT_TRUE(remote_.Runs(elsewhere));
 }
 

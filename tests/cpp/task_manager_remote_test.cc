@@ -260,35 +260,93 @@ TEST_F(TaskManagerRemoteTest, TheLastReturnFinishesTheTaskAndReleasesItsArgument
       << "each return is released there once stored here";
 }
 
-TEST_F(TaskManagerRemoteTest, AnArenaReturnIsPulledFromThatNodeThenReleasedThere) {
+TEST_F(TaskManagerRemoteTest, AnArenaReturnStaysOnThatNodeUntilItIsFreedHere) {
   Report(b_, 4, 4);
   const TaskId task = Submit(Pinned("big", b_));
+  const ObjectId id = ObjectIdFor(task, 1);
 
   ReturnsInStore(b_, task, 1 << 16);
 
-  ASSERT_EQ(node_.peers().pulls.size(), 1u);
-  EXPECT_EQ(node_.peers().pulls[0].id, ObjectIdFor(task, 1));
-  EXPECT_EQ(node_.peers().pulls[0].from, b_);
-  EXPECT_EQ(tasks_.size(), 0u) << "the task is done; its return is on its way";
-  const auto before = ReleasedOn(b_);
-  EXPECT_EQ(std::count(before.begin(), before.end(), ObjectIdFor(task, 1)), 0)
-      << "not released there before the pull";
+  EXPECT_TRUE(node_.peers().pulls.empty()) << "nothing here reads it yet";
+  ASSERT_NE(node_.Result(task), nullptr) << "ready, though its bytes are there";
+  EXPECT_TRUE(node_.objects().NeedsFetch(id));
+  EXPECT_EQ(node_.Result(task)->elsewhere, b_);
+  EXPECT_EQ(node_.objects().Stats().used, 0u);
+  EXPECT_EQ(tasks_.size(), 0u) << "the task is done";
+  auto released = ReleasedOn(b_);
+  EXPECT_EQ(std::count(released.begin(), released.end(), id), 0) << "held there for us";
 
-  node_.peers().pulls[0].done(absl::OkStatus());
-  const auto after = ReleasedOn(b_);
-  EXPECT_EQ(std::count(after.begin(), after.end(), ObjectIdFor(task, 1)), 1);
+  node_.objects().RemoveRef(driver_.id, id);  // the caller's last ref goes
+
+  released = ReleasedOn(b_);
+  EXPECT_EQ(std::count(released.begin(), released.end(), id), 1) << "let go of there";
 }
 
-TEST_F(TaskManagerRemoteTest, AFailedPullOfAReturnStoresObjectLost) {
+TEST_F(TaskManagerRemoteTest, ATaskHereReadingAReturnLeftOnAnotherNodePullsItFirst) {
+  Report(b_, 1, 1);
+  const ClientId worker = node_.StartWorker();
+  const TaskId producer = Submit(Pinned("producer", b_));
+  ReturnsInStore(b_, producer, 1 << 16);
+  const ObjectId made = ObjectIdFor(producer, 1);
+  const TaskId busy = Submit(Pinned("busy", b_));  // no room there now: the reader runs here
+
+  const TaskId reader = Submit(Reading(Spec("reader"), {made}));
+
+  EXPECT_TRUE(node_.Executed(worker).empty()) << "not before its argument is here";
+  ASSERT_EQ(node_.peers().pulls.size(), 1u);
+  EXPECT_EQ(node_.peers().pulls[0].id, made);
+  EXPECT_EQ(node_.peers().pulls[0].from, b_);
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{producer, busy}));
+
+  node_.Fetched(made);
+
+  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{reader});
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskReadingAReturnLeftOnAnotherNodeGoesThereWhenItHasRoom) {
+  Report(b_, 4, 0);  // a report that predates the producer's end counts for nothing
+  Report(c_, 8, 8);
+  const ClientId worker = node_.StartWorker();
+  const TaskId producer = Submit(Pinned("producer", b_));
+  ReturnsInStore(b_, producer, 1 << 16);
+  const ObjectId made = ObjectIdFor(producer, 1);
+
+  const TaskId reader = Submit(Reading(Spec("reader"), {made}));
+
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{producer, reader}))
+      << "where its argument is, though this node is idle";
+  EXPECT_TRUE(node_.Executed(worker).empty());
+  EXPECT_TRUE(node_.peers().pulls.empty()) << "nothing moves";
+  const auto locations = node_.peers().Of(b_, kLocation);
+  ASSERT_EQ(locations.size(), 1u);
+  EXPECT_EQ(locations[0].object_location().object_id(), made.Binary());
+  EXPECT_EQ(NodeId::FromBinary(locations[0].object_location().node_id()), b_);
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskWaitingHereForAnArgumentGoesWhereThatArgumentIsMade) {
+  Report(b_, 4, 4);
+  const ClientId worker = node_.StartWorker();
+  const TaskId producer = Submit(Pinned("producer", b_));
+  const TaskId reader = Submit(Reading(Spec("reader"), {ObjectIdFor(producer, 1)}));
+  EXPECT_TRUE(node_.Executed(worker).empty()) << "waits here for its argument";
+
+  ReturnsInStore(b_, producer, 1 << 16);
+
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{producer, reader}));
+  EXPECT_TRUE(node_.peers().pulls.empty());
+  EXPECT_TRUE(node_.Executed(worker).empty());
+}
+
+TEST_F(TaskManagerRemoteTest, AReturnLeftOnANodeThatDiesIsLostNamingTheNode) {
   Report(b_, 4, 4);
   const TaskId task = Submit(Pinned("big", b_));
   ReturnsInStore(b_, task, 1 << 16);
-  ASSERT_EQ(node_.peers().pulls.size(), 1u);
 
-  node_.peers().pulls[0].done(absl::UnavailableError("peer closed"));
+  NodeDies(b_);
 
   EXPECT_EQ(node_.ErrorOf(task), rpc::OBJECT_LOST);
   EXPECT_TRUE(Contains(node_.MessageOf(task), b_.Hex())) << node_.MessageOf(task);
+  EXPECT_FALSE(node_.objects().NeedsFetch(ObjectIdFor(task, 1)));
 }
 
 TEST_F(TaskManagerRemoteTest, ALateOrDuplicateReturnIsIgnored) {
@@ -1029,11 +1087,9 @@ TEST_F(TaskManagerRemoteTest, AGeneratorGoesToANodeWithRoomAndItsItemsComeBackIn
   EXPECT_TRUE(node_.objects().IsReady(first));
   EXPECT_TRUE(node_.objects().Contains(second)) << "the next item is pending here";
   ReturnsInStore(b_, generator, 4096, 3);
-  ASSERT_EQ(node_.peers().pulls.size(), 1u);
-  EXPECT_EQ(node_.peers().pulls[0].id, second);
-  EXPECT_EQ(ReleasedOn(b_), std::vector<ObjectId>{first}) << "the second is released once here";
-  node_.peers().pulls[0].done(absl::OkStatus());
-  EXPECT_EQ(ReleasedOn(b_), (std::vector<ObjectId>{first, second}));
+  EXPECT_TRUE(node_.objects().NeedsFetch(second)) << "ready, and left there until read";
+  EXPECT_TRUE(node_.peers().pulls.empty());
+  EXPECT_EQ(ReleasedOn(b_), std::vector<ObjectId>{first}) << "the second is held there for us";
 
   ReturnsValue(b_, generator, "2 items", 1);  // the completion, after the items
   EXPECT_EQ(tasks_.size(), 1u) << "the busy task";
@@ -1052,18 +1108,18 @@ TEST_F(TaskManagerRemoteTest, ItemsOfAGeneratorTheCallerDroppedAreReleasedThereN
   EXPECT_EQ(ReleasedOn(b_), std::vector<ObjectId>{GeneratorItemId(generator, 0)});
 }
 
-TEST_F(TaskManagerRemoteTest, ATaskWithDynamicReturnsStaysHereThoughAnotherNodeHasRoom) {
+TEST_F(TaskManagerRemoteTest, ATaskWithDynamicReturnsGoesToANodeWithRoomLikeAnyTask) {
+  // Its items are objects made there, held in its one return's value: the
+  // refs are borrowed from that node like any refs a value holds.
   const ClientId worker = node_.StartWorker();
-  const TaskId busy = RunOn(worker, Spec("busy"));
+  RunOn(worker, Spec("busy"));
   Report(b_, 4, 4);
   rpc::TaskSpec spec = Spec("dynamic", {{"CPU", 0.5}});
   spec.set_dynamic_returns(true);
-  const TaskId dynamic = Submit(spec);
-  tasks_.Dispatch();
-  EXPECT_TRUE(node_.peers().sent.empty());
 
-  node_.Done(worker, NodeUnitsHarness::Returned(busy));
-  EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{dynamic}) << "it runs here";
+  const TaskId dynamic = Submit(spec);
+
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{dynamic});
 }
 
 class TaskManagerRemoteGroupTest : public TaskManagerRemoteTest {

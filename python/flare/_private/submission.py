@@ -119,9 +119,17 @@ def resolve_args(payload: Tuple[Any, ...], values: List[Any]) -> Tuple[tuple, di
     return args, kwargs
 
 
+# How long an export waits for the GCS to confirm it has the function.
+EXPORT_TIMEOUT_MS = 30000
+
+
 def export_function(session: state.Session, pickled: bytes, key: str) -> None:
+    """Stores the pickled function in the GCS once per session, and waits
+    until the GCS has it: a task submitted next may run on another node,
+    whose worker fetches it from there (from a node other than the head,
+    a put sent without waiting could arrive after that fetch)."""
     if key not in session.exported_functions:
-        session.core.kv_put(key, pickled, False)
+        session.core.kv_put_if_absent(key, pickled, EXPORT_TIMEOUT_MS)
         session.exported_functions.add(key)
 
 
