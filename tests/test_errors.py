@@ -56,6 +56,7 @@ def test_wrong_number_of_arguments_fails_at_remote(flare_2cpu):
     ({"memory": 1e300}, "memory"),
     ({"resources": {"accel": float("inf")}}, "accel"),
     ({"max_retries": -2}, "max_retries"),
+    ({"max_retries": 2**40}, "max_retries"),
     ({"resources": {"CPU": 1}}, "num_cpus"),
     ({"resources": {"accel": -1}}, "accel"),
     ({"retry_exceptions": "yes"}, "retry_exceptions"),
@@ -163,3 +164,19 @@ def test_an_exception_class_the_driver_cannot_load_arrives_as_task_error_with_it
     assert raised.value.cause is None
     assert "could not be loaded here" in raised.value.cause_repr
     assert flare.get(identity.remote(7), timeout=60) == 7, "nothing else broke"
+
+
+def test_actor_counts_past_32_bits_fail_at_decoration(flare_2cpu):
+    for key in ("max_restarts", "max_task_retries", "max_concurrency"):
+        with pytest.raises(ValueError, match=key):
+            @flare.remote(**{key: 2**40})
+            class Counter:
+                pass
+
+
+def test_an_infinite_timeout_means_none(flare_2cpu):
+    assert flare.get(identity.remote(3), timeout=float("inf")) == 3
+    ready, _ = flare.wait([identity.remote(4)], timeout=float("inf"))
+    assert len(ready) == 1
+    with pytest.raises(ValueError, match="timeout"):
+        flare.get(identity.remote(5), timeout=float("nan"))

@@ -127,20 +127,25 @@ def test_killed_driver_takes_its_raylet_and_workers_down():
             process.kill()
 
 
-def test_raylet_killed_under_a_driver_gives_a_clear_error_not_a_hang(fresh_flare):
-    fresh_flare()
+def _kill_the_raylet_under_a_running_task():
+    """SIGKILLs this driver's raylet while a task runs; a get of it must raise
+    RayletDiedError, not GetTimeoutError: it does not wait for a result that
+    cannot come."""
     from flare._private import state
-    raylet = state.session.node
 
     @flare.remote
     def slow():
         time.sleep(600)
 
     ref = slow.remote()
-    os.kill(raylet.pid, signal.SIGKILL)
-    # RayletDiedError, not GetTimeoutError: the get does not wait for a result that cannot come.
+    os.kill(state.session.node.pid, signal.SIGKILL)
     with pytest.raises(exceptions.RayletDiedError):
         flare.get(ref, timeout=60)
+
+
+def test_raylet_killed_under_a_driver_gives_a_clear_error_not_a_hang(fresh_flare):
+    fresh_flare()
+    _kill_the_raylet_under_a_running_task()
     with pytest.raises(exceptions.RayletDiedError):
         flare.put(1)
 
@@ -236,3 +241,48 @@ def test_first_use_starts_flare_as_in_ray_unless_switched_off():
     switched_off = run_script(program, env=dict(os.environ, FLARE_AUTO_INIT="0"))
     assert switched_off.returncode != 0
     assert "call flare.init() first" in switched_off.stderr
+
+
+def _descriptors():
+    """What this process holds open (fds that close while listed are skipped)."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            held.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            pass
+    return held
+
+
+def test_a_worker_holds_only_its_own_connections_however_many_came_before(fresh_flare):
+    fresh_flare()
+
+    @flare.remote(num_cpus=0)
+    class Probe:
+        def sockets(self):
+            return sum(1 for target in _descriptors() if target.startswith("socket:"))
+
+    first = Probe.remote()
+    baseline = flare.get(first.sockets.remote(), timeout=60)
+    others = [Probe.remote() for _ in range(12)]
+    counts = flare.get([probe.sockets.remote() for probe in others], timeout=60)
+    # Each worker started after more clients connected; none inherited them.
+    assert counts == [baseline] * len(others)
+
+
+def test_a_dead_raylet_is_noticed_while_a_task_s_forked_child_lives_on(fresh_flare):
+    fresh_flare()
+
+    @flare.remote
+    def fork_a_child():
+        child = os.fork()
+        if child == 0:  # outlives its worker, holding whatever it inherited
+            time.sleep(120)
+            os._exit(0)
+        return child
+
+    child = flare.get(fork_a_child.remote(), timeout=60)
+    try:
+        _kill_the_raylet_under_a_running_task()
+    finally:
+        os.kill(child, signal.SIGKILL)

@@ -130,10 +130,25 @@ void NodeManager::CheckDriverAlive() {
 
 void NodeManager::OnPutInline(const ClientInfo& client, rpc::PutInline& put) {
   const ObjectId id = ObjectId::FromBinary(put.data().object_id());
+  if (!MayWrite(client, id)) return;
   auto waiting = objects_.PutInline(client.id, id,
                                     std::move(*put.mutable_data()->mutable_inline_data()),
                                     ToObjectIds(put.contained_refs()));
   ObjectReady(id, waiting);
+}
+
+bool NodeManager::MayWrite(const ClientInfo& client, const ObjectId& id) const {
+  const ObjectEntry* entry = objects_.Find(id);
+  // A new id is a put of the client's; an object already awaited here (a
+  // task's return, one borrowed from another node) is written only by the
+  // worker running the task that returns it.
+  if (entry == nullptr || entry->is_put || entry->state != ObjectState::kPending ||
+      tasks_.WritesReturnsOf(client.id, id)) {
+    return true;
+  }
+  std::cerr << "flare-raylet: client " << client.id << " tried to write object " << id.Hex()
+            << ", a return of a task it does not run; refused\n";
+  return false;
 }
 
 bool NodeManager::IsWriterOf(const ClientInfo& client, const ObjectId& id) const {
@@ -463,8 +478,15 @@ void NodeManager::OnCreateObject(const ClientInfo& client, const rpc::CreateObje
   rpc::Message reply;
   auto* body = reply.mutable_create_reply();
   body->set_request_id(request.request_id());
-  auto [offset, ask_unpin] =
-      spill_.Create(client.id, ObjectId::FromBinary(request.object_id()), request.size());
+  const ObjectId id = ObjectId::FromBinary(request.object_id());
+  if (!MayWrite(client, id)) {
+    body->set_error(rpc::OBJECT_LOST);
+    body->set_error_message("object " + id.Hex() +
+                            " is the return of a task this process does not run");
+    clients_.Send(client.id, reply);
+    return;
+  }
+  auto [offset, ask_unpin] = spill_.Create(client.id, id, request.size());
   if (ask_unpin) AskClientsToUnpin(clients_);
   if (offset.ok()) {
     body->set_offset(*offset);

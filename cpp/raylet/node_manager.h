@@ -171,6 +171,9 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // Sends `client` where object `id` is, bringing it back from disk first
   // (tried again shortly, a few times, while the arena has no room).
   void SendObject(ClientId client, const ObjectId& id, int attempt = 0);
+  // Whether `client` may create or put `id`: a new id (a put), or a return
+  // of the task it runs. Logs a refusal.
+  bool MayWrite(const ClientInfo& client, const ObjectId& id) const;
   // Whether `client` may seal or abort `id`: it created it (or `id` is not
   // in the table). Logs a refusal.
   bool IsWriterOf(const ClientInfo& client, const ObjectId& id) const;

@@ -639,7 +639,22 @@ bool TaskManager::RetryOrFail(const TaskId& task_id, TaskRecord& record,
 }
 
 void TaskManager::StoreReturns(rpc::TaskDone& done) {
-  for (auto& ret : *done.mutable_returns()) returns_.Store(ret);
+  const TaskId task_id = TaskId::FromBinary(done.task_id());
+  for (auto& ret : *done.mutable_returns()) {
+    const ObjectId id = ObjectId::FromBinary(ret.data().object_id());
+    if (TaskOfObject(id) != task_id) {
+      // Another task's object: not this report's to complete.
+      std::cerr << "flare-raylet: the report of task " << task_id.Hex()
+                << " holds object " << id.Hex() << ", which it does not return; ignored\n";
+      continue;
+    }
+    returns_.Store(ret);
+  }
+}
+
+bool TaskManager::WritesReturnsOf(ClientId client, const ObjectId& id) const {
+  auto it = tasks_.find(TaskOfObject(id));
+  return it != tasks_.end() && it->second.running && it->second.worker == client;
 }
 
 void TaskManager::FailReturns(const TaskRecord& record, rpc::ErrorCode code,

@@ -196,6 +196,9 @@ class TaskManager {
 
   // nullptr once the task is finished (or never was).
   TaskRecord* Find(const TaskId& task_id);
+  // Whether `client` is the worker running the task that returns `id` (so
+  // it may write that return).
+  bool WritesReturnsOf(ClientId client, const ObjectId& id) const;
   // Whether every argument of `spec` is ready (or unknown here), wherever
   // its bytes are: enough to send the task to another node.
   bool ArgsReady(const rpc::TaskSpec& spec) const;

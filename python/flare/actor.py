@@ -17,7 +17,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 from flare import exceptions
 from flare._private import runtime, state
-from flare._private.options import PLACEMENT_OPTIONS, check_method_options, validate_options
+from flare._private.options import (MAX_COUNT, PLACEMENT_OPTIONS, check_method_options, is_count,
+                                    validate_options)
 from flare._private.protocol import STREAMING, OwnerAddress, return_id
 from flare._private.scheduling_strategies import NodeAffinitySchedulingStrategy
 from flare._private.submission import (export_function, pickle_for_export, prepare_args,
@@ -65,9 +66,9 @@ def _check_actor_options(options: Dict[str, Any], where: str) -> Dict[str, Any]:
                          f"options are {', '.join(sorted(_ACTOR_OPTIONS))}")
     for key, low in (("max_restarts", -1), ("max_task_retries", -1), ("max_concurrency", 1)):
         value = options.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < low):
-            raise ValueError(f"{where}: {key} must be an integer >= {low}, got {value!r}")
+        if value is not None and not is_count(value, low):
+            raise ValueError(f"{where}: {key} must be an integer from {low} to {MAX_COUNT}, "
+                             f"got {value!r}")
     lifetime = options.get("lifetime")
     if lifetime not in (None, "detached", "non_detached"):
         raise ValueError(f"{where}: lifetime must be 'detached', 'non_detached' or None, "

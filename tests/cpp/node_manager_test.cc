@@ -34,6 +34,45 @@ TEST_F(NodeManagerTest, ATaskRunsOnAnIdleWorkerAndItsValueIsPushedToTheDriver) {
   EXPECT_EQ(ready[ObjectIdFor(task, 1)].inline_data(), "42");
 }
 
+TEST_F(NodeManagerTest, OnlyTheWorkerRunningATaskMayWriteOrReportItsReturns) {
+  const ClientId worker = node_.RegisterWorker();
+  const ClientId other_driver = node_.RegisterDriver(51);
+  const TaskId task = node_.Submit(driver_, node_.Spec(driver_, "f"));
+  const TaskId held_back = node_.Submit(driver_, node_.Spec(driver_, "g"));  // queued
+  const ObjectId ret = ObjectIdFor(task, 1);
+  const ClientInfo& forger = node_.clients().infos.at(other_driver);
+
+  rpc::CreateObject create;
+  create.set_object_id(ret.Binary());
+  create.set_size(64);
+  node_.manager().OnCreateObject(forger, create);
+  auto replies = node_.Take(other_driver, rpc::Message::kCreateReply);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_NE(replies[0].create_reply().error_message().find("does not run"), std::string::npos);
+  rpc::PutInline put;
+  put.mutable_data()->set_object_id(ret.Binary());
+  put.mutable_data()->set_inline_data("forged");
+  node_.manager().OnPutInline(forger, put);
+  EXPECT_FALSE(node_.manager().object_table().IsReady(ret)) << "not by another client";
+
+  // The worker's report of this task cannot complete another one.
+  rpc::TaskDone done;
+  done.set_task_id(task.Binary());
+  auto* forged = done.add_returns()->mutable_data();
+  forged->set_object_id(ObjectIdFor(held_back, 1).Binary());
+  forged->set_inline_data("forged");
+  auto* real = done.add_returns()->mutable_data();
+  real->set_object_id(ret.Binary());
+  real->set_inline_data("real");
+  node_.manager().OnTaskDone(node_.clients().infos.at(worker), done);
+
+  auto ready = node_.Ready(driver_);
+  ASSERT_EQ(ready.count(ret), 1u);
+  EXPECT_EQ(ready[ret].inline_data(), "real");
+  EXPECT_EQ(ready.count(ObjectIdFor(held_back, 1)), 0u);
+  EXPECT_FALSE(node_.manager().object_table().IsReady(ObjectIdFor(held_back, 1)));
+}
+
 TEST_F(NodeManagerTest, ACrashedTaskRunsAgainOnAFreshWorkerUntilItsRetriesRunOut) {
   const ClientId first = node_.RegisterWorker();
   rpc::TaskSpec spec = node_.Spec(driver_, "flaky");

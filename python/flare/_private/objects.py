@@ -45,9 +45,18 @@ def timeout_ms(timeout: Optional[float], name: str) -> int:
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise TypeError(f"{name}(timeout=...) must be a number of seconds or None, "
                         f"got {type(timeout).__name__}")
+    if timeout != timeout:  # NaN
+        raise ValueError(f"{name}(timeout=...) must be a number of seconds, got nan")
     if timeout < 0:
         raise ValueError(f"{name}(timeout=...) must not be negative, got {timeout}")
+    # Past ~292 million years (and inf) is no timeout at all.
+    if timeout >= MAX_TIMEOUT_S:
+        return -1
     return int(timeout * 1000)
+
+
+# The longest timeout kept as one; anything longer (inf included) is none.
+MAX_TIMEOUT_S = 2**62 / 1000
 
 
 def value_or_raise(error: Optional[ErrorCode], message: str, buffer: Any) -> Any:

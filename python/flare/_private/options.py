@@ -12,6 +12,13 @@ from flare._private.protocol import DYNAMIC, STREAMING
 # The raylet's bounds (cpp/raylet/message_checks.h, cpp/common/wire_checks.h):
 # what exceeds them is refused here, naming the option, before it is sent.
 MAX_NUM_RETURNS = 1 << 16
+# Retries, restarts and concurrency travel as 32-bit integers.
+MAX_COUNT = 2**31 - 1
+
+
+def is_count(value, low: int) -> bool:
+    """Whether ``value`` is an int (not a bool) from ``low`` to MAX_COUNT."""
+    return not isinstance(value, bool) and isinstance(value, int) and low <= value <= MAX_COUNT
 MAX_RESOURCE_AMOUNT = 1e14
 
 TASK_OPTIONS = {"num_cpus", "num_gpus", "resources", "num_returns", "max_retries",
@@ -70,8 +77,9 @@ def validate_options(options: Dict[str, Any], allowed: set, where: str) -> Dict[
                              f"{MAX_NUM_RETURNS}, 'streaming' or 'dynamic', got {value!r}")
     if "max_retries" in options:
         value = options["max_retries"]
-        if isinstance(value, bool) or not isinstance(value, int) or value < -1:
-            raise ValueError(f"{where}: max_retries must be an integer >= -1, got {value!r}")
+        if not is_count(value, -1):
+            raise ValueError(f"{where}: max_retries must be an integer from -1 to {MAX_COUNT}, "
+                             f"got {value!r}")
     if "retry_exceptions" in options:
         value = options["retry_exceptions"]
         if not isinstance(value, bool):
