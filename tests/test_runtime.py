@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -286,3 +287,31 @@ def test_a_dead_raylet_is_noticed_while_a_task_s_forked_child_lives_on(fresh_fla
         _kill_the_raylet_under_a_running_task()
     finally:
         os.kill(child, signal.SIGKILL)
+
+
+def test_a_stale_cluster_file_fails_auto_at_once_and_stop_leaves_a_reused_pid_alone(tmp_path):
+    # The node recorded for address='auto' ended without cleaning up: its
+    # socket file is still there, its pid is gone (or now someone else's).
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    (tmp_path / "flare").mkdir()
+    socket_file = tmp_path / "flare" / "raylet.sock"
+    socket_file.write_text("")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    bystander = subprocess.Popen(["sleep", "60"])  # a live pid that is no raylet
+    try:
+        for pid in (dead.pid, bystander.pid):
+            record = {"socket": str(socket_file), "pid": pid, "session_dir": str(tmp_path),
+                      "gcs_address": "127.0.0.1:1", "head": "1"}
+            (tmp_path / "flare" / "flare_current_cluster").write_text(json.dumps(record))
+            joined = subprocess.run([sys.executable, "-c", "import flare; flare.init(address='auto')"],
+                                    capture_output=True, text=True, env=env, timeout=60)
+            assert joined.returncode != 0
+            assert "has exited" in joined.stderr, joined.stderr
+        stop = subprocess.run([sys.executable, "-m", "flare.scripts", "stop"], capture_output=True,
+                              text=True, env=env, timeout=60)
+        assert "left alone" in stop.stdout, stop.stdout
+        assert bystander.poll() is None, "flare stop signalled a process that is not its raylet"
+    finally:
+        bystander.kill()
+        bystander.wait()

@@ -12,6 +12,7 @@ void ObjectTable::AddPending(ClientId holder, const ObjectId& id) {
   if (inserted) {
     it->second.refs++;
     it->second.holders[holder]++;
+    Index(it->second, id, holder);
   }
 }
 
@@ -20,6 +21,7 @@ void ObjectTable::AddRef(ClientId holder, const ObjectId& id) {
   if (it == objects_.end()) return;  // already gone: nothing to keep alive
   it->second.refs++;
   it->second.holders[holder]++;
+  Index(it->second, id, holder);
 }
 
 void ObjectTable::RemoveRef(ClientId holder, const ObjectId& id) {
@@ -44,6 +46,7 @@ absl::StatusOr<uint64_t> ObjectTable::Create(ClientId creator, const ObjectId& i
     entry.fetching = true;
     entry.offset = *offset;
     entry.creator = creator;
+    Index(entry, id, creator);
     return *offset;
   }
   if (entry.state != ObjectState::kPending) {
@@ -59,6 +62,7 @@ absl::StatusOr<uint64_t> ObjectTable::Create(ClientId creator, const ObjectId& i
   entry.offset = *offset;
   entry.size = size;
   entry.creator = creator;
+  Index(entry, id, creator);
   if (inserted) {
     entry.is_put = true;
     entry.refs++;
@@ -133,7 +137,10 @@ void ObjectTable::Unwrite(const ObjectId& id, ObjectEntry& entry) {
   allocator_.Free(entry.offset);
   entry.in_store = false;
   entry.state = ObjectState::kPending;
-  if (entry.is_put && entry.subscribers.empty()) objects_.erase(id);
+  if (entry.is_put && entry.subscribers.empty()) {
+    Unindex(entry, id);
+    objects_.erase(id);
+  }
 }
 
 std::vector<ClientId> ObjectTable::PutInline(ClientId holder, const ObjectId& id,
@@ -145,6 +152,7 @@ std::vector<ClientId> ObjectTable::PutInline(ClientId holder, const ObjectId& id
   if (inserted && holder != kTaskArgHolder) {
     entry.refs++;
     entry.holders[holder]++;
+    Index(entry, id, holder);
   }
   for (const ObjectId& inner : contained) {
     auto found = objects_.find(inner);
@@ -205,6 +213,7 @@ bool ObjectTable::Subscribe(ClientId client, const ObjectId& id) {
   if (it == objects_.end()) return true;  // DescribeAndPin reports it lost
   if (it->second.state == ObjectState::kReady) return true;
   it->second.subscribers.push_back(client);
+  Index(it->second, id, client);
   return false;
 }
 
@@ -236,6 +245,7 @@ void ObjectTable::DescribeAndPin(ClientId client, const ObjectId& id,
     out->set_offset(entry.offset);
     out->set_size(entry.size);
     entry.pins[client]++;
+    Index(entry, id, client);
   } else if (!entry.elsewhere.IsNil()) {
     out->set_elsewhere(true);
     out->set_node_id(entry.elsewhere.Binary());
@@ -254,10 +264,39 @@ void ObjectTable::Unpin(ClientId client, const ObjectId& id) {
   MaybeFree(id);
 }
 
+void ObjectTable::Index(ObjectEntry& entry, const ObjectId& id, ClientId client) {
+  // The raylet's own holders never disconnect: not indexed.
+  if (client == kTaskArgHolder || client >= kFirstInternalClient) return;
+  if (std::find(entry.indexed_by.begin(), entry.indexed_by.end(), client) !=
+      entry.indexed_by.end()) {
+    return;
+  }
+  entry.indexed_by.push_back(client);
+  by_client_[client].insert(id);
+}
+
+void ObjectTable::Unindex(ObjectEntry& entry, const ObjectId& id) {
+  for (ClientId client : entry.indexed_by) {
+    auto it = by_client_.find(client);
+    if (it == by_client_.end()) continue;
+    it->second.erase(id);
+    if (it->second.empty()) by_client_.erase(it);
+  }
+  entry.indexed_by.clear();
+}
+
 void ObjectTable::DropClient(ClientId client) {
+  // Only what the client touched: its cost is what it held, not the table.
+  auto indexed = by_client_.extract(client);
+  if (indexed.empty()) return;
   std::vector<ObjectId> touched;
   std::vector<ObjectId> unwritten;  // handled after the scan, which Unwrite may erase from
-  for (auto& [id, entry] : objects_) {
+  for (const ObjectId& id : indexed.mapped()) {
+    auto found = objects_.find(id);
+    if (found == objects_.end()) continue;
+    ObjectEntry& entry = found->second;
+    auto& by = entry.indexed_by;
+    by.erase(std::remove(by.begin(), by.end(), client), by.end());
     bool changed = false;
     if (auto held = entry.holders.find(client); held != entry.holders.end()) {
       entry.refs -= held->second;
@@ -270,14 +309,7 @@ void ObjectTable::DropClient(ClientId client) {
       changed = true;
     }
     auto& subs = entry.subscribers;
-    for (size_t i = 0; i < subs.size();) {
-      if (subs[i] == client) {
-        subs[i] = subs.back();
-        subs.pop_back();
-      } else {
-        ++i;
-      }
-    }
+    subs.erase(std::remove(subs.begin(), subs.end(), client), subs.end());
     if (changed) touched.push_back(id);
   }
   for (const ObjectId& id : unwritten) Abort(id);
@@ -318,6 +350,7 @@ void ObjectTable::MaybeFree(const ObjectId& id) {
       num_inline_--;
     }
     std::vector<ObjectId> contained = std::move(entry.contained);
+    Unindex(entry, current);
     objects_.erase(it);
     if (free_listener_) free_listener_(current);
     for (const ObjectId& inner : contained) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "common/ids.h"
 #include "flare.pb.h"
@@ -35,6 +36,9 @@ constexpr ClientId kTaskArgHolder = 0;
 // Holds the copies the object manager pulled from other nodes until the
 // raylet hands them to whoever needed them (no process has this id).
 constexpr ClientId kObjectManagerClient = ~ClientId{0};
+// Ids from here up are the raylet's own holders (kObjectManagerClient and
+// the like), never a process that connects.
+constexpr ClientId kFirstInternalClient = ~ClientId{0} - 15;
 
 enum class ObjectState { kPending, kCreating, kReady };
 
@@ -68,6 +72,8 @@ struct ObjectEntry {
   // A copy is being pulled here into the block at `offset`: the entry
   // stays until the pull seals or aborts it.
   bool fetching = false;
+  // The clients whose index (ObjectTable::by_client_) lists this object.
+  std::vector<ClientId> indexed_by;
 };
 
 struct StoreStats {
@@ -167,8 +173,15 @@ class ObjectTable {
   void ReleaseAbandoned(const ObjectId& id, ObjectEntry& entry);
   std::vector<ClientId> MarkReady(ObjectEntry& entry, const ObjectId& id);
 
+  // Lists `id` under `client` (who holds, pins, writes or waits for it), so
+  // DropClient visits only what that client touched; Unindex before an
+  // entry goes.
+  void Index(ObjectEntry& entry, const ObjectId& id, ClientId client);
+  void Unindex(ObjectEntry& entry, const ObjectId& id);
+
   Allocator allocator_;
   absl::flat_hash_map<ObjectId, ObjectEntry, IdHash> objects_;
+  absl::flat_hash_map<ClientId, absl::flat_hash_set<ObjectId, IdHash>> by_client_;
   uint64_t num_inline_ = 0;
 };
 

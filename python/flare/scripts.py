@@ -83,6 +83,9 @@ def _stop(args: argparse.Namespace) -> int:
         pid = int(record.get("pid", 0))
         if not _alive(pid):
             continue
+        if not node_module.is_raylet_of(pid, record.get("session_dir", "")):
+            print(f"flare stop: pid {pid} is no longer that node's raylet; left alone")
+            continue
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 5
         while _alive(pid) and time.monotonic() < deadline:

@@ -310,6 +310,32 @@ TEST_F(ObjectTableTest, DropClientForgetsItsRefsAndPins) {
   EXPECT_EQ(table_.Stats().used, 0u);
 }
 
+TEST_F(ObjectTableTest, DropClientReachesEveryWayItTouchedAnObjectAndNothingElse) {
+  const ObjectId held = PutInStore(kDriver, 100);
+  table_.AddRef(kReader, held);
+  const ObjectId pinned = PutInStore(kDriver, 100);
+  rpc::ObjectData data;
+  table_.DescribeAndPin(kReader, pinned, &data);
+  const ObjectId awaited = NewReturnId();
+  table_.AddPending(kDriver, awaited);
+  EXPECT_FALSE(table_.Subscribe(kReader, awaited));
+  const ObjectId gone = PutInStore(kReader, 100);
+  table_.RemoveRef(kReader, gone);  // touched once, freed since
+  const ObjectId others = PutInStore(kWorker, 100);
+
+  table_.DropClient(kReader);
+
+  EXPECT_EQ(table_.Find(held)->refs, 1) << "the driver's ref stays";
+  EXPECT_FALSE(table_.Find(held)->holders.contains(kReader));
+  EXPECT_TRUE(table_.Find(pinned)->pins.empty());
+  EXPECT_EQ(table_.PutInline(kWorker, awaited, "v", {}), std::vector<ClientId>{})
+      << "the departed reader is no longer waiting";
+  EXPECT_FALSE(table_.Contains(gone));
+  EXPECT_EQ(table_.Find(others)->refs, 1);
+  table_.DropClient(kReader);  // twice: nothing left to do
+  EXPECT_EQ(table_.Find(held)->refs, 1);
+}
+
 TEST_F(ObjectTableTest, DropClientAbortsTheTaskReturnItWasWriting) {
   const ObjectId id = NewReturnId();
   table_.AddPending(kDriver, id);

@@ -180,6 +180,21 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def is_raylet_of(pid: int, session_dir: str) -> bool:
+    """Whether ``pid`` is alive and is the flare-raylet of ``session_dir``
+    (a pid in a stale record may have been reused by another process)."""
+    if pid <= 0 or not _pid_alive(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            argv = cmdline.read().split(b"\0")
+    except OSError:
+        return False
+    if not argv or not argv[0].endswith(b"flare-raylet"):
+        return False
+    return not session_dir or session_dir.encode() in argv
+
+
 def find_local_node(gcs_address: str) -> Optional[Dict[str, str]]:
     """The ready record of a live raylet on this machine in the cluster whose
     head is at ``gcs_address`` (the head's own node first)."""

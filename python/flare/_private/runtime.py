@@ -165,6 +165,12 @@ def _resolve_address(address: str) -> str:
         if info is None or not os.path.exists(info.get("socket", "")):
             raise exceptions.FlareConnectionError("no running flare node found for address='auto': "
                                               "start one with 'flare start --head'")
+        if not node_module.is_raylet_of(int(info.get("pid", 0)), info.get("session_dir", "")):
+            # A node that ended without cleaning up: say so now, not after retries.
+            raise exceptions.FlareConnectionError(
+                f"no flare node is running for address='auto': the node recorded in "
+                f"{node_module.CLUSTER_FILE} (pid {info.get('pid')}) has exited; start one with "
+                "'flare start --head'")
         return info["socket"]
     if os.path.exists(address):
         return address
