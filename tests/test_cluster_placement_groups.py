@@ -1,11 +1,11 @@
 """Placement groups across the nodes of a cluster on this machine: each
 strategy's bundles land on their nodes (placement_group_table names them),
 tasks and actors in a bundle run on its node, a group that needs more nodes
-waits for them to join, removal frees every node, and a node dying under a
-bundle fails what goes there instead of hanging. A module-wide cluster of
-three one-CPU nodes (head plus two), with a long infeasible grace so that
-groups wait for nodes; shut down at the end whatever happens. Each test
-leaves the three nodes as it found them."""
+stays pending until they join (however long past the infeasible grace that
+is: the head's is short here), removal from any node frees every node, and a
+node dying under a bundle fails what goes there instead of hanging. A
+module-wide cluster of three one-CPU nodes (head plus two); shut down at the
+end whatever happens. Each test leaves the three nodes as it found them."""
 
 from __future__ import annotations
 
@@ -13,16 +13,18 @@ import pytest
 
 import flare
 from conftest import NEVER, connected_cluster, node_ids, wait_for
-from flare.exceptions import ActorDiedError, TaskCancelledError, TaskUnschedulableError
+from flare.exceptions import (ActorDiedError, GetTimeoutError, TaskCancelledError,
+                              TaskUnschedulableError)
 from flare.util import placement_group, placement_group_table, remove_placement_group
-from flare.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+from flare.util.scheduling_strategies import (NodeAffinitySchedulingStrategy,
+                                              PlacementGroupSchedulingStrategy)
 
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    with connected_cluster({"num_cpus": 1, "infeasible_grace_ms": 120000}, {"num_cpus": 1},
+    with connected_cluster({"num_cpus": 1, "infeasible_grace_ms": 300}, {"num_cpus": 1},
                            {"num_cpus": 1}) as cluster:
         yield cluster
 
@@ -82,6 +84,19 @@ def hold(started, gate):
 
 
 @flare.remote
+def where_in(group):
+    """Where a task this task submits into ``group`` (any bundle) runs."""
+    inner = where.options(num_cpus=0.25, scheduling_strategy=in_bundle(group, -1)).remote()
+    return flare.get(inner, timeout=NEVER)
+
+
+@flare.remote
+def remove_from_here(group):
+    remove_placement_group(group)
+    return flare.get_runtime_context().get_node_id()
+
+
+@flare.remote
 class Resident:
     def node(self):
         return flare.get_runtime_context().get_node_id()
@@ -135,19 +150,53 @@ def test_strict_pack_goes_to_the_only_node_that_can_hold_it(cluster, groups, ext
     assert wait_for(lambda: flare.available_resources().get("CPU") == 5.0, NEVER)
 
 
-def test_a_strict_spread_wider_than_the_cluster_waits_for_a_node_to_join(cluster, groups,
-                                                                          extra_node):
+def test_a_strict_spread_wider_than_the_cluster_stays_pending_until_a_node_joins(
+        cluster, groups, extra_node):
     group = groups([{"CPU": 1}] * 4, "STRICT_SPREAD")
-    assert not group.wait(2), "three nodes cannot hold four strictly spread bundles"
+    waiting = where.options(scheduling_strategy=in_bundle(group, 3)).remote()
+    with pytest.raises(GetTimeoutError):
+        # Past the head's infeasible grace: it neither fails nor hangs the get.
+        flare.get(group.ready(), timeout=2)
     entry = placement_group_table(group)
     assert entry["state"] == "PENDING", entry
     assert entry["stats"]["scheduling_state"] == "INFEASIBLE"
     assert flare.available_resources().get("CPU") == 3.0, "nothing is held meanwhile"
+    with pytest.raises(GetTimeoutError):
+        flare.get(waiting, timeout=0.5)  # a task in the group waits with it
     fourth = extra_node(num_cpus=1)
-    assert group.wait(NEVER), "the group is reserved once a fourth node joins"
+    assert flare.get(group.ready(), timeout=NEVER) == group, "reserved once a fourth node joins"
     nodes = bundle_nodes(group)
     assert len(set(nodes.values())) == 4 and fourth.node_id in nodes.values()
+    assert flare.get(waiting, timeout=NEVER) == nodes[3], "then its task runs in its bundle"
     remove_placement_group(group)
+
+
+def test_a_task_on_another_node_in_a_pending_group_waits_for_it(cluster, groups, extra_node):
+    quick = extra_node(num_cpus=1, infeasible_grace_ms=300)
+    cluster.wait_for_nodes()
+    group = groups([{"CPU": 0.5}] * 5, "STRICT_SPREAD")  # four nodes: it waits for a fifth
+    outer = where_in.options(num_cpus=0.5, scheduling_strategy=NodeAffinitySchedulingStrategy(
+        quick.node_id, soft=False)).remote(group)
+    with pytest.raises(GetTimeoutError):
+        # Past that node's grace, the task it submitted still waits with the group.
+        flare.get(outer, timeout=2)
+    extra_node(num_cpus=1)
+    assert group.wait(NEVER)
+    assert flare.get(outer, timeout=NEVER) in bundle_nodes(group).values()
+
+
+def test_removing_a_group_that_waits_for_nodes_ends_its_wait(cluster, groups):
+    group = groups([{"CPU": 8}], "PACK")  # larger than any node
+    ready = group.ready()
+    waiting = where.options(scheduling_strategy=in_bundle(group, 0)).remote()
+    assert wait_for(lambda: placement_group_table(group)["stats"]["scheduling_state"] ==
+                    "INFEASIBLE", NEVER)
+    remove_placement_group(group)
+    with pytest.raises(TaskCancelledError):
+        flare.get(ready, timeout=NEVER)
+    with pytest.raises(TaskCancelledError):
+        flare.get(waiting, timeout=NEVER)
+    assert placement_group_table(group)["state"] == "REMOVED"
 
 
 def test_removing_a_group_frees_every_node_and_cancels_what_runs_in_it(cluster, groups, events):
@@ -165,6 +214,25 @@ def test_removing_a_group_frees_every_node_and_cancels_what_runs_in_it(cluster, 
     assert wait_for(lambda: flare.available_resources().get("CPU") == 3.0, NEVER)
     assert not any("_group_" in name for name in flare.cluster_resources())
     assert placement_group_table(group)["state"] == "REMOVED"
+
+
+def test_a_task_on_a_node_without_bundles_removes_the_group_everywhere(cluster, groups, events):
+    head = cluster.head_node.node_id
+    group = groups([{"CPU": 1}], "PACK")  # on the node that made it: the head
+    assert group.wait(NEVER)
+    assert bundle_nodes(group) == {0: head}
+    started, gate = events("started"), events("gate")
+    running = hold.options(scheduling_strategy=in_bundle(group, 0)).remote(started, gate)
+    assert started.wait(NEVER)
+    other = next(node for node in node_ids(cluster) if node != head)
+    remover = remove_from_here.options(
+        scheduling_strategy=NodeAffinitySchedulingStrategy(other, soft=False)).remote(group)
+    assert flare.get(remover, timeout=NEVER) == other
+    with pytest.raises(TaskCancelledError):
+        flare.get(running, timeout=NEVER)
+    assert wait_for(lambda: placement_group_table(group)["state"] == "REMOVED", NEVER)
+    assert wait_for(lambda: flare.available_resources().get("CPU") == 3.0, NEVER)
+    assert not any("_group_" in name for name in flare.cluster_resources())
 
 
 def test_an_actor_in_a_bundle_on_another_node_lives_there(cluster, groups):

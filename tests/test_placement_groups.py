@@ -8,7 +8,7 @@ import time
 import pytest
 
 import flare
-from flare.exceptions import ActorDiedError, TaskCancelledError, TaskUnschedulableError
+from flare.exceptions import ActorDiedError, GetTimeoutError, TaskCancelledError
 from flare.util import (get_current_placement_group, get_placement_group, placement_group,
                         placement_group_table, remove_placement_group)
 from flare.util.scheduling_strategies import PlacementGroupSchedulingStrategy
@@ -131,24 +131,33 @@ def test_a_removed_group_says_removed():
 
 def test_a_group_the_node_can_never_hold_stays_pending():
     group = placement_group([{"CPU": 8}])
-    with pytest.raises(TaskUnschedulableError):
-        flare.get(group.ready(), timeout=10)
+    ready = group.ready()
+    with pytest.raises(GetTimeoutError):
+        flare.get(ready, timeout=1)  # as in Ray: it waits for a node that can hold it
     entry = placement_group_table(group)
     assert entry["state"] == "PENDING", entry
     assert entry["stats"]["scheduling_state"] == "INFEASIBLE"
     remove_placement_group(group)
     assert placement_group_table(group)["state"] == "REMOVED"
+    with pytest.raises(TaskCancelledError):
+        flare.get(ready, timeout=10)
 
 
-def test_groups_that_cannot_be_placed_are_errors_not_hangs():
-    with pytest.raises(TaskUnschedulableError, match="CPU: 8"):
-        flare.get(placement_group([{"CPU": 8}]).ready(), timeout=10)
-    with pytest.raises(TaskUnschedulableError, match="STRICT_SPREAD"):
-        flare.get(placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD").ready(),
-                  timeout=10)
+def test_groups_that_cannot_be_placed_warn_the_driver_naming_what_they_need(capfd):
+    seen = []
+
+    def warned(*parts):
+        seen.append(capfd.readouterr().err)
+        return any(all(part in err for part in parts) for err in seen)
+
+    too_big = placement_group([{"CPU": 8}])
+    assert wait_for(lambda: warned("cannot be placed", "CPU: 8", "the largest node has")), seen
+    too_wide = placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD")
+    assert wait_for(lambda: warned("cannot be placed", "STRICT_SPREAD")), seen
     single = placement_group([{"CPU": 1}], strategy="STRICT_SPREAD")
-    assert single.wait(10)
-    remove_placement_group(single)
+    assert single.wait(10), "groups that wait for nodes hold back no other"
+    for group in (too_big, too_wide, single):
+        remove_placement_group(group)
 
 
 def test_removing_a_group_ends_what_runs_in_it(events):

@@ -398,6 +398,14 @@ void ActorManager::MarkDead(const ActorId& actor_id, const std::string& reason) 
     actor.pid = 0;
   }
   gcs_.ReportActorState(actor_id, rpc::ACTOR_DEAD, nullptr);  // frees its name
+  if (const ClientInfo* owner = clients_.Find(actor.owner);
+      owner != nullptr && owner->kind == rpc::PEER) {
+    // The node that placed it here keeps a record of it until it hears.
+    rpc::Message died;
+    died.mutable_actor_died()->set_actor_id(actor_id.Binary());
+    died.mutable_actor_died()->set_death(reason);
+    clients_.Send(actor.owner, died);
+  }
   for (const ObjectId& id : actor.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);
   actor.arg_refs.clear();
   // A detached actor's handle object is no longer held by the raylet.

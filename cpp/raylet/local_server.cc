@@ -132,7 +132,7 @@ void LocalServer::Dispatch(const ClientInfo& client, rpc::Message& message) {
       handler.OnWorkerExiting(client, message.worker_exiting());
       break;
     case rpc::Message::kCancelTask:
-      handler.OnCancelTask(message.cancel_task());
+      handler.OnCancelTask(client, message.cancel_task());
       break;
     case rpc::Message::kPutInline:
       handler.OnPutInline(client, *message.mutable_put_inline());
@@ -195,7 +195,7 @@ void LocalServer::Dispatch(const ClientInfo& client, rpc::Message& message) {
       handler.OnCreatePlacementGroup(client, message.create_placement_group());
       break;
     case rpc::Message::kRemovePlacementGroup:
-      handler.OnRemovePlacementGroup(message.remove_placement_group());
+      handler.OnRemovePlacementGroup(client, message.remove_placement_group());
       break;
     case rpc::Message::kPlacementGroupTableRequest:
       handler.OnPlacementGroupTable(client, message.placement_group_table_request());

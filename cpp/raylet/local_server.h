@@ -41,7 +41,7 @@ class LocalRequestHandler {
   virtual void OnTasksReturned(const ClientInfo& client, const rpc::TasksReturned& returned) = 0;
   virtual void OnWorkerBlocked(const ClientInfo& client, bool blocked) = 0;
   virtual void OnWorkerExiting(const ClientInfo& client, const rpc::WorkerExiting& exiting) = 0;
-  virtual void OnCancelTask(const rpc::CancelTask& cancel) = 0;
+  virtual void OnCancelTask(const ClientInfo& client, const rpc::CancelTask& cancel) = 0;
 
   virtual void OnPutInline(const ClientInfo& client, rpc::PutInline& put) = 0;
   virtual void OnCreateObject(const ClientInfo& client, const rpc::CreateObject& create) = 0;
@@ -69,7 +69,8 @@ class LocalRequestHandler {
                                   const rpc::ReleaseGenerator& release) = 0;
   virtual void OnCreatePlacementGroup(const ClientInfo& client,
                                       const rpc::CreatePlacementGroup& create) = 0;
-  virtual void OnRemovePlacementGroup(const rpc::RemovePlacementGroup& remove) = 0;
+  virtual void OnRemovePlacementGroup(const ClientInfo& client,
+                                      const rpc::RemovePlacementGroup& remove) = 0;
   virtual void OnPlacementGroupTable(const ClientInfo& client,
                                      const rpc::PlacementGroupTableRequest& request) = 0;
   virtual void OnRegisterPlacementGroup(const ClientInfo& client,

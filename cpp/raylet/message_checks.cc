@@ -193,6 +193,12 @@ absl::Status CheckFields(const rpc::Message& message) {
     case M::kBundlesPrepared:
       return CheckId<PlacementGroupId>(message.bundles_prepared().pg_id(),
                                        "bundles_prepared.pg_id");
+    case M::kActorDied:
+      return CheckId<ActorId>(message.actor_died().actor_id(), "actor_died.actor_id");
+    case M::kTaskSpilledBack:
+      return FirstError(
+          {CheckId<TaskId>(message.task_spilled_back().task_id(), "task_spilled_back.task_id"),
+           CheckResourceAmounts(message.task_spilled_back().total(), "task_spilled_back.total")});
     case M::kRegisterActorName:
       return CheckId<ActorId>(message.register_actor_name().actor().actor_id(),
                               "register_actor_name.actor.actor_id");
@@ -250,6 +256,8 @@ absl::Status CheckPeerAnswer(const rpc::Message& message) {
     case M::kLogLines:
     case M::kRegisterReply:
     case M::kBundlesPrepared:
+    case M::kTaskSpilledBack:
+    case M::kActorDied:
       return CheckFields(message);
     default:
       return absl::OkStatus();  // nothing the raylet acts on (it ignores them)

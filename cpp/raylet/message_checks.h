@@ -10,8 +10,10 @@
 // RemoteTasks sends: argument values and locations, the task, borrows
 // (a ref and a subscription) and reference and pin releases, cancels and
 // kills; and, for its placement groups, the rounds that reserve bundles
-// here (which no other client may send) and removals. Worker-only messages (task_done, generator items, store writes)
-// and driver requests are not for it. What a node this one dialed answers
+// here (which no other client may send) and removals. Worker-only messages
+// (task_done, generator items, store writes) and driver requests are not for
+// it. Which task a peer's cancel may name (only one it submitted here) needs
+// state, so the TaskManager checks that (TaskManager::OnCancel). What a node this one dialed answers
 // on that link is checked as well (CheckPeerAnswer).
 //
 // Stateless: the checks need nothing but the message.
@@ -39,7 +41,8 @@ absl::Status CheckClientMessage(rpc::ClientKind sender, const rpc::Message& mess
 
 // What a node this raylet dialed (its PeerConnection) sends back and the
 // raylet acts on — objects (returns, borrowed values), worker logs, its
-// registration reply — is well formed.
+// registration reply, prepared bundles, tasks it spilled back, actors of
+// ours that died there — is well formed.
 absl::Status CheckPeerAnswer(const rpc::Message& message);
 
 // The fields of a task as submitted (by a driver, a worker or a peer).

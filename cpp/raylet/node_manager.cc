@@ -57,7 +57,6 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
       gcs_requests_(gcs, clients) {
   gcs_requests_.set_node_id(node_id_);
   tasks_.set_infeasible_grace(options_.infeasible_grace);
-  groups_.set_infeasible_grace(options_.infeasible_grace);
   rpc::NodeInfo self;
   self.set_node_id(node_id_.Binary());
   self.set_address(options_.ip + ":" + std::to_string(options_.port));
@@ -240,12 +239,15 @@ void NodeManager::OnKillActor(const rpc::KillActor& request) {
     *forward.mutable_kill_actor() = request;
     forward.mutable_kill_actor()->clear_node_id();
     if (node_io_.peers != nullptr) node_io_.peers->Send(NodeId::FromBinary(host), forward);
+    tasks_.OnActorKilled(request);  // one placed from here: its record may go
     return;
   }
   actors_.OnKill(request);
 }
 
-void NodeManager::OnCancelTask(const rpc::CancelTask& request) { tasks_.OnCancel(request); }
+void NodeManager::OnCancelTask(const ClientInfo& client, const rpc::CancelTask& request) {
+  tasks_.OnCancel(client, request);
+}
 
 void NodeManager::OnTasksReturned(const ClientInfo& client, const rpc::TasksReturned& returned) {
   tasks_.OnTasksReturned(client.id, returned);
@@ -270,8 +272,17 @@ void NodeManager::OnCreatePlacementGroup(const ClientInfo& client,
   tasks_.Dispatch();
 }
 
-void NodeManager::OnRemovePlacementGroup(const rpc::RemovePlacementGroup& request) {
+void NodeManager::OnRemovePlacementGroup(const ClientInfo& client,
+                                         const rpc::RemovePlacementGroup& request) {
   const PlacementGroupId group_id = PlacementGroupId::FromBinary(request.pg_id());
+  if (!groups_.Contains(group_id)) {
+    // Neither made here nor holding bundles here: the nodes that know it
+    // hear of it (a peer's removal is never passed on again).
+    if (client.kind != rpc::PEER) {
+      groups_.RemoveElsewhere(group_id, {live_nodes_.begin(), live_nodes_.end()});
+    }
+    return;
+  }
   if (const std::optional<ClientId> creator = groups_.CreatorPeer(group_id)) {
     // Only a group's creator removes it (and then every bundle goes).
     const ClientInfo* peer = clients_.Find(*creator);
@@ -661,6 +672,10 @@ void NodeManager::OnPeerMessage(const NodeId& node, rpc::Message& message) {
   } else if (message.body_case() == rpc::Message::kBundlesPrepared) {
     groups_.OnPrepareReply(node, message.bundles_prepared());
     tasks_.Dispatch();
+  } else if (message.body_case() == rpc::Message::kTaskSpilledBack) {
+    tasks_.OnSpilledBack(node, message.task_spilled_back());
+  } else if (message.body_case() == rpc::Message::kActorDied) {
+    tasks_.OnActorDied(node, message.actor_died());
   } else if (message.body_case() == rpc::Message::kLogLines) {
     SendToDrivers(clients_, message.log_lines());
   } else if (message.body_case() == rpc::Message::kRegisterReply &&

@@ -87,7 +87,7 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   void OnTasksReturned(const ClientInfo& client, const rpc::TasksReturned& returned) override;
   void OnWorkerBlocked(const ClientInfo& client, bool blocked) override;
   void OnWorkerExiting(const ClientInfo& client, const rpc::WorkerExiting& exiting) override;
-  void OnCancelTask(const rpc::CancelTask& request) override;
+  void OnCancelTask(const ClientInfo& client, const rpc::CancelTask& request) override;
   void OnPutInline(const ClientInfo& client, rpc::PutInline& put) override;
   void OnCreateObject(const ClientInfo& client, const rpc::CreateObject& request) override;
   void OnSealObject(const ClientInfo& client, const rpc::SealObject& seal) override;
@@ -111,7 +111,8 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   void OnReleaseGenerator(const ClientInfo& client, const rpc::ReleaseGenerator& release) override;
   void OnCreatePlacementGroup(const ClientInfo& client,
                               const rpc::CreatePlacementGroup& request) override;
-  void OnRemovePlacementGroup(const rpc::RemovePlacementGroup& request) override;
+  void OnRemovePlacementGroup(const ClientInfo& client,
+                              const rpc::RemovePlacementGroup& request) override;
   void OnPlacementGroupTable(const ClientInfo& client,
                              const rpc::PlacementGroupTableRequest& request) override;
   void OnPrepareBundles(const ClientInfo& client, const rpc::PrepareBundles& request) override;
@@ -226,8 +227,7 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
                       node_io_.puller ? *node_io_.puller : static_cast<ObjectPuller&>(no_peers_)};
   PlacementGroupManager groups_{
       scheduler_, objects_, *this, gcs_,
-      node_io_.peers ? *node_io_.peers : static_cast<PeerChannel&>(no_peers_), *node_io_.timers,
-      node_id_};
+      node_io_.peers ? *node_io_.peers : static_cast<PeerChannel&>(no_peers_), clients_, node_id_};
   // Each borrows the other (through ActorTasks and TaskManager&).
   TaskManager tasks_{Units(), policy_, cluster_, actors_};
   ActorManager actors_{Units(), tasks_};

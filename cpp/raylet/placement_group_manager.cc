@@ -142,10 +142,14 @@ std::vector<TaskId> PlacementGroupManager::ReservePending(ClusterResourceView& v
       continue;
     }
     Group& pending = group->second;
+    if (pending.infeasible && pending.wait_for_view) {
+      // It holds back nothing while it waits for nodes to join.
+      ++it;
+      continue;
+    }
     if (pending.round != 0 || pending.wait_for_view) break;  // later ones wait their turn
     BundlePlacement placement = PlaceBundles(pending.bundles, pending.strategy, view);
     if (placement.kind == BundlePlacement::Kind::kInfeasible) {
-      // It holds back nothing while it waits for nodes to join.
       MarkInfeasible(*it, pending, placement.why);
       ++it;
       continue;
@@ -162,22 +166,14 @@ std::vector<TaskId> PlacementGroupManager::ReservePending(ClusterResourceView& v
 
 void PlacementGroupManager::MarkInfeasible(const PlacementGroupId& group_id, Group& group,
                                            const std::string& why) {
+  group.wait_for_view = true;
   if (group.infeasible) return;
   group.infeasible = true;
   gcs_.ReportPlacementGroupInfeasible(group_id, nullptr);
-  const std::string message = "placement group " + group_id.Hex() + " cannot be placed: " + why;
-  auto fail = [this, group_id, message] {
-    auto it = groups_.find(group_id);
-    if (it == groups_.end() || !it->second.infeasible || it->second.reserved) return;
-    // It stays in the table, PENDING and infeasible, until removed.
-    pending_.erase(std::remove(pending_.begin(), pending_.end(), group_id), pending_.end());
-    returns_.StoreError(it->second.ready_id, rpc::INFEASIBLE, message);
-  };
-  if (infeasible_grace_.count() <= 0) {
-    fail();
-  } else {
-    timers_.After(infeasible_grace_, fail);
-  }
+  const ClientInfo* owner = clients_.Find(group.owner);
+  LogToJob(clients_, owner != nullptr ? owner->job_id.Binary() : std::string(),
+           "warning: placement group " + group_id.Hex() + " cannot be placed: " + why +
+               "; it stays pending until nodes that can hold it join");
 }
 
 void PlacementGroupManager::StartRound(const PlacementGroupId& group_id, Group& group,
@@ -386,6 +382,16 @@ void PlacementGroupManager::Remove(const PlacementGroupId& group_id) {
   }
   by_hex_.erase(group_id.Hex());
   groups_.erase(it);
+}
+
+void PlacementGroupManager::RemoveElsewhere(const PlacementGroupId& group_id,
+                                            const std::vector<NodeId>& nodes) {
+  rpc::Message remove;
+  remove.mutable_remove_placement_group()->set_pg_id(group_id.Binary());
+  for (const NodeId& node : nodes) {
+    if (node != node_id_) peers_.Send(node, remove);
+  }
+  gcs_.ReportPlacementGroupRemoved(group_id, nullptr);
 }
 
 std::vector<PlacementGroupId> PlacementGroupManager::OwnedBy(ClientId owner) const {

@@ -10,8 +10,10 @@
 // group is reserved all or nothing. Groups are reserved in creation order:
 // one without room now holds back the ones created after it. A group the
 // cluster as it is can never hold (a bundle larger than any node, more
-// STRICT_SPREAD bundles than nodes) waits up to the infeasible grace for
-// nodes to join, then its ready object fails.
+// STRICT_SPREAD bundles than nodes) holds back no other: its creator's job
+// is warned at once (what it needs, the largest node) and it stays PENDING,
+// tried again on each new cluster view, until nodes that can hold it join
+// or it is removed (as in Ray; its ready object stays pending meanwhile).
 //
 // Every node holding bundles of a group, its own or another node's, takes
 // them out of its resources when it prepares them and, once committed,
@@ -24,13 +26,12 @@
 // No I/O: resources move in the Scheduler, the ready object is stored
 // through the ReturnStore, the creator reports each group's state to the
 // GCS (its placement-group records), messages to other nodes go through the
-// PeerChannel, the grace runs on Timers. What runs in a removed group is the
-// caller's to end. Thread-compatible: the raylet's event loop is its only
+// PeerChannel, warnings to the creator's job through the ClientChannel. What
+// runs in a removed group is the caller's to end. Thread-compatible: the raylet's event loop is its only
 // user.
 #ifndef FLARE_RAYLET_PLACEMENT_GROUP_MANAGER_H_
 #define FLARE_RAYLET_PLACEMENT_GROUP_MANAGER_H_
 
-#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -44,6 +45,7 @@
 #include "flare.pb.h"
 #include "gcs/gcs_client.h"
 #include "object_store/object_table.h"
+#include "raylet/clients.h"
 #include "raylet/node_io.h"
 #include "raylet/resources.h"
 #include "raylet/return_store.h"
@@ -54,23 +56,17 @@ namespace flare {
 
 class PlacementGroupManager {
  public:
-  // How long a group the cluster cannot hold waits for nodes to join (the
-  // raylet's --infeasible-grace-ms, as for tasks).
-  static constexpr std::chrono::milliseconds kInfeasibleGrace{3000};
-
   // Borrows its collaborators, which must outlive it.
   PlacementGroupManager(Scheduler& scheduler, ObjectTable& objects, ReturnStore& returns,
-                        GcsClient& gcs, PeerChannel& peers, Timers& timers, NodeId node_id)
+                        GcsClient& gcs, PeerChannel& peers, ClientChannel& clients,
+                        NodeId node_id)
       : scheduler_(scheduler),
         objects_(objects),
         returns_(returns),
         gcs_(gcs),
         peers_(peers),
-        timers_(timers),
+        clients_(clients),
         node_id_(node_id) {}
-
-  // Zero: a group the cluster cannot hold fails at once.
-  void set_infeasible_grace(std::chrono::milliseconds grace) { infeasible_grace_ = grace; }
 
   // ---- the creator ----------------------------------------------------------
 
@@ -85,7 +81,8 @@ class PlacementGroupManager {
   bool has_pending() const { return !pending_.empty() || !released_.empty(); }
   // A node answered a prepare of this node's round.
   void OnPrepareReply(const NodeId& node, const rpc::BundlesPrepared& reply);
-  // A new cluster view: groups whose round was refused try again.
+  // A new cluster view: groups whose round was refused, and groups the
+  // cluster could not hold, try again.
   void OnViewChanged();
   // `node` left: a round waiting for it fails (and is tried again), and
   // tasks no longer go to the bundles that were there.
@@ -133,6 +130,13 @@ class PlacementGroupManager {
   // if it was still pending, and the GCS records it REMOVED, which frees
   // its name. REQUIRES: what ran in it here has been ended.
   void Remove(const PlacementGroupId& group_id);
+  // A driver or worker here removes a group this node knows nothing of
+  // (another node created it, and none of its bundles are here): each of
+  // `nodes` (the others alive) is asked to remove it — its creator removes
+  // it everywhere, a node holding bundles passes the request on to it —
+  // and the GCS records it REMOVED (which frees its name even if its
+  // creator is gone). REQUIRES: !Contains(group_id).
+  void RemoveElsewhere(const PlacementGroupId& group_id, const std::vector<NodeId>& nodes);
   // The groups `owner` created here that go with it (all but detached
   // ones), and those whose bundles `owner` (a peer) asked this node to hold.
   std::vector<PlacementGroupId> OwnedBy(ClientId owner) const;
@@ -156,8 +160,8 @@ class PlacementGroupManager {
     bool reserved = false;
     absl::flat_hash_set<NodeId, IdHash> awaiting;  // prepares not answered yet
     bool refused = false;                          // in this round
-    bool wait_for_view = false;                    // refused: tries again on a new view
-    bool infeasible = false;                       // the cluster as it is cannot hold it
+    bool wait_for_view = false;  // refused, or infeasible: tries again on a new view
+    bool infeasible = false;     // the cluster as it is cannot hold it (warned)
     std::vector<TaskId> waiting;                   // submitted before it was reserved
   };
 
@@ -177,7 +181,8 @@ class PlacementGroupManager {
   // Sends `message` (a commit or a return) to each other node of the group.
   void SendToHolders(const Group& group, const rpc::Message& message);
   // The group cannot be held by the cluster as it is: recorded so in the
-  // GCS, and its ready object fails once the grace has passed.
+  // GCS and its creator's job warned (once until it could be held again);
+  // it waits for the next view.
   void MarkInfeasible(const PlacementGroupId& group_id, Group& group, const std::string& why);
 
   Scheduler& scheduler_;
@@ -185,9 +190,8 @@ class PlacementGroupManager {
   ReturnStore& returns_;
   GcsClient& gcs_;
   PeerChannel& peers_;
-  Timers& timers_;
+  ClientChannel& clients_;
   NodeId node_id_;
-  std::chrono::milliseconds infeasible_grace_ = kInfeasibleGrace;
   absl::flat_hash_map<PlacementGroupId, Group, IdHash> groups_;
   absl::flat_hash_map<std::string, PlacementGroupId> by_hex_;
   std::deque<PlacementGroupId> pending_;  // created here, not reserved, in creation order

@@ -5,6 +5,8 @@
 #include <optional>
 #include <vector>
 
+#include "common/placement_group_resources.h"
+
 namespace flare {
 
 namespace {
@@ -40,7 +42,13 @@ ResourceSet ClusterResourceView::LargestNode() const {
   for (const auto& [id, node] : remote_) {
     if (node.total.Get("CPU") > largest->Get("CPU")) largest = &node.total;
   }
-  return *largest;
+  // What the node has of its own: placement groups' names only re-offer
+  // part of it (and a removed group's stay behind at zero).
+  ResourceSet own;
+  for (const auto& [name, amount] : largest->ToMap()) {
+    if (amount > 0 && !GroupOfResource(name)) own.Set(name, amount);
+  }
+  return own;
 }
 
 SchedulingDecision ClusterSchedulingPolicy::Schedule(const ResourceSet& demand,

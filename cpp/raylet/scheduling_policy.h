@@ -45,7 +45,8 @@ class ClusterResourceView {
   void Take(const NodeId& id, const ResourceSet& demand);
   // Whether some other node has a CPU free, as last heard.
   bool HasRemoteRoom() const;
-  // The total resources of the largest node (by CPUs), for messages.
+  // The total resources of the largest node (by CPUs), for messages: its
+  // own, without the names its placement groups' bundles are offered under.
   ResourceSet LargestNode() const;
 
   const NodeId& local_id() const { return local_id_; }

@@ -60,7 +60,8 @@ TaskManager::TaskManager(const NodeUnits& units, SchedulingPolicy& policy,
       policy_(policy),
       view_(view),
       actors_(actors),
-      remote_(units.remote) {}
+      remote_(units.remote),
+      gcs_(units.gcs) {}
 
 // ---- submission and placement ------------------------------------------------
 
@@ -272,6 +273,10 @@ void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
   record.remote = NodeId();
   const SchedulingDecision decision = Decide(record);
   if (decision.is_infeasible()) {
+    if (record.owner_is_peer) {  // its owner's view of this node was stale
+      SpillBackToOwner(task_id, record);
+      return;
+    }
     if (const std::optional<std::string> misfit = GroupMisfit(record)) {
       Fail(task_id, rpc::INFEASIBLE, *misfit);
       return;
@@ -873,11 +878,14 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
     }
   }
   // Actors created there are gone with it (issue 14 restarts them elsewhere).
+  std::vector<ActorId> died;
   for (auto& [actor_id, actor] : actors_elsewhere_) {
     if (actor.node == node && actor.death.empty()) {
       actor.death = "the actor " + actor_id.Hex() + " was on node " + node.Hex() + ", which " + why;
+      died.push_back(actor_id);
     }
   }
+  for (const ActorId& actor_id : died) MaybeReleaseActorElsewhere(actor_id);
   Dispatch();
 }
 

@@ -11,9 +11,9 @@
 //
 // No I/O of its own: messages go out through the ClientChannel, workers are
 // killed through ProcessControl, timeouts and grace periods run on Timers,
-// and returns go into the ReturnStore (see node_units.h), so its tests need
-// no sockets, processes or clocks. Thread-compatible: the raylet's event
-// loop is its only user.
+// returns go into the ReturnStore (see node_units.h), and the GCS is asked
+// through the GcsClient, so its tests need no sockets, processes or clocks.
+// Thread-compatible: the raylet's event loop is its only user.
 #ifndef FLARE_RAYLET_TASK_MANAGER_H_
 #define FLARE_RAYLET_TASK_MANAGER_H_
 
@@ -125,8 +125,10 @@ class TaskManager {
   // 9 (Killed)"). The task it ran is retried or failed; the tasks queued
   // behind it go back to the scheduler. REQUIRES: it hosted no actor.
   void OnWorkerLost(const WorkerInfo& info, const std::string& cause);
-  // A client asked to cancel a task (and, if recursive, what it submitted).
-  void OnCancel(const rpc::CancelTask& request);
+  // `sender` asked to cancel a task (and, if recursive, what it submitted).
+  // Another node's raylet (a PEER) may cancel only a task it submitted
+  // here; any other cancel it sends is ignored (and logged).
+  void OnCancel(const ClientInfo& sender, const rpc::CancelTask& request);
   // A driver left: the tasks it submitted, and what they submitted, are
   // cancelled.
   void OnDriverGone(ClientId driver);
@@ -148,6 +150,12 @@ class TaskManager {
 
   // `node` sent an object the tasks placed there returned.
   void OnPeerObject(const NodeId& node, const rpc::ObjectData& data);
+  // `node` spilled back a task this node sent there: it cannot run there
+  // (the view of that node was stale, and is corrected with the total it
+  // reports). The task is placed again — elsewhere, or it waits for a node
+  // that fits as any infeasible task does; an actor's creation fails (its
+  // calls may have gone there already). Retries are not spent.
+  void OnSpilledBack(const NodeId& node, const rpc::TaskSpilledBack& back);
   // `node` left the cluster (or its link broke): the tasks sent there run
   // again elsewhere while they have retries, else fail.
   void OnNodeGone(const NodeId& node, const std::string& why);
@@ -160,6 +168,16 @@ class TaskManager {
   // A driver or worker left: the non-detached actors it created on other
   // nodes are killed there, as the ones here are.
   void OnOwnerGone(ClientId owner);
+  // A kill of an actor this node placed elsewhere went on to its node. One
+  // that does not let it restart ends it: calls through handles made here
+  // fail, and a detached actor's record here goes.
+  void OnActorKilled(const rpc::KillActor& kill);
+  // `node`, where this node placed an actor, says it died there: later calls
+  // through handles made here fail with why, and a detached actor's record
+  // here goes.
+  void OnActorDied(const NodeId& node, const rpc::ActorDied& died);
+  // Actors this node placed on other nodes that it still keeps a record of.
+  size_t num_actors_elsewhere() const { return actors_elsewhere_.size(); }
   // The cluster view changed: tasks waiting for a node that fits them go
   // where one now does.
   void OnViewChanged();
@@ -272,13 +290,25 @@ class TaskManager {
   bool WaitForAFittingNode(const TaskId& task_id, TaskRecord& record, const ClientInfo* creator);
   // A waiting task goes where it fits now, or fails INFEASIBLE.
   void EndInfeasibleWait(const TaskId& task_id);
+  // The grace of a waiting task is over: it ends its wait, unless it is in
+  // a placement group made elsewhere that is still pending (it then waits
+  // another grace).
+  void OnInfeasibleGraceOver(const TaskId& task_id);
+  // The placement group `demand` names when this node knows nothing of it
+  // (another node made it, and holds its bundles), if any.
+  std::optional<PlacementGroupId> GroupElsewhere(const ResourceSet& demand) const;
+  // A task another node placed here does not fit this node: that node (its
+  // owner) is told so, with why and this node's total, and places it again;
+  // it ends here (its returns fail, after the owner has heard).
+  void SpillBackToOwner(const TaskId& task_id, const TaskRecord& record);
   // Why no node fits the task, for its warning and its error.
   std::string InfeasibleReason(const TaskRecord& record);
   // An actor placed elsewhere could not be created there: it is dead for
   // the calls made here.
   void FailActorElsewhere(const TaskId& creation, const std::string& why);
-  // Tells the actor's node that no handle is left here, when none is and
-  // no call from here still waits to go.
+  // Forgets an actor placed elsewhere once no call from here still waits to
+  // go and, for a detached actor, it is dead, for any other, no handle is
+  // left here (its node is then told so, if it is alive).
   void MaybeReleaseActorElsewhere(const ActorId& actor_id);
   // Sends queued tasks that have no room here to nodes with room.
   void SpillBack();
@@ -334,6 +364,7 @@ class TaskManager {
   ClusterResourceView& view_;
   ActorTasks& actors_;
   RemoteTasks& remote_;
+  GcsClient& gcs_;
 
   TaskMap tasks_;
   absl::flat_hash_map<TaskId, NodeId, IdHash> awaiting_remote_;  // placed elsewhere, args not ready

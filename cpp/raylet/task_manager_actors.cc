@@ -38,6 +38,26 @@ void TaskManager::FailActorElsewhere(const TaskId& creation, const std::string& 
   if (actor != actors_elsewhere_.end()) actor->second.death = death;
   Fail(creation, rpc::ACTOR_DIED, death);
   SendRemoteCalls();  // the calls waiting for it fail too
+  MaybeReleaseActorElsewhere(ActorIdOf(creation));
+}
+
+void TaskManager::OnActorDied(const NodeId& node, const rpc::ActorDied& died) {
+  const ActorId actor_id = ActorId::FromBinary(died.actor_id());
+  auto it = actors_elsewhere_.find(actor_id);
+  if (it == actors_elsewhere_.end() || it->second.node != node) return;
+  if (it->second.death.empty()) it->second.death = died.death();
+  MaybeReleaseActorElsewhere(actor_id);
+}
+
+void TaskManager::OnActorKilled(const rpc::KillActor& kill) {
+  const ActorId actor_id = ActorId::FromBinary(kill.actor_id());
+  auto it = actors_elsewhere_.find(actor_id);
+  // A kill that lets the actor restart leaves it alive.
+  if (it == actors_elsewhere_.end() || !kill.no_restart() || kill.exiting()) return;
+  if (it->second.death.empty()) {
+    it->second.death = "the actor " + actor_id.Hex() + " was killed by kill()";
+  }
+  MaybeReleaseActorElsewhere(actor_id);
 }
 
 std::optional<NodeId> TaskManager::ActorNode(const ActorId& actor_id) const {
@@ -57,14 +77,19 @@ void TaskManager::OnObjectFreed(const ObjectId& id) {
 
 void TaskManager::MaybeReleaseActorElsewhere(const ActorId& actor_id) {
   auto it = actors_elsewhere_.find(actor_id);
-  if (it == actors_elsewhere_.end() || !it->second.out_of_scope ||
-      remote_calls_.contains(actor_id) || awaiting_remote_.contains(CreationTaskOf(actor_id))) {
+  if (it == actors_elsewhere_.end() || remote_calls_.contains(actor_id) ||
+      awaiting_remote_.contains(CreationTaskOf(actor_id))) {
     return;
   }
-  // A detached actor lives on until killed; get_actor handles may still
-  // route through here.
-  if (it->second.detached) return;
-  if (it->second.death.empty()) {
+  // A detached actor lives on until it dies, whatever the handles here
+  // (get_actor handles may still route through here); then its record goes,
+  // or a driver making many of them would keep them all (later calls
+  // through handles made here fail as calls on an unknown actor do). Any
+  // other actor's record stays while handles here may call it, to fail
+  // those calls with how it died.
+  const bool dead = !it->second.death.empty();
+  if (it->second.detached ? !dead : !it->second.out_of_scope) return;
+  if (!dead) {
     rpc::KillActor release;
     release.set_actor_id(actor_id.Binary());
     release.set_out_of_scope(true);

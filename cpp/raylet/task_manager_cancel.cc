@@ -2,6 +2,7 @@
 // and their timeout_s clocks. See task_manager.h for the contract.
 #include <signal.h>
 
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -10,9 +11,18 @@
 
 namespace flare {
 
-void TaskManager::OnCancel(const rpc::CancelTask& request) {
+void TaskManager::OnCancel(const ClientInfo& sender, const rpc::CancelTask& request) {
   const TaskId root = TaskId::FromBinary(request.task_id());
-  if (!tasks_.contains(root)) return;  // finished: nothing to do
+  auto it = tasks_.find(root);
+  if (it == tasks_.end()) return;  // finished: nothing to do
+  if (sender.kind == rpc::PEER && !(it->second.owner_is_peer && it->second.owner == sender.id)) {
+    // Another node cancels only what it placed here (and, recursively, what
+    // that submitted); the tasks of this node's clients and of other nodes
+    // are not its to stop.
+    std::cerr << "flare-raylet: ignoring node " << sender.node_id.Hex() << "'s cancel of task "
+              << root.Hex() << ", which that node did not submit here\n";
+    return;
+  }
   std::vector<TaskId> targets = request.recursive() ? TaskTree(root) : std::vector<TaskId>{root};
   for (const TaskId& task_id : targets) {
     auto it = tasks_.find(task_id);

@@ -2,10 +2,19 @@
 // period for a node that fits to join (the job is warned at once), go there
 // when the cluster view shows one, or fail INFEASIBLE. An actor's creation
 // waits before the actor manager hears of it, so it may still be placed on
-// the node that joins; its calls wait with it.
+// the node that joins; its calls wait with it. A task another node placed
+// here that does not fit here waits for nothing here: it is spilled back to
+// that node, which places it again (and waits, if no node fits). A task in
+// a placement group that another node made, which no node offers yet, waits
+// as long as the GCS records the group pending (asked after each grace).
+#include <algorithm>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/strings/escaping.h"
+#include "common/placement_group_resources.h"
 #include "raylet/task_manager.h"
 
 namespace flare {
@@ -15,6 +24,12 @@ std::string TaskManager::InfeasibleReason(const TaskRecord& record) {
   if (record.spec.strategy().kind() == rpc::SchedulingStrategySpec::NODE_AFFINITY) {
     why = " on node " + NodeId::FromBinary(record.spec.strategy().node_id()).Hex() +
           ", which is not alive or has not that much";
+  } else if (std::optional<PlacementGroupId> group = GroupElsewhere(record.demand)) {
+    why = " but no node offers that of placement group " + group->Hex() +
+          " (made on another node: not reserved yet, removed, or its bundles' nodes left)";
+  } else if (record.owner_is_peer) {
+    why = " but node " + view_.local_id().Hex() + ", where another node placed it, has " +
+          view_.local_total().DebugString();
   } else if (RunsHereOnly(record) && !record.is_actor_creation() &&
              !view_.remote_nodes().empty()) {
     why = " but this node has " + view_.local_total().DebugString() +
@@ -33,15 +48,57 @@ bool TaskManager::WaitForAFittingNode(const TaskId& task_id, TaskRecord& record,
   if (record.waited_infeasible || hard_affinity || infeasible_grace_.count() <= 0) return false;
   record.waited_infeasible = true;
   infeasible_[task_id] = creator != nullptr ? std::optional<ClientInfo>(*creator) : std::nullopt;
+  const std::string grace = std::to_string(infeasible_grace_.count()) + " ms";
   LogToJob(clients_, record.spec.job_id(),
-           "warning: " + InfeasibleReason(record) + "; it fails unless a node that fits joins within " +
-               std::to_string(infeasible_grace_.count()) + " ms");
-  timers_.After(infeasible_grace_, [this, task_id] {
-    if (!infeasible_.contains(task_id)) return;
+           "warning: " + InfeasibleReason(record) +
+               (GroupElsewhere(record.demand)
+                    ? "; it waits while the group is pending (checked every " + grace + ")"
+                    : "; it fails unless a node that fits joins within " + grace));
+  timers_.After(infeasible_grace_, [this, task_id] { OnInfeasibleGraceOver(task_id); });
+  return true;
+}
+
+std::optional<PlacementGroupId> TaskManager::GroupElsewhere(const ResourceSet& demand) const {
+  if (groups_.GroupOf(demand)) return std::nullopt;  // known here
+  for (const auto& [name, amount] : demand.ToMap()) {
+    const std::optional<std::string_view> hex = GroupOfResource(name);
+    if (hex && hex->size() == 2 * PlacementGroupId::kSize) {
+      return PlacementGroupId::FromBinary(
+          absl::HexStringToBytes(absl::string_view(hex->data(), hex->size())));
+    }
+  }
+  return std::nullopt;
+}
+
+void TaskManager::OnInfeasibleGraceOver(const TaskId& task_id) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || !infeasible_.contains(task_id)) return;
+  const std::optional<PlacementGroupId> group = GroupElsewhere(it->second.demand);
+  if (!group) {
     EndInfeasibleWait(task_id);
     Dispatch();
-  });
-  return true;
+    return;
+  }
+  // Another node made the group: the GCS says whether it is still pending
+  // (or reserved on nodes alive, which this node's view has not shown yet).
+  gcs_.GetPlacementGroups(
+      *group, [this, task_id](absl::StatusOr<std::vector<rpc::PlacementGroupInfo>> records) {
+        if (!infeasible_.contains(task_id)) return;
+        const rpc::PlacementGroupInfo* record =
+            records.ok() && !records->empty() ? &records->front() : nullptr;
+        bool waits = record != nullptr && record->state() == rpc::PG_PENDING;
+        if (record != nullptr && record->state() == rpc::PG_CREATED) {
+          for (const std::string& node : record->bundle_node_ids()) {
+            waits = waits || view_.remote_nodes().count(NodeId::FromBinary(node)) > 0;
+          }
+        }
+        if (waits) {
+          timers_.After(infeasible_grace_, [this, task_id] { OnInfeasibleGraceOver(task_id); });
+          return;
+        }
+        EndInfeasibleWait(task_id);  // goes to the group's bundles, or fails
+        Dispatch();
+      });
 }
 
 void TaskManager::EndInfeasibleWait(const TaskId& task_id) {
@@ -54,6 +111,41 @@ void TaskManager::EndInfeasibleWait(const TaskId& task_id) {
   TaskRecord& record = it->second;
   if (creator && ReleaseCreation(*creator, task_id, record)) return;
   Place(task_id, record);  // where it fits now, or it fails INFEASIBLE
+}
+
+void TaskManager::SpillBackToOwner(const TaskId& task_id, const TaskRecord& record) {
+  rpc::Message message;
+  rpc::TaskSpilledBack& back = *message.mutable_task_spilled_back();
+  back.set_task_id(task_id.Binary());
+  back.set_why(InfeasibleReason(record));
+  view_.local_total().ToProto(back.mutable_total());
+  // Sent before its returns end here (so that they can go once the owner
+  // lets go of them): the owner forgets the task first, and ignores them.
+  clients_.Send(record.owner, message);
+  Fail(task_id, rpc::INFEASIBLE, back.why());
+}
+
+void TaskManager::OnSpilledBack(const NodeId& node, const rpc::TaskSpilledBack& back) {
+  const TaskId task_id = TaskId::FromBinary(back.task_id());
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || it->second.remote != node || !remote_.Runs(task_id)) return;
+  if (auto known = view_.remote_nodes().find(node); known != view_.remote_nodes().end()) {
+    ClusterResourceView::Node corrected{ResourceSet::FromProto(back.total()), ResourceSet()};
+    for (const auto& [name, amount] : known->second.available.ToMap()) {
+      corrected.available.Set(name, std::min(amount, corrected.total.Get(name)));
+    }
+    view_.UpdateNode(node, std::move(corrected));
+  }
+  remote_.Forget(task_id);  // that node drops the returns it held for it
+  TaskRecord& record = it->second;
+  record.running = false;
+  const std::string why = "node " + node.Hex() + " spilled it back: " + back.why();
+  if (record.is_actor_creation()) {
+    FailActorElsewhere(task_id, why);
+    return;
+  }
+  Route(task_id, record);
+  Dispatch();
 }
 
 void TaskManager::OnViewChanged() {

@@ -237,6 +237,26 @@ TEST_F(ActorManagerTest, ADetachedActorOutlivesItsOwner) {
   EXPECT_EQ(node_.ExecutedIds(worker), (std::vector<TaskId>{call}));
 }
 
+TEST_F(ActorManagerTest, ADetachedActorAnotherNodePlacedHereTellsThatNodeWhenItDies) {
+  const ClientId worker = node_.StartWorker();
+  const ClientInfo placer = node_.Peer(NodeId::FromRandom());
+  rpc::TaskSpec creation = Creation(/*max_restarts=*/1);
+  creation.mutable_actor()->set_detached(true);
+  const TaskId actor = LiveActor(worker, creation, &placer);
+  rpc::KillActor kill;
+  kill.set_actor_id(actor.Binary());
+  actors_.OnKill(kill);  // it may restart: still alive
+  EXPECT_TRUE(node_.clients().Take(placer.id, rpc::Message::kActorDied).empty());
+
+  kill.set_no_restart(true);
+  actors_.OnKill(kill);
+  const auto died = node_.clients().Take(placer.id, rpc::Message::kActorDied);
+  ASSERT_EQ(died.size(), 1u) << "that node keeps a record of it until it hears";
+  EXPECT_EQ(died[0].actor_died().actor_id(), actor.Binary());
+  EXPECT_NE(died[0].actor_died().death().find("was killed by kill()"), std::string::npos)
+      << died[0].actor_died().death();
+}
+
 TEST_F(ActorManagerTest, AnActorWithNoHandleLeftEndsOnceItsPendingCallsAreDone) {
   const ClientId worker = node_.StartWorker();
   const TaskId actor = LiveActor(worker, Creation(/*max_restarts=*/3));

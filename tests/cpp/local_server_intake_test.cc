@@ -358,6 +358,25 @@ TEST(MessageChecksTest, OnlyAPeerReservesBundlesAndMalformedRoundsAreRefused) {
   EXPECT_EQ(CheckPeerAnswer(answer).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(MessageChecksTest, ASpilledBackTaskOrADeadActorAnswerMustBeWellFormed) {
+  rpc::Message back;
+  back.mutable_task_spilled_back()->set_task_id(TaskId::FromRandom().Binary());
+  (*back.mutable_task_spilled_back()->mutable_total()->mutable_amounts())["CPU"] = 1;
+  EXPECT_TRUE(CheckPeerAnswer(back).ok());
+  (*back.mutable_task_spilled_back()->mutable_total()->mutable_amounts())["CPU"] = -1;
+  EXPECT_EQ(CheckPeerAnswer(back).code(), absl::StatusCode::kInvalidArgument)
+      << "a total the view could not count";
+  back.mutable_task_spilled_back()->mutable_total()->clear_amounts();
+  back.mutable_task_spilled_back()->set_task_id("short");
+  EXPECT_EQ(CheckPeerAnswer(back).code(), absl::StatusCode::kInvalidArgument);
+
+  rpc::Message died;
+  died.mutable_actor_died()->set_actor_id(ActorId::FromRandom().Binary());
+  EXPECT_TRUE(CheckPeerAnswer(died).ok());
+  died.mutable_actor_died()->set_actor_id("short");
+  EXPECT_EQ(CheckPeerAnswer(died).code(), absl::StatusCode::kInvalidArgument);
+}
+
 // A client seals or aborts only what it writes: another's buffer may still
 // be being copied into (a put, a task return, a copy pulled from a node).
 TEST(NodeManagerWritersTest, AnotherClientsAbortOrSealOfABufferBeingWrittenIsIgnored) {

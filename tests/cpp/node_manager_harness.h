@@ -49,13 +49,17 @@ class NodeManagerHarness {
     arena_ = arena->get();
     manager_ = std::make_unique<NodeManager>(
         options, std::move(*arena), std::move(launcher),
-        NodeIo{std::move(processes), std::move(timers), std::move(spill)}, clients_, gcs_client_,
+        NodeIo{std::move(processes), std::move(timers), std::move(spill), &peers_}, clients_,
+        gcs_client_,
         [this] { stopped_ = true; });
     EXPECT_TRUE(manager_->Start().ok());
   }
 
   NodeManager& manager() { return *manager_; }
   RecordingClients& clients() { return clients_; }
+  // What the node sends other nodes' raylets (none is in its view unless a
+  // test reports one with OnClusterView).
+  RecordingPeers& peers() { return peers_; }
   RecordingProcesses& processes() { return *processes_; }
   ManualTimers& timers() { return *timers_; }
   MemorySpillFiles& spill_files() { return *spill_; }
@@ -135,7 +139,7 @@ class NodeManagerHarness {
     cancel.set_task_id(task_id.Binary());
     cancel.set_force(force);
     cancel.set_recursive(recursive);
-    manager_->OnCancelTask(cancel);
+    manager_->OnCancelTask(ClientInfo(), cancel);
   }
 
   bool stopped() const { return stopped_; }
@@ -158,6 +162,7 @@ class NodeManagerHarness {
   }
 
   RecordingClients clients_;
+  RecordingPeers peers_;
   Gcs gcs_{std::make_unique<MemoryStore>()};
   InProcessGcsClient gcs_client_{gcs_};
   RecordingLauncher* launcher_ = nullptr;

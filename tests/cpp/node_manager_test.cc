@@ -391,7 +391,7 @@ TEST_F(NodeManagerTest, APlacementGroupIsReservedWhenItFitsAndRemovedGroupsSayRe
 
   rpc::RemovePlacementGroup remove;
   remove.set_pg_id(create.pg_id());
-  node_.manager().OnRemovePlacementGroup(remove);
+  node_.manager().OnRemovePlacementGroup(node_.clients().infos.at(driver_), remove);
   rpc::PlacementGroupTableRequest table;
   table.set_request_id(7);
   node_.manager().OnPlacementGroupTable(node_.clients().infos.at(driver_), table);
@@ -402,14 +402,47 @@ TEST_F(NodeManagerTest, APlacementGroupIsReservedWhenItFitsAndRemovedGroupsSayRe
             rpc::PG_REMOVED);
 }
 
-TEST_F(NodeManagerTest, APlacementGroupTooLargeForTheClusterFailsItsReadyObjectAfterTheGrace) {
+TEST_F(NodeManagerTest, RemovingAGroupThisNodeKnowsNothingOfAsksTheOtherNodes) {
+  const NodeId other = NodeId::FromRandom();
+  rpc::NodeInfo info;
+  info.set_node_id(other.Binary());
+  info.set_alive(true);
+  (*info.mutable_total()->mutable_amounts())["CPU"] = 1;
+  node_.manager().OnClusterView({info});
+  rpc::RemovePlacementGroup remove;
+  remove.set_pg_id(PlacementGroupId::FromRandom().Binary());  // created there
+
+  ClientInfo peer;
+  peer.kind = rpc::PEER;
+  peer.node_id = other;
+  node_.manager().OnRemovePlacementGroup(peer, remove);
+  EXPECT_TRUE(node_.peers().Of(other, rpc::Message::kRemovePlacementGroup).empty())
+      << "another node's removal is not passed on again";
+
+  node_.manager().OnRemovePlacementGroup(node_.clients().infos.at(driver_), remove);
+  const auto asked = node_.peers().Of(other, rpc::Message::kRemovePlacementGroup);
+  ASSERT_EQ(asked.size(), 1u) << "a driver's removal reaches the node that made the group";
+  EXPECT_EQ(asked[0].remove_placement_group().pg_id(), remove.pg_id());
+}
+
+TEST_F(NodeManagerTest, APlacementGroupTooLargeForTheClusterWarnsAndStaysPendingUntilRemoved) {
+  node_.clients().infos.at(driver_).log_to_driver = true;
   const rpc::CreatePlacementGroup create = Group({{{"CPU", 4}}});
   node_.manager().OnCreatePlacementGroup(node_.clients().infos.at(driver_), create);
-  EXPECT_EQ(node_.Ready(driver_).count(ObjectId::FromBinary(create.ready_id())), 0u)
-      << "a node that fits may still join";
-  node_.timers().Advance(NodeOptions().infeasible_grace);
+  const auto warnings = node_.Take(driver_, rpc::Message::kLogLines);
+  ASSERT_EQ(warnings.size(), 1u) << "the driver is warned at once";
+  EXPECT_NE(warnings[0].log_lines().lines(0).find("stays pending"), std::string::npos)
+      << warnings[0].log_lines().lines(0);
+  node_.timers().Advance(NodeOptions().infeasible_grace * 10);
+  const ObjectId ready_id = ObjectId::FromBinary(create.ready_id());
+  EXPECT_EQ(node_.Ready(driver_).count(ready_id), 0u) << "it waits for a node that can hold it";
+
+  rpc::RemovePlacementGroup remove;
+  remove.set_pg_id(create.pg_id());
+  node_.manager().OnRemovePlacementGroup(node_.clients().infos.at(driver_), remove);
   auto ready = node_.Ready(driver_);
-  EXPECT_EQ(ready[ObjectId::FromBinary(create.ready_id())].error(), rpc::INFEASIBLE);
+  ASSERT_EQ(ready.count(ready_id), 1u) << "removing it ends the wait";
+  EXPECT_EQ(ready[ready_id].error(), rpc::TASK_CANCELLED);
 }
 
 // ---- spilling ----------------------------------------------------------------------

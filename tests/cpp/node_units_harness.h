@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/container/flat_hash_set.h"
+#include "common/placement_group_resources.h"
 #include "gcs/gcs.h"
 #include "gcs/in_process_gcs_client.h"
 #include "gcs/memory_store.h"
@@ -81,12 +82,14 @@ class NodeUnitsHarness : private ReturnStore {
     tasks_->Rebalance();
   }
   void Done(ClientId worker, rpc::TaskDone done) { tasks_->OnTaskDone(worker, done); }
-  void Cancel(const TaskId& task, bool force = false, bool recursive = true) {
+  // `by` asks to cancel `task` (a client of no particular kind by default).
+  void Cancel(const TaskId& task, bool force = false, bool recursive = true,
+              const ClientInfo& by = ClientInfo()) {
     rpc::CancelTask cancel;
     cancel.set_task_id(task.Binary());
     cancel.set_force(force);
     cancel.set_recursive(recursive);
-    tasks_->OnCancel(cancel);
+    tasks_->OnCancel(by, cancel);
   }
 
   // A driver connects, with a job of its own, and asks for log lines.
@@ -94,6 +97,12 @@ class NodeUnitsHarness : private ReturnStore {
     ClientInfo& info = Connect(rpc::DRIVER, pid);
     info.job_id = JobId::FromRandom();
     info.log_to_driver = true;
+    return info;
+  }
+  // `node`'s raylet connects, as it does to place tasks here.
+  ClientInfo Peer(const NodeId& node) {
+    ClientInfo& info = Connect(rpc::PEER, 0);
+    info.node_id = node;
     return info;
   }
   size_t num_launched() const { return launcher_.launched.size(); }
@@ -243,12 +252,56 @@ class NodeUnitsHarness : private ReturnStore {
   ClusterSchedulingPolicy policy_;
   RecordingPeers peers_;
   RemoteTasks remote_{node_id_, objects_, *this, peers_, peers_};
-  PlacementGroupManager groups_{scheduler_, objects_, *this, gcs_client_, peers_, timers_, node_id_};
+  PlacementGroupManager groups_{scheduler_, objects_, *this, gcs_client_, peers_, clients_, node_id_};
 
   TaskManager* tasks_ = nullptr;
   ActorManager* actors_ = nullptr;
   ClientId next_client_ = 1;
   size_t registered_workers_ = 0;
+};
+
+// Placement groups that a driver creates on the harness's node, and tasks
+// that ask for their bundles: for the fixtures of the task managers' specs.
+class TestGroups {
+ public:
+  // Borrows both, which must outlive this.
+  TestGroups(NodeUnitsHarness& node, const ClientInfo& owner) : node_(node), owner_(owner) {}
+
+  // Creates a group of one bundle per entry of `bundle_cpus` (that many
+  // CPUs), reserved at the next dispatch (by the round, for bundles on
+  // other nodes); it is the one id() names from now on.
+  void Create(const std::vector<double>& bundle_cpus, const std::string& strategy) {
+    rpc::CreatePlacementGroup create;
+    id_ = PlacementGroupId::FromRandom();
+    create.set_pg_id(id_.Binary());
+    for (double cpus : bundle_cpus) ResourceSet::FromMap({{"CPU", cpus}}).ToProto(create.add_bundles());
+    create.set_strategy(strategy);
+    create.set_ready_id(ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1).Binary());
+    node_.groups().Create(owner_.id, create);
+  }
+  // A PACK group of one bundle of `cpus` CPUs; returns the demand of a task
+  // asking for `asked` of them.
+  ResourceSet OneBundle(double cpus, double asked) {
+    Create({cpus}, "PACK");
+    return Demand(asked);
+  }
+  // A task asking for `cpus` of the group's CPUs: of bundle `index`, or of
+  // any bundle (-1).
+  ResourceSet Demand(double cpus, int index = -1) const {
+    return ResourceSet::FromMap({{GroupResourceName("CPU", id_.Hex(), index), cpus}});
+  }
+  // The owner's task `name`, asking for `demand` and nothing else.
+  rpc::TaskSpec Task(const std::string& name, const ResourceSet& demand) const {
+    rpc::TaskSpec spec = TaskSpecFor(owner_.job_id, name, {});
+    demand.ToProto(spec.mutable_resources());
+    return spec;
+  }
+  const PlacementGroupId& id() const { return id_; }
+
+ private:
+  NodeUnitsHarness& node_;
+  const ClientInfo& owner_;
+  PlacementGroupId id_;
 };
 
 // The actor manager's side, for specifying a TaskManager alone: no task

@@ -26,13 +26,20 @@ constexpr auto kPrepare = rpc::Message::kPrepareBundles;
 constexpr auto kCommit = rpc::Message::kCommitBundles;
 constexpr auto kReturn = rpc::Message::kReturnBundles;
 
-using testing::ManualTimers;
+using testing::RecordingClients;
 using testing::RecordingPeers;
 using testing::TableReturns;
 
 class PlacementGroupManagerTest : public ::testing::Test {
  protected:
-  PlacementGroupManagerTest() { std::tie(b_, c_) = testing::OrderedNodeIds(); }
+  PlacementGroupManagerTest() {
+    std::tie(b_, c_) = testing::OrderedNodeIds();
+    ClientInfo& driver = clients_.infos[kDriver];  // its job hears the warnings
+    driver.id = kDriver;
+    driver.kind = rpc::DRIVER;
+    driver.job_id = JobId::FromRandom();
+    driver.log_to_driver = true;
+  }
   rpc::CreatePlacementGroup Request(const std::vector<std::map<std::string, double>>& bundles,
                                     const std::string& strategy = "PACK") {
     rpc::CreatePlacementGroup request;
@@ -62,6 +69,14 @@ class PlacementGroupManagerTest : public ::testing::Test {
     return Record(request).state();
   }
   std::vector<TaskId> ReservePending() { return groups_.ReservePending(view_); }
+  // The lines the driver's job was sent since the last call.
+  std::vector<std::string> WarningsToTheDriver() {
+    std::vector<std::string> lines;
+    for (const auto& message : clients_.Take(kDriver, rpc::Message::kLogLines)) {
+      for (const auto& line : message.log_lines().lines()) lines.push_back(line);
+    }
+    return lines;
+  }
   // `node` reports `cpus` CPUs, all free.
   void Report(const NodeId& node, double cpus) {
     view_.UpdateNode(node, {ResourceSet::FromMap({{"CPU", cpus}}),
@@ -110,10 +125,10 @@ class PlacementGroupManagerTest : public ::testing::Test {
   Gcs gcs_{std::make_unique<MemoryStore>()};
   InProcessGcsClient gcs_client_{gcs_};
   RecordingPeers peers_;
-  ManualTimers timers_;
+  RecordingClients clients_;
   ClusterResourceView view_{self_, scheduler_.total(), scheduler_.available()};
   PlacementGroupManager groups_{scheduler_, objects_, returns_, gcs_client_,
-                                peers_,     timers_,  self_};
+                                peers_,     clients_, self_};
 };
 
 TEST_F(PlacementGroupManagerTest, AReservedGroupOffersItsBundlesUnderItsOwnNames) {
@@ -161,7 +176,7 @@ TEST_F(PlacementGroupManagerTest, ATaskForAGroupNotYetReservedWaitsAndIsReleased
   EXPECT_FALSE(groups_.Park(TaskId::FromRandom(), demand)) << "reserved: queue at once";
 }
 
-TEST_F(PlacementGroupManagerTest, AGroupTheClusterCannotHoldFailsAfterTheGrace) {
+TEST_F(PlacementGroupManagerTest, AGroupTheClusterCannotHoldWarnsOnceAndStaysPending) {
   const auto too_big = Request({{{"CPU", 8}}});
   const auto spread = Request({{{"CPU", 1}}, {{"CPU", 1}}}, "STRICT_SPREAD");
   groups_.Create(kDriver, too_big);
@@ -171,14 +186,36 @@ TEST_F(PlacementGroupManagerTest, AGroupTheClusterCannotHoldFailsAfterTheGrace) 
   ReservePending();
   EXPECT_EQ(State(small), rpc::PG_CREATED) << "groups waiting for nodes hold back no other";
   EXPECT_TRUE(Record(too_big).infeasible()) << "the table says so at once";
-  EXPECT_FALSE(IsReady(too_big)) << "nodes may still join";
-  timers_.Advance(PlacementGroupManager::kInfeasibleGrace);
-  EXPECT_EQ(ReadyObject(too_big)->error, rpc::INFEASIBLE);
-  EXPECT_NE(ReadyObject(too_big)->error_message.find("CPU: 8"), std::string::npos);
-  EXPECT_EQ(ReadyObject(spread)->error, rpc::INFEASIBLE);
-  EXPECT_NE(ReadyObject(spread)->error_message.find("STRICT_SPREAD"), std::string::npos);
-  EXPECT_FALSE(groups_.has_pending());
+  const std::vector<std::string> warnings = WarningsToTheDriver();
+  ASSERT_EQ(warnings.size(), 2u) << "one warning per group, at once";
+  EXPECT_NE(warnings[0].find("{CPU: 8} fits no node"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("the largest node has {CPU: 4}"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[1].find("STRICT_SPREAD"), std::string::npos) << warnings[1];
+
+  for (int view = 0; view < 3; ++view) {  // views come and go, no node that fits joins
+    groups_.OnViewChanged();
+    ReservePending();
+  }
+  EXPECT_FALSE(IsReady(too_big)) << "it waits for nodes, however long";
+  EXPECT_FALSE(IsReady(spread));
   EXPECT_EQ(State(too_big), rpc::PG_PENDING);
+  EXPECT_EQ(State(spread), rpc::PG_PENDING);
+  EXPECT_TRUE(WarningsToTheDriver().empty()) << "warned once, not on every view";
+  EXPECT_TRUE(groups_.has_pending());
+}
+
+TEST_F(PlacementGroupManagerTest, ATaskInAGroupTheClusterCannotHoldWaitsWithIt) {
+  const auto request = Request({{{"CPU", 8}}});
+  groups_.Create(kDriver, request);
+  const TaskId task = TaskId::FromRandom();
+  EXPECT_TRUE(groups_.Park(task, Demand("CPU", IdOf(request), 0, 1)));
+  EXPECT_TRUE(ReservePending().empty());
+  Report(b_, 8);  // a node that can hold it joins
+  groups_.OnViewChanged();
+  EXPECT_TRUE(ReservePending().empty()) << "released once reserved, not before";
+  Answers(b_, true);
+  EXPECT_EQ(ReservePending(), std::vector<TaskId>{task});
+  EXPECT_TRUE(IsReady(request));
 }
 
 TEST_F(PlacementGroupManagerTest, RemovingAGroupGivesItsResourcesBackAndSaysRemoved) {
@@ -219,6 +256,20 @@ TEST_F(PlacementGroupManagerTest, RemovingAPendingGroupCancelsItsReadyObject) {
   groups_.Remove(PlacementGroupId::FromBinary(request.pg_id()));
   EXPECT_EQ(ReadyObject(request)->error, rpc::TASK_CANCELLED);
   EXPECT_TRUE(ReservePending().empty());
+}
+
+TEST_F(PlacementGroupManagerTest, RemovingAGroupTheClusterCannotHoldEndsItsWait) {
+  const auto request = Request({{{"CPU", 8}}});
+  groups_.Create(kDriver, request);
+  ReservePending();
+  groups_.Remove(IdOf(request));
+  EXPECT_EQ(ReadyObject(request)->error, rpc::TASK_CANCELLED) << "ready() raises, no hang";
+  EXPECT_EQ(State(request), rpc::PG_REMOVED);
+  Report(b_, 8);  // a node that could have held it joins afterwards
+  groups_.OnViewChanged();
+  ReservePending();
+  EXPECT_TRUE(peers_.Of(b_, kPrepare).empty()) << "a removed group is never reserved";
+  EXPECT_FALSE(groups_.has_pending());
 }
 
 TEST_F(PlacementGroupManagerTest, ADriversGroupsGoWithItButNotDetachedOnes) {
@@ -316,12 +367,11 @@ TEST_F(PlacementGroupManagerTest, AGroupNeedingMoreNodesWaitsForThemToJoin) {
   groups_.Create(kDriver, request);
   ReservePending();
   EXPECT_TRUE(Record(request).infeasible());
-  timers_.Advance(PlacementGroupManager::kInfeasibleGrace / 2);
-  Report(b_, 2);  // a node joins within the grace
+  EXPECT_FALSE(IsReady(request));
+  Report(b_, 2);  // a node joins
   groups_.OnViewChanged();
   ReservePending();
   Answers(b_, true);
-  timers_.Advance(PlacementGroupManager::kInfeasibleGrace);
   EXPECT_EQ(State(request), rpc::PG_CREATED);
   EXPECT_FALSE(Record(request).infeasible());
   EXPECT_EQ(ReadyObject(request)->error, rpc::ERROR_NONE);
@@ -357,6 +407,29 @@ TEST_F(PlacementGroupManagerTest, ATaskForABundleOnANodeThatLeftHasNowhereToGo) 
 }
 
 // ---- across nodes: a node holding another node's bundles ------------------------------------
+
+TEST_F(PlacementGroupManagerTest, RemovingAGroupUnknownHereAsksEveryOtherNodeAndRecordsItRemoved) {
+  // Another node created it (and registered it); nothing of it is here.
+  const PlacementGroupId elsewhere = PlacementGroupId::FromRandom();
+  rpc::PlacementGroupInfo record;
+  record.set_pg_id(elsewhere.Binary());
+  record.set_name("theirs");
+  ResourceSet::FromMap({{"CPU", 1}}).ToProto(record.add_bundles());
+  ASSERT_TRUE(gcs_.AddPlacementGroup(record).ok());
+  ASSERT_FALSE(groups_.Contains(elsewhere));
+
+  groups_.RemoveElsewhere(elsewhere, {b_, c_});
+
+  for (const NodeId& node : {b_, c_}) {
+    const auto asked = peers_.Of(node, rpc::Message::kRemovePlacementGroup);
+    ASSERT_EQ(asked.size(), 1u) << "its creator or a holder of its bundles may be any node";
+    EXPECT_EQ(asked[0].remove_placement_group().pg_id(), elsewhere.Binary());
+  }
+  const auto records = gcs_.GetPlacementGroups(elsewhere);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].state(), rpc::PG_REMOVED) << "even if its creator is gone";
+  EXPECT_FALSE(gcs_.LookupNamedPlacementGroup("", "theirs").has_value()) << "its name is free";
+}
 
 TEST_F(PlacementGroupManagerTest, ANodeHoldsAnotherNodesBundlesFromPrepareToReturn) {
   const PlacementGroupId group = PlacementGroupId::FromRandom();

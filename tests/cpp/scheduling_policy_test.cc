@@ -43,6 +43,14 @@ TEST_F(SchedulingPolicyTest, ADemandNoNodeCanEverHoldIsInfeasible) {
   EXPECT_TRUE(Schedule(Cpus(3)).is_infeasible()) << "no node of two has 3 CPUs";
 }
 
+TEST_F(SchedulingPolicyTest, TheLargestNodeIsDescribedByWhatItHasOfItsOwn) {
+  const std::string group = "CPU_group_00000001e6579b1c5bd7d42512000000";
+  view_.UpdateNode(NodeId::FromRandom(),
+                   {ResourceSet::FromMap({{"CPU", 4}, {"gadget", 0}, {group, 2}}), Cpus(0)});
+  EXPECT_EQ(view_.LargestNode().DebugString(), "{CPU: 4}")
+      << "its placement groups' names and what it has none of are left out";
+}
+
 TEST_F(SchedulingPolicyTest, TheLocalViewIsLive) {
   local_total_ = Cpus(4);  // e.g. a placement group's bundle offered on top
   EXPECT_EQ(Schedule(Cpus(3)), SchedulingDecision::Local());

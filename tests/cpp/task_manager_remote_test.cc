@@ -70,6 +70,15 @@ class TaskManagerRemoteTest : public ::testing::Test {
     for (const auto& message : node_.peers().sent[node]) kinds.push_back(message.body_case());
     return kinds;
   }
+  // What a node sends back for a task placed there that it cannot hold
+  // (it has `cpus` CPUs).
+  static rpc::TaskSpilledBack SpilledBack(const TaskId& task, double cpus) {
+    rpc::TaskSpilledBack back;
+    back.set_task_id(task.Binary());
+    back.set_why("it needs more CPUs than the node has");
+    ResourceSet::FromMap({{"CPU", cpus}}).ToProto(back.mutable_total());
+    return back;
+  }
   // All the object ids released on `node`.
   std::vector<ObjectId> ReleasedOn(const NodeId& node) {
     std::vector<ObjectId> ids;
@@ -650,9 +659,7 @@ TEST_F(TaskManagerRemoteTest, PipelinedTasksAreLeftAloneWhileNoOtherNodeHasRoom)
 TEST_F(TaskManagerRemoteTest, ATaskAnotherNodePlacedHereNeverLeaves) {
   const ClientId worker = node_.StartWorker();
   const TaskId busy = RunOn(worker, Spec("busy"));
-  ClientInfo& peer = node_.clients().infos[900];
-  peer.id = 900;
-  peer.kind = rpc::PEER;
+  const ClientInfo peer = node_.Peer(b_);
   Report(b_, 4, 4);
 
   rpc::TaskSpec spec = Pinned("from_b", b_);  // its placement was b's to make
@@ -668,7 +675,125 @@ TEST_F(TaskManagerRemoteTest, ATaskAnotherNodePlacedHereNeverLeaves) {
   EXPECT_TRUE(node_.peers().sent.empty());
 }
 
+TEST_F(TaskManagerRemoteTest, ATaskAnotherNodePlacedHereThatDoesNotFitIsSpilledBackToIt) {
+  const ClientInfo b = node_.Peer(b_);
+  Report(c_, 8, 8);  // c fits it, but where it goes is its owner's to choose
+  const TaskId task = node_.Submit(b, Spec("big", {{"CPU", 4}}));
+
+  const auto back = node_.clients().Take(b.id, rpc::Message::kTaskSpilledBack);
+  ASSERT_EQ(back.size(), 1u) << "its owner hears at once, not after the infeasible grace";
+  EXPECT_EQ(back[0].task_spilled_back().task_id(), task.Binary());
+  EXPECT_TRUE(Contains(back[0].task_spilled_back().why(), "{CPU: 4}"))
+      << back[0].task_spilled_back().why();
+  EXPECT_EQ(ResourceSet::FromProto(back[0].task_spilled_back().total()).Get("CPU"), 1)
+      << "what this node has, for the owner's view";
+  EXPECT_EQ(tasks_.size(), 0u) << "nothing of it waits here";
+  EXPECT_EQ(tasks_.num_infeasible(), 0u);
+  EXPECT_TRUE(node_.peers().sent.empty()) << "it is not sent on from here";
+  EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE) << "its return ends here (the owner ignores it)";
+  node_.objects().RemoveRef(b.id, ObjectIdFor(task, 1));  // the owner lets go of its return
+  EXPECT_FALSE(node_.objects().Contains(ObjectIdFor(task, 1))) << "nothing is left here";
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskSpilledBackGoesWhereItFitsWithoutSpendingARetry) {
+  Report(b_, 4, 4);  // b's report is stale: it has 1 CPU
+  Report(c_, 4, 4);
+  const TaskId task = Submit(Retried(Spec("two", {{"CPU", 2}}), 0));
+  ASSERT_EQ(SentTo(b_), std::vector<TaskId>{task}) << "ties go to b";
+
+  tasks_.OnSpilledBack(b_, SpilledBack(task, 1));
+
+  EXPECT_EQ(SentTo(c_), std::vector<TaskId>{task}) << "placed again, on the node that fits";
+  EXPECT_EQ(SpecsSentTo(c_)[0].attempt(), 0u) << "no retry spent (it had none)";
+  const auto released = ReleasedOn(b_);
+  EXPECT_NE(std::find(released.begin(), released.end(), ObjectIdFor(task, 1)), released.end())
+      << "b drops the return it held for it";
+  EXPECT_EQ(node_.view().remote_nodes().at(b_).total.Get("CPU"), 1) << "the view is corrected";
+  ReturnsValue(c_, task, "done");
+  EXPECT_EQ(node_.Result(task)->inline_data, "done");
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskSpilledBackThatNoNodeFitsWaitsForOneAsAnyInfeasibleTask) {
+  Report(b_, 4, 4);  // stale
+  const TaskId task = Submit(Spec("two", {{"CPU", 2}}));
+  ASSERT_EQ(SentTo(b_), std::vector<TaskId>{task});
+  tasks_.OnSpilledBack(c_, SpilledBack(task, 1));  // not where it went: ignored
+  EXPECT_EQ(tasks_.num_infeasible(), 0u);
+
+  tasks_.OnSpilledBack(b_, SpilledBack(task, 1));
+
+  EXPECT_EQ(tasks_.num_infeasible(), 1u) << "it waits for a node that fits";
+  const std::vector<std::string> log = DriverLog();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_TRUE(Contains(log[0], "warning")) << log[0];
+  Report(c_, 2, 2);
+  tasks_.OnViewChanged();
+  EXPECT_EQ(SentTo(c_), std::vector<TaskId>{task});
+}
+
 // ---- waiting for a node that fits ---------------------------------------------------
+
+// A group of one one-CPU bundle that b made (this node knows nothing of it
+// but its GCS record, PENDING), and a task of this node's driver in it.
+class TaskManagerGroupElsewhereTest : public TaskManagerRemoteTest {
+ protected:
+  TaskManagerGroupElsewhereTest() {
+    rpc::PlacementGroupInfo record;
+    record.set_pg_id(group_.Binary());
+    record.set_strategy("PACK");
+    ResourceSet::FromMap({{"CPU", 1}}).ToProto(record.add_bundles());
+    EXPECT_TRUE(node_.gcs().AddPlacementGroup(record).ok());
+    Report(b_, 1, 1);
+  }
+  TaskId SubmitInGroup() {
+    rpc::TaskSpec spec = Spec("in_group", {});
+    bundle_.ToProto(spec.mutable_resources());
+    return Submit(spec);
+  }
+  // b reserved the group: its bundle shows in b's report.
+  void BReportsTheBundle() {
+    ResourceSet total = ResourceSet::FromMap({{"CPU", 1}});
+    total.Add(bundle_);
+    node_.view().UpdateNode(b_, {total, total});
+    tasks_.OnViewChanged();
+  }
+
+  PlacementGroupId group_ = PlacementGroupId::FromRandom();
+  ResourceSet bundle_ = ResourceSet::FromMap({{GroupResourceName("CPU", group_.Hex(), 0), 1}});
+};
+
+TEST_F(TaskManagerGroupElsewhereTest, ATaskWaitsPastTheGraceWhileItsGroupIsPendingThenGoesToIt) {
+  const TaskId task = SubmitInGroup();
+  const std::vector<std::string> log = DriverLog();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_TRUE(Contains(log[0], "waits while the group is pending")) << log[0];
+
+  node_.timers().Advance(TaskManager::kInfeasibleGrace * 3);
+  EXPECT_EQ(node_.Result(task), nullptr) << "the group is pending: so is the task";
+  EXPECT_EQ(tasks_.num_infeasible(), 1u);
+
+  ASSERT_TRUE(node_.gcs().PlacementGroupCreated(group_, {b_}).ok());
+  BReportsTheBundle();
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{task});
+}
+
+TEST_F(TaskManagerGroupElsewhereTest, ATaskFailsAfterTheGraceOnceItsGroupIsRemoved) {
+  const TaskId task = SubmitInGroup();
+  ASSERT_TRUE(node_.gcs().PlacementGroupRemoved(group_).ok());
+  node_.timers().Advance(TaskManager::kInfeasibleGrace);
+  EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE);
+  EXPECT_TRUE(Contains(node_.MessageOf(task), "placement group " + group_.Hex()))
+      << node_.MessageOf(task);
+}
+
+TEST_F(TaskManagerGroupElsewhereTest, ATaskWaitsForTheViewOfAGroupReservedOnANodeAlive) {
+  const TaskId task = SubmitInGroup();
+  ASSERT_TRUE(node_.gcs().PlacementGroupCreated(group_, {b_}).ok());
+  node_.timers().Advance(TaskManager::kInfeasibleGrace);
+  EXPECT_EQ(node_.Result(task), nullptr) << "b's next report will show the bundle";
+  BReportsTheBundle();
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{task});
+}
 
 TEST_F(TaskManagerRemoteTest, ATaskNoNodeFitsWarnsAtOnceThenGoesToANodeThatJoins) {
   Report(b_, 1, 1);
@@ -713,7 +838,7 @@ TEST_F(TaskManagerRemoteTest, AWaitingTaskCanBeCancelled) {
   const TaskId big = Submit(Spec("big", {{"CPU", 8}}));
   rpc::CancelTask cancel;
   cancel.set_task_id(big.Binary());
-  tasks_.OnCancel(cancel);
+  tasks_.OnCancel(ClientInfo(), cancel);
   EXPECT_EQ(node_.objects().Find(ObjectIdFor(big, 1))->error, rpc::TASK_CANCELLED);
   EXPECT_EQ(tasks_.num_infeasible(), 0u);
   node_.timers().Advance(TaskManager::kInfeasibleGrace);
@@ -835,6 +960,81 @@ TEST_F(TaskManagerRemoteTest, ItsOwnerLeavingKillsTheActorThereUnlessDetached) {
   EXPECT_EQ(tasks_.ActorNode(ActorIdOf(detached)), b_);
 }
 
+TEST_F(TaskManagerRemoteTest, ADetachedActorsRecordGoesOnceItIsKilledOrItsNodeDies) {
+  Report(b_, 4, 4);
+  auto detached_on_b = [&] {
+    rpc::TaskSpec spec = PinnedCreation(b_);
+    spec.mutable_actor()->set_detached(true);
+    const TaskId actor = Submit(spec);
+    ReturnsValue(b_, actor, "handle");
+    tasks_.OnObjectFreed(HandleOf(ActorIdOf(actor)));  // no handle left here
+    return ActorIdOf(actor);
+  };
+  auto kill = [](const ActorId& actor, bool no_restart) {
+    rpc::KillActor request;
+    request.set_actor_id(actor.Binary());
+    request.set_no_restart(no_restart);
+    return request;
+  };
+  std::vector<ActorId> killed;
+  for (int i = 0; i < 3; ++i) killed.push_back(detached_on_b());
+  const ActorId restarted = detached_on_b();
+  const ActorId lost = detached_on_b();
+  EXPECT_EQ(tasks_.num_actors_elsewhere(), 5u) << "detached: they live on without handles here";
+
+  for (const ActorId& actor : killed) tasks_.OnActorKilled(kill(actor, /*no_restart=*/true));
+  tasks_.OnActorKilled(kill(restarted, /*no_restart=*/false));
+  EXPECT_EQ(tasks_.num_actors_elsewhere(), 2u) << "the killed ones are forgotten";
+  EXPECT_EQ(tasks_.ActorNode(restarted), b_) << "one that may restart lives on";
+
+  NodeDies(b_);
+  EXPECT_EQ(tasks_.num_actors_elsewhere(), 0u) << "gone with their node";
+  EXPECT_FALSE(tasks_.ActorNode(lost).has_value());
+}
+
+TEST_F(TaskManagerRemoteTest, AnActorsRecordHearsOfItsDeathFromItsNode) {
+  Report(b_, 4, 4);
+  rpc::TaskSpec spec = PinnedCreation(b_);
+  spec.mutable_actor()->set_detached(true);
+  const TaskId detached = Submit(spec);
+  const TaskId owned = Submit(PinnedCreation(b_));
+  ReturnsValue(b_, detached, "handle");
+  ReturnsValue(b_, owned, "handle");
+  auto died = [](const TaskId& actor) {
+    rpc::ActorDied message;
+    message.set_actor_id(ActorIdOf(actor).Binary());
+    message.set_death("the actor Counter exited: exit_actor() was called");
+    return message;
+  };
+
+  tasks_.OnActorDied(c_, died(detached));  // not where it is: ignored
+  EXPECT_EQ(tasks_.ActorNode(ActorIdOf(detached)), b_);
+  tasks_.OnActorDied(b_, died(detached));
+  tasks_.OnActorDied(b_, died(owned));
+  EXPECT_FALSE(tasks_.ActorNode(ActorIdOf(detached)).has_value()) << "a detached one is forgotten";
+
+  const TaskId call = Submit(testing::ActorCallSpec(driver_.job_id, owned, "add"));
+  EXPECT_EQ(node_.ErrorOf(call), rpc::ACTOR_DIED) << "a handle here still calls the other";
+  EXPECT_TRUE(Contains(node_.MessageOf(call), "exit_actor()")) << node_.MessageOf(call);
+  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{detached, owned})) << "the call does not go";
+}
+
+TEST_F(TaskManagerRemoteTest, CallsOnAKilledActorWithAHandleHereFailSayingSo) {
+  Report(b_, 4, 4);
+  const TaskId actor = Submit(PinnedCreation(b_));
+  ReturnsValue(b_, actor, "handle");
+  rpc::KillActor kill;
+  kill.set_actor_id(ActorIdOf(actor).Binary());
+  kill.set_no_restart(true);
+  tasks_.OnActorKilled(kill);
+
+  const TaskId call = Submit(testing::ActorCallSpec(driver_.job_id, actor, "add"));
+  EXPECT_EQ(node_.ErrorOf(call), rpc::ACTOR_DIED);
+  EXPECT_TRUE(Contains(node_.MessageOf(call), "killed by kill()")) << node_.MessageOf(call);
+  EXPECT_EQ(SentTo(b_), std::vector<TaskId>{actor}) << "the call does not go";
+  EXPECT_EQ(tasks_.ActorNode(ActorIdOf(actor)), b_) << "kept while a handle here may call it";
+}
+
 TEST_F(TaskManagerRemoteTest, CallsOnAnActorWhoseNodeDiedFailNamingTheNode) {
   Report(b_, 4, 4);
   rpc::TaskSpec spec = PinnedCreation(b_);
@@ -924,34 +1124,17 @@ TEST_F(TaskManagerRemoteTest, ATaskWithDynamicReturnsGoesToANodeWithRoomLikeAnyT
 
 class TaskManagerRemoteGroupTest : public TaskManagerRemoteTest {
  protected:
-  // A group of one bundle of `cpus` CPUs (reserved at the next dispatch);
-  // returns the demand of a task asking for `asked` of them.
-  ResourceSet Group(double cpus, double asked) {
-    rpc::CreatePlacementGroup create;
-    group_ = PlacementGroupId::FromRandom();
-    create.set_pg_id(group_.Binary());
-    ResourceSet::FromMap({{"CPU", cpus}}).ToProto(create.add_bundles());
-    create.set_strategy("PACK");
-    create.set_ready_id(ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1).Binary());
-    node_.groups().Create(driver_.id, create);
-    return ResourceSet::FromMap({{GroupResourceName("CPU", group_.Hex()), asked}});
-  }
-  rpc::TaskSpec InGroup(const std::string& name, const ResourceSet& demand) {
-    rpc::TaskSpec spec = Spec(name, {});
-    demand.ToProto(spec.mutable_resources());
-    return spec;
-  }
-  PlacementGroupId group_;
+  testing::TestGroups groups_{node_, driver_};
 };
 
 TEST_F(TaskManagerRemoteGroupTest, APlacementGroupTaskWaitsHereForItsGroupThoughAnotherNodeHasRoom) {
   const ClientId worker = node_.StartWorker();
-  const ResourceSet whole = Group(1, 1);
+  const ResourceSet whole = groups_.OneBundle(1, 1);
   tasks_.Dispatch();  // reserves the group: this node's only CPU
   Report(b_, 4, 4);
-  const TaskId first = RunOn(worker, InGroup("first", whole));
+  const TaskId first = RunOn(worker, groups_.Task("first", whole));
 
-  const TaskId second = Submit(InGroup("second", whole));
+  const TaskId second = Submit(groups_.Task("second", whole));
   const TaskId outside = Submit(Spec("outside"));
   tasks_.Dispatch();
 
@@ -965,29 +1148,21 @@ TEST_F(TaskManagerRemoteGroupTest, APlacementGroupTaskWaitsHereForItsGroupThough
 // A group of two one-CPU bundles, bundle 0 here and bundle 1 on b.
 class TaskManagerRemoteSpreadGroupTest : public TaskManagerRemoteGroupTest {
  protected:
-  void CreateSpreadGroup() {
-    rpc::CreatePlacementGroup create;
-    group_ = PlacementGroupId::FromRandom();
-    create.set_pg_id(group_.Binary());
-    ResourceSet::FromMap({{"CPU", 1}}).ToProto(create.add_bundles());
-    ResourceSet::FromMap({{"CPU", 1}}).ToProto(create.add_bundles());
-    create.set_strategy("STRICT_SPREAD");
-    create.set_ready_id(ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1).Binary());
-    node_.groups().Create(driver_.id, create);
-  }
+  void CreateSpreadGroup() { groups_.Create({1, 1}, "STRICT_SPREAD"); }
   // b agrees to hold bundle 1; the group is reserved.
   void BAgrees() {
     const auto prepares = node_.peers().Of(b_, rpc::Message::kPrepareBundles);
     ASSERT_EQ(prepares.size(), 1u);
     rpc::BundlesPrepared reply;
-    reply.set_pg_id(group_.Binary());
+    reply.set_pg_id(groups_.id().Binary());
     reply.set_round(prepares[0].prepare_bundles().round());
     reply.set_ok(true);
     node_.groups().OnPrepareReply(b_, reply);
     tasks_.Dispatch();
   }
-  ResourceSet Bundle(int index) const {
-    return ResourceSet::FromMap({{GroupResourceName("CPU", group_.Hex(), index), 1}});
+  ResourceSet Bundle(int index) const { return groups_.Demand(1, index); }
+  rpc::TaskSpec InGroup(const std::string& name, const ResourceSet& demand) const {
+    return groups_.Task(name, demand);
   }
 };
 
@@ -1026,6 +1201,29 @@ TEST_F(TaskManagerRemoteSpreadGroupTest, ATaskInABundleOfANodeThatDiedFailsSayin
 }
 
 // ---- cancelling a task on another node ----------------------------------------------
+
+TEST_F(TaskManagerRemoteTest, AnotherNodeCancelsOnlyTheTasksItSubmittedHere) {
+  const ClientInfo b = node_.Peer(b_);
+  const ClientInfo c = node_.Peer(c_);
+  const ClientId worker = node_.StartWorker();
+  const TaskId from_b = node_.Submit(b, Spec("from_b", {{"CPU", 0.5}}));
+  ASSERT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{from_b});
+  rpc::TaskSpec child = Spec("child", {{"CPU", 0.5}});  // submitted by the task from b
+  child.set_parent_task_id(from_b.Binary());
+  const TaskId from_its_worker = node_.Submit(node_.clients().infos.at(worker), child);
+  const TaskId mine = Submit(Spec("mine", {{"CPU", 0.5}}));
+
+  node_.Cancel(mine, /*force=*/false, /*recursive=*/true, b);
+  node_.Cancel(from_b, /*force=*/false, /*recursive=*/true, c);
+  EXPECT_EQ(node_.Result(mine), nullptr) << "b did not submit it: ignored";
+  EXPECT_EQ(node_.Result(from_b), nullptr) << "c did not submit it: ignored";
+  EXPECT_EQ(tasks_.size(), 3u);
+
+  node_.Cancel(from_b, /*force=*/false, /*recursive=*/true, b);
+  EXPECT_EQ(node_.ErrorOf(from_b), rpc::TASK_CANCELLED);
+  EXPECT_EQ(node_.ErrorOf(from_its_worker), rpc::TASK_CANCELLED) << "and what it submitted";
+  EXPECT_EQ(node_.Result(mine), nullptr);
+}
 
 TEST_F(TaskManagerRemoteTest, CancellingATaskOnAnotherNodeAsksThatNodeAndFailsItsReturnsAtOnce) {
   Report(b_, 4, 4);

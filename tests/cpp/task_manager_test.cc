@@ -7,7 +7,6 @@
 
 #include <gtest/gtest.h>
 
-#include "common/placement_group_resources.h"
 #include "node_units_harness.h"
 
 namespace flare {
@@ -336,36 +335,18 @@ TEST_F(TaskManagerTest, ATimeoutOfAFinishedAttemptDoesNothing) {
 
 class TaskManagerGroupTest : public TaskManagerTest {
  protected:
-  // Creates a group of one bundle of `cpus` CPUs (reserved at the next
-  // dispatch) and returns the demand of a task asking for `asked` of them.
-  ResourceSet Group(double cpus, double asked) {
-    rpc::CreatePlacementGroup create;
-    group_ = PlacementGroupId::FromRandom();
-    create.set_pg_id(group_.Binary());
-    ResourceSet::FromMap({{"CPU", cpus}}).ToProto(create.add_bundles());
-    create.set_strategy("PACK");
-    create.set_ready_id(ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1).Binary());
-    node_.groups().Create(driver_.id, create);
-    return ResourceSet::FromMap({{GroupResourceName("CPU", group_.Hex()), asked}});
-  }
-  rpc::TaskSpec InGroup(const std::string& name, const ResourceSet& demand) {
-    rpc::TaskSpec spec = Spec(name, {});
-    demand.ToProto(spec.mutable_resources());
-    return spec;
-  }
-
-  PlacementGroupId group_;
+  testing::TestGroups groups_{node_, driver_};
 };
 
 TEST_F(TaskManagerGroupTest, ATaskWaitsForItsGroupThenRunsInIt) {
-  const ResourceSet demand = Group(1, 1);
-  const TaskId task = Submit(InGroup("placed", demand));  // the group is not reserved yet
+  const ResourceSet demand = groups_.OneBundle(1, 1);
+  const TaskId task = Submit(groups_.Task("placed", demand));  // the group is not reserved yet
   const ClientId worker = node_.StartWorker();             // dispatching reserves it
   EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{task});
 }
 
 TEST_F(TaskManagerGroupTest, ATaskAskingMoreThanItsGroupOffersIsInfeasible) {
-  const TaskId task = Submit(InGroup("greedy", Group(1, 2)));
+  const TaskId task = Submit(groups_.Task("greedy", groups_.OneBundle(1, 2)));
   tasks_.Dispatch();
   EXPECT_EQ(node_.ErrorOf(task), rpc::INFEASIBLE);
   EXPECT_NE(node_.MessageOf(task).find("its placement group offers"), std::string::npos)
@@ -374,11 +355,11 @@ TEST_F(TaskManagerGroupTest, ATaskAskingMoreThanItsGroupOffersIsInfeasible) {
 
 TEST_F(TaskManagerGroupTest, TasksInARemovedGroupAreCancelledAndTheRunningOneKilled) {
   const ClientId worker = node_.StartWorker();
-  const ResourceSet half = Group(1, 0.5);
+  const ResourceSet half = groups_.OneBundle(1, 0.5);
   tasks_.Dispatch();
-  const TaskId running = RunOn(worker, InGroup("running", half));
+  const TaskId running = RunOn(worker, groups_.Task("running", half));
   const TaskId elsewhere = Submit(Spec("elsewhere", {{"CPU", 0.1}}));
-  tasks_.EndTasksInGroup(group_, "its placement group was removed");
+  tasks_.EndTasksInGroup(groups_.id(), "its placement group was removed");
   EXPECT_EQ(node_.ErrorOf(running), rpc::TASK_CANCELLED);
   EXPECT_TRUE(node_.processes().Killed(node_.pid_of(worker)));
   EXPECT_EQ(node_.Result(elsewhere), nullptr) << "a task outside the group goes on";
