@@ -338,3 +338,37 @@ def test_a_flare_directory_others_control_is_refused_naming_it(tmp_path, hostile
     assert "is not a private directory of this user" in started.stderr, started.stderr
     assert str(root) in started.stderr
     assert not list(root.iterdir()), "nothing was written into it"
+
+
+def test_old_sessions_of_exited_nodes_are_pruned_and_live_or_recent_ones_kept(tmp_path):
+    from flare._private import node as node_module
+    root = tmp_path / "root"
+    root.mkdir()
+    old = time.time() - 3600
+
+    def session(name, ready_pid=None, mtime=old):
+        path = root / f"session_{name}"
+        path.mkdir()
+        if ready_pid is not None:
+            (path / "raylet.ready").write_text(f"pid={ready_pid}\ngcs_address=127.0.0.1:1\n")
+        os.utime(path, (mtime, mtime))
+        return path
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    exited = [session(f"exited{i}", dead.pid, old - i) for i in range(5)]
+    kept_newest = [session(f"newest{i}", dead.pid, time.time() - i) for i in range(2)]
+    starting = session("starting", None, time.time() - 5 - 2)  # no ready record yet
+    never_ready = session("never_ready", None, old - 100)
+    bystander = subprocess.Popen(["sleep", "60"])  # alive, but no raylet
+    try:
+        reused = session("reused_pid", bystander.pid, old - 50)
+        node_module.prune_sessions(root, keep=2)
+    finally:
+        bystander.kill()
+        bystander.wait()
+    left = {path.name for path in root.iterdir()}
+    assert {path.name for path in kept_newest} <= left, "the newest are kept for their logs"
+    assert starting.name in left, "a session without a ready record may be starting"
+    assert not any(path.name in left for path in exited)
+    assert never_ready.name not in left and reused.name not in left

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
-import stat
 import tempfile
 import time
 from pathlib import Path
@@ -55,8 +56,38 @@ def raylet_binary() -> str:
         "or set FLARE_RAYLET_BINARY")
 
 
+# Old session directories kept for their logs; older ones of nodes that
+# have exited are removed when a new session starts.
+KEEP_SESSIONS = 10
+# A session directory with no raylet.ready record yet may be one starting
+# right now: it is left alone until it is this old.
+STARTING_GRACE_S = 600
+
+
+def prune_sessions(root: Path, keep: int = KEEP_SESSIONS) -> None:
+    """Removes the session directories of nodes that have exited, past the
+    newest ``keep``. A directory whose raylet still runs stays."""
+    sessions = sorted(root.glob("session_*"), key=lambda path: path.stat().st_mtime,
+                      reverse=True)
+    now = time.time()
+    for path in sessions[keep:]:
+        try:
+            record = read_ready(str(path))
+            if record is None:
+                # Starting now, or a raylet whose socket is still there.
+                if (now - path.stat().st_mtime < STARTING_GRACE_S
+                        or (path / "raylet.sock").exists()):
+                    continue
+            elif is_raylet_of(int(record.get("pid", "0")), str(path)):
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+        except (OSError, ValueError):
+            continue  # another process pruned or changed it meanwhile
+
+
 def new_session_dir() -> str:
     root = flare_root()
+    prune_sessions(root)
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     path = Path(tempfile.mkdtemp(prefix=f"session_{stamp}_{os.getpid()}_", dir=root))
     (path / "logs").mkdir(exist_ok=True)
