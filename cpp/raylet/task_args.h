@@ -10,6 +10,7 @@
 
 #include "common/ids.h"
 #include "flare.pb.h"
+#include "object_store/object_table.h"
 
 namespace flare {
 
@@ -19,6 +20,18 @@ inline std::vector<ObjectId> ArgumentIds(const rpc::TaskSpec& spec) {
   for (const auto& dep : spec.dependencies()) ids.push_back(ObjectId::FromBinary(dep));
   if (!spec.args_object_id().empty()) ids.push_back(ObjectId::FromBinary(spec.args_object_id()));
   return ids;
+}
+
+// A top-level argument of `spec` that holds an error, if any.
+inline const ObjectEntry* FailedArgument(const ObjectTable& objects, const rpc::TaskSpec& spec) {
+  for (const ObjectId& id : ArgumentIds(spec)) {
+    const ObjectEntry* entry = objects.Find(id);
+    if (entry != nullptr && entry->state == ObjectState::kReady &&
+        entry->error != rpc::ERROR_NONE) {
+      return entry;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace flare
