@@ -123,6 +123,13 @@ void SharedPort::Sniff(std::shared_ptr<tcp::socket> socket) {
 }
 
 void SharedPort::HandOn(tcp::socket& socket) {
+  // gRPC reads a handed-on socket on its poller threads and expects it not
+  // to block: an accepted socket does, and one read that waits for bytes
+  // stalls every call that poller serves, keepalive acks included (the
+  // peer's watchdog then ends the connection).
+  boost::system::error_code ignored;
+  socket.native_non_blocking(true, ignored);
+  socket.set_option(tcp::no_delay(true), ignored);
   grpc::AddInsecureChannelFromFd(server_.get(), socket.release());
 }
 

@@ -79,8 +79,10 @@ TEST_P(ObjectTransferTest, ConcurrentPullsOfOneObjectShareOneTransfer) {
     EXPECT_EQ(receiver_->manager().num_pulls(), 1u) << "the second pull joined the first";
     return 0;
   });
-  EXPECT_TRUE(first.get_future().get().ok());
-  EXPECT_TRUE(second.get_future().get().ok());
+  const absl::Status first_status = first.get_future().get();
+  const absl::Status second_status = second.get_future().get();
+  EXPECT_TRUE(first_status.ok()) << first_status;
+  EXPECT_TRUE(second_status.ok()) << second_status;
   sender_->objects().WaitForUnpins(1);  // one stream, so one pin in all
   EXPECT_TRUE(receiver_->HasPutBytes(id, size, 9));
 }
