@@ -11,6 +11,10 @@
 // hundred microseconds), so a waiter first polls the I/O thread's batch
 // counter for `spin` before it sleeps on the condition variable: sleeping
 // costs a futex wake-up, and on a VM an idle vCPU's halt and wake, each way.
+// Only while waits are that short: once the typical wait (a moving average
+// of recent ones) is longer than `spin` — a round trip to another node, an
+// idle worker — a waiter sleeps at once, so its polling does not take a
+// core from the processes doing the work it waits for.
 //
 // Thread-safe.
 #ifndef FLARE_CLIENT_WAITER_H_
@@ -76,6 +80,10 @@ class Waiter {
   // `deadline`) passes. Returns with the lock held.
   void Spin(std::unique_lock<std::mutex>& lock, Clock::TimePoint deadline,
             const std::function<bool()>& done);
+  // Sleeps on the condition variable until done(), the deadline, the
+  // connection's loss or an interruption.
+  absl::Status Sleep(std::unique_lock<std::mutex>& lock, Clock::TimePoint deadline,
+                     const InterruptCheck& interrupted, const std::function<bool()>& done);
 
   const WaiterOptions options_;
   const Clock& clock_;
@@ -84,6 +92,9 @@ class Waiter {
   std::string closed_reason_;  // guarded by mu_
   // Batches of messages the I/O thread has applied; spinning waiters poll it.
   std::atomic<uint64_t> batches_{0};
+  // How long recent waits took, a moving average (ns); decides whether the
+  // next one spins. Updated by racing waiters without a lock: an estimate.
+  std::atomic<int64_t> typical_wait_ns_{0};
 };
 
 }  // namespace flare

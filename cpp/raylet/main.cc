@@ -38,6 +38,7 @@
 #include "rpc/gcs_service.h"
 #include "rpc/node_service.h"
 #include "rpc/peer_pool.h"
+#include "rpc/raw_peer_server.h"
 #include "rpc/token.h"
 
 namespace {
@@ -146,6 +147,7 @@ struct ClusterLink {
   std::unique_ptr<flare::RemoteGcsClient> remote_client;
   std::unique_ptr<flare::GcsConnection> connection;
   std::unique_ptr<flare::NodeGrpcService> node_service;
+  std::unique_ptr<flare::RawPeerServer> raw_peers;
   std::unique_ptr<flare::ClusterServer> server;
   flare::GcsClient* client = nullptr;
   std::string gcs_address;  // host:port of the head's port
@@ -168,6 +170,7 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
                  const std::function<void(const absl::Status&)>& on_gcs_lost, ClusterLink& link) {
   link.node_service =
       std::make_unique<flare::NodeGrpcService>(io, local_server, flags.token);
+  link.raw_peers = std::make_unique<flare::RawPeerServer>(io, local_server, flags.token);
   flare::ObjectManagerOptions transfer;
   transfer.token = flags.token;
   transfer.transport = flags.object_transport == "grpc" ? flare::TransferTransport::kGrpc
@@ -187,7 +190,7 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
     link.client = link.local_client.get();
   }
   auto server = flare::ClusterServer::Start(flags.node_ip_address, flags.port, services,
-                                            link.objects->raw_route());
+                                            {link.objects->raw_route(), link.raw_peers->route()});
   if (!server.ok()) {
     std::cerr << "flare-raylet: " << server.status().message() << "\n";
     return false;
@@ -345,7 +348,9 @@ int main(int argc, char** argv) {
   flare::LocalServer server((*arena)->fd());
   if (!LinkCluster(flags, io, server, on_gcs_lost, link)) return 1;
   options.port = link.server->port();
-  flare::PeerPool peers(io, flags.token, options.node_id);
+  flare::PeerPool peers(io, flags.token, options.node_id,
+                        flags.peer_transport == "grpc" ? flare::PeerTransport::kGrpc
+                                                       : flare::PeerTransport::kRaw);
   ClusterPuller puller(peers);
   flare::NodeIo node_io = flare::PosixNodeIo(io, flags.session_dir);
   node_io.peers = &peers;
