@@ -58,8 +58,11 @@ class Waiter {
   // The client's lock.
   std::mutex& mutex() { return mu_; }
 
-  // I/O thread: a batch of messages was applied; wakes every waiter.
+  // I/O thread: a batch of messages was applied; wakes every waiter but
+  // the quiet ones.
   void NotifyBatch();
+  // Wakes the quiet waiters (WaitQuietly): what they wait for may hold.
+  void NotifyQuiet() { quiet_cv_.notify_all(); }
 
   // The connection is lost: waits in progress and later ones fail with
   // ConnectionLostError(reason). Takes the lock.
@@ -74,6 +77,12 @@ class Waiter {
   // REQUIRES: `lock` holds mutex().
   absl::Status Wait(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
                     const InterruptCheck& interrupted, const std::function<bool()>& done);
+  // The same for a background thread whose condition only NotifyQuiet
+  // reports (the driver's reader of worker logs): it neither spins nor wakes
+  // at each batch of messages the others wait for, so a round trip wakes
+  // only the threads that wait for it.
+  absl::Status WaitQuietly(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
+                           const std::function<bool()>& done);
 
  private:
   // Polls the batch counter until done() holds or the spin time (bounded by
@@ -89,6 +98,7 @@ class Waiter {
   const Clock& clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable quiet_cv_;  // WaitQuietly's
   std::string closed_reason_;  // guarded by mu_
   // Batches of messages the I/O thread has applied; spinning waiters poll it.
   std::atomic<uint64_t> batches_{0};

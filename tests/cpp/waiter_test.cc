@@ -23,9 +23,10 @@ class FakeClock : public Clock {
     if (on_now) on_now();
     return now;
   }
-  void WaitUntil(std::condition_variable&, std::unique_lock<std::mutex>&,
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>&,
                  TimePoint until) const override {
     sleeps++;
+    last_cv = &cv;
     if (sleep_ends_after.count() > 0 && now + sleep_ends_after < until) {
       until = now + sleep_ends_after;
     }
@@ -37,6 +38,7 @@ class FakeClock : public Clock {
   std::function<void()> on_now;  // runs at each look at the time
   mutable TimePoint now{};
   mutable int sleeps = 0;
+  mutable const std::condition_variable* last_cv = nullptr;  // slept on last
 };
 
 Clock::TimePoint TimePointZero() { return Clock::TimePoint(); }
@@ -184,6 +186,42 @@ TEST_F(WaiterSpinTest, ShortWaitsBringTheSpinBack) {
   clock_.on_now = [&] { ++looks; };
   EXPECT_TRUE(absl::IsDeadlineExceeded(Wait(10, [] { return false; })));
   EXPECT_GT(looks, 15) << "waits of tens of microseconds are typical again: it spins";
+}
+
+TEST_F(WaiterTest, AQuietWaiterSleepsApartFromTheWaitersThatBatchesWake) {
+  EXPECT_TRUE(absl::IsDeadlineExceeded(Wait(10, [] { return false; })));
+  const std::condition_variable* batch_cv = clock_.last_cv;
+  std::unique_lock<std::mutex> lock(waiter_.mutex());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(waiter_.WaitQuietly(lock, 10, [] { return false; })));
+  ASSERT_NE(clock_.last_cv, nullptr);
+  EXPECT_NE(clock_.last_cv, batch_cv) << "NotifyBatch would wake the quiet waiter";
+}
+
+TEST(WaiterQuietTest, ItsNotificationWakesAQuietWaiter) {
+  SteadyClock clock;
+  Waiter waiter(WaiterOptions(), clock);
+  bool logs = false;
+  std::thread io([&] {
+    std::lock_guard<std::mutex> lock(waiter.mutex());
+    logs = true;
+    waiter.NotifyQuiet();
+  });
+  std::unique_lock<std::mutex> lock(waiter.mutex());
+  const absl::Status status = waiter.WaitQuietly(lock, 60000, [&] { return logs; });
+  lock.unlock();
+  io.join();
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST(WaiterQuietTest, ALostConnectionEndsAQuietWait) {
+  SteadyClock clock;
+  Waiter waiter(WaiterOptions(), clock);
+  std::thread io([&] { waiter.Close("the raylet went away"); });
+  std::unique_lock<std::mutex> lock(waiter.mutex());
+  const absl::Status status = waiter.WaitQuietly(lock, 60000, [] { return false; });
+  lock.unlock();
+  io.join();
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
 }
 
 // Waits, with real time, for a flag another thread sets as the I/O thread
