@@ -18,6 +18,7 @@
 
 #include <boost/asio.hpp>
 
+#include "common/fd_reserve.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_server.h"
 #include "gcs/gcs_wire.h"
@@ -89,15 +90,56 @@ uint64_t AvailableMemory() {
 }
 
 // Listens on the local socket and hands accepted connections over.
-void AcceptLoop(boost::asio::local::stream_protocol::acceptor& acceptor,
-                flare::LocalServer& server) {
-  acceptor.async_accept([&acceptor, &server](const boost::system::error_code& error,
-                                            boost::asio::local::stream_protocol::socket socket) {
-    if (error == boost::asio::error::operation_aborted) return;
-    if (!error) server.Accept(std::move(socket));
-    AcceptLoop(acceptor, server);
-  });
-}
+// Accepts drivers and workers on the Unix socket. Out of descriptors, it
+// refuses the clients waiting (FdReserve: they see the connection close)
+// and tries again after a pause, with one log line per episode, instead of
+// accepting in a loop at full CPU while they hang.
+class LocalAcceptor {
+ public:
+  LocalAcceptor(boost::asio::local::stream_protocol::acceptor& acceptor,
+                flare::LocalServer& server)
+      : acceptor_(acceptor), server_(server), retry_(acceptor.get_executor()) {
+    boost::system::error_code ignored;
+    acceptor_.native_non_blocking(true, ignored);
+  }
+
+  void Start() {
+    acceptor_.async_accept([this](const boost::system::error_code& error,
+                                  boost::asio::local::stream_protocol::socket socket) {
+      if (error == boost::asio::error::operation_aborted) return;
+      if (!error) {
+        if (out_of_descriptors_) {
+          std::cerr << "flare-raylet: accepting local clients again (" << refused_
+                    << " were refused)\n";
+          out_of_descriptors_ = false;
+          refused_ = 0;
+        }
+        server_.Accept(std::move(socket));
+      } else if (flare::IsOutOfDescriptors(error.value())) {
+        std::string use;
+        refused_ += reserve_.RefuseWaiting(acceptor_.native_handle(), &use);
+        if (!out_of_descriptors_) {
+          std::cerr << "flare-raylet: " << use << ": refusing new local clients until some close\n";
+          out_of_descriptors_ = true;
+        }
+        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.async_wait([this](const boost::system::error_code& error) {
+          if (!error) Start();
+        });
+        return;
+      }
+      Start();
+    });
+  }
+
+ private:
+  boost::asio::local::stream_protocol::acceptor& acceptor_;
+  flare::LocalServer& server_;
+  boost::asio::steady_timer retry_;
+  flare::FdReserve reserve_;
+  bool out_of_descriptors_ = false;
+  int refused_ = 0;  // in this episode
+};
 
 void ReapChildren(flare::NodeManager& manager) {
   int status = 0;
@@ -401,7 +443,8 @@ int main(int argc, char** argv) {
   if (!started.ok()) {
     std::cerr << "flare-raylet: cannot start workers: " << started.message() << "\n";
   }
-  AcceptLoop(acceptor, server);
+  LocalAcceptor accept_clients(acceptor, server);
+  accept_clients.Start();
 
   // Joined once the GCS's view holds this node; a head that never answers
   // ends the start within kJoinTimeout.

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <iostream>
 #include <utility>
 
 #include <boost/asio/steady_timer.hpp>
@@ -36,7 +37,8 @@ SharedPort::SharedPort(std::unique_ptr<grpc::Server> server, RawRoutes raw,
       raw_(std::move(raw)),
       options_(options),
       guard_(io_.get_executor()),
-      acceptor_(io_) {}
+      acceptor_(io_),
+      retry_(io_) {}
 
 absl::StatusOr<std::unique_ptr<SharedPort>> SharedPort::Start(
     const std::string& host, int port,
@@ -80,6 +82,7 @@ absl::StatusOr<std::unique_ptr<SharedPort>> SharedPort::Start(
                                   error.message() + ")");
   }
   shared->port_ = shared->acceptor_.local_endpoint().port();
+  shared->acceptor_.native_non_blocking(true, error);
   shared->Accept();
   shared->thread_ = std::thread([raw_port = shared.get()] { raw_port->io_.run(); });
   return shared;
@@ -89,11 +92,31 @@ void SharedPort::Accept() {
   acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
     if (error == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!error) {
+      if (out_of_descriptors_) {
+        std::cerr << "flare-raylet: accepting connections to port " << port_ << " again ("
+                  << refused_ << " were refused)\n";
+        out_of_descriptors_ = false;
+        refused_ = 0;
+      }
       if (!raw_.empty()) {
         Sniff(std::make_shared<tcp::socket>(std::move(socket)));
       } else {
         HandOn(socket);
       }
+    } else if (IsOutOfDescriptors(error.value())) {
+      // Refused (closed at once) rather than left to hang, and no spin.
+      std::string use;
+      refused_ += reserve_.RefuseWaiting(acceptor_.native_handle(), &use);
+      if (!out_of_descriptors_) {
+        std::cerr << "flare-raylet: " << use << ": refusing connections to port " << port_
+                  << " until some close\n";
+        out_of_descriptors_ = true;
+      }
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([this](const boost::system::error_code& error) {
+        if (!error) Accept();
+      });
+      return;
     }
     Accept();
   });

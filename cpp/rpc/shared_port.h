@@ -24,9 +24,11 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "common/fd_reserve.h"
 
 namespace flare {
 
@@ -81,6 +83,10 @@ class SharedPort {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_;  // out of descriptors: accepting again
+  FdReserve reserve_;
+  bool out_of_descriptors_ = false;
+  int refused_ = 0;  // in this episode
   std::unordered_set<std::shared_ptr<boost::asio::ip::tcp::socket>> sniffing_;  // on the thread
   std::thread thread_;
   int port_ = 0;
