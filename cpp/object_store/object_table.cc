@@ -421,6 +421,16 @@ void ObjectTable::MarkLost(const ObjectId& id, std::string message) {
   entry.error_message = std::move(message);
 }
 
+bool ObjectTable::Reopen(const ObjectId& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !NeedsFetch(id) || it->second.fetching) return false;
+  ObjectEntry& entry = it->second;
+  entry.state = ObjectState::kPending;
+  entry.elsewhere = NodeId();
+  entry.size = 0;
+  return true;
+}
+
 bool ObjectTable::IsSpilled(const ObjectId& id) const {
   auto it = objects_.find(id);
   return it != objects_.end() && it->second.spilled;

@@ -153,6 +153,16 @@ class ObjectTable {
   // on a node that is gone: its block is freed and it holds an OBJECT_LOST
   // error with `message` from now on.
   void MarkLost(const ObjectId& id, std::string message);
+  // A ready object whose only copy was on another node, lost there and to
+  // be made again (lineage): pending once more, its references kept, its
+  // readers to subscribe anew. False (nothing changed) unless it is ready
+  // elsewhere and no pull writes into a copy here.
+  bool Reopen(const ObjectId& id);
+  // A pull is writing a copy of `id` here.
+  bool IsFetching(const ObjectId& id) const {
+    auto it = objects_.find(id);
+    return it != objects_.end() && it->second.fetching;
+  }
   uint64_t capacity() const { return allocator_.capacity(); }
 
   bool Contains(const ObjectId& id) const { return objects_.contains(id); }

@@ -430,13 +430,20 @@ void NodeManager::ObjectReady(const ObjectId& id, const std::vector<ClientId>& w
 }
 
 void NodeManager::OnFetched(const ObjectId& id, const absl::Status& status) {
-  if (!status.ok() && objects_.NeedsFetch(id)) {
-    objects_.MarkLost(id, std::string(status.message()));
-  }
+  // Its only copy could not be had: made again (lineage), or lost.
+  if (!status.ok()) tasks_.OnCopiesLost({id}, std::string(status.message()));
   std::vector<ClientId> waiting;
   if (auto it = fetch_waiters_.find(id); it != fetch_waiters_.end()) {
     waiting = std::move(it->second);
     fetch_waiters_.erase(it);
+  }
+  if (!objects_.IsReady(id)) {
+    // Being made again: its readers wait for the new value.
+    for (ClientId client : waiting) {
+      if (objects_.Subscribe(client, id)) SendObject(client, id);
+    }
+    tasks_.Dispatch();
+    return;
   }
   // Sealed here: ObjectReady woke the tasks (OnObjectPulled). Lost: wake
   // them now, to fail on the error.

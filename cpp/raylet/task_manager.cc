@@ -619,6 +619,14 @@ void TaskManager::Finish(const TaskId& task_id) {
     remote_.Forget(task_id);
     awaiting_remote_.erase(task_id);
   }
+  // Results whose only copy stayed on the node that ran it: what making
+  // them again needs is kept while they live (before its arguments go).
+  std::vector<ObjectId> only_elsewhere;
+  for (uint32_t i = 1; i <= record.spec.num_returns(); ++i) {
+    const ObjectId id = ObjectIdFor(task_id, i);
+    if (objects_.NeedsFetch(id)) only_elsewhere.push_back(id);
+  }
+  lineage_.Keep(task_id, record, only_elsewhere);
   if (record.waited_infeasible) infeasible_.erase(task_id);
   parked_creations_.erase(task_id);
   for (const ObjectId& id : record.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);

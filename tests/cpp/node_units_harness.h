@@ -38,6 +38,7 @@ class NodeUnitsHarness : private ReturnStore {
     objects_.SetFreeListener([this](const ObjectId& id) {
       spill_.OnObjectFreed(id);
       if (actors_ != nullptr) actors_->OnObjectFreed(id);
+      if (tasks_ != nullptr) tasks_->OnObjectFreed(id);
       remote_.OnFreed(id);
     });
     EXPECT_TRUE(pool_.Prestart().ok());
