@@ -6,6 +6,8 @@ inline, as before. Otherwise it is stored once as an object of its own (in
 the arena when large, so it reaches the caller as fast as a return value of
 its size), and each return holds only a ``StoredError`` naming that object:
 a reference, which keeps the stored error alive as long as any return is.
+(When the store has no room for it, copies that together make a moderate
+message still go inline, as they always did.)
 
 The exception object carries the message; the text around it is bounded.
 Every line of the traceback is kept, but a line past ``MAX_LINE``
@@ -42,6 +44,9 @@ MAX_MESSAGE = 1024
 MAX_CONSTRUCTOR_MESSAGE = 64 * 1024
 # Characters of its message a replaced (shrunk) error keeps.
 SHRUNK_MESSAGE = 64 * 1024
+# All the inline copies of an error that the store had no room for may come
+# to this many bytes (far below the 512 MiB a message may carry).
+MAX_INLINE_FALLBACK = 64 << 20
 # The last resort, inline in every return: a few KiB at most.
 MINIMAL_MESSAGE = 512
 MINIMAL_TRACEBACK = 2048
@@ -149,12 +154,20 @@ def error_returns(core: Any, object_ids: Sequence[bytes], function_name: str,
 def _place(core: Any, object_ids: Sequence[bytes], message: str,
            serialized: serialization.SerializedObject) -> ErrorReturns:
     """Inline in each return when all the copies are small together; else
-    stored once, with each return referring to it."""
-    if serialized.total_size * len(object_ids) < INLINE_THRESHOLD:
+    stored once, with each return referring to it. When the store has no
+    room, copies that still make a moderate message go inline."""
+    inline_bytes = serialized.total_size * len(object_ids)
+    if inline_bytes < INLINE_THRESHOLD:
         return ErrorReturns(_returns(object_ids, message, serialized.to_bytes(),
                                      serialized.contained_refs), None)
     stored_id = core.new_put_id()
-    objects.store_serialized(core, stored_id, serialized, is_put=True)
+    try:
+        objects.store_serialized(core, stored_id, serialized, is_put=True)
+    except Exception:  # noqa: BLE001 - no room in the store (or it is too small)
+        if inline_bytes > MAX_INLINE_FALLBACK:
+            raise
+        return ErrorReturns(_returns(object_ids, message, serialized.to_bytes(),
+                                     serialized.contained_refs), None)
     stored = ObjectRef(stored_id, _owned=True)
     reference = serialization.serialize(objects.StoredError(stored))
     return ErrorReturns(_returns(object_ids, message, reference.to_bytes(),
