@@ -4,8 +4,8 @@ raylet (issue 13, item 6: partial sends must not re-copy the send buffer).
 
 Two workloads send one large message each from a worker:
 
-* ``returns``: a task with ``num_returns=n`` whose returns are small inline
-  values (1000 bytes each), so its one TaskDone report is ~n KB;
+* ``returns``: a task with ``num_returns=16384`` whose returns are small
+  inline values (size / 16384 bytes each), all in its one TaskDone report;
 * ``log``: a task that prints one line of the given size (one LogLines
   message; its TaskDone follows it on the same socket).
 
@@ -33,8 +33,8 @@ kind, mib, repeat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 flare.init(num_cpus=1, log_to_driver=False)  # the line still goes to the raylet
 
 @flare.remote
-def many(n):
-    return [b"r" * 1000] * n
+def many(n, each):
+    return [b"r" * each] * n
 
 @flare.remote
 def shout(size):
@@ -45,8 +45,8 @@ times = []
 for _ in range(repeat):
     start = time.perf_counter()
     if kind == "returns":
-        n = (mib << 20) // 1000
-        refs = many.options(num_returns=n).remote(n)
+        n = 16384
+        refs = many.options(num_returns=n).remote(n, (mib << 20) // n)
         flare.get(refs[-1])
     else:
         flare.get(shout.remote(mib << 20))
