@@ -117,6 +117,7 @@ void CoreClient::OnMessage(rpc::Message& message) {
     case rpc::Message::kLogLines: {
       std::lock_guard<std::mutex> lock(waiter_.mutex());
       logs_.push_back(std::move(*message.mutable_log_lines()));
+      waiter_.NotifyQuiet();
       return;
     }
     default:
@@ -229,7 +230,7 @@ absl::Status CoreClient::SendLogLines(const JobId& job, const std::string& prefi
 
 std::vector<rpc::LogLines> CoreClient::NextLogs(int64_t timeout_ms) {
   std::unique_lock<std::mutex> lock(waiter_.mutex());
-  (void)waiter_.Wait(lock, timeout_ms, nullptr, [&] { return !logs_.empty(); });
+  (void)waiter_.WaitQuietly(lock, timeout_ms, [&] { return !logs_.empty(); });
   std::vector<rpc::LogLines> out(std::make_move_iterator(logs_.begin()),
                                  std::make_move_iterator(logs_.end()));
   logs_.clear();

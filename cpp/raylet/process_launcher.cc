@@ -21,8 +21,12 @@ absl::StatusOr<pid_t> ProcessLauncher::Launch(const WorkerId& worker_id) {
   // async-signal-safe calls.
   const std::string log_path = LogPathFor(worker_id);
   std::vector<std::string> env_strings;
+  // The node's own FLARE_ variables are set below; the user's tuning
+  // (FLARE_SPIN_US) reaches workers as it reaches drivers.
   for (char** env = environ; *env != nullptr; ++env) {
-    if (std::strncmp(*env, "FLARE_", 6) != 0) env_strings.emplace_back(*env);
+    if (std::strncmp(*env, "FLARE_", 6) != 0 || std::strncmp(*env, "FLARE_SPIN_US=", 14) == 0) {
+      env_strings.emplace_back(*env);
+    }
   }
   env_strings.push_back("FLARE_RAYLET_SOCKET=" + options_.socket_path);
   env_strings.push_back("FLARE_WORKER_ID=" + worker_id.Hex());
