@@ -89,7 +89,8 @@ TEST(ChannelSendTest, MessagesLargerThanTheSocketBufferArriveWholeAndInOrder) {
   std::vector<std::string> sent;
   for (int i = 0; i < 6; ++i) {
     // Large ones (16 MiB) with small ones queued behind them.
-    sent.push_back(std::string(i % 2 == 0 ? (16u << 20) + i : 100u + i, static_cast<char>('a' + i)));
+    const size_t size = i % 2 == 0 ? (16u << 20) + i : 100u + i;
+    sent.push_back(std::string(size, static_cast<char>('a' + i)));
     ASSERT_TRUE((*channel)->Send(LogLine(sent.back())).ok());
   }
   const std::vector<rpc::Message> received = raylet.Read(sent.size());

@@ -206,7 +206,9 @@ class NodeUnitsHarness : private ReturnStore {
     if (data.error() != rpc::ERROR_NONE) {
       // As the NodeManager does: an error keeps what it refers to.
       std::vector<ObjectId> contained;
-      for (const auto& inner : ret.contained_refs()) contained.push_back(ObjectId::FromBinary(inner));
+      for (const auto& inner : ret.contained_refs()) {
+        contained.push_back(ObjectId::FromBinary(inner));
+      }
       objects_.SetError(id, data.error(), data.error_message(), data.inline_data(),
                         std::move(contained));
       Ready(id);
