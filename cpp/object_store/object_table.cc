@@ -189,7 +189,8 @@ bool ObjectTable::NeedsFetch(const ObjectId& id) const {
 }
 
 std::vector<ClientId> ObjectTable::SetError(const ObjectId& id, rpc::ErrorCode code,
-                                            std::string message, std::string payload) {
+                                            std::string message, std::string payload,
+                                            std::vector<ObjectId> contained) {
   auto& entry = objects_[id];
   if (entry.state == ObjectState::kReady) return {};
   if (entry.state == ObjectState::kCreating) {
@@ -199,6 +200,11 @@ std::vector<ClientId> ObjectTable::SetError(const ObjectId& id, rpc::ErrorCode c
   entry.error = code;
   entry.error_message = std::move(message);
   entry.inline_data = std::move(payload);
+  for (const ObjectId& inner : contained) {
+    auto found = objects_.find(inner);
+    if (found != objects_.end()) found->second.refs++;
+  }
+  entry.contained = std::move(contained);
   auto waiting = MarkReady(entry, id);
   MaybeFree(id);
   return waiting;

@@ -123,9 +123,12 @@ class ObjectTable {
   // Abort ends the pull; the object stays ready throughout).
   bool NeedsFetch(const ObjectId& id) const;
   // Makes `id` ready with an error; `payload` carries the pickled exception
-  // of a TASK_ERROR.
+  // of a TASK_ERROR, and `contained` the refs it holds (as a sealed value's
+  // do, they live as long as it does: a large error is stored once as an
+  // object of its own that each of the task's error returns refers to).
   std::vector<ClientId> SetError(const ObjectId& id, rpc::ErrorCode code,
-                                 std::string message, std::string payload = "");
+                                 std::string message, std::string payload = "",
+                                 std::vector<ObjectId> contained = {});
 
   // True when `id` is ready now. Otherwise records `client` as a subscriber
   // to be returned by Seal/PutInline/SetError. Unknown ids become ready with

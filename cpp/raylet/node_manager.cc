@@ -394,8 +394,11 @@ void NodeManager::Store(rpc::ReturnObject& ret) {
   auto* data = ret.mutable_data();
   const ObjectId id = ObjectId::FromBinary(data->object_id());
   if (data->error() != rpc::ERROR_NONE) {
-    StoreError(id, data->error(), data->error_message(),
-               std::move(*data->mutable_inline_data()));
+    // A task's error keeps what it refers to (the error object stored once
+    // for all its returns) alive, as a value does.
+    ObjectReady(id, objects_.SetError(id, data->error(), data->error_message(),
+                                      std::move(*data->mutable_inline_data()),
+                                      ToObjectIds(ret.contained_refs())));
     return;
   }
   std::vector<ClientId> waiting;

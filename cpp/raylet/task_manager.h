@@ -213,6 +213,10 @@ class TaskManager {
   // Stores `code` as every return of the task, then finishes it.
   void Fail(const TaskId& task_id, rpc::ErrorCode code, const std::string& message,
             const std::string& payload = "");
+  // Stores the error that `failed` (an argument of the task) holds as every
+  // return of the task, with the refs it holds (a large error is an object
+  // of its own that they refer to), then finishes it.
+  void FailWithErrorOf(const TaskId& task_id, const ObjectEntry& failed);
   // Forgets the task: its arguments are released, a generator takes no more
   // items, and an actor's creation is reported to the actor manager.
   void Finish(const TaskId& task_id);

@@ -76,10 +76,7 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
   record.worker = 0;
   // A failed argument fails the task here, as it would before running.
   if (const ObjectEntry* failed = FailedArgument(objects_, record.spec)) {
-    const rpc::ErrorCode code = failed->error;
-    const std::string message = failed->error_message;
-    const std::string payload = failed->inline_data;
-    Fail(task_id, code, message, payload);
+    FailWithErrorOf(task_id, *failed);
     return;
   }
   spill_.RestoreAll(ArgumentIds(record.spec));
