@@ -45,7 +45,6 @@ def _become_worker(worker_id: str, log_path: str, raylet: int, middle: int) -> N
         os.close(log)
         os.close(_REQUESTS_FD)
         os.environ["FLARE_WORKER_ID"] = worker_id
-        gc.unfreeze()
         status = 0
         worker_main.main()
     except BaseException:  # noqa: BLE001 - a worker that cannot start says why in its log
