@@ -62,7 +62,10 @@ flare.shutdown()
 def run(steps: str, env=None) -> tuple:
     result = run_script(DRIVER % steps, timeout=NEVER * 2, env=env)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1]), result
+    # Worker output forwarded to the driver may come after the report.
+    report = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert report, f"the driver reported nothing:\n{result.stdout}\n{result.stderr}"
+    return json.loads(report[-1]), result
 
 
 def template_of(raylet: int) -> list:
