@@ -14,7 +14,7 @@ import pytest
 import flare
 from flare import exceptions
 
-from conftest import any_alive, children_of, raylet_pids, run_script, start_driver, wait_for
+from conftest import NEVER, any_alive, children_of, raylet_pids, run_script, start_driver, wait_for
 
 
 def test_worker_output_reaches_the_driver_with_a_prefix():
@@ -372,3 +372,65 @@ def test_old_sessions_of_exited_nodes_are_pruned_and_live_or_recent_ones_kept(tm
     assert starting.name in left, "a session without a ready record may be starting"
     assert not any(path.name in left for path in exited)
     assert never_ready.name not in left and reused.name not in left
+
+
+def test_a_raylet_out_of_descriptors_refuses_new_clients_instead_of_spinning(tmp_path):
+    """Past its descriptor limit the raylet closes the connections it cannot
+    take (a client sees its connection close, it does not hang), says so once
+    in its log, and takes clients again once some have gone."""
+    import resource
+    import socket
+
+    from flare._private import node as node_module
+
+    worker = tmp_path / "worker.sh"  # workers that never register: no Python
+    worker.write_text("#!/bin/sh\nexec sleep 60\n")
+    worker.chmod(0o700)
+    log = tmp_path / "raylet.err"
+
+    def few_descriptors():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    with open(log, "w") as err:
+        raylet = subprocess.Popen(
+            [node_module.raylet_binary(), "--head", "--port", "0", "--session-dir", str(tmp_path),
+             "--num-cpus", "0", "--python", str(worker)],
+            preexec_fn=few_descriptors, stderr=err)
+    held = []
+    try:
+        assert wait_for(lambda: (tmp_path / "raylet.ready").exists(), NEVER)
+        for _ in range(100):  # far more than 64 descriptors hold
+            client = socket.socket(socket.AF_UNIX)
+            client.settimeout(NEVER)
+            client.connect(str(tmp_path / "raylet.sock"))
+            held.append(client)
+        assert held[-1].recv(1) == b"", "the last client is refused, not left hanging"
+        assert wait_for(lambda: "refusing new local clients" in log.read_text(), NEVER)
+        assert "limit 64" in log.read_text()
+        for client in held:
+            client.close()
+        held.clear()
+        assert wait_for(lambda: _connects_and_is_kept(tmp_path / "raylet.sock"), NEVER)
+        assert wait_for(lambda: "accepting local clients again" in log.read_text(), NEVER)
+        assert raylet.poll() is None
+    finally:
+        for client in held:
+            client.close()
+        raylet.terminate()
+        raylet.wait(timeout=NEVER)
+
+
+def _connects_and_is_kept(path) -> bool:
+    """A new client is accepted and its connection stays open."""
+    import socket
+
+    client = socket.socket(socket.AF_UNIX)
+    try:
+        client.connect(str(path))
+        client.settimeout(0.2)
+        try:
+            return client.recv(1) != b""
+        except socket.timeout:
+            return True  # open, and nothing said: kept
+    finally:
+        client.close()

@@ -124,6 +124,7 @@ void CoreClient::OnMessage(rpc::Message& message) {
     case rpc::Message::kLogLines: {
       std::lock_guard<std::mutex> lock(waiter_.mutex());
       logs_.push_back(std::move(*message.mutable_log_lines()));
+      waiter_.NotifyQuiet();
       return;
     }
     default:
@@ -236,8 +237,8 @@ absl::Status CoreClient::SendLogLines(const JobId& job, const std::string& prefi
 
 absl::StatusOr<std::vector<rpc::LogLines>> CoreClient::NextLogs(int64_t timeout_ms) {
   std::unique_lock<std::mutex> lock(waiter_.mutex());
-  absl::Status status = waiter_.Wait(lock, timeout_ms, nullptr,
-                                     [&] { return !logs_.empty() || logs_stopped_; });
+  absl::Status status =
+      waiter_.WaitQuietly(lock, timeout_ms, [&] { return !logs_.empty() || logs_stopped_; });
   if (logs_.empty() && absl::IsUnavailable(status)) return status;
   std::vector<rpc::LogLines> out(std::make_move_iterator(logs_.begin()),
                                  std::make_move_iterator(logs_.end()));
@@ -250,7 +251,7 @@ void CoreClient::StopLogs() {
     std::lock_guard<std::mutex> lock(waiter_.mutex());
     logs_stopped_ = true;
   }
-  waiter_.NotifyBatch();
+  waiter_.NotifyQuiet();
 }
 
 // ---- signals -----------------------------------------------------------------

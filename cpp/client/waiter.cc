@@ -26,6 +26,7 @@ void Waiter::Close(const std::string& reason) {
   std::lock_guard<std::mutex> lock(mu_);
   closed_reason_ = reason;
   cv_.notify_all();
+  quiet_cv_.notify_all();
 }
 
 std::string Waiter::ClosedReason() const {
@@ -55,9 +56,36 @@ void Waiter::Spin(std::unique_lock<std::mutex>& lock, Clock::TimePoint deadline,
 
 absl::Status Waiter::Wait(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
                           const InterruptCheck& interrupted, const std::function<bool()>& done) {
+  if (done()) return absl::OkStatus();
+  const auto start = clock_.Now();
+  const auto deadline =
+      timeout_ms < 0 ? Clock::TimePoint::max() : start + std::chrono::milliseconds(timeout_ms);
+  const int64_t typical = typical_wait_ns_.load(std::memory_order_relaxed);
+  if (typical <= std::chrono::nanoseconds(options_.spin).count()) Spin(lock, deadline, done);
+  absl::Status status = Sleep(lock, deadline, interrupted, done);
+  const int64_t took =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.Now() - start).count();
+  typical_wait_ns_.store(typical + (took - typical) / 4, std::memory_order_relaxed);
+  return status;
+}
+
+absl::Status Waiter::WaitQuietly(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
+                                 const std::function<bool()>& done) {
   const auto deadline = timeout_ms < 0 ? Clock::TimePoint::max()
                                        : clock_.Now() + std::chrono::milliseconds(timeout_ms);
-  if (!done()) Spin(lock, deadline, done);
+  while (!done()) {
+    if (!closed_reason_.empty()) return ConnectionLostError(closed_reason_);
+    if (deadline != Clock::TimePoint::max() && clock_.Now() >= deadline) {
+      return absl::DeadlineExceededError("timed out");
+    }
+    clock_.WaitUntil(quiet_cv_, lock, deadline);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Waiter::Sleep(std::unique_lock<std::mutex>& lock, Clock::TimePoint deadline,
+                           const InterruptCheck& interrupted,
+                           const std::function<bool()>& done) {
   while (!done()) {
     if (!closed_reason_.empty()) return ConnectionLostError(closed_reason_);
     if (interrupted && interrupt_pending_) {
@@ -70,7 +98,7 @@ absl::Status Waiter::Wait(std::unique_lock<std::mutex>& lock, int64_t timeout_ms
       if (stop) return absl::CancelledError("interrupted");
       continue;
     }
-    if (timeout_ms >= 0 && clock_.Now() >= deadline) {
+    if (deadline != Clock::TimePoint::max() && clock_.Now() >= deadline) {
       return absl::DeadlineExceededError("timed out");
     }
     clock_.WaitUntil(cv_, lock, deadline);

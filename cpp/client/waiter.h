@@ -15,6 +15,10 @@
 // hundred microseconds), so a waiter first polls the I/O thread's batch
 // counter for `spin` before it sleeps on the condition variable: sleeping
 // costs a futex wake-up, and on a VM an idle vCPU's halt and wake, each way.
+// Only while waits are that short: once the typical wait (a moving average
+// of recent ones) is longer than `spin` — a round trip to another node, an
+// idle worker — a waiter sleeps at once, so its polling does not take a
+// core from the processes doing the work it waits for.
 //
 // Thread-safe.
 #ifndef FLARE_CLIENT_WAITER_H_
@@ -56,8 +60,11 @@ class Waiter {
   // The client's lock.
   std::mutex& mutex() { return mu_; }
 
-  // I/O thread: a batch of messages was applied; wakes every waiter.
+  // I/O thread: a batch of messages was applied; wakes every waiter but
+  // the quiet ones.
   void NotifyBatch();
+  // Wakes the quiet waiters (WaitQuietly): what they wait for may hold.
+  void NotifyQuiet() { quiet_cv_.notify_all(); }
 
   // A signal arrived (e.g. Ctrl-C): the waiter sleeping with an
   // interruption check runs it (once), and so does the next one if none
@@ -79,21 +86,35 @@ class Waiter {
   // REQUIRES: `lock` holds mutex().
   absl::Status Wait(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
                     const InterruptCheck& interrupted, const std::function<bool()>& done);
+  // The same for a background thread whose condition only NotifyQuiet
+  // reports (the driver's reader of worker logs): it neither spins nor wakes
+  // at each batch of messages the others wait for, so a round trip wakes
+  // only the threads that wait for it.
+  absl::Status WaitQuietly(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
+                           const std::function<bool()>& done);
 
  private:
   // Polls the batch counter until done() holds or the spin time (bounded by
   // `deadline`) passes. Returns with the lock held.
   void Spin(std::unique_lock<std::mutex>& lock, Clock::TimePoint deadline,
             const std::function<bool()>& done);
+  // Sleeps on the condition variable until done(), the deadline, the
+  // connection's loss or an interruption.
+  absl::Status Sleep(std::unique_lock<std::mutex>& lock, Clock::TimePoint deadline,
+                     const InterruptCheck& interrupted, const std::function<bool()>& done);
 
   const WaiterOptions options_;
   const Clock& clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable quiet_cv_;  // WaitQuietly's
   std::string closed_reason_;  // guarded by mu_
   bool interrupt_pending_ = false;  // guarded by mu_: Interrupt since the last check
   // Batches of messages the I/O thread has applied; spinning waiters poll it.
   std::atomic<uint64_t> batches_{0};
+  // How long recent waits took, a moving average (ns); decides whether the
+  // next one spins. Updated by racing waiters without a lock: an estimate.
+  std::atomic<int64_t> typical_wait_ns_{0};
 };
 
 }  // namespace flare

@@ -30,7 +30,7 @@ bool FrameDecoder::Next(rpc::Message* message, absl::Status* status) {
   if (available < 4) return false;
   uint32_t length = 0;
   std::memcpy(&length, buffer_.data() + consumed_, 4);
-  if (length > kMaxFrameSize) {
+  if (length > max_frame_bytes_) {
     *status = absl::DataLossError("frame of " + std::to_string(length) +
                                   " bytes exceeds the limit");
     return false;

@@ -23,6 +23,10 @@ void AppendFrame(const rpc::Message& message, std::string* out);
 
 class FrameDecoder {
  public:
+  // Frames longer than `max_frame_bytes` are a protocol error.
+  explicit FrameDecoder(uint32_t max_frame_bytes = kMaxFrameSize)
+      : max_frame_bytes_(max_frame_bytes) {}
+
   // Appends received bytes.
   void Append(const char* data, size_t size);
 
@@ -34,6 +38,7 @@ class FrameDecoder {
   size_t buffered() const { return buffer_.size() - consumed_; }
 
  private:
+  uint32_t max_frame_bytes_;
   std::string buffer_;
   size_t consumed_ = 0;
 };

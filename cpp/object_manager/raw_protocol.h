@@ -14,6 +14,7 @@
 #include <string>
 
 #include "object_manager.pb.h"
+#include "rpc/tcp_options.h"
 
 namespace flare {
 
@@ -59,19 +60,9 @@ struct RawChunkHeader {
 };
 
 // Both ends of a raw data connection notice a peer that went away without
-// closing (a downed link, a dead machine) as gRPC's keepalive does on the
-// node's other connections: probes after 2 s of silence, 2 s apart, and
-// unacknowledged data for 10 s, end the connection, so a sender waiting
-// for requests lets go of its pin. Best effort: a failing option is left
-// at the system's default.
-inline void KeepRawConnectionAlive(int fd) {
-  const int on = 1, idle_s = 2, interval_s = 2, probes = 2, user_timeout_ms = 10000;
-  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
-  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof(idle_s));
-  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof(interval_s));
-  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof(probes));
-  setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
-}
+// closing (rpc/tcp_options.h), so a sender waiting for requests lets go of
+// its pin.
+inline void KeepRawConnectionAlive(int fd) { KeepConnectionAlive(fd); }
 
 // [u32 little-endian length][request], appended to `out`.
 inline void AppendRawRequest(const rpc::PullRequest& request, std::string* out) {

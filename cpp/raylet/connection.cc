@@ -7,8 +7,8 @@
 
 namespace flare {
 
-Connection::Connection(Socket socket, ClientId id, Handler& handler)
-    : socket_(std::move(socket)), id_(id), handler_(handler) {}
+Connection::Connection(Socket socket, ClientId id, Handler& handler, size_t max_queued_bytes)
+    : socket_(std::move(socket)), id_(id), handler_(handler), max_queued_bytes_(max_queued_bytes) {}
 
 void Connection::Start() { ReadSome(); }
 
@@ -39,8 +39,18 @@ void Connection::ReadSome() {
 }
 
 void Connection::Send(const rpc::Message& message) {
-  if (closed_) return;
+  if (closed_ || dropping_) return;
   AppendFrame(message, &pending_);
+  if (pending_.size() + inflight_.size() > max_queued_bytes_) {
+    std::cerr << "flare-raylet: dropping client " << id_ << ": it does not read ("
+              << pending_.size() + inflight_.size() << " bytes were waiting to be sent to it)\n";
+    // Closed from the loop, not inside whatever is sending to it.
+    dropping_ = true;
+    pending_.clear();
+    pending_.shrink_to_fit();
+    boost::asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Close(); });
+    return;
+  }
   if (!writing_ && !flush_posted_) {
     flush_posted_ = true;
     auto self = shared_from_this();

@@ -1,7 +1,9 @@
 // One client (driver or worker) connected to the raylet over the local Unix
 // socket. Reads frames and hands each message to its Handler; Send() queues a
 // frame, and every frame queued while the event loop is busy goes out in a
-// single write.
+// single write. A client that stops reading is dropped, with a log line,
+// once more than `max_queued_bytes` wait to be written to it, instead of
+// the raylet's memory growing without limit.
 //
 // Owned by shared_ptr (the pending read/write handlers keep it alive); only
 // the raylet's event loop thread may call it.
@@ -34,7 +36,11 @@ class Connection : public ClientLink, public std::enable_shared_from_this<Connec
     virtual void OnClosed(Connection& connection) = 0;
   };
 
-  Connection(Socket socket, ClientId id, Handler& handler);
+  // What may wait to be written to one client before it is dropped.
+  static constexpr size_t kMaxQueuedBytes = size_t{1} << 30;
+
+  Connection(Socket socket, ClientId id, Handler& handler,
+             size_t max_queued_bytes = kMaxQueuedBytes);
 
   void Start();
   void Send(const rpc::Message& message) override;
@@ -59,6 +65,7 @@ class Connection : public ClientLink, public std::enable_shared_from_this<Connec
   Socket socket_;
   ClientId id_;
   Handler& handler_;
+  const size_t max_queued_bytes_;
   FrameDecoder decoder_;
   std::array<char, 64 * 1024> read_buffer_;
   std::string pending_;
@@ -66,6 +73,7 @@ class Connection : public ClientLink, public std::enable_shared_from_this<Connec
   bool writing_ = false;
   bool flush_posted_ = false;
   bool closed_ = false;
+  bool dropping_ = false;  // it stopped reading: closing, nothing more is queued
 };
 
 }  // namespace flare

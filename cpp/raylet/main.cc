@@ -19,6 +19,7 @@
 
 #include <boost/asio.hpp>
 
+#include "common/fd_reserve.h"
 #include "gcs/gcs.h"
 #include "gcs/gcs_server.h"
 #include "gcs/gcs_wire.h"
@@ -40,6 +41,7 @@
 #include "rpc/gcs_service.h"
 #include "rpc/node_service.h"
 #include "rpc/peer_pool.h"
+#include "rpc/raw_peer_server.h"
 #include "rpc/token.h"
 
 namespace {
@@ -90,15 +92,56 @@ uint64_t AvailableMemory() {
 }
 
 // Listens on the local socket and hands accepted connections over.
-void AcceptLoop(boost::asio::local::stream_protocol::acceptor& acceptor,
-                flare::LocalServer& server) {
-  acceptor.async_accept([&acceptor, &server](const boost::system::error_code& error,
-                                            boost::asio::local::stream_protocol::socket socket) {
-    if (error == boost::asio::error::operation_aborted) return;
-    if (!error) server.Accept(std::move(socket));
-    AcceptLoop(acceptor, server);
-  });
-}
+// Accepts drivers and workers on the Unix socket. Out of descriptors, it
+// refuses the clients waiting (FdReserve: they see the connection close)
+// and tries again after a pause, with one log line per episode, instead of
+// accepting in a loop at full CPU while they hang.
+class LocalAcceptor {
+ public:
+  LocalAcceptor(boost::asio::local::stream_protocol::acceptor& acceptor,
+                flare::LocalServer& server)
+      : acceptor_(acceptor), server_(server), retry_(acceptor.get_executor()) {
+    boost::system::error_code ignored;
+    acceptor_.native_non_blocking(true, ignored);
+  }
+
+  void Start() {
+    acceptor_.async_accept([this](const boost::system::error_code& error,
+                                  boost::asio::local::stream_protocol::socket socket) {
+      if (error == boost::asio::error::operation_aborted) return;
+      if (!error) {
+        if (out_of_descriptors_) {
+          std::cerr << "flare-raylet: accepting local clients again (" << refused_
+                    << " were refused)\n";
+          out_of_descriptors_ = false;
+          refused_ = 0;
+        }
+        server_.Accept(std::move(socket));
+      } else if (flare::IsOutOfDescriptors(error.value())) {
+        std::string use;
+        refused_ += reserve_.RefuseWaiting(acceptor_.native_handle(), &use);
+        if (!out_of_descriptors_) {
+          std::cerr << "flare-raylet: " << use << ": refusing new local clients until some close\n";
+          out_of_descriptors_ = true;
+        }
+        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.async_wait([this](const boost::system::error_code& error) {
+          if (!error) Start();
+        });
+        return;
+      }
+      Start();
+    });
+  }
+
+ private:
+  boost::asio::local::stream_protocol::acceptor& acceptor_;
+  flare::LocalServer& server_;
+  boost::asio::steady_timer retry_;
+  flare::FdReserve reserve_;
+  bool out_of_descriptors_ = false;
+  int refused_ = 0;  // in this episode
+};
 
 void ReapChildren(flare::NodeManager& manager) {
   int status = 0;
@@ -148,6 +191,7 @@ struct ClusterLink {
   std::unique_ptr<flare::RemoteGcsClient> remote_client;
   std::unique_ptr<flare::GcsConnection> connection;
   std::unique_ptr<flare::NodeGrpcService> node_service;
+  std::unique_ptr<flare::RawPeerServer> raw_peers;
   std::unique_ptr<flare::ClusterServer> server;
   flare::GcsClient* client = nullptr;
   std::string gcs_address;  // host:port of the head's port
@@ -170,6 +214,7 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
                  const std::function<void(const absl::Status&)>& on_gcs_lost, ClusterLink& link) {
   link.node_service =
       std::make_unique<flare::NodeGrpcService>(io, local_server, flags.token);
+  link.raw_peers = std::make_unique<flare::RawPeerServer>(io, local_server, flags.token);
   flare::ObjectManagerOptions transfer;
   transfer.token = flags.token;
   transfer.transport = flags.object_transport == "grpc" ? flare::TransferTransport::kGrpc
@@ -189,7 +234,7 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
     link.client = link.local_client.get();
   }
   auto server = flare::ClusterServer::Start(flags.node_ip_address, flags.port, services,
-                                            link.objects->raw_route());
+                                            {link.objects->raw_route(), link.raw_peers->route()});
   if (!server.ok()) {
     std::cerr << "flare-raylet: " << server.status().message() << "\n";
     return false;
@@ -354,7 +399,9 @@ int main(int argc, char** argv) {
   flare::LocalServer server((*arena)->fd());
   if (!LinkCluster(flags, io, server, on_gcs_lost, link)) return 1;
   options.port = link.server->port();
-  flare::PeerPool peers(io, flags.token, options.node_id);
+  flare::PeerPool peers(io, flags.token, options.node_id,
+                        flags.peer_transport == "grpc" ? flare::PeerTransport::kGrpc
+                                                       : flare::PeerTransport::kRaw);
   ClusterPuller puller(peers);
   flare::NodeIo node_io = flare::PosixNodeIo(io, flags.session_dir);
   node_io.peers = &peers;
@@ -405,7 +452,8 @@ int main(int argc, char** argv) {
   if (!started.ok()) {
     std::cerr << "flare-raylet: cannot start workers: " << started.message() << "\n";
   }
-  AcceptLoop(acceptor, server);
+  LocalAcceptor accept_clients(acceptor, server);
+  accept_clients.Start();
 
   // Joined once the GCS's view holds this node; a head that never answers
   // ends the start within kJoinTimeout.

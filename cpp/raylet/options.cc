@@ -43,6 +43,10 @@ cluster:
   --object-transport raw|grpc  what carries the objects this node pulls: raw
                                data connections on the port (default) or gRPC
                                streams; every node serves both
+  --peer-transport raw|grpc    what carries the messages this node sends
+                               other raylets: a raw link on the port
+                               (default) or a gRPC stream; every node
+                               serves both
   --help                       print this text
 )";
 }
@@ -201,14 +205,13 @@ absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args) {
                            : arg == "--token"         ? flags.token
                                                       : flags.version;
       field = *text;
-    } else if (arg == "--object-transport") {
+    } else if (arg == "--object-transport" || arg == "--peer-transport") {
       auto text = value();
       if (!text.ok()) return text.status();
       if (*text != "raw" && *text != "grpc") {
-        return absl::InvalidArgumentError("--object-transport must be raw or grpc, got '" + *text +
-                                          "'");
+        return absl::InvalidArgumentError(arg + " must be raw or grpc, got '" + *text + "'");
       }
-      flags.object_transport = *text;
+      (arg == "--object-transport" ? flags.object_transport : flags.peer_transport) = *text;
     } else if (arg == "--python") {
       auto text = value();
       if (!text.ok()) return text.status();

@@ -37,6 +37,7 @@ struct RayletFlags {
   // What carries the bytes this node pulls: "raw" (data connections on the
   // port) or "grpc" (ObjectManagerService.Pull). Every node serves both.
   std::string object_transport = "raw";
+  std::string peer_transport = "raw";  // or "grpc"
 };
 
 // The node's two memory resources, in bytes: the arena and what tasks and

@@ -28,8 +28,12 @@ absl::StatusOr<pid_t> ProcessLauncher::Start(const std::string& module_name,
   // Everything the child needs is prepared before fork: after it, only
   // async-signal-safe calls.
   std::vector<std::string> env_strings;
+  // The node's own FLARE_ variables are set below; the user's tuning
+  // (FLARE_SPIN_US) reaches workers as it reaches drivers.
   for (char** env = environ; *env != nullptr; ++env) {
-    if (std::strncmp(*env, "FLARE_", 6) != 0) env_strings.emplace_back(*env);
+    if (std::strncmp(*env, "FLARE_", 6) != 0 || std::strncmp(*env, "FLARE_SPIN_US=", 14) == 0) {
+      env_strings.emplace_back(*env);
+    }
   }
   env_strings.push_back("FLARE_RAYLET_SOCKET=" + options_.socket_path);
   env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());

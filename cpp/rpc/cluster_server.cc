@@ -19,7 +19,7 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
 
 absl::StatusOr<std::unique_ptr<ClusterServer>> ClusterServer::Start(
     const std::string& host, int port, const std::vector<grpc::Service*>& services,
-    SharedPort::RawRoute raw, SharedPortOptions options) {
+    SharedPort::RawRoutes raw, SharedPortOptions options) {
   auto configure = [&services](grpc::ServerBuilder& builder) {
     builder.SetMaxReceiveMessageSize(kMaxClusterMessageBytes);
     builder.SetMaxSendMessageSize(kMaxClusterMessageBytes);

@@ -26,7 +26,7 @@ class ClusterServer {
   // naming it (no SO_REUSEPORT sharing).
   static absl::StatusOr<std::unique_ptr<ClusterServer>> Start(
       const std::string& host, int port, const std::vector<grpc::Service*>& services,
-      SharedPort::RawRoute raw = {}, SharedPortOptions options = {});
+      SharedPort::RawRoutes raw = {}, SharedPortOptions options = {});
 
   int port() const { return port_->port(); }
   // Stops accepting and ends every call, waiting at most `grace` for calls

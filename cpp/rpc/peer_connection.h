@@ -12,10 +12,12 @@
 #include "cluster.grpc.pb.h"
 #include "common/ids.h"
 #include "rpc/client_stream.h"
+#include "rpc/peer_link.h"
 
 namespace flare {
 
-class PeerConnection : public ClientStream<rpc::Message, rpc::Message, PeerBatching> {
+class PeerConnection : public ClientStream<rpc::Message, rpc::Message, PeerBatching>,
+                       public PeerLink {
  public:
   // Connects to the node at `address` ("host:port") and registers as the
   // peer `self`.
@@ -23,12 +25,10 @@ class PeerConnection : public ClientStream<rpc::Message, rpc::Message, PeerBatch
                  const std::string& token, const NodeId& self, Callbacks callbacks,
                  StreamLimits limits = {});
 
-  // Queues `message`, fitted to the size one message may have (a message
-  // that cannot be is dropped with a log line); `held` and the errors as
-  // for Send.
-  absl::Status SendFitted(rpc::Message message, bool held) {
+  absl::Status SendFitted(rpc::Message message, bool held) override {
     return Checked(PushToPeer(outbox(), std::move(message), "a link to another node", held));
   }
+  void Flush() override { ClientStream::Flush(); }
 
  private:
   std::unique_ptr<rpc::NodeService::Stub> stub_;

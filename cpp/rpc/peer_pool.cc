@@ -1,5 +1,8 @@
 #include "rpc/peer_pool.h"
 
+#include "rpc/peer_connection.h"
+#include "rpc/raw_peer_connection.h"
+
 namespace flare {
 
 void PeerPool::SetAddress(const NodeId& node, const std::string& address) {
@@ -24,24 +27,37 @@ bool PeerPool::Send(const NodeId& node, const rpc::Message& message) {
   if (it == links_.end()) {
     auto address = addresses_.find(node);
     if (address == addresses_.end()) return false;
-    PeerConnection::Callbacks callbacks;
-    callbacks.on_message = [this, node](rpc::Message& message) {
-      if (callbacks_.on_message) callbacks_.on_message(node, message);
-    };
-    callbacks.on_closed = [this, node](const absl::Status& status) {
-      // Not dialed again until the GCS's view says it is alive.
-      Forget(node);
-      if (callbacks_.on_lost) callbacks_.on_lost(node, std::string(status.message()));
-    };
-    it = links_
-             .emplace(node, std::make_unique<PeerConnection>(loop_, address->second, token_, self_,
-                                                             std::move(callbacks)))
-             .first;
+    it = links_.emplace(node, Dial(node, address->second)).first;
   }
   const bool held = IsHousekeeping(message);
   if (!it->second->SendFitted(message, held).ok()) return false;
   if (held) ScheduleFlush();
   return true;
+}
+
+std::unique_ptr<PeerLink> PeerPool::Dial(const NodeId& node, const std::string& address) {
+  auto on_message = [this, node](rpc::Message& message) {
+    if (callbacks_.on_message) callbacks_.on_message(node, message);
+  };
+  // The link, once made: a link that ends after another replaced it leaves
+  // that one alone.
+  auto made = std::make_shared<const PeerLink*>(nullptr);
+  auto on_closed = [this, node, made](const absl::Status& status) {
+    auto it = links_.find(node);
+    // Not dialed again until the GCS's view says it is alive.
+    if (it != links_.end() && it->second.get() == *made) Forget(node);
+    if (callbacks_.on_lost) callbacks_.on_lost(node, std::string(status.message()));
+  };
+  std::unique_ptr<PeerLink> link;
+  if (transport_ == PeerTransport::kRaw) {
+    link = std::make_unique<RawPeerConnection>(loop_, address, token_, self_,
+                                               PeerCallbacks{on_message, on_closed});
+  } else {
+    link = std::make_unique<PeerConnection>(loop_, address, token_, self_,
+                                            PeerConnection::Callbacks{on_message, on_closed});
+  }
+  *made = link.get();
+  return link;
 }
 
 void PeerPool::ScheduleFlush() {

@@ -1,5 +1,6 @@
-// This raylet's links to the other nodes' raylets, one PeerConnection per
-// node, opened on first use at the address the GCS's view gives. Implements
+// This raylet's links to the other nodes' raylets, one PeerLink per node
+// (raw by default, or gRPC), opened on first use at the address the GCS's
+// view gives. Implements
 // the raylet's PeerChannel; what peers send back, and a link that breaks,
 // go to the callbacks. Messages the other node is in no hurry for
 // (IsHousekeeping: pins and references let go of) wait up to
@@ -19,7 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "raylet/node_io.h"
-#include "rpc/peer_connection.h"
+#include "rpc/peer_link.h"
 
 namespace flare {
 
@@ -33,8 +34,13 @@ class PeerPool : public PeerChannel {
     std::function<void(const NodeId&, const std::string& why)> on_lost;
   };
 
-  PeerPool(boost::asio::io_context& loop, std::string token, const NodeId& self)
-      : loop_(loop), token_(std::move(token)), self_(self), flush_timer_(loop) {}
+  PeerPool(boost::asio::io_context& loop, std::string token, const NodeId& self,
+           PeerTransport transport = PeerTransport::kRaw)
+      : loop_(loop),
+        token_(std::move(token)),
+        self_(self),
+        transport_(transport),
+        flush_timer_(loop) {}
   // REQUIRES: the loop no longer runs.
   ~PeerPool() = default;
 
@@ -50,16 +56,18 @@ class PeerPool : public PeerChannel {
  private:
   // Writes what the links hold back, soon.
   void ScheduleFlush();
+  std::unique_ptr<PeerLink> Dial(const NodeId& node, const std::string& address);
 
   boost::asio::io_context& loop_;
   const std::string token_;
   const NodeId self_;
+  const PeerTransport transport_;
   Callbacks callbacks_;
   absl::flat_hash_map<NodeId, std::string, IdHash> addresses_;
-  absl::flat_hash_map<NodeId, std::unique_ptr<PeerConnection>, IdHash> links_;
+  absl::flat_hash_map<NodeId, std::unique_ptr<PeerLink>, IdHash> links_;
   // Links that ended: destroyed with the pool (their callbacks may still be
   // queued on the loop).
-  std::vector<std::unique_ptr<PeerConnection>> closed_;
+  std::vector<std::unique_ptr<PeerLink>> closed_;
   boost::asio::steady_timer flush_timer_;
   bool flush_scheduled_ = false;
 };

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <iostream>
 #include <utility>
 
 #include <boost/asio/steady_timer.hpp>
@@ -30,21 +31,27 @@ void SetLowWater(tcp::socket& socket, int bytes) {
 
 }  // namespace
 
-SharedPort::SharedPort(std::unique_ptr<grpc::Server> server, RawRoute raw,
+SharedPort::SharedPort(std::unique_ptr<grpc::Server> server, RawRoutes raw,
                        SharedPortOptions options)
     : server_(std::move(server)),
       raw_(std::move(raw)),
       options_(options),
       guard_(io_.get_executor()),
-      acceptor_(io_) {}
+      acceptor_(io_),
+      retry_(io_) {}
 
 absl::StatusOr<std::unique_ptr<SharedPort>> SharedPort::Start(
     const std::string& host, int port,
-    const std::function<void(grpc::ServerBuilder&)>& configure, RawRoute raw,
+    const std::function<void(grpc::ServerBuilder&)>& configure, RawRoutes raw,
     SharedPortOptions options) {
   const std::string address = host + ":" + std::to_string(port);
-  if (raw.handler && (raw.magic.empty() || raw.magic.size() > kMaxMagicBytes)) {
-    return absl::InvalidArgumentError("a raw route needs a magic of 1-64 bytes");
+  for (const RawRoute& route : raw) {
+    if (!route.handler || route.magic.empty() || route.magic.size() > kMaxMagicBytes) {
+      return absl::InvalidArgumentError("a raw route needs a handler and a magic of 1-64 bytes");
+    }
+    if (route.magic.size() != raw.front().magic.size()) {
+      return absl::InvalidArgumentError("the raw routes of one port need magics of one length");
+    }
   }
   grpc::ServerBuilder builder;
   configure(builder);
@@ -52,6 +59,7 @@ absl::StatusOr<std::unique_ptr<SharedPort>> SharedPort::Start(
   if (!server) return absl::InternalError("cannot start the gRPC server for " + address);
   std::unique_ptr<SharedPort> shared(
       new SharedPort(std::move(server), std::move(raw), options));
+  if (!shared->raw_.empty()) shared->magic_bytes_ = shared->raw_.front().magic.size();
 
   boost::system::error_code error;
   tcp::resolver resolver(shared->io_);
@@ -74,6 +82,7 @@ absl::StatusOr<std::unique_ptr<SharedPort>> SharedPort::Start(
                                   error.message() + ")");
   }
   shared->port_ = shared->acceptor_.local_endpoint().port();
+  shared->acceptor_.native_non_blocking(true, error);
   shared->Accept();
   shared->thread_ = std::thread([raw_port = shared.get()] { raw_port->io_.run(); });
   return shared;
@@ -83,11 +92,31 @@ void SharedPort::Accept() {
   acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
     if (error == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!error) {
-      if (raw_.handler) {
+      if (out_of_descriptors_) {
+        std::cerr << "flare-raylet: accepting connections to port " << port_ << " again ("
+                  << refused_ << " were refused)\n";
+        out_of_descriptors_ = false;
+        refused_ = 0;
+      }
+      if (!raw_.empty()) {
         Sniff(std::make_shared<tcp::socket>(std::move(socket)));
       } else {
         HandOn(socket);
       }
+    } else if (IsOutOfDescriptors(error.value())) {
+      // Refused (closed at once) rather than left to hang, and no spin.
+      std::string use;
+      refused_ += reserve_.RefuseWaiting(acceptor_.native_handle(), &use);
+      if (!out_of_descriptors_) {
+        std::cerr << "flare-raylet: " << use << ": refusing connections to port " << port_
+                  << " until some close\n";
+        out_of_descriptors_ = true;
+      }
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([this](const boost::system::error_code& error) {
+        if (!error) Accept();
+      });
+      return;
     }
     Accept();
   });
@@ -96,7 +125,7 @@ void SharedPort::Accept() {
 void SharedPort::Sniff(std::shared_ptr<tcp::socket> socket) {
   // The socket becomes readable once the whole magic is there, or the
   // peer closed: no polling for a magic that arrives in pieces.
-  SetLowWater(*socket, static_cast<int>(raw_.magic.size()));
+  SetLowWater(*socket, static_cast<int>(magic_bytes_));
   auto timer = std::make_shared<boost::asio::steady_timer>(io_, options_.first_bytes_timeout);
   timer->async_wait([socket](const boost::system::error_code& error) {
     boost::system::error_code ignored;
@@ -109,16 +138,18 @@ void SharedPort::Sniff(std::shared_ptr<tcp::socket> socket) {
     sniffing_.erase(socket);
     if (error || !socket->is_open()) return;
     char first[kMaxMagicBytes];
-    const size_t want = raw_.magic.size();
+    const size_t want = magic_bytes_;
     const ssize_t n = ::recv(socket->native_handle(), first, want, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 || static_cast<size_t>(n) < want) return;  // closed before saying enough
     SetLowWater(*socket, 1);
-    if (std::memcmp(first, raw_.magic.data(), want) == 0) {
-      const int family = socket->local_endpoint().protocol().family();
-      raw_.handler(socket->release(), family);
-    } else {
-      HandOn(*socket);
+    for (const RawRoute& route : raw_) {
+      if (std::memcmp(first, route.magic.data(), want) == 0) {
+        const int family = socket->local_endpoint().protocol().family();
+        route.handler(socket->release(), family);
+        return;
+      }
     }
+    HandOn(*socket);
   });
 }
 

@@ -100,7 +100,8 @@ class TransferNode {
     });
     server_ = *ClusterServer::Start(
         "127.0.0.1", 0, {manager_->service()},
-        port == NodePort::kGrpcAndRaw ? manager_->raw_route() : SharedPort::RawRoute{});
+        port == NodePort::kGrpcAndRaw ? SharedPort::RawRoutes{manager_->raw_route()}
+                                       : SharedPort::RawRoutes{});
   }
   ~TransferNode() {
     server_->Shutdown();

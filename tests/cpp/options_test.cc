@@ -78,7 +78,8 @@ TEST(ParseFlagsTest, EveryDocumentedFlagAppearsInTheUsageText) {
   for (const char* flag : {"--head", "--num-cpus", "--num-gpus", "--resources",
                            "--object-store-memory", "--memory", "--session-dir", "--socket", "--python",
                            "--driver-pid", "--help", "--port", "--node-ip-address", "--address",
-                           "--token", "--version", "--node-timeout-ms", "--object-transport"}) {
+                           "--token", "--version", "--node-timeout-ms", "--object-transport",
+                           "--peer-transport"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
 }
@@ -95,6 +96,7 @@ TEST(ParseFlagsTest, DefaultsApplyWhenOnlyTheSessionDirIsGiven) {
   EXPECT_EQ(flags->python, "python3");
   EXPECT_EQ(flags->socket_path, "/tmp/s/raylet.sock");
   EXPECT_EQ(flags->object_transport, "raw");
+  EXPECT_EQ(flags->peer_transport, "raw");
 }
 
 TEST(ParseFlagsTest, AcceptsTheJoinFlags) {
@@ -128,6 +130,18 @@ TEST(ParseFlagsTest, ObjectTransportIsRawOrGrpc) {
   auto other = ParseFlags({"--session-dir", "/tmp/s", "--head", "--object-transport", "udp"});
   ASSERT_FALSE(other.ok());
   EXPECT_NE(other.status().message().find("raw or grpc"), std::string::npos) << other.status();
+}
+
+TEST(ParseFlagsTest, PeerTransportIsRawOrGrpc) {
+  auto grpc = ParseFlags({"--session-dir", "/tmp/s", "--head", "--peer-transport", "grpc"});
+  ASSERT_TRUE(grpc.ok()) << grpc.status();
+  EXPECT_EQ(grpc->peer_transport, "grpc");
+  EXPECT_EQ(grpc->object_transport, "raw") << "the two are chosen apart";
+  auto other = ParseFlags({"--session-dir", "/tmp/s", "--head", "--peer-transport", "udp"});
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("--peer-transport must be raw or grpc"),
+            std::string::npos)
+      << other.status();
 }
 
 TEST(ParseFlagsTest, RejectsUnknownFlagsNamingThem) {

@@ -4,8 +4,8 @@
 // token and sends what no healthy node sends: garbage bytes, messages over
 // the size limit, requests before registering, an impostor's registration,
 // messages a peer must not send, malformed tasks, streams cut mid-way,
-// pulls of unknown objects and impossible ranges, on gRPC and on the raw
-// data connections of the same port. After each, the raylet is still alive
+// pulls of unknown objects and impossible ranges, on gRPC, on the raw
+// data connections and on the raw links between raylets of the same port. After each, the raylet is still alive
 // and still serves its driver.
 #include <signal.h>
 #include <sys/wait.h>
@@ -30,6 +30,8 @@
 #include "cluster.grpc.pb.h"
 #include "object_manager/chunk_codec.h"
 #include "raw_client.h"
+#include "common/framing.h"
+#include "rpc/raw_peer_protocol.h"
 #include "rpc/token.h"
 
 #ifndef FLARE_RAYLET_PATH
@@ -498,6 +500,76 @@ TEST_F(RayletHostilePeerTest, RawConnectionsOnThePortCheckTheTokenAndRefuseBadIn
   driver_->RemoveRef(id);
   EXPECT_TRUE(WaitForStats([](const rpc::StoreStatsReply& now) { return now.used() == 0; }))
       << "every raw connection let go of its pin";
+  ExpectServing();
+}
+
+TEST_F(RayletHostilePeerTest, RawPeerLinksCheckTheTokenAndDropBadInput) {
+  const int port = std::stoi(address_->substr(address_->rfind(':') + 1));
+  auto register_as = [](rpc::ClientKind kind) {
+    rpc::Message hello;
+    hello.mutable_register_client()->set_kind(kind);
+    hello.mutable_register_client()->set_node_id(NodeId::FromRandom().Binary());
+    std::string frame;
+    AppendFrame(hello, &frame);
+    return frame;
+  };
+  // The answer to a hello of `bytes`: its code and message.
+  auto answer = [](RawClient& client, const std::string& bytes) {
+    EXPECT_TRUE(client.connected());
+    client.Send(bytes);
+    const std::string header = client.Read(kRawPeerAnswerHeaderBytes);
+    if (header.size() != kRawPeerAnswerHeaderBytes) return std::make_pair(999u, std::string());
+    return std::make_pair(GetU32(header.data()), client.Read(GetU32(header.data() + 4)));
+  };
+
+  {
+    RawClient client(port);
+    auto [code, message] = answer(client, EncodePeerHello(""));
+    EXPECT_EQ(code, static_cast<uint32_t>(grpc::StatusCode::UNAUTHENTICATED));
+    EXPECT_NE(message.find("missing cluster token"), std::string::npos) << message;
+    EXPECT_TRUE(client.ClosedByPeer());
+  }
+  {
+    RawClient client(port);
+    auto [code, message] = answer(client, EncodePeerHello(*token_ + "x") +
+                                              register_as(rpc::PEER));
+    EXPECT_EQ(code, static_cast<uint32_t>(grpc::StatusCode::UNAUTHENTICATED));
+    EXPECT_NE(message.find("wrong cluster token"), std::string::npos) << message;
+    EXPECT_TRUE(client.ClosedByPeer()) << "nothing after a wrong token is read";
+  }
+  {
+    RawClient client(port);
+    auto [code, message] = answer(
+        client, std::string(kRawPeerMagic, kRawPeerMagicBytes) + std::string("\xff\xff\xff\x7f", 4));
+    EXPECT_EQ(code, static_cast<uint32_t>(grpc::StatusCode::INVALID_ARGUMENT)) << message;
+  }
+  {
+    RawClient client(port);  // a frame far over the limit, after a good hello
+    auto [code, message] = answer(client, EncodePeerHello(*token_) + register_as(rpc::PEER) +
+                                              std::string("\xff\xff\xff\x7f", 4));
+    EXPECT_EQ(code, 0u) << message;
+    EXPECT_TRUE(client.ClosedByPeer());
+  }
+  {
+    RawClient client(port);  // not a node
+    auto [code, message] = answer(client, EncodePeerHello(*token_) + register_as(rpc::DRIVER));
+    EXPECT_EQ(code, 0u) << message;
+    EXPECT_TRUE(client.ClosedByPeer());
+  }
+  {
+    RawClient cut(port);  // cut in the middle of its hello
+    cut.Send(EncodePeerHello(*token_).substr(0, 14));
+  }
+  {
+    RawClient client(port);
+    auto [code, message] = answer(client, EncodePeerHello(*token_) + register_as(rpc::PEER));
+    EXPECT_EQ(code, 0u) << message;
+    const std::string length = client.Read(4);
+    ASSERT_EQ(length.size(), 4u);
+    rpc::Message reply;
+    ASSERT_TRUE(reply.ParseFromString(client.Read(GetU32(length.data()))));
+    EXPECT_TRUE(reply.has_register_reply()) << "a node registered: " << reply.DebugString();
+  }
   ExpectServing();
 }
 

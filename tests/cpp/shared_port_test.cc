@@ -138,7 +138,7 @@ class SharedPortTest : public ::testing::Test {
  protected:
   std::unique_ptr<SharedPort> Start(const std::string& host = "127.0.0.1", int port = 0,
                                     SharedPortOptions options = {}) {
-    auto started = SharedPort::Start(host, port, Configure(), {kMagic, handed_.Handler()}, options);
+    auto started = SharedPort::Start(host, port, Configure(), {{kMagic, handed_.Handler()}}, options);
     EXPECT_TRUE(started.ok()) << started.status();
     return started.ok() ? std::move(*started) : nullptr;
   }
@@ -219,7 +219,7 @@ TEST_F(SharedPortTest, APortInUseIsAnErrorNamingIt) {
   auto first = Start();
   ASSERT_NE(first, nullptr);
   auto second =
-      SharedPort::Start("127.0.0.1", first->port(), Configure(), {kMagic, handed_.Handler()});
+      SharedPort::Start("127.0.0.1", first->port(), Configure(), {{kMagic, handed_.Handler()}});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(second.status().message().find("127.0.0.1:" + std::to_string(first->port())),

@@ -14,7 +14,9 @@ namespace {
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-// Sleeping jumps to the wake-up time; each look at the time moves it by `tick`.
+// Sleeping jumps to the wake-up time (or `sleep_ends_after` on, when set;
+// a sleep without a deadline leaves the time as it is); each look at the
+// time moves it by `tick`.
 class FakeClock : public Clock {
  public:
   TimePoint Now() const override {
@@ -22,24 +24,30 @@ class FakeClock : public Clock {
     if (on_now) on_now();
     return now;
   }
-  void WaitUntil(std::condition_variable&, std::unique_lock<std::mutex>& lock,
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                  TimePoint until) const override {
     sleeps++;
+    last_cv = &cv;
     last_until = until;
     if (on_sleep) {  // without the lock, as a real sleep
       lock.unlock();
       on_sleep();
       lock.lock();
     }
+    if (sleep_ends_after.count() > 0 && now + sleep_ends_after < until) {
+      until = now + sleep_ends_after;
+    }
     if (until > now && until != TimePoint::max()) now = until;
   }
 
   microseconds tick{0};
+  microseconds sleep_ends_after{0};  // > 0: a sleep ends this soon (a notification)
   std::function<void()> on_now;  // runs at each look at the time
   std::function<void()> on_sleep;  // runs at each sleep (unlocked), as whatever woke it
   mutable TimePoint last_until{};
   mutable TimePoint now{};
   mutable int sleeps = 0;
+  mutable const std::condition_variable* last_cv = nullptr;  // slept on last
 };
 
 Clock::TimePoint TimePointZero() { return Clock::TimePoint(); }
@@ -208,6 +216,67 @@ TEST_F(WaiterSpinTest, TheSpinNeverOutlastsTheDeadline) {
   absl::Status status = Wait(0, [] { return false; });
   EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
   EXPECT_LT(clock_.now - TimePointZero(), microseconds(200)) << "spun past a zero timeout";
+}
+
+TEST_F(WaiterSpinTest, AfterWaitsLongerThanTheSpinTheNextWaitSleepsAtOnce) {
+  int looks = 0;  // at the clock: a spinning waiter looks at each turn
+  clock_.on_now = [&] { ++looks; };
+  EXPECT_TRUE(absl::IsDeadlineExceeded(Wait(10, [] { return false; })));
+  EXPECT_GT(looks, 15) << "the first wait polls for its spin";
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(absl::IsDeadlineExceeded(Wait(10, [] { return false; })));
+
+  looks = 0;
+  EXPECT_TRUE(absl::IsDeadlineExceeded(Wait(10, [] { return false; })));
+  EXPECT_LT(looks, 5) << "waits of 10 ms are typical now: it sleeps without polling";
+}
+
+TEST_F(WaiterSpinTest, ShortWaitsBringTheSpinBack) {
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(absl::IsDeadlineExceeded(Wait(10, [] { return false; })));
+  clock_.sleep_ends_after = microseconds(20);  // as a notification would end it
+  for (int i = 0; i < 20; ++i) {
+    const int sleeps = clock_.sleeps;
+    EXPECT_TRUE(Wait(1000, [&] { return clock_.sleeps > sleeps; }).ok());
+  }
+  int looks = 0;
+  clock_.on_now = [&] { ++looks; };
+  EXPECT_TRUE(absl::IsDeadlineExceeded(Wait(10, [] { return false; })));
+  EXPECT_GT(looks, 15) << "waits of tens of microseconds are typical again: it spins";
+}
+
+TEST_F(WaiterTest, AQuietWaiterSleepsApartFromTheWaitersThatBatchesWake) {
+  EXPECT_TRUE(absl::IsDeadlineExceeded(Wait(10, [] { return false; })));
+  const std::condition_variable* batch_cv = clock_.last_cv;
+  std::unique_lock<std::mutex> lock(waiter_.mutex());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(waiter_.WaitQuietly(lock, 10, [] { return false; })));
+  ASSERT_NE(clock_.last_cv, nullptr);
+  EXPECT_NE(clock_.last_cv, batch_cv) << "NotifyBatch would wake the quiet waiter";
+}
+
+TEST(WaiterQuietTest, ItsNotificationWakesAQuietWaiter) {
+  SteadyClock clock;
+  Waiter waiter(WaiterOptions(), clock);
+  bool logs = false;
+  std::thread io([&] {
+    std::lock_guard<std::mutex> lock(waiter.mutex());
+    logs = true;
+    waiter.NotifyQuiet();
+  });
+  std::unique_lock<std::mutex> lock(waiter.mutex());
+  const absl::Status status = waiter.WaitQuietly(lock, 60000, [&] { return logs; });
+  lock.unlock();
+  io.join();
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST(WaiterQuietTest, ALostConnectionEndsAQuietWait) {
+  SteadyClock clock;
+  Waiter waiter(WaiterOptions(), clock);
+  std::thread io([&] { waiter.Close("the raylet went away"); });
+  std::unique_lock<std::mutex> lock(waiter.mutex());
+  const absl::Status status = waiter.WaitQuietly(lock, 60000, [] { return false; });
+  lock.unlock();
+  io.join();
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
 }
 
 // Waits, with real time, for a flag another thread sets as the I/O thread
