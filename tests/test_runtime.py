@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
+import textwrap
 import time
 
 import pytest
@@ -434,3 +438,72 @@ def _connects_and_is_kept(path) -> bool:
             return True  # open, and nothing said: kept
     finally:
         client.close()
+
+
+def _as_nobody():
+    """The command prefix that runs as another user (65534), or None."""
+    setpriv = shutil.which("setpriv")
+    if os.getuid() != 0 or setpriv is None:
+        return None
+    prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    probe = subprocess.run(prefix + [sys.executable, "-c", "import flare"], capture_output=True,
+                           timeout=60)
+    return prefix if probe.returncode == 0 else None
+
+
+def test_another_user_neither_finds_nor_reaches_nor_stops_this_users_node():
+    """Two users share a temp directory: each has a private flare directory,
+    so the second user's `auto` does not find the first's node, cannot reach
+    its socket, starts a node of its own beside it, and its `flare stop`
+    leaves the first user's node running."""
+    nobody = _as_nobody()
+    if nobody is None:
+        pytest.skip("needs root, setpriv and a flare that user 65534 can import")
+    shared = tempfile.mkdtemp(prefix="flare-two-users-")
+    os.chmod(shared, 0o1777)
+    env = dict(os.environ, TMPDIR=shared)
+    cli = [sys.executable, "-m", "flare.scripts"]
+
+    def run(prefix, args, **kwargs):
+        return subprocess.run(prefix + args, capture_output=True, text=True, timeout=60, env=env,
+                              cwd=shared, **kwargs)
+
+    started = run([], cli + ["start", "--head", "--num-cpus", "1"])
+    assert started.returncode == 0, started.stderr
+    try:
+        mine = os.path.join(shared, f"flare-{os.getuid()}")
+        assert stat.S_IMODE(os.stat(mine).st_mode) == 0o700
+        sockets = [os.path.join(root, name) for root, _, names in os.walk(mine)
+                   for name in names if name == "raylet.sock"]
+        assert sockets, "this user's node has its socket in its own directory"
+
+        found = run(nobody, [sys.executable, "-c", "import flare; flare.init(address='auto')"])
+        assert found.returncode != 0
+        assert "no running flare node found" in found.stderr, found.stderr
+        reach = run(nobody, [sys.executable, "-c", textwrap.dedent(f"""
+            import socket
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect({sockets[0]!r})
+            except PermissionError:
+                print("refused")
+        """)])
+        assert "refused" in reach.stdout, reach.stdout + reach.stderr
+
+        theirs = run(nobody, cli + ["start", "--head", "--num-cpus", "1"])
+        assert theirs.returncode == 0, theirs.stderr
+        stopped = run(nobody, cli + ["stop"])
+        assert stopped.returncode == 0, stopped.stderr
+        assert os.path.isdir(os.path.join(shared, "flare-65534"))
+
+        still = run([], [sys.executable, "-c", textwrap.dedent("""
+            import flare
+            flare.init(address="auto")
+            print(flare.get(flare.remote(lambda: "alive").remote()))
+        """)])
+        assert "alive" in still.stdout, still.stderr
+    finally:
+        run([], cli + ["stop"])
+        subprocess.run(nobody + cli + ["stop"], capture_output=True, timeout=60, env=env,
+                       cwd=shared)
+        shutil.rmtree(shared, ignore_errors=True)

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/compact.h"
+
 namespace flare {
 
 ObjectTable::ObjectTable(uint64_t arena_capacity) : allocator_(arena_capacity) {}
@@ -422,6 +424,12 @@ void ObjectTable::MarkLost(const ObjectId& id, std::string message) {
 bool ObjectTable::IsSpilled(const ObjectId& id) const {
   auto it = objects_.find(id);
   return it != objects_.end() && it->second.spilled;
+}
+
+void ObjectTable::Compact() {
+  ShrinkIfSparse(objects_);
+  for (auto& [client, ids] : by_client_) ShrinkIfSparse(ids);
+  ShrinkIfSparse(by_client_);
 }
 
 }  // namespace flare

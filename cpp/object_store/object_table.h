@@ -160,6 +160,9 @@ class ObjectTable {
   bool IsError(const ObjectId& id) const;
   const ObjectEntry* Find(const ObjectId& id) const;
   StoreStats Stats() const;
+  // Gives back the capacity a burst of objects left behind (common/compact.h).
+  void Compact();
+  size_t table_capacity() const { return objects_.capacity(); }
 
  private:
   void DecrementRef(const ObjectId& id, int64_t count);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/compact.h"
 #include "common/ids.h"
 #include "object_store/object_table.h"
 #include "raylet/gpu_slots.h"
@@ -33,6 +34,11 @@ class LeaseManager {
   static constexpr size_t kPipelineDepth = 4;
 
   LeaseManager(Scheduler& scheduler, GpuSlots& gpus) : scheduler_(scheduler), gpus_(gpus) {}
+  // Gives back the capacity a burst of leases left behind.
+  void Compact() {
+    ShrinkIfSparse(leases_);
+    for (auto& [worker, lease] : leases_) ShrinkIfSparse(lease.tasks);
+  }
 
   // `worker` starts `task`, whose `demand` the scheduler has just acquired:
   // a new lease, with devices for its GPUs. An actor's creation gets nothing

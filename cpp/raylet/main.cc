@@ -1,6 +1,7 @@
 // flare-raylet: the per-node daemon. Wires the event loop, the local socket,
 // the shared-memory arena, the GCS (on the head node) and the node manager,
 // and handles process signals.
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
@@ -531,6 +532,17 @@ int main(int argc, char** argv) {
     checks = 0;
     last_report = std::move(encoded);
     link.client->ReportResources(options.node_id, available);
+  });
+
+  // After a burst the tables shrink to fit and, once the node is quiet, the
+  // freed heap goes back to the system (trimming walks the heap: not while
+  // tasks run), so a long-lived node does not keep its peak.
+  constexpr auto kCompactCheck = std::chrono::seconds(1);
+  constexpr size_t kTrimAboveFreeBytes = 32u << 20;
+  boost::asio::steady_timer compactor(io);
+  Every(compactor, kCompactCheck, [&] {
+    const bool quiet = manager.Compact();
+    if (quiet && mallinfo2().fordblks > kTrimAboveFreeBytes) malloc_trim(0);
   });
 
   io.run();

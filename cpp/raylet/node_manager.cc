@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "common/compact.h"
 #include "common/placement_group_resources.h"
 #include "raylet/message_checks.h"
 
@@ -516,6 +517,15 @@ void NodeManager::OnClusterInfo(const ClientInfo& client, const rpc::ClusterInfo
                        absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) {
     clients_.Send(client_id, ClusterInfoReply(request_id, std::move(nodes)));
   });
+}
+
+bool NodeManager::Compact() {
+  objects_.Compact();
+  scheduler_.Compact();
+  leases_.Compact();
+  tasks_.Compact();
+  ShrinkIfSparse(fetch_waiters_);
+  return tasks_.size() == 0;
 }
 
 rpc::ResourceSet NodeManager::AvailableForView() const {

@@ -123,6 +123,11 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // This node's available resources as the cluster view shows them:
   // oversubscription while blocked workers resume shows as zero.
   rpc::ResourceSet AvailableForView() const;
+  // Gives back the table capacity a burst of tasks and objects left behind
+  // (the process then returns the freed heap to the system: main.cc).
+  // Returns whether the node is quiet: no task of its own is queued or
+  // running.
+  bool Compact();
 
   // ---- the cluster --------------------------------------------------------
   // The GCS's view of every node: other nodes' resources feed the

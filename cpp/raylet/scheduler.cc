@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/compact.h"
+
 namespace flare {
 
 Scheduler::Scheduler(ResourceSet total) : total_(total), available_(std::move(total)) {}
@@ -153,6 +155,13 @@ std::vector<TaskId> Scheduler::PeekDispatchable(size_t max_tasks) const {
   std::vector<TaskId> out;
   for (size_t i = 0; i < oldest.size() && i < max_tasks; ++i) out.push_back(oldest[i].task);
   return out;
+}
+
+void Scheduler::Compact() {
+  ShrinkIfSparse(tasks_);
+  ShrinkIfSparse(waiting_);
+  ShrinkIfSparse(removed_);
+  for (auto& [shape, queue] : ready_) ShrinkIfSparse(queue.tasks);
 }
 
 }  // namespace flare

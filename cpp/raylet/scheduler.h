@@ -30,6 +30,8 @@ class Scheduler {
   enum class AddResult { kQueued, kInfeasible };
 
   explicit Scheduler(ResourceSet total);
+  // Gives back the capacity a burst of tasks left behind.
+  void Compact();
 
   // Queues `task`, runnable once every object in `unready` is ready.
   // kInfeasible (nothing queued) when the node could never fit `demand`.

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <utility>
 
+#include "common/compact.h"
 #include "raylet/task_args.h"
 
 namespace flare {
@@ -633,6 +634,12 @@ void TaskManager::OnWorkersBroken(const std::string& reason) {
     scheduler_.Remove(task_id);
     Fail(task_id, rpc::WORKER_CRASHED, reason);
   }
+}
+
+void TaskManager::Compact() {
+  ShrinkIfSparse(tasks_);
+  ShrinkIfSparse(awaiting_remote_);
+  ShrinkIfSparse(infeasible_);
 }
 
 }  // namespace flare

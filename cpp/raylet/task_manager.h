@@ -106,6 +106,8 @@ class TaskManager {
   // decides from (this node's resources, live).
   TaskManager(const NodeUnits& units, SchedulingPolicy& policy, ClusterResourceView& view,
               ActorTasks& actors);
+  // Gives back the capacity a burst of tasks left behind.
+  void Compact();
 
   // ---- events --------------------------------------------------------------
 

@@ -527,3 +527,32 @@ TEST_F(ElsewhereTest, OnlyAPendingReturnCanBeElsewhere) {
 
 }  // namespace
 }  // namespace flare
+
+namespace flare {
+namespace {
+
+TEST(ObjectTableCompactTest, AfterABurstTheTableShrinksToWhatItHolds) {
+  ObjectTable table(1 << 20);
+  constexpr ClientId kDriver = 1;
+  std::vector<ObjectId> ids;
+  for (int i = 0; i < 100000; ++i) {
+    ids.push_back(ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1));
+    table.PutInline(kDriver, ids.back(), "v", {});
+  }
+  const size_t peak = table.table_capacity();
+  const ObjectId kept = ids.front();
+  for (size_t i = 1; i < ids.size(); ++i) table.RemoveRef(kDriver, ids[i]);
+  EXPECT_EQ(table.table_capacity(), peak) << "erasing alone keeps the capacity";
+
+  table.Compact();
+  EXPECT_LT(table.table_capacity(), peak / 16);
+  EXPECT_TRUE(table.IsReady(kept)) << "what it holds stays";
+  table.RemoveRef(kDriver, kept);
+  EXPECT_FALSE(table.Contains(kept)) << "and is still indexed under its holder";
+  const size_t small = table.table_capacity();
+  table.Compact();
+  EXPECT_EQ(table.table_capacity(), small) << "nothing to give back: nothing done";
+}
+
+}  // namespace
+}  // namespace flare
