@@ -227,6 +227,39 @@ def test_large_arrays_cross_nodes_both_ways_and_leave_no_copies(three_nodes):
     assert wait_for(lambda: flare.available_resources()["object_store_memory"] == total, NEVER)
 
 
+def test_a_large_error_from_another_node_is_read_whole_anywhere_and_leaves_no_copies(
+        three_nodes):
+    @flare.remote
+    def fail(mib):
+        raise ValueError("e" * (mib << 20))
+
+    @flare.remote
+    def length_of_error(refs):
+        try:
+            flare.get(refs[0])
+        except ValueError as error:
+            return len(error.args[0])
+        return -1
+
+    worker, other = node_ids(three_nodes)[1], node_ids(three_nodes)[2]
+    failed = fail.options(scheduling_strategy=on(worker)).remote(16)
+    # Read on the driver's node, then on a third node (the ref nested in a
+    # list reaches the task as a ref): the error is stored once, on the node
+    # that raised it, and pulled from there like a value.
+    assert flare.get(length_of_error.remote([failed]), timeout=NEVER) == 16 << 20
+    read_elsewhere = length_of_error.options(scheduling_strategy=on(other)).remote([failed])
+    assert flare.get(read_elsewhere, timeout=NEVER) == 16 << 20
+    try:
+        flare.get(failed, timeout=NEVER)
+        raise AssertionError("get returned a value instead of raising the task's error")
+    except ValueError as error:
+        assert len(error.args[0]) == 16 << 20
+    del failed
+    total = flare.cluster_resources()["object_store_memory"]
+    assert wait_for(lambda: flare.available_resources()["object_store_memory"] == total, NEVER), \
+        "a copy of the error outlived its last reference"
+
+
 def test_actor_handles_and_named_actors_work_from_other_nodes(three_nodes):
     @flare.remote
     class Tally:

@@ -29,7 +29,7 @@ LAYERS: List[Tuple[str, List[str]]] = [
     ("objects", ["flare._private.objects"]),
     ("refs, futures, generators, submission",
      ["flare._private.futures", "flare.object_ref", "flare.generator", "flare._private.options",
-      "flare._private.placement", "flare._private.submission"]),
+      "flare._private.placement", "flare._private.submission", "flare._private.task_errors"]),
     ("task graphs", ["flare.dag.dag_node", "flare.dag.input_node", "flare.dag.output_node",
                      "flare.dag.function_node", "flare.dag.class_node", "flare.dag"]),
     ("remote functions, actors, runtime",

@@ -156,26 +156,30 @@ absl::Status Channel::SendDeferred(const rpc::Message& message) {
 
 absl::Status Channel::WriteLocked(std::string&& bytes) {
   if (closed_.load()) return absl::UnavailableError("the connection to the raylet is closed");
-  if (!backlog_.empty()) {
-    backlog_.append(bytes);
-    Wake();
-    return absl::OkStatus();
+  // Behind a backlog the bytes wait their turn (the I/O thread sends them
+  // when the socket has room); otherwise as many as the socket takes go now
+  // and the rest is kept where it is, never copied again.
+  const bool backlogged = !backlog_.empty();
+  backlog_.Append(std::move(bytes));
+  if (!backlogged) {
+    if (absl::Status sent = SendBacklogLocked(); !sent.ok()) return sent;
   }
-  size_t sent = 0;
-  while (sent < bytes.size()) {
-    ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (!backlog_.empty()) Wake();
+  return absl::OkStatus();
+}
+
+absl::Status Channel::SendBacklogLocked() {
+  while (!backlog_.empty()) {
+    ssize_t n = send(fd_, backlog_.data(), backlog_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      absl::Status failed = absl::UnavailableError(Errno("the raylet connection failed: send"));
       closed_.store(true);
       Wake();
-      return absl::UnavailableError(Errno("the raylet connection failed: send"));
+      return failed;
     }
-    sent += static_cast<size_t>(n);
-  }
-  if (sent < bytes.size()) {
-    backlog_.assign(bytes, sent, std::string::npos);
-    Wake();
+    backlog_.Consume(static_cast<size_t>(n));
   }
   return absl::OkStatus();
 }
@@ -293,9 +297,7 @@ bool Channel::Poll(std::vector<rpc::Message>* out, std::string* error) {
     if (watched_fd_ >= 0 && (fds[3].revents & POLLIN)) on_watched_readable_();
     if (fds[0].revents & POLLOUT) {
       std::lock_guard<std::mutex> lock(write_mu_);
-      std::string pending = std::move(backlog_);
-      backlog_.clear();
-      (void)WriteLocked(std::move(pending));
+      if (!closed_.load()) (void)SendBacklogLocked();
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       char buffer[64 * 1024];

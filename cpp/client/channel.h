@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/framing.h"
+#include "common/send_buffer.h"
 #include "client/object_value.h"
 #include "common/ids.h"
 #include "flare.pb.h"
@@ -68,6 +69,9 @@ class Channel : public PinReleaser {
       : fd_(fd), wake_fd_(wake_fd), flush_timer_fd_(flush_timer_fd) {}
   // REQUIRES: write_mu_ held.
   absl::Status WriteLocked(std::string&& bytes);
+  // Sends what the backlog holds until the socket takes no more; a failed
+  // send closes the channel. REQUIRES: write_mu_ held.
+  absl::Status SendBacklogLocked();
   void AppendDeferredLocked(std::string* out);
   // Something was deferred: arms the flush timer unless it is armed.
   // REQUIRES: write_mu_ held.
@@ -85,7 +89,7 @@ class Channel : public PinReleaser {
   std::atomic<bool> shutdown_{false};
 
   std::mutex write_mu_;
-  std::string backlog_;  // bytes the socket did not take yet
+  SendBuffer backlog_;  // bytes the socket did not take yet
   std::string deferred_frames_;  // whole frames waiting for the next write
   rpc::Message deferred_refs_;   // a RefUpdate
   rpc::Message deferred_pins_;   // a ReleasePins

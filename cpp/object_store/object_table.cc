@@ -189,7 +189,8 @@ bool ObjectTable::NeedsFetch(const ObjectId& id) const {
 }
 
 std::vector<ClientId> ObjectTable::SetError(const ObjectId& id, rpc::ErrorCode code,
-                                            std::string message, std::string payload) {
+                                            std::string message, std::string payload,
+                                            std::vector<ObjectId> contained) {
   auto& entry = objects_[id];
   if (entry.state == ObjectState::kReady) return {};
   if (entry.state == ObjectState::kCreating) {
@@ -199,6 +200,11 @@ std::vector<ClientId> ObjectTable::SetError(const ObjectId& id, rpc::ErrorCode c
   entry.error = code;
   entry.error_message = std::move(message);
   entry.inline_data = std::move(payload);
+  for (const ObjectId& inner : contained) {
+    auto found = objects_.find(inner);
+    if (found != objects_.end()) found->second.refs++;
+  }
+  entry.contained = std::move(contained);
   auto waiting = MarkReady(entry, id);
   MaybeFree(id);
   return waiting;
@@ -419,6 +425,16 @@ void ObjectTable::MarkLost(const ObjectId& id, std::string message) {
   entry.inline_data.clear();
   entry.error = rpc::OBJECT_LOST;
   entry.error_message = std::move(message);
+}
+
+bool ObjectTable::Reopen(const ObjectId& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !NeedsFetch(id) || it->second.fetching) return false;
+  ObjectEntry& entry = it->second;
+  entry.state = ObjectState::kPending;
+  entry.elsewhere = NodeId();
+  entry.size = 0;
+  return true;
 }
 
 bool ObjectTable::IsSpilled(const ObjectId& id) const {

@@ -123,9 +123,12 @@ class ObjectTable {
   // Abort ends the pull; the object stays ready throughout).
   bool NeedsFetch(const ObjectId& id) const;
   // Makes `id` ready with an error; `payload` carries the pickled exception
-  // of a TASK_ERROR.
+  // of a TASK_ERROR, and `contained` the refs it holds (as a sealed value's
+  // do, they live as long as it does: a large error is stored once as an
+  // object of its own that each of the task's error returns refers to).
   std::vector<ClientId> SetError(const ObjectId& id, rpc::ErrorCode code,
-                                 std::string message, std::string payload = "");
+                                 std::string message, std::string payload = "",
+                                 std::vector<ObjectId> contained = {});
 
   // True when `id` is ready now. Otherwise records `client` as a subscriber
   // to be returned by Seal/PutInline/SetError. Unknown ids become ready with
@@ -153,6 +156,16 @@ class ObjectTable {
   // on a node that is gone: its block is freed and it holds an OBJECT_LOST
   // error with `message` from now on.
   void MarkLost(const ObjectId& id, std::string message);
+  // A ready object whose only copy was on another node, lost there and to
+  // be made again (lineage): pending once more, its references kept, its
+  // readers to subscribe anew. False (nothing changed) unless it is ready
+  // elsewhere and no pull writes into a copy here.
+  bool Reopen(const ObjectId& id);
+  // A pull is writing a copy of `id` here.
+  bool IsFetching(const ObjectId& id) const {
+    auto it = objects_.find(id);
+    return it != objects_.end() && it->second.fetching;
+  }
   uint64_t capacity() const { return allocator_.capacity(); }
 
   bool Contains(const ObjectId& id) const { return objects_.contains(id); }

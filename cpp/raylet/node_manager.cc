@@ -394,8 +394,11 @@ void NodeManager::Store(rpc::ReturnObject& ret) {
   auto* data = ret.mutable_data();
   const ObjectId id = ObjectId::FromBinary(data->object_id());
   if (data->error() != rpc::ERROR_NONE) {
-    StoreError(id, data->error(), data->error_message(),
-               std::move(*data->mutable_inline_data()));
+    // A task's error keeps what it refers to (the error object stored once
+    // for all its returns) alive, as a value does.
+    ObjectReady(id, objects_.SetError(id, data->error(), data->error_message(),
+                                      std::move(*data->mutable_inline_data()),
+                                      ToObjectIds(ret.contained_refs())));
     return;
   }
   std::vector<ClientId> waiting;
@@ -430,13 +433,20 @@ void NodeManager::ObjectReady(const ObjectId& id, const std::vector<ClientId>& w
 }
 
 void NodeManager::OnFetched(const ObjectId& id, const absl::Status& status) {
-  if (!status.ok() && objects_.NeedsFetch(id)) {
-    objects_.MarkLost(id, std::string(status.message()));
-  }
+  // Its only copy could not be had: made again (lineage), or lost.
+  if (!status.ok()) tasks_.OnCopiesLost({id}, std::string(status.message()));
   std::vector<ClientId> waiting;
   if (auto it = fetch_waiters_.find(id); it != fetch_waiters_.end()) {
     waiting = std::move(it->second);
     fetch_waiters_.erase(it);
+  }
+  if (!objects_.IsReady(id)) {
+    // Being made again: its readers wait for the new value.
+    for (ClientId client : waiting) {
+      if (objects_.Subscribe(client, id)) SendObject(client, id);
+    }
+    tasks_.Dispatch();
+    return;
   }
   // Sealed here: ObjectReady woke the tasks (OnObjectPulled). Lost: wake
   // them now, to fail on the error.

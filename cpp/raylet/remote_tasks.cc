@@ -171,17 +171,14 @@ void RemoteTasks::OnFreed(const ObjectId& id) {
   held_elsewhere_.erase(it);
 }
 
-std::vector<ObjectId> RemoteTasks::LostWith(const NodeId& node, const std::string& why) {
+std::vector<ObjectId> RemoteTasks::OnlyOn(const NodeId& node) {
   std::vector<ObjectId> lost;
   for (auto it = held_elsewhere_.begin(); it != held_elsewhere_.end();) {
     if (it->second != node) {
       ++it;
       continue;
     }
-    if (objects_.NeedsFetch(it->first)) {
-      objects_.MarkLost(it->first, "its only copy was on node " + node.Hex() + ", which " + why);
-      lost.push_back(it->first);
-    }
+    if (objects_.NeedsFetch(it->first)) lost.push_back(it->first);
     held_elsewhere_.erase(it++);
   }
   return lost;

@@ -7,7 +7,8 @@
 // that node's arena, held there for us until it is freed here, and is
 // pulled here only when something here reads it (Fetch). Cancels follow the
 // task; when a node goes, the tasks that ran there are handed back for a
-// retry, and the results that only it held are lost.
+// retry, and the results that only it held are handed back to be made
+// again or marked lost (OnlyOn).
 //
 // No I/O: messages go out through PeerChannel. Thread-compatible: the
 // raylet's event loop is its only user.
@@ -92,13 +93,12 @@ class RemoteTasks {
   // drops what it holds for it, and its later returns are ignored.
   void Forget(const TaskId& task_id);
   // `node` died or its link broke: the tasks sent there, which are
-  // forgotten (the caller retries or fails them). The results it held for
-  // us and that have no copy here become OBJECT_LOST errors (the caller
-  // wakes their readers: see LostWith).
+  // forgotten (the caller retries or fails them).
   std::vector<TaskId> OnNodeGone(const NodeId& node);
-  // The objects whose only copy was on `node` (held there for us), which
-  // are now marked lost; call before OnNodeGone's retries.
-  std::vector<ObjectId> LostWith(const NodeId& node, const std::string& why);
+  // The results `node` held for us that have no copy here, which are
+  // forgotten here: the caller makes them again or marks them lost
+  // (TaskManager::OnCopyLost). Call before OnNodeGone's retries.
+  std::vector<ObjectId> OnlyOn(const NodeId& node);
 
   bool Runs(const TaskId& task_id) const { return tasks_.contains(task_id); }
   // What the tasks sent to `node` and not done yet demand, in total.

@@ -399,11 +399,7 @@ bool TaskManager::SendTo(const TaskId& task_id, TaskRecord& record, ClientId wor
   // lost); a failed argument fails the task without running it.
   const SpillManager::Restored restored = spill_.RestoreAll(ArgumentIds(record.spec));
   if (const ObjectEntry* failed = FailedArgument(objects_, record.spec)) {
-    // Copied: storing the task's errors may rehash the table `failed` is in.
-    const rpc::ErrorCode code = failed->error;
-    const std::string message = failed->error_message;
-    const std::string payload = failed->inline_data;
-    Fail(task_id, code, message, payload);
+    FailWithErrorOf(task_id, *failed);
     return false;
   }
   if (restored == SpillManager::Restored::kNoRoom) {
@@ -607,6 +603,24 @@ void TaskManager::Fail(const TaskId& task_id, rpc::ErrorCode code, const std::st
   Finish(task_id);
 }
 
+void TaskManager::FailWithErrorOf(const TaskId& task_id, const ObjectEntry& failed) {
+  // Copied first: storing the task's errors may rehash the table `failed` is in.
+  rpc::ReturnObject error;
+  error.mutable_data()->set_error(failed.error);
+  error.mutable_data()->set_error_message(failed.error_message);
+  error.mutable_data()->set_inline_data(failed.inline_data);
+  for (const ObjectId& inner : failed.contained) error.add_contained_refs(inner.Binary());
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end()) return;
+  const uint32_t num_returns = it->second.spec.num_returns();
+  for (uint32_t i = 1; i <= num_returns; ++i) {
+    rpc::ReturnObject ret = error;
+    ret.mutable_data()->set_object_id(ObjectIdFor(task_id, i).Binary());
+    returns_.Store(ret);
+  }
+  Finish(task_id);
+}
+
 void TaskManager::Finish(const TaskId& task_id) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
@@ -619,6 +633,14 @@ void TaskManager::Finish(const TaskId& task_id) {
     remote_.Forget(task_id);
     awaiting_remote_.erase(task_id);
   }
+  // Results whose only copy stayed on the node that ran it: what making
+  // them again needs is kept while they live (before its arguments go).
+  std::vector<ObjectId> only_elsewhere;
+  for (uint32_t i = 1; i <= record.spec.num_returns(); ++i) {
+    const ObjectId id = ObjectIdFor(task_id, i);
+    if (objects_.NeedsFetch(id)) only_elsewhere.push_back(id);
+  }
+  lineage_.Keep(task_id, record, only_elsewhere);
   if (record.waited_infeasible) infeasible_.erase(task_id);
   parked_creations_.erase(task_id);
   for (const ObjectId& id : record.arg_refs) objects_.RemoveRef(kTaskArgHolder, id);

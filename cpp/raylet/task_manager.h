@@ -30,34 +30,14 @@
 #include "common/ids.h"
 #include "flare.pb.h"
 #include "raylet/clients.h"
+#include "raylet/lineage.h"
 #include "raylet/node_units.h"
 #include "raylet/remote_tasks.h"
 #include "raylet/resources.h"
 #include "raylet/scheduling_policy.h"
+#include "raylet/task_record.h"
 
 namespace flare {
-
-// One task this raylet owns, until its returns are stored.
-struct TaskRecord {
-  rpc::TaskSpec spec;
-  ClientId owner = 0;  // 0: the raylet's own (an actor's restart)
-  ResourceSet demand;
-  std::vector<ObjectId> arg_refs;  // counted under kTaskArgHolder
-  bool running = false;            // sent to a worker (running, or queued there)
-  ClientId worker = 0;
-  pid_t worker_pid = 0;
-  bool cancelled = false;
-  bool timed_out = false;      // killed by its timeout_s, to be retried
-  bool waited_infeasible = false;  // waited its grace for a node that fits
-  bool clock_started = false;  // timeout_s counts from when it reaches a worker's front
-  int retries_left = 0;        // negative: unlimited
-  int restore_attempts = 0;    // times its spilled arguments found no room
-  NodeId remote;               // not nil: placed on that node (sent, or waiting for arguments)
-  bool owner_is_peer = false;  // another node placed it here: it runs here
-
-  bool is_actor_creation() const { return spec.has_actor(); }
-  bool is_actor_call() const { return !spec.actor_id().empty() && !spec.has_actor(); }
-};
 
 // What the TaskManager leaves to the actor manager.
 class ActorTasks {
@@ -233,6 +213,10 @@ class TaskManager {
   // Stores `code` as every return of the task, then finishes it.
   void Fail(const TaskId& task_id, rpc::ErrorCode code, const std::string& message,
             const std::string& payload = "");
+  // Stores the error that `failed` (an argument of the task) holds as every
+  // return of the task, with the refs it holds (a large error is an object
+  // of its own that they refer to), then finishes it.
+  void FailWithErrorOf(const TaskId& task_id, const ObjectEntry& failed);
   // Forgets the task: its arguments are released, a generator takes no more
   // items, and an actor's creation is reported to the actor manager.
   void Finish(const TaskId& task_id);
@@ -243,6 +227,12 @@ class TaskManager {
   void Cancel(const TaskId& task_id, bool force, rpc::ErrorCode code, const std::string& message);
 
   size_t size() const { return tasks_.size(); }
+  size_t lineage_size() const { return lineage_.size(); }
+
+  // The only copies of ready objects `ids` (on other nodes) are lost
+  // (`why`): the task of each runs again to make it (lineage) if it may,
+  // else it becomes an OBJECT_LOST error saying why not.
+  void OnCopiesLost(const std::vector<ObjectId>& ids, const std::string& why);
 
  private:
   using TaskMap = absl::flat_hash_map<TaskId, TaskRecord, IdHash>;
@@ -369,6 +359,7 @@ class TaskManager {
   GcsClient& gcs_;
 
   TaskMap tasks_;
+  Lineage lineage_{objects_};  // finished tasks whose results only other nodes hold
   absl::flat_hash_map<TaskId, NodeId, IdHash> awaiting_remote_;  // placed elsewhere, args not ready
   // Calls not yet sent to actors on other nodes, per actor, in order.
   absl::flat_hash_map<ActorId, std::deque<TaskId>, IdHash> remote_calls_;

@@ -67,6 +67,10 @@ std::optional<NodeId> TaskManager::ActorNode(const ActorId& actor_id) const {
 }
 
 void TaskManager::OnObjectFreed(const ObjectId& id) {
+  if (lineage_.size() > 0) {
+    // After this event: releasing the task's arguments calls the table.
+    timers_.Post([this, id] { lineage_.Release(id); });
+  }
   if (actors_elsewhere_.empty()) return;
   const ActorId actor_id = ActorIdOf(TaskOfObject(id));
   auto it = actors_elsewhere_.find(actor_id);

@@ -76,10 +76,7 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
   record.worker = 0;
   // A failed argument fails the task here, as it would before running.
   if (const ObjectEntry* failed = FailedArgument(objects_, record.spec)) {
-    const rpc::ErrorCode code = failed->error;
-    const std::string message = failed->error_message;
-    const std::string payload = failed->inline_data;
-    Fail(task_id, code, message, payload);
+    FailWithErrorOf(task_id, *failed);
     return;
   }
   spill_.RestoreAll(ArgumentIds(record.spec));
@@ -217,8 +214,9 @@ void TaskManager::OnPeerObject(const NodeId& node, const rpc::ObjectData& data) 
 }
 
 void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
-  // Results only it held are lost (their readers hear it when they look).
-  remote_.LostWith(node, why);
+  // Results only it held are made again, or lost (their readers hear it
+  // when they look).
+  OnCopiesLost(remote_.OnlyOn(node), "its only copy was on node " + node.Hex() + ", which " + why);
   groups_.OnNodeGone(node);
   remote_.borrowed().OnNodeGone(node);
   for (const TaskId& task_id : remote_.OnNodeGone(node)) {
@@ -265,6 +263,41 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
   }
   for (const ActorId& actor_id : died) MaybeReleaseActorElsewhere(actor_id);
   Dispatch();
+}
+
+void TaskManager::OnCopiesLost(const std::vector<ObjectId>& ids, const std::string& why) {
+  // Every lost object is pending again (or an error) before any of the
+  // tasks runs again, so one that reads another waits for it.
+  std::vector<TaskId> again;
+  for (const ObjectId& id : ids) {
+    if (!objects_.NeedsFetch(id)) continue;  // a copy is here, or it is made again already
+    const TaskId task_id = TaskOfObject(id);
+    if (!lineage_.CanRebuild(id)) {
+      objects_.MarkLost(id, why + "; it cannot be made again: " + lineage_.WhyNot(id));
+      continue;
+    }
+    bool pulling = false;
+    for (uint32_t i = 1; i <= lineage_.NumReturns(task_id); ++i) {
+      pulling = pulling || objects_.IsFetching(ObjectIdFor(task_id, i));
+    }
+    // A pull still writes into a copy here: decided when it ends (it fails
+    // and comes back here, or the copy arrived after all).
+    if (pulling) continue;
+    std::optional<TaskRecord> record = lineage_.TakeForRebuild(id);
+    // Its returns lost with it wait for the new run; those here stay.
+    for (uint32_t i = 1; i <= record->spec.num_returns(); ++i) {
+      objects_.Reopen(ObjectIdFor(task_id, i));
+    }
+    LogToJob(clients_, record->spec.job_id(),
+             "object " + id.Hex() + " was lost (" + why + "); running task " +
+                 record->spec.function_name() + " again to make it (attempt " +
+                 std::to_string(record->spec.attempt() + 1) + ")");
+    tasks_.emplace(task_id, std::move(*record));
+    again.push_back(task_id);
+  }
+  for (const TaskId& task_id : again) {
+    if (TaskRecord* record = Find(task_id)) Place(task_id, *record);
+  }
 }
 
 }  // namespace flare

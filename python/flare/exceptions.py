@@ -7,7 +7,7 @@ so ``except ValueError`` keeps working around ``flare.get``.
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from typing import Any, Dict, Optional, Type
 
 
 class FlareError(Exception):
@@ -34,12 +34,16 @@ class TaskError(FlareError):
     def __str__(self) -> str:
         return self._message()
 
-    def __reduce__(self):
+    def __reduce_ex__(self, protocol: int):
         # The cause goes pickled on its own: a process that cannot unpickle
         # its class (a module only the worker had) still gets this error
         # with the remote traceback, just without the cause object.
         return (_rebuild_task_error, (self.function_name, self.traceback_str,
-                                      _pickle_cause(self.cause), self.pid, self.cause_repr))
+                                      _pickle_cause(self.cause, protocol), self.pid,
+                                      self.cause_repr))
+
+    def __reduce__(self):
+        return self.__reduce_ex__(2)
 
     def as_instanceof_cause(self) -> "TaskError":
         """Returns this error as an instance of TaskError and the cause's class."""
@@ -56,17 +60,33 @@ class TaskError(FlareError):
         return error
 
 
-def _pickle_cause(cause: Optional[BaseException]) -> Optional[bytes]:
+# A pickled cause at least this large travels out of band where the pickle
+# protocol allows (5): written once, straight into the object store, and
+# read back from there without a copy.
+_OUT_OF_BAND_CAUSE_BYTES = 64 * 1024
+
+
+def _pickle_cause(cause: Optional[BaseException], protocol: int = 2) -> Any:
     if cause is None:
         return None
-    import cloudpickle
+    import pickle
     try:
-        return cloudpickle.dumps(cause)
-    except Exception:  # noqa: BLE001 - the traceback text still says what it was
-        return None
+        # The C pickler first (twice as fast on a large message); cloudpickle
+        # for what only it can pickle (classes defined in a driver's __main__,
+        # lambdas in the arguments).
+        pickled = pickle.dumps(cause, protocol=5)
+    except Exception:  # noqa: BLE001
+        import cloudpickle
+        try:
+            pickled = cloudpickle.dumps(cause, protocol=5)
+        except Exception:  # noqa: BLE001 - the traceback text still says what it was
+            return None
+    if protocol >= 5 and len(pickled) >= _OUT_OF_BAND_CAUSE_BYTES:
+        return pickle.PickleBuffer(pickled)
+    return pickled
 
 
-def _rebuild_task_error(function_name: str, traceback_str: str, cause: Optional[bytes],
+def _rebuild_task_error(function_name: str, traceback_str: str, cause: Any,
                         pid: int, cause_repr: str) -> "TaskError":
     import pickle
     loaded: Optional[BaseException] = None
@@ -79,6 +99,27 @@ def _rebuild_task_error(function_name: str, traceback_str: str, cause: Optional[
     return TaskError(function_name, traceback_str, loaded, pid, cause_repr)
 
 
+def _rebuild_shrunk_task_error(function_name: str, traceback_str: str,
+                               cause_class: Optional[bytes], message: str, pid: int,
+                               cause_repr: str) -> "TaskError":
+    """The TaskError of an error too large to send whole: its cause is an
+    instance of the original class holding the start of the original
+    message, made without calling the class's ``__init__`` (whose signature
+    is the user's)."""
+    import pickle
+    cause: Optional[BaseException] = None
+    if cause_class is not None:
+        try:
+            cls = pickle.loads(cause_class)
+            cause = cls.__new__(cls)
+            cause.args = (message,)
+        except Exception as failure:  # noqa: BLE001
+            cause = None
+            cause_repr = (f"{cause_repr} (its class could not be loaded here: "
+                          f"{type(failure).__name__}: {failure})")
+    return TaskError(function_name, traceback_str, cause, pid, cause_repr)
+
+
 _DUAL_CLASSES: Dict[type, Optional[type]] = {}
 
 
@@ -89,6 +130,7 @@ def _dual_class(cause_class: Type[BaseException]) -> Optional[type]:
         dual: Optional[type] = type(
             f"TaskError({cause_class.__name__})", (cause_class, TaskError),
             {"__str__": TaskError.__str__, "__reduce__": TaskError.__reduce__,
+             "__reduce_ex__": TaskError.__reduce_ex__,
              "__init__": TaskError.__init__,
              "__module__": __name__})
     except TypeError:  # e.g. a cause class with an incompatible layout

@@ -38,6 +38,7 @@ class NodeUnitsHarness : private ReturnStore {
     objects_.SetFreeListener([this](const ObjectId& id) {
       spill_.OnObjectFreed(id);
       if (actors_ != nullptr) actors_->OnObjectFreed(id);
+      if (tasks_ != nullptr) tasks_->OnObjectFreed(id);
       remote_.OnFreed(id);
     });
     EXPECT_TRUE(pool_.Prestart().ok());
@@ -204,7 +205,14 @@ class NodeUnitsHarness : private ReturnStore {
     const rpc::ObjectData& data = ret.data();
     const ObjectId id = ObjectId::FromBinary(data.object_id());
     if (data.error() != rpc::ERROR_NONE) {
-      StoreError(id, data.error(), data.error_message(), data.inline_data());
+      // As the NodeManager does: an error keeps what it refers to.
+      std::vector<ObjectId> contained;
+      for (const auto& inner : ret.contained_refs()) {
+        contained.push_back(ObjectId::FromBinary(inner));
+      }
+      objects_.SetError(id, data.error(), data.error_message(), data.inline_data(),
+                        std::move(contained));
+      Ready(id);
       return;
     }
     if (data.elsewhere()) {

@@ -254,6 +254,38 @@ TEST_F(ObjectTableTest, SetErrorCarriesCodeMessageAndPayload) {
   EXPECT_FALSE(table_.Contains(id));
 }
 
+// A large error is stored once; each of the task's error returns refers to
+// it, as a value refers to the objects it contains.
+TEST_F(ObjectTableTest, AnErrorKeepsTheObjectsItRefersToUntilItIsFreed) {
+  const ObjectId stored = PutInStore(kWorker, 5000);
+  const ObjectId first = NewReturnId();
+  const ObjectId second = ObjectIdFor(TaskOfObject(first), 2);
+  table_.AddPending(kDriver, first);
+  table_.AddPending(kDriver, second);
+  table_.SetError(first, rpc::TASK_ERROR, "KeyError", "ref", {stored});
+  table_.SetError(second, rpc::TASK_ERROR, "", "ref", {stored});
+  table_.RemoveRef(kWorker, stored);
+  ASSERT_TRUE(table_.Contains(stored)) << "freed while the errors refer to it";
+  EXPECT_EQ(table_.Find(stored)->refs, 2);
+
+  table_.RemoveRef(kDriver, first);
+  EXPECT_TRUE(table_.Contains(stored));
+  table_.RemoveRef(kDriver, second);
+  EXPECT_FALSE(table_.Contains(stored)) << "it outlived the errors that referred to it";
+  EXPECT_EQ(table_.Stats().used, 0u);
+}
+
+TEST_F(ObjectTableTest, ALateErrorForAReadyObjectTakesNoReference) {
+  const ObjectId stored = PutInStore(kWorker, 100);
+  const ObjectId id = NewReturnId();
+  table_.AddPending(kDriver, id);
+  table_.PutInline(kTaskArgHolder, id, "value", {});
+  table_.SetError(id, rpc::TASK_ERROR, "late", "ref", {stored});
+  EXPECT_EQ(table_.Find(stored)->refs, 1) << "only its creator holds it";
+  table_.RemoveRef(kWorker, stored);
+  EXPECT_FALSE(table_.Contains(stored));
+}
+
 // A task cancelled while its worker writes a return: readers see the error
 // at once, but the block stays the writer's until it is done with it.
 TEST_F(ObjectTableTest, SetErrorOnAnObjectBeingWrittenKeepsTheBlockUntilTheWriterIsDone) {

@@ -338,20 +338,16 @@ TEST_F(RemoteTasksTest, AFetchPullsFromTheHolderOnceAndReportsTheEnd) {
   EXPECT_EQ(peers_.pulls.size(), 2u) << "a failed fetch can be tried again";
 }
 
-TEST_F(RemoteTasksTest, ReturnsOnlyALostNodeHeldAreMarkedLostNamingIt) {
+TEST_F(RemoteTasksTest, ReturnsOnlyALostNodeHeldAreHandedBackOnce) {
   const TaskId task = SendOk(node_b_, Spec({}, /*num_returns=*/2));
   remote_.OnObject(node_b_, InStore(task, 1, 1 << 16));
   remote_.OnObject(node_b_, Inline(task, 2, "small"));
 
-  const std::vector<ObjectId> lost = remote_.LostWith(node_b_, "died");
+  const std::vector<ObjectId> lost = remote_.OnlyOn(node_b_);
 
-  EXPECT_EQ(lost, std::vector<ObjectId>{ObjectIdFor(task, 1)});
-  const ObjectEntry* entry = objects_.Find(ObjectIdFor(task, 1));
-  ASSERT_NE(entry, nullptr);
-  EXPECT_EQ(entry->error, rpc::OBJECT_LOST);
-  EXPECT_NE(entry->error_message.find(node_b_.Hex()), std::string::npos) << entry->error_message;
-  EXPECT_EQ(objects_.Find(ObjectIdFor(task, 2))->error, rpc::ERROR_NONE) << "the copy is here";
-  EXPECT_TRUE(remote_.LostWith(node_b_, "died").empty());
+  EXPECT_EQ(lost, std::vector<ObjectId>{ObjectIdFor(task, 1)}) << "the small one's copy is here";
+  EXPECT_TRUE(objects_.NeedsFetch(ObjectIdFor(task, 1))) << "the caller decides what it becomes";
+  EXPECT_TRUE(remote_.OnlyOn(node_b_).empty());
 }
 
 TEST_F(RemoteTasksTest, OnlyTheLastReturnFinishesTheTask) {

@@ -94,6 +94,33 @@ TEST_F(TaskManagerTest, ATaskWhoseArgumentFailedFailsWithThatErrorWithoutRunning
   EXPECT_EQ(node_.MessageOf(consumer_id), "ValueError: bad");
 }
 
+// A large error is stored once as an object of its own that the error
+// returns refer to: a task failed by it refers to it too, so it outlives
+// the task that raised it for as long as any of those returns lives.
+TEST_F(TaskManagerTest, ATaskFailedByAnArgumentsErrorKeepsTheStoredErrorAlive) {
+  const ClientId worker = node_.StartWorker();
+  const TaskId producer = RunOn(worker, Spec("producer"));
+  rpc::TaskSpec consumer = Spec("consumer");
+  consumer.add_dependencies(ObjectIdFor(producer, 1).Binary());
+  const TaskId consumer_id = Submit(consumer);
+  const ObjectId stored = ObjectIdFor(producer, kPutIndexBit | 1);
+  ASSERT_TRUE(node_.objects().Create(worker, stored, 1000).ok());
+  ASSERT_TRUE(node_.objects().Seal(stored, {}).ok());
+  rpc::TaskDone raised = NodeUnitsHarness::Raised(producer, "ValueError: big", false);
+  raised.mutable_returns(0)->add_contained_refs(stored.Binary());
+  node_.Done(worker, raised);
+  node_.objects().RemoveRef(worker, stored);  // the worker let go of it after reporting
+  ASSERT_EQ(node_.ErrorOf(consumer_id), rpc::TASK_ERROR);
+  EXPECT_EQ(node_.Result(consumer_id)->contained, std::vector<ObjectId>{stored})
+      << "the consumer's error must refer to the stored error as the producer's did";
+
+  node_.objects().RemoveRef(driver_.id, ObjectIdFor(producer, 1));
+  EXPECT_FALSE(node_.objects().Contains(ObjectIdFor(producer, 1)));
+  EXPECT_TRUE(node_.objects().Contains(stored)) << "freed while the consumer's error refers to it";
+  node_.objects().RemoveRef(driver_.id, ObjectIdFor(consumer_id, 1));
+  EXPECT_FALSE(node_.objects().Contains(stored)) << "it outlived every error that referred to it";
+}
+
 // ---- retries --------------------------------------------------------------------
 
 TEST_F(TaskManagerTest, ACrashedTaskRunsAgainOnAFreshWorkerUntilItsRetriesRunOut) {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, List, Optional, Sequence, Tuple
 
 from flare import exceptions
-from flare._private import serialization
+from flare._private import serialization, state
 from flare._private.protocol import INLINE_THRESHOLD, ErrorCode
 
 
@@ -18,7 +18,12 @@ def store_value(core: Any, object_id: bytes, value: Any, *,
     (and their first reference held) here; task returns are reported by the
     caller in TaskDone.
     """
-    serialized = serialization.serialize(value)
+    return store_serialized(core, object_id, serialization.serialize(value), is_put=is_put)
+
+
+def store_serialized(core: Any, object_id: bytes, serialized: serialization.SerializedObject,
+                     *, is_put: bool) -> Tuple[str, Any, List[bytes]]:
+    """store_value() of a value serialized already."""
     refs = serialized.contained_refs
     if serialized.total_size < INLINE_THRESHOLD:
         data = serialized.to_bytes()
@@ -59,6 +64,24 @@ def timeout_ms(timeout: Optional[float], name: str) -> int:
 MAX_TIMEOUT_S = 2**62 / 1000
 
 
+class StoredError:
+    """What a task's error return holds when the error itself is stored once
+    as an object of its own (it is large, or the task has many returns):
+    the ref to that object, which the return keeps alive."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: Any) -> None:
+        self.ref = ref
+
+    def __reduce__(self):
+        return (StoredError, (self.ref,))
+
+    def load(self) -> Any:
+        """The stored TaskError (the caller holds the return that keeps it)."""
+        return get_values(state.current().core, [self.ref.binary()], -1)[0]
+
+
 def value_or_raise(error: Optional[ErrorCode], message: str, buffer: Any) -> Any:
     """Turns one fetched object (error None, or the ErrorCode it holds) into
     its value, raising the error it holds."""
@@ -66,6 +89,8 @@ def value_or_raise(error: Optional[ErrorCode], message: str, buffer: Any) -> Any
         return serialization.deserialize(buffer)
     if error == ErrorCode.TASK_ERROR:
         raised = serialization.deserialize(buffer)
+        if isinstance(raised, StoredError):
+            raised = raised.load()
         if isinstance(raised, exceptions.TaskError):
             raise raised.as_instanceof_cause()
         raise raised

@@ -12,17 +12,17 @@ import pickle
 import signal
 import sys
 import threading
-import traceback
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import cloudpickle
 
 from flare import _core
-from flare._private import objects, runtime_env, serialization, state, working_dir_cache
-from flare._private.protocol import ErrorCode, generator_item_id, return_id
+from flare._private import (objects, runtime_env, serialization, state, task_errors,
+                            working_dir_cache)
+from flare._private.protocol import generator_item_id, return_id
 from flare._private.submission import resolve_args
 from flare.actor import CONCURRENCY_GROUPS_KWARG, exit_actor, is_async_class, method_groups
-from flare.exceptions import (ActorExit, RayletDiedError, TaskCancelledError, TaskError)
+from flare.exceptions import ActorExit, RayletDiedError, TaskCancelledError
 from flare.generator import DynamicObjectRefGenerator
 from flare.object_ref import ObjectRef
 
@@ -277,9 +277,9 @@ class TaskRunner:
             self.instance = None
             self.actor_executor = None
         retryable = not task.actor_id and self._should_retry(error, task.retry_exceptions)
-        self._done(task_id, self._error_returns(task_id, num_returns, function_name, error,
-                                                constructor=task.is_actor_creation),
-                   True, retryable)
+        failed = self._error_returns(task_id, num_returns, function_name, error,
+                                     constructor=task.is_actor_creation)
+        self._done(task_id, failed.returns, True, retryable)
 
     def _done(self, task_id: bytes, returns: List[tuple], application_error: bool,
               retryable: bool) -> None:
@@ -338,9 +338,9 @@ class TaskRunner:
         import asyncio
         if isinstance(error, (ActorExit, SystemExit, asyncio.CancelledError, StreamCancelled)):
             raise error
-        error_item = self._error_returns(task_id, 1, function_name, error)[0]
-        object_id = generator_item_id(task_id, index)
-        self.core.generator_yield(task_id, [(object_id, *error_item[1:])])
+        failed = self._error_returns(task_id, 1, function_name, error,
+                                     object_ids=[generator_item_id(task_id, index)])
+        self.core.generator_yield(task_id, failed.returns)
 
     # -- actors ------------------------------------------------------------------
     def _constructor(self, cls: type, task: Any) -> Callable:
@@ -429,8 +429,8 @@ class TaskRunner:
         task_id, function_name, num_returns = task.task_id, task.function_name, task.num_returns
         self.cancelled_streams.discard(task_id)
         error = TaskCancelledError(f"actor call {function_name} was cancelled")
-        self._done(task_id, self._error_returns(task_id, num_returns, function_name, error),
-                   True, False)
+        failed = self._error_returns(task_id, num_returns, function_name, error)
+        self._done(task_id, failed.returns, True, False)
 
     def on_sigint(self, signum: int, frame: Any) -> None:
         """The raylet cancels the running task by signalling this thread: the
@@ -451,26 +451,19 @@ class TaskRunner:
         return isinstance(error, tuple(allowed))
 
     def _error_returns(self, task_id: bytes, num_returns: int, function_name: str,
-                       error: BaseException, constructor: bool = False) -> List[tuple]:
+                       error: BaseException, constructor: bool = False,
+                       object_ids: Optional[List[bytes]] = None) -> task_errors.ErrorReturns:
+        """The task's returns (or ``object_ids``) holding ``error``; the
+        caller keeps the result until it has reported them (it holds the
+        stored error that they refer to)."""
         # Drop this runner's own frame: the user's code is what matters.
         trace = error.__traceback__
         if trace is not None and trace.tb_frame.f_code in _RUNNER_CODES:
             trace = trace.tb_next
-        formatted = "".join(traceback.format_exception(type(error), error, trace))
-        # An error that came up from a task this one waited on keeps its
-        # original class, however deep it started.
-        cause: Optional[BaseException] = error.cause if isinstance(error, TaskError) else error
-        try:
-            data = serialization.serialize(TaskError(function_name, formatted, cause, self.pid,
-                                                     repr(error))).to_bytes()
-        except Exception:  # noqa: BLE001 - keep the message, drop the object
-            data = serialization.serialize(TaskError(function_name, formatted, None, self.pid,
-                                                     repr(error))).to_bytes()
-        # A failed constructor's message is what every call of the dead actor
-        # will show: the whole traceback.
-        message = formatted if constructor else repr(error)
-        return [(return_id(task_id, index), ErrorCode.TASK_ERROR, (message, data), [])
-                for index in range(1, num_returns + 1)]
+        if object_ids is None:
+            object_ids = [return_id(task_id, index) for index in range(1, num_returns + 1)]
+        return task_errors.error_returns(self.core, object_ids, function_name, error, trace,
+                                         self.pid, constructor=constructor)
 
 
 class Lanes:
