@@ -85,11 +85,20 @@ bool OnMainThread() {
 }
 
 // signal.set_wakeup_fd (the C API's PySignal_SetWakeupFd is not exported
-// by every build). Kept for the process's life. REQUIRES: the GIL is held.
+// by every build), called twice per blocking call on the main thread, so
+// through the C API with one positional argument (no keyword dictionary)
+// unless `warn_on_full_buffer` must be false. Kept for the process's life.
+// REQUIRES: the GIL is held.
 int SetWakeupFd(int fd, bool warn_on_full_buffer) {
   static py::object* set_wakeup_fd =
       new py::object(py::module_::import("signal").attr("set_wakeup_fd"));
-  return (*set_wakeup_fd)(fd, py::arg("warn_on_full_buffer") = warn_on_full_buffer).cast<int>();
+  if (!warn_on_full_buffer) {
+    return (*set_wakeup_fd)(fd, py::arg("warn_on_full_buffer") = false).cast<int>();
+  }
+  py::object old = py::reinterpret_steal<py::object>(
+      PyObject_CallOneArg(set_wakeup_fd->ptr(), py::int_(fd).ptr()));
+  if (!old) throw py::error_already_set();
+  return old.cast<int>();
 }
 
 // For one blocking call on the main thread: Python's signal wake-up fd is
@@ -127,7 +136,7 @@ class SignalScope {
     if (!main_) return;
     main_ = false;
     // Those that set one (asyncio) ask for no warnings on a full buffer.
-    SetWakeupFd(replaced_, /*warn_on_full_buffer=*/false);
+    SetWakeupFd(replaced_, /*warn_on_full_buffer=*/replaced_ < 0);
     const std::string signals = client_.TakeSignals();
     if (replaced_ >= 0 && !signals.empty()) {
       ssize_t ignored = write(replaced_, signals.data(), signals.size());
