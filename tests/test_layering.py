@@ -39,7 +39,8 @@ LAYERS: List[Tuple[str, List[str]]] = [
               "flare.util.scheduling_strategies", "flare.util.placement_group",
               "flare.util.actor_pool", "flare.util.queue", "flare.util.multiprocessing",
               "flare.util", "flare._raylet", "flare.cluster_utils"]),
-    ("top", ["flare", "flare.scripts", "flare._private.worker_main"]),
+    ("top", ["flare", "flare.scripts", "flare._private.worker_main",
+             "flare._private.fork_server"]),
 ]
 
 RANK: Dict[str, Tuple[int, int]] = {

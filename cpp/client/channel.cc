@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -17,8 +18,9 @@ namespace flare {
 namespace {
 
 // Deferred updates ride on the next message; when none comes, the I/O thread
-// sends them within this many milliseconds (waking it for each one would
-// cost a context switch per dropped ObjectRef).
+// sends them this many milliseconds after the first of them, when the flush
+// timer fires (waking it for each one would cost a context switch per
+// dropped ObjectRef; a timer armed once per batch costs one syscall).
 constexpr int kDeferredFlushMs = 5;
 
 std::string Errno(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
@@ -43,7 +45,13 @@ absl::StatusOr<std::shared_ptr<Channel>> Channel::Connect(const std::string& pat
         close(fd);
         return absl::InternalError(Errno("eventfd"));
       }
-      return std::shared_ptr<Channel>(new Channel(fd, wake));
+      int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+      if (timer < 0) {
+        close(fd);
+        close(wake);
+        return absl::InternalError(Errno("timerfd_create"));
+      }
+      return std::shared_ptr<Channel>(new Channel(fd, wake, timer));
     }
     last_error = Errno("connect");
     close(fd);
@@ -57,6 +65,7 @@ absl::StatusOr<std::shared_ptr<Channel>> Channel::Connect(const std::string& pat
 Channel::~Channel() {
   close(fd_);
   close(wake_fd_);
+  close(flush_timer_fd_);
 }
 
 absl::StatusOr<rpc::Message> Channel::Handshake(const rpc::Message& request, int* fd,
@@ -138,7 +147,7 @@ absl::Status Channel::SendDeferred(const rpc::Message& message) {
     deferred_refs_.Clear();
   }
   AppendFrame(message, &deferred_frames_);
-  has_deferred_ = true;
+  MarkDeferredLocked();
   if (deferred_frames_.size() < kMaxDeferredBytes) return absl::OkStatus();
   std::string bytes;
   AppendDeferredLocked(&bytes);
@@ -192,19 +201,46 @@ void Channel::DeferRefAdd(const ObjectId& id, const NodeId& owner) {
     update->add_add_owners(owner.Binary());
   }
   update->add_add(id.Data(), ObjectId::kSize);
-  has_deferred_ = true;
+  MarkDeferredLocked();
 }
 
 void Channel::DeferRefRemove(const ObjectId& id) {
   std::lock_guard<std::mutex> lock(write_mu_);
   deferred_refs_.mutable_ref_update()->add_remove(id.Data(), ObjectId::kSize);
-  has_deferred_ = true;
+  MarkDeferredLocked();
 }
 
 void Channel::DeferPinRelease(const ObjectId& id) {
   std::lock_guard<std::mutex> lock(write_mu_);
   deferred_pins_.mutable_release_pins()->add_object_ids(id.Data(), ObjectId::kSize);
+  MarkDeferredLocked();
+}
+
+void Channel::MarkDeferredLocked() {
   has_deferred_ = true;
+  if (flush_armed_) return;
+  itimerspec when{};
+  when.it_value.tv_nsec = kDeferredFlushMs * 1000 * 1000;
+  if (timerfd_settime(flush_timer_fd_, 0, &when, nullptr) == 0) flush_armed_ = true;
+}
+
+void Channel::OnFlushTimer() {
+  uint64_t expirations;
+  ssize_t ignored = read(flush_timer_fd_, &expirations, sizeof(expirations));
+  (void)ignored;
+  std::lock_guard<std::mutex> lock(write_mu_);
+  // Cleared under the lock before flushing: whatever is deferred after this
+  // either goes out now or arms the timer again.
+  flush_armed_ = false;
+  if (!has_deferred_) return;
+  std::string bytes;
+  AppendDeferredLocked(&bytes);
+  (void)WriteLocked(std::move(bytes));
+}
+
+void Channel::WatchFd(int fd, std::function<void()> on_readable) {
+  watched_fd_ = fd;
+  on_watched_readable_ = std::move(on_readable);
 }
 
 void Channel::FlushDeferred() {
@@ -237,26 +273,28 @@ bool Channel::Poll(std::vector<rpc::Message>* out, std::string* error) {
       return false;
     }
     bool want_write;
-    bool deferred;
     {
       std::lock_guard<std::mutex> lock(write_mu_);
       want_write = !backlog_.empty();
-      deferred = has_deferred_;
     }
-    pollfd fds[2] = {{fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
-                     {wake_fd_, POLLIN, 0}};
-    (void)deferred;
-    int ready = poll(fds, 2, kDeferredFlushMs);
+    // No timeout: senders, the flush timer and the watched fd wake this.
+    pollfd fds[4] = {{fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
+                     {wake_fd_, POLLIN, 0},
+                     {flush_timer_fd_, POLLIN, 0},
+                     {watched_fd_, POLLIN, 0}};
+    int ready = poll(fds, watched_fd_ >= 0 ? 4 : 3, -1);
     if (ready < 0 && errno != EINTR) {
       *error = Errno("poll");
       return false;
     }
+    if (ready < 0) continue;
     if (fds[1].revents & POLLIN) {
       uint64_t drained;
       ssize_t ignored = read(wake_fd_, &drained, sizeof(drained));
       (void)ignored;
     }
-    if (ready == 0) FlushDeferred();
+    if (fds[2].revents & POLLIN) OnFlushTimer();
+    if (watched_fd_ >= 0 && (fds[3].revents & POLLIN)) on_watched_readable_();
     if (fds[0].revents & POLLOUT) {
       std::lock_guard<std::mutex> lock(write_mu_);
       if (!closed_.load()) (void)SendBacklogLocked();

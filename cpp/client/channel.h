@@ -5,13 +5,16 @@
 // they queue up in order and
 // go out in front of the next message (so the raylet always sees a process's
 // references before anything that depends on them), or within a few
-// milliseconds when the I/O thread's poll times out.
+// milliseconds, when a one-shot timer armed by the first of them fires. An
+// idle client has nothing deferred and no timer armed: its I/O thread sleeps
+// in poll until the raylet, a sender or a signal wakes it.
 //
 // Thread-safe.
 #ifndef FLARE_CLIENT_CHANNEL_H_
 #define FLARE_CLIENT_CHANNEL_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -49,6 +52,11 @@ class Channel : public PinReleaser {
   void ReleasePin(const ObjectId& id) override { DeferPinRelease(id); }
   void FlushDeferred();
 
+  // Has Poll also watch `fd` (e.g. the read end of a signal wake-up pipe)
+  // and call `on_readable` on the I/O thread whenever it is readable; the
+  // callback must drain it. REQUIRES: before the I/O thread first polls.
+  void WatchFd(int fd, std::function<void()> on_readable);
+
   // I/O thread: waits for incoming messages (appending them to `out`),
   // flushes deferred updates and backlogged writes. Returns false once the
   // connection is closed or Shutdown() was called; `error` says why.
@@ -57,17 +65,26 @@ class Channel : public PinReleaser {
   bool closed() const { return closed_.load(); }
 
  private:
-  Channel(int fd, int wake_fd) : fd_(fd), wake_fd_(wake_fd) {}
+  Channel(int fd, int wake_fd, int flush_timer_fd)
+      : fd_(fd), wake_fd_(wake_fd), flush_timer_fd_(flush_timer_fd) {}
   // REQUIRES: write_mu_ held.
   absl::Status WriteLocked(std::string&& bytes);
   // Sends what the backlog holds until the socket takes no more; a failed
   // send closes the channel. REQUIRES: write_mu_ held.
   absl::Status SendBacklogLocked();
   void AppendDeferredLocked(std::string* out);
+  // Something was deferred: arms the flush timer unless it is armed.
+  // REQUIRES: write_mu_ held.
+  void MarkDeferredLocked();
+  // The flush timer fired: sends what is deferred.
+  void OnFlushTimer();
   void Wake();
 
   int fd_;
   int wake_fd_;
+  int flush_timer_fd_;  // a timerfd: deferred updates go out when it fires
+  int watched_fd_ = -1;
+  std::function<void()> on_watched_readable_;
   std::atomic<bool> closed_{false};
   std::atomic<bool> shutdown_{false};
 
@@ -77,6 +94,7 @@ class Channel : public PinReleaser {
   rpc::Message deferred_refs_;   // a RefUpdate
   rpc::Message deferred_pins_;   // a ReleasePins
   bool has_deferred_ = false;
+  bool flush_armed_ = false;  // the flush timer will fire
 
   FrameDecoder decoder_;  // I/O thread only
 };

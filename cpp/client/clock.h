@@ -15,7 +15,8 @@ class Clock {
 
   virtual ~Clock() = default;
   virtual TimePoint Now() const = 0;
-  // Sleeps on `cv` until it is notified or `until` passes; may return early
+  // Sleeps on `cv` until it is notified or `until` passes (TimePoint::max():
+  // never); may return early
   // (as condition variables do), so callers re-check what they wait for.
   // REQUIRES: `lock` holds the mutex `cv` is used with.
   virtual void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
@@ -28,7 +29,13 @@ class SteadyClock : public Clock {
   TimePoint Now() const override { return std::chrono::steady_clock::now(); }
   void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                  TimePoint until) const override {
-    cv.wait_until(lock, until);
+    // No deadline: an untimed wait (a time point this far off may overflow
+    // the conversion to the system's clock and return at once).
+    if (until == TimePoint::max()) {
+      cv.wait(lock);
+    } else {
+      cv.wait_until(lock, until);
+    }
   }
 };
 

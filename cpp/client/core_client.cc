@@ -33,19 +33,26 @@ absl::StatusOr<std::unique_ptr<CoreClient>> CoreClient::Connect(const ClientOpti
   if (fd < 0) return absl::InternalError("the raylet did not send the object store's memory");
   auto arena = Arena::Map(fd, body.arena_size());
   if (!arena.ok()) return arena.status();
+  auto signal_wakeup = SignalWakeup::Create();
+  if (!signal_wakeup.ok()) return signal_wakeup.status();
   std::unique_ptr<CoreClient> client(new CoreClient(
-      options, std::move(*channel), std::shared_ptr<Arena>(std::move(*arena)), body));
+      options, std::move(*channel), std::shared_ptr<Arena>(std::move(*arena)),
+      std::move(*signal_wakeup), body));
+  CoreClient* raw = client.get();
+  client->connection_.WatchFd(client->signal_wakeup_->read_fd(), [raw] { raw->OnSignal(); });
   client->connection_.Start(*client);
   return client;
 }
 
 CoreClient::CoreClient(const ClientOptions& options, std::shared_ptr<Channel> channel,
-                       std::shared_ptr<Arena> arena, const rpc::RegisterReply& registered)
+                       std::shared_ptr<Arena> arena, std::unique_ptr<SignalWakeup> signal_wakeup,
+                       const rpc::RegisterReply& registered)
     : kind_(options.kind),
       job_id_(JobId::FromBinary(registered.job_id())),
       session_dir_(registered.session_dir()),
       local_owner_(std::make_shared<const OwnerAddress>(
           OwnerAddress{NodeId::FromBinary(registered.node_id()), /*raylet_address=*/""})),
+      signal_wakeup_(std::move(signal_wakeup)),
       waiter_(options.waiter, clock_),
       connection_(std::move(channel), waiter_),
       objects_(connection_, waiter_, std::move(arena), local_owner_, *this),
@@ -228,12 +235,41 @@ absl::Status CoreClient::SendLogLines(const JobId& job, const std::string& prefi
   return connection_.Send(message);
 }
 
-std::vector<rpc::LogLines> CoreClient::NextLogs(int64_t timeout_ms) {
+absl::StatusOr<std::vector<rpc::LogLines>> CoreClient::NextLogs(int64_t timeout_ms) {
   std::unique_lock<std::mutex> lock(waiter_.mutex());
-  (void)waiter_.WaitQuietly(lock, timeout_ms, [&] { return !logs_.empty(); });
+  absl::Status status =
+      waiter_.WaitQuietly(lock, timeout_ms, [&] { return !logs_.empty() || logs_stopped_; });
+  if (logs_.empty() && absl::IsUnavailable(status)) return status;
   std::vector<rpc::LogLines> out(std::make_move_iterator(logs_.begin()),
                                  std::make_move_iterator(logs_.end()));
   logs_.clear();
+  return out;
+}
+
+void CoreClient::StopLogs() {
+  {
+    std::lock_guard<std::mutex> lock(waiter_.mutex());
+    logs_stopped_ = true;
+  }
+  waiter_.NotifyQuiet();
+}
+
+// ---- signals -----------------------------------------------------------------
+
+void CoreClient::OnSignal() {
+  std::string bytes = signal_wakeup_->Drain();
+  {
+    std::lock_guard<std::mutex> lock(waiter_.mutex());
+    // Kept for TakeSignals, bounded: a storm of signals must not grow it.
+    if (signals_.size() < 256) signals_.append(bytes, 0, 256 - signals_.size());
+  }
+  waiter_.Interrupt();
+}
+
+std::string CoreClient::TakeSignals() {
+  std::lock_guard<std::mutex> lock(waiter_.mutex());
+  std::string out;
+  out.swap(signals_);
   return out;
 }
 

@@ -34,6 +34,7 @@
 #include "client/client_options.h"
 #include "client/clock.h"
 #include "client/raylet_connection.h"
+#include "client/signal_wakeup.h"
 #include "client/object_client.h"
 #include "client/object_value.h"
 #include "client/owner_address.h"
@@ -181,12 +182,28 @@ class CoreClient : private RayletConnection::Handler, private BlockingListener {
   absl::Status SendLogLines(const JobId& job, const std::string& prefix, bool is_stderr,
                             std::vector<std::string> lines);
 
-  // Driver side: worker output for this job; empty on timeout.
-  std::vector<rpc::LogLines> NextLogs(int64_t timeout_ms);
+  // Driver side: worker output for this job; empty on timeout or once
+  // StopLogs was called; Unavailable (with nothing to return) once the
+  // raylet is gone.
+  absl::StatusOr<std::vector<rpc::LogLines>> NextLogs(int64_t timeout_ms);
+  // Ends a NextLogs waiting now and every later one at once (shutdown).
+  void StopLogs();
+
+  // ---- signals (Ctrl-C) ----
+  // The fd a signal handler writes a byte to on each signal (Python's
+  // wake-up fd while the main thread waits here): it wakes the waiter that
+  // has an interruption check, which runs it. Waits never poll for signals.
+  int signal_wakeup_fd() const { return signal_wakeup_->write_fd(); }
+  // The signal bytes that arrived through signal_wakeup_fd() since the last
+  // call, so that the caller can pass them on to the wake-up fd it replaced.
+  std::string TakeSignals();
 
  private:
   CoreClient(const ClientOptions& options, std::shared_ptr<Channel> channel,
-             std::shared_ptr<Arena> arena, const rpc::RegisterReply& registered);
+             std::shared_ptr<Arena> arena, std::unique_ptr<SignalWakeup> signal_wakeup,
+             const rpc::RegisterReply& registered);
+  // I/O thread: the signal wake-up pipe is readable.
+  void OnSignal();
 
   // RayletConnection::Handler (I/O thread).
   void OnMessage(rpc::Message& message) override;
@@ -207,12 +224,15 @@ class CoreClient : private RayletConnection::Handler, private BlockingListener {
   // Declared in dependency order; the destructor stops the I/O thread
   // before any of them goes.
   SteadyClock clock_;
+  const std::unique_ptr<SignalWakeup> signal_wakeup_;
   Waiter waiter_;
   RayletConnection connection_;
   ObjectClient objects_;
   SignalCancelDelivery cancel_delivery_;
   TaskReceiver tasks_;                 // guarded by waiter_.mutex()
   std::deque<rpc::LogLines> logs_;     // guarded by waiter_.mutex()
+  bool logs_stopped_ = false;          // guarded by waiter_.mutex()
+  std::string signals_;                // guarded by waiter_.mutex()
 };
 
 }  // namespace flare

@@ -12,6 +12,7 @@
 #ifndef FLARE_CLIENT_RAYLET_CONNECTION_H_
 #define FLARE_CLIENT_RAYLET_CONNECTION_H_
 
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -41,6 +42,11 @@ class RayletConnection {
   RayletConnection(const RayletConnection&) = delete;
   RayletConnection& operator=(const RayletConnection&) = delete;
 
+  // Has the I/O thread also watch `fd` (see Channel::WatchFd).
+  // REQUIRES: before Start.
+  void WatchFd(int fd, std::function<void()> on_readable) {
+    channel_->WatchFd(fd, std::move(on_readable));
+  }
   // Starts the I/O thread. `handler` is borrowed until Stop.
   // REQUIRES: called once, after the channel's handshake.
   void Start(Handler& handler);

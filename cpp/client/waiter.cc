@@ -16,6 +16,12 @@ void Waiter::NotifyBatch() {
   cv_.notify_all();
 }
 
+void Waiter::Interrupt() {
+  std::lock_guard<std::mutex> lock(mu_);
+  interrupt_pending_ = true;
+  cv_.notify_all();
+}
+
 void Waiter::Close(const std::string& reason) {
   std::lock_guard<std::mutex> lock(mu_);
   closed_reason_ = reason;
@@ -69,7 +75,9 @@ absl::Status Waiter::WaitQuietly(std::unique_lock<std::mutex>& lock, int64_t tim
                                        : clock_.Now() + std::chrono::milliseconds(timeout_ms);
   while (!done()) {
     if (!closed_reason_.empty()) return ConnectionLostError(closed_reason_);
-    if (clock_.Now() >= deadline) return absl::DeadlineExceededError("timed out");
+    if (deadline != Clock::TimePoint::max() && clock_.Now() >= deadline) {
+      return absl::DeadlineExceededError("timed out");
+    }
     clock_.WaitUntil(quiet_cv_, lock, deadline);
   }
   return absl::OkStatus();
@@ -80,17 +88,20 @@ absl::Status Waiter::Sleep(std::unique_lock<std::mutex>& lock, Clock::TimePoint 
                            const std::function<bool()>& done) {
   while (!done()) {
     if (!closed_reason_.empty()) return ConnectionLostError(closed_reason_);
-    const auto now = clock_.Now();
-    if (now >= deadline) return absl::DeadlineExceededError("timed out");
-    auto wake = now + options_.interrupt_slice;
-    if (deadline < wake) wake = deadline;
-    clock_.WaitUntil(cv_, lock, wake);
-    if (interrupted && !done()) {
+    if (interrupted && interrupt_pending_) {
+      // Cleared under the lock before the check: a signal after it sets
+      // the flag again, so the next round checks again instead of sleeping.
+      interrupt_pending_ = false;
       lock.unlock();
       const bool stop = interrupted();
       lock.lock();
       if (stop) return absl::CancelledError("interrupted");
+      continue;
     }
+    if (deadline != Clock::TimePoint::max() && clock_.Now() >= deadline) {
+      return absl::DeadlineExceededError("timed out");
+    }
+    clock_.WaitUntil(cv_, lock, deadline);
   }
   return absl::OkStatus();
 }

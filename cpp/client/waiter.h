@@ -6,6 +6,10 @@
 // — a get, a wait, a request's reply, the worker's next task — waits here.
 // A wait ends when its condition holds, its deadline passes, the
 // connection is lost (Close) or its interruption check says stop (Ctrl-C).
+// A sleeping waiter wakes only for those: a batch of messages, Close, its
+// deadline, or Interrupt (a signal arrived, so the interruption check may
+// now say stop). Nothing wakes it periodically, so an idle process costs no
+// CPU.
 //
 // Most waits are short (a round trip through the raylet takes about a
 // hundred microseconds), so a waiter first polls the I/O thread's batch
@@ -41,8 +45,6 @@ struct WaiterOptions {
   // How long a waiter polls for the I/O thread's next batch before it
   // sleeps; 0 sleeps at once.
   std::chrono::microseconds spin{200};
-  // How often a sleeping waiter wakes to run its interruption check.
-  std::chrono::milliseconds interrupt_slice{50};
 };
 
 // The error of every call once the connection to the raylet is lost.
@@ -64,6 +66,11 @@ class Waiter {
   // Wakes the quiet waiters (WaitQuietly): what they wait for may hold.
   void NotifyQuiet() { quiet_cv_.notify_all(); }
 
+  // A signal arrived (e.g. Ctrl-C): the waiter sleeping with an
+  // interruption check runs it (once), and so does the next one if none
+  // sleeps now. Takes the lock.
+  void Interrupt();
+
   // The connection is lost: waits in progress and later ones fail with
   // ConnectionLostError(reason). Takes the lock.
   void Close(const std::string& reason);
@@ -72,8 +79,10 @@ class Waiter {
 
   // Waits until done() holds. OK when it does; DeadlineExceeded after
   // `timeout_ms` (< 0: no deadline); Unavailable once closed; Cancelled
-  // when `interrupted` (may be empty) says so. done() is called with the
-  // lock held.
+  // when `interrupted` (may be empty), run after each Interrupt, says so.
+  // done() is called with the lock held. At most one waiter at a time
+  // should pass `interrupted` (the thread that handles signals): each
+  // Interrupt runs one check.
   // REQUIRES: `lock` holds mutex().
   absl::Status Wait(std::unique_lock<std::mutex>& lock, int64_t timeout_ms,
                     const InterruptCheck& interrupted, const std::function<bool()>& done);
@@ -100,6 +109,7 @@ class Waiter {
   std::condition_variable cv_;
   std::condition_variable quiet_cv_;  // WaitQuietly's
   std::string closed_reason_;  // guarded by mu_
+  bool interrupt_pending_ = false;  // guarded by mu_: Interrupt since the last check
   // Batches of messages the I/O thread has applied; spinning waiters poll it.
   std::atomic<uint64_t> batches_{0};
   // How long recent waits took, a moving average (ns); decides whether the

@@ -1,4 +1,6 @@
 // Binding of CoreClient: type conversion and GIL release only.
+#include <unistd.h>
+
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -74,6 +76,78 @@ bool PythonInterrupted() {
   py::gil_scoped_acquire gil;
   return PyErr_CheckSignals() != 0;
 }
+
+// Python handles signals on its main thread only. REQUIRES: the GIL is held.
+bool OnMainThread() {
+  static const unsigned long main_ident =
+      py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
+  return PyThread_get_thread_ident() == main_ident;
+}
+
+// signal.set_wakeup_fd (the C API's PySignal_SetWakeupFd is not exported
+// by every build), called twice per blocking call on the main thread, so
+// through the C API with one positional argument (no keyword dictionary)
+// unless `warn_on_full_buffer` must be false. Kept for the process's life.
+// REQUIRES: the GIL is held.
+int SetWakeupFd(int fd, bool warn_on_full_buffer) {
+  static py::object* set_wakeup_fd =
+      new py::object(py::module_::import("signal").attr("set_wakeup_fd"));
+  if (!warn_on_full_buffer) {
+    return (*set_wakeup_fd)(fd, py::arg("warn_on_full_buffer") = false).cast<int>();
+  }
+  py::object old = py::reinterpret_steal<py::object>(
+      PyObject_CallOneArg(set_wakeup_fd->ptr(), py::int_(fd).ptr()));
+  if (!old) throw py::error_already_set();
+  return old.cast<int>();
+}
+
+// For one blocking call on the main thread: Python's signal wake-up fd is
+// the client's meanwhile, so a signal wakes the wait at once (no periodic
+// check); the fd it replaced (an asyncio loop's, say) gets back its place
+// and the signal bytes that arrived. Other threads wait without an
+// interruption check: they could not handle a signal anyway.
+// REQUIRES: the GIL is held when it is made and when it goes.
+class SignalScope {
+ public:
+  explicit SignalScope(CoreClient& client) : client_(client), main_(OnMainThread()) {
+    if (!main_) return;
+    replaced_ = SetWakeupFd(client.signal_wakeup_fd(), true);
+    // A signal that came before the fd was ours: handle it now.
+    if (PyErr_CheckSignals() != 0) {
+      py::error_already_set raised;  // taken out of the interpreter first
+      Restore();
+      throw raised;
+    }
+  }
+  ~SignalScope() {
+    try {
+      Restore();
+    } catch (const py::error_already_set&) {
+      // Cannot raise from here; the wake-up fd stays ours (it is harmless).
+    }
+  }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+
+  InterruptCheck check() const { return main_ ? InterruptCheck(PythonInterrupted) : nullptr; }
+
+ private:
+  void Restore() {
+    if (!main_) return;
+    main_ = false;
+    // Those that set one (asyncio) ask for no warnings on a full buffer.
+    SetWakeupFd(replaced_, /*warn_on_full_buffer=*/replaced_ < 0);
+    const std::string signals = client_.TakeSignals();
+    if (replaced_ >= 0 && !signals.empty()) {
+      ssize_t ignored = write(replaced_, signals.data(), signals.size());
+      (void)ignored;
+    }
+  }
+
+  CoreClient& client_;
+  bool main_;
+  int replaced_ = -1;
+};
 
 }  // namespace
 
@@ -212,8 +286,9 @@ void RegisterCoreClient(py::module_& m) {
              const std::vector<ObjectId> objects = ToIds(ids);
              absl::StatusOr<std::vector<ObjectValue>> values;
              {
+               SignalScope signals(c);
                py::gil_scoped_release release;
-               values = c.Get(objects, timeout_ms, PythonInterrupted);
+               values = c.Get(objects, timeout_ms, signals.check());
              }
              std::vector<ObjectValue> ready = ValueOrThrow(std::move(values));
              py::list out(ready.size());
@@ -226,8 +301,9 @@ void RegisterCoreClient(py::module_& m) {
              const std::vector<ObjectId> objects = ToIds(ids);
              absl::StatusOr<std::vector<bool>> ready;
              {
+               SignalScope signals(c);
                py::gil_scoped_release release;
-               ready = c.Wait(objects, num_returns, timeout_ms, PythonInterrupted, lend_cpu,
+               ready = c.Wait(objects, num_returns, timeout_ms, signals.check(), lend_cpu,
                               fetch_local);
              }
              return ValueOrThrow(std::move(ready));
@@ -321,8 +397,9 @@ void RegisterCoreClient(py::module_& m) {
            [](CoreClient& c, int64_t timeout_ms) -> py::object {
              absl::StatusOr<std::optional<rpc::ExecuteTask>> next;
              {
+               SignalScope signals(c);
                py::gil_scoped_release release;
-               next = c.NextTask(timeout_ms, PythonInterrupted);
+               next = c.NextTask(timeout_ms, signals.check());
              }
              auto task = ValueOrThrow(std::move(next));
              if (!task) return py::none();
@@ -521,12 +598,15 @@ void RegisterCoreClient(py::module_& m) {
               std::vector<std::string> lines) {
              ThrowIfError(c.SendLogLines(JobId::FromBinary(std::string(job_id)), prefix, is_stderr, std::move(lines)));
            })
+      .def("stop_logs", [](CoreClient& c) { c.StopLogs(); },
+           "Ends next_logs calls (now and later) at once.")
       .def("next_logs", [](CoreClient& c, int64_t timeout_ms) {
-        std::vector<rpc::LogLines> logs;
+        absl::StatusOr<std::vector<rpc::LogLines>> next;
         {
           py::gil_scoped_release release;
-          logs = c.NextLogs(timeout_ms);
+          next = c.NextLogs(timeout_ms);
         }
+        std::vector<rpc::LogLines> logs = ValueOrThrow(std::move(next));
         py::list out;
         for (const auto& batch : logs) {
           py::list lines;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +34,7 @@
 #include "raylet/node_manager.h"
 #include "raylet/options.h"
 #include "raylet/posix_io.h"
+#include "raylet/fork_server_launcher.h"
 #include "raylet/process_launcher.h"
 #include "rpc/channel_args.h"
 #include "rpc/cluster_server.h"
@@ -379,7 +381,14 @@ int main(int argc, char** argv) {
   launch.socket_path = flags.socket_path;
   launch.session_dir = flags.session_dir;
   launch.node_id_hex = options.node_id.Hex();
-  auto launcher = std::make_unique<flare::ProcessLauncher>(launch);
+  // Workers after the prestarted ones are forked from a template process
+  // (FLARE_FORK_SERVER=0: every worker is exec'ed).
+  const char* fork_server = std::getenv("FLARE_FORK_SERVER");
+  auto launcher = std::make_unique<flare::ForkServerLauncher>(
+      std::make_unique<flare::ProcessLauncher>(launch),
+      static_cast<size_t>(std::max(1.0, cpus)),
+      fork_server == nullptr || std::string(fork_server) != "0");
+  flare::ForkServerLauncher* forker = launcher.get();
   ClusterLink link;
   int exit_code = 0;
   auto on_gcs_lost = [&](const absl::Status& status) {
@@ -549,6 +558,7 @@ int main(int argc, char** argv) {
   ::unlink(flags.socket_path.c_str());
   std::filesystem::remove(flags.session_dir + "/raylet.ready", ec);
   std::filesystem::remove_all(flags.session_dir + "/spill", ec);  // spilled objects
+  forker->Stop();  // the template is no worker: it would not exit on its own
   manager.SignalWorkers(SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (std::chrono::steady_clock::now() < deadline) {

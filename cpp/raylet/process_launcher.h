@@ -5,6 +5,7 @@
 #define FLARE_RAYLET_PROCESS_LAUNCHER_H_
 
 #include <string>
+#include <vector>
 
 #include "raylet/worker_pool.h"
 
@@ -22,7 +23,14 @@ class ProcessLauncher : public WorkerLauncher {
   explicit ProcessLauncher(LaunchOptions options) : options_(std::move(options)) {}
   absl::StatusOr<pid_t> Launch(const WorkerId& worker_id) override;
 
+  // Starts `python -m module` as a worker is started, with `extra_env`
+  // added to its environment, its output to `log_path`, and `inherit_fd`
+  // (when >= 0) as its fd 3.
+  absl::StatusOr<pid_t> Start(const std::string& module, const std::string& log_path,
+                              const std::vector<std::string>& extra_env, int inherit_fd);
+
   std::string LogPathFor(const WorkerId& worker_id) const;
+  const LaunchOptions& options() const { return options_; }
 
  private:
   LaunchOptions options_;

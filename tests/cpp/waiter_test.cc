@@ -14,8 +14,9 @@ namespace {
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-// Sleeping jumps to the wake-up time (or `sleep_ends_after` on, when set);
-// each look at the time moves it by `tick`.
+// Sleeping jumps to the wake-up time (or `sleep_ends_after` on, when set;
+// a sleep without a deadline leaves the time as it is); each look at the
+// time moves it by `tick`.
 class FakeClock : public Clock {
  public:
   TimePoint Now() const override {
@@ -23,19 +24,27 @@ class FakeClock : public Clock {
     if (on_now) on_now();
     return now;
   }
-  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>&,
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                  TimePoint until) const override {
     sleeps++;
     last_cv = &cv;
+    last_until = until;
+    if (on_sleep) {  // without the lock, as a real sleep
+      lock.unlock();
+      on_sleep();
+      lock.lock();
+    }
     if (sleep_ends_after.count() > 0 && now + sleep_ends_after < until) {
       until = now + sleep_ends_after;
     }
-    if (until > now) now = until;
+    if (until > now && until != TimePoint::max()) now = until;
   }
 
   microseconds tick{0};
   microseconds sleep_ends_after{0};  // > 0: a sleep ends this soon (a notification)
   std::function<void()> on_now;  // runs at each look at the time
+  std::function<void()> on_sleep;  // runs at each sleep (unlocked), as whatever woke it
+  mutable TimePoint last_until{};
   mutable TimePoint now{};
   mutable int sleeps = 0;
   mutable const std::condition_variable* last_cv = nullptr;  // slept on last
@@ -46,7 +55,6 @@ Clock::TimePoint TimePointZero() { return Clock::TimePoint(); }
 WaiterOptions NoSpin() {
   WaiterOptions options;
   options.spin = microseconds(0);
-  options.interrupt_slice = milliseconds(50);
   return options;
 }
 
@@ -86,17 +94,64 @@ TEST_F(WaiterTest, AZeroTimeoutLooksOnceAndReturns) {
   EXPECT_EQ(clock_.sleeps, 0);
 }
 
-TEST_F(WaiterTest, TheInterruptionCheckRunsOncePerSliceWhileAsleep) {
+TEST_F(WaiterTest, AWaitWithoutADeadlineSleepsUntilWokenNotOnATimer) {
+  bool arrived = false;
+  clock_.on_sleep = [&] { arrived = true; };  // as a batch would
+  EXPECT_TRUE(Wait(-1, [&] { return arrived; }).ok());
+  EXPECT_EQ(clock_.sleeps, 1) << "one sleep, ended by the batch";
+  EXPECT_EQ(clock_.last_until, Clock::TimePoint::max()) << "an idle waiter must not wake on a timer";
+}
+
+TEST_F(WaiterTest, AWaitWithADeadlineSleepsOnceUntilIt) {
+  const auto start = clock_.now;
+  absl::Status status = Wait(200, [] { return false; }, [] { return false; });
+  EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
+  EXPECT_EQ(clock_.sleeps, 1) << "no periodic wake-ups before the deadline";
+  EXPECT_EQ(clock_.last_until - start, milliseconds(200));
+}
+
+TEST_F(WaiterTest, TheInterruptionCheckRunsOnlyAfterASignal) {
   int checks = 0;
   absl::Status status = Wait(200, [] { return false; }, [&] {
     ++checks;
     return false;
   });
   EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
-  EXPECT_EQ(checks, 4) << "200 ms in slices of 50 ms";
+  EXPECT_EQ(checks, 0) << "no signal came, so nothing to check";
+}
+
+TEST_F(WaiterTest, ASignalDuringTheSleepRunsTheCheckOnceAndTheWaitGoesOn) {
+  int checks = 0;
+  int signals = 0;
+  clock_.on_sleep = [&] {
+    if (signals++ == 0) waiter_.Interrupt();  // the I/O thread, on a signal
+  };
+  absl::Status status = Wait(200, [] { return false; }, [&] {
+    ++checks;
+    return false;
+  });
+  EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
+  EXPECT_EQ(checks, 1);
+}
+
+TEST_F(WaiterTest, ASignalBeforeTheWaitIsCheckedBeforeSleeping) {
+  waiter_.Interrupt();
+  int checks = 0;
+  absl::Status status = Wait(200, [] { return false; }, [&] { return ++checks > 0; });
+  EXPECT_TRUE(absl::IsCancelled(status)) << status;
+  EXPECT_EQ(checks, 1);
+  EXPECT_EQ(clock_.sleeps, 0);
+}
+
+TEST_F(WaiterTest, AWaitWithoutACheckLeavesTheSignalForTheOneWithACheck) {
+  waiter_.Interrupt();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(Wait(0, [] { return false; })));
+  absl::Status status = Wait(-1, [] { return false; }, [] { return true; });
+  EXPECT_TRUE(absl::IsCancelled(status)) << status;
 }
 
 TEST_F(WaiterTest, AnInterruptionEndsTheWaitWithCancelled) {
+  clock_.on_sleep = [&] { waiter_.Interrupt(); };
   absl::Status status = Wait(-1, [] { return false; }, [] { return true; });
   EXPECT_TRUE(absl::IsCancelled(status)) << status;
 }
@@ -252,8 +307,7 @@ TEST(WaiterThreadTest, ABatchFromAnotherThreadEndsASpinningWait) {
 
 TEST(WaiterThreadTest, ABatchFromAnotherThreadWakesASleepingWait) {
   WaiterOptions options;
-  options.spin = microseconds(0);
-  options.interrupt_slice = milliseconds(60000);  // only a notification wakes it
+  options.spin = microseconds(0);  // sleeps at once; only the notification wakes it
   EXPECT_TRUE(WaitForAnotherThread(options).ok());
 }
 

@@ -47,6 +47,10 @@ class Resolver:
         self._added.set()
         return future
 
+    def stop(self) -> None:
+        """Wakes the resolver thread to see that the session is stopping."""
+        self._added.set()
+
     def _run(self) -> None:
         core = self._session.core
         stopping = self._session.stopping
@@ -54,7 +58,7 @@ class Resolver:
             with self._lock:
                 ids = list(self._pending)
             if not ids:
-                self._added.wait(0.5)
+                self._added.wait()  # a new future, or stop()
                 self._added.clear()
                 continue
             try:

@@ -210,7 +210,7 @@ def _print_worker_logs(session: state.Session) -> None:
     core = session.core
     while not session.stopping.is_set():
         try:
-            batches = core.next_logs(200)
+            batches = core.next_logs(-1)  # until output comes, or stop_logs at shutdown
         except Exception:  # noqa: BLE001 - the raylet went away
             return
         for prefix, is_stderr, lines in batches:
@@ -238,7 +238,10 @@ def shutdown() -> None:
                     stream.write("".join(f"{prefix} {line}\n" for line in lines))
             except Exception:  # noqa: BLE001
                 pass
+            session.core.stop_logs()
             session.log_thread.join(timeout=2)
+        if session.resolver is not None:
+            session.resolver.stop()
         session.core = None
         if session.node is not None:
             session.node.stop()

@@ -617,7 +617,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, runner.on_sigint)
     while True:
         try:
-            task = core.next_task(1000)
+            task = core.next_task(-1)  # no timeout: an idle worker sleeps until woken
         except KeyboardInterrupt:
             continue
         except RayletDiedError:
