@@ -178,6 +178,18 @@ def start_driver(source: str, env=None, **popen_kwargs) -> subprocess.Popen:
                             env=driver_env(env), **popen_kwargs)
 
 
+@pytest.fixture
+def head_only_cluster():
+    """A cluster of a head with 1 CPU; tests add nodes. Always shut down."""
+    made = Cluster(initialize_head=True, head_node_args={"num_cpus": 1},
+                   shutdown_at_exit=False)
+    try:
+        yield made
+    finally:
+        flare.shutdown()
+        made.shutdown()
+
+
 @contextlib.contextmanager
 def private_head(num_cpus: int) -> Iterator[dict]:
     """A head node started with ``flare start --head`` in a private temporary

@@ -27,15 +27,9 @@ from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 
 @pytest.fixture
-def cluster():
+def cluster(head_only_cluster):
     """A head with 1 CPU; tests add nodes. Always shut down."""
-    made = Cluster(initialize_head=True, head_node_args={"num_cpus": 1},
-                   shutdown_at_exit=False)
-    try:
-        yield made
-    finally:
-        flare.shutdown()
-        made.shutdown()
+    return head_only_cluster
 
 
 def alive_node_ids():

@@ -14,21 +14,15 @@ import pytest
 import flare
 from conftest import NEVER
 from flare import exceptions
-from flare.cluster_utils import Cluster
 from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 SIZE = 4 << 20  # large enough to stay on the node that made it
 
 
 @pytest.fixture
-def cluster():
-    made = Cluster(initialize_head=True, head_node_args={"num_cpus": 1},
-                   shutdown_at_exit=False)
-    try:
-        yield made
-    finally:
-        flare.shutdown()
-        made.shutdown()
+def cluster(head_only_cluster):
+    """A head with 1 CPU; tests add nodes. Always shut down."""
+    return head_only_cluster
 
 
 def runs(path) -> list:
