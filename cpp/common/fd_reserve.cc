@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <iostream>
 
 namespace flare {
 
@@ -46,6 +47,22 @@ int FdReserve::RefuseWaiting(int listening_fd, std::string* use) {
   }
   fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   return refused;
+}
+
+void FdReserve::RefuseWhileOut(int listening_fd, const std::string& what) {
+  std::string use;
+  refused_ += RefuseWaiting(listening_fd, &use);
+  if (out_) return;
+  out_ = true;
+  std::cerr << "flare-raylet: " << use << ": refusing " << what << " until some close\n";
+}
+
+void FdReserve::Accepted(const std::string& what) {
+  if (!out_) return;
+  std::cerr << "flare-raylet: accepting " << what << " again (" << refused_
+            << " were refused)\n";
+  out_ = false;
+  refused_ = 0;
 }
 
 }  // namespace flare

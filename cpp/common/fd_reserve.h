@@ -33,8 +33,16 @@ class FdReserve {
   // (which needs the reserve's descriptor to look).
   int RefuseWaiting(int listening_fd, std::string* use = nullptr);
 
+  // An acceptor's side of an episode of running out: RefuseWaiting, with a
+  // log line naming `what` (e.g. "new local clients") at its start, and
+  // one with the count refused once an accept succeeds again (Accepted).
+  void RefuseWhileOut(int listening_fd, const std::string& what);
+  void Accepted(const std::string& what);
+
  private:
   int fd_ = -1;
+  bool out_ = false;  // in an episode
+  int refused_ = 0;   // in this episode
 };
 
 }  // namespace flare

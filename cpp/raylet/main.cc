@@ -111,20 +111,10 @@ class LocalAcceptor {
                                   boost::asio::local::stream_protocol::socket socket) {
       if (error == boost::asio::error::operation_aborted) return;
       if (!error) {
-        if (out_of_descriptors_) {
-          std::cerr << "flare-raylet: accepting local clients again (" << refused_
-                    << " were refused)\n";
-          out_of_descriptors_ = false;
-          refused_ = 0;
-        }
+        reserve_.Accepted("local clients");
         server_.Accept(std::move(socket));
       } else if (flare::IsOutOfDescriptors(error.value())) {
-        std::string use;
-        refused_ += reserve_.RefuseWaiting(acceptor_.native_handle(), &use);
-        if (!out_of_descriptors_) {
-          std::cerr << "flare-raylet: " << use << ": refusing new local clients until some close\n";
-          out_of_descriptors_ = true;
-        }
+        reserve_.RefuseWhileOut(acceptor_.native_handle(), "new local clients");
         retry_.expires_after(std::chrono::milliseconds(100));
         retry_.async_wait([this](const boost::system::error_code& error) {
           if (!error) Start();
@@ -140,8 +130,6 @@ class LocalAcceptor {
   flare::LocalServer& server_;
   boost::asio::steady_timer retry_;
   flare::FdReserve reserve_;
-  bool out_of_descriptors_ = false;
-  int refused_ = 0;  // in this episode
 };
 
 void ReapChildren(flare::NodeManager& manager) {

@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 
 #include <cstring>
-#include <iostream>
 #include <utility>
 
 #include <boost/asio/steady_timer.hpp>
@@ -92,12 +91,7 @@ void SharedPort::Accept() {
   acceptor_.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
     if (error == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!error) {
-      if (out_of_descriptors_) {
-        std::cerr << "flare-raylet: accepting connections to port " << port_ << " again ("
-                  << refused_ << " were refused)\n";
-        out_of_descriptors_ = false;
-        refused_ = 0;
-      }
+      reserve_.Accepted("connections to port " + std::to_string(port_));
       if (!raw_.empty()) {
         Sniff(std::make_shared<tcp::socket>(std::move(socket)));
       } else {
@@ -105,13 +99,8 @@ void SharedPort::Accept() {
       }
     } else if (IsOutOfDescriptors(error.value())) {
       // Refused (closed at once) rather than left to hang, and no spin.
-      std::string use;
-      refused_ += reserve_.RefuseWaiting(acceptor_.native_handle(), &use);
-      if (!out_of_descriptors_) {
-        std::cerr << "flare-raylet: " << use << ": refusing connections to port " << port_
-                  << " until some close\n";
-        out_of_descriptors_ = true;
-      }
+      reserve_.RefuseWhileOut(acceptor_.native_handle(),
+                              "connections to port " + std::to_string(port_));
       retry_.expires_after(std::chrono::milliseconds(100));
       retry_.async_wait([this](const boost::system::error_code& error) {
         if (!error) Accept();

@@ -85,8 +85,6 @@ class SharedPort {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_;  // out of descriptors: accepting again
   FdReserve reserve_;
-  bool out_of_descriptors_ = false;
-  int refused_ = 0;  // in this episode
   std::unordered_set<std::shared_ptr<boost::asio::ip::tcp::socket>> sniffing_;  // on the thread
   std::thread thread_;
   int port_ = 0;
