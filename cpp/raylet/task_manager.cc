@@ -385,6 +385,19 @@ void TaskManager::Rebalance() {
   }
 }
 
+void TaskManager::OnArgumentsRestored(const TaskId& task_id, SpillManager::Restored outcome) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || it->second.running || it->second.cancelled) return;
+  if (outcome == SpillManager::Restored::kNoRoom) {
+    Fail(task_id, rpc::OBJECT_STORE_FULL,
+         "task " + it->second.spec.function_name() + " could not start: its arguments were "
+         "spilled to disk and the object store stayed too full to bring them back");
+    return;
+  }
+  Enqueue(task_id, it->second);  // a lost argument fails it as it is sent
+  Dispatch();
+}
+
 void TaskManager::SendLeased(const TaskId& task_id, ClientId worker) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
@@ -396,30 +409,19 @@ bool TaskManager::SendTo(const TaskId& task_id, TaskRecord& record, ClientId wor
   record.worker = worker;
   if (const WorkerInfo* info = pool_.Find(worker)) record.worker_pid = info->pid;
   // Spilled arguments come back first (one that cannot be read back is
-  // lost); a failed argument fails the task without running it.
-  const SpillManager::Restored restored = spill_.RestoreAll(ArgumentIds(record.spec));
-  if (const ObjectEntry* failed = FailedArgument(objects_, record.spec)) {
-    FailWithErrorOf(task_id, *failed);
-    return false;
-  }
-  if (restored == SpillManager::Restored::kNoRoom) {
-    // Arguments spilled to disk and no room to bring them back yet: clients
-    // are asked to unpin, and the task is scheduled again shortly, for a while.
-    AskClientsToUnpin(clients_);
+  // lost); a failed argument fails the task without running it. While they
+  // are read back (or wait for room), the task waits off its worker.
+  const SpillManager::Restored restored =
+      spill_.Restore(ArgumentIds(record.spec), [this, task_id](SpillManager::Restored outcome) {
+        OnArgumentsRestored(task_id, outcome);
+      });
+  if (restored == SpillManager::Restored::kPending) {
     record.running = false;
     record.worker = 0;
-    if (++record.restore_attempts > kRestoreAttempts) {
-      Fail(task_id, rpc::OBJECT_STORE_FULL,
-           "task " + record.spec.function_name() + " could not start: its arguments were "
-           "spilled to disk and the object store stayed too full to bring them back");
-      return false;
-    }
-    timers_.After(kRestoreRetry, [this, task_id] {
-      auto it = tasks_.find(task_id);
-      if (it == tasks_.end() || it->second.running || it->second.cancelled) return;
-      Enqueue(task_id, it->second);
-      Dispatch();
-    });
+    return false;
+  }
+  if (const ObjectEntry* failed = FailedArgument(objects_, record.spec)) {
+    FailWithErrorOf(task_id, *failed);
     return false;
   }
   rpc::Message message;
