@@ -466,6 +466,16 @@ std::vector<ObjectId> ObjectTable::EvictCandidates() const {
   return LargestFirst(std::move(sized));
 }
 
+bool ObjectTable::AnyMappedCopy() const {
+  for (const auto& [id, entry] : objects_) {
+    if (entry.state == ObjectState::kReady && entry.in_store && !entry.elsewhere.IsNil() &&
+        !entry.pins.empty() && !entry.fetching) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void ObjectTable::Evict(const ObjectId& id) {
   auto it = objects_.find(id);
   if (it == objects_.end() || !it->second.in_store || it->second.elsewhere.IsNil()) return;

@@ -173,6 +173,9 @@ class ObjectTable {
   // frees its block; it is pulled again when read (NeedsFetch). Largest
   // first.
   std::vector<ObjectId> EvictCandidates() const;
+  // Whether a secondary copy is in the arena that some client maps (maybe
+  // only caches: asked to unpin, it may become a candidate).
+  bool AnyMappedCopy() const;
   // REQUIRES: `id` is one of EvictCandidates().
   void Evict(const ObjectId& id);
   // A restored object's bytes could not be read back, or its only copy was

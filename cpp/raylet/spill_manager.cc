@@ -29,6 +29,16 @@ bool SpillManager::EvictOne() {
   return true;
 }
 
+bool SpillManager::AskForMappedCopies() {
+  if (asked_for_copies_ || !objects_.AnyMappedCopy()) return false;
+  asked_for_copies_ = true;
+  if (ask_clients_to_unpin_) ask_clients_to_unpin_();
+  timers_.After(kRestoreRetry, [this] {
+    if (on_room_) on_room_();
+  });
+  return true;
+}
+
 bool SpillManager::SpillFor(uint64_t bytes, const std::vector<ObjectId>& keep) {
   if (writing_bytes_ < bytes) {
     for (const ObjectId& id : objects_.SpillCandidates()) {
@@ -77,11 +87,12 @@ SpillManager::Created SpillManager::Create(ClientId creator, const ObjectId& id,
   auto full = [&] {
     return !created.offset.ok() && absl::IsResourceExhausted(created.offset.status());
   };
+  if (created.offset.ok()) asked_for_copies_ = false;  // the arena had room
   // Larger than the whole arena: nothing can help.
   if (!full() || size > objects_.capacity()) return created;
   while (full() && EvictOne()) created.offset = objects_.Create(creator, id, size);
   if (!full()) return created;
-  if (SpillFor(size, {id})) {
+  if (AskForMappedCopies() || SpillFor(size, {id})) {
     created.wait_for_room = true;
   } else {
     created.ask_clients_to_unpin = true;
@@ -91,6 +102,7 @@ SpillManager::Created SpillManager::Create(ClientId creator, const ObjectId& id,
 
 SpillManager::Room SpillManager::MakeRoom(uint64_t bytes) {
   if (EvictOne()) return Room::kMade;
+  if (AskForMappedCopies()) return Room::kComing;
   return SpillFor(bytes, {}) ? Room::kComing : Room::kNone;
 }
 

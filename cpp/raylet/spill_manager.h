@@ -2,8 +2,10 @@
 //
 // When the arena has no room for a new object, first the secondary copies
 // go (objects made here whose primary copy lives on another node, pulled
-// here and mapped by no client: evicted at once, pulled again if read),
-// then sealed objects no client has mapped are written out through
+// here and mapped by no client: evicted at once, pulled again if read).
+// Copies that clients map, maybe only caching them, are asked for once
+// while the arena stays full (a create waits kRestoreRetry for the unpins)
+// before, then, sealed objects no client has mapped are written out through
 // SpillFiles, largest first, and their memory is reused. A spilled object
 // comes back into the arena (making room the same way) before any client
 // or task reads it.
@@ -114,6 +116,10 @@ class SpillManager {
   };
   // Evicts one secondary copy; false if there is none.
   bool EvictOne();
+  // When mapped secondary copies are in the arena and were not asked for
+  // since the arena was last found with room: asks clients to unpin, and
+  // runs the room listener kRestoreRetry later. Whether it asked.
+  bool AskForMappedCopies();
   // Starts writing unmapped objects (not in `keep`) out until the bytes
   // being written reach `bytes`; whether any write is under way.
   bool SpillFor(uint64_t bytes, const std::vector<ObjectId>& keep);
@@ -137,6 +143,7 @@ class SpillManager {
   uint64_t writing_bytes_ = 0;
   // Objects whose write failed: not tried again until nothing else is left.
   absl::flat_hash_set<ObjectId, IdHash> unwritable_;
+  bool asked_for_copies_ = false;
   // Restores waiting for a read or for room, in request order.
   std::map<uint64_t, Request> requests_;
   uint64_t next_request_ = 1;

@@ -335,14 +335,37 @@ TEST_F(SpillManagerTest, AFullArenaEvictsASecondaryCopyBeforeSpillingAPrimary) {
   EXPECT_EQ(Bytes(primary), std::string(400 * 1024, 'a'));
 }
 
-TEST_F(SpillManagerTest, AMappedSecondaryCopyStaysAndAPrimaryIsSpilledInstead) {
+TEST_F(SpillManagerTest, MappedSecondaryCopiesAreAskedForOnceBeforeAPrimaryIsSpilled) {
   const ObjectId primary = Put(400 * 1024, 'a');
   const ObjectId copy = PulledCopy(500 * 1024);
   rpc::ObjectData described;
   objects_.DescribeAndPin(kReader, copy, &described);
-  EXPECT_TRUE(spill_.Create(kDriver, NewId(), 400 * 1024).wait_for_room);
+  const ObjectId id = NewId();
+  EXPECT_TRUE(spill_.Create(kDriver, id, 400 * 1024).wait_for_room);
+  EXPECT_EQ(unpin_requests_, 1) << "clients may only cache it";
+  EXPECT_EQ(files_.num_pending(), 0u);
+  timers_.Advance(SpillManager::kRestoreRetry);
+  EXPECT_EQ(events_, std::vector<std::string>{"room"});
+
+  // Still mapped: in use, so the primary goes to disk instead.
+  EXPECT_TRUE(spill_.Create(kDriver, id, 400 * 1024).wait_for_room);
+  EXPECT_EQ(unpin_requests_, 1) << "asked once while the arena stays full";
   EXPECT_TRUE(files_.NextIs(primary, /*write=*/true));
   EXPECT_FALSE(objects_.NeedsFetch(copy));
+}
+
+TEST_F(SpillManagerTest, ASecondaryCopyUnpinnedWhenAskedIsEvictedAndNothingIsSpilled) {
+  Put(400 * 1024, 'a');
+  const ObjectId copy = PulledCopy(500 * 1024);
+  rpc::ObjectData described;
+  objects_.DescribeAndPin(kReader, copy, &described);
+  const ObjectId id = NewId();
+  EXPECT_TRUE(spill_.Create(kDriver, id, 400 * 1024).wait_for_room);
+  objects_.Unpin(kReader, copy);  // it only cached it
+  timers_.Advance(SpillManager::kRestoreRetry);
+  EXPECT_TRUE(spill_.Create(kDriver, id, 400 * 1024).offset.ok());
+  EXPECT_TRUE(objects_.NeedsFetch(copy));
+  EXPECT_EQ(files_.num_pending(), 0u);
 }
 
 TEST_F(SpillManagerTest, ARestoreEvictsASecondaryCopyForItsRoom) {
