@@ -1,7 +1,9 @@
-"""A full store first lets go of secondary copies: arrays made on another
-node, where they stay held for their owner, and pulled to the driver's node
-to be read. Making room there evicts those copies (they are pulled again if
-read again) before any object whose only copy is there goes to disk.
+"""Spilling across nodes. A full store first lets go of secondary copies:
+arrays made on another node, where they stay held for their owner, and
+pulled to the driver's node to be read. Making room there evicts those
+copies (they are pulled again if read again) before any object whose only
+copy is there goes to disk. And an object spilled on the driver's node is
+read back from disk (off the raylet's loop) when another node pulls it.
 
 A two-node cluster: the driver's node has a small store, the other a large
 one that keeps every array made there."""
@@ -36,6 +38,11 @@ def make(fill):
     return np.full(MIB << 20, fill, dtype=np.uint8)
 
 
+@flare.remote
+def ends(array):
+    return int(array[0]), int(array[-1])
+
+
 def spilled_files(node) -> list:
     spill = os.path.join(node.session_dir, "spill")
     return os.listdir(spill) if os.path.isdir(spill) else []
@@ -66,3 +73,14 @@ def test_a_store_full_of_pulled_copies_makes_room_without_spilling(cluster):
     del made, puts, ref
     gc.collect()
     assert wait_for(lambda: not spilled_files(head), 30)
+
+
+def test_objects_spilled_here_are_read_back_for_another_node_that_pulls_them(cluster):
+    head, worker = cluster.list_all_nodes()
+    puts = [flare.put(np.full(MIB << 20, i, dtype=np.uint8)) for i in range(10)]  # 160 MiB
+    assert spilled_files(head), "nothing was spilled"
+    there = [ends.options(scheduling_strategy=on(worker)).remote(ref) for ref in puts]
+    assert flare.get(there, timeout=120) == [(i, i) for i in range(10)]
+    del puts, there
+    gc.collect()
+    assert wait_for(lambda: not spilled_files(head), 30), "spill files outlived their objects"
