@@ -63,6 +63,7 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
   record.owner_is_peer = owner.kind == rpc::PEER;
   record.demand = ResourceSet::FromProto(spec.resources());
   record.retries_left = spec.max_retries();
+  record.seq = next_seq_++;
   for (uint32_t i = 1; i <= spec.num_returns(); ++i) {
     const ObjectId id = ObjectIdFor(task_id, i);
     objects_.AddPending(owner.id, id);
@@ -99,6 +100,9 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
         return;
       }
       record.spec.set_actor_node_id(elsewhere->second.node.Binary());
+    } else if (auto death = deaths_.find(actor_id); here && death != deaths_.end()) {
+      Fail(task_id, rpc::ACTOR_DIED, death->second);
+      return;
     }
     if (here && CreationHeldBack(actor_id)) {
       // Its creation waits for a node that fits, or for its placement

@@ -300,6 +300,15 @@ class TaskManager {
   // go and, for a detached actor, it is dead, for any other, no handle is
   // left here (its node is then told so, if it is alive).
   void MaybeReleaseActorElsewhere(const ActorId& actor_id);
+  // Drops the record of an actor placed elsewhere (and the hold on its
+  // arguments), remembering how it died.
+  void EraseActorElsewhere(const ActorId& actor_id);
+  // The node hosting an actor placed from here died with `in_flight` (its
+  // calls sent there). With restarts left, it is created again where it
+  // fits (here, or another node) and the calls that may run again go to it
+  // first, in order; the others fail. With none left, it is dead.
+  void OnActorNodeGone(const ActorId& actor_id, const NodeId& node, const std::string& why,
+                       std::vector<TaskId> in_flight);
   // Sends queued tasks that have no room here to nodes with room.
   void SpillBack();
   // Sends tasks placed elsewhere whose arguments became ready.
@@ -369,8 +378,24 @@ class TaskManager {
     bool detached = false;      // ... unless detached
     bool out_of_scope = false;  // no handle to it is left here
     std::string death;          // why it is dead (empty: alive, or not known dead)
+    // What restarting it on another node takes, kept while restarts are
+    // left (max_restarts): its creator, its creation (whose max_restarts
+    // counts down with each restart here), and its arguments, held here
+    // under kTaskArgHolder.
+    std::optional<ClientInfo> creator;
+    rpc::TaskSpec creation;
+    ResourceSet demand;
+    std::vector<ObjectId> args;
   };
   absl::flat_hash_map<ActorId, ActorElsewhere, IdHash> actors_elsewhere_;
+  // How recent actors placed elsewhere died, after their records went (a
+  // detached actor's goes at its death): calls through handles that outlive
+  // them fail saying how. The oldest kMaxDeaths are kept.
+  static constexpr size_t kMaxDeaths = 1000;
+  absl::flat_hash_map<ActorId, std::string, IdHash> deaths_;
+  std::deque<ActorId> death_order_;
+  // Submission order, for re-sending an actor's calls in order.
+  uint64_t next_seq_ = 0;
   // Tasks waiting for a node that fits them; for an actor's creation, the
   // creator when the actor manager has not heard of it yet.
   absl::flat_hash_map<TaskId, std::optional<ClientInfo>, IdHash> infeasible_;
