@@ -79,8 +79,11 @@ def test_objects_spilled_here_are_read_back_for_another_node_that_pulls_them(clu
     head, worker = cluster.list_all_nodes()
     puts = [flare.put(np.full(MIB << 20, i, dtype=np.uint8)) for i in range(10)]  # 160 MiB
     assert spilled_files(head), "nothing was spilled"
-    there = [ends.options(scheduling_strategy=on(worker)).remote(ref) for ref in puts]
-    assert flare.get(there, timeout=120) == [(i, i) for i in range(10)]
-    del puts, there
+    # One at a time: many pulls at once can hold every transfer credit of
+    # the puller while the objects they wait for wait for room here.
+    for i, ref in enumerate(puts):
+        there = ends.options(scheduling_strategy=on(worker)).remote(ref)
+        assert flare.get(there, timeout=60) == (i, i)
+    del puts, there, ref
     gc.collect()
     assert wait_for(lambda: not spilled_files(head), 30), "spill files outlived their objects"

@@ -218,6 +218,7 @@ void NodeManager::OnRefUpdate(const ClientInfo& client, const rpc::RefUpdate& up
 
 void NodeManager::OnReleasePins(const ClientInfo& client, const rpc::ReleasePins& release) {
   for (const auto& id : release.object_ids()) objects_.Unpin(client.id, ObjectId::FromBinary(id));
+  spill_.OnUnpinned();  // what waits for copies to be unpinned looks again
 }
 
 void NodeManager::OnKvPut(const ClientInfo& client, rpc::KvPut& put) {

@@ -32,11 +32,22 @@ bool SpillManager::EvictOne() {
 bool SpillManager::AskForMappedCopies() {
   if (asked_for_copies_ || !objects_.AnyMappedCopy()) return false;
   asked_for_copies_ = true;
+  unpin_wait_armed_ = true;
   if (ask_clients_to_unpin_) ask_clients_to_unpin_();
-  timers_.After(kRestoreRetry, [this] {
+  timers_.After(kUnpinWait, [this, wait = unpin_waits_] {
+    if (wait != unpin_waits_) return;  // ended by an unpin
+    unpin_wait_armed_ = false;
+    ++unpin_waits_;
     if (on_room_) on_room_();
   });
   return true;
+}
+
+void SpillManager::OnUnpinned() {
+  if (!unpin_wait_armed_ || objects_.EvictCandidates().empty()) return;
+  unpin_wait_armed_ = false;
+  ++unpin_waits_;
+  if (on_room_) on_room_();
 }
 
 bool SpillManager::SpillFor(uint64_t bytes, const std::vector<ObjectId>& keep) {

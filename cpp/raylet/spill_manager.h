@@ -4,9 +4,9 @@
 // go (objects made here whose primary copy lives on another node, pulled
 // here and mapped by no client: evicted at once, pulled again if read).
 // Copies that clients map, maybe only caching them, are asked for once
-// while the arena stays full (a create waits kRestoreRetry for the unpins)
-// before, then, sealed objects no client has mapped are written out through
-// SpillFiles, largest first, and their memory is reused. A spilled object
+// while the arena stays full (a create waits for the unpins, at most
+// kUnpinWait) before, then, sealed objects no client has mapped are written
+// out through SpillFiles, largest first, and their memory is reused. A spilled object
 // comes back into the arena (making room the same way) before any client
 // or task reads it.
 //
@@ -52,6 +52,9 @@ class SpillManager {
   // times: about the second a client retries a create for.
   static constexpr std::chrono::milliseconds kRestoreRetry{20};
   static constexpr int kRestoreAttempts = 50;
+  // How long a create waits for clients to unpin the secondary copies they
+  // map before a primary is spilled instead.
+  static constexpr std::chrono::milliseconds kUnpinWait{200};
 
   // Borrows all; `arena_base` maps the ObjectTable's offsets.
   // `ask_clients_to_unpin` asks clients to drop the values they only cache
@@ -98,6 +101,9 @@ class SpillManager {
   // another node).
   Room MakeRoom(uint64_t bytes);
 
+  // A client unpinned objects: a secondary copy may be evictable now.
+  void OnUnpinned();
+
   // The object was freed: its spilled bytes go too.
   void OnObjectFreed(const ObjectId& id);
 
@@ -118,7 +124,8 @@ class SpillManager {
   bool EvictOne();
   // When mapped secondary copies are in the arena and were not asked for
   // since the arena was last found with room: asks clients to unpin, and
-  // runs the room listener kRestoreRetry later. Whether it asked.
+  // runs the room listener once one is unpinned (OnUnpinned), or kUnpinWait
+  // later. Whether it asked.
   bool AskForMappedCopies();
   // Starts writing unmapped objects (not in `keep`) out until the bytes
   // being written reach `bytes`; whether any write is under way.
@@ -144,6 +151,8 @@ class SpillManager {
   // Objects whose write failed: not tried again until nothing else is left.
   absl::flat_hash_set<ObjectId, IdHash> unwritable_;
   bool asked_for_copies_ = false;
+  uint64_t unpin_waits_ = 0;  // bumped when one ends: a stale timer does nothing
+  bool unpin_wait_armed_ = false;
   // Restores waiting for a read or for room, in request order.
   std::map<uint64_t, Request> requests_;
   uint64_t next_request_ = 1;

@@ -344,7 +344,9 @@ TEST_F(SpillManagerTest, MappedSecondaryCopiesAreAskedForOnceBeforeAPrimaryIsSpi
   EXPECT_TRUE(spill_.Create(kDriver, id, 400 * 1024).wait_for_room);
   EXPECT_EQ(unpin_requests_, 1) << "clients may only cache it";
   EXPECT_EQ(files_.num_pending(), 0u);
-  timers_.Advance(SpillManager::kRestoreRetry);
+  spill_.OnUnpinned();  // another client's, not the copy's
+  EXPECT_TRUE(events_.empty());
+  timers_.Advance(SpillManager::kUnpinWait);
   EXPECT_EQ(events_, std::vector<std::string>{"room"});
 
   // Still mapped: in use, so the primary goes to disk instead.
@@ -362,10 +364,13 @@ TEST_F(SpillManagerTest, ASecondaryCopyUnpinnedWhenAskedIsEvictedAndNothingIsSpi
   const ObjectId id = NewId();
   EXPECT_TRUE(spill_.Create(kDriver, id, 400 * 1024).wait_for_room);
   objects_.Unpin(kReader, copy);  // it only cached it
-  timers_.Advance(SpillManager::kRestoreRetry);
+  spill_.OnUnpinned();
+  EXPECT_EQ(events_, std::vector<std::string>{"room"}) << "at once, not after a wait";
   EXPECT_TRUE(spill_.Create(kDriver, id, 400 * 1024).offset.ok());
   EXPECT_TRUE(objects_.NeedsFetch(copy));
   EXPECT_EQ(files_.num_pending(), 0u);
+  timers_.Advance(SpillManager::kUnpinWait);
+  EXPECT_EQ(events_.size(), 1u) << "the wait ended with the unpin";
 }
 
 TEST_F(SpillManagerTest, ARestoreEvictsASecondaryCopyForItsRoom) {
