@@ -132,3 +132,13 @@ def test_small_requests_are_served_while_a_large_object_is_spilled():
     thread.join(timeout=60)
     assert done == list(range(50))
     assert [int(flare.get(ref, timeout=60)[0]) for ref in refs] == list(range(5))
+
+
+def test_a_read_that_finds_no_room_waits_a_bounded_while_then_fails_and_works_once_room_is_back():
+    refs = [flare.put(np.full(100 * MIB, i, dtype=np.uint8)) for i in range(4)]
+    held = [flare.get(ref, timeout=60) for ref in refs[:3]]  # 300 MiB mapped
+    with pytest.raises(exceptions.ObjectStoreFullError, match="no room to bring it back"):
+        flare.get(refs[3], timeout=60)
+    del held
+    gc.collect()
+    assert int(flare.get(refs[3], timeout=60)[-1]) == 3
