@@ -142,3 +142,16 @@ def test_a_read_that_finds_no_room_waits_a_bounded_while_then_fails_and_works_on
     del held
     gc.collect()
     assert int(flare.get(refs[3], timeout=60)[-1]) == 3
+
+
+def test_an_actor_call_whose_arguments_were_spilled_reads_them_back():
+    @flare.remote
+    class Reader:
+        def ends(self, array):
+            return int(array[0]), int(array[-1])
+
+    reader = Reader.remote()
+    refs = [flare.put(np.full(60 * MIB, i, dtype=np.uint8)) for i in range(8)]  # 480 MiB
+    assert spill_files(), "nothing was spilled"
+    calls = [reader.ends.remote(ref) for ref in refs]
+    assert flare.get(calls, timeout=60) == [(i, i) for i in range(8)]

@@ -316,7 +316,14 @@ bool TaskManager::ArgsHere(const rpc::TaskSpec& spec) {
       here = false;
     }
   }
-  return here;
+  if (!here) return false;
+  // Spilled ones are read back first, off the loop; a call whose arguments
+  // found no room fails as a task's would (OnArgumentsRestored).
+  const TaskId task_id = TaskId::FromBinary(spec.task_id());
+  return spill_.Restore(ArgumentIds(spec), [this, task_id](SpillManager::Restored outcome) {
+    if (outcome == SpillManager::Restored::kNoRoom) OnArgumentsRestored(task_id, outcome);
+    actors_.OnObjectReady();
+  }) != SpillManager::Restored::kPending;
 }
 
 // ---- dispatch -------------------------------------------------------------------

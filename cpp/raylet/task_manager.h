@@ -65,6 +65,8 @@ class ActorTasks {
   // Whether the actor is this node's (being created, alive, restarting, or
   // dead with a handle left).
   virtual bool Hosts(const ActorId& actor_id) const = 0;
+  // Objects calls wait for may be here now (e.g. read back from disk).
+  virtual void OnObjectReady() {}
 };
 
 class TaskManager {
@@ -185,8 +187,9 @@ class TaskManager {
   // and it is pulled here for the others.
   void OnReadyElsewhere(const ObjectId& id);
   // Whether every argument is ready with its bytes on this node, as a
-  // worker here needs them. Starts pulling those made on other nodes
-  // (whoever waits for them is woken once they are here).
+  // worker here needs them. Starts pulling those made on other nodes, and
+  // reading back those spilled to disk (whoever waits for them is woken
+  // once they are here: actor calls through ActorTasks::OnObjectReady).
   bool ArgsHere(const rpc::TaskSpec& spec);
   // Sends the task to `worker` (its arguments restored and pinned for it).
   // False when it did not go: an argument failed (the task failed with that
