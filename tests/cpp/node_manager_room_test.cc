@@ -36,6 +36,27 @@ class NodeManagerRoomTest : public ::testing::Test {
     return id;
   }
 
+  // A put of 3 MiB filled with 'a', spilled to disk by a second put that
+  // needs its room (4 MiB arena), which stays in the arena.
+  ObjectId SpilledPut(ClientId driver) {
+    const ObjectId first = Put(driver, 3 << 20);
+    std::memset(node_.arena_base() + node_.manager().object_table().Find(first)->offset, 'a',
+                3 << 20);
+    const ObjectId second = ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1);
+    rpc::CreateObject create;
+    create.set_object_id(second.Binary());
+    create.set_size(3 << 20);
+    node_.manager().OnCreateObject(node_.clients().infos.at(driver), create);
+    node_.spill_files().CompleteAll();
+    rpc::SealObject seal;
+    seal.set_object_id(second.Binary());
+    node_.manager().OnSealObject(node_.clients().infos.at(driver), seal);
+    EXPECT_TRUE(node_.manager().object_table().IsSpilled(first));
+    node_.Take(driver, rpc::Message::kObjectReady);
+    node_.Take(driver, rpc::Message::kCreateReply);
+    return first;
+  }
+
   NodeManagerHarness node_{1, 4 << 20};
   int room_calls_ = 0;
 };
@@ -97,20 +118,7 @@ TEST_F(NodeManagerRoomTest, ACreateThatNeedsASpillIsAnsweredWhenTheSpillEndsNotR
 
 TEST_F(NodeManagerRoomTest, AGetOfASpilledObjectIsAnsweredOnceItsBytesAreBack) {
   const ClientId driver = node_.RegisterDriver();
-  const ObjectId first = Put(driver, 3 << 20);
-  std::memset(node_.arena_base() + node_.manager().object_table().Find(first)->offset, 'a',
-              3 << 20);
-  const ObjectId second = ObjectIdFor(TaskId::FromRandom(), kPutIndexBit | 1);
-  rpc::CreateObject create;
-  create.set_object_id(second.Binary());
-  create.set_size(3 << 20);
-  node_.manager().OnCreateObject(node_.clients().infos.at(driver), create);
-  node_.spill_files().CompleteAll();
-  rpc::SealObject seal;
-  seal.set_object_id(second.Binary());
-  node_.manager().OnSealObject(node_.clients().infos.at(driver), seal);
-  ASSERT_TRUE(node_.manager().object_table().IsSpilled(first));
-  node_.Take(driver, rpc::Message::kObjectReady);
+  const ObjectId first = SpilledPut(driver);
 
   rpc::Subscribe subscribe;
   subscribe.add_object_ids(first.Binary());
@@ -140,6 +148,29 @@ TEST_F(NodeManagerRoomTest, APullWithoutRoomAsksClientsToUnpinAndLooksAgainShort
   EXPECT_EQ(room_calls_, 0) << "not before clients had a moment to unpin";
   node_.timers().Advance(std::chrono::milliseconds(100));
   EXPECT_EQ(room_calls_, 1);
+}
+
+TEST_F(NodeManagerRoomTest, ATaskWhoseArgumentIsReadBackWaitsOffItsWorkerAndRunsOnceItIsBack) {
+  const ClientId driver = node_.RegisterDriver();
+  const ClientId worker = node_.RegisterWorker();
+  const ObjectId spilled = SpilledPut(driver);
+  rpc::TaskSpec spec = node_.Spec(driver, "reads");
+  spec.add_dependencies(spilled.Binary());
+  node_.Submit(driver, spec);
+  EXPECT_TRUE(node_.Executed(worker).empty()) << "not before its argument is back";
+  const TaskId other = node_.Submit(driver, node_.Spec(driver, "other"));
+  auto executed = node_.Executed(worker);
+  ASSERT_EQ(executed.size(), 1u) << "the worker is free for another task meanwhile";
+  EXPECT_EQ(executed[0].spec().task_id(), other.Binary());
+
+  node_.spill_files().CompleteAll();  // room made, then the argument read back
+  rpc::TaskDone done;
+  done.set_task_id(other.Binary());
+  node_.manager().OnTaskDone(node_.clients().infos.at(worker), done);
+  executed = node_.Executed(worker);
+  ASSERT_EQ(executed.size(), 1u);
+  EXPECT_EQ(executed[0].spec().function_name(), "reads");
+  EXPECT_TRUE(node_.manager().object_table().Find(spilled)->in_store);
 }
 
 }  // namespace
