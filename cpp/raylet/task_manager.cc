@@ -432,7 +432,17 @@ bool TaskManager::SendTo(const TaskId& task_id, TaskRecord& record, ClientId wor
     return false;
   }
   if (const ObjectEntry* failed = FailedArgument(objects_, record.spec)) {
-    FailWithErrorOf(task_id, *failed);
+    std::vector<ObjectId> not_fetched;
+    if (record.owner_is_peer && !not_fetched_.empty()) {
+      for (const ObjectId& id : ArgumentIds(record.spec)) {
+        if (not_fetched_.contains(id)) not_fetched.push_back(id);
+      }
+    }
+    if (!not_fetched.empty()) {
+      SpillBackToOwner(task_id, record, not_fetched);
+    } else {
+      FailWithErrorOf(task_id, *failed);
+    }
     return false;
   }
   rpc::Message message;
@@ -568,6 +578,9 @@ bool TaskManager::RetryOrFail(const TaskId& task_id, TaskRecord& record,
   } else if (record.cancelled) {
     FailReturns(record, rpc::TASK_CANCELLED,
                 "task " + name + " was cancelled (its worker was killed)");
+  } else if (!attempt.node.IsNil()) {
+    FailReturns(record, rpc::NODE_DIED,
+                "task " + name + " " + attempt.cause + ", and the task has no retries left");
   } else if (!generators_.Restartable(task_id)) {
     FailReturns(record, rpc::WORKER_CRASHED,
                 "the worker " + worker + " running generator " + name + " " + attempt.cause +

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "common/ids.h"
 #include "flare.pb.h"
 #include "raylet/clients.h"
@@ -74,6 +75,9 @@ class TaskManager {
   // A cancelled task that has not stopped this long after its interrupt
   // (stuck in C code, or catching KeyboardInterrupt) loses its worker.
   static constexpr std::chrono::milliseconds kCancelGrace{2000};
+  // A task whose argument a node could not fetch from a node still in the
+  // view is placed again after this.
+  static constexpr std::chrono::milliseconds kLostArgumentRetry{100};
   // Queued tasks looked at per dispatch for sending to other nodes.
   static constexpr size_t kSpillBatch = 64;
   // How long a task no node fits waits for one to join before it fails
@@ -136,6 +140,9 @@ class TaskManager {
   // that fits as any infeasible task does; an actor's creation fails (its
   // calls may have gone there already). Retries are not spent.
   void OnSpilledBack(const NodeId& node, const rpc::TaskSpilledBack& back);
+  // An argument a peer placed here could not be fetched from where that
+  // peer said it was: the tasks that read it go back to their owner.
+  void OnArgumentNotFetched(const ObjectId& id) { not_fetched_.insert(id); }
   // `node` left the cluster (or its link broke): the tasks sent there run
   // again elsewhere while they have retries, else fail.
   void OnNodeGone(const NodeId& node, const std::string& why);
@@ -293,7 +300,11 @@ class TaskManager {
   // A task another node placed here does not fit this node: that node (its
   // owner) is told so, with why and this node's total, and places it again;
   // it ends here (its returns fail, after the owner has heard).
-  void SpillBackToOwner(const TaskId& task_id, const TaskRecord& record);
+  // With `lost_args`, it is the arguments it could not fetch that send it
+  // back (OBJECT_LOST here): the owner makes them again, or fails it.
+  void SpillBackToOwner(const TaskId& task_id, const TaskRecord& record,
+                        const std::vector<ObjectId>& lost_args = {});
+
   // Why no node fits the task, for its warning and its error.
   std::string InfeasibleReason(const TaskRecord& record);
   // An actor placed elsewhere could not be created there: it is dead for
@@ -337,6 +348,7 @@ class TaskManager {
     pid_t worker_pid = 0;
     std::string cause;
     rpc::TaskDone* raised = nullptr;
+    NodeId node;  // not nil: the task was lost with this node
   };
   // Runs the task again when TakeRetry allows (true), else ends it: with the
   // exception it raised, or as cancelled, or WORKER_CRASHED.
@@ -399,6 +411,8 @@ class TaskManager {
   std::deque<ActorId> death_order_;
   // Submission order, for re-sending an actor's calls in order.
   uint64_t next_seq_ = 0;
+  // Arguments peers placed here that could not be fetched (OnArgumentNotFetched).
+  absl::flat_hash_set<ObjectId, IdHash> not_fetched_;
   // Tasks waiting for a node that fits them; for an actor's creation, the
   // creator when the actor manager has not heard of it yet.
   absl::flat_hash_map<TaskId, std::optional<ClientInfo>, IdHash> infeasible_;

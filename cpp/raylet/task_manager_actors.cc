@@ -81,6 +81,7 @@ std::optional<NodeId> TaskManager::ActorNode(const ActorId& actor_id) const {
 }
 
 void TaskManager::OnObjectFreed(const ObjectId& id) {
+  if (!not_fetched_.empty()) not_fetched_.erase(id);
   if (lineage_.size() > 0) {
     // After this event: releasing the task's arguments calls the table.
     timers_.Post([this, id] { lineage_.Release(id); });

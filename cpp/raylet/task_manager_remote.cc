@@ -103,6 +103,7 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
     record.running = false;
     FailedAttempt lost;
     lost.cause = "could not be sent to node " + node.Hex() + ": " + std::string(sent.message());
+    lost.node = node;
     RetryOrFail(task_id, record, lost);
     return;
   }
@@ -261,6 +262,7 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
     it->second.remote = NodeId();
     FailedAttempt lost;
     lost.cause = "was on node " + node.Hex() + ", which " + why;
+    lost.node = node;
     RetryOrFail(task_id, it->second, lost);
   }
   // Tasks waiting for their arguments to go there choose again.
@@ -312,7 +314,8 @@ void TaskManager::OnCopiesLost(const std::vector<ObjectId>& ids, const std::stri
     if (!objects_.NeedsFetch(id)) continue;  // a copy is here, or it is made again already
     const TaskId task_id = TaskOfObject(id);
     if (!lineage_.CanRebuild(id)) {
-      objects_.MarkLost(id, why + "; it cannot be made again: " + lineage_.WhyNot(id));
+      objects_.MarkLost(id, why + "; it cannot be made again: " + lineage_.WhyNot(id),
+                        Lineage::LostCode(id));
       continue;
     }
     bool pulling = false;
