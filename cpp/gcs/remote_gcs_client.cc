@@ -104,7 +104,10 @@ bool RemoteGcsClient::Reconnected() {
   Outstanding& registration = pending_[id];
   registration.resend = false;
   registration.on_reply = [](const absl::Status& status, const rpc::GcsReply&) {
-    if (!status.ok()) std::cerr << "flare-raylet: cannot register again: " << status << "\n";
+    // Unavailable: the head is not back yet, and the next try follows.
+    if (!status.ok() && !absl::IsUnavailable(status)) {
+      std::cerr << "flare-raylet: cannot register again: " << status << "\n";
+    }
   };
   rpc::GcsRequest request;
   request.set_request_id(id);

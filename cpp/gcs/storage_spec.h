@@ -7,7 +7,9 @@
 //   redis://HOST[:PORT][/P]   an external Redis (redis_store.h)
 //   memory                    process memory: nothing survives the head
 //
-// A head restarted with the same value finds the state again.
+// A head restarted with the same value finds the state again. (The raylet
+// keeps the GCS of a head that ends with its driver, --driver-pid, in
+// memory unless told otherwise: there is no restart to survive.)
 #ifndef FLARE_GCS_STORAGE_SPEC_H_
 #define FLARE_GCS_STORAGE_SPEC_H_
 

@@ -208,8 +208,13 @@ absl::StatusOr<std::string> ClusterToken(flare::Store& store, const std::string&
 // The head's GCS over its storage (--gcs-storage), with what a previous
 // head left there recovered, and the cluster token settled; prints why not.
 std::unique_ptr<flare::Gcs> OpenGcs(RayletFlags& flags) {
+  // A head that lives and dies with its driver (flare.init() with no
+  // address) has no restart to survive: its GCS stays in memory, and its
+  // function exports pay no disk sync.
+  const std::string spec =
+      flags.gcs_storage.empty() && flags.driver_pid > 0 ? "memory" : flags.gcs_storage;
   absl::StatusOr<std::unique_ptr<flare::Store>> store =
-      flare::OpenGcsStorage(flags.gcs_storage, flags.session_dir);
+      flare::OpenGcsStorage(spec, flags.session_dir);
   if (!store.ok()) {
     std::cerr << "flare-raylet: cannot open the GCS storage: " << store.status().message() << "\n";
     return nullptr;

@@ -42,7 +42,9 @@ cluster:
                                head restarted with the same SPEC finds it:
                                sqlite:///ABS/FILE, an absolute directory (its
                                gcs.sqlite) or file, redis://HOST:PORT[/PREFIX],
-                               or 'memory' (default: DIR/gcs.sqlite)
+                               or 'memory' (default: DIR/gcs.sqlite; with
+                               --driver-pid, memory: such a head ends with
+                               its driver)
   --gcs-reconnect-timeout-s N  joining: while the head is unreachable, a
                                request for the GCS waits this long for it to
                                come back before it fails (30)

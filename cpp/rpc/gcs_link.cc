@@ -42,8 +42,9 @@ void GcsLink::Connect() {
   connection_.reset();  // the old stream ended: nothing of it runs any more
   GcsConnection::Callbacks callbacks;
   callbacks.on_message = [this](const rpc::GcsPush& push) {
-    if (backoff_ != kFirstRetry) {
+    if (head_away_) {
       std::cerr << "flare-raylet: the head at " << options_.address << " is back\n";
+      head_away_ = false;
       backoff_ = kFirstRetry;
     }
     client_->OnPush(push);
@@ -60,7 +61,8 @@ void GcsLink::OnClosed(const absl::Status& why) {
     on_lost_(why);
     return;
   }
-  if (!client_->waiting_for_head()) {
+  if (!head_away_) {
+    head_away_ = true;
     std::cerr << "flare-raylet: lost the head: " << why.message()
               << "; this node keeps running and dials it again (GCS requests wait up to "
               << options_.reconnect_wait.count() / 1000.0 << " s)\n";

@@ -70,6 +70,7 @@ class GcsLink {
   boost::asio::steady_timer expire_;
   std::chrono::milliseconds backoff_;
   bool joined_ = false;
+  bool head_away_ = false;  // lost, and nothing heard from a new stream yet
   bool closed_ = false;
 };
 

@@ -1,0 +1,185 @@
+"""The head can come back: a head killed with SIGKILL and started again on
+the same port over the same GCS storage (``Cluster.restart_head``) finds
+its named actors, jobs and KV, its nodes register again, and the work they
+ran meanwhile completes. A node whose head never comes back keeps serving
+its own work, and a request that needs the GCS fails with a clear error
+after the configured bound.
+
+Drivers here attach to a worker node's raylet (its socket), so that they
+outlive the head. Every test tears its cluster down, whatever happens."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+from typing import Iterator
+
+import pytest
+
+import flare
+from flare.cluster_utils import Cluster
+from conftest import NEVER, FileEvent, wait_for
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@flare.remote
+class Counter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def incr(self) -> int:
+        self.count += 1
+        return self.count
+
+
+@contextlib.contextmanager
+def crashable_cluster(**head_args) -> Iterator[tuple]:
+    """A 1-CPU head and a 2-CPU node with the custom resource 'worker'; this
+    process is a driver of the node (namespace 'ns'). Everything is shut
+    down at exit."""
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, **head_args},
+                      shutdown_at_exit=False)
+    try:
+        worker = cluster.add_node(num_cpus=2, resources={"worker": 1},
+                                  gcs_reconnect_timeout_s=NEVER)
+        flare.init(address=worker._raylet.socket_path, namespace="ns")
+        yield cluster, worker
+    finally:
+        flare.shutdown()
+        cluster.shutdown()
+
+
+def crash_and_restart_head(cluster: Cluster, worker) -> None:
+    old_head = cluster.head_node.node_id
+    cluster.head_node.kill(allow_graceful=False)
+    assert worker.alive(), "a node does not stop when its head crashes"
+    cluster.restart_head()
+    assert cluster.head_node.node_id != old_head
+    alive = lambda: {node["NodeID"] for node in flare.nodes() if node["Alive"]}
+    assert wait_for(lambda: worker.node_id in alive() and cluster.head_node.node_id in alive(),
+                    NEVER), "the node registers again with the restarted head, with its own id"
+
+
+def survives_a_head_restart(cluster: Cluster, worker) -> None:
+    counter = Counter.options(name="counter", lifetime="detached",
+                              resources={"worker": 1}).remote()
+    assert flare.get([counter.incr.remote(), counter.incr.remote()]) == [1, 2]
+
+    crash_and_restart_head(cluster, worker)
+
+    found = flare.get_actor("counter")
+    assert flare.get(found.incr.remote()) == 3, "the actor kept its state"
+    # A new driver, on the restarted head's node, finds it by name too.
+    flare.shutdown()
+    flare.init(address=cluster.address, namespace="ns")
+    assert flare.get(flare.get_actor("counter").incr.remote()) == 4
+
+
+def test_a_detached_named_actor_survives_a_head_restart():
+    with crashable_cluster() as (cluster, worker):
+        survives_a_head_restart(cluster, worker)
+
+
+def test_a_long_task_submitted_before_the_crash_completes(tmp_path):
+    started, release = FileEvent(tmp_path / "started"), FileEvent(tmp_path / "release")
+
+    @flare.remote(resources={"worker": 0.1})
+    def long_task(started: FileEvent, release: FileEvent) -> str:
+        started.set()
+        release.wait_or_raise()
+        return "finished"
+
+    with crashable_cluster() as (cluster, worker):
+        ref = long_task.remote(started, release)
+        assert started.wait(), "the task runs before the head crashes"
+        cluster.head_node.kill(allow_graceful=False)
+        release.set()  # the task finishes while the head is down ...
+        assert flare.get(ref, timeout=NEVER) == "finished"
+        cluster.restart_head()  # ... and the node goes on once it is back
+        assert flare.get(long_task.remote(started, release), timeout=NEVER) == "finished"
+
+
+def test_kv_and_function_exports_survive_a_head_restart():
+    with crashable_cluster() as (cluster, worker):
+        first = Counter.options(resources={"worker": 0.1}).remote()
+        assert flare.get(first.incr.remote()) == 1  # exports the class to the GCS KV
+
+        crash_and_restart_head(cluster, worker)
+
+        # A new actor is a new worker process: it reads the class from the KV.
+        second = Counter.options(resources={"worker": 0.1}).remote()
+        assert flare.get(second.incr.remote()) == 1
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """A redis-server of this test's own on a free port; yields its URL."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not os.access(binary, os.X_OK):
+        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    directory = tempfile.mkdtemp(prefix="flare-redis-")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--dir", directory],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def answers() -> bool:
+            assert process.poll() is None, "redis-server exited"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+            return False
+        assert wait_for(answers, NEVER), "redis-server did not answer"
+        yield f"redis://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_a_detached_named_actor_survives_a_head_restart_over_redis():
+    with redis_server() as url:
+        with crashable_cluster(gcs_storage=url) as (cluster, worker):
+            survives_a_head_restart(cluster, worker)
+
+
+def test_a_node_whose_head_never_returns_serves_local_work_and_gcs_calls_fail_clearly():
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1},
+                      shutdown_at_exit=False)
+    try:
+        worker = cluster.add_node(num_cpus=1, resources={"worker": 1},
+                                  gcs_reconnect_timeout_s=2)
+        flare.init(address=worker._raylet.socket_path, namespace="ns")
+
+        @flare.remote(resources={"worker": 0.1})
+        def square(x: int) -> int:
+            return x * x
+
+        counter = Counter.options(resources={"worker": 0.1}).remote()
+        assert flare.get([square.remote(3), counter.incr.remote()]) == [9, 1]
+
+        cluster.head_node.kill(allow_graceful=False)
+
+        assert flare.get([square.remote(4), counter.incr.remote()], timeout=NEVER) == [16, 2], \
+            "work the node can do alone goes on without the head"
+        with pytest.raises(Exception) as failed:
+            flare.get_actor("never-registered")
+        assert "FLARE_GCS_RECONNECT_TIMEOUT_S" in str(failed.value), \
+            f"the error says the head is unreachable and what bounds the wait: {failed.value}"
+        assert "unreachable" in str(failed.value)
+        assert worker.alive()
+    finally:
+        flare.shutdown()
+        cluster.shutdown()
