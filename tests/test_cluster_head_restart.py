@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 from typing import Iterator
 
 import pytest
@@ -40,14 +41,17 @@ class Counter:
 
 @contextlib.contextmanager
 def crashable_cluster(**head_args) -> Iterator[tuple]:
-    """A 1-CPU head and a 2-CPU node with the custom resource 'worker'; this
-    process is a driver of the node (namespace 'ns'). Everything is shut
-    down at exit."""
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, **head_args},
-                      shutdown_at_exit=False)
+    """A 1-CPU head, a 2-CPU node with the custom resource 'worker' and a
+    1-CPU node with 'host'; this process is a driver of the 'worker' node
+    (namespace 'ns'). Everything is shut down at exit."""
+    # A long node timeout: a node held back (SIGSTOP) is not declared dead
+    # before the test lets it come back.
+    head = {"num_cpus": 1, "node_timeout_ms": 60000, **head_args}
+    cluster = Cluster(initialize_head=True, head_node_args=head, shutdown_at_exit=False)
     try:
         worker = cluster.add_node(num_cpus=2, resources={"worker": 1},
                                   gcs_reconnect_timeout_s=NEVER)
+        cluster.add_node(num_cpus=1, resources={"host": 1}, gcs_reconnect_timeout_s=NEVER)
         flare.init(address=worker._raylet.socket_path, namespace="ns")
         yield cluster, worker
     finally:
@@ -55,23 +59,38 @@ def crashable_cluster(**head_args) -> Iterator[tuple]:
         cluster.shutdown()
 
 
-def crash_and_restart_head(cluster: Cluster, worker) -> None:
+def crash_and_restart_head(cluster: Cluster, worker, late=None) -> None:
+    """Kills the head (SIGKILL) and starts it again; ``late``, a node, is
+    held stopped until the others are back."""
     old_head = cluster.head_node.node_id
-    cluster.head_node.kill(allow_graceful=False)
-    assert worker.alive(), "a node does not stop when its head crashes"
-    cluster.restart_head()
-    assert cluster.head_node.node_id != old_head
     alive = lambda: {node["NodeID"] for node in flare.nodes() if node["Alive"]}
-    assert wait_for(lambda: worker.node_id in alive() and cluster.head_node.node_id in alive(),
-                    NEVER), "the node registers again with the restarted head, with its own id"
+    if late is not None:
+        os.kill(late.pid, signal.SIGSTOP)
+    try:
+        cluster.head_node.kill(allow_graceful=False)
+        assert worker.alive(), "a node does not stop when its head crashes"
+        cluster.restart_head()
+        assert cluster.head_node.node_id != old_head
+        if late is not None:
+            assert wait_for(lambda: worker.node_id in alive(), NEVER)
+            assert late.node_id in alive(), \
+                "a node that was alive when the head went is not taken for dead while it comes back"
+    finally:
+        if late is not None:
+            os.kill(late.pid, signal.SIGCONT)
+    everyone = {node.node_id for node in cluster.list_all_nodes()}
+    assert wait_for(lambda: everyone <= alive(), NEVER), \
+        "the nodes register again with the restarted head, each with its own id"
 
 
 def survives_a_head_restart(cluster: Cluster, worker) -> None:
+    # Owned by the driver's node, hosted by another: neither may take the
+    # other for dead while both come back.
     counter = Counter.options(name="counter", lifetime="detached",
-                              resources={"worker": 1}).remote()
+                              resources={"host": 1}).remote()
     assert flare.get([counter.incr.remote(), counter.incr.remote()]) == [1, 2]
 
-    crash_and_restart_head(cluster, worker)
+    crash_and_restart_head(cluster, worker, late=cluster.worker_nodes[1])
 
     found = flare.get_actor("counter")
     assert flare.get(found.incr.remote()) == 3, "the actor kept its state"
@@ -115,6 +134,22 @@ def test_kv_and_function_exports_survive_a_head_restart():
         # A new actor is a new worker process: it reads the class from the KV.
         second = Counter.options(resources={"worker": 0.1}).remote()
         assert flare.get(second.incr.remote()) == 1
+
+
+def test_a_driver_blocked_on_the_gcs_while_the_head_is_down_resumes_when_it_is_back():
+    with crashable_cluster() as (cluster, worker):
+        counter = Counter.options(name="counter", resources={"worker": 0.1}).remote()
+        assert flare.get(counter.incr.remote()) == 1
+        cluster.head_node.kill(allow_graceful=False)
+        found = []
+        lookup = threading.Thread(target=lambda: found.append(flare.get_actor("counter")))
+        lookup.start()
+        lookup.join(0.5)  # not a measurement: the lookup cannot end while the head is down
+        assert lookup.is_alive() and not found, "a lookup waits for the head instead of failing"
+        cluster.restart_head()
+        lookup.join(NEVER)
+        assert found, "the lookup resumed once the head was back"
+        assert flare.get(found[0].incr.remote()) == 2
 
 
 def free_port() -> int:

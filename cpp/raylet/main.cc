@@ -265,6 +265,7 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
         flare::GcsServer::Options{flags.version, std::chrono::milliseconds(flags.node_timeout_ms),
                                   flare::kMaxClusterMessageBytes});
     link.gcs_service->set_server(link.gcs_server.get());
+    link.gcs_server->ExpectReturningNodes(std::chrono::steady_clock::now());
     services.push_back(link.gcs_service.get());
     link.client = link.local_client.get();
   }
