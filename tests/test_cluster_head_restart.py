@@ -209,6 +209,10 @@ def test_a_node_whose_head_never_returns_serves_local_work_and_gcs_calls_fail_cl
 
         assert flare.get([square.remote(4), counter.incr.remote()], timeout=NEVER) == [16, 2], \
             "work the node can do alone goes on without the head"
+        # A new worker process loads the class and enters the job from what
+        # the node kept of the GCS's answers.
+        another = Counter.options(resources={"worker": 0.1}).remote()
+        assert flare.get(another.incr.remote(), timeout=NEVER) == 1
         with pytest.raises(Exception) as failed:
             flare.get_actor("never-registered")
         assert "FLARE_GCS_RECONNECT_TIMEOUT_S" in str(failed.value), \

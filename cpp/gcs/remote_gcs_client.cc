@@ -204,18 +204,32 @@ void RemoteGcsClient::KvPut(const std::string& key, std::string value, bool over
   request.mutable_kv_put()->set_key(key);
   request.mutable_kv_put()->set_value(std::move(value));
   request.mutable_kv_put()->set_overwrite(overwrite);
-  Call(std::move(request), WithResult<bool>(std::move(done), [](const rpc::GcsReply& reply) {
-         return reply.flag();
-       }));
+  ReplyHandler handler = WithResult<bool>(std::move(done), [](const rpc::GcsReply& reply) {
+    return reply.flag();
+  });
+  if (cache_.Immutable(key)) {
+    // Written or already there, the GCS holds this value from now on.
+    handler = [this, key, value = request.kv_put().value(), handler = std::move(handler)](
+                  const absl::Status& status, const rpc::GcsReply& reply) {
+      if (status.ok()) cache_.OnKv(key, value);
+      Answer(handler, status, reply);
+    };
+  }
+  Call(std::move(request), std::move(handler));
 }
 
 void RemoteGcsClient::KvGet(const std::string& key, Callback<std::optional<std::string>> done) {
   rpc::GcsRequest request;
+  if (const std::string* kept = cache_.Kv(key); kept != nullptr && waiting_for_head_) {
+    if (done) done(std::optional<std::string>(*kept));
+    return;
+  }
   request.set_kv_get(key);
   Call(std::move(request), WithResult<std::optional<std::string>>(
-                               std::move(done), [](const rpc::GcsReply& reply) {
-                                 return reply.has_value() ? std::optional(reply.value())
-                                                          : std::nullopt;
+                               std::move(done), [this, key](const rpc::GcsReply& reply) {
+                                 if (!reply.has_value()) return std::optional<std::string>();
+                                 cache_.OnKv(key, reply.value());
+                                 return std::optional(reply.value());
                                }));
 }
 
@@ -229,10 +243,15 @@ void RemoteGcsClient::KvDelete(const std::string& key, Callback<bool> done) {
 
 void RemoteGcsClient::AddJob(rpc::JobInfo job, Callback<JobId> done) {
   rpc::GcsRequest request;
-  *request.mutable_add_job() = std::move(job);
-  Call(std::move(request), WithResult<JobId>(std::move(done), [](const rpc::GcsReply& reply) {
-         return JobId::FromBinary(reply.job_id());
-       }));
+  *request.mutable_add_job() = job;
+  ReplyHandler handler = WithResult<JobId>(
+      std::move(done), [this, job = std::move(job)](const rpc::GcsReply& reply) {
+        rpc::JobInfo added = job;
+        added.set_job_id(reply.job_id());
+        cache_.OnJob(added);
+        return JobId::FromBinary(reply.job_id());
+      });
+  Call(std::move(request), std::move(handler));
 }
 
 void RemoteGcsClient::MarkJobFinished(const JobId& job, StatusCallback done) {
@@ -322,10 +341,16 @@ void RemoteGcsClient::GetPlacementGroups(const std::optional<PlacementGroupId>& 
 
 void RemoteGcsClient::GetJob(const JobId& job, Callback<std::optional<rpc::JobInfo>> done) {
   rpc::GcsRequest request;
+  if (const rpc::JobInfo* kept = cache_.Job(job); kept != nullptr && waiting_for_head_) {
+    if (done) done(std::optional<rpc::JobInfo>(*kept));
+    return;
+  }
   request.set_get_job(job.Binary());
   Call(std::move(request), WithResult<std::optional<rpc::JobInfo>>(
-                               std::move(done), [](const rpc::GcsReply& reply) {
-                                 return reply.has_job() ? std::optional(reply.job()) : std::nullopt;
+                               std::move(done), [this](const rpc::GcsReply& reply) {
+                                 if (!reply.has_job()) return std::optional<rpc::JobInfo>();
+                                 cache_.OnJob(reply.job());
+                                 return std::optional(reply.job());
                                }));
 }
 

@@ -12,8 +12,10 @@
 // the GCS twice (it may have been applied before the connection went): the
 // GCS's requests are written to be safe to repeat. A call that waits longer
 // than the wait fails with Unavailable when ExpireWaiting finds it, saying
-// since when the head is unreachable. Resource reports are not kept: the
-// next one replaces them. Without a wait, a lost connection fails every
+// why the head is unreachable. Resource reports are not kept: the next one
+// replaces them. While the head is away, KV values that never change and
+// job records this client saw are answered from a GcsReadCache at once, so
+// that new workers here can still load what ran before. Without a wait, a lost connection fails every
 // call at once, and later calls too.
 //
 // No I/O and no clock of its own: the caller passes the time in.
@@ -33,6 +35,7 @@
 #include "absl/status/status.h"
 #include "cluster.pb.h"
 #include "gcs/gcs_client.h"
+#include "gcs/gcs_read_cache.h"
 
 namespace flare {
 
@@ -52,12 +55,19 @@ class RemoteGcsClient : public GcsClient {
     std::chrono::milliseconds reconnect_wait{0};
     // The time now (for the wait). Empty: Clock::now.
     std::function<Clock::time_point()> now;
+    // KV keys whose values never change once written (content-addressed
+    // function and class exports), kept to answer while the head is away,
+    // up to this many bytes.
+    std::vector<std::string> immutable_kv_prefixes = {"fn:", "cls:"};
+    size_t read_cache_bytes = 64 << 20;
   };
 
   explicit RemoteGcsClient(Send send, size_t max_request_bytes = 64 << 20)
-      : RemoteGcsClient(std::move(send), Options{max_request_bytes, {}, {}}) {}
+      : RemoteGcsClient(std::move(send), WithMaxRequestBytes(max_request_bytes)) {}
   RemoteGcsClient(Send send, Options options)
-      : send_(std::move(send)), options_(std::move(options)) {}
+      : send_(std::move(send)),
+        options_(std::move(options)),
+        cache_(options_.immutable_kv_prefixes, options_.read_cache_bytes, kMaxCachedJobs) {}
 
   // A reply or a pushed view from the GCS.
   void OnPush(const rpc::GcsPush& push);
@@ -104,6 +114,13 @@ class RemoteGcsClient : public GcsClient {
 
  private:
   using ReplyHandler = std::function<void(const absl::Status&, const rpc::GcsReply&)>;
+  static constexpr size_t kMaxCachedJobs = 1000;
+  static Options WithMaxRequestBytes(size_t bytes) {
+    Options options;
+    options.max_request_bytes = bytes;
+    return options;
+  }
+
   struct Outstanding {
     rpc::GcsRequest request;  // kept to send it again after a reconnect
     ReplyHandler on_reply;
@@ -128,6 +145,7 @@ class RemoteGcsClient : public GcsClient {
   absl::Status disconnected_;  // OK while connected (or waiting for the head)
   absl::Status lost_because_;  // why the head went, while waiting for it
   Clock::time_point lost_at_;
+  GcsReadCache cache_;
 };
 
 }  // namespace flare

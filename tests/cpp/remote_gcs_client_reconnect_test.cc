@@ -138,6 +138,46 @@ TEST_F(ReconnectTest, ANewConnectionThatFailsAtOnceKeepsTheCallsWaiting) {
   EXPECT_TRUE(result->ok()) << *result;
 }
 
+TEST_F(ReconnectTest, ExportsAndJobRecordsSeenBeforeAreAnsweredWhileTheHeadIsAway) {
+  Register();
+  client_.KvPut("fn:abc", "pickled", /*overwrite=*/false, nullptr);
+  Answer(sent_.back());
+  client_.KvGet("cls:def", [](absl::StatusOr<std::optional<std::string>>) {});
+  Answer(sent_.back());  // found: "value"
+  client_.KvGet("mutable", [](absl::StatusOr<std::optional<std::string>>) {});
+  Answer(sent_.back());
+  rpc::JobInfo job;
+  job.set_config("job config");
+  std::optional<JobId> job_id;
+  client_.AddJob(job, [&](absl::StatusOr<JobId> id) { job_id = *id; });
+  rpc::GcsPush added;
+  added.mutable_reply()->set_request_id(sent_.back().request_id());
+  added.mutable_reply()->set_job_id(JobId::FromBinary(std::string("\0\0\0\7", 4)).Binary());
+  client_.OnPush(added);
+  ASSERT_EQ(job_id, JobId::FromBinary(std::string("\0\0\0\7", 4)));
+
+  LoseHead();
+  const size_t sent_before = sent_.size();
+  std::vector<std::string> answered;
+  auto record = [&](absl::StatusOr<std::optional<std::string>> value) {
+    answered.push_back(value.ok() && value->has_value() ? **value : "waiting or failed");
+  };
+  client_.KvGet("fn:abc", record);
+  client_.KvGet("cls:def", record);
+  client_.KvGet("mutable", record);
+  std::optional<std::string> config;
+  client_.GetJob(JobId::FromBinary(std::string("\0\0\0\7", 4)), [&](absl::StatusOr<std::optional<rpc::JobInfo>> found) {
+    config = (*found)->config();
+  });
+  EXPECT_EQ(answered, (std::vector<std::string>{"pickled", "value"}))
+      << "exports never change: answered at once; a key that may change waits for the head";
+  EXPECT_EQ(config, "job config");
+  EXPECT_EQ(client_.pending(), 1u) << "only the mutable key waits";
+  connected_ = true;
+  ASSERT_TRUE(client_.Reconnected());
+  EXPECT_EQ(sent_.size(), sent_before + 2) << "registration, then the waiting get";
+}
+
 class NoWaitTest : public ReconnectTest {
  protected:
   NoWaitTest() : ReconnectTest(std::chrono::milliseconds(0)) {}
