@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import subprocess
 import tempfile
 import threading
@@ -150,6 +151,42 @@ def test_a_driver_blocked_on_the_gcs_while_the_head_is_down_resumes_when_it_is_b
         lookup.join(NEVER)
         assert found, "the lookup resumed once the head was back"
         assert flare.get(found[0].incr.remote()) == 2
+
+
+def flare_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flare.scripts", *args], capture_output=True,
+                          text=True, env=env, timeout=NEVER)
+
+
+def test_flare_start_head_restarts_a_crashed_head_on_its_port_and_storage(tmp_path):
+    # A private TMPDIR (short: socket paths have a length limit): its own
+    # sessions and cluster file.
+    private_tmp = tempfile.mkdtemp(prefix="fl")
+    env = dict(os.environ, TMPDIR=private_tmp)
+    storage = str(tmp_path / "gcs.sqlite")
+    port = str(free_port())
+    try:
+        head = flare_cli("start", "--head", "--port", port, "--num-cpus", "1",
+                         "--gcs-storage", storage, env=env)
+        assert head.returncode == 0, head.stderr
+        assert f"--gcs-storage {storage}" in head.stdout, "the restart command is printed"
+        token = head.stdout.split("--token ")[1].split()[0]
+        node = flare_cli("start", "--address", f"127.0.0.1:{port}", "--token", token,
+                         "--num-cpus", "1", env=env)
+        assert node.returncode == 0, node.stderr
+        head_pid = int(head.stdout.split("(pid ")[1].split(")")[0])
+        os.kill(head_pid, signal.SIGKILL)
+
+        again = flare_cli("start", "--head", "--port", port, "--num-cpus", "1",
+                          "--gcs-storage", storage, env=env)
+        assert again.returncode == 0, again.stderr
+        assert token in again.stdout, "the restarted head keeps the cluster's token"
+        status = lambda: flare_cli("status", env=env).stdout
+        assert wait_for(lambda: "nodes: 2 alive, 1 dead" in status(), NEVER), \
+            f"the node registers again; the old head is dead: {status()}"
+    finally:
+        flare_cli("stop", env=env)
+        shutil.rmtree(private_tmp, ignore_errors=True)
 
 
 def free_port() -> int:

@@ -133,7 +133,7 @@ def _status(args: argparse.Namespace) -> int:
     print(f"nodes: {len(alive)} alive" + (f", {len(nodes) - len(alive)} dead"
                                           if len(nodes) > len(alive) else ""))
     for node in nodes:
-        state = "head" if node["IsHead"] else ("alive" if node["Alive"] else "dead")
+        state = "dead" if not node["Alive"] else ("head" if node["IsHead"] else "alive")
         cpus = node["Resources"].get("CPU", 0)
         print(f"  {node['NodeID'][:12]}  {node['NodeManagerAddress']}:{node['NodeManagerPort']}"
               f"  {state:5}  CPU {cpus:g}  session {node['SessionDir']}")
