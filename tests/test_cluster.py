@@ -262,7 +262,7 @@ def test_tasks_on_a_node_that_dies_retry_elsewhere_or_fail_with_its_name(events)
         cluster.remove_node(doomed, allow_graceful=False)
         gate.set()
         assert flare.get(retried, timeout=NEVER) == cluster.head_node.node_id
-        with pytest.raises(flare.exceptions.FlareError, match=doomed.node_id):
+        with pytest.raises(flare.exceptions.NodeDiedError, match=doomed.node_id):
             flare.get(lost, timeout=NEVER)
     finally:
         flare.shutdown()

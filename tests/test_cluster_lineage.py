@@ -7,6 +7,7 @@ saying why. Every test tears its nodes down (the ``cluster`` fixture)."""
 from __future__ import annotations
 
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import pytest
 import flare
 from conftest import NEVER
 from flare import exceptions
+from flare.cluster_utils import Cluster
 from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 SIZE = 4 << 20  # large enough to stay on the node that made it
@@ -91,3 +93,72 @@ def test_a_result_whose_task_may_not_run_again_is_lost_saying_why(cluster, tmp_p
     assert doomed.node_id in str(lost.value)
     assert "cannot be made again" in str(lost.value)
     assert len(runs(tmp_path / "make")) == 1
+    assert isinstance(lost.value, exceptions.ObjectReconstructionFailedError), \
+        "a task's result, not a put: its task may not run again"
+
+
+def test_a_task_on_a_third_node_whose_argument_hung_with_its_node_runs_once_it_is_made_again(
+        tmp_path):
+    # The reader goes to a third node while the head still thinks the
+    # argument's node alive: that node cannot fetch it, and sends the reader
+    # back to its owner, which runs it once the argument is made again.
+    cluster = Cluster(initialize_head=True,
+                      head_node_args={"num_cpus": 1, "node_timeout_ms": 1000},
+                      shutdown_at_exit=False)
+    try:
+        doomed = cluster.add_node(num_cpus=1)
+        third = cluster.add_node(num_cpus=1, resources={"third": 1})
+        flare.init(address=cluster.address)
+        there = NodeAffinitySchedulingStrategy(doomed.node_id, soft=True)
+        made = make.options(scheduling_strategy=there).remote(str(tmp_path / "make"), 4)
+        flare.wait([made], fetch_local=False, timeout=NEVER)
+
+        os.kill(doomed.pid, signal.SIGSTOP)  # hung: its links stay open
+        try:
+            read = plus_one.options(resources={"third": 1}).remote(str(tmp_path / "plus"), made)
+            value = flare.get(read, timeout=NEVER)
+        finally:
+            os.kill(doomed.pid, signal.SIGCONT)
+
+        assert int(value[0]) == 5 and int(value[-1]) == 5
+        assert runs(tmp_path / "make")[0] == doomed.node_id
+        assert len(runs(tmp_path / "make")) == 2, "made again elsewhere"
+        assert runs(tmp_path / "plus") == [third.node_id], "read on the third node, once"
+    finally:
+        flare.shutdown()
+        cluster.shutdown()
+
+
+def test_a_borrower_whose_owner_died_gets_owner_died(cluster, tmp_path):
+    # A driver on a worker node owns an object; a task on the head borrows
+    # it; the owner's node dies while the borrower waits for it.
+    owner_node = cluster.add_node(num_cpus=1, resources={"owner": 1})
+    flare.init(address=cluster.address)
+
+    @flare.remote(resources={"owner": 1})
+    def own_and_lend(started):
+        import time
+
+        @flare.remote(num_cpus=0)
+        def never_done():
+            time.sleep(600)
+
+        pending = never_done.remote()
+        return [pending]  # lent out, never ready
+
+    @flare.remote(num_cpus=0)
+    def borrow(refs):
+        try:
+            flare.get(refs[0], timeout=NEVER)
+        except exceptions.OwnerDiedError as error:
+            return "owner died: " + str(error)
+        except Exception as error:  # noqa: BLE001 - the test reports what it was
+            return type(error).__name__ + ": " + str(error)
+        return "got a value"
+
+    refs = flare.get(own_and_lend.remote(None), timeout=NEVER)
+    waiting = borrow.remote(refs)
+    cluster.remove_node(owner_node, allow_graceful=False)
+    outcome = flare.get(waiting, timeout=NEVER)
+    assert outcome.startswith("owner died: "), outcome
+    assert owner_node.node_id in outcome

@@ -61,7 +61,9 @@ absl::Status Waiter::Wait(std::unique_lock<std::mutex>& lock, int64_t timeout_ms
   const auto deadline =
       timeout_ms < 0 ? Clock::TimePoint::max() : start + std::chrono::milliseconds(timeout_ms);
   const int64_t typical = typical_wait_ns_.load(std::memory_order_relaxed);
-  if (typical <= std::chrono::nanoseconds(options_.spin).count()) Spin(lock, deadline, done);
+  if (typical <= WaiterOptions::kSpinCeiling * std::chrono::nanoseconds(options_.spin).count()) {
+    Spin(lock, deadline, done);
+  }
   absl::Status status = Sleep(lock, deadline, interrupted, done);
   const int64_t took =
       std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.Now() - start).count();

@@ -15,10 +15,17 @@
 // hundred microseconds), so a waiter first polls the I/O thread's batch
 // counter for `spin` before it sleeps on the condition variable: sleeping
 // costs a futex wake-up, and on a VM an idle vCPU's halt and wake, each way.
-// Only while waits are that short: once the typical wait (a moving average
-// of recent ones) is longer than `spin` — a round trip to another node, an
-// idle worker — a waiter sleeps at once, so its polling does not take a
-// core from the processes doing the work it waits for.
+// Only while waits are short: once the typical wait (a moving average of
+// recent ones) is longer than kSpinCeiling spins — an idle worker, a long
+// task — a waiter sleeps at once, so its polling does not take a core from
+// the processes doing the work it waits for.
+//
+// The ceiling is well above the spin on purpose. A wait that sleeps is
+// longer by the wake-ups it pays, so a rule "spin while the typical wait is
+// under the spin" locks itself out: a round trip to another node took about
+// 120 us while both ends spun and 330 us once they slept, and the cluster
+// bench flipped between the two from run to run. Waits between the spin and
+// the ceiling cost at most one spin of polling each.
 //
 // Thread-safe.
 #ifndef FLARE_CLIENT_WAITER_H_
@@ -45,6 +52,8 @@ struct WaiterOptions {
   // How long a waiter polls for the I/O thread's next batch before it
   // sleeps; 0 sleeps at once.
   std::chrono::microseconds spin{200};
+  // A waiter spins while the typical wait is at most this many spins.
+  static constexpr int kSpinCeiling = 5;
 };
 
 // The error of every call once the connection to the raylet is lost.

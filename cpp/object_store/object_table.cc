@@ -414,7 +414,7 @@ absl::StatusOr<uint64_t> ObjectTable::Unspill(const ObjectId& id) {
   return *offset;
 }
 
-void ObjectTable::MarkLost(const ObjectId& id, std::string message) {
+void ObjectTable::MarkLost(const ObjectId& id, std::string message, rpc::ErrorCode code) {
   auto it = objects_.find(id);
   if (it == objects_.end()) return;
   ObjectEntry& entry = it->second;
@@ -423,7 +423,7 @@ void ObjectTable::MarkLost(const ObjectId& id, std::string message) {
   entry.in_store = false;
   entry.spilled = false;
   entry.inline_data.clear();
-  entry.error = rpc::OBJECT_LOST;
+  entry.error = code;
   entry.error_message = std::move(message);
 }
 

@@ -153,9 +153,9 @@ class ObjectTable {
   absl::StatusOr<uint64_t> Unspill(const ObjectId& id);
   bool IsSpilled(const ObjectId& id) const;
   // A restored object's bytes could not be read back, or its only copy was
-  // on a node that is gone: its block is freed and it holds an OBJECT_LOST
-  // error with `message` from now on.
-  void MarkLost(const ObjectId& id, std::string message);
+  // on a node that is gone: its block is freed and it holds a `code` error
+  // (OBJECT_LOST, or a more precise kind of loss) with `message` from now on.
+  void MarkLost(const ObjectId& id, std::string message, rpc::ErrorCode code = rpc::OBJECT_LOST);
   // A ready object whose only copy was on another node, lost there and to
   // be made again (lineage): pending once more, its references kept, its
   // readers to subscribe anew. False (nothing changed) unless it is ready

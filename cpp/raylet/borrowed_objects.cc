@@ -86,15 +86,22 @@ void BorrowedObjects::OnFreed(const ObjectId& id) {
 }
 
 void BorrowedObjects::OnNodeGone(const NodeId& node) {
-  std::vector<ObjectId> lost;
+  std::vector<ObjectId> pending;
+  std::vector<ObjectId> elsewhere;  // ready, its bytes on a node that held it for that one
   for (const auto& [id, from] : borrowed_) {
-    if (from == node && !objects_.IsReady(id)) lost.push_back(id);
+    if (from != node) continue;
+    if (!objects_.IsReady(id)) {
+      pending.push_back(id);
+    } else if (objects_.NeedsFetch(id)) {
+      elsewhere.push_back(id);
+    }
   }
-  for (const ObjectId& id : lost) {
-    returns_.StoreError(id, rpc::OBJECT_LOST,
-                        "object " + id.Hex() + " was held by node " + node.Hex() +
-                            ", which died or left the cluster");
-  }
+  auto why = [&](const ObjectId& id) {
+    return "object " + id.Hex() + " was borrowed from node " + node.Hex() +
+           " (its owner's, or the one it came through), which died or left the cluster";
+  };
+  for (const ObjectId& id : pending) returns_.StoreError(id, rpc::OWNER_DIED, why(id));
+  for (const ObjectId& id : elsewhere) objects_.MarkLost(id, why(id), rpc::OWNER_DIED);
 }
 
 }  // namespace flare

@@ -59,7 +59,8 @@ class BorrowedObjects {
   // its node drops its hold. Must be called after the table's free event
   // (the table may not be re-entered from its free listener).
   void OnFreed(const ObjectId& id);
-  // `node` is gone: what was borrowed from it and has not arrived is lost.
+  // `node` is gone: what was borrowed from it and has not arrived, or is not
+  // here but on a node that held it for `node`, is lost (OWNER_DIED).
   void OnNodeGone(const NodeId& node);
 
   // Whether freeing `id` concerns this (OnFreed has work to do).

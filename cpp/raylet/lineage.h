@@ -51,6 +51,11 @@ class Lineage {
   }
   // Why `id` cannot be rebuilt, for its error.
   std::string WhyNot(const ObjectId& id) const;
+  // The error it then holds: OBJECT_LOST for a put (no task made it),
+  // OBJECT_UNRECONSTRUCTABLE for a task's result.
+  static rpc::ErrorCode LostCode(const ObjectId& id) {
+    return IsPutObject(id) ? rpc::OBJECT_LOST : rpc::OBJECT_UNRECONSTRUCTABLE;
+  }
   // Takes `id`'s task out to run again: its record with the attempt moved
   // on and one retry spent, holding its arguments under kTaskArgHolder.
   // nullopt unless CanRebuild.

@@ -198,7 +198,9 @@ absl::Status CheckFields(const rpc::Message& message) {
     case M::kTaskSpilledBack:
       return FirstError(
           {CheckId<TaskId>(message.task_spilled_back().task_id(), "task_spilled_back.task_id"),
-           CheckResourceAmounts(message.task_spilled_back().total(), "task_spilled_back.total")});
+           CheckResourceAmounts(message.task_spilled_back().total(), "task_spilled_back.total"),
+           CheckIds<ObjectId>(message.task_spilled_back().lost_args(),
+                              "task_spilled_back.lost_args")});
     case M::kRegisterActorName:
       return CheckId<ActorId>(message.register_actor_name().actor().actor_id(),
                               "register_actor_name.actor.actor_id");

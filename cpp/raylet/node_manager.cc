@@ -727,6 +727,7 @@ void NodeManager::OnObjectLocation(const ClientInfo& client,
   (node_io_.puller ? *node_io_.puller : static_cast<ObjectPuller&>(no_peers_))
       .Pull(id, location.size(), from, [this, id, from](const absl::Status& status) {
         if (status.ok()) return;
+        tasks_.OnArgumentNotFetched(id);  // its tasks go back to their owner
         StoreError(id, rpc::OBJECT_LOST,
                    "an argument could not be fetched from node " + from.Hex() + ": " +
                        std::string(status.message()));

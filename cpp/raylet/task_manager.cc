@@ -63,6 +63,7 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
   record.owner_is_peer = owner.kind == rpc::PEER;
   record.demand = ResourceSet::FromProto(spec.resources());
   record.retries_left = spec.max_retries();
+  record.seq = next_seq_++;
   for (uint32_t i = 1; i <= spec.num_returns(); ++i) {
     const ObjectId id = ObjectIdFor(task_id, i);
     objects_.AddPending(owner.id, id);
@@ -99,6 +100,9 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
         return;
       }
       record.spec.set_actor_node_id(elsewhere->second.node.Binary());
+    } else if (auto death = deaths_.find(actor_id); here && death != deaths_.end()) {
+      Fail(task_id, rpc::ACTOR_DIED, death->second);
+      return;
     }
     if (here && CreationHeldBack(actor_id)) {
       // Its creation waits for a node that fits, or for its placement
@@ -399,7 +403,17 @@ bool TaskManager::SendTo(const TaskId& task_id, TaskRecord& record, ClientId wor
   // lost); a failed argument fails the task without running it.
   const SpillManager::Restored restored = spill_.RestoreAll(ArgumentIds(record.spec));
   if (const ObjectEntry* failed = FailedArgument(objects_, record.spec)) {
-    FailWithErrorOf(task_id, *failed);
+    std::vector<ObjectId> not_fetched;
+    if (record.owner_is_peer && !not_fetched_.empty()) {
+      for (const ObjectId& id : ArgumentIds(record.spec)) {
+        if (not_fetched_.contains(id)) not_fetched.push_back(id);
+      }
+    }
+    if (!not_fetched.empty()) {
+      SpillBackToOwner(task_id, record, not_fetched);
+    } else {
+      FailWithErrorOf(task_id, *failed);
+    }
     return false;
   }
   if (restored == SpillManager::Restored::kNoRoom) {
@@ -555,6 +569,9 @@ bool TaskManager::RetryOrFail(const TaskId& task_id, TaskRecord& record,
   } else if (record.cancelled) {
     FailReturns(record, rpc::TASK_CANCELLED,
                 "task " + name + " was cancelled (its worker was killed)");
+  } else if (!attempt.node.IsNil()) {
+    FailReturns(record, rpc::NODE_DIED,
+                "task " + name + " " + attempt.cause + ", and the task has no retries left");
   } else if (!generators_.Restartable(task_id)) {
     FailReturns(record, rpc::WORKER_CRASHED,
                 "the worker " + worker + " running generator " + name + " " + attempt.cause +

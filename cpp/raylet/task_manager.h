@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "common/ids.h"
 #include "flare.pb.h"
 #include "raylet/clients.h"
@@ -75,6 +76,9 @@ class TaskManager {
   // A task whose spilled arguments find no room in the arena is tried again
   // this often, this many times (5 s), before it fails.
   static constexpr std::chrono::milliseconds kRestoreRetry{20};
+  // A task whose argument a node could not fetch from a node still in the
+  // view is placed again after this.
+  static constexpr std::chrono::milliseconds kLostArgumentRetry{100};
   static constexpr int kRestoreAttempts = 250;
   // Queued tasks looked at per dispatch for sending to other nodes.
   static constexpr size_t kSpillBatch = 64;
@@ -138,6 +142,9 @@ class TaskManager {
   // that fits as any infeasible task does; an actor's creation fails (its
   // calls may have gone there already). Retries are not spent.
   void OnSpilledBack(const NodeId& node, const rpc::TaskSpilledBack& back);
+  // An argument a peer placed here could not be fetched from where that
+  // peer said it was: the tasks that read it go back to their owner.
+  void OnArgumentNotFetched(const ObjectId& id) { not_fetched_.insert(id); }
   // `node` left the cluster (or its link broke): the tasks sent there run
   // again elsewhere while they have retries, else fail.
   void OnNodeGone(const NodeId& node, const std::string& why);
@@ -292,7 +299,11 @@ class TaskManager {
   // A task another node placed here does not fit this node: that node (its
   // owner) is told so, with why and this node's total, and places it again;
   // it ends here (its returns fail, after the owner has heard).
-  void SpillBackToOwner(const TaskId& task_id, const TaskRecord& record);
+  // With `lost_args`, it is the arguments it could not fetch that send it
+  // back (OBJECT_LOST here): the owner makes them again, or fails it.
+  void SpillBackToOwner(const TaskId& task_id, const TaskRecord& record,
+                        const std::vector<ObjectId>& lost_args = {});
+
   // Why no node fits the task, for its warning and its error.
   std::string InfeasibleReason(const TaskRecord& record);
   // An actor placed elsewhere could not be created there: it is dead for
@@ -302,6 +313,15 @@ class TaskManager {
   // go and, for a detached actor, it is dead, for any other, no handle is
   // left here (its node is then told so, if it is alive).
   void MaybeReleaseActorElsewhere(const ActorId& actor_id);
+  // Drops the record of an actor placed elsewhere (and the hold on its
+  // arguments), remembering how it died.
+  void EraseActorElsewhere(const ActorId& actor_id);
+  // The node hosting an actor placed from here died with `in_flight` (its
+  // calls sent there). With restarts left, it is created again where it
+  // fits (here, or another node) and the calls that may run again go to it
+  // first, in order; the others fail. With none left, it is dead.
+  void OnActorNodeGone(const ActorId& actor_id, const NodeId& node, const std::string& why,
+                       std::vector<TaskId> in_flight);
   // Sends queued tasks that have no room here to nodes with room.
   void SpillBack();
   // Sends tasks placed elsewhere whose arguments became ready.
@@ -327,6 +347,7 @@ class TaskManager {
     pid_t worker_pid = 0;
     std::string cause;
     rpc::TaskDone* raised = nullptr;
+    NodeId node;  // not nil: the task was lost with this node
   };
   // Runs the task again when TakeRetry allows (true), else ends it: with the
   // exception it raised, or as cancelled, or WORKER_CRASHED.
@@ -371,8 +392,26 @@ class TaskManager {
     bool detached = false;      // ... unless detached
     bool out_of_scope = false;  // no handle to it is left here
     std::string death;          // why it is dead (empty: alive, or not known dead)
+    // What restarting it on another node takes, kept while restarts are
+    // left (max_restarts): its creator, its creation (whose max_restarts
+    // counts down with each restart here), and its arguments, held here
+    // under kTaskArgHolder.
+    std::optional<ClientInfo> creator;
+    rpc::TaskSpec creation;
+    ResourceSet demand;
+    std::vector<ObjectId> args;
   };
   absl::flat_hash_map<ActorId, ActorElsewhere, IdHash> actors_elsewhere_;
+  // How recent actors placed elsewhere died, after their records went (a
+  // detached actor's goes at its death): calls through handles that outlive
+  // them fail saying how. The oldest kMaxDeaths are kept.
+  static constexpr size_t kMaxDeaths = 1000;
+  absl::flat_hash_map<ActorId, std::string, IdHash> deaths_;
+  std::deque<ActorId> death_order_;
+  // Submission order, for re-sending an actor's calls in order.
+  uint64_t next_seq_ = 0;
+  // Arguments peers placed here that could not be fetched (OnArgumentNotFetched).
+  absl::flat_hash_set<ObjectId, IdHash> not_fetched_;
   // Tasks waiting for a node that fits them; for an actor's creation, the
   // creator when the actor manager has not heard of it yet.
   absl::flat_hash_map<TaskId, std::optional<ClientInfo>, IdHash> infeasible_;

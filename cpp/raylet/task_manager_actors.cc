@@ -2,6 +2,9 @@
 // creation goes, and what the node that placed them keeps telling the node
 // that hosts them (no handle left here, the owner went). The hosting node's
 // actor manager runs the actor like any of its own; see actor_manager.h.
+#include <algorithm>
+#include <iostream>
+
 #include "raylet/task_manager.h"
 
 namespace flare {
@@ -17,10 +20,21 @@ bool TaskManager::PlaceActorElsewhere(const ClientInfo& owner, const TaskId& tas
     return WaitForAFittingNode(task_id, record, &owner);
   }
   if (decision.is_local()) return false;
-  ActorElsewhere& actor = actors_elsewhere_[ActorIdOf(task_id)];
+  auto [it, placed_first] = actors_elsewhere_.try_emplace(ActorIdOf(task_id));
+  ActorElsewhere& actor = it->second;
   actor.node = decision.node();
-  actor.owner = record.owner;
-  actor.detached = record.spec.actor().detached();
+  if (placed_first) {
+    actor.owner = record.owner;
+    actor.detached = record.spec.actor().detached();
+    if (record.spec.actor().max_restarts() != 0) {
+      // What restarting it elsewhere takes, should its node die.
+      actor.creator = owner;
+      actor.creation = record.spec;
+      actor.demand = record.demand;
+      actor.args = record.arg_refs;
+      for (const ObjectId& id : actor.args) objects_.AddRef(kTaskArgHolder, id);
+    }
+  }
   record.remote = decision.node();
   if (!ArgsReady(record.spec)) {
     awaiting_remote_[task_id] = decision.node();
@@ -67,6 +81,7 @@ std::optional<NodeId> TaskManager::ActorNode(const ActorId& actor_id) const {
 }
 
 void TaskManager::OnObjectFreed(const ObjectId& id) {
+  if (!not_fetched_.empty()) not_fetched_.erase(id);
   if (lineage_.size() > 0) {
     // After this event: releasing the task's arguments calls the table.
     timers_.Post([this, id] { lineage_.Release(id); });
@@ -99,25 +114,139 @@ void TaskManager::MaybeReleaseActorElsewhere(const ActorId& actor_id) {
     release.set_out_of_scope(true);
     remote_.SendKill(it->second.node, release);
   }
+  EraseActorElsewhere(actor_id);
+}
+
+void TaskManager::EraseActorElsewhere(const ActorId& actor_id) {
+  auto it = actors_elsewhere_.find(actor_id);
+  if (it == actors_elsewhere_.end()) return;
+  std::vector<ObjectId> args = std::move(it->second.args);
+  if (!it->second.death.empty()) {
+    if (deaths_.size() >= kMaxDeaths) {
+      deaths_.erase(death_order_.front());
+      death_order_.pop_front();
+    }
+    if (deaths_.emplace(actor_id, it->second.death).second) death_order_.push_back(actor_id);
+  }
   actors_elsewhere_.erase(it);
+  for (const ObjectId& id : args) objects_.RemoveRef(kTaskArgHolder, id);
+}
+
+void TaskManager::OnActorNodeGone(const ActorId& actor_id, const NodeId& node,
+                                  const std::string& why, std::vector<TaskId> in_flight) {
+  auto it = actors_elsewhere_.find(actor_id);
+  if (it == actors_elsewhere_.end()) return;
+  ActorElsewhere& actor = it->second;
+  const std::string name = actor.creation.has_actor() ? actor.creation.actor().class_name()
+                                                      : actor_id.Hex();
+  const int restarts_left = actor.creation.has_actor() ? actor.creation.actor().max_restarts() : 0;
+  const std::string lost = "the actor " + name + " was on node " + node.Hex() + ", which " + why;
+  // Where it goes now: with no restart left, or no node that fits, nowhere.
+  TaskRecord creation;
+  creation.spec = actor.creation;
+  creation.demand = actor.demand;
+  const SchedulingDecision decision =
+      restarts_left != 0 && actor.creator ? Decide(creation) : SchedulingDecision::Infeasible();
+  if (decision.is_infeasible()) {
+    const std::string death = restarts_left == 0
+                                  ? lost + " (max_restarts is exhausted)"
+                                  : lost + "; no node left in the cluster fits it to restart";
+    for (const TaskId& call : in_flight) Fail(call, rpc::ACTOR_DIED, death);
+    gcs_.ReportActorState(actor_id, rpc::ACTOR_DEAD, nullptr);
+    if (tasks_.contains(CreationTaskOf(actor_id))) {
+      // It was never up: its creation fails, and its calls with it.
+      FailActorElsewhere(CreationTaskOf(actor_id), "its node " + node.Hex() + " " + why);
+      return;
+    }
+    actor.death = death;
+    MaybeReleaseActorElsewhere(actor_id);
+    return;
+  }
+  std::cerr << "flare-raylet: " << lost << "; restarting it on "
+            << (decision.is_local() ? "this node" : "node " + decision.node().Hex()) << "\n";
+  gcs_.ReportActorState(actor_id, rpc::ACTOR_RESTARTING, nullptr);
+  if (restarts_left > 0) actor.creation.mutable_actor()->set_max_restarts(restarts_left - 1);
+  // The calls that were running there go again first, in the order they
+  // were submitted, while max_task_retries allows; the others fail.
+  const int max_resends = actor.creation.actor().max_task_retries();
+  in_flight.erase(std::remove_if(in_flight.begin(), in_flight.end(),
+                                 [this](const TaskId& call) { return !tasks_.contains(call); }),
+                  in_flight.end());
+  std::sort(in_flight.begin(), in_flight.end(), [this](const TaskId& a, const TaskId& b) {
+    return tasks_.at(a).seq < tasks_.at(b).seq;
+  });
+  std::deque<TaskId>& queued = remote_calls_[actor_id];
+  for (auto call = in_flight.rbegin(); call != in_flight.rend(); ++call) {
+    TaskRecord& record = tasks_.at(*call);
+    if (max_resends >= 0 && record.resends >= max_resends) {
+      Fail(*call, rpc::ACTOR_DIED,
+           lost + " while this call ran (it restarts; max_task_retries is exhausted)");
+      continue;
+    }
+    ++record.resends;
+    record.running = false;
+    queued.push_front(*call);
+  }
+  // The creation runs again: a task of this node's, as when it was
+  // submitted (its handle object is ready already, and stays as it is).
+  const TaskId task_id = CreationTaskOf(actor_id);
+  const ClientInfo creator = *actor.creator;
+  auto [task, inserted] = tasks_.try_emplace(task_id);
+  TaskRecord& record = task->second;
+  if (inserted) {
+    record.spec = actor.creation;
+    record.owner = creator.id;
+    record.demand = actor.demand;
+    record.arg_refs = actor.args;
+    record.seq = next_seq_++;
+    for (const ObjectId& id : record.arg_refs) objects_.AddRef(kTaskArgHolder, id);
+  }
+  if (decision.is_local()) {
+    // Hosted here from now on: the actor manager runs it, and its calls.
+    EraseActorElsewhere(actor_id);
+    for (const TaskId& call : queued) {
+      if (TaskRecord* waiting = Find(call)) {
+        waiting->remote = NodeId();
+        waiting->spec.clear_actor_node_id();
+      }
+    }
+    actors_.OnCreationSubmitted(actor_id, creator, record.spec);
+    Place(task_id, record);
+  } else {
+    for (const TaskId& call : queued) {
+      if (TaskRecord* waiting = Find(call)) {
+        waiting->remote = decision.node();
+        waiting->spec.set_actor_node_id(decision.node().Binary());
+      }
+    }
+    actor.node = decision.node();
+    record.remote = decision.node();
+    if (ArgsReady(record.spec)) {
+      Forward(task_id, record, decision.node());
+    } else {
+      awaiting_remote_[task_id] = decision.node();
+    }
+  }
+  SendRemoteCalls();
 }
 
 void TaskManager::OnOwnerGone(ClientId owner) {
-  for (auto it = actors_elsewhere_.begin(); it != actors_elsewhere_.end();) {
-    const ActorElsewhere& actor = it->second;
-    if (actor.owner != owner || actor.detached) {
-      ++it;
-      continue;
-    }
-    if (actor.death.empty()) {
+  std::vector<ActorId> owned;
+  for (const auto& [actor_id, actor] : actors_elsewhere_) {
+    if (actor.owner == owner && !actor.detached) owned.push_back(actor_id);
+  }
+  for (const ActorId& actor_id : owned) {
+    auto it = actors_elsewhere_.find(actor_id);
+    if (it == actors_elsewhere_.end()) continue;
+    if (it->second.death.empty()) {
       rpc::KillActor kill;
-      kill.set_actor_id(it->first.Binary());
+      kill.set_actor_id(actor_id.Binary());
       kill.set_no_restart(true);
       kill.set_out_of_scope(true);
       kill.set_owner_died(true);
-      remote_.SendKill(actor.node, kill);
+      remote_.SendKill(it->second.node, kill);
     }
-    actors_elsewhere_.erase(it++);
+    EraseActorElsewhere(actor_id);
   }
 }
 

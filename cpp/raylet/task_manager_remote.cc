@@ -101,6 +101,7 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
     record.running = false;
     FailedAttempt lost;
     lost.cause = "could not be sent to node " + node.Hex() + ": " + std::string(sent.message());
+    lost.node = node;
     RetryOrFail(task_id, record, lost);
     return;
   }
@@ -109,6 +110,7 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
 
 void TaskManager::SendRemoteCalls() {
   std::vector<ActorId> drained;
+  absl::flat_hash_map<NodeId, std::string, IdHash> unreachable;
   for (auto it = remote_calls_.begin(); it != remote_calls_.end();) {
     std::deque<TaskId>& calls = it->second;
     const ActorId actor_id = it->first;
@@ -148,9 +150,12 @@ void TaskManager::SendRemoteCalls() {
       const absl::Status sent =
           remote_.Send(record.remote, task_id, record.spec, ResourceSet());
       if (!sent.ok()) {
-        Fail(task_id, rpc::ACTOR_DIED,
-             "the actor's node " + record.remote.Hex() + " cannot be reached: " +
-                 std::string(sent.message()));
+        // As if its node had died (it may have, before the GCS said so):
+        // the call waits for what becomes of the actor, a restart or death.
+        record.running = false;
+        calls.push_front(task_id);
+        unreachable.emplace(record.remote, std::string(sent.message()));
+        break;
       }
     }
     if (calls.empty()) {
@@ -161,6 +166,10 @@ void TaskManager::SendRemoteCalls() {
     }
   }
   for (const ActorId& actor_id : drained) MaybeReleaseActorElsewhere(actor_id);
+  for (const auto& [node, why] : unreachable) {
+    view_.RemoveNode(node);  // until its next report
+    OnNodeGone(node, "could not be reached (" + why + ")");
+  }
 }
 
 void TaskManager::ForwardAwaiting() {
@@ -219,23 +228,39 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
   OnCopiesLost(remote_.OnlyOn(node), "its only copy was on node " + node.Hex() + ", which " + why);
   groups_.OnNodeGone(node);
   remote_.borrowed().OnNodeGone(node);
+  // Whether an actor placed from here was there, alive (its calls there
+  // and its creation are then OnActorNodeGone's).
+  auto hosted_there = [&](const ActorId& actor_id) {
+    auto actor = actors_elsewhere_.find(actor_id);
+    return actor != actors_elsewhere_.end() && actor->second.node == node &&
+           actor->second.death.empty();
+  };
+  absl::flat_hash_map<ActorId, std::vector<TaskId>, IdHash> calls_there;
   for (const TaskId& task_id : remote_.OnNodeGone(node)) {
     auto it = tasks_.find(task_id);
     if (it == tasks_.end()) continue;
-    if (it->second.is_actor_call()) {  // its actor went with the node
+    if (it->second.is_actor_call()) {
+      const ActorId actor_id = ActorId::FromBinary(it->second.spec.actor_id());
+      if (hosted_there(actor_id)) {
+        calls_there[actor_id].push_back(task_id);
+        continue;
+      }
       Fail(task_id, rpc::ACTOR_DIED,
            "the actor of call " + it->second.spec.function_name() + " was on node " +
                node.Hex() + ", which " + why);
       continue;
     }
     if (it->second.is_actor_creation()) {
-      FailActorElsewhere(task_id, "its node " + node.Hex() + " " + why);
+      if (!hosted_there(ActorIdOf(task_id))) {
+        FailActorElsewhere(task_id, "its node " + node.Hex() + " " + why);
+      }
       continue;
     }
     it->second.running = false;
     it->second.remote = NodeId();
     FailedAttempt lost;
     lost.cause = "was on node " + node.Hex() + ", which " + why;
+    lost.node = node;
     RetryOrFail(task_id, it->second, lost);
   }
   // Tasks waiting for their arguments to go there choose again.
@@ -247,21 +272,35 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
     awaiting_remote_.erase(task_id);
     auto it = tasks_.find(task_id);
     if (it == tasks_.end()) continue;
-    if (it->second.is_actor_creation()) {
-      FailActorElsewhere(task_id, "its node " + node.Hex() + " " + why);
-    } else {
+    if (!it->second.is_actor_creation()) {
       Route(task_id, it->second);
+    } else if (!hosted_there(ActorIdOf(task_id))) {
+      FailActorElsewhere(task_id, "its node " + node.Hex() + " " + why);
     }
   }
-  // Actors created there are gone with it (issue 14 restarts them elsewhere).
-  std::vector<ActorId> died;
-  for (auto& [actor_id, actor] : actors_elsewhere_) {
-    if (actor.node == node && actor.death.empty()) {
-      actor.death = "the actor " + actor_id.Hex() + " was on node " + node.Hex() + ", which " + why;
-      died.push_back(actor_id);
+  // Actors there restart elsewhere while they may, or are dead.
+  std::vector<ActorId> there;
+  for (const auto& [actor_id, actor] : actors_elsewhere_) {
+    if (hosted_there(actor_id)) there.push_back(actor_id);
+  }
+  for (const ActorId& actor_id : there) {
+    OnActorNodeGone(actor_id, node, why, std::move(calls_there[actor_id]));
+  }
+  // Calls still to go there, on actors placed from another node (whose
+  // owner was there): they cannot reach them.
+  std::vector<TaskId> stranded;
+  for (const auto& [actor_id, calls] : remote_calls_) {
+    for (const TaskId& call : calls) {
+      const TaskRecord* record = Find(call);
+      if (record != nullptr && record->remote == node) stranded.push_back(call);
     }
   }
-  for (const ActorId& actor_id : died) MaybeReleaseActorElsewhere(actor_id);
+  for (const TaskId& call : stranded) {
+    Fail(call, rpc::ACTOR_DIED,
+         "the actor of call " + tasks_.at(call).spec.function_name() + " is reached through node " +
+             node.Hex() + ", which " + why);
+  }
+  SendRemoteCalls();  // drops the failed calls from their queues
   Dispatch();
 }
 
@@ -273,7 +312,8 @@ void TaskManager::OnCopiesLost(const std::vector<ObjectId>& ids, const std::stri
     if (!objects_.NeedsFetch(id)) continue;  // a copy is here, or it is made again already
     const TaskId task_id = TaskOfObject(id);
     if (!lineage_.CanRebuild(id)) {
-      objects_.MarkLost(id, why + "; it cannot be made again: " + lineage_.WhyNot(id));
+      objects_.MarkLost(id, why + "; it cannot be made again: " + lineage_.WhyNot(id),
+                        Lineage::LostCode(id));
       continue;
     }
     bool pulling = false;

@@ -113,16 +113,23 @@ void TaskManager::EndInfeasibleWait(const TaskId& task_id) {
   Place(task_id, record);  // where it fits now, or it fails INFEASIBLE
 }
 
-void TaskManager::SpillBackToOwner(const TaskId& task_id, const TaskRecord& record) {
+void TaskManager::SpillBackToOwner(const TaskId& task_id, const TaskRecord& record,
+                                   const std::vector<ObjectId>& lost_args) {
   rpc::Message message;
   rpc::TaskSpilledBack& back = *message.mutable_task_spilled_back();
   back.set_task_id(task_id.Binary());
-  back.set_why(InfeasibleReason(record));
+  if (lost_args.empty()) {
+    back.set_why(InfeasibleReason(record));
+  } else {
+    back.set_why("its argument " + lost_args.front().Hex() +
+                 " could not be fetched from where its owner said it was");
+    for (const ObjectId& id : lost_args) back.add_lost_args(id.Binary());
+  }
   view_.local_total().ToProto(back.mutable_total());
   // Sent before its returns end here (so that they can go once the owner
   // lets go of them): the owner forgets the task first, and ignores them.
   clients_.Send(record.owner, message);
-  Fail(task_id, rpc::INFEASIBLE, back.why());
+  Fail(task_id, lost_args.empty() ? rpc::INFEASIBLE : rpc::OBJECT_LOST, back.why());
 }
 
 void TaskManager::OnSpilledBack(const NodeId& node, const rpc::TaskSpilledBack& back) {
@@ -139,9 +146,38 @@ void TaskManager::OnSpilledBack(const NodeId& node, const rpc::TaskSpilledBack& 
   remote_.Forget(task_id);  // that node drops the returns it held for it
   TaskRecord& record = it->second;
   record.running = false;
+  record.remote = NodeId();
   const std::string why = "node " + node.Hex() + " spilled it back: " + back.why();
   if (record.is_actor_creation()) {
     FailActorElsewhere(task_id, why);
+    return;
+  }
+  // Arguments that node could not fetch: made again (or lost) if the node
+  // holding them is gone; if it is still in the view (its death not known
+  // here yet, or a passing failure), the task is placed again shortly.
+  std::vector<ObjectId> gone;
+  bool holder_alive = false;
+  for (const std::string& binary : back.lost_args()) {
+    const ObjectId id = ObjectId::FromBinary(binary);
+    const ObjectEntry* entry = objects_.Find(id);
+    if (entry == nullptr || !objects_.NeedsFetch(id)) continue;
+    if (view_.remote_nodes().count(entry->elsewhere) > 0) {
+      holder_alive = true;
+    } else {
+      gone.push_back(id);
+    }
+  }
+  if (!gone.empty()) OnCopiesLost(gone, why);
+  if (holder_alive) {
+    timers_.After(kLostArgumentRetry, [this, task_id] {
+      auto again = tasks_.find(task_id);
+      if (again == tasks_.end() || again->second.running || again->second.cancelled ||
+          !again->second.remote.IsNil()) {
+        return;
+      }
+      Route(task_id, again->second);
+      Dispatch();
+    });
     return;
   }
   Route(task_id, record);

@@ -31,6 +31,8 @@ struct TaskRecord {
   int restore_attempts = 0;    // times its spilled arguments found no room
   NodeId remote;               // not nil: placed on that node (sent, or waiting for arguments)
   bool owner_is_peer = false;  // another node placed it here: it runs here
+  uint64_t seq = 0;            // submission order on this node
+  int resends = 0;             // an actor call: times sent again after its actor restarted
 
   bool is_actor_creation() const { return spec.has_actor(); }
   bool is_actor_call() const { return !spec.actor_id().empty() && !spec.has_actor(); }

@@ -170,6 +170,14 @@ class ObjectReconstructionFailedError(ObjectLostError):
     """The object was lost and re-running its task did not bring it back."""
 
 
+class ObjectReconstructionFailedMaxAttemptsExceededError(ObjectReconstructionFailedError):
+    """The object was lost and its task has no retries left to make it again."""
+
+
+class ObjectReconstructionFailedLineageEvictedError(ObjectReconstructionFailedError):
+    """The object was lost and what making it again takes was released."""
+
+
 class ObjectFetchTimedOutError(ObjectLostError):
     """The object could not be fetched from the node that holds it in time."""
 
@@ -186,7 +194,12 @@ class FlareConnectionError(ConnectionError, FlareError):
     """No flare node could be reached at the address given."""
 
 
-class RayletDiedError(FlareConnectionError):
+class NodeDiedError(FlareError):
+    """A node of the cluster died (or cannot be reached) and took the task
+    running there with it, which has no retries left."""
+
+
+class RayletDiedError(FlareConnectionError, NodeDiedError):
     """The node's raylet is gone: the runtime cannot serve this call."""
 
 
@@ -226,7 +239,6 @@ RayError = FlareError
 RayTaskError = TaskError
 RayActorError = ActorDiedError
 RaySystemError = FlareError
-NodeDiedError = RayletDiedError
 OutOfMemoryError = ObjectStoreFullError
 AsyncioActorExit = ActorExit
 

@@ -162,12 +162,25 @@ TEST_F(BorrowedObjectsTest, AnObjectFromAnotherNodeOrNotBorrowedIsNotTaken) {
   EXPECT_FALSE(borrowed_.OnObject(node_b_, data));
 }
 
-TEST_F(BorrowedObjectsTest, WhatHadNotArrivedFromADeadNodeIsLost) {
+TEST_F(BorrowedObjectsTest, WhatHadNotArrivedFromADeadNodeIsLostWithItsOwner) {
   const ObjectId nested = NewPut();
   StoreContainer({nested});
   borrowed_.OnNodeGone(node_b_);
   ASSERT_TRUE(objects_.IsReady(nested));
-  EXPECT_EQ(objects_.Find(nested)->error, rpc::OBJECT_LOST);
+  EXPECT_EQ(objects_.Find(nested)->error, rpc::OWNER_DIED);
+  EXPECT_NE(objects_.Find(nested)->error_message.find(node_b_.Hex()), std::string::npos);
+}
+
+TEST_F(BorrowedObjectsTest, WhatArrivedHereStaysWhenTheNodeItCameFromDies) {
+  const ObjectId nested = NewPut();
+  StoreContainer({nested});
+  rpc::ObjectData data;
+  data.set_object_id(nested.Binary());
+  data.set_inline_data("value");
+  borrowed_.OnObject(node_b_, data);
+  borrowed_.OnNodeGone(node_b_);
+  EXPECT_EQ(objects_.Find(nested)->error, rpc::ERROR_NONE);
+  EXPECT_EQ(objects_.Find(nested)->inline_data, "value");
 }
 
 TEST_F(BorrowedObjectsTest, AnUnreachableNodeLosesTheObjectAtOnce) {

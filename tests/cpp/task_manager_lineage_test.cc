@@ -82,7 +82,7 @@ TEST_F(TaskManagerLineageTest, AResultWhoseTaskMayNotRunAgainIsLostSayingWhy) {
 
   NodeDies(b_);
 
-  EXPECT_EQ(node_.ErrorOf(task), rpc::OBJECT_LOST);
+  EXPECT_EQ(node_.ErrorOf(task), rpc::OBJECT_UNRECONSTRUCTABLE) << "a task's result, not a put";
   EXPECT_TRUE(Contains(node_.MessageOf(task), b_.Hex())) << node_.MessageOf(task);
   EXPECT_TRUE(Contains(node_.MessageOf(task), "cannot be made again")) << node_.MessageOf(task);
   EXPECT_TRUE(SentTo(c_).empty());
@@ -97,7 +97,7 @@ TEST_F(TaskManagerLineageTest, ATaskRunsAgainAtMostAsOftenAsItsRetriesAllow) {
 
   NodeDies(c_);
 
-  EXPECT_EQ(node_.ErrorOf(task), rpc::OBJECT_LOST);
+  EXPECT_EQ(node_.ErrorOf(task), rpc::OBJECT_UNRECONSTRUCTABLE);
   EXPECT_TRUE(Contains(node_.MessageOf(task), "retries are spent")) << node_.MessageOf(task);
   EXPECT_EQ(SentTo(c_), std::vector<TaskId>{task}) << "not run a third time";
 }
@@ -114,6 +114,79 @@ TEST_F(TaskManagerLineageTest, TheLineageHoldsTheArgumentsUntilTheResultIsFreed)
   node_.timers().RunPosted();
 
   EXPECT_FALSE(node_.objects().Contains(arg)) << "let go of with the result";
+}
+
+}  // namespace
+}  // namespace flare
+
+namespace flare {
+namespace {
+
+// ---- a node that could not fetch an argument ------------------------------------------
+
+// What node `from` sends back for `task` when it could not fetch `lost`.
+rpc::TaskSpilledBack LostArgument(const TaskId& task, const ObjectId& lost) {
+  rpc::TaskSpilledBack back;
+  back.set_task_id(task.Binary());
+  back.set_why("its argument could not be fetched");
+  back.add_lost_args(lost.Binary());
+  ResourceSet::FromMap({{"CPU", 4}}).ToProto(back.mutable_total());  // what c has
+  return back;
+}
+
+TEST_F(TaskManagerLineageTest, ATaskSentBackForAnArgumentOnADeadNodeRunsOnceItIsMadeAgain) {
+  const TaskId producer = SubmitToB("producer");
+  ReturnsInStore(b_, producer, 1 << 16);
+  const ObjectId made = ObjectIdFor(producer, 1);
+  const TaskId reader = Submit(Retried(Reading(Pinned("reader", c_), {made}), 0));
+  ASSERT_EQ(SentTo(c_), std::vector<TaskId>{reader});
+
+  NodeDies(b_);  // the producer runs again, on c
+  ASSERT_EQ(SentTo(c_), (std::vector<TaskId>{reader, producer}));
+  tasks_.OnSpilledBack(c_, LostArgument(reader, made));  // c could not pull it from b
+  EXPECT_EQ(SentTo(c_), (std::vector<TaskId>{reader, producer})) << "it waits for its argument";
+  EXPECT_TRUE(Pending(made));
+
+  ReturnsInStore(c_, producer, 1 << 16);
+  EXPECT_EQ(SentTo(c_), (std::vector<TaskId>{reader, producer, reader}));
+  EXPECT_EQ(node_.Result(reader), nullptr) << "no retry was spent: it never ran: "
+                                           << node_.MessageOf(reader);
+}
+
+TEST_F(TaskManagerLineageTest, ATaskSentBackBeforeTheArgumentsNodeIsKnownDeadGoesAgainShortly) {
+  const TaskId producer = SubmitToB("producer");
+  ReturnsInStore(b_, producer, 1 << 16);
+  const ObjectId made = ObjectIdFor(producer, 1);
+  const TaskId reader = Submit(Retried(Reading(Pinned("reader", c_), {made}), 0));
+
+  tasks_.OnSpilledBack(c_, LostArgument(reader, made));  // b is still in the view here
+  EXPECT_EQ(SentTo(c_), std::vector<TaskId>{reader}) << "not sent back at once";
+  NodeDies(b_);
+  node_.timers().Advance(TaskManager::kLostArgumentRetry);
+  EXPECT_EQ(SentTo(c_), (std::vector<TaskId>{reader, producer}))
+      << "the producer runs again; the reader waits for it";
+  ReturnsInStore(c_, producer, 1 << 16);
+  EXPECT_EQ(SentTo(c_), (std::vector<TaskId>{reader, producer, reader}));
+}
+
+TEST_F(TaskManagerRemoteTest, ATaskAPeerPlacedHereWhoseArgumentCouldNotBeFetchedGoesBackToIt) {
+  node_.StartWorker();
+  const ClientInfo b = node_.Peer(b_);
+  const ObjectId arg = ObjectIdFor(TaskId::FromRandom(), 1);
+  node_.objects().AddPending(b.id, arg);  // as a location from b does, before the pull
+  const TaskId task = node_.Submit(b, Reading(Spec("reader"), {arg}));
+
+  tasks_.OnArgumentNotFetched(arg);
+  node_.objects().SetError(arg, rpc::OBJECT_LOST, "not fetched from node c", "");
+  node_.scheduler().OnObjectReady(arg);
+  tasks_.Dispatch();
+
+  const auto back = node_.clients().Take(b.id, rpc::Message::kTaskSpilledBack);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].task_spilled_back().task_id(), task.Binary());
+  ASSERT_EQ(back[0].task_spilled_back().lost_args_size(), 1);
+  EXPECT_EQ(back[0].task_spilled_back().lost_args(0), arg.Binary());
+  EXPECT_EQ(tasks_.size(), 0u);
 }
 
 }  // namespace

@@ -170,7 +170,7 @@ TEST_F(TaskManagerRemoteTest, AReturnLeftOnANodeThatDiesIsLostNamingTheNode) {
 
   NodeDies(b_);
 
-  EXPECT_EQ(node_.ErrorOf(task), rpc::OBJECT_LOST);
+  EXPECT_EQ(node_.ErrorOf(task), rpc::OBJECT_UNRECONSTRUCTABLE) << "a hard pin to b: no rerun";
   EXPECT_TRUE(Contains(node_.MessageOf(task), b_.Hex())) << node_.MessageOf(task);
   EXPECT_FALSE(node_.objects().NeedsFetch(ObjectIdFor(task, 1)));
 }
@@ -522,14 +522,14 @@ TEST_F(TaskManagerRemoteTest, ATaskWithRetriesOnALostNodeGoesToAnotherNodeWithRo
   EXPECT_EQ(tasks_.size(), 1u) << "only busy is left";
 }
 
-TEST_F(TaskManagerRemoteTest, ATaskWithoutRetriesOnALostNodeFailsWorkerCrashedNamingTheNode) {
+TEST_F(TaskManagerRemoteTest, ATaskWithoutRetriesOnALostNodeFailsNodeDiedNamingTheNode) {
   Report(b_, 4, 4);
   const ObjectId arg = PutSmall("arg");
   const TaskId task = Submit(Reading(Retried(Pinned("f", b_), 0), {arg}));
 
   NodeDies(b_);
 
-  EXPECT_EQ(node_.ErrorOf(task), rpc::WORKER_CRASHED);
+  EXPECT_EQ(node_.ErrorOf(task), rpc::NODE_DIED);
   EXPECT_TRUE(Contains(node_.MessageOf(task), "node " + b_.Hex())) << node_.MessageOf(task);
   EXPECT_TRUE(Contains(node_.MessageOf(task), "died or left the cluster"))
       << node_.MessageOf(task);
@@ -543,7 +543,7 @@ TEST_F(TaskManagerRemoteTest, TasksOnOtherNodesAreUntouchedWhenANodeGoes) {
   const TaskId on_b = Submit(Retried(Pinned("on_b", b_), 0));
   const TaskId on_c = Submit(Retried(Pinned("on_c", c_), 0));
   NodeDies(b_);
-  EXPECT_EQ(node_.ErrorOf(on_b), rpc::WORKER_CRASHED);
+  EXPECT_EQ(node_.ErrorOf(on_b), rpc::NODE_DIED);
   EXPECT_EQ(node_.Result(on_c), nullptr);
   ReturnsValue(c_, on_c, "fine");
   EXPECT_EQ(node_.Result(on_c)->inline_data, "fine");
@@ -601,11 +601,11 @@ TEST_F(TaskManagerRemoteTest, ATaskPlacedHereAgainAfterItsNodeWentIsCancelledLik
 
 // ---- a node that cannot be reached ----------------------------------------------------
 
-TEST_F(TaskManagerRemoteTest, AnUnreachableNodeFailsATaskWithoutRetriesWorkerCrashedNamingIt) {
+TEST_F(TaskManagerRemoteTest, AnUnreachableNodeFailsATaskWithoutRetriesNodeDiedNamingIt) {
   Report(b_, 4, 4);
   node_.peers().unreachable.insert(b_);
   const TaskId task = Submit(Retried(Pinned("f", b_), 0));
-  EXPECT_EQ(node_.ErrorOf(task), rpc::WORKER_CRASHED);
+  EXPECT_EQ(node_.ErrorOf(task), rpc::NODE_DIED);
   EXPECT_TRUE(Contains(node_.MessageOf(task), "node " + b_.Hex())) << node_.MessageOf(task);
   EXPECT_EQ(tasks_.size(), 0u);
 }

@@ -184,6 +184,21 @@ class WaiterSpinTest : public ::testing::Test {
     return options;
   }
 
+  // After 20 waits that each end `wait` into a sleep (as a notification
+  // would end them), how often the next wait looks at the clock: a spinning
+  // waiter looks at each turn.
+  int LooksAfterWaitsOf(microseconds wait) {
+    clock_.sleep_ends_after = wait;
+    for (int i = 0; i < 20; ++i) {
+      const int sleeps = clock_.sleeps;
+      EXPECT_TRUE(Wait(1000, [&] { return clock_.sleeps > sleeps; }).ok());
+    }
+    int looks = 0;
+    clock_.on_now = [&] { ++looks; };
+    EXPECT_TRUE(absl::IsDeadlineExceeded(Wait(10, [] { return false; })));
+    return looks;
+  }
+
   FakeClock clock_;
   Waiter waiter_{Spin200us(), clock_};
 };
@@ -230,17 +245,18 @@ TEST_F(WaiterSpinTest, AfterWaitsLongerThanTheSpinTheNextWaitSleepsAtOnce) {
   EXPECT_LT(looks, 5) << "waits of 10 ms are typical now: it sleeps without polling";
 }
 
+TEST_F(WaiterSpinTest, WaitsALittleLongerThanTheSpinKeepSpinning) {
+  // Sleeping makes a wait longer by its wake-ups; were the rule "spin while
+  // waits are under the spin", waits of 400 us would stop the spin that
+  // might bring them under it again.
+  EXPECT_GT(LooksAfterWaitsOf(microseconds(400)), 15)
+      << "waits of 400 us are under the ceiling: it still spins";
+}
+
 TEST_F(WaiterSpinTest, ShortWaitsBringTheSpinBack) {
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(absl::IsDeadlineExceeded(Wait(10, [] { return false; })));
-  clock_.sleep_ends_after = microseconds(20);  // as a notification would end it
-  for (int i = 0; i < 20; ++i) {
-    const int sleeps = clock_.sleeps;
-    EXPECT_TRUE(Wait(1000, [&] { return clock_.sleeps > sleeps; }).ok());
-  }
-  int looks = 0;
-  clock_.on_now = [&] { ++looks; };
-  EXPECT_TRUE(absl::IsDeadlineExceeded(Wait(10, [] { return false; })));
-  EXPECT_GT(looks, 15) << "waits of tens of microseconds are typical again: it spins";
+  EXPECT_GT(LooksAfterWaitsOf(microseconds(20)), 15)
+      << "waits of tens of microseconds are typical again: it spins";
 }
 
 TEST_F(WaiterTest, AQuietWaiterSleepsApartFromTheWaitersThatBatchesWake) {

@@ -107,6 +107,9 @@ _SYSTEM_ERRORS = {
     ErrorCode.OBJECT_LOST: exceptions.ObjectLostError,
     ErrorCode.RAYLET_DIED: exceptions.RayletDiedError,
     ErrorCode.ACTOR_DIED: exceptions.ActorDiedError,
+    ErrorCode.NODE_DIED: exceptions.NodeDiedError,
+    ErrorCode.OWNER_DIED: exceptions.OwnerDiedError,
+    ErrorCode.OBJECT_UNRECONSTRUCTABLE: exceptions.ObjectReconstructionFailedError,
 }
 
 

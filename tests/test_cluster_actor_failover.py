@@ -1,0 +1,143 @@
+"""Actors fail over: an actor whose node dies restarts on another node that
+fits while it has max_restarts left (its constructor runs again), named
+actors resolve to the new instance and handles everywhere keep working;
+calls running on the dead node run again while max_task_retries allows, or
+fail with ActorDiedError; with no restart left, calls fail with
+ActorDiedError naming the dead node. Every test tears its nodes down (the
+``cluster`` fixture), even when it fails."""
+
+from __future__ import annotations
+
+import pytest
+
+import flare
+from conftest import NEVER
+from flare import exceptions
+from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+
+@pytest.fixture
+def cluster(head_only_cluster):
+    """A head with 1 CPU; tests add nodes. Always shut down."""
+    return head_only_cluster
+
+
+@flare.remote(num_cpus=0)
+class Counter:
+    def __init__(self, start=0):
+        self.count = start
+        self.node = flare.get_runtime_context().get_node_id()
+
+    def add(self, amount=1):
+        self.count += amount
+        return self.count
+
+    def where(self):
+        return self.node
+
+    def add_when(self, started, release):
+        started.set()
+        release.wait_or_raise()
+        self.count += 1
+        return self.count
+
+
+def two_gadget_nodes(cluster):
+    """Two nodes that have the "gadget" resource the actors below need (the
+    head has none), so an actor on one restarts on the other."""
+    nodes = [cluster.add_node(num_cpus=1, resources={"gadget": 1}) for _ in range(2)]
+    flare.init(address=cluster.address)
+    return nodes
+
+
+def node_of(nodes, node_id):
+    return next(node for node in nodes if node.node_id == node_id)
+
+
+def test_an_actor_whose_node_dies_restarts_on_another_and_handles_keep_working(cluster):
+    nodes = two_gadget_nodes(cluster)
+    counter = Counter.options(max_restarts=1, resources={"gadget": 0.5}).remote(10)
+    assert flare.get(counter.add.remote(), timeout=NEVER) == 11
+    first = flare.get(counter.where.remote(), timeout=NEVER)
+
+    @flare.remote(num_cpus=0)
+    def call_from_a_task(actor):
+        return flare.get(actor.add.remote(100), timeout=NEVER)
+
+    cluster.remove_node(node_of(nodes, first), allow_graceful=False)
+
+    # The constructor ran again there: its state starts over.
+    assert flare.get(counter.add.remote(), timeout=NEVER) == 11
+    second = flare.get(counter.where.remote(), timeout=NEVER)
+    assert second != first and second in {node.node_id for node in nodes}
+    # A handle passed to a task on the head reaches the new instance too.
+    assert flare.get(call_from_a_task.remote(counter), timeout=NEVER) == 111
+
+
+def test_a_named_detached_actor_resolves_to_its_new_instance(cluster):
+    nodes = two_gadget_nodes(cluster)
+    counter = Counter.options(name="survivor", lifetime="detached", max_restarts=-1,
+                              resources={"gadget": 0.5}).remote()
+    try:
+        first = flare.get(counter.where.remote(), timeout=NEVER)
+        cluster.remove_node(node_of(nodes, first), allow_graceful=False)
+
+        again = flare.get_actor("survivor")
+        assert flare.get(again.add.remote(5), timeout=NEVER) == 5
+        assert flare.get(again.where.remote(), timeout=NEVER) != first
+    finally:
+        flare.kill(counter)
+
+
+def test_with_no_restart_left_calls_fail_naming_the_dead_node(cluster):
+    nodes = two_gadget_nodes(cluster)
+    counter = Counter.options(max_restarts=0, resources={"gadget": 0.5}).remote()
+    first = flare.get(counter.where.remote(), timeout=NEVER)
+    cluster.remove_node(node_of(nodes, first), allow_graceful=False)
+
+    with pytest.raises(exceptions.ActorDiedError, match=first):
+        flare.get(counter.add.remote(), timeout=NEVER)
+    with pytest.raises(exceptions.ActorDiedError, match="max_restarts"):
+        flare.get(counter.add.remote(), timeout=NEVER)
+
+
+def test_a_call_running_on_the_dead_node_runs_again_only_while_max_task_retries_allows(
+        cluster, events):
+    nodes = two_gadget_nodes(cluster)
+    patient = Counter.options(max_restarts=2, max_task_retries=1,
+                              resources={"gadget": 0.5}).remote()
+    # Both on one node, so that one removal catches a call of each.
+    there = flare.get(patient.where.remote(), timeout=NEVER)
+    impatient = Counter.options(
+        max_restarts=2, max_task_retries=0, resources={"gadget": 0.5},
+        scheduling_strategy=NodeAffinitySchedulingStrategy(there, soft=True)).remote()
+    assert flare.get(impatient.where.remote(), timeout=NEVER) == there
+    release = events("release")
+    running = [events("patient"), events("impatient")]
+    slow_patient = patient.add_when.remote(running[0], release)
+    slow_impatient = impatient.add_when.remote(running[1], release)
+    after = patient.add.remote(10)  # queued behind the slow call, in order
+    assert all(started.wait() for started in running)
+
+    cluster.remove_node(node_of(nodes, there), allow_graceful=False)
+    release.set()
+
+    assert flare.get(slow_patient, timeout=NEVER) == 1, "ran again on the new instance"
+    assert flare.get(after, timeout=NEVER) == 11, "and the call after it, after it"
+    with pytest.raises(exceptions.ActorDiedError, match="max_task_retries"):
+        flare.get(slow_impatient, timeout=NEVER)
+    assert flare.get(impatient.add.remote(), timeout=NEVER) == 1, "later calls reach it"
+
+
+def test_an_actor_restarts_on_the_head_when_only_the_head_fits(cluster):
+    doomed = cluster.add_node(num_cpus=1, resources={"gadget": 1})
+    flare.init(address=cluster.address)
+    # Soft affinity: on the node while it lives, anywhere after.
+    counter = Counter.options(
+        max_restarts=1, scheduling_strategy=NodeAffinitySchedulingStrategy(
+            doomed.node_id, soft=True)).remote(1)
+    assert flare.get(counter.where.remote(), timeout=NEVER) == doomed.node_id
+    cluster.remove_node(doomed, allow_graceful=False)
+
+    assert flare.get(counter.add.remote(), timeout=NEVER) == 2
+    assert flare.get(counter.where.remote(), timeout=NEVER) == cluster.head_node.node_id
