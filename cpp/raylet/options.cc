@@ -47,7 +47,7 @@ cluster:
                                its driver)
   --gcs-reconnect-timeout-s N  joining: while the head is unreachable, a
                                request for the GCS waits this long for it to
-                               come back before it fails (30)
+                               come back before it fails (20)
   --infeasible-grace-ms N      a task no node fits waits this long for one
                                to join before it fails (3000; 0: fail at once)
   --object-transport raw|grpc  what carries the objects this node pulls: raw

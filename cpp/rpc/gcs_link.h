@@ -40,7 +40,7 @@ class GcsLink {
   struct Options {
     std::string address;  // the head's host:port
     std::string token;
-    std::chrono::milliseconds reconnect_wait{30000};
+    std::chrono::milliseconds reconnect_wait{20000};
     size_t max_request_bytes = 64 << 20;
   };
 

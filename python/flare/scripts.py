@@ -184,7 +184,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                        help="joining: when the head is down, the node keeps running its "
                             "tasks and actors and waits for it; a request that needs the "
                             "GCS waits this long before it fails "
-                            "(default: $FLARE_GCS_RECONNECT_TIMEOUT_S, else 30)")
+                            "(default: $FLARE_GCS_RECONNECT_TIMEOUT_S, else 20)")
     start.add_argument("--block", action="store_true", help="stay in the foreground")
     start.set_defaults(handler=_start)
     stop = commands.add_parser("stop", help="stop the node started by 'flare start'")

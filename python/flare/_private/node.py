@@ -188,7 +188,7 @@ def start_raylet(*, num_cpus: Optional[float], num_gpus: Optional[float],
     --help``; default: gcs.sqlite in its session dir). A joining node whose
     head crashed keeps running and waits for it; a GCS request waits up to
     ``gcs_reconnect_timeout_s`` (default $FLARE_GCS_RECONNECT_TIMEOUT_S, else
-    30) before it fails."""
+    20) before it fails."""
     session_dir = session_dir or new_session_dir()
     socket_path = os.path.join(session_dir, "raylet.sock")
     args = [*command_prefix, raylet_binary(), "--session-dir", session_dir, "--socket", socket_path,
