@@ -99,6 +99,7 @@ void RemoteGcsClient::OnDisconnected(const absl::Status& status) {
 }
 
 bool RemoteGcsClient::Reconnected() {
+  if (!registration_) return false;  // (REQUIRES) nothing to register again
   waiting_for_head_ = false;
   const uint64_t id = next_request_id_++;
   Outstanding& registration = pending_[id];
