@@ -457,9 +457,11 @@ void ObjectTable::EndUnspill(const ObjectId& id, const absl::Status& read) {
 std::vector<ObjectId> ObjectTable::EvictCandidates() const {
   std::vector<std::pair<uint64_t, ObjectId>> sized;
   for (const auto& [id, entry] : objects_) {
+    // Not an argument of a task here: it was pulled for that task, which
+    // reads it from this arena once it reaches a worker.
     if (entry.state == ObjectState::kReady && entry.in_store && !entry.elsewhere.IsNil() &&
         entry.pins.empty() && !entry.fetching && !entry.spilling &&
-        entry.error == rpc::ERROR_NONE) {
+        entry.error == rpc::ERROR_NONE && !entry.holders.contains(kTaskArgHolder)) {
       sized.emplace_back(entry.size, id);
     }
   }

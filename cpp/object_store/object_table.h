@@ -169,9 +169,9 @@ class ObjectTable {
   void EndUnspill(const ObjectId& id, const absl::Status& read);
   bool IsSpilled(const ObjectId& id) const;
   // Secondary copies: objects made here whose primary copy is on another
-  // node, with a pulled copy in the arena that no client maps. Evicting one
-  // frees its block; it is pulled again when read (NeedsFetch). Largest
-  // first.
+  // node, with a pulled copy in the arena that no client maps and no task
+  // here reads (kTaskArgHolder). Evicting one frees its block; it is pulled
+  // again when read (NeedsFetch). Largest first.
   std::vector<ObjectId> EvictCandidates() const;
   // Whether a secondary copy is in the arena that some client maps (maybe
   // only caches: asked to unpin, it may become a candidate).

@@ -335,6 +335,18 @@ TEST_F(SpillManagerTest, AFullArenaEvictsASecondaryCopyBeforeSpillingAPrimary) {
   EXPECT_EQ(Bytes(primary), std::string(400 * 1024, 'a'));
 }
 
+TEST_F(SpillManagerTest, ASecondaryCopyATaskHereReadsIsNotEvicted) {
+  // Pulled for a task that has not reached its worker yet: evicting it
+  // would hand the worker an object that is not here.
+  const ObjectId primary = Put(400 * 1024, 'a');
+  const ObjectId copy = PulledCopy(500 * 1024);
+  objects_.AddRef(kTaskArgHolder, copy);
+  spill_.Create(kDriver, NewId(), 400 * 1024);
+  EXPECT_FALSE(objects_.NeedsFetch(copy)) << "still here for its task";
+  EXPECT_EQ(files_.num_pending(), 1u) << "the primary goes to disk instead";
+  EXPECT_FALSE(objects_.IsSpilled(primary)) << "not until its write ends";
+}
+
 TEST_F(SpillManagerTest, MappedSecondaryCopiesAreAskedForOnceBeforeAPrimaryIsSpilled) {
   const ObjectId primary = Put(400 * 1024, 'a');
   const ObjectId copy = PulledCopy(500 * 1024);
