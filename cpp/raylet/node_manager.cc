@@ -311,7 +311,7 @@ void NodeManager::RemovePlacementGroup(const PlacementGroupId& group_id) {
 void NodeManager::OnPrepareBundles(const ClientInfo& client,
                                    const rpc::PrepareBundles& request) {
   rpc::Message reply;
-  *reply.mutable_bundles_prepared() = groups_.OnPrepare(client.id, request);
+  *reply.mutable_bundles_prepared() = groups_.OnPrepare(client.id, request, client.node_id);
   clients_.Send(client.id, reply);
 }
 

@@ -107,6 +107,7 @@ def placement_group_table(placement_group: Optional[PlacementGroup] = None) -> D
     """Ray's table, as the GCS keeps it: with no argument, every group
     (live, and the most recently removed) keyed by id hex; with a group, that
     group's entry ({} once it is forgotten). States: PENDING, CREATED,
+    RESCHEDULING (a node of its bundles left; they are being placed again),
     REMOVED."""
     pg_id = b"" if placement_group is None else placement_group.id.binary()
     groups = runtime.session().core.placement_group_table(pg_id, _GCS_TIMEOUT_MS)
