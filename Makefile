@@ -8,7 +8,8 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 BUILD   := build/py
 APT_PACKAGES := g++ make cmake pkg-config libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev \
-                protobuf-compiler libboost-dev libbenchmark-dev libgtest-dev iproute2
+                protobuf-compiler libboost-dev libbenchmark-dev libgtest-dev iproute2 \
+                libsqlite3-dev redis-server
 PIP_BUILD_DEPS := scikit-build-core pybind11
 CMAKE_DEFINES := --config-settings=cmake.define.FLARE_BUILD_TESTS=ON
 

@@ -8,11 +8,15 @@ ActorDiedError naming the dead node. Every test tears its nodes down (the
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 
 import flare
 from conftest import NEVER
 from flare import exceptions
+from flare.cluster_utils import Cluster
 from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 
@@ -141,3 +145,30 @@ def test_an_actor_restarts_on_the_head_when_only_the_head_fits(cluster):
 
     assert flare.get(counter.add.remote(), timeout=NEVER) == 2
     assert flare.get(counter.where.remote(), timeout=NEVER) == cluster.head_node.node_id
+
+
+def test_an_actor_on_a_hung_node_restarts_elsewhere_once_the_node_is_declared_dead():
+    # SIGSTOP: the node's links stay open, it just stops answering; the head
+    # declares it dead after node_timeout_ms, and the actor moves then.
+    cluster = Cluster(initialize_head=True,
+                      head_node_args={"num_cpus": 1, "node_timeout_ms": 1000},
+                      shutdown_at_exit=False)
+    try:
+        hung = cluster.add_node(num_cpus=1, resources={"gadget": 1})
+        cluster.add_node(num_cpus=1, resources={"gadget": 1})
+        flare.init(address=cluster.address)
+        counter = Counter.options(
+            max_restarts=1, max_task_retries=1, resources={"gadget": 0.5},
+            scheduling_strategy=NodeAffinitySchedulingStrategy(hung.node_id, soft=True)).remote()
+        assert flare.get(counter.where.remote(), timeout=NEVER) == hung.node_id
+
+        os.kill(hung.pid, signal.SIGSTOP)
+        try:
+            call = counter.add.remote()  # sent to the hung node, then again after its death
+            assert flare.get(call, timeout=NEVER) == 1
+            assert flare.get(counter.where.remote(), timeout=NEVER) != hung.node_id
+        finally:
+            os.kill(hung.pid, signal.SIGCONT)
+    finally:
+        flare.shutdown()
+        cluster.shutdown()

@@ -65,7 +65,9 @@ def run(steps: str, env=None) -> tuple:
     # Worker output forwarded to the driver may come after the report.
     report = [line for line in result.stdout.splitlines() if line.startswith("{")]
     assert report, f"the driver reported nothing:\n{result.stdout}\n{result.stderr}"
-    return json.loads(report[-1]), result
+    # A forwarded line may land between the report and its newline (print
+    # writes them apart): what follows the JSON object is not part of it.
+    return json.JSONDecoder().raw_decode(report[-1])[0], result
 
 
 def template_of(raylet: int) -> list:

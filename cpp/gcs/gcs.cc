@@ -64,6 +64,12 @@ absl::Status Gcs::MarkNodeDead(const NodeId& node) {
   return absl::OkStatus();
 }
 
+std::vector<rpc::NodeInfo> Gcs::NodesAliveBeforeRecover() const {
+  std::vector<rpc::NodeInfo> nodes;
+  for (const NodeId& id : nodes_.alive_before_load()) nodes.push_back(*nodes_.Find(id));
+  return nodes;
+}
+
 void Gcs::UpdateResources(const NodeId& node, const rpc::ResourceSet& available) {
   if (nodes_.UpdateAvailable(node, available)) ViewChanged();
 }

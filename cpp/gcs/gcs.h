@@ -66,6 +66,9 @@ class Gcs {
   // (ignored when unknown or already dead).
   absl::Status MarkNodeDead(const NodeId& node);
   std::vector<rpc::NodeInfo> GetAllNodes() const;
+  // The records of the nodes, other than the old head, that were alive when
+  // the head went (Recover): they may still run and register again.
+  std::vector<rpc::NodeInfo> NodesAliveBeforeRecover() const;
   // What a live node's resources are now (soft state: not written to the
   // store). Unknown or dead nodes are ignored.
   void UpdateResources(const NodeId& node, const rpc::ResourceSet& available);

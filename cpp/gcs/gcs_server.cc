@@ -90,7 +90,8 @@ bool GcsServer::Admit(StreamId stream, const rpc::GcsRequest& request, Clock::ti
     return false;
   }
   const NodeId id = NodeId::FromBinary(request.register_node().node_id());
-  if (IsAlive(id)) {
+  // A node coming back after a restart of the head takes its own id again.
+  if (returning_.erase(id) == 0 && IsAlive(id)) {
     // Taking a live node's id would take over its record, and its death
     // when this stream ends.
     Refuse(stream, request,
@@ -132,8 +133,23 @@ void GcsServer::OnStreamClosed(StreamId stream) {
   gcs_.MarkNodeDead(node);
 }
 
+void GcsServer::ExpectReturningNodes(Clock::time_point now) {
+  for (rpc::NodeInfo node : gcs_.NodesAliveBeforeRecover()) {
+    node.set_alive(true);
+    if (gcs_.RegisterNode(node).ok()) returning_[NodeId::FromBinary(node.node_id())] = now;
+  }
+}
+
 std::vector<NodeId> GcsServer::CheckLiveness(Clock::time_point now) {
   std::vector<NodeId> dead;
+  for (auto it = returning_.begin(); it != returning_.end();) {
+    if (now - it->second > options_.node_timeout) {
+      dead.push_back(it->first);
+      returning_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
   for (auto it = streams_.begin(); it != streams_.end();) {
     if (now - it->second.last_heard > options_.node_timeout) {
       dead.push_back(it->second.node);

@@ -65,6 +65,12 @@ class GcsServer {
   void OnStreamClosed(StreamId stream);
   // Marks dead each node not heard from within the timeout; returns them.
   std::vector<NodeId> CheckLiveness(Clock::time_point now);
+  // After a restart of the head (Gcs::Recover): the nodes that were alive
+  // when it went count as alive again, as if heard from `now`, so that the
+  // nodes that come back first do not take the others for dead. Each must
+  // register again (with its own id) within the node timeout, else
+  // CheckLiveness marks it dead.
+  void ExpectReturningNodes(Clock::time_point now);
 
   size_t connected_nodes() const { return streams_.size(); }
 
@@ -87,6 +93,9 @@ class GcsServer {
   Sink& sink_;
   Options options_;
   absl::flat_hash_map<StreamId, Session> streams_;
+  // Nodes alive before a restart of the head, not registered again yet:
+  // when they were expected.
+  absl::flat_hash_map<NodeId, Clock::time_point, IdHash> returning_;
   // Streams refused and closing: what they still send is dropped.
   absl::flat_hash_set<StreamId> refused_;
 };

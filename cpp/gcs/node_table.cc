@@ -10,6 +10,8 @@ absl::Status NodeTable::Load() {
   for (const auto& [id, node] : nodes_.records()) order_.push_back(id);
   for (const NodeId& id : order_) {
     rpc::NodeInfo node = *nodes_.Find(id);
+    // The head is the node that restarted; the others may still run.
+    if (node.alive() && !node.is_head()) alive_before_load_.push_back(id);
     node.set_alive(false);
     node.clear_available();
     if (absl::Status status = nodes_.Put(id, std::move(node)); !status.ok()) return status;

@@ -46,11 +46,15 @@ class NodeTable {
   bool UpdateAvailable(const NodeId& node, const rpc::ResourceSet& available);
 
   std::vector<rpc::NodeInfo> All() const;
+  // The nodes other than the head that were alive when the store was last
+  // written before Load (they may still run, and register again).
+  const std::vector<NodeId>& alive_before_load() const { return alive_before_load_; }
   const rpc::NodeInfo* Find(const NodeId& node) const;
 
  private:
   RecordTable<NodeId, rpc::NodeInfo> nodes_;
   std::vector<NodeId> order_;  // registration order, as All() lists them
+  std::vector<NodeId> alive_before_load_;
 };
 
 }  // namespace flare

@@ -1,8 +1,8 @@
 // Where the GCS keeps its durable state: named tables of string keys to
 // string values. Every GCS table writes each change through to a Store, so
 // that a GCS built over the same store after a restart (Gcs::Recover) finds
-// the same state. In memory for now (MemoryStore); an on-disk store comes
-// with head restart and implements the same interface.
+// the same state. Kinds: SqliteStore (on the head's disk, the default),
+// RedisStore and MemoryStore; storage_spec.h picks one.
 //
 // Thread-compatible: the GCS's owner is its only user.
 #ifndef FLARE_GCS_STORE_H_

@@ -25,7 +25,7 @@
 #include "gcs/gcs_server.h"
 #include "gcs/gcs_wire.h"
 #include "gcs/in_process_gcs_client.h"
-#include "gcs/memory_store.h"
+#include "gcs/storage_spec.h"
 #include "object_manager/local_objects.h"
 #include "object_manager/malloc_tuning.h"
 #include "object_manager/object_manager.h"
@@ -38,7 +38,7 @@
 #include "raylet/process_launcher.h"
 #include "rpc/channel_args.h"
 #include "rpc/cluster_server.h"
-#include "rpc/gcs_connection.h"
+#include "rpc/gcs_link.h"
 #include "rpc/gcs_service.h"
 #include "rpc/node_service.h"
 #include "rpc/peer_pool.h"
@@ -177,8 +177,7 @@ struct ClusterLink {
   std::unique_ptr<flare::InProcessGcsClient> local_client;
   std::unique_ptr<flare::GcsGrpcService> gcs_service;
   std::unique_ptr<flare::GcsServer> gcs_server;
-  std::unique_ptr<flare::RemoteGcsClient> remote_client;
-  std::unique_ptr<flare::GcsConnection> connection;
+  std::unique_ptr<flare::GcsLink> gcs_link;  // not on the head
   std::unique_ptr<flare::NodeGrpcService> node_service;
   std::unique_ptr<flare::RawPeerServer> raw_peers;
   std::unique_ptr<flare::ClusterServer> server;
@@ -186,6 +185,53 @@ struct ClusterLink {
   std::string gcs_address;  // host:port of the head's port
   bool joined = false;      // the GCS has this node in its view
 };
+
+// The cluster token lives in the GCS's storage too, so that a head
+// restarted over it lets its nodes back in: the one given (kept for the
+// next start), else the one stored, else a new one.
+constexpr char kClusterTable[] = "cluster";
+absl::StatusOr<std::string> ClusterToken(flare::Store& store, const std::string& given) {
+  std::string token = given;
+  if (token.empty()) {
+    absl::StatusOr<std::optional<std::string>> stored = store.Get(kClusterTable, "token");
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) return **stored;
+    absl::StatusOr<std::string> made = flare::NewClusterToken();
+    if (!made.ok()) return made.status();
+    token = *made;
+  }
+  absl::StatusOr<bool> written = store.Put(kClusterTable, "token", token, /*overwrite=*/true);
+  if (!written.ok()) return written.status();
+  return token;
+}
+
+// The head's GCS over its storage (--gcs-storage), with what a previous
+// head left there recovered, and the cluster token settled; prints why not.
+std::unique_ptr<flare::Gcs> OpenGcs(RayletFlags& flags) {
+  // A head that lives and dies with its driver (flare.init() with no
+  // address) has no restart to survive: its GCS stays in memory, and its
+  // function exports pay no disk sync.
+  const std::string spec =
+      flags.gcs_storage.empty() && flags.driver_pid > 0 ? "memory" : flags.gcs_storage;
+  absl::StatusOr<std::unique_ptr<flare::Store>> store =
+      flare::OpenGcsStorage(spec, flags.session_dir);
+  if (!store.ok()) {
+    std::cerr << "flare-raylet: cannot open the GCS storage: " << store.status().message() << "\n";
+    return nullptr;
+  }
+  absl::StatusOr<std::string> token = ClusterToken(**store, flags.token);
+  if (!token.ok()) {
+    std::cerr << "flare-raylet: " << token.status().message() << "\n";
+    return nullptr;
+  }
+  flags.token = *token;
+  auto gcs = std::make_unique<flare::Gcs>(std::move(*store));
+  if (absl::Status recovered = gcs->Recover(); !recovered.ok()) {
+    std::cerr << "flare-raylet: cannot recover the GCS's state: " << recovered.message() << "\n";
+    return nullptr;
+  }
+  return gcs;
+}
 
 // Writes the cluster token to DIR/cluster_token, readable by its owner only.
 bool WriteToken(const std::string& session_dir, const std::string& token) {
@@ -198,6 +244,7 @@ bool WriteToken(const std::string& session_dir, const std::string& token) {
 }
 
 // Starts this node's port and its GCS client; prints why it cannot.
+// REQUIRES: on the head, `link.gcs` is open (OpenGcs).
 bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
                  flare::LocalServer& local_server,
                  const std::function<void(const absl::Status&)>& on_gcs_lost, ClusterLink& link) {
@@ -211,7 +258,6 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
   link.objects = std::make_unique<flare::ObjectManager>(io, link.store, std::move(transfer));
   std::vector<grpc::Service*> services{link.node_service.get(), link.objects->service()};
   if (flags.head) {
-    link.gcs = std::make_unique<flare::Gcs>(std::make_unique<flare::MemoryStore>());
     link.local_client = std::make_unique<flare::InProcessGcsClient>(*link.gcs);
     link.gcs_service = std::make_unique<flare::GcsGrpcService>(io, flags.token);
     link.gcs_server = std::make_unique<flare::GcsServer>(
@@ -219,6 +265,7 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
         flare::GcsServer::Options{flags.version, std::chrono::milliseconds(flags.node_timeout_ms),
                                   flare::kMaxClusterMessageBytes});
     link.gcs_service->set_server(link.gcs_server.get());
+    link.gcs_server->ExpectReturningNodes(std::chrono::steady_clock::now());
     services.push_back(link.gcs_service.get());
     link.client = link.local_client.get();
   }
@@ -234,22 +281,13 @@ bool LinkCluster(const RayletFlags& flags, boost::asio::io_context& io,
     return true;
   }
   link.gcs_address = flags.address;
-  link.remote_client = std::make_unique<flare::RemoteGcsClient>(
-      [&link](flare::rpc::GcsRequest request) {
-        return link.connection && link.connection->Send(std::move(request)).ok();
-      },
-      flare::kMaxClusterMessageBytes);
-  flare::GcsConnection::Callbacks callbacks;
-  callbacks.on_message = [&link](const flare::rpc::GcsPush& push) {
-    link.remote_client->OnPush(push);
-  };
-  callbacks.on_closed = [&link, on_gcs_lost](const absl::Status& status) {
-    link.remote_client->OnDisconnected(status);
-    on_gcs_lost(status);
-  };
-  link.connection =
-      std::make_unique<flare::GcsConnection>(io, flags.address, flags.token, std::move(callbacks));
-  link.client = link.remote_client.get();
+  link.gcs_link = std::make_unique<flare::GcsLink>(
+      io,
+      flare::GcsLink::Options{flags.address, flags.token,
+                              std::chrono::milliseconds(flags.gcs_reconnect_timeout_ms),
+                              flare::kMaxClusterMessageBytes},
+      on_gcs_lost);
+  link.client = &link.gcs_link->client();
   return true;
 }
 
@@ -309,14 +347,8 @@ int main(int argc, char** argv) {
     std::cerr << "flare-raylet: cannot create " << flags.session_dir << ": " << ec.message() << "\n";
     return 1;
   }
-  if (flags.head && flags.token.empty()) {
-    auto token = flare::NewClusterToken();
-    if (!token.ok()) {
-      std::cerr << "flare-raylet: " << token.status().message() << "\n";
-      return 1;
-    }
-    flags.token = *token;
-  }
+  std::unique_ptr<flare::Gcs> gcs;  // the head's, moved into its ClusterLink
+  if (flags.head && !(gcs = OpenGcs(flags))) return 1;
   if (flags.head && !WriteToken(flags.session_dir, flags.token)) {
     std::cerr << "flare-raylet: cannot write " << flags.session_dir << "/cluster_token\n";
     return 1;
@@ -378,6 +410,7 @@ int main(int argc, char** argv) {
       fork_server == nullptr || std::string(fork_server) != "0");
   flare::ForkServerLauncher* forker = launcher.get();
   ClusterLink link;
+  link.gcs = std::move(gcs);
   int exit_code = 0;
   auto on_gcs_lost = [&](const absl::Status& status) {
     std::cerr << "flare-raylet: " << (link.joined ? "lost the head: " : "cannot join: ")
@@ -468,6 +501,7 @@ int main(int argc, char** argv) {
       link.node_service->SetInfo(node);
       if (link.joined) continue;
       link.joined = true;
+      if (link.gcs_link) link.gcs_link->Joined();
       write_ready();
     }
     manager.OnClusterView(nodes);
@@ -536,7 +570,10 @@ int main(int argc, char** argv) {
   io.run();
 
   // Shutdown: stop accepting, end the workers, remove what we created.
-  link.connection.reset();  // waits for the stream to end
+  if (link.gcs_link) link.gcs_link->Close();  // waits for the stream to end
+  // Stopped on purpose, the head tells its nodes to stop too (a crashed
+  // one is waited for: gcs_link.h).
+  if (link.gcs_service) link.gcs_service->CloseAll("the head stopped");
   link.server->Shutdown();
   // Transfers end while the arena and the table they use still exist.
   puller.Bind(nullptr);

@@ -38,6 +38,16 @@ cluster:
                                default a new random one in DIR/cluster_token)
   --version TEXT               flare's version; nodes must match the head's
   --node-timeout-ms N          head: a node silent this long is dead (5000)
+  --gcs-storage SPEC           head: where the GCS keeps its state, so that a
+                               head restarted with the same SPEC finds it:
+                               sqlite:///ABS/FILE, an absolute directory (its
+                               gcs.sqlite) or file, redis://HOST:PORT[/PREFIX],
+                               or 'memory' (default: DIR/gcs.sqlite; with
+                               --driver-pid, memory: such a head ends with
+                               its driver)
+  --gcs-reconnect-timeout-s N  joining: while the head is unreachable, a
+                               request for the GCS waits this long for it to
+                               come back before it fails (20)
   --infeasible-grace-ms N      a task no node fits waits this long for one
                                to join before it fails (3000; 0: fail at once)
   --object-transport raw|grpc  what carries the objects this node pulls: raw
@@ -189,6 +199,13 @@ absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args) {
         return absl::InvalidArgumentError("--node-timeout-ms must be between 1 and 3600000");
       }
       flags.node_timeout_ms = static_cast<int>(*n);
+    } else if (arg == "--gcs-reconnect-timeout-s") {
+      auto n = number();
+      if (!n.ok()) return n.status();
+      if (*n < 0 || *n > 86400) {
+        return absl::InvalidArgumentError("--gcs-reconnect-timeout-s must be between 0 and 86400");
+      }
+      flags.gcs_reconnect_timeout_ms = static_cast<int64_t>(*n * 1000);
     } else if (arg == "--infeasible-grace-ms") {
       auto n = number();
       if (!n.ok()) return n.status();
@@ -197,12 +214,13 @@ absl::StatusOr<RayletFlags> ParseFlags(const std::vector<std::string>& args) {
       }
       flags.infeasible_grace_ms = static_cast<int>(*n);
     } else if (arg == "--node-ip-address" || arg == "--address" || arg == "--token" ||
-               arg == "--version") {
+               arg == "--version" || arg == "--gcs-storage") {
       auto text = value();
       if (!text.ok()) return text.status();
       std::string& field = arg == "--node-ip-address" ? flags.node_ip_address
                            : arg == "--address"       ? flags.address
                            : arg == "--token"         ? flags.token
+                           : arg == "--gcs-storage"   ? flags.gcs_storage
                                                       : flags.version;
       field = *text;
     } else if (arg == "--object-transport" || arg == "--peer-transport") {

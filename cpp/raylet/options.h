@@ -33,6 +33,11 @@ struct RayletFlags {
   std::string token;                          // the cluster token (joining: required)
   std::string version;                        // flare's version, checked on join
   int node_timeout_ms = 5000;                 // head: a silent node is dead after this
+  std::string gcs_storage;                    // head: see gcs/storage_spec.h ("": session dir)
+  // Joining: how long a request for the GCS waits for an unreachable head.
+  // (Below the 30 s a driver waits for an export or a job record, so that
+  // its error is the one that names the head.)
+  int64_t gcs_reconnect_timeout_ms = 20000;
   int infeasible_grace_ms = 3000;             // a task no node fits waits this long for one
   // What carries the bytes this node pulls: "raw" (data connections on the
   // port) or "grpc" (ObjectManagerService.Pull). Every node serves both.

@@ -129,4 +129,13 @@ void GcsGrpcService::Close(GcsServer::StreamId stream, const std::string& why) {
       [target, why] { target->Finish(grpc::Status(grpc::StatusCode::ABORTED, why)); });
 }
 
+void GcsGrpcService::CloseAll(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [stream, target] : streams_) {
+    Stream* closing = target;
+    closing->outbox().Close(
+        [closing, why] { closing->Finish(grpc::Status(grpc::StatusCode::ABORTED, why)); });
+  }
+}
+
 }  // namespace flare

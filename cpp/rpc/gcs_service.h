@@ -35,6 +35,10 @@ class GcsGrpcService final : public rpc::GcsService::CallbackService, public Gcs
   // GcsServer::Sink, from the event loop.
   void Push(GcsServer::StreamId stream, rpc::GcsPush push) override;
   void Close(GcsServer::StreamId stream, const std::string& why) override;
+  // Ends every node's stream, telling it `why` (ABORTED): the head is
+  // stopping on purpose, so its nodes stop too instead of waiting for it
+  // to come back (a head that crashed just drops the connections).
+  void CloseAll(const std::string& why);
 
  private:
   class Stream;

@@ -24,6 +24,17 @@ from flare.remote_function import RemoteFunction
 # Ray's module paths, as aliases.
 from flare import _raylet, cloudpickle, dag
 
+
+
+def __getattr__(name: str):
+    # As in Ray, `flare.util` (and `flare.cluster_utils`) work after a bare
+    # `import flare`; imported on first use, so that `import flare` stays quick.
+    if name in ("util", "cluster_utils"):
+        import importlib
+        return importlib.import_module(f"flare.{name}")
+    raise AttributeError(f"module 'flare' has no attribute {name!r}")
+
+
 __all__ = ["ActorClass", "ActorHandle", "DynamicObjectRefGenerator", "ObjectRef",
            "ObjectRefGenerator", "RemoteFunction", "available_resources",
            "cancel", "cluster_resources", "dag", "exceptions", "get", "get_actor", "get_gpu_ids",

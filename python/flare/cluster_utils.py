@@ -11,6 +11,12 @@ others join it with the head's token, exactly as ``flare start`` would.
     ...
     cluster.remove_node(worker)
     cluster.shutdown()
+
+Beyond Ray's API, the head can crash and come back: kill it with
+``cluster.head_node.kill(allow_graceful=False)`` (SIGKILL: its nodes keep
+running and wait for it), then ``cluster.restart_head()`` starts it again on
+the same port over the same GCS storage (``gcs_storage`` in
+``head_node_args``; default: gcs.sqlite in the head's session dir).
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from flare._private import runtime
 
 # What add_node() takes, as in Ray; each maps to the raylet's own flag.
 _NODE_ARGS = {"num_cpus", "num_gpus", "resources", "object_store_memory", "_memory", "memory",
-              "node_ip_address", "port", "node_timeout_ms", "infeasible_grace_ms"}
+              "node_ip_address", "port", "node_timeout_ms", "infeasible_grace_ms",
+              "gcs_storage", "gcs_reconnect_timeout_s"}
 # Ray arguments a one-machine flare cluster has no use for.
 _IGNORED_ARGS = {"_system_config", "dashboard_host", "include_dashboard", "redis_port",
                  "enable_object_reconstruction", "min_worker_port", "max_worker_port",
@@ -98,6 +105,7 @@ class Cluster:
         self.head_node: Optional[ClusterNode] = None
         self.worker_nodes: List[ClusterNode] = []
         self._token: Optional[str] = None
+        self._head_args: Dict[str, Any] = {}
         self._connected = False
         if shutdown_at_exit:
             atexit.register(self.shutdown)
@@ -127,6 +135,10 @@ class Cluster:
         if unknown:
             raise TypeError(f"add_node() got unknown option(s): {', '.join(unknown)}")
         head = self.head_node is None
+        return self._start_node(head, wait, node_args)
+
+    def _start_node(self, head: bool, wait: bool, node_args: Dict[str, Any],
+                    session_dir: Optional[str] = None) -> ClusterNode:
         memory = node_args.get("memory", node_args.get("_memory"))
         raylet = node_module.start_raylet(
             num_cpus=node_args.get("num_cpus", 1), num_gpus=node_args.get("num_gpus"),
@@ -136,10 +148,14 @@ class Cluster:
             address=None if head else self.address, token=self._token,
             port=node_args.get("port", 0), node_ip_address=node_args.get("node_ip_address"),
             node_timeout_ms=node_args.get("node_timeout_ms"),
-            infeasible_grace_ms=node_args.get("infeasible_grace_ms"))
+            infeasible_grace_ms=node_args.get("infeasible_grace_ms"),
+            gcs_storage=node_args.get("gcs_storage"),
+            gcs_reconnect_timeout_s=node_args.get("gcs_reconnect_timeout_s"),
+            session_dir=session_dir)
         node = ClusterNode(raylet, head)
         if head:
             self.head_node = node
+            self._head_args = dict(node_args)
             try:
                 raylet.wait_ready()
                 self._token = (Path(raylet.session_dir) / "cluster_token").read_text().strip()
@@ -152,6 +168,25 @@ class Cluster:
             if wait:
                 raylet.wait_ready()
         return node
+
+    def restart_head(self) -> ClusterNode:
+        """Starts the head again after it died (``head_node.kill(allow_graceful=
+        False)``): on the same port, over the same GCS storage and session
+        dir, with the same token, so that the nodes waiting for it register
+        again and the named actors, placement groups, jobs and KV it kept are
+        still there. Returns the new head node (also ``head_node``)."""
+        old = self.head_node
+        if old is None:
+            raise RuntimeError("the cluster never had a head: call add_node() first")
+        if old.alive():
+            raise RuntimeError(f"the head (pid {old.pid}) still runs: kill it first "
+                               "(head_node.kill(allow_graceful=False))")
+        args = dict(self._head_args)
+        args["port"] = int(old.address.rpartition(":")[2])
+        args.setdefault("node_ip_address", old.address.rpartition(":")[0])
+        # The dead head's record would pass for the new one's.
+        (Path(old.session_dir) / "raylet.ready").unlink(missing_ok=True)
+        return self._start_node(True, True, args, session_dir=old.session_dir)
 
     def remove_node(self, node: ClusterNode, allow_graceful: bool = True) -> None:
         """Stops a node; removing the head stops the cluster's GCS."""

@@ -25,7 +25,8 @@ def _start(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     existing = node_module.read_cluster_file()
-    if args.head and existing and _alive(existing.get("pid", 0)):
+    if args.head and existing and node_module.is_raylet_of(int(existing.get("pid", 0)),
+                                                           existing.get("session_dir", "")):
         print(f"flare start: a flare node is already running here (pid {existing['pid']}); "
               "run 'flare stop' first", file=sys.stderr)
         return 1
@@ -35,7 +36,9 @@ def _start(args: argparse.Namespace) -> int:
                                       object_store_memory=args.object_store_memory,
                                       memory=args.memory, driver_pid=None, head=args.head,
                                       address=args.address, token=args.token,
-                                      port=args.port, node_ip_address=args.node_ip_address)
+                                      port=args.port, node_ip_address=args.node_ip_address,
+                                      gcs_storage=args.gcs_storage,
+                                      gcs_reconnect_timeout_s=args.gcs_reconnect_timeout_s)
     try:
         ready = raylet.wait_ready(timeout=15)
     except RuntimeError as error:
@@ -47,6 +50,11 @@ def _start(args: argparse.Namespace) -> int:
         token = (Path(raylet.session_dir) / "cluster_token").read_text().strip()
         print(f"flare head node started (pid {raylet.pid}) at {ready['gcs_address']}")
         print(f"  session dir: {raylet.session_dir}")
+        storage = args.gcs_storage or os.path.join(raylet.session_dir, "gcs.sqlite")
+        print(f"  GCS storage: {storage}")
+        print("  after a crash, restart it where it was with:")
+        print(f"    flare start --head --port {ready['gcs_address'].rpartition(':')[2]} "
+              f"--gcs-storage {storage}")
         print("  join another machine with:")
         print(f"    flare start --address {ready['gcs_address']} --token {token}")
         print("  connect a driver with: flare.init(address='auto')")
@@ -125,7 +133,7 @@ def _status(args: argparse.Namespace) -> int:
     print(f"nodes: {len(alive)} alive" + (f", {len(nodes) - len(alive)} dead"
                                           if len(nodes) > len(alive) else ""))
     for node in nodes:
-        state = "head" if node["IsHead"] else ("alive" if node["Alive"] else "dead")
+        state = "dead" if not node["Alive"] else ("head" if node["IsHead"] else "alive")
         cpus = node["Resources"].get("CPU", 0)
         print(f"  {node['NodeID'][:12]}  {node['NodeManagerAddress']}:{node['NodeManagerPort']}"
               f"  {state:5}  CPU {cpus:g}  session {node['SessionDir']}")
@@ -164,6 +172,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     start.add_argument("--memory", type=int, default=None,
                        help="bytes tasks and actors may reserve with memory= "
                             "(default: available memory less the object store)")
+    start.add_argument("--gcs-storage", default=None, metavar="SPEC",
+                       help="head: where the GCS keeps its state (nodes, jobs, named actors, "
+                            "placement groups, KV, the cluster token), so that a head that "
+                            "crashed comes back with it when started again with the same "
+                            "--port and --gcs-storage: sqlite:///ABS/FILE, an absolute "
+                            "directory (its gcs.sqlite) or file, redis://HOST:PORT[/PREFIX], "
+                            "or 'memory' (default: gcs.sqlite in the head's session dir, "
+                            "printed at start)")
+    start.add_argument("--gcs-reconnect-timeout-s", type=float, default=None, metavar="S",
+                       help="joining: when the head is down, the node keeps running its "
+                            "tasks and actors and waits for it; a request that needs the "
+                            "GCS waits this long before it fails "
+                            "(default: $FLARE_GCS_RECONNECT_TIMEOUT_S, else 20)")
     start.add_argument("--block", action="store_true", help="stay in the foreground")
     start.set_defaults(handler=_start)
     stop = commands.add_parser("stop", help="stop the node started by 'flare start'")

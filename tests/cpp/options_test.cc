@@ -79,7 +79,7 @@ TEST(ParseFlagsTest, EveryDocumentedFlagAppearsInTheUsageText) {
                            "--object-store-memory", "--memory", "--session-dir", "--socket", "--python",
                            "--driver-pid", "--help", "--port", "--node-ip-address", "--address",
                            "--token", "--version", "--node-timeout-ms", "--object-transport",
-                           "--peer-transport"}) {
+                           "--peer-transport", "--gcs-storage", "--gcs-reconnect-timeout-s"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
 }
@@ -97,6 +97,18 @@ TEST(ParseFlagsTest, DefaultsApplyWhenOnlyTheSessionDirIsGiven) {
   EXPECT_EQ(flags->socket_path, "/tmp/s/raylet.sock");
   EXPECT_EQ(flags->object_transport, "raw");
   EXPECT_EQ(flags->peer_transport, "raw");
+  EXPECT_EQ(flags->gcs_storage, "") << "the session dir's gcs.sqlite";
+  EXPECT_EQ(flags->gcs_reconnect_timeout_ms, 20000);
+}
+
+TEST(ParseFlagsTest, TheGcsStorageAndTheWaitForALostHead) {
+  auto flags = ParseFlags({"--session-dir", "/tmp/s", "--head", "--gcs-storage",
+                           "redis://10.0.0.1:6379", "--gcs-reconnect-timeout-s", "2.5"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->gcs_storage, "redis://10.0.0.1:6379");
+  EXPECT_EQ(flags->gcs_reconnect_timeout_ms, 2500);
+  EXPECT_FALSE(ParseFlags({"--session-dir", "/tmp/s", "--head", "--gcs-reconnect-timeout-s",
+                           "-1"}).ok());
 }
 
 TEST(ParseFlagsTest, AcceptsTheJoinFlags) {

@@ -78,6 +78,20 @@ TEST_F(TaskManagerFailoverTest, CallsThatRanThereGoAgainFirstInTheOrderTheyWereM
   EXPECT_TRUE(no_actors_.Hosts(ActorIdOf(actor))) << "here, the one node left";
 }
 
+TEST_F(TaskManagerFailoverTest, ACallThatCannotReachTheActorsNodeWaitsForItsRestart) {
+  const ClientId worker = node_.StartWorker();
+  RunOn(worker, Spec("busy"));
+  Report(b_, 4, 4);
+  Report(c_, 4, 4);
+  const TaskId actor = ActorOn(b_, 1);
+
+  node_.peers().unreachable.insert(b_);  // dead, before the GCS says so
+  const TaskId call = Call(actor);
+  EXPECT_EQ(SentTo(c_), (std::vector<TaskId>{actor, call}))
+      << "the actor restarts on c, and the call goes there instead of failing";
+  EXPECT_EQ(node_.Result(call), nullptr);
+}
+
 TEST_F(TaskManagerFailoverTest, WithNoRestartLeftCallsFailNamingTheNode) {
   const ClientId worker = node_.StartWorker();
   RunOn(worker, Spec("busy"));

@@ -177,10 +177,18 @@ def start_raylet(*, num_cpus: Optional[float], num_gpus: Optional[float],
                  node_ip_address: Optional[str] = None,
                  node_timeout_ms: Optional[int] = None,
                  infeasible_grace_ms: Optional[int] = None,
+                 gcs_storage: Optional[str] = None,
+                 gcs_reconnect_timeout_s: Optional[float] = None,
                  command_prefix: Sequence[str] = ()) -> RayletProcess:
     """Starts a raylet: a head (with the GCS), or with ``address`` and
     ``token`` a node that joins the head there. ``command_prefix`` runs it
-    under another command that execs it (e.g. ``ip netns exec NAME``)."""
+    under another command that execs it (e.g. ``ip netns exec NAME``).
+
+    A head keeps the GCS's state in ``gcs_storage`` (see ``flare start
+    --help``; default: gcs.sqlite in its session dir). A joining node whose
+    head crashed keeps running and waits for it; a GCS request waits up to
+    ``gcs_reconnect_timeout_s`` (default $FLARE_GCS_RECONNECT_TIMEOUT_S, else
+    20) before it fails."""
     session_dir = session_dir or new_session_dir()
     socket_path = os.path.join(session_dir, "raylet.sock")
     args = [*command_prefix, raylet_binary(), "--session-dir", session_dir, "--socket", socket_path,
@@ -197,6 +205,12 @@ def start_raylet(*, num_cpus: Optional[float], num_gpus: Optional[float],
         args += ["--node-timeout-ms", str(int(node_timeout_ms))]
     if infeasible_grace_ms is not None:
         args += ["--infeasible-grace-ms", str(int(infeasible_grace_ms))]
+    if head and gcs_storage:
+        args += ["--gcs-storage", gcs_storage]
+    if gcs_reconnect_timeout_s is None:
+        gcs_reconnect_timeout_s = gcs_reconnect_timeout_from_env()
+    if not head and gcs_reconnect_timeout_s is not None:
+        args += ["--gcs-reconnect-timeout-s", repr(float(gcs_reconnect_timeout_s))]
     if num_cpus is not None:
         args += ["--num-cpus", repr(float(num_cpus))]
     if num_gpus is not None:
@@ -216,6 +230,23 @@ def start_raylet(*, num_cpus: Optional[float], num_gpus: Optional[float],
     finally:
         log.close()
     return RayletProcess(process, session_dir, socket_path)
+
+
+def gcs_reconnect_timeout_from_env() -> Optional[float]:
+    """$FLARE_GCS_RECONNECT_TIMEOUT_S: how long a GCS request of a node
+    waits for a crashed head to come back (None: the raylet's default)."""
+    value = os.environ.get("FLARE_GCS_RECONNECT_TIMEOUT_S")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"FLARE_GCS_RECONNECT_TIMEOUT_S must be a number of seconds, "
+                         f"got {value!r}") from None
+    if not 0 <= seconds <= 86400:
+        raise ValueError(f"FLARE_GCS_RECONNECT_TIMEOUT_S must be between 0 and 86400, "
+                         f"got {value!r}")
+    return seconds
 
 
 def _normalize(address: str) -> str:
@@ -274,8 +305,16 @@ def add_to_cluster_file(socket_path: str, pid: int, session_dir: str, gcs_addres
     record = {"socket": socket_path, "pid": pid, "session_dir": session_dir,
               "gcs_address": gcs_address}
     info = read_cluster_file()
-    if info is None or not _pid_alive(int(info.get("pid", 0))):
+    # (A killed raylet may linger as a zombie: it counts as gone.)
+    first_alive = info is not None and is_raylet_of(int(info.get("pid", 0)),
+                                                    info.get("session_dir", ""))
+    if info is None or (not first_alive
+                        and _normalize(info.get("gcs_address", "")) != _normalize(gcs_address)):
         info = dict(record, nodes=[])
+    elif not first_alive:
+        # The head came back on its address: 'auto' finds the new one, and
+        # 'flare stop' still stops the nodes that waited for it.
+        info = dict(record, nodes=info.get("nodes", []))
     info.setdefault("nodes", [dict(info)]).append(record)
     path = cluster_file()
     # Private to this user (the directory is too): 0600 from the start.

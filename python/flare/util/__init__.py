@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator, List, Optional, Sequence
 from flare import api
 from flare.actor import list_named_actors
 from flare.object_ref import ObjectRef
-from flare.util import accelerators
+from flare.util import accelerators, scheduling_strategies
 from flare.util.actor_pool import ActorPool
 from flare.util.placement_group import (get_current_placement_group, get_placement_group,
                                         placement_group, placement_group_table,
