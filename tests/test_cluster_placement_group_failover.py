@@ -63,6 +63,13 @@ def hold_then_where(started, gate):
 
 
 @flare.remote
+def where_in_bundle(group, index):
+    """Where a task this task submits into bundle ``index`` of ``group`` runs."""
+    inner = where.options(num_cpus=0.25, scheduling_strategy=in_bundle(group, index)).remote()
+    return flare.get(inner, timeout=NEVER)
+
+
+@flare.remote
 class Resident:
     def node(self):
         return flare.get_runtime_context().get_node_id()
@@ -105,10 +112,14 @@ def test_tasks_for_a_lost_strict_spread_bundle_wait_for_a_node_to_join_then_run_
     assert wait_for(lambda: state(group) == "RESCHEDULING", NEVER)
     waiting = where.options(num_cpus=0.25, scheduling_strategy=in_bundle(group, 1)).remote()
     actor = Resident.options(num_cpus=0.25, scheduling_strategy=in_bundle(group, 1)).remote()
+    # A task in the bundle that stayed submits into the lost one from the
+    # survivor, which holds a bundle of the group but did not create it.
+    from_survivor = where_in_bundle.options(num_cpus=0.25,
+                                            scheduling_strategy=in_bundle(group, 0)).remote(group, 1)
     with pytest.raises(GetTimeoutError):
         # No node may hold the bundle (the survivor holds the other one):
         # they wait rather than fail.
-        flare.get([running, waiting, actor.node.remote()], timeout=1)
+        flare.get([running, waiting, actor.node.remote(), from_survivor], timeout=1)
     assert state(group) == "RESCHEDULING"
     assert bundle_nodes(group)[0] == survivor.node_id
 
@@ -118,5 +129,7 @@ def test_tasks_for_a_lost_strict_spread_bundle_wait_for_a_node_to_join_then_run_
         "the task that ran on the dead node is retried in the bundle's new place"
     assert flare.get(waiting, timeout=NEVER) == new_node.node_id
     assert flare.get(actor.node.remote(), timeout=NEVER) == new_node.node_id
+    assert flare.get(from_survivor, timeout=NEVER) == new_node.node_id, \
+        "the survivor took the new map"
     assert state(group) == "CREATED"
     assert bundle_nodes(group) == {0: survivor.node_id, 1: new_node.node_id}

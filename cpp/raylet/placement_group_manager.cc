@@ -45,7 +45,8 @@ std::vector<int> PlacementGroupManager::Lost(const Group& group) {
 
 bool PlacementGroupManager::IsRescheduling(const PlacementGroupId& group_id) const {
   auto it = groups_.find(group_id);
-  return it != groups_.end() && !Lost(it->second).empty();
+  return it != groups_.end() && !Lost(it->second).empty() &&
+         (it->second.created_here || !it->second.creator_gone);
 }
 
 ResourceSet PlacementGroupManager::Offered(const PlacementGroupId& group_id) const {

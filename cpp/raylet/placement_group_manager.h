@@ -142,7 +142,8 @@ class PlacementGroupManager {
   // Where each bundle is (empty until reserved; a bundle placed again: its
   // old node until the new one is committed).
   std::vector<NodeId> BundleNodes(const PlacementGroupId& group_id) const;
-  // Whether the group is reserved but lost bundles with a node that left.
+  // Whether the group is reserved but lost bundles with a node that left,
+  // and its creator (this node, or one alive) places them again.
   bool IsRescheduling(const PlacementGroupId& group_id) const;
 
   // Frees what this node holds of the group. On its creator, also the

@@ -209,7 +209,13 @@ void TaskManager::OnActorNodeGone(const ActorId& actor_id, const NodeId& node,
     record.seq = next_seq_++;
     for (const ObjectId& id : record.arg_refs) objects_.AddRef(kTaskArgHolder, id);
   }
-  if (waits_for_group && groups_.Park(task_id, record.demand)) {
+  if (waits_for_group) {
+    if (!groups_.Park(task_id, record.demand)) {  // the bundles that stayed hold it after all
+      gcs_.ReportActorState(actor_id, rpc::ACTOR_DEAD, nullptr);
+      FailActorElsewhere(task_id, "its node " + node.Hex() + " " + why +
+                                      " and no node of its placement group can hold it");
+      return;
+    }
     // Its calls wait with it (CreationHeldBack); ReleaseCreation places it.
     parked_creations_.emplace(task_id, creator);
   } else if (decision.is_local()) {
