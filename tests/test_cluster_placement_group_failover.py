@@ -120,7 +120,9 @@ def test_tasks_for_a_lost_strict_spread_bundle_wait_for_a_node_to_join_then_run_
         # No node may hold the bundle (the survivor holds the other one):
         # they wait rather than fail.
         flare.get([running, waiting, actor.node.remote(), from_survivor], timeout=1)
-    assert state(group) == "RESCHEDULING"
+    entry = placement_group_table(group)
+    assert entry["state"] == "RESCHEDULING", entry
+    assert entry["stats"]["scheduling_state"] == "INFEASIBLE", "no node may ever hold it as is"
     assert bundle_nodes(group)[0] == survivor.node_id
 
     new_node = cluster.add_node(num_cpus=1)

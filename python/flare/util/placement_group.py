@@ -124,7 +124,7 @@ def _handle_of(info: Dict[str, Any]) -> PlacementGroup:
 
 def _table_entry(info: Dict[str, Any]) -> Dict[str, Any]:
     status = info["state"]
-    if status == "PENDING":
+    if status in ("PENDING", "RESCHEDULING"):  # RESCHEDULING: its lost bundles
         scheduling = "INFEASIBLE" if info["infeasible"] else "QUEUED"
     else:
         scheduling = "FINISHED" if status == "CREATED" else status
