@@ -282,7 +282,7 @@ TEST_F(PlacementGroupManagerTest, RemovingAGroupReturnsTheBundlesOfEveryNode) {
   EXPECT_EQ(State(request), rpc::PG_REMOVED);
 }
 
-TEST_F(PlacementGroupManagerTest, ATaskForABundleOnANodeThatLeftHasNowhereToGo) {
+TEST_F(PlacementGroupManagerTest, ABundleOnANodeThatLeftIsNoLongerARouteForTasks) {
   const auto request = ReservedHereAndOnB();
   groups_.OnNodeGone(b_);
   EXPECT_EQ(groups_.NodesFor(Demand("CPU", IdOf(request), 1, 1)), std::vector<NodeId>{});
