@@ -7,15 +7,19 @@ CPU each): a two-stage map-reduce (``--maps`` tasks each make a 10 MiB
 array, ``--reduces`` tasks each sum a group of them; every intermediate
 object stays on the node that made it, so losing a node loses them) and a
 pool of stateful actors with ``max_restarts=-1`` on the worker nodes
-(``--calls`` calls). With ``--faults`` a killer SIGKILLs a random worker
-node's raylet every ``--kill-every`` seconds and starts a replacement: tasks
-on it run again, lost results are made again from their lineage, actors
-restart on other nodes and their calls run again.
+(``--calls`` calls). In the "workers" run a killer SIGKILLs a random
+worker node's raylet every ``--kill-every`` seconds and starts a
+replacement: tasks on it run again, lost results are made again from their
+lineage, actors restart on other nodes and their calls run again. In the
+"head" run the driver is on a worker node and the head is SIGKILLed once,
+``--head-kill-after`` seconds in, and started again on its port and
+storage (``Cluster.restart_head``): its tasks run again elsewhere and the
+other nodes carry on. The "none" run is the baseline.
 
 Usage::
 
-    python bench/chaos_bench.py                 # with faults, then without
-    python bench/chaos_bench.py --faults-only --json
+    python bench/chaos_bench.py                 # worker nodes killed, the head, none
+    python bench/chaos_bench.py --runs head --json
 
 Prints the job's time with and without faults (or, with ``--json``, one JSON
 object per run: result, expected, seconds, kills, and what the run left on
@@ -75,11 +79,14 @@ def add_worker(cluster: Cluster):
 
 class Killer(threading.Thread):
     """SIGKILLs a random worker node every `every` seconds and starts a
-    replacement, until stopped."""
+    replacement, until stopped; or (`head`) SIGKILLs the head once, after
+    `every` seconds, and starts it again on its port and storage. The
+    driver's node (`spared`) is never killed."""
 
-    def __init__(self, cluster: Cluster, every: float, seed: int) -> None:
+    def __init__(self, cluster: Cluster, every: float, seed: int, head: bool,
+                 spared: Any) -> None:
         super().__init__(daemon=True)
-        self.cluster, self.every = cluster, every
+        self.cluster, self.every, self.head, self.spared = cluster, every, head, spared
         self.random = random.Random(seed)
         self.stopped = threading.Event()
         self.kills = 0
@@ -88,8 +95,13 @@ class Killer(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopped.wait(self.every):
-                workers = [node for node in self.cluster.list_all_nodes()
-                           if node is not self.cluster.head_node and node.alive()]
+                if self.head:
+                    self.cluster.head_node.kill(allow_graceful=False)
+                    self.kills += 1
+                    self.cluster.restart_head()
+                    return
+                workers = [node for node in self.cluster.worker_nodes
+                           if node is not self.spared and node.alive()]
                 if not workers:
                     continue
                 self.cluster.remove_node(self.random.choice(workers), allow_graceful=False)
@@ -143,7 +155,9 @@ def alive(pid: int) -> bool:
         return False
 
 
-def one_run(args: argparse.Namespace, faults: bool) -> Dict[str, Any]:
+def one_run(args: argparse.Namespace, faults: str) -> Dict[str, Any]:
+    """`faults`: "" (none), "workers" or "head". With "head", the driver runs
+    on a worker node of its own (a driver on the head would go with it)."""
     shm_before = set(os.listdir("/dev/shm"))
     cluster = Cluster(initialize_head=True, shutdown_at_exit=False,
                       head_node_args={"num_cpus": 1, "object_store_memory": STORE_BYTES,
@@ -152,11 +166,16 @@ def one_run(args: argparse.Namespace, faults: bool) -> Dict[str, Any]:
     killer = None
     outcome: Dict[str, Any] = {"faults": faults}
     try:
-        for _ in range(3):
+        driver_node = None
+        if faults == "head":
+            driver_node = cluster.add_node(num_cpus=1, object_store_memory=STORE_BYTES)
+        for _ in range(3 if driver_node is None else 2):
             add_worker(cluster)
-        flare.init(address=cluster.address)
+        flare.init(address=cluster.address if driver_node is None
+                   else driver_node._raylet.socket_path)
         started = node_pids(cluster)
-        killer = Killer(cluster, args.kill_every, args.seed) if faults else None
+        killer = (Killer(cluster, args.kill_every if faults == "workers" else args.head_kill_after,
+                         args.seed, faults == "head", driver_node) if faults else None)
         t = time.perf_counter()
         if killer:
             killer.start()
@@ -198,17 +217,22 @@ def main() -> int:
     parser.add_argument("--kill-every", type=float, default=2.0)
     parser.add_argument("--node-timeout-ms", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--faults-only", action="store_true")
+    parser.add_argument("--head-kill-after", type=float, default=3.0,
+                        help="with --kill-head: seconds into the job")
+    parser.add_argument("--runs", default="workers,head,none",
+                        help="which runs, in order: workers (worker nodes killed every "
+                             "--kill-every s), head (the head killed once, --head-kill-after s "
+                             "in), none (no faults)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    runs = [one_run(args, faults=True)]
-    if not args.faults_only:
-        runs.append(one_run(args, faults=False))
+    kinds = {"workers": "workers", "head": "head", "none": ""}
+    runs = [one_run(args, faults=kinds[name]) for name in args.runs.split(",")]
     for run in runs:
         if args.json:
             print(json.dumps(run), flush=True)
         else:
-            what = "with faults" if run["faults"] else "without faults"
+            what = {"workers": "worker nodes killed", "head": "the head killed once",
+                    "": "without faults"}[run["faults"]]
             status = "exact" if run["ok"] else f"FAILED: {run}"
             kills = (f", {run.get('kills', 0)} nodes killed, actors moved"
                      f" {run['actor_moves']} times" if run["faults"] else "")

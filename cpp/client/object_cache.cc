@@ -59,7 +59,14 @@ bool ObjectCache::IsHere(const ObjectId& id) const {
 
 void ObjectCache::MarkHandedOut(const ObjectId& id) {
   auto it = entries_.find(id);
-  if (it != entries_.end()) it->second.handed_out = true;
+  if (it == entries_.end()) return;
+  Entry& entry = it->second;
+  entry.handed_out = true;
+  if (entry.value && entry.value->error == rpc::OBJECT_STORE_FULL) {
+    // Spilled, and no room to bring it back then: the next get asks again.
+    entry.value.reset();
+    entry.subscribed = false;
+  }
 }
 
 std::vector<ObjectValue> ObjectCache::DropUnreadValues() {

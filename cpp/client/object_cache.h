@@ -63,7 +63,8 @@ class ObjectCache {
   bool IsHere(const ObjectId& id) const;
 
   // A get returned the value of `id`: only now may DropUnreadValues drop it
-  // (a value nobody has read yet must stay until it is read once).
+  // (a value nobody has read yet must stay until it is read once). An
+  // OBJECT_STORE_FULL answer is not kept: the next get asks again.
   void MarkHandedOut(const ObjectId& id);
 
   // Drops the in-arena values that were handed out and that no reader

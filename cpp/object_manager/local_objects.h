@@ -33,7 +33,13 @@ class LocalObjects {
   // REQUIRES: CreateForPull(id) succeeded; nothing writes the buffer any more.
   virtual void AbortPulled(const ObjectId& id) = 0;
 
-  // Sending. The bytes of sealed object `id`, kept in place until
+  // Sending. Runs `ready` on the loop once `id` may be pinned: at once
+  // (maybe inside this call), or once its bytes are back from disk.
+  virtual void WhenSendable(const ObjectId& id, std::function<void()> ready) {
+    (void)id;
+    ready();
+  }
+  // The bytes of sealed object `id`, kept in place until
   // UnpinSent(id); NotFound when it is not in this node's arena.
   struct Pinned {
     const uint8_t* data = nullptr;

@@ -55,7 +55,16 @@ class SendReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteB
       }
       boost::asio::post(context_->loop, [self = shared_from_this(),
                                          id = ObjectId::FromBinary(request.object_id()),
-                                         size = request.object_size()] { self->Pin(id, size); });
+                                         size = request.object_size()] {
+        // A spilled object is read back first, off the loop.
+        self->context_->objects.WhenSendable(id, [self, id, size] {
+          {
+            std::lock_guard<std::mutex> lock(self->context_->mu);
+            if (!self->context_->alive) return;
+          }
+          self->Pin(id, size);
+        });
+      });
     }
     if (request.length() > 0) {
       grpc::Status sent = Queue(Range{request.offset(), request.length()});

@@ -119,9 +119,16 @@ class RawSendConnection : public std::enable_shared_from_this<RawSendConnection>
         std::lock_guard<std::mutex> lock(self->senders_->mu);
         if (!self->senders_->alive) return;
       }
-      auto lease = PinForSending(self->senders_, id, size);
-      boost::asio::post(self->socket_.get_executor(),
-                        [self, lease = std::move(lease)]() mutable { self->OnPinned(lease); });
+      // A spilled object is read back first, off the loop.
+      self->senders_->objects.WhenSendable(id, [self, id, size] {
+        {
+          std::lock_guard<std::mutex> lock(self->senders_->mu);
+          if (!self->senders_->alive) return;
+        }
+        auto lease = PinForSending(self->senders_, id, size);
+        boost::asio::post(self->socket_.get_executor(),
+                          [self, lease = std::move(lease)]() mutable { self->OnPinned(lease); });
+      });
     });
   }
 

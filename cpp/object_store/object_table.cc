@@ -349,7 +349,8 @@ void ObjectTable::MaybeFree(const ObjectId& id) {
     if (it == objects_.end()) continue;
     ObjectEntry& entry = it->second;
     if (entry.refs > 0 || !entry.pins.empty() || entry.state != ObjectState::kReady ||
-        !entry.subscribers.empty() || entry.abandoned || entry.fetching) {
+        !entry.subscribers.empty() || entry.abandoned || entry.fetching || entry.spilling ||
+        entry.restoring) {
       continue;
     }
     if (entry.in_store) allocator_.Free(entry.offset);
@@ -379,14 +380,9 @@ StoreStats ObjectTable::Stats() const {
   return stats;
 }
 
-std::vector<ObjectId> ObjectTable::SpillCandidates() const {
-  std::vector<std::pair<uint64_t, ObjectId>> sized;
-  for (const auto& [id, entry] : objects_) {
-    if (entry.state == ObjectState::kReady && entry.in_store && entry.pins.empty() &&
-        !entry.abandoned && entry.error == rpc::ERROR_NONE) {
-      sized.emplace_back(entry.size, id);
-    }
-  }
+namespace {
+
+std::vector<ObjectId> LargestFirst(std::vector<std::pair<uint64_t, ObjectId>> sized) {
   std::sort(sized.begin(), sized.end(),
             [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<ObjectId> ids;
@@ -395,23 +391,96 @@ std::vector<ObjectId> ObjectTable::SpillCandidates() const {
   return ids;
 }
 
-void ObjectTable::MarkSpilled(const ObjectId& id) {
+}  // namespace
+
+std::vector<ObjectId> ObjectTable::SpillCandidates() const {
+  std::vector<std::pair<uint64_t, ObjectId>> sized;
+  for (const auto& [id, entry] : objects_) {
+    if (entry.state == ObjectState::kReady && entry.in_store && entry.pins.empty() &&
+        !entry.abandoned && !entry.spilling && entry.elsewhere.IsNil() &&
+        entry.error == rpc::ERROR_NONE) {
+      sized.emplace_back(entry.size, id);
+    }
+  }
+  return LargestFirst(std::move(sized));
+}
+
+void ObjectTable::BeginSpill(const ObjectId& id) {
   auto it = objects_.find(id);
-  if (it == objects_.end() || !it->second.in_store) return;
-  allocator_.Free(it->second.offset);
-  it->second.in_store = false;
-  it->second.spilled = true;
+  if (it != objects_.end()) it->second.spilling = true;
+}
+
+bool ObjectTable::EndSpill(const ObjectId& id, bool written) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.spilling) return false;
+  it->second.spilling = false;
+  MaybeFree(id);  // freed while it was being written
+  it = objects_.find(id);
+  if (it == objects_.end()) return false;
+  ObjectEntry& entry = it->second;
+  if (!written || !entry.in_store || !entry.pins.empty()) return false;
+  allocator_.Free(entry.offset);
+  entry.in_store = false;
+  entry.spilled = true;
+  return true;
 }
 
 absl::StatusOr<uint64_t> ObjectTable::Unspill(const ObjectId& id) {
   auto it = objects_.find(id);
-  if (it == objects_.end() || !it->second.spilled) return absl::NotFoundError("not spilled");
+  if (it == objects_.end() || !it->second.spilled || it->second.restoring) {
+    return absl::NotFoundError("not spilled");
+  }
   auto offset = allocator_.Allocate(it->second.size);
   if (!offset) return absl::ResourceExhaustedError("no room to restore " + id.Hex());
   it->second.offset = *offset;
-  it->second.in_store = true;
-  it->second.spilled = false;
+  it->second.restoring = true;
   return *offset;
+}
+
+void ObjectTable::EndUnspill(const ObjectId& id, const absl::Status& read) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.restoring) return;
+  ObjectEntry& entry = it->second;
+  entry.restoring = false;
+  entry.spilled = false;
+  if (read.ok()) {
+    entry.in_store = true;
+  } else {
+    allocator_.Free(entry.offset);
+    // Garbage must not be served as the value: the object is lost.
+    MarkLost(id, "object " + id.Hex() + " was spilled to disk and could not be read back: " +
+                     std::string(read.message()));
+  }
+  MaybeFree(id);
+}
+
+std::vector<ObjectId> ObjectTable::EvictCandidates() const {
+  std::vector<std::pair<uint64_t, ObjectId>> sized;
+  for (const auto& [id, entry] : objects_) {
+    if (entry.state == ObjectState::kReady && entry.in_store && !entry.elsewhere.IsNil() &&
+        entry.pins.empty() && !entry.fetching && !entry.spilling &&
+        entry.error == rpc::ERROR_NONE) {
+      sized.emplace_back(entry.size, id);
+    }
+  }
+  return LargestFirst(std::move(sized));
+}
+
+bool ObjectTable::AnyMappedCopy() const {
+  for (const auto& [id, entry] : objects_) {
+    if (entry.state == ObjectState::kReady && entry.in_store && !entry.elsewhere.IsNil() &&
+        !entry.pins.empty() && !entry.fetching) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void ObjectTable::Evict(const ObjectId& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end() || !it->second.in_store || it->second.elsewhere.IsNil()) return;
+  allocator_.Free(it->second.offset);
+  it->second.in_store = false;
 }
 
 void ObjectTable::MarkLost(const ObjectId& id, std::string message, rpc::ErrorCode code) {

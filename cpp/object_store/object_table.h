@@ -65,6 +65,12 @@ struct ObjectEntry {
   // Its bytes were written to a file to make room in the arena (in_store is
   // false meanwhile); they come back before any client reads them.
   bool spilled = false;
+  // Its bytes are being written out (BeginSpill..EndSpill): they stay in
+  // the block at `offset`, readable, and the block stays until EndSpill.
+  bool spilling = false;
+  // Its bytes are being read back (Unspill..EndUnspill) into the block at
+  // `offset`; it stays `spilled` (no reader sees the block) until then.
+  bool restoring = false;
   // Ready, with its bytes in the arena of another node (a large result
   // stays where it was made); nil when it was made here. Until a copy is
   // pulled here (in_store), a reader here needs one first (NeedsFetch).
@@ -144,17 +150,38 @@ class ObjectTable {
   // aborts objects it was still writing.
   void DropClient(ClientId client);
 
-  // Spilling. Sealed objects no client has mapped may leave the arena:
-  // the candidates, largest first; MarkSpilled once their bytes are saved
-  // (their block returns to the arena); Unspill gives a block to copy them
-  // back into (ResourceExhausted when none is free).
+  // Spilling. Sealed objects made here that no client has mapped may leave
+  // the arena: the candidates, largest first. BeginSpill while their bytes
+  // are written out elsewhere (the entry and its block stay, even if freed
+  // meanwhile); EndSpill when that is over: true when the object left the
+  // arena (its block is free now, it is spilled), false when it stays (the
+  // write failed, a client mapped it meanwhile, or it was freed: its file
+  // is of no use then).
+  // REQUIRES (BeginSpill): `id` is one of SpillCandidates().
   std::vector<ObjectId> SpillCandidates() const;
-  void MarkSpilled(const ObjectId& id);
+  void BeginSpill(const ObjectId& id);
+  bool EndSpill(const ObjectId& id, bool written);
+  // Unspill gives a block to read a spilled object back into
+  // (ResourceExhausted when none is free); it stays spilled, unreadable,
+  // until EndUnspill: in the arena when `read` is OK, else lost with that
+  // reason. Its entry and block stay until EndUnspill even if freed.
   absl::StatusOr<uint64_t> Unspill(const ObjectId& id);
+  void EndUnspill(const ObjectId& id, const absl::Status& read);
   bool IsSpilled(const ObjectId& id) const;
+  // Secondary copies: objects made here whose primary copy is on another
+  // node, with a pulled copy in the arena that no client maps. Evicting one
+  // frees its block; it is pulled again when read (NeedsFetch). Largest
+  // first.
+  std::vector<ObjectId> EvictCandidates() const;
+  // Whether a secondary copy is in the arena that some client maps (maybe
+  // only caches: asked to unpin, it may become a candidate).
+  bool AnyMappedCopy() const;
+  // REQUIRES: `id` is one of EvictCandidates().
+  void Evict(const ObjectId& id);
   // A restored object's bytes could not be read back, or its only copy was
   // on a node that is gone: its block is freed and it holds a `code` error
   // (OBJECT_LOST, or a more precise kind of loss) with `message` from now on.
+  // REQUIRES: it is not being spilled.
   void MarkLost(const ObjectId& id, std::string message, rpc::ErrorCode code = rpc::OBJECT_LOST);
   // A ready object whose only copy was on another node, lost there and to
   // be made again (lineage): pending once more, its references kept, its

@@ -67,7 +67,7 @@ class ActorManager : public ActorTasks {
   // A driver or worker left: the non-detached actors it created die with it.
   void OnOwnerGone(ClientId owner);
   // Some object became ready: calls that waited for arguments may go.
-  void OnObjectReady();
+  void OnObjectReady() override;
   // An object was freed; if it was an actor's handle, the actor is out of
   // scope (handled after the current event).
   void OnObjectFreed(const ObjectId& id);

@@ -145,10 +145,10 @@ void ReapChildren(flare::NodeManager& manager) {
 // it exists (the port, and so the object manager's service, opens first).
 class LateObjects : public flare::LocalObjects {
  public:
-  // `before_send` runs before an object is pinned to be sent (it brings a
-  // spilled object back into the arena).
-  void Bind(std::unique_ptr<flare::ObjectTableObjects> objects,
-            std::function<void(const flare::ObjectId&)> before_send) {
+  // `before_send` runs before an object is pinned to be sent: it brings a
+  // spilled object back into the arena, then runs its second argument.
+  using BeforeSend = std::function<void(const flare::ObjectId&, std::function<void()>)>;
+  void Bind(std::unique_ptr<flare::ObjectTableObjects> objects, BeforeSend before_send) {
     objects_ = std::move(objects);
     before_send_ = std::move(before_send);
   }
@@ -158,16 +158,19 @@ class LateObjects : public flare::LocalObjects {
   }
   absl::Status SealPulled(const flare::ObjectId& id) override { return objects_->SealPulled(id); }
   void AbortPulled(const flare::ObjectId& id) override { objects_->AbortPulled(id); }
+  void WhenSendable(const flare::ObjectId& id, std::function<void()> ready) override {
+    if (!objects_ || !before_send_) return ready();
+    before_send_(id, std::move(ready));
+  }
   absl::StatusOr<Pinned> PinForSend(const flare::ObjectId& id) override {
     if (!objects_) return absl::UnavailableError("the node is starting");
-    if (before_send_) before_send_(id);
     return objects_->PinForSend(id);
   }
   void UnpinSent(const flare::ObjectId& id) override { objects_->UnpinSent(id); }
 
  private:
   std::unique_ptr<flare::ObjectTableObjects> objects_;
-  std::function<void(const flare::ObjectId&)> before_send_;
+  BeforeSend before_send_;
 };
 
 struct ClusterLink {
@@ -435,12 +438,14 @@ int main(int argc, char** argv) {
       [&manager](const flare::ObjectId& id, std::vector<flare::ClientId> waiting) {
         manager.OnObjectPulled(id, waiting);
       }),
-      [&manager](const flare::ObjectId& id) { manager.BringBackToSend(id); });
+      [&manager](const flare::ObjectId& id, std::function<void()> then) {
+        manager.BringBackToSend(id, std::move(then));
+      });
   puller.Bind(link.objects.get());
   // Pulls that find the arena full wait for room: spilling makes some, and
   // so does every object freed here.
-  link.objects->SetSpaceRequester([&](uint64_t) {
-    manager.MakeRoom([&link] {
+  link.objects->SetSpaceRequester([&](uint64_t bytes) {
+    manager.MakeRoom(bytes, [&link] {
       if (link.objects) link.objects->OnSpaceFreed();
     });
   });

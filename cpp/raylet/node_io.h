@@ -40,12 +40,21 @@ class Timers {
 };
 
 // Where spilled objects' bytes go: one file (or anything) per object.
+// Writing or reading one takes long (tens of milliseconds for 100 MiB), so
+// it runs off the event loop: a call starts it, and `done` runs later on
+// the loop with how it went, never inside the call that started it.
+// Operations end in the order they were started.
+// REQUIRES: the `size` bytes at `data` stay allocated and, for a write,
+// unchanged until `done` runs; no two operations on one object at a time.
 class SpillFiles {
  public:
+  using Done = std::function<void(const absl::Status&)>;
   virtual ~SpillFiles() = default;
-  virtual absl::Status Write(const ObjectId& id, const uint8_t* data, uint64_t size) = 0;
+  virtual void Write(const ObjectId& id, const uint8_t* data, uint64_t size, Done done) = 0;
   // Reads exactly `size` bytes written for `id` into `data`.
-  virtual absl::Status Read(const ObjectId& id, uint8_t* data, uint64_t size) = 0;
+  virtual void Read(const ObjectId& id, uint8_t* data, uint64_t size, Done done) = 0;
+  // Deletes what was written for `id` (after the operations started
+  // before this call).
   virtual void Remove(const ObjectId& id) = 0;
 };
 

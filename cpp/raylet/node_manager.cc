@@ -47,7 +47,8 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
       request_stop_(std::move(request_stop)),
       node_id_(options_.node_id.IsNil() ? NodeId::FromRandom() : options_.node_id),
       objects_(arena_->size()),
-      spill_(objects_, arena_->base(), *node_io_.spill_files),
+      spill_(objects_, arena_->base(), *node_io_.spill_files, *node_io_.timers,
+             [this] { AskClientsToUnpin(clients_); }),
       scheduler_(options_.resources),
       gpus_(options_.resources.Get("GPU")),
       pool_(*launcher_, static_cast<size_t>(std::max(1.0, options_.resources.Get("CPU"))),
@@ -57,6 +58,7 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
       gcs_(gcs),
       gcs_requests_(gcs, clients) {
   gcs_requests_.set_node_id(node_id_);
+  spill_.SetRoomListener([this] { OnRoomMade(); });
   tasks_.set_infeasible_grace(options_.infeasible_grace);
   rpc::NodeInfo self;
   self.set_node_id(node_id_.Binary());
@@ -99,13 +101,38 @@ NodeManager::NodeManager(NodeOptions options, std::unique_ptr<Arena> arena,
   });
 }
 
-void NodeManager::MakeRoom(std::function<void()> then) {
-  if (spill_.SpillAny()) {
-    node_io_.timers->Post(std::move(then));
-    return;
+void NodeManager::MakeRoom(uint64_t bytes, std::function<void()> then) {
+  switch (spill_.MakeRoom(bytes)) {
+    case SpillManager::Room::kMade:
+      node_io_.timers->Post(std::move(then));
+      return;
+    case SpillManager::Room::kComing:
+      room_waiters_.push_back(std::move(then));  // run when a spill ends
+      return;
+    case SpillManager::Room::kNone:
+      AskClientsToUnpin(clients_);
+      node_io_.timers->After(kRoomRetry, std::move(then));
+      return;
   }
-  AskClientsToUnpin(clients_);
-  node_io_.timers->After(kRoomRetry, std::move(then));
+}
+
+void NodeManager::OnRoomMade() {
+  // Creates first, in the order they came, then pulls.
+  std::deque<PendingCreate> creates;
+  creates.swap(pending_creates_);
+  for (PendingCreate& create : creates) {
+    if (clients_.Find(create.client) != nullptr) TryCreate(create.client, create.request);
+  }
+  std::vector<std::function<void()>> waiters;
+  waiters.swap(room_waiters_);
+  for (auto& then : waiters) then();
+  if (on_room_) on_room_();
+}
+
+void NodeManager::BringBackToSend(const ObjectId& id, std::function<void()> then) {
+  const SpillManager::Restored now =
+      spill_.Restore({id}, [then](SpillManager::Restored) { then(); });
+  if (now != SpillManager::Restored::kPending) then();
 }
 
 NodeUnits NodeManager::Units() {
@@ -191,6 +218,7 @@ void NodeManager::OnRefUpdate(const ClientInfo& client, const rpc::RefUpdate& up
 
 void NodeManager::OnReleasePins(const ClientInfo& client, const rpc::ReleasePins& release) {
   for (const auto& id : release.object_ids()) objects_.Unpin(client.id, ObjectId::FromBinary(id));
+  spill_.OnUnpinned();  // what waits for copies to be unpinned looks again
 }
 
 void NodeManager::OnKvPut(const ClientInfo& client, rpc::KvPut& put) {
@@ -458,20 +486,20 @@ void NodeManager::OnFetched(const ObjectId& id, const absl::Status& status) {
   tasks_.Dispatch();
 }
 
-void NodeManager::SendObject(ClientId client, const ObjectId& id, int attempt) {
+void NodeManager::SendObject(ClientId client, const ObjectId& id) {
+  if (clients_.Find(client) == nullptr) return;
+  // Spilled: brought back first (off the loop; the client waits). One that
+  // found no room for long is described as such, one that could not be
+  // read back as lost.
+  const SpillManager::Restored now = spill_.Restore(
+      {id}, [this, client, id](SpillManager::Restored) { DescribeTo(client, id); });
+  if (now != SpillManager::Restored::kPending) DescribeTo(client, id);
+}
+
+void NodeManager::DescribeTo(ClientId client, const ObjectId& id) {
   if (clients_.Find(client) == nullptr) return;
   // On another node: a local reader learns where (and asks again for the
   // value if it needs it); another node pulls it from there.
-  if (spill_.Restore(id) == SpillManager::Restored::kNoRoom) {
-    // No room to bring it back yet: clients are asked to unpin what they
-    // only cache, and it is tried again shortly.
-    AskClientsToUnpin(clients_);
-    if (attempt < kRestoreAttempts) {
-      node_io_.timers->After(kRestoreRetry,
-                             [this, client, id, attempt] { SendObject(client, id, attempt + 1); });
-      return;
-    }
-  }
   rpc::Message message;
   objects_.DescribeAndPin(client, id, message.mutable_object_ready());
   const ClientInfo* info = clients_.Find(client);
@@ -497,15 +525,28 @@ void NodeManager::OnCreateObject(const ClientInfo& client, const rpc::CreateObje
     clients_.Send(client.id, reply);
     return;
   }
-  auto [offset, ask_unpin] = spill_.Create(client.id, id, request.size());
-  if (ask_unpin) AskClientsToUnpin(clients_);
-  if (offset.ok()) {
-    body->set_offset(*offset);
+  TryCreate(client.id, request);
+}
+
+void NodeManager::TryCreate(ClientId client, const rpc::CreateObject& request) {
+  const ObjectId id = ObjectId::FromBinary(request.object_id());
+  SpillManager::Created created = spill_.Create(client, id, request.size());
+  if (created.wait_for_room) {
+    // Spills under way make room: answered when one ends (OnRoomMade).
+    pending_creates_.push_back({client, request});
+    return;
+  }
+  if (created.ask_clients_to_unpin) AskClientsToUnpin(clients_);
+  rpc::Message reply;
+  auto* body = reply.mutable_create_reply();
+  body->set_request_id(request.request_id());
+  if (created.offset.ok()) {
+    body->set_offset(*created.offset);
   } else {
     body->set_error(rpc::OBJECT_STORE_FULL);
-    body->set_error_message(std::string(offset.status().message()));
+    body->set_error_message(std::string(created.offset.status().message()));
   }
-  clients_.Send(client.id, reply);
+  clients_.Send(client, reply);
 }
 
 void NodeManager::OnSubscribe(const ClientInfo& client, const rpc::Subscribe& request) {

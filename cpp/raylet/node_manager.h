@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -144,15 +145,17 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // Object transfer waits for room in the arena. `on_room` is posted onto
   // the loop (once for a burst) after objects are freed here.
   void SetRoomListener(std::function<void()> on_room) { on_room_ = std::move(on_room); }
-  // Makes room for a pull: spills one object no client maps, or, when none
-  // can be, asks clients to drop the values they only cache. `then` runs on
-  // the loop once there may be room: at once after a spill, shortly after
-  // asking (what clients unpin can then be spilled).
-  void MakeRoom(std::function<void()> then);
+  // Makes room for a pull of `bytes`: evicts a secondary copy, or spills
+  // objects no client maps, or, when none can be, asks clients to drop the
+  // values they only cache. `then` runs on the loop once there may be room:
+  // right after an eviction, when a spill ends, shortly after asking (what
+  // clients unpin can then be spilled).
+  void MakeRoom(uint64_t bytes, std::function<void()> then);
   // Another node pulls `id` from here: a copy spilled to disk (a result
   // held here for its owner elsewhere may be) comes back into the arena
-  // first, if there is room.
-  void BringBackToSend(const ObjectId& id) { spill_.Restore(id); }
+  // first, if there is room; `then` runs on the loop once it is back (or
+  // could not be brought back), maybe inside this call.
+  void BringBackToSend(const ObjectId& id, std::function<void()> then);
   // A copy pulled from another node was sealed here: `waiting` (the
   // clients subscribed to it) and the tasks that need it are told.
   void OnObjectPulled(const ObjectId& id, const std::vector<ClientId>& waiting) {
@@ -174,8 +177,14 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // the clients that asked for its value get it, or the error.
   void OnFetched(const ObjectId& id, const absl::Status& status);
   // Sends `client` where object `id` is, bringing it back from disk first
-  // (tried again shortly, a few times, while the arena has no room).
-  void SendObject(ClientId client, const ObjectId& id, int attempt = 0);
+  // (SpillManager::Restore: it waits off the loop for the read, and for
+  // room a bounded while).
+  void SendObject(ClientId client, const ObjectId& id);
+  void DescribeTo(ClientId client, const ObjectId& id);
+  // Creates `request` for `client`, or queues it while spills make room.
+  void TryCreate(ClientId client, const rpc::CreateObject& request);
+  // A spill ended: queued creates try again, then pulls waiting for room.
+  void OnRoomMade();
   // Whether `client` may create or put `id`: a new id (a put), or a return
   // of the task it runs. Logs a refusal.
   bool MayWrite(const ClientInfo& client, const ObjectId& id) const;
@@ -189,13 +198,9 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
                                 absl::StatusOr<std::vector<rpc::NodeInfo>> nodes) const;
   void CheckDriverAlive();
 
-  // A spilled object a client asked for waits this long, this many times,
-  // for room to come back into the arena.
-  static constexpr std::chrono::milliseconds kRestoreRetry{20};
   // A pull that found no room looks again this long after clients were
   // asked to unpin (its admission timeout bounds the tries).
   static constexpr std::chrono::milliseconds kRoomRetry{20};
-  static constexpr int kRestoreAttempts = 50;
 
   ClientChannel& clients_;
   NodeOptions options_;
@@ -240,6 +245,14 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // The local clients waiting for a copy of an object made elsewhere.
   absl::flat_hash_map<ObjectId, std::vector<ClientId>, IdHash> fetch_waiters_;
   std::function<void()> on_room_;
+  // Creates waiting for spills under way to make room, in arrival order,
+  // and pulls waiting for the same.
+  struct PendingCreate {
+    ClientId client;
+    rpc::CreateObject request;
+  };
+  std::deque<PendingCreate> pending_creates_;
+  std::vector<std::function<void()>> room_waiters_;
   bool room_posted_ = false;  // on_room_ is posted and has not run yet
   // Why a worker process is about to exit on its own (sys.exit()), by pid.
   absl::flat_hash_map<pid_t, std::string> exit_reasons_;

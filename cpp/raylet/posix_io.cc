@@ -29,7 +29,7 @@ bool PosixProcessControl::Exists(pid_t pid) {
 
 NodeIo PosixNodeIo(boost::asio::io_context& io, const std::string& session_dir) {
   return NodeIo{std::make_unique<PosixProcessControl>(), std::make_unique<AsioTimers>(io),
-                std::make_unique<DiskSpillFiles>(session_dir + "/spill")};
+                std::make_unique<ThreadedSpillFiles>(io, session_dir + "/spill")};
 }
 
 void AsioTimers::After(std::chrono::milliseconds delay, std::function<void()> action) {
@@ -83,5 +83,64 @@ absl::Status DiskSpillFiles::Read(const ObjectId& id, uint8_t* data, uint64_t si
 }
 
 void DiskSpillFiles::Remove(const ObjectId& id) { ::unlink(Path(id).c_str()); }
+
+ThreadedSpillFiles::ThreadedSpillFiles(boost::asio::io_context& io, std::string dir)
+    : io_(io), disk_(std::move(dir)), thread_([this] { Run(); }) {}
+
+ThreadedSpillFiles::~ThreadedSpillFiles() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    jobs_.clear();
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void ThreadedSpillFiles::Write(const ObjectId& id, const uint8_t* data, uint64_t size,
+                               Done done) {
+  Queue([this, id, data, size] { return disk_.Write(id, data, size); }, std::move(done));
+}
+
+void ThreadedSpillFiles::Read(const ObjectId& id, uint8_t* data, uint64_t size, Done done) {
+  Queue([this, id, data, size] { return disk_.Read(id, data, size); }, std::move(done));
+}
+
+void ThreadedSpillFiles::Remove(const ObjectId& id) {
+  // Unlinking a large file takes a while too.
+  Queue(
+      [this, id] {
+        disk_.Remove(id);
+        return absl::OkStatus();
+      },
+      nullptr);
+}
+
+void ThreadedSpillFiles::Queue(std::function<absl::Status()> work, Done done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs_.emplace_back(std::move(work), std::move(done));
+  }
+  wake_.notify_one();
+}
+
+void ThreadedSpillFiles::Run() {
+  for (;;) {
+    std::pair<std::function<absl::Status()>, Done> job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    absl::Status status = job.first();
+    if (job.second) {
+      boost::asio::post(io_, [done = std::move(job.second), status = std::move(status)] {
+        done(status);
+      });
+    }
+  }
+}
 
 }  // namespace flare

@@ -331,7 +331,14 @@ bool TaskManager::ArgsHere(const rpc::TaskSpec& spec) {
       here = false;
     }
   }
-  return here;
+  if (!here) return false;
+  // Spilled ones are read back first, off the loop; a call whose arguments
+  // found no room fails as a task's would (OnArgumentsRestored).
+  const TaskId task_id = TaskId::FromBinary(spec.task_id());
+  return spill_.Restore(ArgumentIds(spec), [this, task_id](SpillManager::Restored outcome) {
+    if (outcome == SpillManager::Restored::kNoRoom) OnArgumentsRestored(task_id, outcome);
+    actors_.OnObjectReady();
+  }) != SpillManager::Restored::kPending;
 }
 
 // ---- dispatch -------------------------------------------------------------------
@@ -404,6 +411,19 @@ void TaskManager::Rebalance() {
   }
 }
 
+void TaskManager::OnArgumentsRestored(const TaskId& task_id, SpillManager::Restored outcome) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end() || it->second.running || it->second.cancelled) return;
+  if (outcome == SpillManager::Restored::kNoRoom) {
+    Fail(task_id, rpc::OBJECT_STORE_FULL,
+         "task " + it->second.spec.function_name() + " could not start: its arguments were "
+         "spilled to disk and the object store stayed too full to bring them back");
+    return;
+  }
+  Enqueue(task_id, it->second);  // a lost argument fails it as it is sent
+  Dispatch();
+}
+
 void TaskManager::SendLeased(const TaskId& task_id, ClientId worker) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end()) return;
@@ -415,8 +435,17 @@ bool TaskManager::SendTo(const TaskId& task_id, TaskRecord& record, ClientId wor
   record.worker = worker;
   if (const WorkerInfo* info = pool_.Find(worker)) record.worker_pid = info->pid;
   // Spilled arguments come back first (one that cannot be read back is
-  // lost); a failed argument fails the task without running it.
-  const SpillManager::Restored restored = spill_.RestoreAll(ArgumentIds(record.spec));
+  // lost); a failed argument fails the task without running it. While they
+  // are read back (or wait for room), the task waits off its worker.
+  const SpillManager::Restored restored =
+      spill_.Restore(ArgumentIds(record.spec), [this, task_id](SpillManager::Restored outcome) {
+        OnArgumentsRestored(task_id, outcome);
+      });
+  if (restored == SpillManager::Restored::kPending) {
+    record.running = false;
+    record.worker = 0;
+    return false;
+  }
   if (const ObjectEntry* failed = FailedArgument(objects_, record.spec)) {
     std::vector<ObjectId> not_fetched;
     if (record.owner_is_peer && !not_fetched_.empty()) {
@@ -429,26 +458,6 @@ bool TaskManager::SendTo(const TaskId& task_id, TaskRecord& record, ClientId wor
     } else {
       FailWithErrorOf(task_id, *failed);
     }
-    return false;
-  }
-  if (restored == SpillManager::Restored::kNoRoom) {
-    // Arguments spilled to disk and no room to bring them back yet: clients
-    // are asked to unpin, and the task is scheduled again shortly, for a while.
-    AskClientsToUnpin(clients_);
-    record.running = false;
-    record.worker = 0;
-    if (++record.restore_attempts > kRestoreAttempts) {
-      Fail(task_id, rpc::OBJECT_STORE_FULL,
-           "task " + record.spec.function_name() + " could not start: its arguments were "
-           "spilled to disk and the object store stayed too full to bring them back");
-      return false;
-    }
-    timers_.After(kRestoreRetry, [this, task_id] {
-      auto it = tasks_.find(task_id);
-      if (it == tasks_.end() || it->second.running || it->second.cancelled) return;
-      Enqueue(task_id, it->second);
-      Dispatch();
-    });
     return false;
   }
   rpc::Message message;

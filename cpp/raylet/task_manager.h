@@ -66,6 +66,8 @@ class ActorTasks {
   // Whether the actor is this node's (being created, alive, restarting, or
   // dead with a handle left).
   virtual bool Hosts(const ActorId& actor_id) const = 0;
+  // Objects calls wait for may be here now (e.g. read back from disk).
+  virtual void OnObjectReady() {}
 };
 
 class TaskManager {
@@ -73,13 +75,9 @@ class TaskManager {
   // A cancelled task that has not stopped this long after its interrupt
   // (stuck in C code, or catching KeyboardInterrupt) loses its worker.
   static constexpr std::chrono::milliseconds kCancelGrace{2000};
-  // A task whose spilled arguments find no room in the arena is tried again
-  // this often, this many times (5 s), before it fails.
-  static constexpr std::chrono::milliseconds kRestoreRetry{20};
   // A task whose argument a node could not fetch from a node still in the
   // view is placed again after this.
   static constexpr std::chrono::milliseconds kLostArgumentRetry{100};
-  static constexpr int kRestoreAttempts = 250;
   // Queued tasks looked at per dispatch for sending to other nodes.
   static constexpr size_t kSpillBatch = 64;
   // How long a task no node fits waits for one to join before it fails
@@ -196,14 +194,17 @@ class TaskManager {
   // and it is pulled here for the others.
   void OnReadyElsewhere(const ObjectId& id);
   // Whether every argument is ready with its bytes on this node, as a
-  // worker here needs them. Starts pulling those made on other nodes
-  // (whoever waits for them is woken once they are here).
+  // worker here needs them. Starts pulling those made on other nodes, and
+  // reading back those spilled to disk (whoever waits for them is woken
+  // once they are here: actor calls through ActorTasks::OnObjectReady).
   bool ArgsHere(const rpc::TaskSpec& spec);
   // Sends the task to `worker` (its arguments restored and pinned for it).
   // False when it did not go: an argument failed (the task failed with that
-  // error and is finished), or spilled arguments found no room (it is tried
-  // again shortly, through the scheduler).
+  // error and is finished), or spilled arguments are being brought back
+  // (OnArgumentsRestored queues it again, or fails it when they found no
+  // room).
   bool SendTo(const TaskId& task_id, TaskRecord& record, ClientId worker);
+  void OnArgumentsRestored(const TaskId& task_id, SpillManager::Restored outcome);
   // The retry rule every failed attempt goes through: whether the task may
   // run again — it was not cancelled, has retries left (negative:
   // unlimited) and, if a generator, has yielded nothing yet (the caller may

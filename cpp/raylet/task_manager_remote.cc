@@ -79,7 +79,9 @@ void TaskManager::Forward(const TaskId& task_id, TaskRecord& record, const NodeI
     FailWithErrorOf(task_id, *failed);
     return;
   }
-  spill_.RestoreAll(ArgumentIds(record.spec));
+  // Spilled arguments are brought back for the other node to pull (its
+  // pull waits for them: NodeManager::BringBackToSend).
+  spill_.Restore(ArgumentIds(record.spec), [](SpillManager::Restored) {});
   const absl::Status sent = remote_.Send(node, task_id, record.spec, record.demand);
   if (absl::IsFailedPrecondition(sent)) {
     // An argument is not on this node (ArgsReady lets unknown ids pass), or

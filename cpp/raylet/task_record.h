@@ -28,7 +28,6 @@ struct TaskRecord {
   bool waited_infeasible = false;  // waited its grace for a node that fits
   bool clock_started = false;  // timeout_s counts from when it reaches a worker's front
   int retries_left = 0;        // negative: unlimited
-  int restore_attempts = 0;    // times its spilled arguments found no room
   NodeId remote;               // not nil: placed on that node (sent, or waiting for arguments)
   bool owner_is_peer = false;  // another node placed it here: it runs here
   uint64_t seq = 0;            // submission order on this node

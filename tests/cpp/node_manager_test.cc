@@ -457,6 +457,7 @@ TEST_F(NodeManagerTest, ATaskWhoseSpilledArgumentCannotBeReadBackFailsWithObject
     create.set_object_id(id.Binary());
     create.set_size(size);
     node_.manager().OnCreateObject(driver, create);
+    node_.spill_files().CompleteAll();  // a spill it waits for
     auto replies = node_.Take(driver_, rpc::Message::kCreateReply);
     EXPECT_EQ(replies.size(), 1u);
     EXPECT_EQ(replies[0].create_reply().error(), rpc::ERROR_NONE);
@@ -473,6 +474,7 @@ TEST_F(NodeManagerTest, ATaskWhoseSpilledArgumentCannotBeReadBackFailsWithObject
   rpc::TaskSpec spec = node_.Spec(driver_, "reads");
   spec.add_dependencies(first.Binary());
   const TaskId task = node_.Submit(driver_, spec);
+  node_.spill_files().CompleteAll();  // room made for it, then its read fails
   EXPECT_TRUE(node_.Executed(worker).empty()) << "it must not run on garbage";
   auto ready = node_.Ready(driver_);
   EXPECT_EQ(ready[ObjectIdFor(task, 1)].error(), rpc::OBJECT_LOST);

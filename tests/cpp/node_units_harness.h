@@ -250,7 +250,7 @@ class NodeUnitsHarness : private ReturnStore {
 
   std::vector<uint8_t> arena_ = std::vector<uint8_t>(kArenaSize);
   ObjectTable objects_{kArenaSize};
-  SpillManager spill_{objects_, arena_.data(), spill_files_};
+  SpillManager spill_{objects_, arena_.data(), spill_files_, timers_, nullptr};
   GeneratorManager generators_{objects_, *this};
   Scheduler scheduler_;
   GpuSlots gpus_{0};

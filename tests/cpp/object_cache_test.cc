@@ -131,6 +131,18 @@ TEST_F(ObjectCacheTest, AHandedOutValueNobodyHoldsIsDroppedAndAskedForAgain) {
   EXPECT_TRUE(cache_.Subscribe(Object(1), /*for_value=*/true)) << "get asks for it again";
 }
 
+TEST_F(ObjectCacheTest, ANoRoomToRestoreAnswerIsReadOnceAndTheNextGetAsksAgain) {
+  cache_.Subscribe(Object(1), true);
+  rpc::ObjectData data;
+  data.set_object_id(Object(1).Binary());
+  data.set_error(rpc::OBJECT_STORE_FULL);
+  cache_.Store(MakeObjectValue(data, arena_, releaser_));
+  ASSERT_NE(cache_.Find(Object(1)), nullptr);
+  cache_.MarkHandedOut(Object(1));
+  EXPECT_EQ(cache_.Find(Object(1)), nullptr) << "the store may have room by the next get";
+  EXPECT_TRUE(cache_.Subscribe(Object(1), /*for_value=*/true));
+}
+
 TEST_F(ObjectCacheTest, ANewValueMustBeReadOnceBeforeItCanBeDropped) {
   cache_.Subscribe(Object(1), true);
   cache_.Store(InStore(1));

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -115,24 +116,70 @@ class RecordingProcesses : public ProcessControl {
   std::vector<std::pair<pid_t, int>> kills;
 };
 
+// Spill "files" in memory whose I/O ends only when a test says so
+// (Complete, CompleteAll), in the order it was started: the bytes are
+// copied then, as a thread would.
 class MemorySpillFiles : public SpillFiles {
  public:
-  absl::Status Write(const ObjectId& id, const uint8_t* data, uint64_t size) override {
-    files[id.Hex()] = std::string(reinterpret_cast<const char*>(data), size);
-    return absl::OkStatus();
+  void Write(const ObjectId& id, const uint8_t* data, uint64_t size, Done done) override {
+    pending_.push_back({id, true, const_cast<uint8_t*>(data), size, std::move(done)});
   }
-  absl::Status Read(const ObjectId& id, uint8_t* data, uint64_t size) override {
-    auto it = files.find(id.Hex());
-    if (fail_reads || it == files.end() || it->second.size() != size) {
-      return absl::DataLossError("unreadable");
+  void Read(const ObjectId& id, uint8_t* data, uint64_t size, Done done) override {
+    pending_.push_back({id, false, data, size, std::move(done)});
+  }
+  void Remove(const ObjectId& id) override {
+    files.erase(id.Hex());
+    ++removes;
+  }
+
+  size_t num_pending() const { return pending_.size(); }
+  // Whether the oldest operation not yet done is a write (else a read) of `id`.
+  bool NextIs(const ObjectId& id, bool write) const {
+    return !pending_.empty() && pending_.front().id == id && pending_.front().write == write;
+  }
+  // Ends the oldest operation; false if none is under way.
+  bool Complete() {
+    if (pending_.empty()) return false;
+    Op op = std::move(pending_.front());
+    pending_.pop_front();
+    absl::Status status;
+    if (op.write) {
+      if (fail_writes) {
+        status = absl::InternalError("disk full");
+      } else {
+        files[op.id.Hex()] = std::string(reinterpret_cast<const char*>(op.data), op.size);
+      }
+    } else {
+      auto it = files.find(op.id.Hex());
+      if (fail_reads || it == files.end() || it->second.size() != op.size) {
+        status = absl::DataLossError("unreadable");
+      } else {
+        std::memcpy(op.data, it->second.data(), op.size);
+      }
     }
-    std::memcpy(data, it->second.data(), size);
-    return absl::OkStatus();
+    op.done(status);
+    return true;
   }
-  void Remove(const ObjectId& id) override { files.erase(id.Hex()); }
+  // Ends every operation, including those started meanwhile.
+  void CompleteAll() {
+    while (Complete()) {
+    }
+  }
 
   std::map<std::string, std::string> files;
   bool fail_reads = false;
+  bool fail_writes = false;
+  int removes = 0;
+
+ private:
+  struct Op {
+    ObjectId id;
+    bool write;
+    uint8_t* data;
+    uint64_t size;
+    Done done;
+  };
+  std::deque<Op> pending_;
 };
 
 class RecordingLauncher : public WorkerLauncher {

@@ -68,7 +68,7 @@ class RayletIntegrationTest : public ::testing::Test {
     manager_ = std::make_unique<NodeManager>(
         options, std::move(*arena), std::make_unique<RecordingLauncher>(&launched_),
         NodeIo{std::make_unique<NoProcesses>(), std::make_unique<AsioTimers>(io_),
-               std::make_unique<DiskSpillFiles>(dir_ + "/spill")},
+               std::make_unique<ThreadedSpillFiles>(io_, dir_ + "/spill")},
         *server_, gcs_client_, [] {});
     server_->set_handler(manager_.get());
     ASSERT_TRUE(manager_->Start().ok());

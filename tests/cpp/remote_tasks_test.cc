@@ -183,7 +183,8 @@ TEST_F(RemoteTasksTest, TheArgumentsObjectTravelsAfterTheReferenceArguments) {
 
 TEST_F(RemoteTasksTest, ASpilledArgumentIsSentAsALocationHereNeverAsAnEmptyValue) {
   const ObjectId spilled = PutInStore(4096);
-  objects_.MarkSpilled(spilled);  // its bytes are in a file on this node
+  objects_.BeginSpill(spilled);  // its bytes are in a file on this node
+  ASSERT_TRUE(objects_.EndSpill(spilled, /*written=*/true));
   const rpc::TaskSpec spec = Spec({spilled});
 
   ASSERT_TRUE(remote_.Send(node_b_, IdOf(spec), spec, kOneCpu).ok());
