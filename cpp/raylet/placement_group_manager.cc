@@ -111,7 +111,9 @@ bool PlacementGroupManager::Park(const TaskId& task_id, const ResourceSet& deman
   if (!group_id) return false;
   Group& group = groups_.at(*group_id);
   if (!group.reserved) {
-    if (!group.created_here) return false;
+    // A holder waits only while its bundles are prepared and the commit is
+    // on its way (a task another holder sent on the new map may come first).
+    if (!group.created_here && (group.round == 0 || group.creator_gone)) return false;
   } else {
     // Placed again: it waits if the bundles that stay cannot hold it, and
     // someone (the creator) is placing the others.
@@ -418,7 +420,10 @@ rpc::BundlesPrepared PlacementGroupManager::OnPrepare(ClientId creator,
     for (const auto& [index, bundle] : bundles) asked.Add(bundle);
     reply.set_refusal("node " + node_id_.Hex() + " has " + scheduler_.available().DebugString() +
                       " free, not " + asked.DebugString());
-    if (!group.reserved) groups_.erase(it);
+    if (!group.reserved) {
+      ReleaseWaiting(group);
+      groups_.erase(it);
+    }
     return reply;
   }
   group.owner = creator;
@@ -456,6 +461,7 @@ void PlacementGroupManager::ReturnPrepared(const PlacementGroupId& group_id, uin
   ReleaseUncommitted(group);
   group.round = 0;
   if (group.reserved) return;  // its committed bundles stay
+  ReleaseWaiting(group);
   by_hex_.erase(group_id.Hex());
   groups_.erase(it);
 }

@@ -127,9 +127,10 @@ class PlacementGroupManager {
   }
   // The group `demand` names, if it exists here.
   std::optional<PlacementGroupId> GroupOf(const ResourceSet& demand) const;
-  // When `demand` names a group created here and not reserved yet, or a
-  // group being placed again whose bundles that stay cannot hold it, the
-  // task waits for it (true); false when the task can be placed now.
+  // When `demand` names a group created here and not reserved yet, a group
+  // whose bundles here are prepared and not committed yet, or a group being
+  // placed again whose bundles that stay cannot hold it, the task waits for
+  // it (true); false when the task can be placed now.
   bool Park(const TaskId& task_id, const ResourceSet& demand);
   // Whether `task_id` waits for `group_id` (it never reached the scheduler).
   bool IsWaiting(const PlacementGroupId& group_id, const TaskId& task_id) const;

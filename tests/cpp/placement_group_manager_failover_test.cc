@@ -287,6 +287,24 @@ TEST_F(PlacementGroupFailoverTest, AHolderAskedForALostBundleKeepsThoseItHadIfTh
   EXPECT_EQ(scheduler_.available().Get("CPU"), 4);
 }
 
+TEST_F(PlacementGroupFailoverTest, ANewHolderHoldsATaskSentOnTheNewMapUntilItsCommitComes) {
+  // c placed bundle 1 here again; b, a holder of the group too, heard of the
+  // new map first and sent a task on to this node.
+  const PlacementGroupId group = PlacementGroupId::FromRandom();
+  ASSERT_TRUE(groups_.OnPrepare(kCreatorPeer, PrepareOf(group, 9, 1, 3), c_).ok());
+  const TaskId early = TaskId::FromRandom();
+  EXPECT_TRUE(groups_.Park(early, Demand("CPU", group, 1, 1))) << "not spilled back";
+  groups_.OnCommit(CommitOf(group, 9, {b_, self_}));
+  EXPECT_EQ(ReservePending(), std::vector<TaskId>{early});
+
+  const PlacementGroupId refused = PlacementGroupId::FromRandom();
+  ASSERT_TRUE(groups_.OnPrepare(kCreatorPeer, PrepareOf(refused, 10, 0, 1), c_).ok());
+  const TaskId never = TaskId::FromRandom();
+  ASSERT_TRUE(groups_.Park(never, Demand("CPU", refused, 0, 1)));
+  groups_.ReturnPrepared(refused, 10);
+  EXPECT_EQ(ReservePending(), std::vector<TaskId>{never}) << "placed (and spilled back) now";
+}
+
 TEST_F(PlacementGroupFailoverTest, AHolderStopsWaitingWhenTheCreatorLeavesToo) {
   const PlacementGroupId group = HeldForC();
   Leaves(b_);
