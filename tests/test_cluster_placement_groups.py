@@ -3,7 +3,8 @@ strategy's bundles land on their nodes (placement_group_table names them),
 tasks and actors in a bundle run on its node, a group that needs more nodes
 stays pending until they join (however long past the infeasible grace that
 is: the head's is short here), removal from any node frees every node, and a
-node dying under a bundle fails what goes there instead of hanging. A
+node dying under a bundle makes what goes there wait for the bundle to be
+placed again (test_cluster_placement_group_failover.py has more). A
 module-wide cluster of three one-CPU nodes (head plus two); shut down at the
 end whatever happens. Each test leaves the three nodes as it found them."""
 
@@ -13,8 +14,7 @@ import pytest
 
 import flare
 from conftest import NEVER, connected_cluster, node_ids, wait_for
-from flare.exceptions import (ActorDiedError, GetTimeoutError, TaskCancelledError,
-                              TaskUnschedulableError)
+from flare.exceptions import ActorDiedError, GetTimeoutError, TaskCancelledError
 from flare.util import placement_group, placement_group_table, remove_placement_group
 from flare.util.scheduling_strategies import (NodeAffinitySchedulingStrategy,
                                               PlacementGroupSchedulingStrategy)
@@ -249,8 +249,8 @@ def test_an_actor_in_a_bundle_on_another_node_lives_there(cluster, groups):
         flare.get(actor.node.remote(), timeout=NEVER)
 
 
-def test_a_task_for_a_bundle_on_a_node_that_died_fails_instead_of_hanging(cluster, groups,
-                                                                          extra_node):
+def test_a_task_for_a_bundle_on_a_node_that_died_waits_for_a_node_that_can_hold_it(
+        cluster, groups, extra_node):
     doomed = extra_node(num_cpus=1, resources={"doomed": 1})
     cluster.wait_for_nodes()
     group = groups([{"CPU": 1}, {"CPU": 1, "doomed": 1}], "PACK")
@@ -259,8 +259,13 @@ def test_a_task_for_a_bundle_on_a_node_that_died_fails_instead_of_hanging(cluste
     cluster.remove_node(doomed, allow_graceful=False)
     assert wait_for(lambda: doomed.node_id not in
                     {node["NodeID"] for node in flare.nodes() if node["Alive"]}, NEVER)
-    with pytest.raises(TaskUnschedulableError, match="still in the cluster"):
-        flare.get(where.options(scheduling_strategy=in_bundle(group, 1)).remote(),
-                  timeout=NEVER)
+    waiting = where.options(scheduling_strategy=in_bundle(group, 1)).remote()
+    with pytest.raises(GetTimeoutError):
+        flare.get(waiting, timeout=1)  # no node has "doomed": it waits, past the grace
+    assert placement_group_table(group)["state"] == "RESCHEDULING"
     assert flare.get(where.options(scheduling_strategy=in_bundle(group, 0)).remote(),
                      timeout=NEVER) == bundle_nodes(group)[0], "the other bundle still works"
+    heir = extra_node(num_cpus=1, resources={"doomed": 1})
+    assert flare.get(waiting, timeout=NEVER) == heir.node_id, "it runs where the bundle went"
+    assert placement_group_table(group)["state"] == "CREATED"
+    remove_placement_group(group)

@@ -146,6 +146,10 @@ absl::Status Gcs::PlacementGroupInfeasible(const PlacementGroupId& group) {
   return groups_.MarkInfeasible(group);
 }
 
+absl::Status Gcs::PlacementGroupRescheduling(const PlacementGroupId& group) {
+  return groups_.MarkRescheduling(group);
+}
+
 absl::Status Gcs::PlacementGroupRemoved(const PlacementGroupId& group) { return groups_.MarkRemoved(group); }
 
 std::vector<rpc::PlacementGroupInfo> Gcs::GetPlacementGroups(

@@ -115,6 +115,7 @@ class Gcs {
   absl::Status PlacementGroupCreated(const PlacementGroupId& group,
                                      const std::vector<NodeId>& bundle_nodes);
   absl::Status PlacementGroupInfeasible(const PlacementGroupId& group);
+  absl::Status PlacementGroupRescheduling(const PlacementGroupId& group);
   absl::Status PlacementGroupRemoved(const PlacementGroupId& group);
   // Every group kept, or only `group`'s record (none when unknown).
   std::vector<rpc::PlacementGroupInfo> GetPlacementGroups(

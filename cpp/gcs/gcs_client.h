@@ -97,6 +97,10 @@ class GcsClient {
                                            StatusCallback done) = 0;
   // It stays PENDING: the cluster as it is can never hold it.
   virtual void ReportPlacementGroupInfeasible(const PlacementGroupId& group, StatusCallback done) = 0;
+  // Created, then a node of its bundles left: RESCHEDULING until those
+  // bundles are reserved again (ReportPlacementGroupCreated).
+  virtual void ReportPlacementGroupRescheduling(const PlacementGroupId& group,
+                                                StatusCallback done) = 0;
   virtual void ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) = 0;
   // Every group the GCS keeps (live and recently removed), or only `group`'s
   // record (none when it is unknown).

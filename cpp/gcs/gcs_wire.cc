@@ -105,6 +105,9 @@ absl::Status CheckGcsRequest(const rpc::GcsRequest& request) {
     case R::kPlacementGroupRemoved:
       return CheckId<PlacementGroupId>(request.placement_group_removed(),
                                        "placement_group_removed");
+    case R::kPlacementGroupRescheduling:
+      return CheckId<PlacementGroupId>(request.placement_group_rescheduling(),
+                                       "placement_group_rescheduling");
     case R::kGetPlacementGroups:
       return CheckId<PlacementGroupId>(request.get_placement_groups().pg_id(),
                                        "get_placement_groups.pg_id", /*may_be_empty=*/true);
@@ -220,6 +223,11 @@ void ServeGcsRequest(GcsClient& gcs, const rpc::GcsRequest& request,
     case R::kPlacementGroupInfeasible:
       gcs.ReportPlacementGroupInfeasible(
           PlacementGroupId::FromBinary(request.placement_group_infeasible()),
+          AnswerStatus(id, std::move(reply)));
+      return;
+    case R::kPlacementGroupRescheduling:
+      gcs.ReportPlacementGroupRescheduling(
+          PlacementGroupId::FromBinary(request.placement_group_rescheduling()),
           AnswerStatus(id, std::move(reply)));
       return;
     case R::kPlacementGroupRemoved:

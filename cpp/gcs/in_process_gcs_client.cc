@@ -92,6 +92,11 @@ void InProcessGcsClient::ReportPlacementGroupInfeasible(const PlacementGroupId& 
   Reply(done, gcs_.PlacementGroupInfeasible(group));
 }
 
+void InProcessGcsClient::ReportPlacementGroupRescheduling(const PlacementGroupId& group,
+                                                          StatusCallback done) {
+  Reply(done, gcs_.PlacementGroupRescheduling(group));
+}
+
 void InProcessGcsClient::ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) {
   Reply(done, gcs_.PlacementGroupRemoved(group));
 }

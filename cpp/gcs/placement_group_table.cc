@@ -64,6 +64,14 @@ absl::Status PlacementGroupTable::MarkInfeasible(const PlacementGroupId& id) {
   return groups_.Put(id, std::move(changed));
 }
 
+absl::Status PlacementGroupTable::MarkRescheduling(const PlacementGroupId& id) {
+  const rpc::PlacementGroupInfo* live = Live(id);
+  if (live == nullptr || live->state() != rpc::PG_CREATED) return absl::OkStatus();
+  rpc::PlacementGroupInfo changed = *live;
+  changed.set_state(rpc::PG_RESCHEDULING);
+  return groups_.Put(id, std::move(changed));
+}
+
 absl::Status PlacementGroupTable::MarkRemoved(const PlacementGroupId& id) {
   const rpc::PlacementGroupInfo* live = Live(id);
   if (live == nullptr) return absl::OkStatus();

@@ -1,6 +1,6 @@
 // The GCS's placement-group records (Ray's placement_group_table()): each
 // group's name, namespace, strategy, bundles and state,
-// PENDING -> CREATED -> REMOVED. A name belongs to one group of its
+// PENDING -> CREATED (<-> RESCHEDULING) -> REMOVED. A name belongs to one group of its
 // namespace that is not removed; removal frees it. Removed groups are
 // remembered, the most recent `max_removed` of them, so that asking after a
 // removal says REMOVED while memory stays bounded however many groups come
@@ -53,6 +53,9 @@ class PlacementGroupTable {
   absl::Status MarkCreated(const PlacementGroupId& id, const std::vector<NodeId>& bundle_nodes);
   // It stays PENDING: the cluster as it is can never hold it.
   absl::Status MarkInfeasible(const PlacementGroupId& id);
+  // A CREATED group lost bundles with their node: RESCHEDULING (keeping the
+  // nodes of the others) until MarkCreated. Other states are left as they are.
+  absl::Status MarkRescheduling(const PlacementGroupId& id);
   // The group is gone and its name free; beyond `max_removed` removed
   // groups, the one removed longest ago is forgotten.
   absl::Status MarkRemoved(const PlacementGroupId& id);

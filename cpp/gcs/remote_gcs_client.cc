@@ -323,6 +323,13 @@ void RemoteGcsClient::ReportPlacementGroupInfeasible(const PlacementGroupId& gro
   Call(std::move(request), StatusOnly(std::move(done)));
 }
 
+void RemoteGcsClient::ReportPlacementGroupRescheduling(const PlacementGroupId& group,
+                                                       StatusCallback done) {
+  rpc::GcsRequest request;
+  request.set_placement_group_rescheduling(group.Binary());
+  Call(std::move(request), StatusOnly(std::move(done)));
+}
+
 void RemoteGcsClient::ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) {
   rpc::GcsRequest request;
   request.set_placement_group_removed(group.Binary());

@@ -106,6 +106,8 @@ class RemoteGcsClient : public GcsClient {
   void ReportPlacementGroupCreated(const PlacementGroupId& group, std::vector<NodeId> bundle_nodes,
                                    StatusCallback done) override;
   void ReportPlacementGroupInfeasible(const PlacementGroupId& group, StatusCallback done) override;
+  void ReportPlacementGroupRescheduling(const PlacementGroupId& group,
+                                       StatusCallback done) override;
   void ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) override;
   void GetPlacementGroups(const std::optional<PlacementGroupId>& group,
                           Callback<std::vector<rpc::PlacementGroupInfo>> done) override;

@@ -42,9 +42,15 @@ std::vector<NodeId> Place(const std::vector<ResourceSet>& bundles, std::string_v
     chosen.push_back(node.id);
   };
   auto any = [](const Candidate&) { return true; };
+  auto holds = [](const Candidate& n) { return n.chosen > 0; };
+  const bool holding = std::any_of(nodes.begin(), nodes.end(), holds);
   const bool pack = strategy == "PACK" || strategy == "STRICT_PACK";
   if (pack) {
-    if (Candidate* node = FirstWithRoom(nodes, Sum(bundles), any)) {
+    Candidate* together = FirstWithRoom(nodes, Sum(bundles), holds);
+    if (together == nullptr && !(holding && strategy == "STRICT_PACK")) {
+      together = FirstWithRoom(nodes, Sum(bundles), any);
+    }
+    if (Candidate* node = together) {
       for (const ResourceSet& bundle : bundles) choose(*node, bundle);
       return chosen;
     }
@@ -71,7 +77,7 @@ std::vector<NodeId> Place(const std::vector<ResourceSet>& bundles, std::string_v
 
 // Why the nodes can never hold the bundles, for the group's error.
 std::string Explain(const std::vector<ResourceSet>& bundles, std::string_view strategy,
-                    const ClusterResourceView& view) {
+                    const ClusterResourceView& view, const std::vector<NodeId>& holding) {
   const std::string largest = " the largest node has " + view.LargestNode().DebugString();
   if (strategy == "STRICT_PACK") {
     return "STRICT_PACK needs " + Sum(bundles).DebugString() + " together on one node but" +
@@ -83,8 +89,11 @@ std::string Explain(const std::vector<ResourceSet>& bundles, std::string_view st
     if (!fits) return "its bundle " + bundle.DebugString() + " fits no node:" + largest;
   }
   if (strategy == "STRICT_SPREAD") {
+    const std::string others =
+        holding.empty() ? std::string()
+                        : " besides those holding its other " + std::to_string(holding.size());
     return "STRICT_SPREAD needs a node for each of its " + std::to_string(bundles.size()) +
-           " bundles and the cluster has " + std::to_string(view.num_nodes()) +
+           " bundles" + others + " and the cluster has " + std::to_string(view.num_nodes()) +
            (view.num_nodes() == 1 ? " node" : " nodes") + " that could hold them";
   }
   return "its bundles need " + Sum(bundles).DebugString() +
@@ -94,7 +103,7 @@ std::string Explain(const std::vector<ResourceSet>& bundles, std::string_view st
 }  // namespace
 
 BundlePlacement PlaceBundles(const std::vector<ResourceSet>& bundles, std::string_view strategy,
-                             const ClusterResourceView& view) {
+                             const ClusterResourceView& view, const std::vector<NodeId>& holding) {
   // This node first, then the others by id: once by what each has (could
   // the cluster ever hold the group?), then by what each has free now.
   std::vector<Candidate> totals{{view.local_id(), view.local_total()}};
@@ -103,10 +112,15 @@ BundlePlacement PlaceBundles(const std::vector<ResourceSet>& bundles, std::strin
     totals.push_back({id, node.total});
     free_now.push_back({id, node.available});
   }
+  for (const NodeId& held : holding) {
+    for (std::vector<Candidate>* nodes : {&totals, &free_now}) {
+      for (Candidate& node : *nodes) node.chosen += node.id == held ? 1 : 0;
+    }
+  }
   BundlePlacement placement;
   if (Place(bundles, strategy, std::move(totals)).empty()) {
     placement.kind = BundlePlacement::Kind::kInfeasible;
-    placement.why = Explain(bundles, strategy, view);
+    placement.why = Explain(bundles, strategy, view, holding);
     return placement;
   }
   placement.nodes = Place(bundles, strategy, std::move(free_now));

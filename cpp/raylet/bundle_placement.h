@@ -12,6 +12,12 @@
 //  - STRICT_SPREAD: each on a different node, the first unchosen one with
 //    room.
 //
+// Bundles placed again after their node left (the group's others stay
+// where they are) count `holding`, the nodes of the bundles that stay, as
+// chosen already: STRICT_SPREAD avoids them, SPREAD prefers other nodes,
+// PACK prefers them, STRICT_PACK must use them (it has none left when its
+// one node went, and then places them all anew).
+//
 // No I/O. A pure function of its arguments.
 #ifndef FLARE_RAYLET_BUNDLE_PLACEMENT_H_
 #define FLARE_RAYLET_BUNDLE_PLACEMENT_H_
@@ -39,7 +45,8 @@ struct BundlePlacement {
 
 // REQUIRES: `strategy` is PACK, SPREAD, STRICT_PACK or STRICT_SPREAD.
 BundlePlacement PlaceBundles(const std::vector<ResourceSet>& bundles, std::string_view strategy,
-                             const ClusterResourceView& view);
+                             const ClusterResourceView& view,
+                             const std::vector<NodeId>& holding = {});
 
 }  // namespace flare
 

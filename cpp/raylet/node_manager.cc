@@ -339,8 +339,9 @@ void NodeManager::RemovePlacementGroup(const PlacementGroupId& group_id) {
 void NodeManager::OnPrepareBundles(const ClientInfo& client,
                                    const rpc::PrepareBundles& request) {
   rpc::Message reply;
-  *reply.mutable_bundles_prepared() = groups_.OnPrepare(client.id, request);
+  *reply.mutable_bundles_prepared() = groups_.OnPrepare(client.id, request, client.node_id);
   clients_.Send(client.id, reply);
+  tasks_.Dispatch();  // a refusal ends what waited for an older round's commit
 }
 
 void NodeManager::OnCommitBundles(const ClientInfo& client, const rpc::CommitBundles& commit) {

@@ -25,11 +25,28 @@ ResourceSet Offer(const std::string& hex, int index, const ResourceSet& bundle) 
 // ---- what the group offers -------------------------------------------------------
 
 ResourceSet PlacementGroupManager::OfferedHere(const PlacementGroupId& group_id,
-                                               const Group& group) {
+                                               const Group& group, bool committed) {
   const std::string hex = group_id.Hex();
   ResourceSet offered;
-  for (const auto& [index, bundle] : group.here) offered.Add(Offer(hex, index, bundle));
+  for (const Held& held : group.here) {
+    if (held.committed == committed) offered.Add(Offer(hex, held.index, held.resources));
+  }
   return offered;
+}
+
+std::vector<int> PlacementGroupManager::Lost(const Group& group) {
+  std::vector<int> lost;
+  if (!group.reserved || group.gone.empty()) return lost;
+  for (size_t i = 0; i < group.nodes.size(); ++i) {
+    if (group.gone.contains(group.nodes[i])) lost.push_back(static_cast<int>(i));
+  }
+  return lost;
+}
+
+bool PlacementGroupManager::IsRescheduling(const PlacementGroupId& group_id) const {
+  auto it = groups_.find(group_id);
+  return it != groups_.end() && !Lost(it->second).empty() &&
+         (it->second.created_here || !it->second.creator_gone);
 }
 
 ResourceSet PlacementGroupManager::Offered(const PlacementGroupId& group_id) const {
@@ -93,9 +110,25 @@ bool PlacementGroupManager::Park(const TaskId& task_id, const ResourceSet& deman
   const std::optional<PlacementGroupId> group_id = GroupOf(demand);
   if (!group_id) return false;
   Group& group = groups_.at(*group_id);
-  if (group.reserved || !group.created_here) return false;
-  group.waiting.push_back(task_id);
+  if (!group.reserved) {
+    // A holder waits only while its bundles are prepared and the commit is
+    // on its way (a task another holder sent on the new map may come first).
+    if (!group.created_here && (group.round == 0 || group.creator_gone)) return false;
+  } else {
+    // Placed again: it waits if the bundles that stay cannot hold it, and
+    // someone (the creator) is placing the others.
+    if (Lost(group).empty() || (!group.created_here && group.creator_gone)) return false;
+    const std::optional<std::vector<NodeId>> nodes = NodesFor(demand);
+    if (nodes && !nodes->empty()) return false;
+  }
+  if (std::find(group.waiting.begin(), group.waiting.end(), task_id) == group.waiting.end()) {
+    group.waiting.push_back(task_id);
+  }
   return true;
+}
+
+void PlacementGroupManager::ReleaseWaiting(Group& group) {
+  for (const TaskId& task_id : std::exchange(group.waiting, {})) released_.push_back(task_id);
 }
 
 bool PlacementGroupManager::IsWaiting(const PlacementGroupId& group_id,
@@ -137,7 +170,7 @@ void PlacementGroupManager::Create(ClientId owner, const rpc::CreatePlacementGro
 std::vector<TaskId> PlacementGroupManager::ReservePending(ClusterResourceView& view) {
   for (auto it = pending_.begin(); it != pending_.end();) {
     auto group = groups_.find(*it);
-    if (group == groups_.end() || group->second.reserved) {  // removed, or reserved meanwhile
+    if (group == groups_.end() || Settled(group->second)) {  // removed, or reserved meanwhile
       it = pending_.erase(it);
       continue;
     }
@@ -148,7 +181,19 @@ std::vector<TaskId> PlacementGroupManager::ReservePending(ClusterResourceView& v
       continue;
     }
     if (pending.round != 0 || pending.wait_for_view) break;  // later ones wait their turn
-    BundlePlacement placement = PlaceBundles(pending.bundles, pending.strategy, view);
+    // All its bundles, or (placed again) those lost, the others staying.
+    std::vector<int> indexes = Lost(pending);
+    std::vector<NodeId> holding;
+    if (indexes.empty()) {
+      for (size_t i = 0; i < pending.bundles.size(); ++i) indexes.push_back(static_cast<int>(i));
+    } else {
+      for (const NodeId& node : pending.nodes) {
+        if (!pending.gone.contains(node)) holding.push_back(node);
+      }
+    }
+    std::vector<ResourceSet> bundles;
+    for (int index : indexes) bundles.push_back(pending.bundles[index]);
+    BundlePlacement placement = PlaceBundles(bundles, pending.strategy, view, holding);
     if (placement.kind == BundlePlacement::Kind::kInfeasible) {
       MarkInfeasible(*it, pending, placement.why);
       ++it;
@@ -156,9 +201,11 @@ std::vector<TaskId> PlacementGroupManager::ReservePending(ClusterResourceView& v
     }
     pending.infeasible = false;
     if (placement.kind == BundlePlacement::Kind::kNoRoomNow) break;
+    std::vector<std::pair<int, NodeId>> asked;
+    for (size_t i = 0; i < indexes.size(); ++i) asked.emplace_back(indexes[i], placement.nodes[i]);
     const PlacementGroupId group_id = *it;
-    StartRound(group_id, pending, std::move(placement.nodes), view);
-    if (!pending.reserved) break;  // waiting for the other nodes
+    StartRound(group_id, pending, std::move(asked), view);
+    if (!Settled(pending)) break;  // waiting for the other nodes
     it = pending_.erase(it);
   }
   return std::exchange(released_, {});
@@ -177,22 +224,22 @@ void PlacementGroupManager::MarkInfeasible(const PlacementGroupId& group_id, Gro
 }
 
 void PlacementGroupManager::StartRound(const PlacementGroupId& group_id, Group& group,
-                                       std::vector<NodeId> nodes, ClusterResourceView& view) {
+                                       std::vector<std::pair<int, NodeId>> asked,
+                                       ClusterResourceView& view) {
   group.round = ++next_round_;
-  group.nodes = std::move(nodes);
+  group.asked = std::move(asked);
   group.refused = false;
   group.awaiting.clear();
   std::map<NodeId, rpc::PrepareBundles> asks;
   std::vector<std::pair<int, ResourceSet>> here;
-  for (size_t i = 0; i < group.nodes.size(); ++i) {
-    const int index = static_cast<int>(i);
-    if (group.nodes[i] == node_id_) {
-      here.emplace_back(index, group.bundles[i]);
+  for (const auto& [index, node] : group.asked) {
+    if (node == node_id_) {
+      here.emplace_back(index, group.bundles[index]);
       continue;
     }
-    rpc::PrepareBundles& ask = asks[group.nodes[i]];
-    ask.add_bundle_indexes(static_cast<uint32_t>(i));
-    group.bundles[i].ToProto(ask.add_bundles());
+    rpc::PrepareBundles& ask = asks[node];
+    ask.add_bundle_indexes(static_cast<uint32_t>(index));
+    group.bundles[index].ToProto(ask.add_bundles());
   }
   if (!here.empty() && !PrepareHere(group, here)) group.refused = true;
   for (auto& [node, ask] : asks) {
@@ -228,34 +275,48 @@ void PlacementGroupManager::FinishRound(const PlacementGroupId& group_id, Group&
     rpc::Message give_back;
     give_back.mutable_return_bundles()->set_pg_id(group_id.Binary());
     give_back.mutable_return_bundles()->set_round(group.round);
-    SendToHolders(group, give_back);
-    ReleaseHere(group_id, group);
+    SendTo(group, NodesAsked(group), give_back);
+    ReleaseUncommitted(group);  // bundles that stay stay
     group.round = 0;
-    group.nodes.clear();
+    group.asked.clear();
     group.wait_for_view = true;
     return;
   }
+  group.nodes.resize(group.bundles.size());
+  for (const auto& [index, node] : group.asked) group.nodes[index] = node;
+  group.asked.clear();
   rpc::Message message;
   rpc::CommitBundles& commit = *message.mutable_commit_bundles();
   commit.set_pg_id(group_id.Binary());
   commit.set_round(group.round);
   for (const NodeId& node : group.nodes) commit.add_bundle_node_ids(node.Binary());
   for (const ResourceSet& bundle : group.bundles) bundle.ToProto(commit.add_bundles());
-  SendToHolders(group, message);
+  // Every holder, those of the bundles that stayed too, hears the new map.
+  SendTo(group, group.nodes, message);
   CommitHere(group_id, group);
   group.round = 0;
+  const bool placed_again = group.reserved;
   group.reserved = true;
   gcs_.ReportPlacementGroupCreated(group_id, group.nodes, nullptr);
-  rpc::ReturnObject ready;
-  ready.mutable_data()->set_object_id(group.ready_id.Binary());
-  ready.mutable_data()->set_inline_data(group.ready_value);
-  returns_.Store(ready);
-  for (const TaskId& task_id : std::exchange(group.waiting, {})) released_.push_back(task_id);
+  if (!placed_again) {  // ready once, as in Ray: placing again leaves it so
+    rpc::ReturnObject ready;
+    ready.mutable_data()->set_object_id(group.ready_id.Binary());
+    ready.mutable_data()->set_inline_data(group.ready_value);
+    returns_.Store(ready);
+  }
+  ReleaseWaiting(group);
 }
 
-void PlacementGroupManager::SendToHolders(const Group& group, const rpc::Message& message) {
+std::vector<NodeId> PlacementGroupManager::NodesAsked(const Group& group) {
+  std::vector<NodeId> nodes;
+  for (const auto& [index, node] : group.asked) nodes.push_back(node);
+  return nodes;
+}
+
+void PlacementGroupManager::SendTo(const Group& group, const std::vector<NodeId>& nodes,
+                                   const rpc::Message& message) {
   absl::flat_hash_set<NodeId, IdHash> sent;
-  for (const NodeId& node : group.nodes) {
+  for (const NodeId& node : nodes) {
     if (node == node_id_ || group.gone.contains(node) || !sent.insert(node).second) continue;
     peers_.Send(node, message);
   }
@@ -267,13 +328,33 @@ void PlacementGroupManager::OnViewChanged() {
 
 void PlacementGroupManager::OnNodeGone(const NodeId& node) {
   for (auto& [group_id, group] : groups_) {
-    if (std::find(group.nodes.begin(), group.nodes.end(), node) == group.nodes.end()) continue;
+    if (!group.created_here && node == group.creator_node) {
+      // No one places its lost bundles now: what waits for them goes (and
+      // fails as not fitting the bundles left).
+      group.creator_gone = true;
+      ReleaseWaiting(group);
+    }
+    const bool held = std::find(group.nodes.begin(), group.nodes.end(), node) != group.nodes.end();
+    const std::vector<NodeId> asked = NodesAsked(group);
+    if (!held && std::find(asked.begin(), asked.end(), node) == asked.end()) continue;
+    const bool was_settled = Settled(group);
     group.gone.insert(node);
-    if (group.round != 0 && group.awaiting.erase(node)) {
+    if (group.round != 0 && std::find(asked.begin(), asked.end(), node) != asked.end()) {
+      // Prepared there or not, the round cannot hold: it is tried again.
       group.refused = true;
+      group.awaiting.erase(node);
       if (group.awaiting.empty()) FinishRound(group_id, group);
     }
-    if (!group.reserved) group.gone.clear();  // the next round chooses from the nodes left
+    if (!group.reserved) {
+      group.gone.clear();  // the next round chooses from the nodes left
+      continue;
+    }
+    if (!group.created_here || !held) continue;
+    // Its bundles there are placed again, before any group created later.
+    if (was_settled) gcs_.ReportPlacementGroupRescheduling(group_id, nullptr);
+    if (std::find(pending_.begin(), pending_.end(), group_id) == pending_.end()) {
+      pending_.push_front(group_id);
+    }
   }
 }
 
@@ -285,34 +366,50 @@ bool PlacementGroupManager::PrepareHere(Group& group,
   for (const auto& [index, bundle] : bundles) total.Add(bundle);
   if (!total.IsSubsetOf(scheduler_.available())) return false;
   scheduler_.Acquire(total);
-  group.here = bundles;
+  for (const auto& [index, bundle] : bundles) group.here.push_back({index, bundle, false});
   return true;
 }
 
 void PlacementGroupManager::CommitHere(const PlacementGroupId& group_id, Group& group) {
-  if (group.here.empty() || group.committed) return;
-  scheduler_.AddCapacity(OfferedHere(group_id, group));
-  group.committed = true;
+  const ResourceSet offered = OfferedHere(group_id, group, /*committed=*/false);
+  if (offered.ToMap().empty()) return;
+  scheduler_.AddCapacity(offered);
+  for (Held& held : group.here) held.committed = true;
 }
 
 void PlacementGroupManager::ReleaseHere(const PlacementGroupId& group_id, Group& group) {
-  if (group.committed) scheduler_.RemoveCapacity(OfferedHere(group_id, group));
+  const ResourceSet offered = OfferedHere(group_id, group, /*committed=*/true);
+  if (!offered.ToMap().empty()) scheduler_.RemoveCapacity(offered);
+  ReleaseUncommitted(group);
   ResourceSet total;
-  for (const auto& [index, bundle] : group.here) total.Add(bundle);
+  for (const Held& held : group.here) total.Add(held.resources);
   scheduler_.Release(total);
   group.here.clear();
-  group.committed = false;
+}
+
+void PlacementGroupManager::ReleaseUncommitted(Group& group) {
+  ResourceSet total;
+  for (const Held& held : group.here) {
+    if (!held.committed) total.Add(held.resources);
+  }
+  scheduler_.Release(total);
+  group.here.erase(std::remove_if(group.here.begin(), group.here.end(),
+                                  [](const Held& held) { return !held.committed; }),
+                   group.here.end());
 }
 
 rpc::BundlesPrepared PlacementGroupManager::OnPrepare(ClientId creator,
-                                                          const rpc::PrepareBundles& request) {
+                                                      const rpc::PrepareBundles& request,
+                                                      const NodeId& creator_node) {
   const PlacementGroupId group_id = PlacementGroupId::FromBinary(request.pg_id());
   rpc::BundlesPrepared reply;
   reply.set_pg_id(request.pg_id());
   reply.set_round(request.round());
   auto [it, inserted] = groups_.try_emplace(group_id);
   Group& group = it->second;
-  if (!inserted) ReleaseHere(group_id, group);  // an older round's, never returned
+  // An older round's, never returned, goes; bundles committed here stay
+  // (the group's lost ones are placed again, some here).
+  if (!inserted) ReleaseUncommitted(group);
   std::vector<std::pair<int, ResourceSet>> bundles;
   for (int i = 0; i < request.bundle_indexes_size() && i < request.bundles_size(); ++i) {
     bundles.emplace_back(static_cast<int>(request.bundle_indexes(i)),
@@ -323,10 +420,14 @@ rpc::BundlesPrepared PlacementGroupManager::OnPrepare(ClientId creator,
     for (const auto& [index, bundle] : bundles) asked.Add(bundle);
     reply.set_refusal("node " + node_id_.Hex() + " has " + scheduler_.available().DebugString() +
                       " free, not " + asked.DebugString());
-    groups_.erase(it);
+    if (!group.reserved) {
+      ReleaseWaiting(group);
+      groups_.erase(it);
+    }
     return reply;
   }
   group.owner = creator;
+  group.creator_node = creator_node;
   group.round = request.round();
   by_hex_[group_id.Hex()] = group_id;
   reply.set_ok(true);
@@ -336,24 +437,31 @@ rpc::BundlesPrepared PlacementGroupManager::OnPrepare(ClientId creator,
 void PlacementGroupManager::OnCommit(const rpc::CommitBundles& commit) {
   const PlacementGroupId group_id = PlacementGroupId::FromBinary(commit.pg_id());
   auto it = groups_.find(group_id);
-  if (it == groups_.end() || it->second.created_here || it->second.round != commit.round()) return;
+  if (it == groups_.end() || it->second.created_here) return;
   Group& group = it->second;
+  // This node's round, or (its bundles staying) the map of another one.
+  const bool prepared_here = group.round == commit.round();
+  if (!prepared_here && !group.reserved) return;
   group.bundles.clear();
   for (const auto& bundle : commit.bundles()) group.bundles.push_back(ResourceSet::FromProto(bundle));
   group.nodes.clear();
   for (const auto& node : commit.bundle_node_ids()) group.nodes.push_back(NodeId::FromBinary(node));
-  group.round = 0;
   group.reserved = true;
-  CommitHere(group_id, group);
+  if (prepared_here) {
+    group.round = 0;
+    CommitHere(group_id, group);
+  }
+  ReleaseWaiting(group);
 }
 
 void PlacementGroupManager::ReturnPrepared(const PlacementGroupId& group_id, uint64_t round) {
   auto it = groups_.find(group_id);
-  if (it == groups_.end() || it->second.created_here || it->second.round != round ||
-      it->second.committed) {
-    return;
-  }
-  ReleaseHere(group_id, it->second);
+  if (it == groups_.end() || it->second.created_here || it->second.round != round) return;
+  Group& group = it->second;
+  ReleaseUncommitted(group);
+  group.round = 0;
+  if (group.reserved) return;  // its committed bundles stay
+  ReleaseWaiting(group);
   by_hex_.erase(group_id.Hex());
   groups_.erase(it);
 }
@@ -371,7 +479,9 @@ void PlacementGroupManager::Remove(const PlacementGroupId& group_id) {
     rpc::Message remove;
     remove.mutable_return_bundles()->set_pg_id(group_id.Binary());
     remove.mutable_return_bundles()->set_round(group.reserved ? 0 : group.round);
-    SendToHolders(group, remove);
+    std::vector<NodeId> holders = group.nodes;
+    for (const NodeId& node : NodesAsked(group)) holders.push_back(node);
+    SendTo(group, holders, remove);
     if (!group.reserved && objects_.Contains(group.ready_id) &&
         !objects_.IsReady(group.ready_id)) {
       returns_.StoreError(group.ready_id, rpc::TASK_CANCELLED,

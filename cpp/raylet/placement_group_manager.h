@@ -23,6 +23,17 @@
 // each bundle is, so any of them routes a task to its bundle's node
 // (NodesFor).
 //
+// When a node holding bundles of a reserved group leaves, the group is
+// RESCHEDULING (in the GCS) and goes first among the pending ones: the
+// bundles that were there are placed again (bundle_placement.h, the others
+// staying where they are) and reserved in a round of their own, all or
+// nothing, tried again on each new cluster view while there is no room.
+// Its commit tells every holder the new map. Meanwhile its ready object
+// stays ready, tasks that need a lost bundle (new ones, and those retried
+// after running there) wait as for a group not reserved yet, on its
+// creator and on every holder (while the creator is alive), and the
+// bundles that stay serve as before.
+//
 // No I/O: resources move in the Scheduler, the ready object is stored
 // through the ReturnStore, the creator reports each group's state to the
 // GCS (its placement-group records), messages to other nodes go through the
@@ -84,15 +95,20 @@ class PlacementGroupManager {
   // A new cluster view: groups whose round was refused, and groups the
   // cluster could not hold, try again.
   void OnViewChanged();
-  // `node` left: a round waiting for it fails (and is tried again), and
-  // tasks no longer go to the bundles that were there.
+  // `node` left: a round waiting for it fails (and is tried again), tasks
+  // no longer go to the bundles that were there, and a reserved group
+  // created here places those again (RESCHEDULING).
   void OnNodeGone(const NodeId& node);
 
   // ---- a node holding bundles of another node's group -----------------------
 
-  // `creator` (a peer) asks this node to take bundles out of its resources.
-  rpc::BundlesPrepared OnPrepare(ClientId creator, const rpc::PrepareBundles& request);
-  // The round's bundles are offered under the group's names.
+  // `creator` (a peer, on `creator_node`) asks this node to take bundles
+  // out of its resources (for a group held here already: more of them,
+  // those held stay).
+  rpc::BundlesPrepared OnPrepare(ClientId creator, const rpc::PrepareBundles& request,
+                                 const NodeId& creator_node = NodeId());
+  // The round's bundles are offered under the group's names; a group held
+  // here already takes the commit's map (its bundles placed again).
   void OnCommit(const rpc::CommitBundles& commit);
   // A refused round's bundles go back (nothing happens if `round` is not
   // the one prepared here). Removal (round 0) is Remove.
@@ -111,8 +127,10 @@ class PlacementGroupManager {
   }
   // The group `demand` names, if it exists here.
   std::optional<PlacementGroupId> GroupOf(const ResourceSet& demand) const;
-  // When `demand` names a group created here and not reserved yet, the task
-  // waits for it (true); false when the task can be placed now.
+  // When `demand` names a group created here and not reserved yet, a group
+  // whose bundles here are prepared and not committed yet, or a group being
+  // placed again whose bundles that stay cannot hold it, the task waits for
+  // it (true); false when the task can be placed now.
   bool Park(const TaskId& task_id, const ResourceSet& demand);
   // Whether `task_id` waits for `group_id` (it never reached the scheduler).
   bool IsWaiting(const PlacementGroupId& group_id, const TaskId& task_id) const;
@@ -122,8 +140,12 @@ class PlacementGroupManager {
   std::optional<std::vector<NodeId>> NodesFor(const ResourceSet& demand) const;
   // What the whole group offers, on whichever nodes (for messages).
   ResourceSet Offered(const PlacementGroupId& group_id) const;
-  // Where each bundle is (empty until reserved).
+  // Where each bundle is (empty until reserved; a bundle placed again: its
+  // old node until the new one is committed).
   std::vector<NodeId> BundleNodes(const PlacementGroupId& group_id) const;
+  // Whether the group is reserved but lost bundles with a node that left,
+  // and its creator (this node, or one alive) places them again.
+  bool IsRescheduling(const PlacementGroupId& group_id) const;
 
   // Frees what this node holds of the group. On its creator, also the
   // other nodes' bundles (ReturnBundles, round 0), its ready object fails
@@ -142,15 +164,22 @@ class PlacementGroupManager {
   std::vector<PlacementGroupId> OwnedBy(ClientId owner) const;
 
  private:
+  // A bundle this node holds, out of the scheduler's resources.
+  struct Held {
+    int index = 0;
+    ResourceSet resources;
+    bool committed = false;  // offered under the group's names
+  };
   struct Group {
     std::vector<ResourceSet> bundles;  // on a holder: known once committed
-    std::vector<NodeId> nodes;         // each bundle's node (chosen in a round, then reserved)
+    std::vector<NodeId> nodes;         // each bundle's reserved node (empty until reserved)
     absl::flat_hash_set<NodeId, IdHash> gone;  // nodes of bundles that left
-    // What this node holds: bundle index -> resources, out of the scheduler.
-    std::vector<std::pair<int, ResourceSet>> here;
-    uint64_t round = 0;      // the round under way (0: none)
-    bool committed = false;  // offered under the group's names here
-    ClientId owner = 0;      // who asked: a client here, or the creator peer
+    std::vector<Held> here;                    // what this node holds
+    uint64_t round = 0;  // the round under way (0: none)
+    ClientId owner = 0;  // who asked: a client here, or the creator peer
+    NodeId creator_node;  // a holder's: where the creator is
+    bool creator_gone = false;
+    std::vector<TaskId> waiting;  // submitted before it was reserved, or while placed again
     // The creator's.
     bool created_here = false;
     std::string strategy;
@@ -158,28 +187,42 @@ class PlacementGroupManager {
     ObjectId ready_id;
     std::string ready_value;
     bool reserved = false;
+    // The round under way: each bundle asked for, and the node asked.
+    std::vector<std::pair<int, NodeId>> asked;
     absl::flat_hash_set<NodeId, IdHash> awaiting;  // prepares not answered yet
     bool refused = false;                          // in this round
     bool wait_for_view = false;  // refused, or infeasible: tries again on a new view
     bool infeasible = false;     // the cluster as it is cannot hold it (warned)
-    std::vector<TaskId> waiting;                   // submitted before it was reserved
   };
 
-  // This node's bundles of the group, under the group's names.
-  static ResourceSet OfferedHere(const PlacementGroupId& group_id, const Group& group);
-  // The bundles `indexes` of the group held here from now on; false (and
-  // nothing held) when the node has not the room.
+  // The bundles of a reserved group whose node left (none otherwise).
+  static std::vector<int> Lost(const Group& group);
+  // Reserved, with no bundle lost.
+  static bool Settled(const Group& group) { return group.reserved && Lost(group).empty(); }
+  // This node's bundles of the group, committed ones or the others, under
+  // the group's names.
+  static ResourceSet OfferedHere(const PlacementGroupId& group_id, const Group& group,
+                                 bool committed);
+  // `bundles` (index, resources) of the group held here from now on, along
+  // with those held already; false (and nothing more held) when the node
+  // has not the room.
   bool PrepareHere(Group& group, const std::vector<std::pair<int, ResourceSet>>& bundles);
   void CommitHere(const PlacementGroupId& group_id, Group& group);
-  // Gives back what is held here.
+  // Gives back what is held here (only what is not committed yet).
   void ReleaseHere(const PlacementGroupId& group_id, Group& group);
-  // The creator asks each chosen node for its bundles.
-  void StartRound(const PlacementGroupId& group_id, Group& group, std::vector<NodeId> nodes,
-                  ClusterResourceView& view);
+  void ReleaseUncommitted(Group& group);
+  // The creator asks each chosen node for its bundles: `asked` pairs each
+  // bundle index with its node.
+  void StartRound(const PlacementGroupId& group_id, Group& group,
+                  std::vector<std::pair<int, NodeId>> asked, ClusterResourceView& view);
   // Every node answered: commit, or return what was prepared.
   void FinishRound(const PlacementGroupId& group_id, Group& group);
-  // Sends `message` (a commit or a return) to each other node of the group.
-  void SendToHolders(const Group& group, const rpc::Message& message);
+  // Sends `message` (a commit or a return) to each of `nodes` but this one
+  // and those gone, once each.
+  void SendTo(const Group& group, const std::vector<NodeId>& nodes, const rpc::Message& message);
+  static std::vector<NodeId> NodesAsked(const Group& group);
+  // Tasks that waited for the group go to be placed (ReservePending).
+  void ReleaseWaiting(Group& group);
   // The group cannot be held by the cluster as it is: recorded so in the
   // GCS and its creator's job warned (once until it could be held again);
   // it waits for the next view.

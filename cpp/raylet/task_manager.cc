@@ -148,6 +148,19 @@ bool TaskManager::ReleaseCreation(const ClientInfo& creator, const TaskId& task_
     }
     return true;
   }
+  if (actors_elsewhere_.contains(actor_id)) {
+    // A restart that waited for its placement group: hosted here from now
+    // on, with its calls.
+    EraseActorElsewhere(actor_id);
+    if (auto calls = remote_calls_.find(actor_id); calls != remote_calls_.end()) {
+      for (const TaskId& call : calls->second) {
+        if (TaskRecord* waiting = Find(call)) {
+          waiting->remote = NodeId();
+          waiting->spec.clear_actor_node_id();
+        }
+      }
+    }
+  }
   actors_.OnCreationSubmitted(actor_id, creator, record.spec);
   return false;
 }
@@ -234,6 +247,8 @@ void TaskManager::Route(const TaskId& task_id, TaskRecord& record) {
       SpillBackToOwner(task_id, record);
       return;
     }
+    // Its bundle's node left and the bundle is being placed again: it waits.
+    if (!record.is_actor_creation() && groups_.Park(task_id, record.demand)) return;
     if (const std::optional<std::string> misfit = GroupMisfit(record)) {
       Fail(task_id, rpc::INFEASIBLE, *misfit);
       return;

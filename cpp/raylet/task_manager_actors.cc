@@ -147,7 +147,12 @@ void TaskManager::OnActorNodeGone(const ActorId& actor_id, const NodeId& node,
   creation.demand = actor.demand;
   const SchedulingDecision decision =
       restarts_left != 0 && actor.creator ? Decide(creation) : SchedulingDecision::Infeasible();
-  if (decision.is_infeasible()) {
+  // Its placement group's bundle left with the node and is placed again:
+  // it restarts there once it is.
+  const std::optional<PlacementGroupId> group = groups_.GroupOf(actor.demand);
+  const bool waits_for_group = decision.is_infeasible() && restarts_left != 0 &&
+                               actor.creator && group && groups_.IsRescheduling(*group);
+  if (decision.is_infeasible() && !waits_for_group) {
     const std::string death = restarts_left == 0
                                   ? lost + " (max_restarts is exhausted)"
                                   : lost + "; no node left in the cluster fits it to restart";
@@ -162,8 +167,11 @@ void TaskManager::OnActorNodeGone(const ActorId& actor_id, const NodeId& node,
     MaybeReleaseActorElsewhere(actor_id);
     return;
   }
-  std::cerr << "flare-raylet: " << lost << "; restarting it on "
-            << (decision.is_local() ? "this node" : "node " + decision.node().Hex()) << "\n";
+  std::cerr << "flare-raylet: " << lost << "; restarting it "
+            << (waits_for_group        ? "once its placement group's bundle is placed again"
+                : decision.is_local() ? "on this node"
+                                      : "on node " + decision.node().Hex())
+            << "\n";
   gcs_.ReportActorState(actor_id, rpc::ACTOR_RESTARTING, nullptr);
   if (restarts_left > 0) actor.creation.mutable_actor()->set_max_restarts(restarts_left - 1);
   // The calls that were running there go again first, in the order they
@@ -201,7 +209,16 @@ void TaskManager::OnActorNodeGone(const ActorId& actor_id, const NodeId& node,
     record.seq = next_seq_++;
     for (const ObjectId& id : record.arg_refs) objects_.AddRef(kTaskArgHolder, id);
   }
-  if (decision.is_local()) {
+  if (waits_for_group) {
+    if (!groups_.Park(task_id, record.demand)) {  // the bundles that stayed hold it after all
+      gcs_.ReportActorState(actor_id, rpc::ACTOR_DEAD, nullptr);
+      FailActorElsewhere(task_id, "its node " + node.Hex() + " " + why +
+                                      " and no node of its placement group can hold it");
+      return;
+    }
+    // Its calls wait with it (CreationHeldBack); ReleaseCreation places it.
+    parked_creations_.emplace(task_id, creator);
+  } else if (decision.is_local()) {
     // Hosted here from now on: the actor manager runs it, and its calls.
     EraseActorElsewhere(actor_id);
     for (const TaskId& call : queued) {

@@ -86,7 +86,8 @@ void TaskManager::OnInfeasibleGraceOver(const TaskId& task_id) {
         if (!infeasible_.contains(task_id)) return;
         const rpc::PlacementGroupInfo* record =
             records.ok() && !records->empty() ? &records->front() : nullptr;
-        bool waits = record != nullptr && record->state() == rpc::PG_PENDING;
+        bool waits = record != nullptr && (record->state() == rpc::PG_PENDING ||
+                                           record->state() == rpc::PG_RESCHEDULING);
         if (record != nullptr && record->state() == rpc::PG_CREATED) {
           for (const std::string& node : record->bundle_node_ids()) {
             waits = waits || view_.remote_nodes().count(NodeId::FromBinary(node)) > 0;

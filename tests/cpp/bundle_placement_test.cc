@@ -93,5 +93,46 @@ TEST_F(BundlePlacementTest, ABundleLargerThanEveryNodeIsInfeasible) {
   EXPECT_NE(placed.why.find("CPU: 8"), std::string::npos) << placed.why;
 }
 
+// ---- bundles placed again around those that stay (their nodes: `holding`) ----
+
+TEST_F(BundlePlacementTest, StrictSpreadPlacesAgainOnlyOnNodesHoldingNoneOfItsBundles) {
+  Node(b_, 4, 4);
+  Node(c_, 1, 1);
+  EXPECT_EQ(PlaceBundles(Cpus({1}), "STRICT_SPREAD", view_, {self_, b_}).nodes,
+            std::vector<NodeId>{c_});
+  const BundlePlacement none = PlaceBundles(Cpus({1, 1}), "STRICT_SPREAD", view_, {self_, b_});
+  EXPECT_EQ(none.kind, Kind::kInfeasible) << "two bundles, one node holding none";
+  EXPECT_NE(none.why.find("besides those holding its other 2"), std::string::npos) << none.why;
+}
+
+TEST_F(BundlePlacementTest, SpreadPlacesAgainOnANewNodeBeforeDoublingUp) {
+  Node(b_, 2, 2);
+  Node(c_, 2, 2);
+  EXPECT_EQ(PlaceBundles(Cpus({1}), "SPREAD", view_, {self_, b_}).nodes,
+            std::vector<NodeId>{c_});
+  EXPECT_EQ(PlaceBundles(Cpus({1}), "SPREAD", view_, {self_, b_, c_, c_}).nodes,
+            std::vector<NodeId>{self_})
+      << "every node holds some: the one holding fewest";
+}
+
+TEST_F(BundlePlacementTest, PackPlacesAgainNextToTheBundlesThatStay) {
+  Node(b_, 2, 2);
+  Node(c_, 4, 4);
+  EXPECT_EQ(PlaceBundles(Cpus({1, 1}), "PACK", view_, {c_}).nodes,
+            (std::vector<NodeId>{c_, c_}))
+      << "not this node, though it comes first and has room";
+  EXPECT_EQ(PlaceBundles(Cpus({3, 2}), "PACK", view_, {c_}).nodes,
+            (std::vector<NodeId>{c_, self_}))
+      << "as many as fit beside them, the rest where there is room";
+}
+
+TEST_F(BundlePlacementTest, StrictPackPlacesAgainOnlyOnItsNode) {
+  Node(b_, 4, 4);
+  Node(c_, 2, 1);
+  EXPECT_EQ(PlaceBundles(Cpus({1}), "STRICT_PACK", view_, {c_}).nodes, std::vector<NodeId>{c_});
+  EXPECT_EQ(PlaceBundles(Cpus({2}), "STRICT_PACK", view_, {c_}).kind, Kind::kNoRoomNow)
+      << "b has room, but the group's other bundles are on c";
+}
+
 }  // namespace
 }  // namespace flare

@@ -1,6 +1,6 @@
-// Specification of the placement-group table: states PENDING -> CREATED ->
-// REMOVED, names unique per namespace among groups not removed, a bounded
-// memory of removed groups, and every change kept in the store so that a
+// Specification of the placement-group table: states PENDING -> CREATED
+// (<-> RESCHEDULING) -> REMOVED, names unique per namespace among groups not
+// removed, a bounded memory of removed groups, and every change kept in the store so that a
 // new table over it loads the same groups. No I/O involved.
 #include "gcs/placement_group_table.h"
 
@@ -80,6 +80,26 @@ TEST_F(PlacementGroupTableTest, InfeasibleGroupStaysPending) {
   STEP(table_.MarkInfeasible(id));
   EXPECT_EQ(table_.Find(id)->state(), rpc::PG_PENDING);
   EXPECT_TRUE(table_.Find(id)->infeasible());
+}
+
+TEST_F(PlacementGroupTableTest, ACreatedGroupThatLostANodeIsReschedulingUntilCreatedAgain) {
+  const PlacementGroupId id = PlacementGroupId::FromRandom();
+  const NodeId stays = NodeId::FromRandom();
+  const NodeId lost = NodeId::FromRandom();
+  const NodeId heir = NodeId::FromRandom();
+  STEP(table_.Add(Group(id, "", 2)));
+  STEP(table_.MarkRescheduling(id));
+  EXPECT_EQ(table_.Find(id)->state(), rpc::PG_PENDING) << "never created: nothing to place again";
+  STEP(table_.MarkCreated(id, {stays, lost}));
+  STEP(table_.MarkRescheduling(id));
+  EXPECT_EQ(table_.Find(id)->state(), rpc::PG_RESCHEDULING);
+  EXPECT_EQ(table_.Find(id)->bundle_node_ids(0), stays.Binary()) << "the old map until the new";
+  STEP(table_.MarkCreated(id, {stays, heir}));
+  EXPECT_EQ(table_.Find(id)->state(), rpc::PG_CREATED);
+  EXPECT_EQ(table_.Find(id)->bundle_node_ids(1), heir.Binary());
+  STEP(table_.MarkRemoved(id));
+  STEP(table_.MarkRescheduling(id));
+  EXPECT_EQ(table_.Find(id)->state(), rpc::PG_REMOVED) << "removed stays removed";
 }
 
 TEST_F(PlacementGroupTableTest, RemovedGroupIsKeptAsRemovedAndStaysRemoved) {

@@ -90,6 +90,10 @@ class DeferredGcsClient : public GcsClient {
   void ReportPlacementGroupInfeasible(const PlacementGroupId& group, StatusCallback done) override {
     inner_.ReportPlacementGroupInfeasible(group, Defer(std::move(done)));
   }
+  void ReportPlacementGroupRescheduling(const PlacementGroupId& group,
+                                       StatusCallback done) override {
+    inner_.ReportPlacementGroupRescheduling(group, Defer(std::move(done)));
+  }
   void ReportPlacementGroupRemoved(const PlacementGroupId& group, StatusCallback done) override {
     inner_.ReportPlacementGroupRemoved(group, Defer(std::move(done)));
   }

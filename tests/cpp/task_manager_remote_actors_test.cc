@@ -328,23 +328,5 @@ TEST_F(TaskManagerRemoteSpreadGroupTest, ATaskInABundleOnAnotherNodeGoesThereOnc
   EXPECT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{here}) << "bundle 0 is this node's";
 }
 
-TEST_F(TaskManagerRemoteSpreadGroupTest, ATaskInABundleOfANodeThatDiedFailsSayingSo) {
-  Report(b_, 1, 1);
-  CreateSpreadGroup();
-  tasks_.Dispatch();
-  BAgrees();
-  const TaskId running = Submit(Retried(InGroup("running", Bundle(1)), 3));
-  ASSERT_EQ(SentTo(b_), std::vector<TaskId>{running});
-
-  NodeDies(b_);
-
-  EXPECT_EQ(node_.ErrorOf(running), rpc::INFEASIBLE);
-  EXPECT_TRUE(Contains(node_.MessageOf(running), "on a node still in the cluster"))
-      << node_.MessageOf(running);
-  const TaskId after = Submit(InGroup("after", Bundle(1)));
-  EXPECT_EQ(node_.ErrorOf(after), rpc::INFEASIBLE) << "it fails at once, nothing hangs";
-  EXPECT_EQ(tasks_.size(), 0u);
-}
-
 }  // namespace
 }  // namespace flare

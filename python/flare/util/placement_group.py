@@ -107,6 +107,7 @@ def placement_group_table(placement_group: Optional[PlacementGroup] = None) -> D
     """Ray's table, as the GCS keeps it: with no argument, every group
     (live, and the most recently removed) keyed by id hex; with a group, that
     group's entry ({} once it is forgotten). States: PENDING, CREATED,
+    RESCHEDULING (a node of its bundles left; they are being placed again),
     REMOVED."""
     pg_id = b"" if placement_group is None else placement_group.id.binary()
     groups = runtime.session().core.placement_group_table(pg_id, _GCS_TIMEOUT_MS)
@@ -123,7 +124,7 @@ def _handle_of(info: Dict[str, Any]) -> PlacementGroup:
 
 def _table_entry(info: Dict[str, Any]) -> Dict[str, Any]:
     status = info["state"]
-    if status == "PENDING":
+    if status in ("PENDING", "RESCHEDULING"):  # RESCHEDULING: its lost bundles
         scheduling = "INFEASIBLE" if info["infeasible"] else "QUEUED"
     else:
         scheduling = "FINISHED" if status == "CREATED" else status
