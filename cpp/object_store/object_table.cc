@@ -225,6 +225,14 @@ bool ObjectTable::Subscribe(ClientId client, const ObjectId& id) {
   return false;
 }
 
+void ObjectTable::Unsubscribe(ClientId client, const ObjectId& id) {
+  auto it = objects_.find(id);
+  if (it == objects_.end()) return;
+  std::vector<ClientId>& subscribers = it->second.subscribers;
+  subscribers.erase(std::remove(subscribers.begin(), subscribers.end(), client),
+                    subscribers.end());
+}
+
 void ObjectTable::DescribeAndPin(ClientId client, const ObjectId& id,
                                  rpc::ObjectData* out) {
   out->set_object_id(id.Data(), ObjectId::kSize);

@@ -140,6 +140,8 @@ class ObjectTable {
   // to be returned by Seal/PutInline/SetError. Unknown ids become ready with
   // OBJECT_LOST so that no caller waits forever.
   bool Subscribe(ClientId client, const ObjectId& id);
+  // `client` is no longer told when `id` becomes ready.
+  void Unsubscribe(ClientId client, const ObjectId& id);
 
   // Fills `out` with the ready object's location; pins in-store objects for
   // `client` (released by Unpin).

@@ -127,8 +127,12 @@ void TaskManager::SpillBackToOwner(const TaskId& task_id, const TaskRecord& reco
     for (const ObjectId& id : lost_args) back.add_lost_args(id.Binary());
   }
   view_.local_total().ToProto(back.mutable_total());
-  // Sent before its returns end here (so that they can go once the owner
-  // lets go of them): the owner forgets the task first, and ignores them.
+  // The owner forgets the task and may send it here again at once: the
+  // errors its returns get here must not reach the owner, which would take
+  // them for the next attempt's. They stay until the owner lets go of them.
+  for (uint32_t i = 1; i <= record.spec.num_returns(); ++i) {
+    objects_.Unsubscribe(record.owner, ObjectIdFor(task_id, i));
+  }
   clients_.Send(record.owner, message);
   Fail(task_id, lost_args.empty() ? rpc::INFEASIBLE : rpc::OBJECT_LOST, back.why());
 }

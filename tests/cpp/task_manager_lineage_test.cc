@@ -187,6 +187,8 @@ TEST_F(TaskManagerRemoteTest, ATaskAPeerPlacedHereWhoseArgumentCouldNotBeFetched
   ASSERT_EQ(back[0].task_spilled_back().lost_args_size(), 1);
   EXPECT_EQ(back[0].task_spilled_back().lost_args(0), arg.Binary());
   EXPECT_EQ(tasks_.size(), 0u);
+  EXPECT_TRUE(node_.clients().Take(b.id, rpc::Message::kObjectReady).empty())
+      << "the error its return got here is not sent: b would take it for its next attempt's";
 }
 
 }  // namespace
