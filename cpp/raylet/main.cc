@@ -32,6 +32,7 @@
 #include "object_store/arena.h"
 #include "raylet/local_server.h"
 #include "raylet/node_manager.h"
+#include "raylet/event_loop.h"
 #include "raylet/options.h"
 #include "raylet/posix_io.h"
 #include "raylet/fork_server_launcher.h"
@@ -572,7 +573,7 @@ int main(int argc, char** argv) {
     if (quiet && mallinfo2().fordblks > kTrimAboveFreeBytes) malloc_trim(0);
   });
 
-  io.run();
+  flare::RunEventLoop(io, flare::RayletSpinFromEnvironment(flare::kDefaultRayletSpin));
 
   // Shutdown: stop accepting, end the workers, remove what we created.
   if (link.gcs_link) link.gcs_link->Close();  // waits for the stream to end
