@@ -136,15 +136,8 @@ bool TaskManager::ReleaseCreation(const ClientInfo& creator, const TaskId& task_
   const ActorId actor_id = ActorIdOf(task_id);
   if (PlaceActorElsewhere(creator, task_id, record)) {
     // Its calls made meanwhile follow it there.
-    auto calls = remote_calls_.find(actor_id);
-    auto elsewhere = actors_elsewhere_.find(actor_id);
-    if (calls != remote_calls_.end() && elsewhere != actors_elsewhere_.end()) {
-      for (const TaskId& call : calls->second) {
-        if (TaskRecord* waiting = Find(call)) {
-          waiting->remote = elsewhere->second.node;
-          waiting->spec.set_actor_node_id(elsewhere->second.node.Binary());
-        }
-      }
+    if (auto elsewhere = actors_elsewhere_.find(actor_id); elsewhere != actors_elsewhere_.end()) {
+      PointQueuedCalls(actor_id, elsewhere->second.node);
     }
     return true;
   }
@@ -152,17 +145,25 @@ bool TaskManager::ReleaseCreation(const ClientInfo& creator, const TaskId& task_
     // A restart that waited for its placement group: hosted here from now
     // on, with its calls.
     EraseActorElsewhere(actor_id);
-    if (auto calls = remote_calls_.find(actor_id); calls != remote_calls_.end()) {
-      for (const TaskId& call : calls->second) {
-        if (TaskRecord* waiting = Find(call)) {
-          waiting->remote = NodeId();
-          waiting->spec.clear_actor_node_id();
-        }
-      }
-    }
+    PointQueuedCalls(actor_id, NodeId());
   }
   actors_.OnCreationSubmitted(actor_id, creator, record.spec);
   return false;
+}
+
+void TaskManager::PointQueuedCalls(const ActorId& actor_id, const NodeId& node) {
+  auto calls = remote_calls_.find(actor_id);
+  if (calls == remote_calls_.end()) return;
+  for (const TaskId& call : calls->second) {
+    TaskRecord* waiting = Find(call);
+    if (waiting == nullptr) continue;
+    waiting->remote = node;
+    if (node.IsNil()) {
+      waiting->spec.clear_actor_node_id();
+    } else {
+      waiting->spec.set_actor_node_id(node.Binary());
+    }
+  }
 }
 
 void TaskManager::Place(const TaskId& task_id, TaskRecord& record) {

@@ -314,6 +314,9 @@ class TaskManager {
   // go and, for a detached actor, it is dead, for any other, no handle is
   // left here (its node is then told so, if it is alive).
   void MaybeReleaseActorElsewhere(const ActorId& actor_id);
+  // The calls on `actor_id` queued here go to `node` when sent (nil: to
+  // the actor manager here).
+  void PointQueuedCalls(const ActorId& actor_id, const NodeId& node);
   // Drops the record of an actor placed elsewhere (and the hold on its
   // arguments), remembering how it died.
   void EraseActorElsewhere(const ActorId& actor_id);

@@ -221,21 +221,11 @@ void TaskManager::OnActorNodeGone(const ActorId& actor_id, const NodeId& node,
   } else if (decision.is_local()) {
     // Hosted here from now on: the actor manager runs it, and its calls.
     EraseActorElsewhere(actor_id);
-    for (const TaskId& call : queued) {
-      if (TaskRecord* waiting = Find(call)) {
-        waiting->remote = NodeId();
-        waiting->spec.clear_actor_node_id();
-      }
-    }
+    PointQueuedCalls(actor_id, NodeId());
     actors_.OnCreationSubmitted(actor_id, creator, record.spec);
     Place(task_id, record);
   } else {
-    for (const TaskId& call : queued) {
-      if (TaskRecord* waiting = Find(call)) {
-        waiting->remote = decision.node();
-        waiting->spec.set_actor_node_id(decision.node().Binary());
-      }
-    }
+    PointQueuedCalls(actor_id, decision.node());
     actor.node = decision.node();
     record.remote = decision.node();
     if (ArgsReady(record.spec)) {

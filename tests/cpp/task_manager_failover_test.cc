@@ -15,6 +15,11 @@ namespace {
 
 class TaskManagerFailoverTest : public TaskManagerRemoteTest {
  protected:
+  // This node is busy (what is created goes elsewhere) and `nodes` have room.
+  void BusyHereWithRoomOn(const std::vector<NodeId>& nodes) {
+    RunOn(node_.StartWorker(), Spec("busy"));
+    for (const NodeId& node : nodes) Report(node, 4, 4);
+  }
   // An actor with `max_restarts` created on `node` (this node is busy), up.
   TaskId ActorOn(const NodeId& node, int max_restarts, int max_task_retries = 0) {
     rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, max_restarts, max_task_retries);
@@ -36,10 +41,7 @@ class TaskManagerFailoverTest : public TaskManagerRemoteTest {
 };
 
 TEST_F(TaskManagerFailoverTest, AnActorWhoseNodeDiesIsCreatedAgainOnAnotherThenItsCallsFollow) {
-  const ClientId worker = node_.StartWorker();
-  RunOn(worker, Spec("busy"));  // this node has no room for it
-  Report(b_, 4, 4);
-  Report(c_, 4, 4);
+  BusyHereWithRoomOn({b_, c_});  // this node has no room for it
   const TaskId actor = ActorOn(b_, 1);
   const TaskId running = Call(actor);
   ASSERT_EQ(SentTo(b_), (std::vector<TaskId>{actor, running}));
@@ -57,10 +59,7 @@ TEST_F(TaskManagerFailoverTest, AnActorWhoseNodeDiesIsCreatedAgainOnAnotherThenI
 }
 
 TEST_F(TaskManagerFailoverTest, CallsThatRanThereGoAgainFirstInTheOrderTheyWereMade) {
-  const ClientId worker = node_.StartWorker();
-  RunOn(worker, Spec("busy"));
-  Report(b_, 4, 4);
-  Report(c_, 4, 4);
+  BusyHereWithRoomOn({b_, c_});
   const TaskId actor = ActorOn(b_, -1, 1);
   const TaskId first = Call(actor);
   const TaskId second = Call(actor);
@@ -79,10 +78,7 @@ TEST_F(TaskManagerFailoverTest, CallsThatRanThereGoAgainFirstInTheOrderTheyWereM
 }
 
 TEST_F(TaskManagerFailoverTest, ACallThatCannotReachTheActorsNodeWaitsForItsRestart) {
-  const ClientId worker = node_.StartWorker();
-  RunOn(worker, Spec("busy"));
-  Report(b_, 4, 4);
-  Report(c_, 4, 4);
+  BusyHereWithRoomOn({b_, c_});
   const TaskId actor = ActorOn(b_, 1);
 
   node_.peers().unreachable.insert(b_);  // dead, before the GCS says so
@@ -93,10 +89,7 @@ TEST_F(TaskManagerFailoverTest, ACallThatCannotReachTheActorsNodeWaitsForItsRest
 }
 
 TEST_F(TaskManagerFailoverTest, WithNoRestartLeftCallsFailNamingTheNode) {
-  const ClientId worker = node_.StartWorker();
-  RunOn(worker, Spec("busy"));
-  Report(b_, 4, 4);
-  Report(c_, 4, 4);
+  BusyHereWithRoomOn({b_, c_});
   const TaskId actor = ActorOn(b_, 0);
 
   NodeDies(b_);
@@ -119,9 +112,7 @@ TEST_F(TaskManagerFailoverTest, AnActorRestartsHereWhenOnlyThisNodeFitsAndItsCal
 }
 
 TEST_F(TaskManagerFailoverTest, ADetachedActorsDeathOutlivesItsRecord) {
-  const ClientId worker = node_.StartWorker();
-  RunOn(worker, Spec("busy"));
-  Report(b_, 4, 4);
+  BusyHereWithRoomOn({b_});
   rpc::TaskSpec spec = testing::ActorCreationSpec(driver_.job_id, 0);
   spec.mutable_actor()->set_detached(true);
   const TaskId actor = Submit(spec);
