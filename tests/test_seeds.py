@@ -32,6 +32,10 @@ CLEANUP_GRACE = 10.0   # seconds the raylet and its workers get to exit after th
 
 # ---- output checks -------------------------------------------------------------
 
+# The prefix of a worker's print, as Ray writes it: "(name pid=N)" for a worker on
+# the driver's node and "(name pid=N, ip=A.B.C.D)" for one on another node.
+PREFIX = r"\({} pid=\d+(?:, ip=[0-9.]+)?\)"
+
 def check_monte_carlo_pi(out: str) -> None:
     assert "Serial time:" in out
     assert "Parallel (distributed) time:" in out
@@ -40,7 +44,7 @@ def check_monte_carlo_pi(out: str) -> None:
     for pi in estimates:
         assert abs(pi - math.pi) < 0.01, f"pi estimate {pi} is off by more than 0.01"
     # The distributed run's tasks print from the workers, with the task's prefix.
-    assert re.search(r"\(sample_task_distribute pid=\d+\) Task id: \d+ \| Samples in the circle",
+    assert re.search(PREFIX.format("sample_task_distribute") + r" Task id: \d+ \| Samples in the circle",
                      out), out
 
 
@@ -86,16 +90,16 @@ def check_tasks_basics(out: str) -> None:
 def check_task_patterns(out: str) -> None:
     assert "all task patterns passed" in out
     # Worker prints reach the driver with the task's prefix.
-    assert re.search(r"\(pass_via_nested_ref pid=\d+\) 3", out), out
-    assert re.search(r"\(pass_via_direct_arg pid=\d+\) 3", out), out
+    assert re.search(PREFIX.format("pass_via_nested_ref") + r" 3", out), out
+    assert re.search(PREFIX.format("pass_via_direct_arg") + r" 3", out), out
 
 
 def check_object_refs(out: str) -> None:
     assert out.startswith("[0, 1, 4, 9]"), out[:200]
-    assert re.search(r"\(echo pid=\d+\) 1 2 3", out), out
-    assert re.search(r"\(echo_and_get pid=\d+\) args: \[ObjectRef\(", out), out
-    assert re.search(r"\(echo_and_get pid=\d+\) values: \[1, 2, 3\]", out), out
-    assert re.search(r"\(print_via_capture pid=\d+\) \[1, 2, 3\]", out), out
+    assert re.search(PREFIX.format("echo") + r" 1 2 3", out), out
+    assert re.search(PREFIX.format("echo_and_get") + r" args: \[ObjectRef\(", out), out
+    assert re.search(PREFIX.format("echo_and_get") + r" values: \[1, 2, 3\]", out), out
+    assert re.search(PREFIX.format("print_via_capture") + r" \[1, 2, 3\]", out), out
     assert "large_values returned 5 arrays" in out
 
 
@@ -129,7 +133,7 @@ def check_generators(out: str) -> None:
                                                           out, re.M)]
     assert [v for v, _ in arrivals] == [0, 1, 2, 3, 4], out
     assert arrivals[0][1] < arrivals[-1][1] - 1.0, "the first value waited for the whole task"
-    assert len(re.findall(r"\(large_values_generator pid=\d+\) yielded return value \d",
+    assert len(re.findall(PREFIX.format("large_values_generator") + r" yielded return value \d",
                           out)) == 5, out
     assert "consumed 5 arrays (50,000,000 values) one at a time" in out
 
