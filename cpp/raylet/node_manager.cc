@@ -698,6 +698,15 @@ void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
     ClusterResourceView::Node view;
     view.total = ResourceSet::FromProto(node.total());
     view.available = ResourceSet::FromProto(node.available());
+    Report report(view.total.ToMap(), view.available.ToMap());
+    auto [last, first_report] = last_reports_.try_emplace(id, report);
+    if (!first_report) {
+      // Nothing new from that node (another node's report brought this
+      // view): what this node learned since stands. A node that left the
+      // view (unreachable) comes back with it.
+      if (last->second == report && cluster_.remote_nodes().count(id) > 0) continue;
+      last->second = std::move(report);
+    }
     // A node reports only what is free of its placement groups' bundles;
     // they count as its own (a task in one may go there).
     for (const auto& [name, amount] : view.available.ToMap()) {
@@ -713,6 +722,7 @@ void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
   }
   for (const NodeId& id : live_nodes_) {
     if (live.contains(id)) continue;
+    last_reports_.erase(id);
     cluster_.RemoveNode(id);
     tasks_.OnNodeGone(id, "died or left the cluster");
   }
