@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -172,3 +173,39 @@ def test_an_actor_on_a_hung_node_restarts_elsewhere_once_the_node_is_declared_de
     finally:
         flare.shutdown()
         cluster.shutdown()
+
+
+def test_a_handle_keeps_reaching_its_actor_after_the_node_that_placed_it_dies(cluster):
+    # A task on one node creates a detached actor on another and returns its
+    # handle, whose calls are addressed to the placing node. That node tells
+    # the driver's node where the actor runs, so calls go straight there and
+    # go on once the placing node is gone.
+    placer = cluster.add_node(num_cpus=1, resources={"placer": 1})
+    cluster.add_node(num_cpus=1, resources={"gadget": 1})
+    flare.init(address=cluster.address)
+
+    @flare.remote(num_cpus=0, resources={"placer": 1})
+    def make_counter():
+        counter = Counter.options(lifetime="detached", resources={"gadget": 0.5}).remote(7)
+        flare.get(counter.add.remote(0), timeout=NEVER)
+        return counter
+
+    counter = flare.get(make_counter.remote(), timeout=NEVER)
+    try:
+        assert flare.get(counter.add.remote(), timeout=NEVER) == 8
+        assert flare.get(counter.add.remote(), timeout=NEVER) == 9
+        cluster.remove_node(placer, allow_graceful=False)
+        wait_until_dead(placer)
+
+        assert flare.get([counter.add.remote() for _ in range(3)], timeout=NEVER) == [10, 11, 12]
+    finally:
+        flare.kill(counter)
+
+
+def wait_until_dead(node, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(entry["NodeID"] == node.node_id and entry["Alive"] for entry in flare.nodes()):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"node {node.node_id} still alive in nodes() after {timeout} s")

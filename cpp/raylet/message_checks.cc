@@ -195,6 +195,10 @@ absl::Status CheckFields(const rpc::Message& message) {
                                        "bundles_prepared.pg_id");
     case M::kActorDied:
       return CheckId<ActorId>(message.actor_died().actor_id(), "actor_died.actor_id");
+    case M::kActorLocation:
+      return FirstError(
+          {CheckId<ActorId>(message.actor_location().actor_id(), "actor_location.actor_id"),
+           CheckId<NodeId>(message.actor_location().node_id(), "actor_location.node_id")});
     case M::kTaskSpilledBack:
       return FirstError(
           {CheckId<TaskId>(message.task_spilled_back().task_id(), "task_spilled_back.task_id"),
@@ -260,6 +264,7 @@ absl::Status CheckPeerAnswer(const rpc::Message& message) {
     case M::kBundlesPrepared:
     case M::kTaskSpilledBack:
     case M::kActorDied:
+    case M::kActorLocation:
       return CheckFields(message);
     default:
       return absl::OkStatus();  // nothing the raylet acts on (it ignores them)

@@ -748,6 +748,8 @@ void NodeManager::OnPeerMessage(const NodeId& node, rpc::Message& message) {
     tasks_.OnSpilledBack(node, message.task_spilled_back());
   } else if (message.body_case() == rpc::Message::kActorDied) {
     tasks_.OnActorDied(node, message.actor_died());
+  } else if (message.body_case() == rpc::Message::kActorLocation) {
+    tasks_.OnActorLocation(node, message.actor_location());
   } else if (message.body_case() == rpc::Message::kLogLines) {
     SendToDrivers(clients_, message.log_lines());
   } else if (message.body_case() == rpc::Message::kRegisterReply &&

@@ -100,6 +100,7 @@ void TaskManager::Submit(const ClientInfo& owner, rpc::TaskSpec& spec) {
         return;
       }
       record.spec.set_actor_node_id(elsewhere->second.node.Binary());
+      if (record.owner_is_peer) TellRoute(owner, actor_id, elsewhere->second);
     } else if (auto death = deaths_.find(actor_id); here && death != deaths_.end()) {
       Fail(task_id, rpc::ACTOR_DIED, death->second);
       return;
@@ -674,6 +675,15 @@ void TaskManager::Finish(const TaskId& task_id) {
   if (!record.remote.IsNil()) {
     remote_.Forget(task_id);
     awaiting_remote_.erase(task_id);
+  }
+  if (!sent_via_.empty() && record.is_actor_call()) {
+    const ActorId actor_id = ActorId::FromBinary(record.spec.actor_id());
+    auto via = sent_via_.find(actor_id);
+    if (via != sent_via_.end() && via->second.erase(task_id) > 0 && via->second.empty()) {
+      sent_via_.erase(via);
+      // Its actor's queued calls may take their route now.
+      if (remote_calls_.contains(actor_id)) timers_.Post([this] { SendRemoteCalls(); });
+    }
   }
   // Results whose only copy stayed on the node that ran it: what making
   // them again needs is kept while they live (before its arguments go).

@@ -159,6 +159,10 @@ class TaskManager {
   // that does not let it restart ends it: calls through handles made here
   // fail, and a detached actor's record here goes.
   void OnActorKilled(const rpc::KillActor& kill);
+  // `node`, which placed the actor, says where it runs: calls on it that
+  // would go through `node` go straight there from now on, once none sent
+  // through `node` is still out (so they keep their order).
+  void OnActorLocation(const NodeId& node, const rpc::ActorLocation& location);
   // `node`, where this node placed an actor, says it died there: later calls
   // through handles made here fail with why, and a detached actor's record
   // here goes.
@@ -395,6 +399,7 @@ class TaskManager {
     ClientId owner = 0;         // who created it: it dies with its owner
     bool detached = false;      // ... unless detached
     bool out_of_scope = false;  // no handle to it is left here
+    int max_task_retries = 0;   // of its calls
     std::string death;          // why it is dead (empty: alive, or not known dead)
     // What restarting it on another node takes, kept while restarts are
     // left (max_restarts): its creator, its creation (whose max_restarts
@@ -404,6 +409,9 @@ class TaskManager {
     rpc::TaskSpec creation;
     ResourceSet demand;
     std::vector<ObjectId> args;
+    // The nodes whose calls came through here and were told where it runs
+    // (since it last moved).
+    absl::flat_hash_set<NodeId, IdHash> told;
   };
   absl::flat_hash_map<ActorId, ActorElsewhere, IdHash> actors_elsewhere_;
   // How recent actors placed elsewhere died, after their records went (a
@@ -412,6 +420,27 @@ class TaskManager {
   static constexpr size_t kMaxDeaths = 1000;
   absl::flat_hash_map<ActorId, std::string, IdHash> deaths_;
   std::deque<ActorId> death_order_;
+  // Actors other nodes placed, where they run as their placers told
+  // (OnActorLocation): calls addressed to `via` go to `host` instead.
+  struct ActorRoute {
+    NodeId via;
+    NodeId host;
+    int max_task_retries = 0;
+  };
+  absl::flat_hash_map<ActorId, ActorRoute, IdHash> routes_;
+  // Per actor placed by another node, the calls sent through that node
+  // that have not ended: while any is out, calls do not take its route.
+  absl::flat_hash_map<ActorId, absl::flat_hash_set<TaskId, IdHash>, IdHash> sent_via_;
+  // A call to an actor placed elsewhere, from a node that placed none:
+  // told where the actor runs when it does (ActorLocation).
+  void TellRoute(const ClientInfo& caller, const ActorId& actor_id, ActorElsewhere& actor);
+  // The route the oldest call queued on `actor_id` (to `record.remote`)
+  // may take now: true when it was redirected (to another node, or to the
+  // actor manager here when the actor runs here).
+  bool TakeRoute(const ActorId& actor_id, TaskRecord& record);
+  // The calls sent straight to `node` on routes (lost with it) go back to
+  // the actors' placers while max_task_retries allows; the rest fail.
+  void OnRouteLost(const NodeId& node, const std::string& why, std::vector<TaskId> calls);
   // Submission order, for re-sending an actor's calls in order.
   uint64_t next_seq_ = 0;
   // Arguments peers placed here that could not be fetched (OnArgumentNotFetched).

@@ -26,6 +26,7 @@ bool TaskManager::PlaceActorElsewhere(const ClientInfo& owner, const TaskId& tas
   if (placed_first) {
     actor.owner = record.owner;
     actor.detached = record.spec.actor().detached();
+    actor.max_task_retries = record.spec.actor().max_task_retries();
     if (record.spec.actor().max_restarts() != 0) {
       // What restarting it elsewhere takes, should its node die.
       actor.creator = owner;
@@ -74,6 +75,94 @@ void TaskManager::OnActorKilled(const rpc::KillActor& kill) {
   MaybeReleaseActorElsewhere(actor_id);
 }
 
+// ---- routes: calls from other nodes go straight to the actor's node ----------------
+
+void TaskManager::TellRoute(const ClientInfo& caller, const ActorId& actor_id,
+                            ActorElsewhere& actor) {
+  // Only where it runs now: not while it is (re)created, when that node may
+  // not know it yet.
+  if (caller.node_id.IsNil() || caller.node_id == actor.node || !actor.death.empty() ||
+      tasks_.contains(CreationTaskOf(actor_id)) || !actor.told.insert(caller.node_id).second) {
+    return;
+  }
+  rpc::Message message;
+  rpc::ActorLocation& location = *message.mutable_actor_location();
+  location.set_actor_id(actor_id.Binary());
+  location.set_node_id(actor.node.Binary());
+  location.set_max_task_retries(actor.max_task_retries);
+  clients_.Send(caller.id, message);
+}
+
+void TaskManager::OnActorLocation(const NodeId& node, const rpc::ActorLocation& location) {
+  const NodeId host = NodeId::FromBinary(location.node_id());
+  // A node this one no longer sees is not a route (its calls would be lost).
+  if (host != view_.local_id() && !view_.remote_nodes().count(host)) return;
+  routes_[ActorId::FromBinary(location.actor_id())] = {node, host, location.max_task_retries()};
+  SendRemoteCalls();
+}
+
+bool TaskManager::TakeRoute(const ActorId& actor_id, TaskRecord& record) {
+  if (actors_elsewhere_.contains(actor_id)) return false;
+  const TaskId task_id = TaskId::FromBinary(record.spec.task_id());
+  auto route = routes_.find(actor_id);
+  auto via = sent_via_.find(actor_id);
+  // Not before the others sent the long way have ended (this one may be
+  // among them when it goes again).
+  const bool others_out = via != sent_via_.end() &&
+                          (via->second.size() > 1 || !via->second.contains(task_id));
+  if (route == routes_.end() || route->second.via != record.remote || others_out) {
+    // Sent the long way: later calls wait for it before they take a route.
+    sent_via_[actor_id].insert(task_id);
+    return false;
+  }
+  if (via != sent_via_.end()) sent_via_.erase(via);
+  record.via = route->second.via;
+  if (route->second.host == view_.local_id()) {
+    record.remote = NodeId();
+    record.spec.clear_actor_node_id();
+  } else {
+    record.remote = route->second.host;
+    record.spec.set_actor_node_id(route->second.host.Binary());
+  }
+  return true;
+}
+
+void TaskManager::OnRouteLost(const NodeId& node, const std::string& why,
+                              std::vector<TaskId> calls) {
+  absl::flat_hash_map<ActorId, int, IdHash> max_resends;
+  for (auto route = routes_.begin(); route != routes_.end();) {
+    if (route->second.host == node) {
+      max_resends[route->first] = route->second.max_task_retries;
+      routes_.erase(route++);
+    } else {
+      ++route;
+    }
+  }
+  std::sort(calls.begin(), calls.end(), [this](const TaskId& a, const TaskId& b) {
+    return tasks_.at(a).seq < tasks_.at(b).seq;
+  });
+  for (auto call = calls.rbegin(); call != calls.rend(); ++call) {
+    TaskRecord& record = tasks_.at(*call);
+    const ActorId actor_id = ActorId::FromBinary(record.spec.actor_id());
+    const int max = max_resends.contains(actor_id) ? max_resends[actor_id] : 0;
+    const bool via_alive = view_.remote_nodes().count(record.via) > 0;
+    if (!via_alive || (max >= 0 && record.resends >= max)) {
+      Fail(*call, rpc::ACTOR_DIED,
+           "the actor of call " + record.spec.function_name() + " was on node " + node.Hex() +
+               ", which " + why +
+               (via_alive ? " while this call ran (max_task_retries is exhausted)" : ""));
+      continue;
+    }
+    // Back to the node that placed it, which restarts it or knows it dead.
+    ++record.resends;
+    record.running = false;
+    record.remote = record.via;
+    record.via = NodeId();
+    record.spec.set_actor_node_id(record.remote.Binary());
+    remote_calls_[actor_id].push_front(*call);
+  }
+}
+
 std::optional<NodeId> TaskManager::ActorNode(const ActorId& actor_id) const {
   auto it = actors_elsewhere_.find(actor_id);
   if (it == actors_elsewhere_.end()) return std::nullopt;
@@ -85,6 +174,13 @@ void TaskManager::OnObjectFreed(const ObjectId& id) {
   if (lineage_.size() > 0) {
     // After this event: releasing the task's arguments calls the table.
     timers_.Post([this, id] { lineage_.Release(id); });
+  }
+  if (!routes_.empty() && IndexOfObject(id) == 1) {
+    // No handle here any more: its route goes with it.
+    if (auto route = routes_.find(ActorIdOf(TaskOfObject(id)));
+        route != routes_.end() && HandleOf(route->first) == id) {
+      routes_.erase(route);
+    }
   }
   if (actors_elsewhere_.empty()) return;
   const ActorId actor_id = ActorIdOf(TaskOfObject(id));
@@ -174,6 +270,7 @@ void TaskManager::OnActorNodeGone(const ActorId& actor_id, const NodeId& node,
             << "\n";
   gcs_.ReportActorState(actor_id, rpc::ACTOR_RESTARTING, nullptr);
   if (restarts_left > 0) actor.creation.mutable_actor()->set_max_restarts(restarts_left - 1);
+  actor.told.clear();  // callers hear where it runs next
   // The calls that were running there go again first, in the order they
   // were submitted, while max_task_retries allows; the others fail.
   const int max_resends = actor.creation.actor().max_task_retries();

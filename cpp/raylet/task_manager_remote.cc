@@ -148,6 +148,10 @@ void TaskManager::SendRemoteCalls() {
       const TaskId task_id = calls.front();
       calls.pop_front();
       TaskRecord& record = task->second;
+      if (TakeRoute(actor_id, record) && record.remote.IsNil()) {
+        actors_.OnCallSubmitted(task_id, record);  // the actor runs here
+        continue;
+      }
       record.running = true;
       const absl::Status sent =
           remote_.Send(record.remote, task_id, record.spec, ResourceSet());
@@ -247,6 +251,7 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
            actor->second.death.empty();
   };
   absl::flat_hash_map<ActorId, std::vector<TaskId>, IdHash> calls_there;
+  std::vector<TaskId> routed_there;
   for (const TaskId& task_id : remote_.OnNodeGone(node)) {
     auto it = tasks_.find(task_id);
     if (it == tasks_.end()) continue;
@@ -254,6 +259,10 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
       const ActorId actor_id = ActorId::FromBinary(it->second.spec.actor_id());
       if (hosted_there(actor_id)) {
         calls_there[actor_id].push_back(task_id);
+        continue;
+      }
+      if (!it->second.via.IsNil()) {
+        routed_there.push_back(task_id);
         continue;
       }
       Fail(task_id, rpc::ACTOR_DIED,
@@ -274,6 +283,7 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
     lost.node = node;
     RetryOrFail(task_id, it->second, lost);
   }
+  OnRouteLost(node, why, std::move(routed_there));
   // Tasks waiting for their arguments to go there choose again.
   std::vector<TaskId> waiting;
   for (const auto& [task_id, target] : awaiting_remote_) {
@@ -298,12 +308,22 @@ void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
     OnActorNodeGone(actor_id, node, why, std::move(calls_there[actor_id]));
   }
   // Calls still to go there, on actors placed from another node (whose
-  // owner was there): they cannot reach them.
+  // owner was there): they cannot reach them, unless that node told where
+  // the actor runs.
   std::vector<TaskId> stranded;
   for (const auto& [actor_id, calls] : remote_calls_) {
+    auto route = routes_.find(actor_id);
+    const bool routed = route != routes_.end() && route->second.via == node;
+    // None of its calls is out through that node now (they failed above).
+    if (routed) sent_via_.erase(actor_id);
     for (const TaskId& call : calls) {
-      const TaskRecord* record = Find(call);
-      if (record != nullptr && record->remote == node) stranded.push_back(call);
+      TaskRecord* record = Find(call);
+      if (record == nullptr || record->remote != node) continue;
+      if (routed) {
+        TakeRoute(actor_id, *record);
+      } else {
+        stranded.push_back(call);
+      }
     }
   }
   for (const TaskId& call : stranded) {

@@ -32,6 +32,10 @@ struct TaskRecord {
   bool owner_is_peer = false;  // another node placed it here: it runs here
   uint64_t seq = 0;            // submission order on this node
   int resends = 0;             // an actor call: times sent again after its actor restarted
+  // An actor call sent straight to its actor's node on a route the node
+  // that placed the actor told (TaskManager::OnActorLocation): that node,
+  // where the call goes back to if the actor's node is lost.
+  NodeId via;
 
   bool is_actor_creation() const { return spec.has_actor(); }
   bool is_actor_call() const { return !spec.actor_id().empty() && !spec.has_actor(); }
