@@ -70,6 +70,9 @@ def test_an_actor_whose_node_dies_restarts_on_another_and_handles_keep_working(c
         return flare.get(actor.add.remote(100), timeout=NEVER)
 
     cluster.remove_node(node_of(nodes, first), allow_graceful=False)
+    # (A call sent before the death is seen may be lost with the node, and
+    # max_task_retries is 0: the calls below come after.)
+    wait_until_dead(node_of(nodes, first))
 
     # The constructor ran again there: its state starts over.
     assert flare.get(counter.add.remote(), timeout=NEVER) == 11
@@ -143,6 +146,7 @@ def test_an_actor_restarts_on_the_head_when_only_the_head_fits(cluster):
             doomed.node_id, soft=True)).remote(1)
     assert flare.get(counter.where.remote(), timeout=NEVER) == doomed.node_id
     cluster.remove_node(doomed, allow_graceful=False)
+    wait_until_dead(doomed)
 
     assert flare.get(counter.add.remote(), timeout=NEVER) == 2
     assert flare.get(counter.where.remote(), timeout=NEVER) == cluster.head_node.node_id
