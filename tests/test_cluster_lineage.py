@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import flare
-from conftest import NEVER
+from conftest import NEVER, on
 from flare import exceptions
 from flare.cluster_utils import Cluster
 from flare.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -162,3 +162,40 @@ def test_a_borrower_whose_owner_died_gets_owner_died(cluster, tmp_path):
     outcome = flare.get(waiting, timeout=NEVER)
     assert outcome.startswith("owner died: "), outcome
     assert owner_node.node_id in outcome
+
+
+def test_a_result_whose_node_died_is_read_from_a_copy_another_node_pulled(cluster, events,
+                                                                          tmp_path):
+    # max_retries=0: it cannot be made again, so reading it after its node
+    # died works only from the copy the reader's node pulled (and reported).
+    maker = cluster.add_node(num_cpus=1)
+    reader_node = cluster.add_node(num_cpus=1)
+    flare.init(address=cluster.address)
+    head = cluster.head_node.node_id
+    log = str(tmp_path / "make")
+    ref = make.options(max_retries=0, scheduling_strategy=on(maker)).remote(log, 9)
+    flare.wait([ref], fetch_local=False, timeout=NEVER)
+    started, release = events("started"), events("release")
+
+    @flare.remote(num_cpus=0)
+    def ping():
+        return "pong"
+
+    @flare.remote(num_cpus=1)
+    def hold(array, started, release):
+        # A task sent from here to the head goes on the link the copy was
+        # reported on, after that report.
+        assert flare.get(ping.options(scheduling_strategy=on(head)).remote()) == "pong"
+        started.set()
+        release.wait_or_raise()
+        return int(array[0])
+
+    held = hold.options(scheduling_strategy=on(reader_node)).remote(ref, started, release)
+    assert started.wait()
+    cluster.remove_node(maker, allow_graceful=False)
+
+    value = flare.get(ref, timeout=NEVER)
+    assert value.shape == (SIZE,) and value[0] == 9 and value[-1] == 9
+    assert runs(log) == [maker.node_id], "read from the copy, not made again"
+    release.set()
+    assert flare.get(held, timeout=NEVER) == 9

@@ -180,6 +180,11 @@ std::vector<ClientId> ObjectTable::SetElsewhere(const ObjectId& id, uint64_t siz
   return waiting;
 }
 
+void ObjectTable::MoveElsewhere(const ObjectId& id, const NodeId& node) {
+  if (!NeedsFetch(id)) return;
+  objects_.at(id).elsewhere = node;
+}
+
 bool ObjectTable::NeedsFetch(const ObjectId& id) const {
   auto it = objects_.find(id);
   if (it == objects_.end()) return false;

@@ -124,6 +124,9 @@ class ObjectTable {
   // Makes a pending task return ready with its bytes in the arena of
   // `node` (size `size`). Returns its subscribers, as Seal does.
   std::vector<ClientId> SetElsewhere(const ObjectId& id, uint64_t size, const NodeId& node);
+  // A ready object whose bytes are only on another node is read from
+  // `node` from now on (a copy there is held for it instead).
+  void MoveElsewhere(const ObjectId& id, const NodeId& node);
   // Whether `id` is ready with its bytes only on another node: a reader
   // here needs a copy pulled first (Create reserves its block, Seal or
   // Abort ends the pull; the object stays ready throughout).

@@ -158,6 +158,9 @@ void LocalServer::Dispatch(const ClientInfo& client, rpc::Message& message) {
     case rpc::Message::kObjectLocation:
       handler.OnObjectLocation(client, message.object_location());
       break;
+    case rpc::Message::kObjectCopies:
+      handler.OnObjectCopies(client, message.object_copies());
+      break;
     case rpc::Message::kKvPut:
       handler.OnKvPut(client, *message.mutable_kv_put());
       break;

@@ -52,6 +52,8 @@ class LocalRequestHandler {
   virtual void OnReleasePins(const ClientInfo& client, const rpc::ReleasePins& release) = 0;
   // A peer says where an argument of a task it is about to submit lives.
   virtual void OnObjectLocation(const ClientInfo& client, const rpc::ObjectLocation& location) = 0;
+  // A peer holds copies of objects owned here now, or no longer does.
+  virtual void OnObjectCopies(const ClientInfo& client, const rpc::ObjectCopies& copies) = 0;
 
   virtual void OnKvPut(const ClientInfo& client, rpc::KvPut& put) = 0;
   virtual void OnKvGet(const ClientInfo& client, const rpc::KvGet& get) = 0;

@@ -312,6 +312,21 @@ class ClusterPuller : public flare::ObjectPuller {
     }
     manager_->Pull(id, size, {flare::Holder{from, *address}}, std::move(done));
   }
+  void PullFromAny(const flare::ObjectId& id, uint64_t size,
+                   const std::vector<flare::NodeId>& holders,
+                   std::function<void(const absl::Status&)> done) override {
+    std::vector<flare::Holder> reachable;
+    for (const flare::NodeId& node : holders) {
+      if (const std::string* address = peers_.AddressOf(node)) {
+        reachable.push_back(flare::Holder{node, *address});
+      }
+    }
+    if (manager_ == nullptr || reachable.empty()) {
+      done(absl::UnavailableError("no node holding it is reachable"));
+      return;
+    }
+    manager_->Pull(id, size, reachable, std::move(done));
+  }
 
  private:
   const flare::PeerPool& peers_;

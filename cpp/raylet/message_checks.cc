@@ -74,7 +74,8 @@ absl::Status OnePerBundle(int count, int bundles, const std::string& what) {
 // bundles of its placement groups here.
 bool PeerOnly(rpc::Message::BodyCase body) {
   using M = rpc::Message;
-  return body == M::kPrepareBundles || body == M::kCommitBundles || body == M::kReturnBundles;
+  return body == M::kPrepareBundles || body == M::kCommitBundles || body == M::kReturnBundles ||
+         body == M::kObjectCopies;
 }
 
 // What another node's raylet sends as a client (RemoteTasks, NodeManager's
@@ -142,7 +143,13 @@ absl::Status CheckFields(const rpc::Message& message) {
     case M::kObjectLocation:
       return FirstError(
           {CheckId<ObjectId>(message.object_location().object_id(), "object_location.object_id"),
-           CheckId<NodeId>(message.object_location().node_id(), "object_location.node_id")});
+           CheckId<NodeId>(message.object_location().node_id(), "object_location.node_id"),
+           CheckIds<NodeId>(message.object_location().other_node_ids(),
+                            "object_location.other_node_ids")});
+    case M::kObjectCopies:
+      return FirstError(
+          {CheckIds<ObjectId>(message.object_copies().added(), "object_copies.added"),
+           CheckIds<ObjectId>(message.object_copies().removed(), "object_copies.removed")});
     case M::kKillActor:
       return FirstError(
           {CheckId<ActorId>(message.kill_actor().actor_id(), "kill_actor.actor_id"),
@@ -282,7 +289,8 @@ absl::Status CheckClientMessage(rpc::ClientKind sender, const rpc::Message& mess
   }
   if (sender != rpc::PEER && PeerOnly(message.body_case())) {
     return absl::PermissionDeniedError(
-        "only another node's raylet reserves placement-group bundles on this node");
+        "only another node's raylet reserves placement-group bundles or reports copies of "
+        "objects on this node");
   }
   return CheckFields(message);
 }

@@ -81,6 +81,12 @@ class ObjectPuller {
   virtual ~ObjectPuller() = default;
   virtual void Pull(const ObjectId& id, uint64_t size, const NodeId& from,
                     std::function<void(const absl::Status&)> done) = 0;
+  // From any of `holders` (not empty), the first first; one that fails or
+  // does not answer passes the pull to the next.
+  virtual void PullFromAny(const ObjectId& id, uint64_t size, const std::vector<NodeId>& holders,
+                           std::function<void(const absl::Status&)> done) {
+    Pull(id, size, holders.front(), std::move(done));
+  }
 };
 
 // Everything above, as the raylet's NodeManager takes it.

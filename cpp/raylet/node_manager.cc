@@ -770,6 +770,10 @@ void NodeManager::OnPeerLost(const NodeId& node, const std::string& why) {
   tasks_.OnNodeGone(node, "could not be reached (" + why + ")");
 }
 
+void NodeManager::OnObjectCopies(const ClientInfo& client, const rpc::ObjectCopies& copies) {
+  if (client.kind == rpc::PEER) remote_.OnCopies(client.node_id, copies);
+}
+
 void NodeManager::OnObjectLocation(const ClientInfo& client,
                                    const rpc::ObjectLocation& location) {
   const ObjectId id = ObjectId::FromBinary(location.object_id());
@@ -783,9 +787,21 @@ void NodeManager::OnObjectLocation(const ClientInfo& client,
   }
   objects_.AddPending(client.id, id);
   const NodeId from = NodeId::FromBinary(location.node_id());
+  // Every node known to hold it, starting at one that depends on this node
+  // (readers on several nodes spread over the copies), the others after it.
+  std::vector<NodeId> holders{from};
+  for (const std::string& other : location.other_node_ids()) {
+    holders.push_back(NodeId::FromBinary(other));
+  }
+  const size_t first = (node_id_.Hash() ^ (id.Hash() * 0x9e3779b97f4a7c15ULL)) % holders.size();
+  std::rotate(holders.begin(), holders.begin() + first, holders.end());
+  const NodeId owner = client.node_id;
   (node_io_.puller ? *node_io_.puller : static_cast<ObjectPuller&>(no_peers_))
-      .Pull(id, location.size(), from, [this, id, from](const absl::Status& status) {
-        if (status.ok()) return;
+      .PullFromAny(id, location.size(), holders, [this, id, from, owner](const absl::Status& status) {
+        if (status.ok()) {
+          remote_.OnCopyMade(id, owner);  // later readers may pull it from here
+          return;
+        }
         tasks_.OnArgumentNotFetched(id);  // its tasks go back to their owner
         StoreError(id, rpc::OBJECT_LOST,
                    "an argument could not be fetched from node " + from.Hex() + ": " +

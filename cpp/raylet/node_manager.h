@@ -143,6 +143,7 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // The link to `node` broke (`why`).
   void OnPeerLost(const NodeId& node, const std::string& why);
   void OnObjectLocation(const ClientInfo& client, const rpc::ObjectLocation& location) override;
+  void OnObjectCopies(const ClientInfo& client, const rpc::ObjectCopies& copies) override;
   // What object transfer works on: the table and the arena it maps.
   ObjectTable& object_table() { return objects_; }
   uint8_t* arena_base() { return arena_->base(); }

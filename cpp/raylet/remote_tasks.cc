@@ -48,6 +48,7 @@ absl::Status RemoteTasks::Send(const NodeId& node, const TaskId& task_id,
       location->set_object_id(id.Binary());
       location->set_size(entry->size);
       location->set_node_id(entry->elsewhere.Binary());
+      for (const NodeId& other : CopiesOf(id, node)) location->add_other_node_ids(other.Binary());
     } else if ((entry->in_store || entry->spilled) && entry->error == rpc::ERROR_NONE) {
       // An arena object is pulled from here; so is one spilled to disk here,
       // whose value is not in memory to send (it comes back when read).
@@ -55,6 +56,7 @@ absl::Status RemoteTasks::Send(const NodeId& node, const TaskId& task_id,
       location->set_object_id(id.Binary());
       location->set_size(entry->size);
       location->set_node_id(self_.Binary());
+      for (const NodeId& other : CopiesOf(id, node)) location->add_other_node_ids(other.Binary());
     } else {
       auto* data = message.mutable_put_inline()->mutable_data();
       data->set_object_id(id.Binary());
@@ -165,6 +167,13 @@ void RemoteTasks::Fetch(const ObjectId& id) {
 }
 
 void RemoteTasks::OnFreed(const ObjectId& id) {
+  copies_.erase(id);
+  if (auto owner = copy_owners_.find(id); owner != copy_owners_.end()) {
+    rpc::Message gone;
+    gone.mutable_object_copies()->add_removed(id.Binary());
+    peers_.Send(owner->second, gone);
+    copy_owners_.erase(owner);
+  }
   auto it = held_elsewhere_.find(id);
   if (it == held_elsewhere_.end()) return;
   peers_.Send(it->second, ReleaseMessage({id}));  // unpinned when it came
@@ -172,16 +181,79 @@ void RemoteTasks::OnFreed(const ObjectId& id) {
 }
 
 std::vector<ObjectId> RemoteTasks::OnlyOn(const NodeId& node) {
+  for (auto it = copies_.begin(); it != copies_.end();) {
+    std::vector<NodeId>& holders = it->second;
+    holders.erase(std::remove(holders.begin(), holders.end(), node), holders.end());
+    if (holders.empty()) {
+      copies_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
   std::vector<ObjectId> lost;
   for (auto it = held_elsewhere_.begin(); it != held_elsewhere_.end();) {
     if (it->second != node) {
       ++it;
       continue;
     }
-    if (objects_.NeedsFetch(it->first)) lost.push_back(it->first);
+    const ObjectId id = it->first;
+    auto copy = copies_.find(id);
+    if (copy != copies_.end() && objects_.NeedsFetch(id)) {
+      // Another node pulled a copy: held there for us from now on (the
+      // newest, the likeliest still there; if it went meanwhile, readers
+      // fail to fetch it and it is made again then).
+      const NodeId holder = copy->second.back();
+      copy->second.pop_back();
+      if (copy->second.empty()) copies_.erase(copy);
+      rpc::Message hold;
+      hold.mutable_ref_update()->add_add(id.Binary());
+      if (peers_.Send(holder, hold)) {
+        objects_.MoveElsewhere(id, holder);
+        it->second = holder;
+        ++it;
+        continue;
+      }
+    }
+    if (objects_.NeedsFetch(id)) lost.push_back(id);
     held_elsewhere_.erase(it++);
   }
   return lost;
+}
+
+void RemoteTasks::OnCopies(const NodeId& node, const rpc::ObjectCopies& copies) {
+  for (const std::string& binary : copies.added()) {
+    const ObjectId id = ObjectId::FromBinary(binary);
+    if (node == self_ || !objects_.Contains(id)) continue;
+    std::vector<NodeId>& holders = copies_[id];
+    holders.erase(std::remove(holders.begin(), holders.end(), node), holders.end());
+    if (holders.size() == kMaxCopies) holders.erase(holders.begin());
+    holders.push_back(node);
+  }
+  for (const std::string& binary : copies.removed()) {
+    auto it = copies_.find(ObjectId::FromBinary(binary));
+    if (it == copies_.end()) continue;
+    std::vector<NodeId>& holders = it->second;
+    holders.erase(std::remove(holders.begin(), holders.end(), node), holders.end());
+    if (holders.empty()) copies_.erase(it);
+  }
+}
+
+std::vector<NodeId> RemoteTasks::CopiesOf(const ObjectId& id, const NodeId& reader) const {
+  std::vector<NodeId> others;
+  auto it = copies_.find(id);
+  if (it == copies_.end()) return others;
+  for (const NodeId& node : it->second) {
+    if (node != reader) others.push_back(node);
+  }
+  return others;
+}
+
+void RemoteTasks::OnCopyMade(const ObjectId& id, const NodeId& owner) {
+  if (owner.IsNil() || owner == self_ || !objects_.Contains(id)) return;
+  if (!copy_owners_.emplace(id, owner).second) return;
+  rpc::Message made;
+  made.mutable_object_copies()->add_added(id.Binary());
+  peers_.Send(owner, made);
 }
 
 void RemoteTasks::OnItem(const NodeId& node, const rpc::ObjectData& data, bool wanted) {

@@ -97,8 +97,21 @@ class RemoteTasks {
   std::vector<TaskId> OnNodeGone(const NodeId& node);
   // The results `node` held for us that have no copy here, which are
   // forgotten here: the caller makes them again or marks them lost
-  // (TaskManager::OnCopyLost). Call before OnNodeGone's retries.
+  // (TaskManager::OnCopyLost). One of which another node reported a copy
+  // is held on that node instead (its copy becomes ours), and is not
+  // returned. Call before OnNodeGone's retries.
   std::vector<ObjectId> OnlyOn(const NodeId& node);
+
+  // Copies of objects owned here on other nodes (pulled there), as those
+  // nodes report them (ObjectCopies): named to later pullers, and held
+  // instead when the node holding ours dies. Reports of objects not here
+  // (freed) are ignored.
+  void OnCopies(const NodeId& node, const rpc::ObjectCopies& copies);
+  // The nodes other than `reader` known to hold a copy of `id`.
+  std::vector<NodeId> CopiesOf(const ObjectId& id, const NodeId& reader) const;
+  // A copy of `id` was pulled here on `owner`'s word (an argument of a task
+  // it sent): `owner` hears of it now, and when it goes (OnFreed).
+  void OnCopyMade(const ObjectId& id, const NodeId& owner);
 
   bool Runs(const TaskId& task_id) const { return tasks_.contains(task_id); }
   // What the tasks sent to `node` and not done yet demand, in total.
@@ -128,6 +141,11 @@ class RemoteTasks {
   absl::flat_hash_map<TaskId, Sent, IdHash> tasks_;
   // Results held for us on the node that made them, until freed here.
   absl::flat_hash_map<ObjectId, NodeId, IdHash> held_elsewhere_;
+  // Owned here: the other nodes that reported a copy (a few, newest last).
+  static constexpr size_t kMaxCopies = 8;
+  absl::flat_hash_map<ObjectId, std::vector<NodeId>, IdHash> copies_;
+  // Pulled here for another node's task: the node that owns it.
+  absl::flat_hash_map<ObjectId, NodeId, IdHash> copy_owners_;
   absl::flat_hash_set<ObjectId, IdHash> fetching_;
   std::function<void(const ObjectId&, const absl::Status&)> fetched_;
 };

@@ -23,13 +23,16 @@ template <typename Message, typename Deliver, typename Resume>
 bool PostToLoop(boost::asio::io_context& loop, const std::shared_ptr<ReadBudget>& budget,
                 Message message, Deliver deliver, Resume resume) {
   const size_t bytes = message.ByteSizeLong();
-  const bool read_on = budget->OnRead(bytes);
-  boost::asio::post(loop, [budget, bytes, message = std::move(message),
-                           deliver = std::move(deliver), resume = std::move(resume)]() mutable {
-    deliver(message);
-    if (budget->OnHandled(bytes)) resume();
+  // Counted and posted as one step: once the count pauses the stream, the
+  // loop may resume it at once (it caught up meanwhile), and the next read
+  // must not be posted before this one.
+  return budget->OnRead(bytes, [&] {
+    boost::asio::post(loop, [budget, bytes, message = std::move(message),
+                             deliver = std::move(deliver), resume = std::move(resume)]() mutable {
+      deliver(message);
+      if (budget->OnHandled(bytes)) resume();
+    });
   });
-  return read_on;
 }
 
 }  // namespace flare

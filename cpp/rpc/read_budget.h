@@ -27,6 +27,17 @@ class ReadBudget {
   // next one now; false: the stream pauses (and OnHandled says when to
   // resume).
   bool OnRead(size_t bytes);
+  // The same, handing it to the loop by `post()` under the budget's lock:
+  // the loop cannot resume the stream between the count and the hand-over,
+  // so a read it resumes cannot overtake this message.
+  template <typename Post>
+  bool OnRead(size_t bytes, Post&& post) {
+    std::lock_guard<std::mutex> lock(mu_);
+    unhandled_ += bytes;
+    if (unhandled_ > max_bytes_) paused_ = true;
+    post();
+    return !paused_;
+  }
   // The loop handled a message of `bytes` (counted by OnRead). True exactly
   // once per pause, when reading should resume now.
   bool OnHandled(size_t bytes);

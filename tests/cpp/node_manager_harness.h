@@ -49,7 +49,8 @@ class NodeManagerHarness {
     arena_ = arena->get();
     manager_ = std::make_unique<NodeManager>(
         options, std::move(*arena), std::move(launcher),
-        NodeIo{std::move(processes), std::move(timers), std::move(spill), &peers_}, clients_,
+        NodeIo{std::move(processes), std::move(timers), std::move(spill), &peers_, &peers_},
+        clients_,
         gcs_client_,
         [this] { stopped_ = true; });
     EXPECT_TRUE(manager_->Start().ok());

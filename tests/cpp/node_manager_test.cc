@@ -509,5 +509,35 @@ TEST(NodeManagerRebalanceTest, ATaskQueuedBehindAnotherMovesToAWorkerThatComesUp
       << "the idle worker should get the task queued behind " << queued.Hex();
 }
 
+TEST_F(NodeManagerTest, AnArgumentIsPulledFromAnyNodeItsOwnerNamesAndTheOwnerHearsOfTheCopy) {
+  ClientInfo owner;
+  owner.id = 900;
+  owner.kind = rpc::PEER;
+  owner.node_id = NodeId::FromRandom();
+  const NodeId made_it = NodeId::FromRandom();
+  const NodeId has_a_copy = NodeId::FromRandom();
+  const ObjectId id = ObjectIdFor(TaskId::FromRandom(), 1);
+  rpc::ObjectLocation location;
+  location.set_object_id(id.Binary());
+  location.set_size(64);
+  location.set_node_id(made_it.Binary());
+  location.add_other_node_ids(has_a_copy.Binary());
+
+  node_.manager().OnObjectLocation(owner, location);
+
+  ASSERT_EQ(node_.peers().pulls.size(), 1u);
+  std::vector<NodeId> holders = node_.peers().pulls[0].holders;
+  std::sort(holders.begin(), holders.end());
+  std::vector<NodeId> named{made_it, has_a_copy};
+  std::sort(named.begin(), named.end());
+  EXPECT_EQ(holders, named) << "either may serve it";
+  EXPECT_TRUE(node_.peers().Of(owner.node_id, rpc::Message::kObjectCopies).empty());
+
+  node_.peers().pulls[0].done(absl::OkStatus());
+  const auto reported = node_.peers().Of(owner.node_id, rpc::Message::kObjectCopies);
+  ASSERT_EQ(reported.size(), 1u) << "the owner hears of the copy here";
+  EXPECT_EQ(reported[0].object_copies().added(0), id.Binary());
+}
+
 }  // namespace
 }  // namespace flare

@@ -51,6 +51,7 @@ class NodeUnitsHarness : private ReturnStore {
   SchedulingPolicy& policy() { return policy_; }
   ClusterResourceView& view() { return view_; }
   RecordingPeers& peers() { return peers_; }
+  RemoteTasks& remote() { return remote_; }
 
   // The managers under test. `actors` may be null: no task is an actor's.
   // REQUIRES: called once, before the events below.

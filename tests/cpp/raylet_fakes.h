@@ -215,7 +215,11 @@ class RecordingPeers : public PeerChannel, public ObjectPuller {
   }
   void Pull(const ObjectId& id, uint64_t size, const NodeId& from,
             std::function<void(const absl::Status&)> done) override {
-    pulls.push_back({id, size, from, std::move(done)});
+    pulls.push_back({id, size, from, std::move(done), {from}});
+  }
+  void PullFromAny(const ObjectId& id, uint64_t size, const std::vector<NodeId>& holders,
+                   std::function<void(const absl::Status&)> done) override {
+    pulls.push_back({id, size, holders.front(), std::move(done), holders});
   }
 
   // The messages sent to `node` of one kind, in order.
@@ -234,6 +238,7 @@ class RecordingPeers : public PeerChannel, public ObjectPuller {
     uint64_t size;
     NodeId from;
     std::function<void(const absl::Status&)> done;
+    std::vector<NodeId> holders;  // from first
   };
   absl::flat_hash_map<NodeId, std::vector<rpc::Message>, IdHash> sent;
   absl::flat_hash_set<NodeId, IdHash> unreachable;
