@@ -698,20 +698,6 @@ void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
     ClusterResourceView::Node view;
     view.total = ResourceSet::FromProto(node.total());
     view.available = ResourceSet::FromProto(node.available());
-    Report report(view.total.ToMap(), view.available.ToMap());
-    auto [last, first_report] = last_reports_.try_emplace(id, report);
-    if (!first_report && last->second == report) {
-      // Nothing new from that node (another node's report brought this
-      // view): room this node saw freed there since (tasks back from it)
-      // stands; what it took there (tasks, bundles) is as reported, below.
-      auto known = cluster_.remote_nodes().find(id);
-      if (known != cluster_.remote_nodes().end()) {
-        for (const auto& [name, amount] : known->second.available.ToMap()) {
-          if (amount > view.available.Get(name)) view.available.Set(name, amount);
-        }
-      }
-    }
-    last->second = std::move(report);
     // A node reports only what is free of its placement groups' bundles;
     // they count as its own (a task in one may go there).
     for (const auto& [name, amount] : view.available.ToMap()) {
@@ -727,7 +713,6 @@ void NodeManager::OnClusterView(const std::vector<rpc::NodeInfo>& nodes) {
   }
   for (const NodeId& id : live_nodes_) {
     if (live.contains(id)) continue;
-    last_reports_.erase(id);
     cluster_.RemoveNode(id);
     tasks_.OnNodeGone(id, "died or left the cluster");
   }

@@ -16,10 +16,8 @@
 #include <chrono>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -123,8 +121,6 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   void OnReturnBundles(const ClientInfo& client, const rpc::ReturnBundles& give_back) override;
 
   const NodeId& node_id() const { return node_id_; }
-  // The other nodes' resources as this node sees them (for tests).
-  const ClusterResourceView& cluster_view() const { return cluster_; }
   // This node's available resources as the cluster view shows them:
   // oversubscription while blocked workers resume shows as zero.
   rpc::ResourceSet AvailableForView() const;
@@ -227,12 +223,6 @@ class NodeManager : public LocalRequestHandler, private ReturnStore {
   // This node's resources, live, and the others' as the GCS reports them.
   ClusterResourceView cluster_{node_id_, scheduler_.total(), scheduler_.available()};
   absl::flat_hash_set<NodeId, IdHash> live_nodes_;  // the other nodes alive in the last view
-  // Each other node's last report as the GCS relayed it (total, then
-  // available): the GCS sends every node's entry whenever one
-  // changes, and an entry that has not changed since is older than what
-  // this node learned meanwhile (tasks sent there, tasks back from there).
-  using Report = std::pair<std::map<std::string, double>, std::map<std::string, double>>;
-  absl::flat_hash_map<NodeId, Report, IdHash> last_reports_;
   ClusterSchedulingPolicy policy_;
   // Where tasks and objects go when no cluster link was given.
   class NoPeers : public PeerChannel, public ObjectPuller {

@@ -119,46 +119,5 @@ TEST_F(NodeManagerGcsTest, ANamedActorsStateFollowsItAndDeathFreesItsName) {
       << "a killed actor's name is free";
 }
 
-// ---- the other nodes' resources --------------------------------------------------
-
-rpc::NodeInfo NodeReport(const NodeId& id, double total, double available) {
-  rpc::NodeInfo info;
-  info.set_node_id(id.Binary());
-  info.set_alive(true);
-  (*info.mutable_total()->mutable_amounts())["CPU"] = total;
-  (*info.mutable_available()->mutable_amounts())["CPU"] = available;
-  return info;
-}
-
-TEST_F(NodeManagerGcsTest, ANodesUnchangedReportDoesNotUndoWhatThisNodeLearnedSince) {
-  const NodeId b = NodeId::FromRandom();
-  const NodeId c = NodeId::FromRandom();
-  auto cpus_of_b = [&] {
-    return node_.manager().cluster_view().remote_nodes().at(b).available.Get("CPU");
-  };
-  node_.manager().OnClusterView({NodeReport(b, 1, 1), NodeReport(c, 1, 1)});
-  rpc::TaskSpec spec = node_.Spec(driver_, "pinned");
-  spec.mutable_strategy()->set_kind(rpc::SchedulingStrategySpec::NODE_AFFINITY);
-  spec.mutable_strategy()->set_node_id(b.Binary());
-  const TaskId task = node_.Submit(driver_, spec);
-  ASSERT_EQ(node_.peers().Of(b, rpc::Message::kSubmitTask).size(), 1u);
-  node_.manager().OnClusterView({NodeReport(b, 1, 0), NodeReport(c, 1, 1)});  // b runs it
-  ASSERT_EQ(cpus_of_b(), 0);
-
-  rpc::Message back;
-  back.mutable_object_ready()->set_object_id(ObjectIdFor(task, 1).Binary());
-  back.mutable_object_ready()->set_inline_data("done");
-  node_.manager().OnPeerMessage(b, back);
-  ASSERT_EQ(cpus_of_b(), 1) << "its CPU is free there again";
-
-  // c's change brings b's entry again, as it was before the task came back.
-  node_.manager().OnClusterView({NodeReport(b, 1, 0), NodeReport(c, 1, 0)});
-  EXPECT_EQ(cpus_of_b(), 1) << "an old entry does not take it back";
-  EXPECT_EQ(node_.manager().cluster_view().remote_nodes().at(c).available.Get("CPU"), 0);
-
-  node_.manager().OnClusterView({NodeReport(b, 1, 0.5), NodeReport(c, 1, 0)});
-  EXPECT_EQ(cpus_of_b(), 0.5) << "b's new report counts";
-}
-
 }  // namespace
 }  // namespace flare

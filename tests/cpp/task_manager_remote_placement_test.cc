@@ -51,40 +51,6 @@ TEST_F(TaskManagerRemoteTest, SpillbackSendsNoMoreThanTheReportedRoomOldestFirst
   EXPECT_EQ(SentTo(b_).size(), 2u) << "nothing more before b reports again";
 }
 
-TEST_F(TaskManagerRemoteTest, ANodeATaskCameBackFromTakesTheNextBeforeItReportsAgain) {
-  const ClientId worker = node_.StartWorker();
-  RunOn(worker, Spec("busy"));
-  Report(b_, 1, 1);
-  const TaskId first = Submit(Spec("first"));
-  const TaskId second = Submit(Spec("second"));
-  ASSERT_EQ(SentTo(b_), std::vector<TaskId>{first});
-  ASSERT_EQ(node_.ExecutedIds(worker), std::vector<TaskId>{second}) << "pipelined here";
-
-  ReturnsValue(b_, first, "done");
-
-  EXPECT_EQ(node_.view().remote_nodes().at(b_).available.Get("CPU"), 1)
-      << "the CPU it took there is free there again";
-  ASSERT_EQ(node_.clients().Take(worker, kReturnTasks).size(), 1u)
-      << "the worker here is asked for what it has not started";
-  rpc::TasksReturned returned;
-  returned.add_task_ids(second.Binary());
-  tasks_.OnTasksReturned(worker, returned);
-  EXPECT_EQ(SentTo(b_), (std::vector<TaskId>{first, second}));
-}
-
-TEST_F(TaskManagerRemoteTest, RoomGivenBackNeverExceedsWhatTheNodeHas) {
-  const ClientId worker = node_.StartWorker();
-  RunOn(worker, Spec("busy"));
-  Report(b_, 2, 2);
-  const TaskId first = Submit(Spec("first", {{"CPU", 0.5}}));
-  ASSERT_EQ(SentTo(b_), std::vector<TaskId>{first});
-  Report(b_, 2, 2);  // a report that already counts it done
-
-  ReturnsValue(b_, first, "done");
-
-  EXPECT_EQ(node_.view().remote_nodes().at(b_).available.Get("CPU"), 2);
-}
-
 TEST_F(TaskManagerRemoteTest, TasksPipelinedBehindARunningOneAreTakenBackForANodeWithRoom) {
   const ClientId worker = node_.StartWorker();
   RunOn(worker, Spec("busy"));
