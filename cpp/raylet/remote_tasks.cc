@@ -153,7 +153,10 @@ void RemoteTasks::Fetch(const ObjectId& id) {
   const ObjectEntry* entry = objects_.Find(id);
   if (entry == nullptr || !objects_.NeedsFetch(id) || !fetching_.insert(id).second) return;
   const NodeId from = entry->elsewhere;
-  puller_.Pull(id, entry->size, from, [this, id, from](const absl::Status& status) {
+  // Its node first, then the copies other nodes reported.
+  std::vector<NodeId> holders{from};
+  for (const NodeId& copy : CopiesOf(id, self_)) holders.push_back(copy);
+  puller_.PullFromAny(id, entry->size, holders, [this, id, from](const absl::Status& status) {
     fetching_.erase(id);
     if (!fetched_) return;
     if (status.ok()) {

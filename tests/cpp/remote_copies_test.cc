@@ -102,6 +102,20 @@ TEST_F(RemoteCopiesTest, WhenTheNodeHoldingAResultDiesACopyElsewhereIsHeldInstea
   EXPECT_EQ(node_.peers().pulls.back().from, c_);
 }
 
+TEST_F(RemoteCopiesTest, AResultReadHereIsPulledFromItsNodeFirstThenFromTheCopies) {
+  Report(b_, 4, 4);
+  Report(c_, 4, 4);
+  const TaskId task = Submit(Pinned("make", b_));
+  ReturnsInStore(b_, task, 8192);
+  const ObjectId result = ObjectIdFor(task, 1);
+  Reports(c_, result);
+
+  Submit(Reading(Pinned("read", node_.view().local_id()), {result}));
+
+  ASSERT_EQ(node_.peers().pulls.size(), 1u);
+  EXPECT_EQ(node_.peers().pulls[0].holders, (std::vector<NodeId>{b_, c_}));
+}
+
 TEST_F(RemoteCopiesTest, WithoutACopyAResultLostWithItsNodeIsMadeAgain) {
   Report(b_, 4, 4);
   Report(c_, 4, 0);
