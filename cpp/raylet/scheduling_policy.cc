@@ -30,6 +30,18 @@ void ClusterResourceView::Take(const NodeId& id, const ResourceSet& demand) {
   if (it != remote_.end()) it->second.available.Subtract(demand);
 }
 
+void ClusterResourceView::Give(const NodeId& id, const ResourceSet& demand) {
+  auto it = remote_.find(id);
+  if (it == remote_.end()) return;
+  Node& node = it->second;
+  node.available.Add(demand);
+  for (const auto& [name, amount] : demand.ToMap()) {
+    if (node.available.Get(name) > node.total.Get(name)) {
+      node.available.Set(name, node.total.Get(name));
+    }
+  }
+}
+
 bool ClusterResourceView::HasRemoteRoom() const {
   for (const auto& [id, node] : remote_) {
     if (node.available.Get("CPU") > 0) return true;

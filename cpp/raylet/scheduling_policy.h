@@ -43,6 +43,10 @@ class ClusterResourceView {
   // A task was just sent to `id`: its resources count as taken there until
   // the node's next report.
   void Take(const NodeId& id, const ResourceSet& demand);
+  // A task sent to `id` ended there: its resources count as free there
+  // again (never beyond the node's total), without waiting for the node's
+  // next report, so the next task can follow it at once.
+  void Give(const NodeId& id, const ResourceSet& demand);
   // Whether some other node has a CPU free, as last heard.
   bool HasRemoteRoom() const;
   // The total resources of the largest node (by CPUs), for messages: its

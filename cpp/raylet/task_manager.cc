@@ -323,6 +323,13 @@ bool TaskManager::ArgsReady(const rpc::TaskSpec& spec) const {
   return true;
 }
 
+bool TaskManager::ArgsLocal(const rpc::TaskSpec& spec) const {
+  for (const ObjectId& id : ArgumentIds(spec)) {
+    if (objects_.NeedsFetch(id) || (objects_.Contains(id) && !objects_.IsReady(id))) return false;
+  }
+  return true;
+}
+
 bool TaskManager::ArgsHere(const rpc::TaskSpec& spec) {
   bool here = true;
   for (const ObjectId& id : ArgumentIds(spec)) {
@@ -446,6 +453,12 @@ bool TaskManager::SendTo(const TaskId& task_id, TaskRecord& record, ClientId wor
   if (restored == SpillManager::Restored::kPending) {
     record.running = false;
     record.worker = 0;
+    return false;
+  }
+  if (!record.is_actor_creation() && !record.is_actor_call() && !ArgsLocal(record.spec)) {
+    // An argument is being made again, or its copy here went, since the
+    // task was queued: it waits for it again (pulled here first).
+    Enqueue(task_id, record);
     return false;
   }
   if (const ObjectEntry* failed = FailedArgument(objects_, record.spec)) {

@@ -193,6 +193,8 @@ class TaskManager {
   // Whether every argument of `spec` is ready (or unknown here), wherever
   // its bytes are: enough to send the task to another node.
   bool ArgsReady(const rpc::TaskSpec& spec) const;
+  // Every argument is ready with its bytes on this node (none to pull).
+  bool ArgsLocal(const rpc::TaskSpec& spec) const;
   // `id` became ready with its bytes on another node: the tasks queued here
   // that wait for it go to that node if it suits them better (ArgumentNode),
   // and it is pulled here for the others.

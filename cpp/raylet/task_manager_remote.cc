@@ -196,6 +196,13 @@ void TaskManager::SpillBack() {
   for (const TaskId& task_id : scheduler_.PeekDispatchable(kSpillBatch)) {
     auto it = tasks_.find(task_id);
     if (it == tasks_.end() || RunsHereOnly(it->second)) continue;
+    if (!ArgsReady(it->second.spec)) {
+      // An argument is being made again since the task was queued (its
+      // copy was lost): it waits for it again.
+      scheduler_.Remove(task_id);
+      Enqueue(task_id, it->second);
+      continue;
+    }
     const SchedulingDecision decision = Decide(it->second);
     if (decision.is_local() || decision.is_infeasible()) {
       if (!view_.HasRemoteRoom()) return;
@@ -221,11 +228,20 @@ void TaskManager::OnPeerObject(const NodeId& node, const rpc::ObjectData& data) 
   const std::optional<TaskId> done = remote_.OnObject(node, data);
   if (!done) return;
   auto it = tasks_.find(*done);
+  bool freed_room = false;
   if (it != tasks_.end()) {
+    // What it took there is free there again (an actor's creation holds
+    // its resources while the actor lives; a call takes none): the next
+    // task may follow it before that node reports.
+    if (!it->second.is_actor_creation() && !it->second.demand.Empty()) {
+      view_.Give(node, it->second.demand);
+      freed_room = true;
+    }
     it->second.remote = NodeId();  // its returns are all here
     Finish(*done);
   }
   Dispatch();
+  if (freed_room) Rebalance();  // tasks queued on a busy worker here may go there
 }
 
 void TaskManager::OnNodeGone(const NodeId& node, const std::string& why) {
