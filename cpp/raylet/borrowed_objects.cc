@@ -47,9 +47,15 @@ bool BorrowedObjects::OnObject(const NodeId& node, const rpc::ObjectData& data) 
   if (it == borrowed_.end() || it->second != node || objects_.IsReady(id)) return false;
   // On a third node (data.elsewhere): stored as such, and pulled from
   // there when read here.
+  std::vector<NodeId> copies;
+  for (const std::string& other : data.copy_node_ids()) copies.push_back(NodeId::FromBinary(other));
   if (data.in_store() && data.error() == rpc::ERROR_NONE) {
-    // Pinned there for us until our copy is sealed.
-    puller_.Pull(id, data.size(), node, [this, id, node](const absl::Status& status) {
+    // Pinned there for us until our copy is sealed; the copies its owner
+    // knows serve if it cannot.
+    std::vector<NodeId> holders{node};
+    holders.insert(holders.end(), copies.begin(), copies.end());
+    puller_.PullFromAny(id, data.size(), holders, [this, id, node](const absl::Status& status) {
+      if (status.ok() && pulled_) pulled_(id, node);
       if (!status.ok()) {
         returns_.StoreError(id, rpc::OBJECT_LOST,
                             "object " + id.Hex() + " could not be fetched from node " +
@@ -68,6 +74,8 @@ bool BorrowedObjects::OnObject(const NodeId& node, const rpc::ObjectData& data) 
   for (const auto& binary : data.contained_refs()) nested.push_back(ObjectId::FromBinary(binary));
   HoldContained(node, id, nested);
   returns_.Store(ret);
+  // On a third node: the copies its owner named serve a later pull too.
+  if (data.elsewhere() && !copies.empty() && named_) named_(id, std::move(copies));
   return true;
 }
 

@@ -69,6 +69,18 @@ class BorrowedObjects {
            (!borrowed_.empty() && borrowed_.contains(id));
   }
   size_t size() const { return borrowed_.size(); }
+  // The node `id` is borrowed from, if it is.
+  const NodeId* OwnerOf(const ObjectId& id) const {
+    auto it = borrowed_.find(id);
+    return it == borrowed_.end() ? nullptr : &it->second;
+  }
+  // Told of each copy pulled here of a borrowed object (and from whom it
+  // is borrowed), and of the copies elsewhere its owner named.
+  void SetCopyListeners(std::function<void(const ObjectId&, const NodeId&)> pulled,
+                        std::function<void(const ObjectId&, std::vector<NodeId>)> named) {
+    pulled_ = std::move(pulled);
+    named_ = std::move(named);
+  }
 
  private:
   // Creates the pending entry (held by kBorrowHolder) and asks `node` for it.
@@ -80,6 +92,8 @@ class BorrowedObjects {
   ObjectPuller& puller_;
   absl::flat_hash_map<ObjectId, NodeId, IdHash> borrowed_;  // id -> the node holding it for us
   absl::flat_hash_map<ObjectId, std::vector<ObjectId>, IdHash> contained_;  // value -> refs it holds
+  std::function<void(const ObjectId&, const NodeId&)> pulled_;
+  std::function<void(const ObjectId&, std::vector<NodeId>)> named_;
 };
 
 }  // namespace flare

@@ -25,6 +25,7 @@ absl::Status FirstError(std::initializer_list<absl::Status> checks) {
 absl::Status CheckObjectData(const rpc::ObjectData& data, const char* what) {
   return FirstError({CheckId<ObjectId>(data.object_id(), what),
                      CheckIds<ObjectId>(data.contained_refs(), what),
+                     CheckIds<NodeId>(data.copy_node_ids(), what),
                      data.elsewhere() ? CheckId<NodeId>(data.node_id(), what)
                                       : absl::OkStatus()});
 }

@@ -510,6 +510,10 @@ void NodeManager::DescribeTo(ClientId client, const ObjectId& id) {
     for (const ObjectId& nested : entry->contained) {
       message.mutable_object_ready()->add_contained_refs(nested.Binary());
     }
+    // ... and may pull it from the copies other nodes reported.
+    for (const NodeId& copy : remote_.CopiesOf(id, info->node_id)) {
+      message.mutable_object_ready()->add_copy_node_ids(copy.Binary());
+    }
   }
   clients_.Send(client, message);
 }

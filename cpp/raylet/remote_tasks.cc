@@ -158,6 +158,10 @@ void RemoteTasks::Fetch(const ObjectId& id) {
   for (const NodeId& copy : CopiesOf(id, self_)) holders.push_back(copy);
   puller_.PullFromAny(id, entry->size, holders, [this, id, from](const absl::Status& status) {
     fetching_.erase(id);
+    if (status.ok()) {
+      // A borrowed object's owner hears of the copy here.
+      if (const NodeId* owner = borrowed_.OwnerOf(id)) OnCopyMade(id, *owner);
+    }
     if (!fetched_) return;
     if (status.ok()) {
       fetched_(id, status);

@@ -44,7 +44,14 @@ class RemoteTasks {
         returns_(returns),
         peers_(peers),
         puller_(puller),
-        borrowed_(objects, returns, peers, puller) {}
+        borrowed_(objects, returns, peers, puller) {
+    borrowed_.SetCopyListeners(
+        [this](const ObjectId& id, const NodeId& owner) { OnCopyMade(id, owner); },
+        [this](const ObjectId& id, std::vector<NodeId> copies) {
+          if (copies.size() > kMaxCopies) copies.resize(kMaxCopies);
+          copies_[id] = std::move(copies);
+        });
+  }
 
   // The objects this node borrows from others (refs that came in values or
   // tasks they sent).

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include <string>
 #include <vector>
 
@@ -101,6 +103,45 @@ TEST_F(BorrowedObjectsTest, AnArenaObjectIsPulledAndUnpinnedThereOnceHere) {
   peers_.pulls[0].done(absl::OkStatus());
   EXPECT_EQ(peers_.Of(node_b_, rpc::Message::kReleasePins).size(), 1u);
   EXPECT_TRUE(Removes(node_b_).empty()) << "still held there while held here";
+}
+
+TEST_F(BorrowedObjectsTest, AnArenaObjectMayComeFromTheCopiesItsOwnerNamesAndItHearsOfOurs) {
+  const ObjectId nested = NewPut();
+  StoreContainer({nested});
+  std::vector<std::pair<ObjectId, NodeId>> pulled;
+  borrowed_.SetCopyListeners(
+      [&](const ObjectId& id, const NodeId& owner) { pulled.emplace_back(id, owner); },
+      [](const ObjectId&, std::vector<NodeId>) {});
+  const NodeId copy = NodeId::FromRandom();
+  rpc::ObjectData data = InStore(nested, 4096);
+  data.add_copy_node_ids(copy.Binary());
+
+  EXPECT_TRUE(borrowed_.OnObject(node_b_, data));
+  ASSERT_EQ(peers_.pulls.size(), 1u);
+  EXPECT_EQ(peers_.pulls[0].holders, (std::vector<NodeId>{node_b_, copy}));
+  EXPECT_TRUE(pulled.empty());
+  peers_.pulls[0].done(absl::OkStatus());
+  EXPECT_EQ(pulled, (std::vector<std::pair<ObjectId, NodeId>>{{nested, node_b_}}))
+      << "the copy here is reported to the node it is borrowed from";
+}
+
+TEST_F(BorrowedObjectsTest, TheCopiesNamedForAnObjectOnAThirdNodeAreKeptForItsPull) {
+  const ObjectId nested = NewPut();
+  StoreContainer({nested});
+  std::vector<NodeId> named;
+  borrowed_.SetCopyListeners([](const ObjectId&, const NodeId&) {},
+                             [&](const ObjectId&, std::vector<NodeId> copies) { named = copies; });
+  const NodeId third = NodeId::FromRandom();
+  const NodeId copy = NodeId::FromRandom();
+  rpc::ObjectData data;
+  data.set_object_id(nested.Binary());
+  data.set_elsewhere(true);
+  data.set_node_id(third.Binary());
+  data.set_size(4096);
+  data.add_copy_node_ids(copy.Binary());
+
+  EXPECT_TRUE(borrowed_.OnObject(node_b_, data));
+  EXPECT_EQ(named, std::vector<NodeId>{copy});
 }
 
 TEST_F(BorrowedObjectsTest, AFailedPullLeavesObjectLostNamingTheNode) {
