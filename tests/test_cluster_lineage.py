@@ -164,33 +164,39 @@ def test_a_borrower_whose_owner_died_gets_owner_died(cluster, tmp_path):
     assert owner_node.node_id in outcome
 
 
+@flare.remote(num_cpus=0)
+def ping():
+    return "pong"
+
+
+@flare.remote(num_cpus=1)
+def hold(arg, borrowed, head, started, release):
+    """Reads `arg` on this node: as a task argument, or (borrowed) a ref
+    passed inside a list that it gets. Then sends a task to the head, which
+    goes on the link the copy was reported on, after that report."""
+    array = flare.get(arg[0]) if borrowed else arg
+    assert flare.get(ping.options(scheduling_strategy=on(head)).remote()) == "pong"
+    started.set()
+    release.wait_or_raise()
+    return int(array[-1])
+
+
+@pytest.mark.parametrize("borrowed", [False, True], ids=["task_argument", "borrowed_get"])
 def test_a_result_whose_node_died_is_read_from_a_copy_another_node_pulled(cluster, events,
-                                                                          tmp_path):
+                                                                          tmp_path, borrowed):
     # max_retries=0: it cannot be made again, so reading it after its node
-    # died works only from the copy the reader's node pulled (and reported).
+    # died works only from the copy the reader's node pulled (and reported),
+    # for a task's argument or by a get of a borrowed ref.
     maker = cluster.add_node(num_cpus=1)
     reader_node = cluster.add_node(num_cpus=1)
     flare.init(address=cluster.address)
-    head = cluster.head_node.node_id
     log = str(tmp_path / "make")
     ref = make.options(max_retries=0, scheduling_strategy=on(maker)).remote(log, 9)
     flare.wait([ref], fetch_local=False, timeout=NEVER)
     started, release = events("started"), events("release")
 
-    @flare.remote(num_cpus=0)
-    def ping():
-        return "pong"
-
-    @flare.remote(num_cpus=1)
-    def hold(array, started, release):
-        # A task sent from here to the head goes on the link the copy was
-        # reported on, after that report.
-        assert flare.get(ping.options(scheduling_strategy=on(head)).remote()) == "pong"
-        started.set()
-        release.wait_or_raise()
-        return int(array[0])
-
-    held = hold.options(scheduling_strategy=on(reader_node)).remote(ref, started, release)
+    held = hold.options(scheduling_strategy=on(reader_node)).remote(
+        [ref] if borrowed else ref, borrowed, cluster.head_node.node_id, started, release)
     assert started.wait()
     cluster.remove_node(maker, allow_graceful=False)
 
@@ -199,39 +205,3 @@ def test_a_result_whose_node_died_is_read_from_a_copy_another_node_pulled(cluste
     assert runs(log) == [maker.node_id], "read from the copy, not made again"
     release.set()
     assert flare.get(held, timeout=NEVER) == 9
-
-
-def test_a_result_whose_node_died_is_read_from_a_copy_a_borrower_got(cluster, events, tmp_path):
-    # As above, but the copy came from a get of a ref passed inside a list
-    # (borrowed), not from a task argument.
-    maker = cluster.add_node(num_cpus=1)
-    reader_node = cluster.add_node(num_cpus=1)
-    flare.init(address=cluster.address)
-    head = cluster.head_node.node_id
-    log = str(tmp_path / "make")
-    ref = make.options(max_retries=0, scheduling_strategy=on(maker)).remote(log, 5)
-    flare.wait([ref], fetch_local=False, timeout=NEVER)
-    started, release = events("started"), events("release")
-
-    @flare.remote(num_cpus=0)
-    def ping():
-        return "pong"
-
-    @flare.remote(num_cpus=1)
-    def get_and_hold(refs, started, release):
-        array = flare.get(refs[0])
-        assert flare.get(ping.options(scheduling_strategy=on(head)).remote()) == "pong"
-        started.set()
-        release.wait_or_raise()
-        return int(array[-1])
-
-    held = get_and_hold.options(scheduling_strategy=on(reader_node)).remote([ref], started,
-                                                                             release)
-    assert started.wait()
-    cluster.remove_node(maker, allow_graceful=False)
-
-    value = flare.get(ref, timeout=NEVER)
-    assert value[0] == 5 and value[-1] == 5
-    assert runs(log) == [maker.node_id], "read from the copy, not made again"
-    release.set()
-    assert flare.get(held, timeout=NEVER) == 5
